@@ -1,0 +1,32 @@
+# Thin wrapper over CMake: the two commands README.md promises.
+#   make demo   install what is missing, build, run the walkthrough
+#   make test   install what is missing, build with ASan+UBSan, run the suite
+BUILD      ?= build
+BUILD_SAN  ?= build/asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build build-san demo test clean
+
+all: build
+
+deps:
+	@sh deploy/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLINLI_TESTS=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-san: deps
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DLINLI_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD_SAN) -j $(JOBS)
+
+demo: build
+	@sh deploy/demo.sh $(BUILD)/linli
+
+# The suite runs twice: once as built for use, once under ASan+UBSan.
+test: build build-san
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,87 @@
+/* hmap.c - open-addressing hash map; see hmap.h. */
+#include "crdt/hmap.h"
+#include "crdt/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void hmap_init(hmap *m) { memset(m, 0, sizeof *m); }
+
+void
+hmap_free(hmap *m)
+{
+  for (size_t i = 0; i < m->cap; i++)
+    free(m->slots[i].key);
+  free(m->slots);
+  hmap_init(m);
+}
+
+/* FNV-1a: keys here are record keys and public keys, short and not chosen
+ * to collide by anyone who benefits (a flood of colliding keys only slows
+ * the batch that carries them). */
+static uint32_t
+s_hash(const uint8_t *p, size_t n)
+{
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+static hmap_slot *
+s_find(const hmap *m, const void *key, size_t klen, uint32_t h)
+{
+  size_t mask = m->cap - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    hmap_slot *s = &m->slots[i];
+    if (s->key == NULL || (s->hash == h && s->klen == klen && memcmp(s->key, key, klen) == 0))
+      return s;
+  }
+}
+
+void *
+hmap_get(const hmap *m, const void *key, size_t klen)
+{
+  if (m->n == 0)
+    return NULL;
+  hmap_slot *s = s_find(m, key, klen, s_hash(key, klen));
+  return s->key ? s->val : NULL;
+}
+
+static int
+s_resize(hmap *m, size_t cap)
+{
+  hmap_slot *old = m->slots;
+  size_t oldcap = m->cap;
+  m->slots = calloc(cap, sizeof *m->slots);
+  if (m->slots == NULL) {
+    m->slots = old;
+    return LINLI_ENOMEM;
+  }
+  m->cap = cap;
+  for (size_t i = 0; i < oldcap; i++)
+    if (old[i].key)
+      *s_find(m, old[i].key, old[i].klen, old[i].hash) = old[i];
+  free(old);
+  return 0;
+}
+
+int
+hmap_put(hmap *m, const void *key, size_t klen, void *val)
+{
+  if ((m->n + 1) * 4 > m->cap * 3 && s_resize(m, m->cap ? m->cap * 2 : 16) != 0)
+    return LINLI_ENOMEM;
+  uint32_t h = s_hash(key, klen);
+  hmap_slot *s = s_find(m, key, klen, h);
+  if (s->key == NULL) {
+    s->key = malloc(klen ? klen : 1);
+    if (s->key == NULL)
+      return LINLI_ENOMEM;
+    memcpy(s->key, key, klen);
+    s->klen = (uint32_t)klen;
+    s->hash = h;
+    m->n++;
+  }
+  s->val = val;
+  return 0;
+}

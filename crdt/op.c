@@ -1,0 +1,250 @@
+/* op.c - op validation, canonical encoding, chain hashing, head signatures.
+ * The byte layouts are specified in docs/FORMAT.md; tests/test_format.c
+ * checks the worked example there against this code. */
+#include "crdt/op.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const s_kind_names[OP_KIND_COUNT] = {
+  "set", "incr", "add", "rm", "append", "del"};
+
+const char *
+op_kind_name(uint8_t kind)
+{
+  return kind < OP_KIND_COUNT ? s_kind_names[kind] : "?";
+}
+
+int
+op_kind_parse(const char *name)
+{
+  for (int k = 0; k < OP_KIND_COUNT; k++)
+    if (strcmp(name, s_kind_names[k]) == 0)
+      return k;
+  return -1;
+}
+
+int
+op_field_kind(uint8_t kind)
+{
+  switch (kind) {
+  case OP_SET: return FK_REGISTER;
+  case OP_INCR: return FK_COUNTER;
+  case OP_ADD: case OP_RM: return FK_SET;
+  case OP_APPEND: return FK_LOG;
+  }
+  return -1;
+}
+
+const char *
+field_kind_name(int fk)
+{
+  static const char *const names[] = {"register", "counter", "set", "log"};
+  return fk >= 0 && fk < 4 ? names[fk] : "?";
+}
+
+int
+tag_cmp(const op_tag *a, const op_tag *b)
+{
+  int c = memcmp(a->author, b->author, LINLI_PK_BYTES);
+  if (c)
+    return c;
+  return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static bool
+s_has_control(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return true;
+  return false;
+}
+
+int
+key_check(const char *key, size_t n, lerr *e)
+{
+  if (n == 0 || n > LINLI_KEY_MAX)
+    return lerr_set(e, LINLI_EINVAL, "record key must be 1 to %d bytes", LINLI_KEY_MAX);
+  if (!utf8_valid(key, n))
+    return lerr_set(e, LINLI_EINVAL, "record key is not valid UTF-8");
+  if (s_has_control(key, n))
+    return lerr_set(e, LINLI_EINVAL, "record key contains a control character");
+  if (memchr(key, '/', n) == NULL)
+    return lerr_set(e, LINLI_EINVAL, "record key '%.*s' is not of the form collection/id",
+                    (int)(n > 80 ? 80 : n), key);
+  if (key[0] == '/' || key[n - 1] == '/')
+    return lerr_set(e, LINLI_EINVAL, "record key '%.*s' starts or ends with '/'",
+                    (int)(n > 80 ? 80 : n), key);
+  for (size_t i = 1; i < n; i++)
+    if (key[i] == '/' && key[i - 1] == '/')
+      return lerr_set(e, LINLI_EINVAL, "record key '%.*s' has an empty path component",
+                      (int)(n > 80 ? 80 : n), key);
+  return 0;
+}
+
+int
+op_check(const op *o, lerr *e)
+{
+  if (o->kind >= OP_KIND_COUNT)
+    return lerr_set(e, LINLI_EMALFORMED, "unknown op kind %u", o->kind);
+  if (o->seq == 0)
+    return lerr_set(e, LINLI_EMALFORMED, "sequence numbers start at 1");
+  if (o->hlc == 0)
+    return lerr_set(e, LINLI_EMALFORMED, "timestamp is zero");
+  if (key_check(o->key, o->key_len, e) != 0) {
+    if (e)
+      e->code = LINLI_EMALFORMED;
+    return LINLI_EMALFORMED;
+  }
+  if (o->kind == OP_DEL) {
+    if (o->field_len != 0)
+      return lerr_set(e, LINLI_EMALFORMED, "a delete names no field");
+    return 0;
+  }
+  if (o->field_len == 0 || o->field_len > LINLI_FIELD_MAX)
+    return lerr_set(e, LINLI_EMALFORMED, "field name must be 1 to %d bytes", LINLI_FIELD_MAX);
+  if (!utf8_valid(o->field, o->field_len) || s_has_control(o->field, o->field_len))
+    return lerr_set(e, LINLI_EMALFORMED, "field name is not printable UTF-8");
+  if (o->kind == OP_INCR)
+    return 0;
+  if (o->str_len > LINLI_VALUE_MAX)
+    return lerr_set(e, LINLI_EMALFORMED, "value longer than %d bytes", LINLI_VALUE_MAX);
+  if (!utf8_valid(o->str, o->str_len))
+    return lerr_set(e, LINLI_EMALFORMED, "value is not valid UTF-8");
+  if (o->kind == OP_RM) {
+    if (o->ntags == 0 || o->ntags > LINLI_TAGS_MAX)
+      return lerr_set(e, LINLI_EMALFORMED, "a remove names 1 to %d tags", LINLI_TAGS_MAX);
+    for (uint32_t i = 0; i < o->ntags; i++) {
+      if (o->tags[i].seq == 0)
+        return lerr_set(e, LINLI_EMALFORMED, "remove tag %u has seq 0", i);
+      if (i > 0 && tag_cmp(&o->tags[i - 1], &o->tags[i]) >= 0)
+        return lerr_set(e, LINLI_EMALFORMED, "remove tags are not sorted and unique");
+    }
+  }
+  return 0;
+}
+
+void
+op_write_value(mpw *w, const op *o)
+{
+  switch (o->kind) {
+  case OP_INCR:
+    mpw_int(w, o->n);
+    break;
+  case OP_RM:
+    mpw_array(w, 2);
+    mpw_str(w, o->str, o->str_len);
+    mpw_array(w, o->ntags);
+    for (uint32_t i = 0; i < o->ntags; i++) {
+      mpw_array(w, 2);
+      mpw_bin(w, o->tags[i].author, LINLI_PK_BYTES);
+      mpw_uint(w, o->tags[i].seq);
+    }
+    break;
+  case OP_DEL:
+    mpw_nil(w);
+    break;
+  default:
+    mpw_str(w, o->str, o->str_len);
+  }
+}
+
+int
+op_read_value(mpr *r, op *o, op_tag **tagbuf)
+{
+  const char *s;
+  uint32_t n;
+  switch (o->kind) {
+  case OP_INCR:
+    return mpr_int(r, &o->n);
+  case OP_DEL:
+    return mpr_nil(r);
+  case OP_RM: {
+    if (mpr_array_n(r, 2) || mpr_str(r, &s, &n) || mpr_array(r, &o->ntags))
+      return LINLI_EMALFORMED;
+    o->str = s;
+    o->str_len = n;
+    if (o->ntags == 0 || o->ntags > LINLI_TAGS_MAX)
+      return LINLI_EMALFORMED;
+    op_tag *t = calloc(o->ntags, sizeof *t);
+    if (t == NULL)
+      return LINLI_ENOMEM;
+    *tagbuf = t;
+    for (uint32_t i = 0; i < o->ntags; i++)
+      if (mpr_array_n(r, 2) || mpr_bin_n(r, t[i].author, LINLI_PK_BYTES) ||
+          mpr_uint(r, &t[i].seq))
+        return LINLI_EMALFORMED;
+    o->tags = t;
+    return 0;
+  }
+  case OP_SET: case OP_ADD: case OP_APPEND:
+    if (mpr_str(r, &s, &n))
+      return LINLI_EMALFORMED;
+    o->str = s;
+    o->str_len = n;
+    return 0;
+  }
+  return LINLI_EMALFORMED;
+}
+
+void
+op_encode_canonical(lbuf *out, const uint8_t prev[LINLI_HASH_BYTES],
+                    const uint8_t author[LINLI_PK_BYTES], const op *o)
+{
+  mpw w;
+  mpw_init(&w, out);
+  mpw_array(&w, 8);
+  mpw_bin(&w, prev, LINLI_HASH_BYTES);
+  mpw_bin(&w, author, LINLI_PK_BYTES);
+  mpw_uint(&w, o->seq);
+  mpw_uint(&w, o->hlc);
+  mpw_str(&w, o->key, o->key_len);
+  mpw_str(&w, o->field, o->field_len);
+  mpw_uint(&w, o->kind);
+  op_write_value(&w, o);
+}
+
+void
+op_hash(uint8_t out[LINLI_HASH_BYTES], const uint8_t prev[LINLI_HASH_BYTES],
+        const uint8_t author[LINLI_PK_BYTES], const op *o, lbuf *scratch)
+{
+  lbuf_reset(scratch);
+  op_encode_canonical(scratch, prev, author, o);
+  linli_hash(out, scratch->p, scratch->len);
+}
+
+#define HEAD_DOMAIN "linli-head-v1"
+
+void
+head_message(lbuf *out, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+             const uint8_t head[LINLI_HASH_BYTES])
+{
+  mpw w;
+  mpw_init(&w, out);
+  mpw_array(&w, 4);
+  mpw_cstr(&w, HEAD_DOMAIN);
+  mpw_bin(&w, author, LINLI_PK_BYTES);
+  mpw_uint(&w, seq);
+  mpw_bin(&w, head, LINLI_HASH_BYTES);
+}
+
+void
+head_sign(const lident *id, uint64_t seq, const uint8_t head[LINLI_HASH_BYTES],
+          uint8_t sig[LINLI_SIG_BYTES])
+{
+  uint8_t buf[128];
+  lbuf b = {.p = buf, .cap = sizeof buf}; /* the message is 87 bytes at most */
+  head_message(&b, id->pk, seq, head);
+  ident_sign(id, sig, b.p, b.len);
+}
+
+bool
+head_verify(const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+            const uint8_t head[LINLI_HASH_BYTES], const uint8_t sig[LINLI_SIG_BYTES])
+{
+  uint8_t buf[128];
+  lbuf b = {.p = buf, .cap = sizeof buf};
+  head_message(&b, author, seq, head);
+  return ident_verify(author, sig, b.p, b.len);
+}

@@ -1,0 +1,134 @@
+/* fsutil.c - atomic file writes and whole-file reads; see fsutil.h. */
+#include "node/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+fs_join(char *out, size_t n, const char *dir, const char *name)
+{
+  int w = snprintf(out, n, "%s/%s", dir, name);
+  return w < 0 || (size_t)w >= n ? LINLI_ETOOBIG : 0;
+}
+
+static int
+s_fsync_dir(const char *path)
+{
+  char copy[4096];
+  if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
+    return -1;
+  int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+int
+fs_write_atomic(const char *path, const void *p, size_t n, mode_t mode, lerr *e)
+{
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    return lerr_set(e, LINLI_EIO, "%s: %s", tmp, strerror(errno));
+  const uint8_t *b = p;
+  size_t left = n;
+  while (left > 0) {
+    ssize_t w = write(fd, b, left);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      goto werr;
+    b += w;
+    left -= (size_t)w;
+  }
+  if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
+    goto werr;
+  if (close(fd) != 0) {
+    fd = -1;
+    goto werr;
+  }
+  fd = -1;
+  if (rename(tmp, path) != 0)
+    goto werr;
+  if (s_fsync_dir(path) != 0)
+    return lerr_set(e, LINLI_EIO, "%s: fsync of the directory: %s", path, strerror(errno));
+  return 0;
+werr:;
+  int err = errno;
+  if (fd >= 0)
+    close(fd);
+  unlink(tmp);
+  return lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(err ? err : EIO));
+}
+
+int
+fs_read_all(const char *path, size_t max, uint8_t **out, size_t *n, lerr *e)
+{
+  *out = NULL;
+  *n = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return lerr_set(e, errno == ENOENT ? LINLI_ENOTFOUND : LINLI_EIO, "%s: %s", path,
+                    strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return lerr_set(e, LINLI_EIO, "%s: not a regular file", path);
+  }
+  if ((uint64_t)st.st_size > max) {
+    close(fd);
+    return lerr_set(e, LINLI_ETOOBIG, "%s: larger than %zu bytes", path, max);
+  }
+  size_t size = (size_t)st.st_size;
+  uint8_t *buf = malloc(size ? size : 1);
+  if (buf == NULL) {
+    close(fd);
+    return lerr_set(e, LINLI_ENOMEM, "%s: out of memory", path);
+  }
+  size_t got = 0;
+  while (got < size) {
+    ssize_t r = read(fd, buf + got, size - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd);
+  if (got != size) {
+    free(buf);
+    return lerr_set(e, LINLI_EIO, "%s: short read", path);
+  }
+  *out = buf;
+  *n = size;
+  return 0;
+}
+
+int
+fs_mkdirs(const char *path, mode_t mode, lerr *e)
+{
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, mode) != 0 && errno != EEXIST)
+      return lerr_set(e, LINLI_EIO, "%s: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, mode) != 0 && errno != EEXIST)
+    return lerr_set(e, LINLI_EIO, "%s: %s", buf, strerror(errno));
+  return 0;
+}

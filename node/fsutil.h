@@ -1,0 +1,32 @@
+/*
+ * fsutil.h - the file operations every linli file write goes through.
+ *
+ * fs_write_atomic() is how any file that must survive a power cut is
+ * written: a temporary file beside the target, fsync, rename over the
+ * target, fsync of the directory.  A crash leaves the old file or the new
+ * one, never half of either.
+ */
+#ifndef LINLI_FSUTIL_H
+#define LINLI_FSUTIL_H
+
+#include "crdt/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Writes p[0..n) to `path` atomically with permissions `mode` (e.g. 0600
+ * for a secret key; the temporary file has them from its creation). */
+int fs_write_atomic(const char *path, const void *p, size_t n, mode_t mode, lerr *e);
+
+/* Reads a whole file (at most `max` bytes; larger is LINLI_ETOOBIG).
+ * *out is malloc'd; the caller frees it. */
+int fs_read_all(const char *path, size_t max, uint8_t **out, size_t *n, lerr *e);
+
+/* mkdir -p with `mode` for the directories it creates. */
+int fs_mkdirs(const char *path, mode_t mode, lerr *e);
+
+/* Joins dir and name into out (size n); LINLI_ETOOBIG if it does not fit. */
+int fs_join(char *out, size_t n, const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,1501 @@
+/*
+ * store.c - the data directory in RocksDB; see store.h for the model and
+ * docs/FORMAT.md ("Storage") for the bytes.
+ *
+ * The one write path: every change, local or remote, becomes a group of
+ * signed deltas that lingest_add() verifies and lingest_commit() applies in
+ * one synced WriteBatch.  Applying walks the new ops once, merging each into
+ * its record's state held in a per-commit cache (so a record touched by a
+ * thousand ops of the group is read and written once), then writes each
+ * changed record, its digest contributions, the log rows, the heads and the
+ * HLC.  Rebuild replays the log through the same apply code.
+ */
+#include "node/store.h"
+#include "crdt/hlc.h"
+#include "crdt/hmap.h"
+#include "node/fsutil.h"
+#include "node/keyfile.h"
+
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STORE_FORMAT "1"
+#define STORE_NAME_MAX 100
+/* A peer's clock may run ahead of ours by this much before we stop
+ * following it (hlc_observe). */
+#define HLC_MAX_AHEAD_MS (5 * 60 * 1000)
+#define LOG_KEY_LEN (LINLI_PK_BYTES + 8)
+
+const char *const lstore_cf_names[LCF_COUNT] = {"default", "log", "heads", "views", "digests"};
+
+struct lstore {
+  char *dir;
+  rocksdb_t *db;
+  rocksdb_options_t *opts;
+  rocksdb_block_based_table_options_t *bbto;
+  rocksdb_cache_t *cache;
+  rocksdb_column_family_handle_t *cf[LCF_COUNT];
+  rocksdb_readoptions_t *ro;
+  rocksdb_writeoptions_t *wo; /* synced WAL */
+  char name[STORE_NAME_MAX + 1];
+  uint8_t self[LINLI_PK_BYTES];
+  uint64_t hlc;
+};
+
+/* ---- small encodings ---- */
+
+static void
+s_be64(uint8_t *p, uint64_t v)
+{
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t
+s_rd64(const uint8_t *p)
+{
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+static void
+s_log_key(uint8_t key[LOG_KEY_LEN], const uint8_t author[LINLI_PK_BYTES], uint64_t seq)
+{
+  memcpy(key, author, LINLI_PK_BYTES);
+  s_be64(key + LINLI_PK_BYTES, seq);
+}
+
+static void
+s_head_encode(const lhead *h, lbuf *out)
+{
+  mpw w;
+  mpw_init(&w, out);
+  mpw_array(&w, 4);
+  mpw_uint(&w, h->seq);
+  mpw_bin(&w, h->hash, LINLI_HASH_BYTES);
+  mpw_uint(&w, h->hlc);
+  mpw_bin(&w, h->sig, LINLI_SIG_BYTES);
+}
+
+static int
+s_head_decode(lhead *h, const uint8_t *p, size_t n)
+{
+  mpr r;
+  mpr_init(&r, p, n);
+  if (mpr_array_n(&r, 4) || mpr_uint(&r, &h->seq) || mpr_bin_n(&r, h->hash, LINLI_HASH_BYTES) ||
+      mpr_uint(&r, &h->hlc) || mpr_bin_n(&r, h->sig, LINLI_SIG_BYTES) || mpr_left(&r))
+    return LINLI_EMALFORMED;
+  return 0;
+}
+
+static const char *
+s_short(char buf[LINLI_SHORT_ID_LEN + 1], const uint8_t *pk)
+{
+  ident_short(buf, pk);
+  return buf;
+}
+
+/* ---- RocksDB plumbing ---- */
+
+static int
+s_rerr(lerr *e, char *err, const char *what)
+{
+  int code = LINLI_ESTORE;
+  if (err && (strstr(err, "lock") || strstr(err, "Resource temporarily unavailable")))
+    code = LINLI_EBUSY;
+  if (code == LINLI_EBUSY)
+    lerr_set(e, code, "%s: the data directory is in use by another process (is linli-node running?)",
+             what);
+  else
+    lerr_set(e, code, "%s: %s", what, err ? err : "unknown RocksDB error");
+  rocksdb_free(err);
+  return code;
+}
+
+/* Reads one value; LINLI_ENOTFOUND when absent.  *val is rocksdb_free'd by
+ * the caller. */
+static int
+s_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *vlen, lerr *e)
+{
+  char *err = NULL;
+  *val = rocksdb_get_cf(s->db, s->ro, s->cf[cf], key, klen, vlen, &err);
+  if (err)
+    return s_rerr(e, err, "read");
+  return *val ? 0 : LINLI_ENOTFOUND;
+}
+
+static int
+s_write(lstore *s, rocksdb_writebatch_t *wb, lerr *e)
+{
+  char *err = NULL;
+  rocksdb_write(s->db, s->wo, wb, &err);
+  return err ? s_rerr(e, err, "write") : 0;
+}
+
+bool
+lstore_exists(const char *dir)
+{
+  char path[4096];
+  return fs_join(path, sizeof path, dir, "db/CURRENT") == 0 && access(path, F_OK) == 0;
+}
+
+static int
+s_open_db(lstore *s, const char *dir, bool create, int profile, lerr *e)
+{
+  char path[4096];
+  if (fs_join(path, sizeof path, dir, "db"))
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", dir);
+  s->opts = rocksdb_options_create();
+  rocksdb_options_set_create_if_missing(s->opts, create);
+  rocksdb_options_set_create_missing_column_families(s->opts, create);
+  s->bbto = rocksdb_block_based_options_create();
+  if (profile == LSTORE_DISTRICT) {
+    s->cache = rocksdb_cache_create_lru(128u << 20);
+    rocksdb_options_set_write_buffer_size(s->opts, 64u << 20);
+    rocksdb_options_increase_parallelism(s->opts, 2);
+    rocksdb_options_set_max_open_files(s->opts, 1024);
+  } else {
+    /* Cheap station hardware: a few MiB of cache and memtable. */
+    s->cache = rocksdb_cache_create_lru(4u << 20);
+    rocksdb_options_set_write_buffer_size(s->opts, 2u << 20);
+    rocksdb_options_set_max_write_buffer_number(s->opts, 2);
+    rocksdb_options_set_max_open_files(s->opts, 64);
+  }
+  rocksdb_block_based_options_set_block_cache(s->bbto, s->cache);
+  rocksdb_options_set_block_based_table_factory(s->opts, s->bbto);
+  rocksdb_options_set_keep_log_file_num(s->opts, 2);
+  const rocksdb_options_t *cfo[LCF_COUNT];
+  for (int i = 0; i < LCF_COUNT; i++)
+    cfo[i] = s->opts;
+  char *err = NULL;
+  s->db = rocksdb_open_column_families(s->opts, path, LCF_COUNT, lstore_cf_names, cfo, s->cf,
+                                       &err);
+  if (err)
+    return s_rerr(e, err, dir);
+  s->ro = rocksdb_readoptions_create();
+  s->wo = rocksdb_writeoptions_create();
+  rocksdb_writeoptions_set_sync(s->wo, 1);
+  return 0;
+}
+
+void
+lstore_close(lstore **sp)
+{
+  lstore *s = *sp;
+  if (s == NULL)
+    return;
+  if (s->db) {
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    for (int i = 0; i < LCF_COUNT; i++) {
+      char *err = NULL;
+      rocksdb_flush_cf(s->db, fo, s->cf[i], &err);
+      rocksdb_free(err); /* the WAL still holds everything if this fails */
+    }
+    rocksdb_flushoptions_destroy(fo);
+    for (int i = 0; i < LCF_COUNT; i++)
+      if (s->cf[i])
+        rocksdb_column_family_handle_destroy(s->cf[i]);
+    rocksdb_close(s->db);
+  }
+  if (s->ro) rocksdb_readoptions_destroy(s->ro);
+  if (s->wo) rocksdb_writeoptions_destroy(s->wo);
+  if (s->opts) rocksdb_options_destroy(s->opts);
+  if (s->bbto) rocksdb_block_based_options_destroy(s->bbto);
+  if (s->cache) rocksdb_cache_destroy(s->cache);
+  free(s->dir);
+  free(s);
+  *sp = NULL;
+}
+
+int
+lstore_init(const char *dir, const char *name, const lident *id, lerr *e)
+{
+  size_t nl = strlen(name);
+  if (nl == 0 || nl > STORE_NAME_MAX || !utf8_valid(name, nl))
+    return lerr_set(e, LINLI_EINVAL, "node name must be 1 to %d bytes of UTF-8", STORE_NAME_MAX);
+  if (lstore_exists(dir))
+    return lerr_set(e, LINLI_EEXIST, "%s already holds a linli store", dir);
+  int rc = fs_mkdirs(dir, 0700, e);
+  if (rc)
+    return rc;
+  char keypath[4096];
+  if (fs_join(keypath, sizeof keypath, dir, "node.key"))
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", dir);
+  lident fresh;
+  if (id == NULL) {
+    ident_generate(&fresh);
+    id = &fresh;
+  }
+  rc = keyfile_write(keypath, id, false, e);
+  uint8_t pk[LINLI_PK_BYTES];
+  memcpy(pk, id->pk, sizeof pk);
+  ident_wipe(&fresh);
+  if (rc)
+    return rc;
+  lstore *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  rc = s_open_db(s, dir, true, LSTORE_VILLAGE, e);
+  if (rc == 0) {
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    uint8_t zero[8] = {0};
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "format", 6, STORE_FORMAT, strlen(STORE_FORMAT));
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "name", 4, name, nl);
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "self", 4, (const char *)pk, sizeof pk);
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "hlc", 3, (const char *)zero, 8);
+    rc = s_write(s, wb, e);
+    rocksdb_writebatch_destroy(wb);
+  }
+  lstore_close(&s);
+  return rc;
+}
+
+int
+lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
+{
+  *out = NULL;
+  if (!lstore_exists(dir))
+    return lerr_set(e, LINLI_ENOTFOUND,
+                    "%s is not a linli data directory (create one with: linli init --name NAME)",
+                    dir);
+  lstore *s = calloc(1, sizeof *s);
+  if (s == NULL || (s->dir = strdup(dir)) == NULL) {
+    free(s);
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  }
+  int rc = s_open_db(s, dir, false, opts ? opts->profile : LSTORE_VILLAGE, e);
+  if (rc)
+    goto fail;
+  char *v;
+  size_t vl;
+  if (s_get(s, LCF_META, "format", 6, &v, &vl, e) != 0) {
+    rc = lerr_set(e, LINLI_ESTORE, "%s: store metadata is missing", dir);
+    goto fail;
+  }
+  bool ok = vl == strlen(STORE_FORMAT) && memcmp(v, STORE_FORMAT, vl) == 0;
+  rocksdb_free(v);
+  if (!ok) {
+    rc = lerr_set(e, LINLI_ESTORE, "%s: store format is not supported by this version", dir);
+    goto fail;
+  }
+  if (s_get(s, LCF_META, "name", 4, &v, &vl, e) != 0 || vl > STORE_NAME_MAX) {
+    rc = lerr_set(e, LINLI_ESTORE, "%s: node name is missing", dir);
+    goto fail;
+  }
+  memcpy(s->name, v, vl);
+  s->name[vl] = '\0';
+  rocksdb_free(v);
+  if (s_get(s, LCF_META, "self", 4, &v, &vl, e) != 0 || vl != LINLI_PK_BYTES) {
+    rc = lerr_set(e, LINLI_ESTORE, "%s: node key is missing from the store", dir);
+    goto fail;
+  }
+  memcpy(s->self, v, LINLI_PK_BYTES);
+  rocksdb_free(v);
+  if (s_get(s, LCF_META, "hlc", 3, &v, &vl, e) != 0 || vl != 8) {
+    rc = lerr_set(e, LINLI_ESTORE, "%s: clock state is missing", dir);
+    goto fail;
+  }
+  s->hlc = s_rd64((const uint8_t *)v);
+  rocksdb_free(v);
+  *out = s;
+  return 0;
+fail:
+  lstore_close(&s);
+  return rc;
+}
+
+const char *lstore_dir(const lstore *s) { return s->dir; }
+const char *lstore_name(const lstore *s) { return s->name; }
+const uint8_t *lstore_self(const lstore *s) { return s->self; }
+uint64_t lstore_hlc(const lstore *s) { return s->hlc; }
+
+int
+lstore_identity(const lstore *s, lident *id, lerr *e)
+{
+  char path[4096];
+  if (fs_join(path, sizeof path, s->dir, "node.key"))
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", s->dir);
+  int rc = keyfile_read(path, id, e);
+  if (rc)
+    return rc;
+  if (memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0) {
+    ident_wipe(id);
+    return lerr_set(e, LINLI_EINVAL, "%s does not hold this store's key", path);
+  }
+  return 0;
+}
+
+/* ---- heads ---- */
+
+int
+lstore_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], lhead *out, lerr *e)
+{
+  char *v;
+  size_t vl;
+  memset(out, 0, sizeof *out);
+  memcpy(out->author, author, LINLI_PK_BYTES);
+  int rc = s_get(s, LCF_HEADS, author, LINLI_PK_BYTES, &v, &vl, e);
+  if (rc)
+    return rc;
+  rc = s_head_decode(out, (const uint8_t *)v, vl);
+  rocksdb_free(v);
+  if (rc) {
+    char who[LINLI_SHORT_ID_LEN + 1];
+    return lerr_set(e, LINLI_ESTORE, "author %s: stored head is corrupt", s_short(who, author));
+  }
+  return 0;
+}
+
+int
+lstore_heads(lstore *s, lhead **out, uint32_t *n, lerr *e)
+{
+  *out = NULL;
+  *n = 0;
+  uint32_t cap = 0;
+  lhead *v = NULL;
+  int rc = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_HEADS]);
+  for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    const char *val = rocksdb_iter_value(it, &vl);
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 16;
+      lhead *nv = realloc(v, cap * sizeof *v);
+      if (nv == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      v = nv;
+    }
+    if (kl != LINLI_PK_BYTES || s_head_decode(&v[*n], (const uint8_t *)val, vl)) {
+      rc = lerr_set(e, LINLI_ESTORE, "a stored head is corrupt");
+      break;
+    }
+    memcpy(v[*n].author, k, LINLI_PK_BYTES);
+    (*n)++;
+  }
+  rocksdb_iter_destroy(it);
+  if (rc) {
+    free(v);
+    *n = 0;
+    return rc;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Finds and decodes the stored delta holding `seq` of `author`.  `*raw`
+ * (rocksdb-owned copy) must outlive `d`. */
+static int
+s_load_delta(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, delta *d,
+             char **raw, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  uint8_t key[LOG_KEY_LEN];
+  s_log_key(key, author, seq);
+  *raw = NULL;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
+  rocksdb_iter_seek(it, (const char *)key, sizeof key);
+  int rc = LINLI_ENOTFOUND;
+  if (rocksdb_iter_valid(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl == LOG_KEY_LEN && memcmp(k, author, LINLI_PK_BYTES) == 0) {
+      const char *v = rocksdb_iter_value(it, &vl);
+      *raw = malloc(vl ? vl : 1);
+      if (*raw == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+      } else {
+        memcpy(*raw, v, vl);
+        lerr inner = {0};
+        rc = delta_decode(d, (const uint8_t *)*raw, vl, &inner);
+        if (rc)
+          rc = lerr_set(e, LINLI_ESTORE, "author %s: stored delta ending at seq %llu is corrupt: %s",
+                        s_short(who, author), (unsigned long long)s_rd64((const uint8_t *)k + LINLI_PK_BYTES),
+                        inner.msg);
+        else if (d->first_seq > seq || delta_last_seq(d) < seq) {
+          delta_clear(d);
+          rc = LINLI_ENOTFOUND;
+        }
+      }
+    }
+  }
+  rocksdb_iter_destroy(it);
+  if (rc == LINLI_ENOTFOUND)
+    lerr_set(e, rc, "author %s: seq %llu is not in the log", s_short(who, author),
+             (unsigned long long)seq);
+  if (rc) {
+    free(*raw);
+    *raw = NULL;
+  }
+  return rc;
+}
+
+/* The chain hash of `author`'s op `seq`, recomputed from the stored log. */
+static int
+s_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+          uint8_t out[LINLI_HASH_BYTES], lbuf *scratch, lerr *e)
+{
+  delta d;
+  char *raw;
+  int rc = s_load_delta(s, author, seq, &d, &raw, e);
+  if (rc)
+    return rc;
+  uint8_t h[LINLI_HASH_BYTES];
+  memcpy(h, d.prev, sizeof h);
+  for (uint64_t q = d.first_seq; q <= seq; q++)
+    op_hash(h, h, d.author, &d.ops[q - d.first_seq], scratch);
+  memcpy(out, h, sizeof h);
+  delta_clear(&d);
+  free(raw);
+  return 0;
+}
+
+/* ---- applying ops to records (shared by commit and rebuild) ---- */
+
+typedef struct crec {
+  rec *r;
+  uint8_t old_hash[LINLI_HASH_BYTES];
+  bool dirty;
+} crec;
+
+typedef struct applyctx {
+  lstore *s;
+  hmap recs; /* key -> crec* */
+  hmap digs; /* prefix -> ldigest* */
+  lbuf scratch;
+  uint32_t changed;
+  uint64_t ops;
+} applyctx;
+
+static void
+s_ctx_init(applyctx *c, lstore *s)
+{
+  memset(c, 0, sizeof *c);
+  c->s = s;
+  hmap_init(&c->recs);
+  hmap_init(&c->digs);
+  lbuf_init(&c->scratch);
+}
+
+static void
+s_ctx_reset(applyctx *c)
+{
+  for (size_t i = 0; i < c->recs.cap; i++)
+    if (c->recs.slots[i].key) {
+      crec *cr = c->recs.slots[i].val;
+      rec_destroy(&cr->r);
+      free(cr);
+    }
+  for (size_t i = 0; i < c->digs.cap; i++)
+    if (c->digs.slots[i].key)
+      free(c->digs.slots[i].val);
+  hmap_free(&c->recs);
+  hmap_free(&c->digs);
+  c->ops = 0;
+}
+
+static void
+s_ctx_free(applyctx *c)
+{
+  s_ctx_reset(c);
+  lbuf_free(&c->scratch);
+}
+
+static int
+s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
+{
+  crec *cr = hmap_get(&c->recs, key, klen);
+  if (cr) {
+    *out = cr;
+    return 0;
+  }
+  cr = calloc(1, sizeof *cr);
+  if (cr == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  char *v;
+  size_t vl;
+  int rc = s_get(c->s, LCF_VIEWS, key, klen, &v, &vl, e);
+  if (rc == 0) {
+    if (vl < LINLI_HASH_BYTES || rec_decode(&cr->r, (const uint8_t *)v + LINLI_HASH_BYTES,
+                                            vl - LINLI_HASH_BYTES, NULL) != 0) {
+      rocksdb_free(v);
+      free(cr);
+      return lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
+                      (int)klen, key);
+    }
+    memcpy(cr->old_hash, v, LINLI_HASH_BYTES);
+    rocksdb_free(v);
+  } else if (rc == LINLI_ENOTFOUND) {
+    cr->r = rec_new();
+  } else {
+    free(cr);
+    return rc;
+  }
+  if (cr->r == NULL || hmap_put(&c->recs, key, klen, cr) != 0) {
+    rec_destroy(&cr->r);
+    free(cr);
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  }
+  *out = cr;
+  return 0;
+}
+
+static int
+s_ctx_apply(applyctx *c, const uint8_t author[LINLI_PK_BYTES], const op *ops, uint32_t n, lerr *e)
+{
+  for (uint32_t i = 0; i < n; i++) {
+    crec *cr;
+    int rc = s_ctx_rec(c, ops[i].key, ops[i].key_len, &cr, e);
+    if (rc)
+      return rc;
+    rc = rec_apply(cr->r, author, &ops[i]);
+    if (rc < 0)
+      return lerr_set(e, rc, "out of memory applying an op");
+    cr->dirty |= rc > 0;
+    c->ops++;
+  }
+  return 0;
+}
+
+static int
+s_ctx_digest(applyctx *c, const char *prefix, size_t plen, ldigest **out, lerr *e)
+{
+  ldigest *d = hmap_get(&c->digs, prefix, plen);
+  if (d == NULL) {
+    d = calloc(1, sizeof *d);
+    if (d == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    char *v;
+    size_t vl;
+    int rc = s_get(c->s, LCF_DIGESTS, prefix, plen, &v, &vl, e);
+    if (rc == 0) {
+      rc = digest_unpack(d, (const uint8_t *)v, vl);
+      rocksdb_free(v);
+      if (rc) {
+        free(d);
+        return lerr_set(e, LINLI_ESTORE, "stored digest of '%.*s' is corrupt (run linli rebuild)",
+                        (int)plen, prefix);
+      }
+    } else if (rc != LINLI_ENOTFOUND) {
+      free(d);
+      return rc;
+    }
+    if (hmap_put(&c->digs, prefix, plen, d) != 0) {
+      free(d);
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+  }
+  *out = d;
+  return 0;
+}
+
+/* Writes every changed record and the digests they move into `wb`. */
+static int
+s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
+{
+  static const uint8_t zero[LINLI_HASH_BYTES];
+  lbuf row;
+  lbuf_init(&row);
+  int rc = 0;
+  for (size_t i = 0; i < c->recs.cap && rc == 0; i++) {
+    hmap_slot *sl = &c->recs.slots[i];
+    if (sl->key == NULL)
+      continue;
+    crec *cr = sl->val;
+    if (!cr->dirty)
+      continue;
+    const char *key = (const char *)sl->key;
+    uint8_t h[LINLI_HASH_BYTES];
+    rec_hash(cr->r, key, sl->klen, h, &c->scratch);
+    lbuf_reset(&row);
+    lbuf_put(&row, h, sizeof h);
+    rec_encode(cr->r, &row);
+    if (row.oom) {
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+      break;
+    }
+    rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, sl->klen, (const char *)row.p,
+                              row.len);
+    if (memcmp(h, cr->old_hash, sizeof h) != 0) {
+      uint32_t lens[LINLI_KEY_MAX / 2 + 1];
+      uint32_t np = digest_prefixes(key, sl->klen, lens, sizeof lens / sizeof *lens);
+      for (uint32_t k = 0; k < np && rc == 0; k++) {
+        ldigest *d;
+        rc = s_ctx_digest(c, key, lens[k], &d, e);
+        if (rc)
+          break;
+        if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
+          digest_sub(d, cr->old_hash);
+        if (memcmp(h, zero, sizeof zero) != 0)
+          digest_add(d, h);
+      }
+      c->changed++;
+    }
+    memcpy(cr->old_hash, h, sizeof h);
+    cr->dirty = false;
+  }
+  for (size_t i = 0; i < c->digs.cap && rc == 0; i++) {
+    hmap_slot *sl = &c->digs.slots[i];
+    if (sl->key == NULL)
+      continue;
+    uint8_t packed[DIGEST_ROW_BYTES];
+    digest_pack(sl->val, packed);
+    rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_DIGESTS], (const char *)sl->key, sl->klen,
+                              (const char *)packed, sizeof packed);
+  }
+  lbuf_free(&row);
+  return rc;
+}
+
+/* ---- ingest groups ---- */
+
+typedef struct gitem {
+  delta d;
+  uint8_t *raw;
+  size_t raw_len;
+  uint32_t skip;                     /* leading ops already held */
+  uint8_t prev[LINLI_HASH_BYTES];    /* hash of the op before the first new one */
+  lhead head;                        /* the head after this delta */
+} gitem;
+
+struct lingest {
+  lstore *s;
+  bool keep;
+  hmap heads; /* author -> lhead*, as the store plus the group would have it */
+  gitem *items;
+  uint32_t n, cap;
+  uint64_t nops, dups;
+  lbuf scratch;
+  uint8_t (*hashes)[LINLI_HASH_BYTES];
+  uint32_t hashes_cap;
+};
+
+int
+lstore_ingest_new(lstore *s, bool keep, lingest **out)
+{
+  lingest *g = calloc(1, sizeof *g);
+  if (g == NULL)
+    return LINLI_ENOMEM;
+  g->s = s;
+  g->keep = keep;
+  hmap_init(&g->heads);
+  lbuf_init(&g->scratch);
+  *out = g;
+  return 0;
+}
+
+static void
+s_group_clear(lingest *g)
+{
+  for (uint32_t i = 0; i < g->n; i++) {
+    delta_clear(&g->items[i].d);
+    free(g->items[i].raw);
+  }
+  g->n = 0;
+  g->nops = 0;
+  g->dups = 0;
+  for (size_t i = 0; i < g->heads.cap; i++)
+    if (g->heads.slots[i].key)
+      free(g->heads.slots[i].val);
+  hmap_free(&g->heads);
+}
+
+void
+lingest_destroy(lingest **gp)
+{
+  lingest *g = *gp;
+  if (g == NULL)
+    return;
+  s_group_clear(g);
+  free(g->items);
+  free(g->hashes);
+  lbuf_free(&g->scratch);
+  free(g);
+  *gp = NULL;
+}
+
+uint32_t lingest_count(const lingest *g) { return g->n; }
+uint64_t lingest_ops(const lingest *g) { return g->nops; }
+
+static int
+s_group_head(lingest *g, const uint8_t author[LINLI_PK_BYTES], lhead **out, lerr *e)
+{
+  lhead *h = hmap_get(&g->heads, author, LINLI_PK_BYTES);
+  if (h == NULL) {
+    h = calloc(1, sizeof *h);
+    if (h == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    int rc = lstore_head(g->s, author, h, e);
+    if (rc != 0 && rc != LINLI_ENOTFOUND) {
+      free(h);
+      return rc;
+    }
+    if (hmap_put(&g->heads, author, LINLI_PK_BYTES, h) != 0) {
+      free(h);
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+  }
+  *out = h;
+  return 0;
+}
+
+int
+lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1] = "?";
+  uint8_t *raw = NULL;
+  delta d;
+  int rc;
+  memset(&d, 0, sizeof d);
+  if (g->keep) {
+    raw = malloc(n ? n : 1);
+    if (raw == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    memcpy(raw, p, n);
+    p = raw;
+  }
+  if ((rc = delta_decode(&d, p, n, e)) != 0) {
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t f, l;
+    if (delta_peek(p, n, author, &f, &l) == 0)
+      lerr_wrap(e, rc, "author %s: ", s_short(who, author));
+    goto fail;
+  }
+  s_short(who, d.author);
+  uint64_t first = d.first_seq, last = delta_last_seq(&d);
+  lhead *h;
+  if ((rc = s_group_head(g, d.author, &h, e)) != 0)
+    goto fail;
+  if (first > h->seq + 1) {
+    rc = lerr_set(e, LINLI_EGAP, "author %s: delta starts at seq %llu but seq %llu is the last held",
+                  who, (unsigned long long)first, (unsigned long long)h->seq);
+    goto fail;
+  }
+  if (first == h->seq + 1 && memcmp(d.prev, h->hash, LINLI_HASH_BYTES) != 0) {
+    rc = lerr_set(e, LINLI_ECHAIN,
+                  "author %s seq %llu: previous hash does not match the op held at seq %llu", who,
+                  (unsigned long long)first, (unsigned long long)h->seq);
+    goto fail;
+  }
+  if (g->hashes_cap < d.nops) {
+    void *nh = realloc(g->hashes, d.nops * sizeof *g->hashes);
+    if (nh == NULL) {
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+      goto fail;
+    }
+    g->hashes = nh;
+    g->hashes_cap = d.nops;
+  }
+  uint8_t head[LINLI_HASH_BYTES];
+  if ((rc = delta_verify(&d, head, g->hashes, &g->scratch, e)) != 0)
+    goto fail;
+  if (last <= h->seq) {
+    /* Everything is held already.  Check that it is the same history. */
+    uint8_t mine[LINLI_HASH_BYTES];
+    if (last == h->seq) {
+      memcpy(mine, h->hash, sizeof mine);
+    } else if ((rc = s_hash_at(g->s, d.author, last, mine, &g->scratch, NULL)) != 0) {
+      /* Held only by an earlier delta of this group, not yet stored: the
+       * signature already proves the author wrote it; the fork check waits
+       * for a later import. */
+      memcpy(mine, head, sizeof mine);
+      rc = 0;
+    }
+    if (memcmp(mine, head, sizeof mine) != 0) {
+      rc = lerr_set(e, LINLI_EFORK, "author %s seq %llu: differs from the op held for that seq",
+                    who, (unsigned long long)last);
+      goto fail;
+    }
+    g->dups += d.nops;
+    delta_clear(&d);
+    free(raw);
+    return 0;
+  }
+  uint32_t skip = first <= h->seq ? (uint32_t)(h->seq - first + 1) : 0;
+  if (skip > 0 && memcmp(g->hashes[skip - 1], h->hash, LINLI_HASH_BYTES) != 0) {
+    rc = lerr_set(e, LINLI_EFORK, "author %s seq %llu: differs from the op held for that seq", who,
+                  (unsigned long long)h->seq);
+    goto fail;
+  }
+  if (d.ops[skip].hlc <= h->hlc) {
+    rc = lerr_set(e, LINLI_EMALFORMED, "author %s seq %llu: timestamp is not after seq %llu's",
+                  who, (unsigned long long)(first + skip), (unsigned long long)h->seq);
+    goto fail;
+  }
+  uint64_t last_hlc = d.ops[d.nops - 1].hlc;
+  uint8_t sig[LINLI_SIG_BYTES];
+  memcpy(sig, d.sig, sizeof sig);
+  if (g->keep) {
+    if (g->n == g->cap) {
+      uint32_t cap = g->cap ? g->cap * 2 : 16;
+      gitem *ni = realloc(g->items, cap * sizeof *ni);
+      if (ni == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        goto fail;
+      }
+      g->items = ni;
+      g->cap = cap;
+    }
+    gitem *it = &g->items[g->n++];
+    it->d = d;
+    it->raw = raw;
+    it->raw_len = n;
+    it->skip = skip;
+    memcpy(it->prev, skip ? h->hash : d.prev, LINLI_HASH_BYTES);
+  } else {
+    delta_clear(&d);
+  }
+  g->dups += skip;
+  g->nops += (last - first + 1) - skip;
+  h->seq = last;
+  memcpy(h->hash, head, LINLI_HASH_BYTES);
+  h->hlc = last_hlc;
+  memcpy(h->sig, sig, sizeof sig);
+  if (g->keep)
+    g->items[g->n - 1].head = *h;
+  return 0;
+fail:
+  delta_clear(&d);
+  free(raw);
+  return rc;
+}
+
+int
+lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
+{
+  if (!g->keep)
+    return lerr_set(e, LINLI_EINVAL, "a verify-only group cannot be committed");
+  lstore *s = g->s;
+  applyctx c;
+  s_ctx_init(&c, s);
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  lbuf enc;
+  lbuf_init(&enc);
+  uint64_t hlc = s->hlc;
+  int rc = 0;
+  for (uint32_t i = 0; i < g->n && rc == 0; i++) {
+    gitem *it = &g->items[i];
+    const delta *d = &it->d;
+    const uint8_t *bytes = it->raw;
+    size_t blen = it->raw_len;
+    if (it->skip > 0) {
+      /* Store only the part not held yet; it keeps the delta's signature. */
+      lbuf_reset(&enc);
+      delta_encode(&enc, d->author, d->first_seq + it->skip, it->prev, d->ops + it->skip,
+                   d->nops - it->skip, d->sig);
+      if (enc.oom) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      bytes = enc.p;
+      blen = enc.len;
+    }
+    uint8_t key[LOG_KEY_LEN];
+    s_log_key(key, d->author, delta_last_seq(d));
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_LOG], (const char *)key, sizeof key,
+                              (const char *)bytes, blen);
+    lbuf_reset(&enc);
+    s_head_encode(&it->head, &enc);
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)d->author, LINLI_PK_BYTES,
+                              (const char *)enc.p, enc.len);
+    rc = s_ctx_apply(&c, d->author, d->ops + it->skip, d->nops - it->skip, e);
+    /* Our own ops were stamped by our clock: follow them whatever the wall
+     * clock says now.  Remote stamps are followed only up to a bound. */
+    bool own = memcmp(d->author, s->self, LINLI_PK_BYTES) == 0;
+    uint64_t top = d->ops[d->nops - 1].hlc;
+    if (own)
+      hlc = top > hlc ? top : hlc;
+    else
+      hlc = hlc_observe(hlc, top, wall_ms, HLC_MAX_AHEAD_MS);
+  }
+  if (rc == 0)
+    rc = s_ctx_flush(&c, wb, e);
+  if (rc == 0) {
+    uint8_t hb[8];
+    s_be64(hb, hlc);
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "hlc", 3, (const char *)hb, sizeof hb);
+    rc = s_write(s, wb, e);
+  }
+  if (rc == 0) {
+    s->hlc = hlc;
+    if (st) {
+      st->deltas = g->n;
+      st->ops_new = g->nops;
+      st->ops_dup = g->dups;
+      st->records = c.changed;
+    }
+    s_group_clear(g);
+  }
+  lbuf_free(&enc);
+  rocksdb_writebatch_destroy(wb);
+  s_ctx_free(&c);
+  return rc;
+}
+
+/* ---- local writes ---- */
+
+int
+lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms, lerr *e)
+{
+  if (n == 0 || n > DELTA_MAX_OPS)
+    return lerr_set(e, LINLI_EINVAL, "a write holds 1 to %d ops", DELTA_MAX_OPS);
+  if (memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0)
+    return lerr_set(e, LINLI_EINVAL, "the key given is not this node's key");
+  lhead h;
+  int rc = lstore_head(s, s->self, &h, e);
+  if (rc != 0 && rc != LINLI_ENOTFOUND)
+    return rc;
+  uint64_t t = s->hlc > h.hlc ? s->hlc : h.hlc;
+  lbuf scratch, out;
+  lbuf_init(&scratch);
+  lbuf_init(&out);
+  uint8_t head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
+  memcpy(head, h.hash, sizeof head);
+  for (uint32_t i = 0; i < n; i++) {
+    ops[i].seq = h.seq + 1 + i;
+    ops[i].hlc = t = hlc_next(t, wall_ms);
+    if ((rc = op_check(&ops[i], e)) != 0) {
+      if (e)
+        e->code = LINLI_EINVAL;
+      rc = LINLI_EINVAL;
+      goto done;
+    }
+    op_hash(head, head, s->self, &ops[i], &scratch);
+  }
+  head_sign(id, ops[n - 1].seq, head, sig);
+  delta_encode(&out, s->self, h.seq + 1, h.hash, ops, n, sig);
+  if (out.oom) {
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    goto done;
+  }
+  lingest *g;
+  if ((rc = lstore_ingest_new(s, true, &g)) != 0) {
+    rc = lerr_set(e, rc, "out of memory");
+    goto done;
+  }
+  rc = lingest_add(g, out.p, out.len, e);
+  if (rc == 0)
+    rc = lingest_commit(g, wall_ms, NULL, e);
+  lingest_destroy(&g);
+done:
+  lbuf_free(&scratch);
+  lbuf_free(&out);
+  return rc;
+}
+
+/* ---- reads ---- */
+
+int
+lstore_get(lstore *s, const char *key, size_t klen, rec **out, lerr *e)
+{
+  *out = NULL;
+  char *v;
+  size_t vl;
+  int rc = s_get(s, LCF_VIEWS, key, klen, &v, &vl, e);
+  if (rc == LINLI_ENOTFOUND)
+    return lerr_set(e, rc, "%.*s: not found", (int)klen, key);
+  if (rc)
+    return rc;
+  if (vl < LINLI_HASH_BYTES ||
+      rec_decode(out, (const uint8_t *)v + LINLI_HASH_BYTES, vl - LINLI_HASH_BYTES, NULL) != 0)
+    rc = lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
+                  (int)klen, key);
+  rocksdb_free(v);
+  return rc;
+}
+
+int
+lstore_scan(lstore *s, const char *prefix, size_t plen, lstore_scan_cb cb, void *ctx, lerr *e)
+{
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_VIEWS]);
+  int rc = 0;
+  for (rocksdb_iter_seek(it, prefix, plen); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < plen || memcmp(k, prefix, plen) != 0)
+      break;
+    const char *v = rocksdb_iter_value(it, &vl);
+    static const uint8_t zero[LINLI_HASH_BYTES];
+    if (vl < LINLI_HASH_BYTES) {
+      rc = lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt", (int)kl, k);
+      break;
+    }
+    if (memcmp(v, zero, sizeof zero) == 0)
+      continue; /* deleted: not present */
+    rec *r;
+    if (rec_decode(&r, (const uint8_t *)v + LINLI_HASH_BYTES, vl - LINLI_HASH_BYTES, NULL)) {
+      rc = lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt", (int)kl, k);
+      break;
+    }
+    rc = cb(ctx, k, kl, r);
+    rec_destroy(&r);
+    if (rc)
+      break;
+  }
+  rocksdb_iter_destroy(it);
+  return rc;
+}
+
+int
+lstore_digest(lstore *s, const char *prefix, size_t plen, ldigest *out, lerr *e)
+{
+  memset(out, 0, sizeof *out);
+  if (plen == 0 || prefix[plen - 1] == '/') {
+    char *v;
+    size_t vl;
+    int rc = s_get(s, LCF_DIGESTS, prefix, plen, &v, &vl, e);
+    if (rc == LINLI_ENOTFOUND)
+      return 0;
+    if (rc)
+      return rc;
+    rc = digest_unpack(out, (const uint8_t *)v, vl);
+    rocksdb_free(v);
+    return rc ? lerr_set(e, LINLI_ESTORE, "stored digest is corrupt (run linli rebuild)") : 0;
+  }
+  /* Not a maintained prefix: sum the stored record hashes under it. */
+  static const uint8_t zero[LINLI_HASH_BYTES];
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_VIEWS]);
+  for (rocksdb_iter_seek(it, prefix, plen); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < plen || memcmp(k, prefix, plen) != 0)
+      break;
+    const char *v = rocksdb_iter_value(it, &vl);
+    if (vl >= LINLI_HASH_BYTES && memcmp(v, zero, sizeof zero) != 0)
+      digest_add(out, (const uint8_t *)v);
+  }
+  rocksdb_iter_destroy(it);
+  return 0;
+}
+
+int
+lstore_history(lstore *s, const char *key, size_t klen, lstore_hist_cb cb, void *ctx, lerr *e)
+{
+  rec *r;
+  int rc = lstore_get(s, key, klen, &r, e);
+  if (rc)
+    return rc;
+  delta d;
+  memset(&d, 0, sizeof d);
+  char *raw = NULL;
+  lbuf scratch;
+  lbuf_init(&scratch);
+  uint8_t (*hashes)[LINLI_HASH_BYTES] = NULL;
+  uint8_t head[LINLI_HASH_BYTES];
+  for (uint32_t i = 0; i < r->nhist && rc == 0; i++) {
+    const lstamp *st = &r->hist[i];
+    bool have = raw != NULL && memcmp(d.author, st->author, LINLI_PK_BYTES) == 0 &&
+                d.first_seq <= st->seq && st->seq <= delta_last_seq(&d);
+    if (!have) {
+      delta_clear(&d);
+      free(raw);
+      free(hashes);
+      hashes = NULL;
+      if ((rc = s_load_delta(s, st->author, st->seq, &d, &raw, e)) != 0)
+        break;
+      hashes = malloc(d.nops * sizeof *hashes);
+      if (hashes == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      if ((rc = delta_verify(&d, head, hashes, &scratch, e)) != 0)
+        break;
+    }
+    uint32_t k = (uint32_t)(st->seq - d.first_seq);
+    lhist_entry h = {.author = d.author, .o = &d.ops[k], .hash = hashes[k],
+                     .head_seq = delta_last_seq(&d), .head_hash = head, .head_sig = d.sig};
+    rc = cb(ctx, &h);
+  }
+  delta_clear(&d);
+  free(raw);
+  free(hashes);
+  lbuf_free(&scratch);
+  rec_destroy(&r);
+  return rc;
+}
+
+int
+lstore_stat_get(lstore *s, lstore_stat *st, lerr *e)
+{
+  memset(st, 0, sizeof *st);
+  lhead *h;
+  uint32_t n;
+  int rc = lstore_heads(s, &h, &n, e);
+  if (rc)
+    return rc;
+  st->authors = n;
+  for (uint32_t i = 0; i < n; i++) {
+    st->ops += h[i].seq;
+    if (memcmp(h[i].author, s->self, LINLI_PK_BYTES) == 0)
+      st->own_seq = h[i].seq;
+  }
+  free(h);
+  st->hlc = s->hlc;
+  return lstore_digest(s, "", 0, &st->digest, e);
+}
+
+int
+lstore_summary(lstore *s, uint64_t now_ms, lsummary *out, lerr *e)
+{
+  memset(out, 0, sizeof *out);
+  lhead *h;
+  uint32_t n;
+  int rc = lstore_heads(s, &h, &n, e);
+  if (rc)
+    return rc;
+  out->heads = calloc(n ? n : 1, sizeof *out->heads);
+  if (out->heads == NULL) {
+    free(h);
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  }
+  memcpy(out->node, s->self, LINLI_PK_BYTES);
+  out->created_ms = now_ms;
+  out->n = n;
+  for (uint32_t i = 0; i < n; i++) {
+    memcpy(out->heads[i].author, h[i].author, LINLI_PK_BYTES);
+    out->heads[i].seq = h[i].seq;
+    memcpy(out->heads[i].hash, h[i].hash, LINLI_HASH_BYTES);
+  }
+  free(h);
+  return 0;
+}
+
+/* ---- export ---- */
+
+/* Deltas read from the log, waiting to be joined into one. */
+typedef struct joiner {
+  delta *ds;
+  char **raws;
+  uint32_t n, cap;
+  uint64_t first;             /* seq of the first op to send */
+  uint8_t prev[LINLI_HASH_BYTES];
+  size_t bytes;
+  uint32_t ops;
+} joiner;
+
+static void
+s_joiner_reset(joiner *j)
+{
+  for (uint32_t i = 0; i < j->n; i++) {
+    delta_clear(&j->ds[i]);
+    free(j->raws[i]);
+  }
+  j->n = 0;
+  j->bytes = 0;
+  j->ops = 0;
+}
+
+static int
+s_joiner_emit(joiner *j, lstore_emit_cb emit, void *ctx, lexport_stats *st, lerr *e)
+{
+  if (j->n == 0)
+    return 0;
+  op *ops = malloc(j->ops * sizeof *ops);
+  if (ops == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < j->n; i++)
+    for (uint32_t q = 0; q < j->ds[i].nops; q++)
+      if (j->ds[i].ops[q].seq >= j->first)
+        ops[k++] = j->ds[i].ops[q];
+  lbuf out;
+  lbuf_init(&out);
+  const delta *last = &j->ds[j->n - 1];
+  delta_encode(&out, last->author, j->first, j->prev, ops, k, last->sig);
+  int rc = out.oom ? lerr_set(e, LINLI_ENOMEM, "out of memory") : emit(ctx, out.p, out.len);
+  if (rc == 0 && st) {
+    st->deltas++;
+    st->ops += k;
+  }
+  j->first = delta_last_seq(last) + 1;
+  lbuf_free(&out);
+  free(ops);
+  s_joiner_reset(j);
+  return rc;
+}
+
+static int
+s_export_author(lstore *s, const lhead *h, uint64_t from, const uint8_t prev[LINLI_HASH_BYTES],
+                size_t max_bytes, lstore_emit_cb emit, void *ctx, lexport_stats *st, lerr *e)
+{
+  joiner j;
+  memset(&j, 0, sizeof j);
+  j.first = from;
+  memcpy(j.prev, prev, LINLI_HASH_BYTES);
+  uint8_t key[LOG_KEY_LEN];
+  s_log_key(key, h->author, from);
+  int rc = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
+  for (rocksdb_iter_seek(it, (const char *)key, sizeof key); rocksdb_iter_valid(it) && rc == 0;
+       rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl != LOG_KEY_LEN || memcmp(k, h->author, LINLI_PK_BYTES) != 0)
+      break;
+    const char *v = rocksdb_iter_value(it, &vl);
+    char *raw = malloc(vl ? vl : 1);
+    if (raw == NULL) {
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+      break;
+    }
+    memcpy(raw, v, vl);
+    delta d;
+    if (delta_decode(&d, (const uint8_t *)raw, vl, NULL) != 0) {
+      free(raw);
+      char who[LINLI_SHORT_ID_LEN + 1];
+      rc = lerr_set(e, LINLI_ESTORE, "author %s: a stored delta is corrupt (run linli verify)",
+                    s_short(who, h->author));
+      break;
+    }
+    uint64_t from_here = d.first_seq > j.first ? d.first_seq : j.first;
+    uint32_t nops = (uint32_t)(delta_last_seq(&d) - from_here + 1);
+    /* Join while the result stays within the byte and op bounds; a single
+     * stored delta larger than the bound goes out on its own. */
+    if (j.n > 0 && (j.bytes + vl > max_bytes || j.ops + nops > DELTA_MAX_OPS))
+      rc = s_joiner_emit(&j, emit, ctx, st, e);
+    if (rc == 0 && j.n == j.cap) {
+      uint32_t cap = j.cap ? j.cap * 2 : 16;
+      delta *nd = realloc(j.ds, cap * sizeof *nd);
+      if (nd)
+        j.ds = nd;
+      char **nr = realloc(j.raws, cap * sizeof *nr);
+      if (nr)
+        j.raws = nr;
+      if (nd == NULL || nr == NULL)
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+      else
+        j.cap = cap;
+    }
+    if (rc) {
+      delta_clear(&d);
+      free(raw);
+      break;
+    }
+    /* The stored delta's own previous hash links the joined run to what the
+     * receiver holds, except when the run starts inside it (first row). */
+    if (j.n == 0 && d.first_seq == from_here)
+      memcpy(j.prev, d.prev, LINLI_HASH_BYTES);
+    j.ds[j.n] = d;
+    j.raws[j.n] = raw;
+    j.ops += nops;
+    j.bytes += vl;
+    j.n++;
+  }
+  rocksdb_iter_destroy(it);
+  if (rc == 0)
+    rc = s_joiner_emit(&j, emit, ctx, st, e);
+  s_joiner_reset(&j);
+  free(j.ds);
+  free(j.raws);
+  return rc;
+}
+
+int
+lstore_export(lstore *s, const lsummary *want, size_t max_bytes, lstore_emit_cb emit, void *ctx,
+              lexport_stats *st, lerr *e)
+{
+  lexport_stats local;
+  if (st == NULL)
+    st = &local;
+  memset(st, 0, sizeof *st);
+  lhead *heads;
+  uint32_t n;
+  int rc = lstore_heads(s, &heads, &n, e);
+  if (rc)
+    return rc;
+  lbuf scratch;
+  lbuf_init(&scratch);
+  for (uint32_t i = 0; i < n && rc == 0; i++) {
+    const lhead *h = &heads[i];
+    const lhead_ref *theirs = want ? summary_find(want, h->author) : NULL;
+    uint64_t have = theirs ? theirs->seq : 0;
+    uint8_t prev[LINLI_HASH_BYTES] = {0};
+    if (have >= h->seq) {
+      if (have == h->seq && memcmp(theirs->hash, h->hash, LINLI_HASH_BYTES) != 0)
+        st->forks++;
+      continue;
+    }
+    if (have > 0) {
+      if ((rc = s_hash_at(s, h->author, have, prev, &scratch, e)) != 0)
+        break;
+      if (memcmp(prev, theirs->hash, LINLI_HASH_BYTES) != 0) {
+        st->forks++; /* their log is not a prefix of ours */
+        continue;
+      }
+    }
+    st->authors++;
+    rc = s_export_author(s, h, have + 1, prev, max_bytes, emit, ctx, st, e);
+  }
+  lbuf_free(&scratch);
+  free(heads);
+  return rc;
+}
+
+/* ---- maintenance ---- */
+
+int
+lstore_verify(lstore *s, lstore_progress_cb progress, void *ctx, uint64_t *ops_out, lerr *e)
+{
+  lstore_stat stt;
+  int rc = lstore_stat_get(s, &stt, e);
+  if (rc)
+    return rc;
+  uint64_t done = 0;
+  char who[LINLI_SHORT_ID_LEN + 1];
+  lbuf scratch;
+  lbuf_init(&scratch);
+  uint8_t (*hashes)[LINLI_HASH_BYTES] = NULL;
+  uint8_t author[LINLI_PK_BYTES], prev[LINLI_HASH_BYTES];
+  uint64_t next = 1, authors_seen = 0;
+  uint8_t last_sig[LINLI_SIG_BYTES];
+  bool in_author = false;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
+  rocksdb_iter_seek_to_first(it);
+  for (;;) {
+    bool valid = rocksdb_iter_valid(it);
+    size_t kl = 0, vl = 0;
+    const char *k = valid ? rocksdb_iter_key(it, &kl) : NULL;
+    bool same = valid && in_author && kl == LOG_KEY_LEN && memcmp(k, author, LINLI_PK_BYTES) == 0;
+    if (in_author && !same) {
+      /* The author's log ended: it must end at the stored head. */
+      lhead h;
+      if ((rc = lstore_head(s, author, &h, e)) != 0) {
+        lerr_set(e, LINLI_ESTORE, "author %s: log without a stored head", s_short(who, author));
+        rc = LINLI_ESTORE;
+        break;
+      }
+      if (h.seq != next - 1 || memcmp(h.hash, prev, LINLI_HASH_BYTES) != 0 ||
+          memcmp(h.sig, last_sig, LINLI_SIG_BYTES) != 0) {
+        rc = lerr_set(e, LINLI_ECHAIN, "author %s seq %llu: stored head does not match the log",
+                      s_short(who, author), (unsigned long long)h.seq);
+        break;
+      }
+      authors_seen++;
+      in_author = false;
+    }
+    if (!valid)
+      break;
+    if (kl != LOG_KEY_LEN) {
+      rc = lerr_set(e, LINLI_ESTORE, "a log row has a malformed key");
+      break;
+    }
+    if (!in_author) {
+      memcpy(author, k, LINLI_PK_BYTES);
+      memset(prev, 0, sizeof prev);
+      next = 1;
+      in_author = true;
+    }
+    const char *v = rocksdb_iter_value(it, &vl);
+    delta d;
+    lerr inner = {0};
+    uint64_t row_last = s_rd64((const uint8_t *)k + LINLI_PK_BYTES);
+    if (delta_decode(&d, (const uint8_t *)v, vl, &inner) != 0) {
+      rc = lerr_set(e, LINLI_EMALFORMED, "author %s seq %llu..%llu: stored delta is corrupt: %s",
+                    s_short(who, author), (unsigned long long)next, (unsigned long long)row_last,
+                    inner.msg);
+      break;
+    }
+    if (memcmp(d.author, author, LINLI_PK_BYTES) != 0 || delta_last_seq(&d) != row_last) {
+      rc = lerr_set(e, LINLI_ESTORE, "author %s seq %llu: log row key does not match its delta",
+                    s_short(who, author), (unsigned long long)row_last);
+      delta_clear(&d);
+      break;
+    }
+    if (d.first_seq != next) {
+      rc = lerr_set(e, LINLI_EGAP, "author %s seq %llu: log has a gap (next delta starts at %llu)",
+                    s_short(who, author), (unsigned long long)next,
+                    (unsigned long long)d.first_seq);
+      delta_clear(&d);
+      break;
+    }
+    if (memcmp(d.prev, prev, LINLI_HASH_BYTES) != 0) {
+      rc = lerr_set(e, LINLI_ECHAIN,
+                    "author %s seq %llu: previous hash does not match seq %llu",
+                    s_short(who, author), (unsigned long long)next,
+                    (unsigned long long)(next - 1));
+      delta_clear(&d);
+      break;
+    }
+    rc = delta_verify(&d, prev, NULL, &scratch, e);
+    memcpy(last_sig, d.sig, sizeof last_sig);
+    next = row_last + 1;
+    done += d.nops;
+    delta_clear(&d);
+    if (rc)
+      break;
+    if (progress)
+      progress(ctx, done, stt.ops);
+    rocksdb_iter_next(it);
+  }
+  rocksdb_iter_destroy(it);
+  free(hashes);
+  lbuf_free(&scratch);
+  if (rc == 0 && authors_seen != stt.authors)
+    rc = lerr_set(e, LINLI_ESTORE, "%llu heads are stored but %llu author logs were found",
+                  (unsigned long long)stt.authors, (unsigned long long)authors_seen);
+  if (ops_out)
+    *ops_out = done;
+  return rc;
+}
+
+int
+lstore_rebuild(lstore *s, lstore_progress_cb progress, void *ctx, lerr *e)
+{
+  lstore_stat stt;
+  int rc = lstore_stat_get(s, &stt, e);
+  if (rc)
+    return rc;
+  /* Keys are UTF-8, which never contains the byte 0xff: [""; "\xff") spans
+   * every view and digest row. */
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_delete_range_cf(wb, s->cf[LCF_VIEWS], "", 0, "\xff", 1);
+  rocksdb_writebatch_delete_range_cf(wb, s->cf[LCF_DIGESTS], "", 0, "\xff", 1);
+  rc = s_write(s, wb, e);
+  rocksdb_writebatch_destroy(wb);
+  if (rc)
+    return rc;
+  applyctx c;
+  s_ctx_init(&c, s);
+  uint64_t done = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
+  for (rocksdb_iter_seek_to_first(it);; rocksdb_iter_next(it)) {
+    bool valid = rocksdb_iter_valid(it);
+    /* Flush in slices so that memory stays bounded on a large store. */
+    if (!valid || c.ops >= 200000) {
+      wb = rocksdb_writebatch_create();
+      rc = s_ctx_flush(&c, wb, e);
+      if (rc == 0)
+        rc = s_write(s, wb, e);
+      rocksdb_writebatch_destroy(wb);
+      s_ctx_reset(&c);
+      if (rc || !valid)
+        break;
+    }
+    size_t vl;
+    const char *v = rocksdb_iter_value(it, &vl);
+    delta d;
+    lerr inner = {0};
+    if (delta_decode(&d, (const uint8_t *)v, vl, &inner) != 0) {
+      rc = lerr_set(e, LINLI_ESTORE, "a stored delta is corrupt (%s); run linli verify", inner.msg);
+      break;
+    }
+    rc = s_ctx_apply(&c, d.author, d.ops, d.nops, e);
+    done += d.nops;
+    delta_clear(&d);
+    if (rc)
+      break;
+    if (progress)
+      progress(ctx, done, stt.ops);
+  }
+  rocksdb_iter_destroy(it);
+  s_ctx_free(&c);
+  return rc;
+}

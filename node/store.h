@@ -1,0 +1,197 @@
+/*
+ * store.h - a node's data directory: author logs, views and digests in
+ * RocksDB.
+ *
+ * Layout of a data directory:
+ *   node.key, node.key.pub   the node's identity (keyfile.h)
+ *   db/                      RocksDB with five column families:
+ *     default  meta: format version, node name, own public key, HLC
+ *     log      signed deltas as applied, key author(32) || last seq (8, BE)
+ *     heads    per author: [seq, head hash, hlc, signature of that head]
+ *     views    per record key: 32-byte hash of the visible state || state
+ *     digests  per prefix ("" and each prefix ending in '/'): sum, count
+ * docs/FORMAT.md, "Storage", has every byte.
+ *
+ * Deltas are stored as they arrived (one row per delta, never per op), and
+ * only the part not held yet: a delta that overlaps what we hold is cut to
+ * its new suffix, which keeps its signature.  Applying a group of deltas --
+ * log rows, heads, views, digests, HLC -- is one RocksDB WriteBatch written
+ * with a synced WAL, so a group is applied entirely or not at all and is on
+ * disk when the call returns.
+ *
+ * Ingest is a two-step affair so that nothing is applied before everything
+ * has been verified: lstore_ingest_new(), lingest_add() for each delta
+ * (decode, check against the heads held plus the deltas added before, verify
+ * chain and signature), then lingest_commit().  A failed add leaves the
+ * group as it was; a caller that wants all-or-nothing destroys the group.
+ *
+ * A store is used by one thread at a time.  RocksDB's lock makes a second
+ * process fail with LINLI_EBUSY.
+ */
+#ifndef LINLI_STORE_H
+#define LINLI_STORE_H
+
+#include "crdt/delta.h"
+#include "crdt/digest.h"
+#include "crdt/record.h"
+#include "sync/summary.h"
+
+typedef struct lstore lstore;
+typedef struct lingest lingest;
+
+enum lstore_profile {
+  LSTORE_VILLAGE = 0,  /* small caches and memtables: cheap hardware */
+  LSTORE_DISTRICT = 1, /* throughput: large memtables and cache */
+};
+
+typedef struct lstore_opts {
+  int profile; /* enum lstore_profile */
+} lstore_opts;
+
+/* Column families, in the order lstore_cf_names lists them. */
+enum { LCF_META, LCF_LOG, LCF_HEADS, LCF_VIEWS, LCF_DIGESTS, LCF_COUNT };
+extern const char *const lstore_cf_names[LCF_COUNT];
+
+/* A head as a store keeps it. */
+typedef struct lhead {
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t seq;
+  uint8_t hash[LINLI_HASH_BYTES];
+  uint64_t hlc;                   /* HLC of the op at `seq` */
+  uint8_t sig[LINLI_SIG_BYTES];   /* the author's signature over (seq, hash) */
+} lhead;
+
+/* Creates a data directory: `dir`/node.key from `id` (NULL: a new key is
+ * generated), and an empty store named `name`.  LINLI_EEXIST if `dir`
+ * already holds a store. */
+int lstore_init(const char *dir, const char *name, const lident *id, lerr *e);
+
+/* Opens an existing data directory (`opts` may be NULL). */
+int lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e);
+/* Flushes and closes; *s becomes NULL.  Safe on NULL. */
+void lstore_close(lstore **s);
+
+const char *lstore_dir(const lstore *s);
+const char *lstore_name(const lstore *s);
+const uint8_t *lstore_self(const lstore *s);   /* own public key */
+uint64_t lstore_hlc(const lstore *s);          /* last HLC issued or seen */
+/* Reads the node's secret key from the data directory (wipe it after use). */
+int lstore_identity(const lstore *s, lident *id, lerr *e);
+
+/* ---- local writes ---- */
+
+/* Writes ops as the node itself: fills in each op's seq and hlc (from the
+ * persisted HLC and `wall_ms`), chains and signs them as one delta, applies
+ * it and syncs the WAL before returning.  The caller fills kind, key, field
+ * and value (OP_RM: tags from lstore_set_tags).  `id` must be the store's
+ * own identity. */
+int lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms, lerr *e);
+
+/* ---- ingest of signed deltas ---- */
+
+typedef struct lingest_stats {
+  uint32_t deltas;     /* deltas committed */
+  uint64_t ops_new;    /* ops applied */
+  uint64_t ops_dup;    /* ops already held, skipped */
+  uint32_t records;    /* records whose state changed */
+} lingest_stats;
+
+/* `keep` false gives a verify-only group: lingest_add checks each delta
+ * (and remembers the heads it would produce) but keeps nothing, and
+ * lingest_commit is refused.  Used to check a whole file before applying. */
+int lstore_ingest_new(lstore *s, bool keep, lingest **out);
+/* Decodes and verifies one delta against the store plus the group.  The
+ * bytes are copied.  Errors (LINLI_EMALFORMED, ESIG, ECHAIN, EGAP, EFORK)
+ * name the author and seq; the group is unchanged by a failed add. */
+int lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e);
+uint32_t lingest_count(const lingest *g);   /* deltas added */
+uint64_t lingest_ops(const lingest *g);     /* new ops in them */
+/* Applies the whole group in one synced WriteBatch.  `st` may be NULL.
+ * The group is emptied (and may be reused) on success. */
+int lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e);
+void lingest_destroy(lingest **g);
+
+/* ---- reads ---- */
+
+/* The record at `key` (*out is owned by the caller: rec_destroy), or
+ * LINLI_ENOTFOUND.  A deleted record is returned too: rec_present() tells. */
+int lstore_get(lstore *s, const char *key, size_t klen, rec **out, lerr *e);
+
+/* Calls cb for every present record whose key starts with `prefix`, in key
+ * order.  The record is valid only during the call.  A non-zero return from
+ * cb stops the scan and is returned. */
+typedef int (*lstore_scan_cb)(void *ctx, const char *key, size_t klen, const rec *r);
+int lstore_scan(lstore *s, const char *prefix, size_t plen, lstore_scan_cb cb, void *ctx,
+                lerr *e);
+
+/* The digest of every record under `prefix`.  For "" and prefixes that end
+ * in '/', the maintained row is read (O(1)); any other prefix is summed from
+ * the record hashes under it (a range scan of that prefix only). */
+int lstore_digest(lstore *s, const char *prefix, size_t plen, ldigest *out, lerr *e);
+
+/* One op of a record's history, as `lstore_history` hands it out. */
+typedef struct lhist_entry {
+  const uint8_t *author;          /* 32 bytes */
+  const op *o;
+  const uint8_t *hash;            /* this op's chain hash */
+  uint64_t head_seq;              /* the signed head that covers it ... */
+  const uint8_t *head_hash;       /* ... its hash ... */
+  const uint8_t *head_sig;        /* ... and the author's signature */
+} lhist_entry;
+typedef int (*lstore_hist_cb)(void *ctx, const lhist_entry *h);
+/* Every op ever applied to `key`, in stamp order, each re-read from the log
+ * and re-verified (chain and signature) on the way.  LINLI_ENOTFOUND when
+ * the key never had an op. */
+int lstore_history(lstore *s, const char *key, size_t klen, lstore_hist_cb cb, void *ctx,
+                   lerr *e);
+
+/* All heads, sorted by author; *out is malloc'd. */
+int lstore_heads(lstore *s, lhead **out, uint32_t *n, lerr *e);
+int lstore_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], lhead *out, lerr *e);
+
+typedef struct lstore_stat {
+  uint32_t authors;
+  uint64_t ops;          /* sum of all heads' seq */
+  uint64_t own_seq;      /* the node's own log */
+  ldigest digest;        /* whole store; digest.count = present records */
+  uint64_t hlc;
+} lstore_stat;
+int lstore_stat_get(lstore *s, lstore_stat *st, lerr *e);
+
+/* What this node holds, as a summary. */
+int lstore_summary(lstore *s, uint64_t now_ms, lsummary *out, lerr *e);
+
+/* ---- export ---- */
+
+/* Calls emit with signed deltas holding every op this store has and `want`
+ * lacks (all of them when `want` is NULL), author by author in seq order.
+ * Consecutive stored deltas are joined into one (keeping the last
+ * signature) up to `max_bytes` per delta, so few signatures travel.  An
+ * author whose log diverges from `want` at its seq (a fork) is skipped and
+ * reported through `forks` (may be NULL). */
+typedef int (*lstore_emit_cb)(void *ctx, const uint8_t *p, size_t n);
+typedef struct lexport_stats {
+  uint32_t deltas, authors, forks;
+  uint64_t ops;
+} lexport_stats;
+int lstore_export(lstore *s, const lsummary *want, size_t max_bytes, lstore_emit_cb emit,
+                  void *ctx, lexport_stats *st, lerr *e);
+
+/* ---- maintenance ---- */
+
+typedef void (*lstore_progress_cb)(void *ctx, uint64_t done, uint64_t total);
+
+/* Re-verifies everything stored: each author's deltas are contiguous, chain
+ * from one to the next, carry valid signatures, and end at the stored head.
+ * Stops at the first problem, which `e` locates (author, seq). */
+int lstore_verify(lstore *s, lstore_progress_cb progress, void *ctx, uint64_t *ops, lerr *e);
+
+/* Throws away every view and digest and recomputes them from the log.  The
+ * result equals what incremental ingest produced. */
+int lstore_rebuild(lstore *s, lstore_progress_cb progress, void *ctx, lerr *e);
+
+/* Reads `dir` through `opts` only to check that it holds a store; used by
+ * the CLI to give a clear message. */
+bool lstore_exists(const char *dir);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * bundle.h - a file of signed deltas for carrying on a USB stick.
+ *
+ * A bundle is a sequence of msgpack objects:
+ *   header   ["linli-bundle-v1", exporter key, created ms, for-node key | nil]
+ *   delta *  the same signed deltas that travel over the network
+ *   trailer  ["linli-bundle-end", delta count, BLAKE2b-256 of every byte
+ *             before the trailer, exporter's ed25519 signature over the
+ *             message ["linli-bundle-sig-v1", that hash]]
+ * The trailer makes truncation and tampering detectable as a whole, and
+ * says who made the bundle; each delta still carries its author's own
+ * signature, which is what the receiver trusts for the data.  The writer
+ * and reader work on memory; the caller does the file I/O.
+ */
+#ifndef LINLI_BUNDLE_H
+#define LINLI_BUNDLE_H
+
+#include "crdt/err.h"
+#include "crdt/ident.h"
+#include "crdt/mp.h"
+
+#include <sodium.h>
+
+typedef struct bundle_writer {
+  crypto_generichash_state h;
+  uint64_t ndeltas;
+} bundle_writer;
+
+/* Appends the header to `out`. */
+void bundle_write_begin(bundle_writer *w, lbuf *out, const uint8_t exporter[LINLI_PK_BYTES],
+                        uint64_t created_ms, const uint8_t *for_node /* or NULL */);
+/* Appends one encoded signed delta (already valid msgpack). */
+void bundle_write_delta(bundle_writer *w, lbuf *out, const uint8_t *p, size_t n);
+/* Appends the trailer, signed by `id` (the exporter). */
+void bundle_write_end(bundle_writer *w, lbuf *out, const lident *id);
+
+typedef struct bundle_info {
+  uint8_t exporter[LINLI_PK_BYTES];
+  uint64_t created_ms;
+  bool has_for;
+  uint8_t for_node[LINLI_PK_BYTES];
+  uint64_t ndeltas;                  /* known once the trailer was read */
+} bundle_info;
+
+typedef struct bundle_reader {
+  mpr r;
+  const uint8_t *start;
+  bundle_info info;
+  uint64_t seen;
+  bool done;
+} bundle_reader;
+
+/* Reads the header of the bundle in p[0..n) (borrowed for the reader's
+ * life). */
+int bundle_read_begin(bundle_reader *br, const uint8_t *p, size_t n, lerr *e);
+/* Returns 1 and the next delta's bytes (pointing into the input), or 0 after
+ * the trailer was read and checked (count, hash, exporter signature, no
+ * trailing bytes), or an error: a truncated or altered bundle never reaches
+ * 0.  The delta bytes are not decoded here: hand them to delta_decode or
+ * lingest_add. */
+int bundle_read_next(bundle_reader *br, const uint8_t **p, size_t *n, lerr *e);
+
+#endif
