@@ -18,7 +18,12 @@ hlc_next(uint64_t last, uint64_t wall_ms)
 uint64_t
 hlc_observe(uint64_t last, uint64_t remote, uint64_t wall_ms, uint64_t max_ahead_ms)
 {
-  uint64_t limit = hlc_make(wall_ms + max_ahead_ms, 0xffff);
+  /* Saturate: a limit past the last representable millisecond is no limit
+   * (the sum, or the shift in hlc_make, would otherwise wrap around and cap
+   * remote stamps near or even below the wall clock). */
+  uint64_t limit = UINT64_MAX;
+  if (wall_ms <= HLC_MAX_MS && max_ahead_ms <= HLC_MAX_MS - wall_ms)
+    limit = hlc_make(wall_ms + max_ahead_ms, 0xffff);
   if (remote > limit)
     remote = limit;
   return remote > last ? remote : last;

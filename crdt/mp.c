@@ -107,7 +107,7 @@ void
 mpr_init(mpr *r, const void *p, size_t n)
 {
   r->p = p;
-  r->end = r->p + n;
+  r->end = n ? r->p + n : r->p; /* NULL + 0 is undefined in C */
 }
 
 static uint64_t
@@ -349,6 +349,8 @@ int mpr_skip(mpr *r) { return s_skip(r, 0); }
 bool
 utf8_valid(const char *str, size_t n)
 {
+  if (n == 0)
+    return true; /* str may be NULL: NULL + 0 is undefined in C */
   const uint8_t *s = (const uint8_t *)str, *e = s + n;
   while (s < e) {
     uint8_t c = *s;

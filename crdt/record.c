@@ -72,7 +72,8 @@ rec_destroy(rec **rp)
 static int
 s_bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
-  int c = memcmp(a, b, an < bn ? an : bn);
+  size_t n = an < bn ? an : bn;
+  int c = n ? memcmp(a, b, n) : 0; /* an empty value may be (NULL, 0) */
   if (c)
     return c;
   return an < bn ? -1 : an > bn;
@@ -257,7 +258,8 @@ s_apply_delete(rec *r, const lstamp *d)
       keep++;
     for (uint32_t k = 0; k < keep; k++)
       free(f->ents[k].s);
-    memmove(f->ents, f->ents + keep, (f->nents - keep) * sizeof *f->ents);
+    if (keep > 0) /* a set field may hold only tombstones: ents is NULL */
+      memmove(f->ents, f->ents + keep, (f->nents - keep) * sizeof *f->ents);
     f->nents -= keep;
     uint32_t before = r->nfields;
     s_field_drop_if_empty(r, f);
@@ -284,6 +286,7 @@ rec_apply(rec *r, const uint8_t author[LINLI_PK_BYTES], const op *o)
   rfield *f = s_field_get(r, o->field, o->field_len, op_field_kind(o->kind));
   if (f == NULL)
     return LINLI_ENOMEM;
+  rc = 0; /* still 1 from s_hist_add: the RM loop below runs only while rc == 0 */
   switch (o->kind) {
   case OP_SET:
     if (f->nents == 1 && stamp_cmp(&f->ents[0].st, &st) > 0)

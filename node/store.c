@@ -552,7 +552,7 @@ static int
 s_ctx_apply(applyctx *c, const uint8_t author[LINLI_PK_BYTES], const op *ops, uint32_t n, lerr *e)
 {
   for (uint32_t i = 0; i < n; i++) {
-    crec *cr;
+    crec *cr = NULL;
     int rc = s_ctx_rec(c, ops[i].key, ops[i].key_len, &cr, e);
     if (rc)
       return rc;
@@ -628,7 +628,7 @@ s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
       uint32_t lens[LINLI_KEY_MAX / 2 + 1];
       uint32_t np = digest_prefixes(key, sl->klen, lens, sizeof lens / sizeof *lens);
       for (uint32_t k = 0; k < np && rc == 0; k++) {
-        ldigest *d;
+        ldigest *d = NULL;
         rc = s_ctx_digest(c, key, lens[k], &d, e);
         if (rc)
           break;
@@ -771,7 +771,7 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   }
   s_short(who, d.author);
   uint64_t first = d.first_seq, last = delta_last_seq(&d);
-  lhead *h;
+  lhead *h = NULL;
   if ((rc = s_group_head(g, d.author, &h, e)) != 0)
     goto fail;
   if (first > h->seq + 1) {
@@ -1295,6 +1295,80 @@ s_export_author(lstore *s, const lhead *h, uint64_t from, const uint8_t prev[LIN
   s_joiner_reset(&j);
   free(j.ds);
   free(j.raws);
+  return rc > 0 ? 0 : rc; /* a positive return from emit asks to stop */
+}
+
+typedef struct budget_ctx {
+  lstore_emit_cb emit;
+  void *ctx;
+  size_t left;
+} budget_ctx;
+
+static int
+s_budget_emit(void *ctx, const uint8_t *p, size_t n)
+{
+  budget_ctx *b = ctx;
+  int rc = b->emit(b->ctx, p, n);
+  if (rc)
+    return rc;
+  b->left = n >= b->left ? 0 : b->left - n;
+  return b->left == 0 ? 1 : 0;
+}
+
+int
+lstore_read_log(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t from,
+                size_t max_delta_bytes, size_t budget, lstore_emit_cb emit, void *ctx, lerr *e)
+{
+  lhead h;
+  int rc = lstore_head(s, author, &h, e);
+  if (rc)
+    return rc;
+  if (from == 0 || from > h.seq)
+    return 0;
+  uint8_t prev[LINLI_HASH_BYTES] = {0};
+  lbuf scratch;
+  lbuf_init(&scratch);
+  if (from > 1)
+    rc = s_hash_at(s, author, from - 1, prev, &scratch, e);
+  lbuf_free(&scratch);
+  if (rc)
+    return rc;
+  budget_ctx b = {.emit = emit, .ctx = ctx, .left = budget ? budget : SIZE_MAX};
+  return s_export_author(s, &h, from, prev, max_delta_bytes, s_budget_emit, &b, NULL, e);
+}
+
+int
+lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e)
+{
+  char mk[256];
+  int w = snprintf(mk, sizeof mk, "x:%s", key);
+  if (w < 0 || (size_t)w >= sizeof mk)
+    return lerr_set(e, LINLI_EINVAL, "metadata key too long");
+  char *v;
+  int rc = s_get(s, LCF_META, mk, (size_t)w, &v, n, e);
+  if (rc)
+    return rc;
+  *val = malloc(*n ? *n : 1);
+  if (*val == NULL) {
+    rocksdb_free(v);
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  }
+  memcpy(*val, v, *n);
+  rocksdb_free(v);
+  return 0;
+}
+
+int
+lstore_meta_put(lstore *s, const char *key, const void *val, size_t n, lerr *e)
+{
+  char mk[256];
+  int w = snprintf(mk, sizeof mk, "x:%s", key);
+  if (w < 0 || (size_t)w >= sizeof mk)
+    return lerr_set(e, LINLI_EINVAL, "metadata key too long");
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], mk, (size_t)w, val, n);
+  int rc = s_write(s, wb, e);
+  rocksdb_writebatch_destroy(wb);
   return rc;
 }
 

@@ -177,6 +177,19 @@ typedef struct lexport_stats {
 int lstore_export(lstore *s, const lsummary *want, size_t max_bytes, lstore_emit_cb emit,
                   void *ctx, lexport_stats *st, lerr *e);
 
+/* The signed deltas of one author from seq `from` on, joined up to
+ * `max_delta_bytes` each, until about `budget` bytes were emitted (0: no
+ * limit; the delta that crosses the budget is still emitted, so every call
+ * makes progress).  emit may return a positive value to stop early. */
+int lstore_read_log(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t from,
+                    size_t max_delta_bytes, size_t budget, lstore_emit_cb emit, void *ctx,
+                    lerr *e);
+
+/* Small values other modules keep beside the store (peer state, scopes),
+ * in the meta column family under "x:" + key.  *val is malloc'd. */
+int lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e);
+int lstore_meta_put(lstore *s, const char *key, const void *val, size_t n, lerr *e);
+
 /* ---- maintenance ---- */
 
 typedef void (*lstore_progress_cb)(void *ctx, uint64_t done, uint64_t total);

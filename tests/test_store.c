@@ -378,7 +378,7 @@ Test(store, fork_and_broken_chain_are_detected)
 static void
 s_corrupt(const char *path, int cf, size_t which_row, size_t offset)
 {
-  char dbp[4096];
+  char dbp[4200];
   snprintf(dbp, sizeof dbp, "%s/db", path);
   rocksdb_options_t *o = rocksdb_options_create();
   const rocksdb_options_t *cfo[LCF_COUNT];

@@ -1,0 +1,201 @@
+/*
+ * cli.c - error reporting, store opening, clocks, text escaping and
+ * progress display shared by the commands of `linli`; see cli.h.
+ *
+ * The error functions are the only writers of error text in the program,
+ * which is what keeps every failure to a single "linli: ..." line: a
+ * progress line still on the terminal is erased first, so even an
+ * interactive run never shows a stack of messages.
+ */
+#include "tools/linli/cli.h"
+
+#include "crdt/mp.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The progress line currently on the terminal, erased before an error. */
+static cli_progress *s_active_progress;
+
+static void
+s_vfail(const char *prefix, const char *fmt, va_list ap, const char *suffix)
+{
+  if (s_active_progress != NULL)
+    cli_progress_clear(s_active_progress);
+  fflush(stdout);
+  fputs("linli: ", stderr);
+  if (prefix != NULL)
+    fprintf(stderr, "%s: ", prefix);
+  vfprintf(stderr, fmt, ap);
+  if (suffix != NULL)
+    fputs(suffix, stderr);
+  fputc('\n', stderr);
+}
+
+int
+cli_fail(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  s_vfail(NULL, fmt, ap, NULL);
+  va_end(ap);
+  return CLI_FAIL;
+}
+
+int
+cli_fail_e(const lerr *e)
+{
+  const char *msg = e->msg[0] != '\0' ? e->msg : linli_strerror(e->code);
+  /* A message is one line by contract; a stray newline from a lower layer
+   * would still break that, so it is cut at the first one. */
+  size_t n = strcspn(msg, "\r\n");
+  return cli_fail("%.*s", (int)n, msg);
+}
+
+int
+cli_usage(const cli *c, const char *fmt, ...)
+{
+  char hint[96];
+  va_list ap;
+  if (c->cmd != NULL)
+    snprintf(hint, sizeof hint, " (see linli %s --help)", c->cmd);
+  else
+    snprintf(hint, sizeof hint, " (see linli --help)");
+  va_start(ap, fmt);
+  s_vfail(c->cmd, fmt, ap, hint);
+  va_end(ap);
+  return CLI_USAGE;
+}
+
+int
+cli_open(const cli *c, lstore **s)
+{
+  lerr e = {0};
+  struct stat st;
+  *s = NULL;
+  if (stat(c->dir, &st) != 0) {
+    if (errno == ENOENT)
+      return cli_fail("%s: no such data directory (create one with: linli -d %s init "
+                      "--name NAME)", c->dir, c->dir);
+    return cli_fail("%s: %s", c->dir, strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode))
+    return cli_fail("%s: not a directory", c->dir);
+  if (!lstore_exists(c->dir))
+    return cli_fail("%s: not a linli data directory (create one with: linli -d %s init "
+                    "--name NAME)", c->dir, c->dir);
+  if (lstore_open(s, c->dir, NULL, &e) != 0) {
+    *s = NULL;
+    return cli_fail_e(&e);
+  }
+  return CLI_OK;
+}
+
+int
+cli_identity(lstore *s, lident *id)
+{
+  lerr e = {0};
+  if (lstore_identity(s, id, &e) != 0) {
+    ident_wipe(id);
+    return cli_fail_e(&e);
+  }
+  return CLI_OK;
+}
+
+uint64_t
+cli_wall_ms(void)
+{
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+    return 0;
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t
+cli_mono_ms(void)
+{
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+    return 0;
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void
+cli_text(FILE *f, const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '\t': fputs("\\t", f); break;
+    default:
+      if (c < 0x20 || c == 0x7f)
+        fprintf(f, "\\x%02x", c);
+      else
+        fputc(c, f);
+    }
+  }
+}
+
+int
+cli_prefix_check(const char *p, size_t n, lerr *e)
+{
+  if (n > LINLI_KEY_MAX)
+    return lerr_set(e, LINLI_EINVAL, "prefix longer than %d bytes", LINLI_KEY_MAX);
+  if (!utf8_valid(p, n))
+    return lerr_set(e, LINLI_EINVAL, "prefix is not valid UTF-8");
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+      return lerr_set(e, LINLI_EINVAL, "prefix contains a control character");
+  return 0;
+}
+
+void
+cli_progress_init(cli_progress *p, const char *what, const char *unit)
+{
+  p->what = what;
+  p->unit = unit;
+  p->start_ms = cli_mono_ms();
+  p->last_ms = 0;
+  p->tty = isatty(STDERR_FILENO) == 1;
+  p->shown = false;
+  s_active_progress = p;
+}
+
+void
+cli_progress_update(cli_progress *p, uint64_t done, uint64_t total)
+{
+  if (!p->tty)
+    return;
+  uint64_t now = cli_mono_ms();
+  /* Quiet for short runs; at most five redraws a second for long ones. */
+  if (now - p->start_ms < 2000 || (p->shown && now - p->last_ms < 200 && done < total))
+    return;
+  p->last_ms = now;
+  p->shown = true;
+  fprintf(stderr, "\r%s %llu/%llu%s", p->what, (unsigned long long)done,
+          (unsigned long long)total, p->unit);
+  fflush(stderr);
+}
+
+void
+cli_progress_clear(cli_progress *p)
+{
+  if (p->shown)
+    fputs("\r\033[K", stderr);
+  p->shown = false;
+  if (s_active_progress == p)
+    s_active_progress = NULL;
+}
+
+void
+cli_progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+  cli_progress_update(ctx, done, total);
+}

@@ -1,0 +1,107 @@
+/*
+ * cli.h - what the files of the `linli` program share.
+ *
+ * main.c parses the command line into a `cli` (data directory, output mode,
+ * the options a command accepts, its positional arguments) and calls one
+ * cmd_* function, which returns the process exit status.  Every failure is
+ * reported through cli_fail()/cli_fail_e()/cli_usage(), which print exactly
+ * one line on stderr: a command reports an error once, at the place that
+ * decides to give up, and returns at once.
+ *
+ * The commands live in cmd_node.c (keygen, init, status, verify, rebuild),
+ * cmd_write.c (put, incr, add, rm, append, del), cmd_read.c (get, ls, log,
+ * digest) and cmd_sync.c (summary, export, import).
+ */
+#ifndef LINLI_CLI_H
+#define LINLI_CLI_H
+
+#include "crdt/err.h"
+#include "node/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define LINLI_CLI_VERSION "0.1.0"
+
+/* Exit statuses, documented in `linli --help`. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef struct cli {
+  const char *cmd;      /* name of the running command, for messages */
+  const char *dir;      /* data directory */
+  bool json;            /* --json */
+  /* command options; NULL / false when not given */
+  const char *out;      /* -o FILE */
+  const char *name;     /* --name NAME */
+  const char *key;      /* --key FILE */
+  const char *for_file; /* --for SUMMARY */
+  bool force;           /* --force */
+  /* positional arguments */
+  int argc;
+  char **argv;
+} cli;
+
+/* Print "linli: <message>" on stderr and return CLI_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with the message of `e` (its code's text when it has none). */
+int cli_fail_e(const lerr *e);
+/* A usage error: "linli: CMD: <message> (see linli CMD --help)", returns
+ * CLI_USAGE. */
+int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens the store at c->dir, or prints why not and returns CLI_FAIL. */
+int cli_open(const cli *c, lstore **s);
+/* Loads the node's secret key from the open store (CLI_FAIL after printing
+ * the error).  The caller wipes it with ident_wipe(). */
+int cli_identity(lstore *s, lident *id);
+
+/* Milliseconds since the epoch: the wall time handed to the store.  This is
+ * the one place the program reads the real-time clock. */
+uint64_t cli_wall_ms(void);
+/* A monotonic millisecond count, only for deciding when to show progress. */
+uint64_t cli_mono_ms(void);
+
+/* Writes s[0..n) for a person to read: UTF-8 as is, control characters and
+ * the backslash as C-style escapes, so one value stays on one line. */
+void cli_text(FILE *f, const char *s, size_t n);
+
+/* Checks a key prefix given on the command line ("" and "hh/" are fine):
+ * valid UTF-8, no control characters, at most LINLI_KEY_MAX bytes. */
+int cli_prefix_check(const char *p, size_t n, lerr *e);
+
+/* Progress on stderr for long runs: shown only when stderr is a terminal
+ * and the run has lasted longer than two seconds, and erased again before
+ * the final result or error is printed. */
+typedef struct cli_progress {
+  const char *what, *unit; /* "imported", " deltas" */
+  uint64_t start_ms, last_ms;
+  bool tty, shown;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, const char *what, const char *unit);
+void cli_progress_update(cli_progress *p, uint64_t done, uint64_t total);
+void cli_progress_clear(cli_progress *p);
+/* Adapter with the signature of lstore_progress_cb; ctx is a cli_progress. */
+void cli_progress_cb(void *ctx, uint64_t done, uint64_t total);
+
+int cmd_keygen(cli *c);
+int cmd_init(cli *c);
+int cmd_status(cli *c);
+int cmd_verify(cli *c);
+int cmd_rebuild(cli *c);
+int cmd_put(cli *c);
+int cmd_incr(cli *c);
+int cmd_add(cli *c);
+int cmd_rm(cli *c);
+int cmd_append(cli *c);
+int cmd_del(cli *c);
+int cmd_get(cli *c);
+int cmd_ls(cli *c);
+int cmd_log(cli *c);
+int cmd_digest(cli *c);
+int cmd_summary(cli *c);
+int cmd_export(cli *c);
+int cmd_import(cli *c);
+
+#endif

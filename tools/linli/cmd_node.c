@@ -1,0 +1,310 @@
+/*
+ * cmd_node.c - the commands about the node and its store as a whole:
+ * keygen, init, status, verify and rebuild.
+ *
+ * Wherever a secret key is loaded into an `lident` it is wiped on every
+ * path out of the function, which is why these functions leave through a
+ * single cleanup label.
+ */
+#include "tools/linli/cli.h"
+#include "tools/linli/json.h"
+
+#include "crdt/hlc.h"
+#include "crdt/ident.h"
+#include "crdt/mp.h"
+#include "node/keyfile.h"
+
+#include <string.h>
+
+/* The longest station name accepted, in bytes: room for the longest
+ * official names of a residents' committee, short enough for any screen. */
+#define S_NAME_MAX 100
+
+static void
+s_print_id(const char *label, const uint8_t pk[LINLI_PK_BYTES])
+{
+  char hex[2 * LINLI_PK_BYTES + 1], shrt[LINLI_SHORT_ID_LEN + 1];
+  hex_encode(hex, pk, LINLI_PK_BYTES);
+  ident_short(shrt, pk);
+  printf("%s%s (short %s)\n", label, hex, shrt);
+}
+
+static void
+s_json_id(jw *w, const uint8_t pk[LINLI_PK_BYTES])
+{
+  char shrt[LINLI_SHORT_ID_LEN + 1];
+  ident_short(shrt, pk);
+  jw_key(w, "id");
+  jw_hex(w, pk, LINLI_PK_BYTES);
+  jw_key(w, "short_id");
+  jw_str(w, shrt);
+}
+
+int
+cmd_keygen(cli *c)
+{
+  lident id;
+  lerr e = {0};
+  int rc = CLI_OK;
+  char pub[4200];
+
+  if (c->out == NULL)
+    return cli_usage(c, "-o FILE is required");
+  if (snprintf(pub, sizeof pub, "%s.pub", c->out) >= (int)sizeof pub)
+    return cli_fail("%s: path too long", c->out);
+  ident_generate(&id);
+  if (keyfile_write(c->out, &id, c->force, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "key_file");
+    jw_str(&w, c->out);
+    jw_key(&w, "pub_file");
+    jw_str(&w, pub);
+    s_json_id(&w, id.pk);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("wrote %s (secret key, mode 0600) and %s\n", c->out, pub);
+    s_print_id("id: ", id.pk);
+  }
+done:
+  ident_wipe(&id);
+  return rc;
+}
+
+static int
+s_name_check(const char *name, lerr *e)
+{
+  size_t n = strlen(name);
+  if (n == 0 || n > S_NAME_MAX)
+    return lerr_set(e, LINLI_EINVAL, "--name must be 1 to %d bytes (got %zu)", S_NAME_MAX, n);
+  if (!utf8_valid(name, n))
+    return lerr_set(e, LINLI_EINVAL, "--name is not valid UTF-8");
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+      return lerr_set(e, LINLI_EINVAL, "--name contains a control character");
+  return 0;
+}
+
+int
+cmd_init(cli *c)
+{
+  lident id;
+  lerr e = {0};
+  int rc = CLI_OK;
+
+  memset(&id, 0, sizeof id);
+  if (c->name == NULL)
+    return cli_usage(c, "--name NAME is required");
+  if (s_name_check(c->name, &e) != 0)
+    return cli_usage(c, "%s", e.msg);
+  /* The key is made (or read) here rather than inside lstore_init so that
+   * its id can be printed without opening the new store. */
+  if (c->key != NULL) {
+    if (keyfile_read(c->key, &id, &e) != 0) {
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+  } else {
+    ident_generate(&id);
+  }
+  if (lstore_init(c->dir, c->name, &id, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "dir");
+    jw_str(&w, c->dir);
+    jw_key(&w, "name");
+    jw_str(&w, c->name);
+    s_json_id(&w, id.pk);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("created data directory %s\nname: ", c->dir);
+    cli_text(stdout, c->name, strlen(c->name));
+    putchar('\n');
+    s_print_id("id: ", id.pk);
+  }
+done:
+  ident_wipe(&id);
+  return rc;
+}
+
+int
+cmd_status(cli *c)
+{
+  lstore *s = NULL;
+  lstore_stat st;
+  lerr e = {0};
+  char hex[2 * LINLI_PK_BYTES + 1], shrt[LINLI_SHORT_ID_LEN + 1];
+  char dig[2 * LINLI_HASH_BYTES + 1], when[64];
+  int rc = cli_open(c, &s);
+
+  if (rc != CLI_OK)
+    goto done;
+  if (lstore_stat_get(s, &st, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  const char *name = lstore_name(s);
+  hex_encode(hex, lstore_self(s), LINLI_PK_BYTES);
+  ident_short(shrt, lstore_self(s));
+  hex_encode(dig, st.digest.sum, LINLI_HASH_BYTES);
+  hlc_format(when, sizeof when, st.hlc);
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "name");
+    jw_str(&w, name);
+    jw_key(&w, "id");
+    jw_str(&w, hex);
+    jw_key(&w, "short_id");
+    jw_str(&w, shrt);
+    jw_key(&w, "dir");
+    jw_str(&w, lstore_dir(s));
+    jw_key(&w, "hlc");
+    jw_uint(&w, st.hlc);
+    jw_key(&w, "time");
+    jw_str(&w, when);
+    jw_key(&w, "own_seq");
+    jw_uint(&w, st.own_seq);
+    jw_key(&w, "authors");
+    jw_uint(&w, st.authors);
+    jw_key(&w, "ops");
+    jw_uint(&w, st.ops);
+    jw_key(&w, "records");
+    jw_int(&w, st.digest.count);
+    jw_key(&w, "digest");
+    jw_str(&w, dig);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    fputs("name:     ", stdout);
+    cli_text(stdout, name, strlen(name));
+    printf("\nid:       %s (short %s)\n", hex, shrt);
+    fputs("data dir: ", stdout);
+    cli_text(stdout, lstore_dir(s), strlen(lstore_dir(s)));
+    printf("\nclock:    %s\n", when);
+    printf("own log:  %llu ops\n", (unsigned long long)st.own_seq);
+    printf("authors:  %u\n", st.authors);
+    printf("ops:      %llu\n", (unsigned long long)st.ops);
+    printf("records:  %lld\n", (long long)st.digest.count);
+    printf("digest:   %s\n", dig);
+  }
+done:
+  lstore_close(&s);
+  return rc;
+}
+
+int
+cmd_verify(cli *c)
+{
+  lstore *s = NULL;
+  lstore_stat st;
+  lerr e = {0};
+  cli_progress p;
+  uint64_t ops = 0;
+  int rc = cli_open(c, &s);
+
+  if (rc != CLI_OK)
+    goto done;
+  cli_progress_init(&p, "verified", " ops");
+  int vr = lstore_verify(s, cli_progress_cb, &p, &ops, &e);
+  cli_progress_clear(&p);
+  if (vr != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (lstore_stat_get(s, &st, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "ok");
+    jw_bool(&w, true);
+    jw_key(&w, "ops");
+    jw_uint(&w, ops);
+    jw_key(&w, "authors");
+    jw_uint(&w, st.authors);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("ok: %llu ops in %u author logs verified\n", (unsigned long long)ops, st.authors);
+  }
+done:
+  lstore_close(&s);
+  return rc;
+}
+
+int
+cmd_rebuild(cli *c)
+{
+  lstore *s = NULL;
+  ldigest before, after;
+  lerr e = {0};
+  cli_progress p;
+  char hb[2 * LINLI_HASH_BYTES + 1], ha[2 * LINLI_HASH_BYTES + 1];
+  int rc = cli_open(c, &s);
+
+  if (rc != CLI_OK)
+    goto done;
+  if (lstore_digest(s, "", 0, &before, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  cli_progress_init(&p, "rebuilt", "");
+  int rr = lstore_rebuild(s, cli_progress_cb, &p, &e);
+  cli_progress_clear(&p);
+  if (rr != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (lstore_digest(s, "", 0, &after, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  hex_encode(hb, before.sum, LINLI_HASH_BYTES);
+  hex_encode(ha, after.sum, LINLI_HASH_BYTES);
+  bool same = memcmp(before.sum, after.sum, LINLI_HASH_BYTES) == 0 &&
+              before.count == after.count;
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "before");
+    jw_str(&w, hb);
+    jw_key(&w, "after");
+    jw_str(&w, ha);
+    jw_key(&w, "records_before");
+    jw_int(&w, before.count);
+    jw_key(&w, "records_after");
+    jw_int(&w, after.count);
+    jw_key(&w, "same");
+    jw_bool(&w, same);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("digest before: %s (%lld records)\n", hb, (long long)before.count);
+    printf("digest after:  %s (%lld records)\n", ha, (long long)after.count);
+    if (same)
+      printf("ok: rebuild kept the digest\n");
+  }
+  if (!same)
+    rc = cli_fail("rebuild changed the digest: the views did not match the logs");
+done:
+  lstore_close(&s);
+  return rc;
+}

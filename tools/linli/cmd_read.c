@@ -1,0 +1,490 @@
+/*
+ * cmd_read.c - the commands that read records: get, ls, log and digest.
+ *
+ * Text output shows values through cli_text() so that each field stays on
+ * one line whatever it contains; --json output carries the exact bytes.
+ * `ls` and `log` walk the store with callbacks and may fail midway (a log
+ * row that no longer verifies); their output is collected in memory and
+ * printed only when the walk succeeded, so a failure never leaves half a
+ * listing or half a JSON document on stdout.
+ */
+#include "tools/linli/cli.h"
+#include "tools/linli/json.h"
+
+#include "crdt/hlc.h"
+#include "crdt/op.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+s_key_arg(cli *c, const char *key)
+{
+  lerr e = {0};
+  if (key_check(key, strlen(key), &e) != 0)
+    return cli_usage(c, "%s", e.msg);
+  return CLI_OK;
+}
+
+static int
+s_prefix_arg(cli *c, const char **prefix)
+{
+  lerr e = {0};
+  *prefix = c->argc > 0 ? c->argv[0] : "";
+  if (cli_prefix_check(*prefix, strlen(*prefix), &e) != 0)
+    return cli_usage(c, "%s", e.msg);
+  return CLI_OK;
+}
+
+/* ---- get ---- */
+
+static int
+s_entry_str_cmp(const void *a, const void *b)
+{
+  const rentry *x = *(const rentry *const *)a, *y = *(const rentry *const *)b;
+  size_t n = x->s_len < y->s_len ? x->s_len : y->s_len;
+  int d = n ? memcmp(x->s, y->s, n) : 0;
+  if (d != 0)
+    return d;
+  return (x->s_len > y->s_len) - (x->s_len < y->s_len);
+}
+
+/* The distinct elements of a set field, sorted by bytes (the order of the
+ * canonical state).  *out is malloc'd; returns the count, or -1. */
+static int64_t
+s_set_elems(const rfield *f, const rentry ***out)
+{
+  const rentry **v = malloc((f->nents ? f->nents : 1) * sizeof *v);
+  *out = v;
+  if (v == NULL)
+    return -1;
+  for (uint32_t i = 0; i < f->nents; i++)
+    v[i] = &f->ents[i];
+  qsort(v, f->nents, sizeof *v, s_entry_str_cmp);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < f->nents; i++)
+    if (n == 0 || s_entry_str_cmp(&v[n - 1], &v[i]) != 0)
+      v[n++] = v[i];
+  return n;
+}
+
+static int
+s_get_text(const rec *r)
+{
+  char when[64], who[LINLI_SHORT_ID_LEN + 1];
+  for (uint32_t i = 0; i < r->nfields; i++) {
+    const rfield *f = &r->fields[i];
+    if (!rfield_visible(f))
+      continue;
+    cli_text(stdout, f->name, f->name_len);
+    printf(" (%s): ", field_kind_name(f->fk));
+    switch (f->fk) {
+    case FK_REGISTER:
+      cli_text(stdout, f->ents[0].s, f->ents[0].s_len);
+      break;
+    case FK_COUNTER:
+      printf("%lld", (long long)rfield_counter(f));
+      break;
+    case FK_SET: {
+      const rentry **v;
+      int64_t n = s_set_elems(f, &v);
+      if (n < 0)
+        return cli_fail("out of memory");
+      for (int64_t k = 0; k < n; k++) {
+        if (k > 0)
+          fputs(", ", stdout);
+        cli_text(stdout, v[k]->s, v[k]->s_len);
+      }
+      free(v);
+      break;
+    }
+    case FK_LOG:
+      printf("%u %s", f->nents, f->nents == 1 ? "entry" : "entries");
+      for (uint32_t k = 0; k < f->nents; k++) {
+        const rentry *en = &f->ents[k];
+        ident_short(who, en->st.author);
+        printf("\n  %s  %s  ", hlc_format(when, sizeof when, en->st.hlc), who);
+        cli_text(stdout, en->s, en->s_len);
+      }
+      break;
+    }
+    putchar('\n');
+  }
+  return CLI_OK;
+}
+
+static int
+s_get_json(const rec *r, const char *key)
+{
+  char when[64], name[LINLI_FIELD_MAX + 32];
+  jw w;
+  jw_init(&w, stdout);
+  jw_obj_begin(&w);
+  jw_key(&w, "key");
+  jw_str(&w, key);
+  jw_key(&w, "fields");
+  jw_obj_begin(&w);
+  const rfield *prev = NULL;
+  for (uint32_t i = 0; i < r->nfields; i++) {
+    const rfield *f = &r->fields[i];
+    if (!rfield_visible(f))
+      continue;
+    /* Fields are sorted by (name, kind): a second visible field of the
+     * same name is told apart by its kind. */
+    if (prev != NULL && prev->name_len == f->name_len &&
+        memcmp(prev->name, f->name, f->name_len) == 0 && f->name_len <= LINLI_FIELD_MAX) {
+      int k = snprintf(name, sizeof name, "%.*s#%s", (int)f->name_len, f->name,
+                       field_kind_name(f->fk));
+      jw_keyn(&w, name, (size_t)k < sizeof name ? (size_t)k : sizeof name - 1);
+    } else {
+      jw_keyn(&w, f->name, f->name_len);
+    }
+    prev = f;
+    switch (f->fk) {
+    case FK_REGISTER:
+      jw_strn(&w, f->ents[0].s, f->ents[0].s_len);
+      break;
+    case FK_COUNTER:
+      jw_int(&w, rfield_counter(f));
+      break;
+    case FK_SET: {
+      const rentry **v;
+      int64_t n = s_set_elems(f, &v);
+      if (n < 0)
+        return cli_fail("out of memory");
+      jw_arr_begin(&w);
+      for (int64_t k = 0; k < n; k++)
+        jw_strn(&w, v[k]->s, v[k]->s_len);
+      jw_arr_end(&w);
+      free(v);
+      break;
+    }
+    case FK_LOG:
+      jw_arr_begin(&w);
+      for (uint32_t k = 0; k < f->nents; k++) {
+        const rentry *en = &f->ents[k];
+        jw_obj_begin(&w);
+        jw_key(&w, "time");
+        jw_str(&w, hlc_format(when, sizeof when, en->st.hlc));
+        jw_key(&w, "hlc");
+        jw_uint(&w, en->st.hlc);
+        jw_key(&w, "author");
+        jw_hex(&w, en->st.author, LINLI_PK_BYTES);
+        jw_key(&w, "seq");
+        jw_uint(&w, en->st.seq);
+        jw_key(&w, "text");
+        jw_strn(&w, en->s, en->s_len);
+        jw_obj_end(&w);
+      }
+      jw_arr_end(&w);
+      break;
+    }
+  }
+  jw_obj_end(&w);
+  jw_obj_end(&w);
+  jw_finish(&w);
+  return CLI_OK;
+}
+
+int
+cmd_get(cli *c)
+{
+  const char *key = c->argv[0];
+  lstore *s = NULL;
+  rec *r = NULL;
+  lerr e = {0};
+  int rc = s_key_arg(c, key);
+
+  if (rc == CLI_OK)
+    rc = cli_open(c, &s);
+  if (rc != CLI_OK)
+    goto done;
+  int g = lstore_get(s, key, strlen(key), &r, &e);
+  if (g == LINLI_ENOTFOUND || (g == 0 && !rec_present(r))) {
+    rc = cli_fail("%s: not found", key);
+    goto done;
+  }
+  if (g != 0) {
+    r = NULL;
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  rc = c->json ? s_get_json(r, key) : s_get_text(r);
+done:
+  rec_destroy(&r);
+  lstore_close(&s);
+  return rc;
+}
+
+/* ---- ls ---- */
+
+typedef struct s_ls_ctx {
+  FILE *f;
+  jw w;
+  bool json;
+} s_ls_ctx;
+
+static int
+s_ls_cb(void *ctx, const char *key, size_t klen, const rec *r)
+{
+  s_ls_ctx *x = ctx;
+  if (x->json) {
+    jw_strn(&x->w, key, klen);
+  } else {
+    cli_text(x->f, key, klen);
+    fputc('\n', x->f);
+  }
+  return 0;
+}
+
+int
+cmd_ls(cli *c)
+{
+  const char *prefix;
+  lstore *s = NULL;
+  lerr e = {0};
+  char *buf = NULL;
+  size_t len = 0;
+  s_ls_ctx x = {.f = NULL, .json = c->json};
+  int rc = s_prefix_arg(c, &prefix);
+
+  if (rc == CLI_OK)
+    rc = cli_open(c, &s);
+  if (rc != CLI_OK)
+    goto done;
+  x.f = open_memstream(&buf, &len);
+  if (x.f == NULL) {
+    rc = cli_fail("out of memory");
+    goto done;
+  }
+  jw_init(&x.w, x.f);
+  if (x.json)
+    jw_arr_begin(&x.w);
+  int sr = lstore_scan(s, prefix, strlen(prefix), s_ls_cb, &x, &e);
+  if (x.json) {
+    jw_arr_end(&x.w);
+    jw_finish(&x.w);
+  }
+  if (fclose(x.f) != 0) {
+    x.f = NULL;
+    rc = cli_fail("out of memory");
+    goto done;
+  }
+  x.f = NULL;
+  if (sr != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  fwrite(buf, 1, len, stdout);
+done:
+  free(buf);
+  lstore_close(&s);
+  return rc;
+}
+
+/* ---- log ---- */
+
+typedef struct s_log_ctx {
+  FILE *f;
+  jw w;
+  bool json;
+} s_log_ctx;
+
+static void
+s_log_text(FILE *f, const lhist_entry *h)
+{
+  const op *o = h->o;
+  char when[64], who[LINLI_SHORT_ID_LEN + 1], head[2 * LINLI_HASH_BYTES + 1];
+  ident_short(who, h->author);
+  hex_encode(head, h->head_hash, LINLI_HASH_BYTES);
+  head[LINLI_SHORT_ID_LEN] = '\0';
+  fprintf(f, "%s  %s  seq %llu  %s", hlc_format(when, sizeof when, o->hlc), who,
+          (unsigned long long)o->seq, op_kind_name(o->kind));
+  if (o->kind != OP_DEL) {
+    fputc(' ', f);
+    cli_text(f, o->field, o->field_len);
+  }
+  switch (o->kind) {
+  case OP_SET:
+    fputs(" = ", f);
+    cli_text(f, o->str, o->str_len);
+    break;
+  case OP_INCR:
+    fprintf(f, " %+lld", (long long)o->n);
+    break;
+  case OP_ADD:
+  case OP_APPEND:
+    fputc(' ', f);
+    cli_text(f, o->str, o->str_len);
+    break;
+  case OP_RM:
+    fputc(' ', f);
+    cli_text(f, o->str, o->str_len);
+    fprintf(f, " (%u %s)", o->ntags, o->ntags == 1 ? "add" : "adds");
+    break;
+  default:
+    break;
+  }
+  fprintf(f, "  (head seq %llu, signed %s)\n", (unsigned long long)h->head_seq, head);
+}
+
+static void
+s_log_json(jw *w, const lhist_entry *h)
+{
+  const op *o = h->o;
+  char when[64];
+  jw_obj_begin(w);
+  jw_key(w, "time");
+  jw_str(w, hlc_format(when, sizeof when, o->hlc));
+  jw_key(w, "hlc");
+  jw_uint(w, o->hlc);
+  jw_key(w, "author");
+  jw_hex(w, h->author, LINLI_PK_BYTES);
+  jw_key(w, "seq");
+  jw_uint(w, o->seq);
+  jw_key(w, "kind");
+  jw_str(w, op_kind_name(o->kind));
+  jw_key(w, "field");
+  jw_strn(w, o->field != NULL ? o->field : "", o->field_len);
+  jw_key(w, "value");
+  switch (o->kind) {
+  case OP_INCR:
+    jw_int(w, o->n);
+    break;
+  case OP_DEL:
+    jw_null(w);
+    break;
+  default:
+    jw_strn(w, o->str, o->str_len);
+    break;
+  }
+  if (o->kind == OP_RM) {
+    jw_key(w, "tags");
+    jw_arr_begin(w);
+    for (uint32_t i = 0; i < o->ntags; i++) {
+      jw_obj_begin(w);
+      jw_key(w, "author");
+      jw_hex(w, o->tags[i].author, LINLI_PK_BYTES);
+      jw_key(w, "seq");
+      jw_uint(w, o->tags[i].seq);
+      jw_obj_end(w);
+    }
+    jw_arr_end(w);
+  }
+  jw_key(w, "hash");
+  jw_hex(w, h->hash, LINLI_HASH_BYTES);
+  jw_key(w, "head_seq");
+  jw_uint(w, h->head_seq);
+  jw_key(w, "head_hash");
+  jw_hex(w, h->head_hash, LINLI_HASH_BYTES);
+  jw_key(w, "head_sig");
+  jw_hex(w, h->head_sig, LINLI_SIG_BYTES);
+  jw_obj_end(w);
+}
+
+static int
+s_log_cb(void *ctx, const lhist_entry *h)
+{
+  s_log_ctx *x = ctx;
+  if (x->json)
+    s_log_json(&x->w, h);
+  else
+    s_log_text(x->f, h);
+  return 0;
+}
+
+int
+cmd_log(cli *c)
+{
+  const char *key = c->argv[0];
+  lstore *s = NULL;
+  lerr e = {0};
+  char *buf = NULL;
+  size_t len = 0;
+  s_log_ctx x = {.f = NULL, .json = c->json};
+  int rc = s_key_arg(c, key);
+
+  if (rc == CLI_OK)
+    rc = cli_open(c, &s);
+  if (rc != CLI_OK)
+    goto done;
+  x.f = open_memstream(&buf, &len);
+  if (x.f == NULL) {
+    rc = cli_fail("out of memory");
+    goto done;
+  }
+  jw_init(&x.w, x.f);
+  if (x.json) {
+    jw_obj_begin(&x.w);
+    jw_key(&x.w, "key");
+    jw_str(&x.w, key);
+    jw_key(&x.w, "ops");
+    jw_arr_begin(&x.w);
+  }
+  int hr = lstore_history(s, key, strlen(key), s_log_cb, &x, &e);
+  if (x.json) {
+    jw_arr_end(&x.w);
+    jw_obj_end(&x.w);
+    jw_finish(&x.w);
+  }
+  if (fclose(x.f) != 0) {
+    x.f = NULL;
+    rc = cli_fail("out of memory");
+    goto done;
+  }
+  x.f = NULL;
+  if (hr == LINLI_ENOTFOUND) {
+    rc = cli_fail("%s: not found", key);
+    goto done;
+  }
+  if (hr != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  fwrite(buf, 1, len, stdout);
+done:
+  free(buf);
+  lstore_close(&s);
+  return rc;
+}
+
+/* ---- digest ---- */
+
+int
+cmd_digest(cli *c)
+{
+  const char *prefix;
+  lstore *s = NULL;
+  ldigest d;
+  lerr e = {0};
+  char hex[2 * LINLI_HASH_BYTES + 1];
+  int rc = s_prefix_arg(c, &prefix);
+
+  if (rc == CLI_OK)
+    rc = cli_open(c, &s);
+  if (rc != CLI_OK)
+    goto done;
+  if (lstore_digest(s, prefix, strlen(prefix), &d, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  hex_encode(hex, d.sum, LINLI_HASH_BYTES);
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "prefix");
+    jw_str(&w, prefix);
+    jw_key(&w, "digest");
+    jw_str(&w, hex);
+    jw_key(&w, "records");
+    jw_int(&w, d.count);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("%s\n", hex);
+  }
+done:
+  lstore_close(&s);
+  return rc;
+}

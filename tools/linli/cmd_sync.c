@@ -1,0 +1,377 @@
+/*
+ * cmd_sync.c - exchange by file: summary, export and import.
+ *
+ * The sneakernet round trip: station B writes a summary of what it holds;
+ * station A exports, for that summary, a bundle of the signed deltas B
+ * lacks; B imports the bundle.  Files are written with fs_write_atomic(),
+ * so a stick pulled out mid-write leaves the previous file or none.
+ *
+ * Import is deliberately two passes over the bundle held in memory.  The
+ * first feeds every delta into a verify-only ingest group: the trailer
+ * (count, hash, exporter signature) and every author's chain, signature
+ * and continuity are checked before anything is written, so a truncated or
+ * altered bundle changes nothing.  The second pass adds the deltas again to
+ * a keeping group and commits in batches, which bounds the memory a large
+ * bundle needs; every batch is one synced RocksDB write.
+ */
+#include "tools/linli/cli.h"
+#include "tools/linli/json.h"
+
+#include "node/fsutil.h"
+#include "sync/bundle.h"
+#include "sync/summary.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Larger summaries are not plausible: a summary costs ~80 bytes per
+ * author, and a district has thousands of authors, not millions. */
+#define S_SUMMARY_MAX ((size_t)64 << 20)
+/* The largest bundle import reads; it is held in memory whole. */
+#define S_BUNDLE_MAX ((size_t)2 << 30)
+/* Deltas are joined up to this size on export, so few signatures travel. */
+#define S_DELTA_MAX_BYTES ((size_t)1 << 20)
+/* A batch of an import is committed at whichever limit is reached first. */
+#define S_BATCH_DELTAS 2000
+#define S_BATCH_OPS 200000
+
+int
+cmd_summary(cli *c)
+{
+  lstore *s = NULL;
+  lsummary sum;
+  lbuf b;
+  lerr e = {0};
+  int rc;
+
+  memset(&sum, 0, sizeof sum);
+  lbuf_init(&b);
+  if (c->out == NULL)
+    return cli_usage(c, "-o FILE is required");
+  rc = cli_open(c, &s);
+  if (rc != CLI_OK)
+    goto done;
+  if (lstore_summary(s, cli_wall_ms(), &sum, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  summary_encode(&sum, &b);
+  if (b.oom) {
+    rc = cli_fail("out of memory");
+    goto done;
+  }
+  if (fs_write_atomic(c->out, b.p, b.len, 0644, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "file");
+    jw_str(&w, c->out);
+    jw_key(&w, "node");
+    jw_hex(&w, sum.node, LINLI_PK_BYTES);
+    jw_key(&w, "authors");
+    jw_uint(&w, sum.n);
+    jw_key(&w, "bytes");
+    jw_uint(&w, b.len);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("wrote summary of %u author logs to %s\n", sum.n, c->out);
+  }
+done:
+  summary_free(&sum);
+  lbuf_free(&b);
+  lstore_close(&s);
+  return rc;
+}
+
+/* Reads and decodes a summary file; errors name the file. */
+static int
+s_read_summary(const char *path, lsummary *sum)
+{
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  lerr e = {0};
+  int rc = CLI_OK;
+
+  if (fs_read_all(path, S_SUMMARY_MAX, &buf, &n, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (summary_decode(sum, buf, n, &e) != 0) {
+    summary_free(sum);
+    lerr_wrap(&e, LINLI_EMALFORMED, "%s: ", path);
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+done:
+  free(buf);
+  return rc;
+}
+
+typedef struct s_export_ctx {
+  bundle_writer bw;
+  lbuf out;
+} s_export_ctx;
+
+static int
+s_emit(void *ctx, const uint8_t *p, size_t n)
+{
+  s_export_ctx *x = ctx;
+  bundle_write_delta(&x->bw, &x->out, p, n);
+  return x->out.oom ? LINLI_ENOMEM : 0;
+}
+
+int
+cmd_export(cli *c)
+{
+  lstore *s = NULL;
+  lsummary want;
+  bool have_want = c->for_file != NULL;
+  s_export_ctx x;
+  lexport_stats st;
+  lident id;
+  lerr e = {0};
+  int rc;
+
+  memset(&want, 0, sizeof want);
+  memset(&id, 0, sizeof id);
+  memset(&st, 0, sizeof st);
+  lbuf_init(&x.out);
+  if (c->out == NULL)
+    return cli_usage(c, "-o FILE is required");
+  if (have_want && (rc = s_read_summary(c->for_file, &want)) != CLI_OK)
+    goto done;
+  if ((rc = cli_open(c, &s)) != CLI_OK)
+    goto done;
+  if ((rc = cli_identity(s, &id)) != CLI_OK)
+    goto done;
+  bundle_write_begin(&x.bw, &x.out, lstore_self(s), cli_wall_ms(),
+                     have_want ? want.node : NULL);
+  if (lstore_export(s, have_want ? &want : NULL, S_DELTA_MAX_BYTES, s_emit, &x, &st, &e) !=
+      0) {
+    if (x.out.oom)
+      rc = cli_fail("out of memory while building the bundle");
+    else
+      rc = cli_fail_e(&e);
+    goto done;
+  }
+  bundle_write_end(&x.bw, &x.out, &id);
+  ident_wipe(&id);
+  if (x.out.oom) {
+    rc = cli_fail("out of memory while building the bundle");
+    goto done;
+  }
+  /* A bundle carries residents' personal data: readable by its owner only
+   * (a FAT-formatted stick ignores this, a shared machine does not). */
+  if (fs_write_atomic(c->out, x.out.p, x.out.len, 0600, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "file");
+    jw_str(&w, c->out);
+    jw_key(&w, "deltas");
+    jw_uint(&w, st.deltas);
+    jw_key(&w, "ops");
+    jw_uint(&w, st.ops);
+    jw_key(&w, "authors");
+    jw_uint(&w, st.authors);
+    jw_key(&w, "forks");
+    jw_uint(&w, st.forks);
+    jw_key(&w, "bytes");
+    jw_uint(&w, x.out.len);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("exported %u deltas (%llu ops from %u authors) to %s\n", st.deltas,
+           (unsigned long long)st.ops, st.authors, c->out);
+  }
+  if (st.forks > 0) {
+    fflush(stdout);
+    fprintf(stderr,
+            "linli: warning: %u author %s diverge from %s (fork) and %s skipped\n",
+            st.forks, st.forks == 1 ? "log" : "logs", c->for_file ? c->for_file : "the summary",
+            st.forks == 1 ? "was" : "were");
+  }
+done:
+  ident_wipe(&id);
+  lbuf_free(&x.out);
+  summary_free(&want);
+  lstore_close(&s);
+  return rc;
+}
+
+/* Pass 1: every delta into a verify-only group.  *ndeltas gets the count,
+ * *ops_new the number of ops not held yet. */
+static int
+s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64_t *ndeltas,
+               uint64_t *ops_new, bundle_info *info)
+{
+  lingest *g = NULL;
+  bundle_reader br;
+  cli_progress p;
+  lerr e = {0};
+  uint64_t k = 0;
+  int rc = CLI_OK;
+
+  if (lstore_ingest_new(s, false, &g) != 0)
+    return cli_fail("out of memory");
+  cli_progress_init(&p, "checked", " bytes");
+  if (bundle_read_begin(&br, buf, n, &e) != 0) {
+    lerr_wrap(&e, LINLI_EMALFORMED, "%s: ", path);
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  for (;;) {
+    const uint8_t *d;
+    size_t dn;
+    int r = bundle_read_next(&br, &d, &dn, &e);
+    if (r < 0) {
+      lerr_wrap(&e, r, "%s: ", path);
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    if (r == 0)
+      break;
+    k++;
+    if (lingest_add(g, d, dn, &e) != 0) {
+      lerr_wrap(&e, LINLI_EMALFORMED, "%s: delta %llu (at byte %zu): ", path,
+                (unsigned long long)k, (size_t)(d - buf));
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    cli_progress_update(&p, (uint64_t)(d + dn - buf), n);
+  }
+  *ndeltas = k;
+  *ops_new = lingest_ops(g);
+  *info = br.info;
+done:
+  cli_progress_clear(&p);
+  lingest_destroy(&g);
+  return rc;
+}
+
+/* Pass 2: the same deltas into keeping groups, committed in batches.  A
+ * failure here (a full disk, a store error) can come after some batches
+ * were committed; the message says how far the import got. */
+static int
+s_import_apply(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64_t total,
+               lingest_stats *sum)
+{
+  lingest *g = NULL;
+  bundle_reader br;
+  cli_progress p;
+  lingest_stats st;
+  lerr e = {0};
+  uint64_t k = 0, committed = 0;
+  int rc = 0;
+
+  memset(sum, 0, sizeof *sum);
+  if (lstore_ingest_new(s, true, &g) != 0)
+    return cli_fail("out of memory");
+  cli_progress_init(&p, "imported", " deltas");
+  rc = bundle_read_begin(&br, buf, n, &e);
+  while (rc == 0) {
+    const uint8_t *d;
+    size_t dn;
+    int r = bundle_read_next(&br, &d, &dn, &e);
+    if (r < 0) {
+      rc = r;
+      break;
+    }
+    if (r > 0) {
+      k++;
+      if ((rc = lingest_add(g, d, dn, &e)) != 0)
+        break;
+    }
+    /* The last commit happens even when the group holds no delta: deltas
+     * held entirely already are only counted, and the commit is what
+     * reports that count. */
+    bool full = lingest_count(g) >= S_BATCH_DELTAS || lingest_ops(g) >= S_BATCH_OPS;
+    if (r == 0 || (full && lingest_count(g) > 0)) {
+      if ((rc = lingest_commit(g, cli_wall_ms(), &st, &e)) != 0)
+        break;
+      committed = k;
+      sum->deltas += st.deltas;
+      sum->ops_new += st.ops_new;
+      sum->ops_dup += st.ops_dup;
+      sum->records += st.records;
+      cli_progress_update(&p, committed, total);
+    }
+    if (r == 0)
+      break;
+  }
+  cli_progress_clear(&p);
+  lingest_destroy(&g);
+  if (rc == 0)
+    return CLI_OK;
+  if (committed > 0)
+    return cli_fail("%s: %s (import stopped after %llu of %llu deltas were applied)", path,
+                    e.msg, (unsigned long long)committed, (unsigned long long)total);
+  lerr_wrap(&e, rc, "%s: ", path);
+  return cli_fail_e(&e);
+}
+
+int
+cmd_import(cli *c)
+{
+  const char *path = c->argv[0];
+  lstore *s = NULL;
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  uint64_t ndeltas = 0, ops_new = 0;
+  bundle_info info;
+  lingest_stats st;
+  lerr e = {0};
+  char who[LINLI_SHORT_ID_LEN + 1];
+  int rc;
+
+  memset(&info, 0, sizeof info);
+  memset(&st, 0, sizeof st);
+  if (fs_read_all(path, S_BUNDLE_MAX, &buf, &n, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if ((rc = cli_open(c, &s)) != CLI_OK)
+    goto done;
+  if ((rc = s_import_check(s, path, buf, n, &ndeltas, &ops_new, &info)) != CLI_OK)
+    goto done;
+  if ((rc = s_import_apply(s, path, buf, n, ndeltas, &st)) != CLI_OK)
+    goto done;
+  ident_short(who, info.exporter);
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "file");
+    jw_str(&w, path);
+    jw_key(&w, "exporter");
+    jw_hex(&w, info.exporter, LINLI_PK_BYTES);
+    jw_key(&w, "deltas");
+    jw_uint(&w, ndeltas);
+    jw_key(&w, "ops_new");
+    jw_uint(&w, st.ops_new);
+    jw_key(&w, "ops_dup");
+    jw_uint(&w, st.ops_dup);
+    jw_key(&w, "records");
+    jw_uint(&w, st.records);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("imported %llu deltas from %s (exported by %s): %llu new ops, %llu already held, "
+           "%u records changed\n",
+           (unsigned long long)ndeltas, path, who, (unsigned long long)st.ops_new,
+           (unsigned long long)st.ops_dup, st.records);
+  }
+done:
+  free(buf);
+  lstore_close(&s);
+  return rc;
+}

@@ -1,0 +1,462 @@
+/*
+ * main.c - the `linli` command-line program: argument parsing, help texts
+ * and dispatch.
+ *
+ * linli runs in embedded mode: each command opens the data directory (the
+ * RocksDB store of node/store.h), does its one job and closes it again, so
+ * the program holds no state between runs and a crash at any point leaves
+ * the store as its last synced write left it.
+ *
+ * The parser is written out by hand rather than with getopt_long because
+ * the command grammar has two wrinkles getopt handles badly: global options
+ * may come before or after the command, and a negative number ("incr KEY
+ * 诚信积分 -5") is a positional argument, not an option.  Each command lists
+ * the options it accepts; anything else is a usage error (exit 2) with a
+ * pointer to the command's --help.
+ */
+#include "tools/linli/cli.h"
+
+#include "crdt/ident.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The options a command may accept, as bits of cmd_def.opts. */
+enum {
+  OPT_OUT = 1 << 0,   /* -o FILE */
+  OPT_FORCE = 1 << 1, /* --force */
+  OPT_NAME = 1 << 2,  /* --name NAME */
+  OPT_KEY = 1 << 3,   /* --key FILE */
+  OPT_FOR = 1 << 4,   /* --for SUMMARY */
+};
+
+typedef struct cmd_def {
+  const char *name;
+  int (*run)(cli *c);
+  int min_args, max_args; /* positional arguments; max -1: no limit */
+  unsigned opts;
+  const char *usage;      /* what follows "linli [-d DIR] [--json] " */
+  const char *what;       /* one line */
+  const char *body;       /* details, options and an example */
+} cmd_def;
+
+static int s_cmd_help(cli *c);
+
+static const cmd_def s_cmds[] = {
+  {"keygen", cmd_keygen, 0, 0, OPT_OUT | OPT_FORCE, "keygen -o FILE [--force]",
+   "create an ed25519 key pair for a node",
+   "Writes the secret key to FILE (mode 0600) and the public key to FILE.pub,\n"
+   "then prints the node id (64 hex digits) and its short form.  Existing\n"
+   "files are kept unless --force is given.  Needs no data directory; give\n"
+   "the key to `linli init --key FILE` to create a store with it.\n"
+   "\n"
+   "Options:\n"
+   "  -o FILE    where to write the secret key (required)\n"
+   "  --force    replace existing key files\n"
+   "\n"
+   "Example:\n"
+   "  linli keygen -o yalu.key\n"},
+  {"init", cmd_init, 0, 0, OPT_NAME | OPT_KEY, "init --name NAME [--key FILE]",
+   "create a data directory for a station",
+   "Creates the data directory (see -d) with an empty store called NAME and\n"
+   "the node's key pair in DIR/node.key.  NAME is UTF-8 text of 1 to 100\n"
+   "bytes.  Without --key a new key pair is generated.\n"
+   "\n"
+   "Options:\n"
+   "  --name NAME  the station's name (required)\n"
+   "  --key FILE   use the secret key in FILE (made by linli keygen)\n"
+   "\n"
+   "Example:\n"
+   "  linli -d /srv/linli init --name 太仓市双凤镇雅鹿村\n"},
+  {"put", cmd_put, 2, -1, 0, "put KEY FIELD=VALUE...",
+   "set register fields of a record",
+   "Sets each FIELD of record KEY to VALUE; when two stations set the same\n"
+   "field, the later write wins.  All pairs become one signed delta.  The\n"
+   "argument is split at its first '=': FIELD must not be empty, VALUE may\n"
+   "be empty and may contain '='.  KEY has the form collection/id (no empty\n"
+   "component).  Prints the sequence numbers written.\n"
+   "\n"
+   "Example:\n"
+   "  linli put hh/yalu/0012 户主=张建国 地址=雅鹿村三组12号 电话=13812345678\n"},
+  {"incr", cmd_incr, 3, 3, 0, "incr KEY FIELD N",
+   "add N to a counter field",
+   "Adds the integer N (may be negative) to counter FIELD of record KEY.\n"
+   "Increments from every station add up.\n"
+   "\n"
+   "Example:\n"
+   "  linli incr hh/yalu/0012 诚信积分 5\n"
+   "  linli incr hh/yalu/0012 诚信积分 -2\n"},
+  {"add", cmd_add, 3, 3, 0, "add KEY FIELD ELEM",
+   "add an element to a set field",
+   "Adds ELEM to set FIELD of record KEY.  A concurrent add and remove of\n"
+   "the same element keep the element (add wins).\n"
+   "\n"
+   "Example:\n"
+   "  linli add hh/yalu/0012 成员 张小明\n"},
+  {"rm", cmd_rm, 3, 3, 0, "rm KEY FIELD ELEM",
+   "remove an element from a set field",
+   "Removes ELEM from set FIELD of record KEY: exactly the adds of ELEM this\n"
+   "station has seen.  Fails when ELEM is not in the set.\n"
+   "\n"
+   "Example:\n"
+   "  linli rm hh/yalu/0012 成员 张小明\n"},
+  {"append", cmd_append, 3, 3, 0, "append KEY FIELD TEXT",
+   "append an entry to a log field",
+   "Appends TEXT as a new entry of log FIELD of record KEY.  Entries are\n"
+   "never edited; every station's entries are kept, in time order.\n"
+   "\n"
+   "Example:\n"
+   "  linli append diary/yalu/2026 民情日记 \"走访0012户，老人身体好转\"\n"},
+  {"del", cmd_del, 1, 1, 0, "del KEY",
+   "delete a record",
+   "Deletes record KEY: everything written to it before the delete is\n"
+   "hidden; a later write makes it reappear with just that write.  Fails\n"
+   "when the record is not present.\n"
+   "\n"
+   "Example:\n"
+   "  linli del hh/yalu/0031\n"},
+  {"get", cmd_get, 1, 1, 0, "get KEY",
+   "show a record",
+   "Prints each visible field of record KEY as `name (kind): value`: a\n"
+   "register's value, a counter's sum, a set's elements (sorted, joined by\n"
+   "\", \"), and a log's entries one per line with time and short author id.\n"
+   "Control characters and '\\' in text are shown as C escapes.  A deleted\n"
+   "or absent record is an error (\"KEY: not found\").\n"
+   "\n"
+   "With --json: {\"key\":KEY,\"fields\":{NAME:VALUE,...}} where a register is\n"
+   "a string, a counter an integer, a set an array of strings and a log an\n"
+   "array of {\"time\",\"hlc\",\"author\",\"seq\",\"text\"}.  Should one name\n"
+   "hold fields of two kinds (two stations chose differently), the first in\n"
+   "the order register, counter, set, log is \"NAME\" and the others are\n"
+   "\"NAME#KIND\" (e.g. \"状态#counter\").\n"
+   "\n"
+   "Example:\n"
+   "  linli get hh/yalu/0012\n"},
+  {"ls", cmd_ls, 0, 1, 0, "ls [PREFIX]",
+   "list the keys of present records",
+   "Prints the key of every present record that starts with PREFIX (all\n"
+   "records when PREFIX is absent), one per line, in byte order.  With\n"
+   "--json: an array of keys.\n"
+   "\n"
+   "Example:\n"
+   "  linli ls hh/yalu/\n"},
+  {"log", cmd_log, 1, 1, 0, "log KEY",
+   "show the signed history of a record",
+   "Prints every op ever applied to record KEY, in time order: time, author\n"
+   "(short id), sequence number, op and value, and the signed head that\n"
+   "covers it (its sequence number and the first 12 hex digits of its\n"
+   "hash).  Each op is re-read from its author's log and its hash chain and\n"
+   "signature are checked on the way.  With --json: an array of objects with\n"
+   "full hex author, hash, head hash and signature.\n"
+   "\n"
+   "Example:\n"
+   "  linli log req/yalu/2026-0007\n"},
+  {"digest", cmd_digest, 0, 1, 0, "digest [PREFIX]",
+   "print the digest of the store or of a prefix",
+   "Prints one line: 64 hex digits that two stations holding the same data\n"
+   "under PREFIX agree on (the whole store when PREFIX is absent).  With\n"
+   "--json: {\"prefix\",\"digest\",\"records\"}.\n"
+   "\n"
+   "Example:\n"
+   "  linli digest hh/yalu/\n"},
+  {"status", cmd_status, 0, 0, 0, "status",
+   "show the node and store state",
+   "Prints the station name, node id, data directory, hybrid logical clock,\n"
+   "length of the node's own log, number of author logs, total ops, present\n"
+   "records and the store digest.  With --json the clock is given both as\n"
+   "\"hlc\" (the raw 64-bit value) and \"time\" (formatted).\n"
+   "\n"
+   "Example:\n"
+   "  linli status --json\n"},
+  {"summary", cmd_summary, 0, 0, OPT_OUT, "summary -o FILE",
+   "write what this node holds to a file",
+   "Writes a summary (one head per author log held) to FILE.  Carry it to\n"
+   "another station, which answers with `linli export --for FILE`.\n"
+   "\n"
+   "Options:\n"
+   "  -o FILE    where to write the summary (required)\n"
+   "\n"
+   "Example:\n"
+   "  linli -d street summary -o /media/usb/jingang.summary\n"},
+  {"export", cmd_export, 0, 0, OPT_OUT | OPT_FOR, "export [--for SUMMARY] -o FILE",
+   "write a bundle of signed deltas",
+   "Writes a bundle with every op this store holds that the node which wrote\n"
+   "SUMMARY lacks (everything without --for), signed by this node.  An\n"
+   "author log that diverges from the summary (a fork) is skipped with a\n"
+   "warning on stderr.\n"
+   "\n"
+   "Options:\n"
+   "  --for SUMMARY  only what the summary's node lacks\n"
+   "  -o FILE        where to write the bundle (required)\n"
+   "\n"
+   "Example:\n"
+   "  linli -d yalu export --for /media/usb/jingang.summary -o /media/usb/yalu.bundle\n"},
+  {"import", cmd_import, 1, 1, 0, "import FILE",
+   "verify and apply a bundle",
+   "Checks the whole bundle first (format, every author's hash chain and\n"
+   "signature, no gaps, the exporter's trailer); on any problem nothing is\n"
+   "applied and the one-line error names the place.  Then applies it in\n"
+   "synced batches.  Importing a bundle again changes nothing.  Prints the\n"
+   "number of deltas, new ops and ops already held.\n"
+   "\n"
+   "Example:\n"
+   "  linli -d street import /media/usb/yalu.bundle\n"},
+  {"verify", cmd_verify, 0, 0, 0, "verify",
+   "re-verify every stored hash chain and signature",
+   "Reads every author log back and checks that it is contiguous, chains\n"
+   "and carries valid signatures up to the stored head.  Prints\n"
+   "\"ok: N ops in M author logs verified\", or the first problem (exit 1).\n"
+   "\n"
+   "Example:\n"
+   "  linli verify\n"},
+  {"rebuild", cmd_rebuild, 0, 0, 0, "rebuild",
+   "recompute views and digests from the logs",
+   "Throws away every record view and digest and recomputes them from the\n"
+   "author logs, printing the store digest before and after.  Exits 1 when\n"
+   "they differ, which means the store was inconsistent.\n"
+   "\n"
+   "Example:\n"
+   "  linli rebuild\n"},
+  {"help", s_cmd_help, 0, 1, 0, "help [COMMAND]",
+   "show help for linli or for a command",
+   "Same as `linli --help` or `linli COMMAND --help`.\n"
+   "\n"
+   "Example:\n"
+   "  linli help import\n"},
+};
+
+#define S_NCMDS (sizeof s_cmds / sizeof s_cmds[0])
+
+static const cmd_def *
+s_find(const char *name)
+{
+  for (size_t i = 0; i < S_NCMDS; i++)
+    if (strcmp(s_cmds[i].name, name) == 0)
+      return &s_cmds[i];
+  return NULL;
+}
+
+static void
+s_print_general_help(FILE *f)
+{
+  fputs("usage: linli [-d DIR] [--json] COMMAND [ARGS...]\n"
+        "\n"
+        "linli keeps a community station's records (households, integrity\n"
+        "points, residents' requests, visit diaries...) as signed CRDT ops and\n"
+        "exchanges them with other stations by file, offline.\n"
+        "\n"
+        "Commands:\n", f);
+  for (size_t i = 0; i < S_NCMDS; i++)
+    fprintf(f, "  %-8s  %s\n", s_cmds[i].name, s_cmds[i].what);
+  fputs("\n"
+        "Global options (before or after the command):\n"
+        "  -d DIR      data directory (default: $LINLI_DATA, else ./linli-data)\n"
+        "  --json      print the result as one JSON document\n"
+        "  -h, --help  show help; `linli help COMMAND` or `linli COMMAND --help`\n"
+        "              for one command\n"
+        "  --version   print the version\n"
+        "  --          end of options (for arguments that start with '-')\n"
+        "\n"
+        "Exit status: 0 on success, 1 when the command failed (store, file or\n"
+        "data problem), 2 on a usage error.  An error is one line on stderr,\n"
+        "starting with \"linli: \".\n"
+        "\n"
+        "Example:\n"
+        "  linli -d yalu init --name 太仓市双凤镇雅鹿村\n"
+        "  linli -d yalu put hh/yalu/0012 户主=张建国 地址=雅鹿村三组12号\n"
+        "  linli -d yalu get hh/yalu/0012\n", f);
+}
+
+static void
+s_print_cmd_help(const cmd_def *d, FILE *f)
+{
+  fprintf(f, "usage: linli [-d DIR] [--json] %s\n\n%s.\n\n%s", d->usage, d->what, d->body);
+}
+
+static int
+s_cmd_help(cli *c)
+{
+  if (c->argc == 0) {
+    s_print_general_help(stdout);
+    return CLI_OK;
+  }
+  const cmd_def *d = s_find(c->argv[0]);
+  if (d == NULL)
+    return cli_usage(c, "unknown command '%s'", c->argv[0]);
+  s_print_cmd_help(d, stdout);
+  return CLI_OK;
+}
+
+/* "-5", "-0" and "-12x": a dash followed by a digit is an argument (the
+ * command checks it), never an option. */
+static bool
+s_looks_negative(const char *a)
+{
+  return a[0] == '-' && a[1] >= '0' && a[1] <= '9';
+}
+
+/* Stores the value of an option into *slot; a repeated option is a usage
+ * error. */
+static int
+s_set_opt(cli *c, const char **slot, const char *opt, const char *val)
+{
+  if (*slot != NULL)
+    return cli_usage(c, "option %s given twice", opt);
+  *slot = val;
+  return CLI_OK;
+}
+
+/* Parses argv into `c`, `*cmd`, and the help/version requests.  Returns
+ * CLI_OK or the exit status of a usage error (already reported). */
+static int
+s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *version,
+        char **pos)
+{
+  bool dashdash = false;
+  const char *dir = NULL;
+  for (int i = 1; i < argc; i++) {
+    char *a = argv[i];
+    if (dashdash || a[0] != '-' || a[1] == '\0' || (*cmd != NULL && s_looks_negative(a))) {
+      if (*cmd == NULL) {
+        *cmd = s_find(a);
+        if (*cmd == NULL)
+          return cli_usage(c, "unknown command '%s'", a);
+        c->cmd = (*cmd)->name;
+      } else {
+        pos[c->argc++] = a;
+      }
+      continue;
+    }
+    if (strcmp(a, "--") == 0) {
+      dashdash = true;
+      continue;
+    }
+    /* "--opt=value" carries its value; "-o FILE" and "--opt VALUE" take
+     * the next argument. */
+    char optbuf[32];
+    const char *opt = a, *val = NULL;
+    const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
+    if (eq != NULL) {
+      size_t n = (size_t)(eq - a);
+      if (n >= sizeof optbuf)
+        return cli_usage(c, "unknown option '%.40s'", a);
+      memcpy(optbuf, a, n);
+      optbuf[n] = '\0';
+      opt = optbuf;
+      val = eq + 1;
+    }
+    unsigned allowed = *cmd != NULL ? (*cmd)->opts : 0;
+    bool flag = false;
+    unsigned bit = 0;
+    if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+      *help = true;
+      flag = true;
+    } else if (strcmp(opt, "--version") == 0) {
+      *version = true;
+      flag = true;
+    } else if (strcmp(opt, "--json") == 0) {
+      c->json = true;
+      flag = true;
+    } else if (strcmp(opt, "--force") == 0 && (allowed & OPT_FORCE)) {
+      c->force = true;
+      flag = true;
+    } else if (strcmp(opt, "-d") == 0)
+      bit = 0;
+    else if (strcmp(opt, "-o") == 0 && (allowed & OPT_OUT))
+      bit = OPT_OUT;
+    else if (strcmp(opt, "--name") == 0 && (allowed & OPT_NAME))
+      bit = OPT_NAME;
+    else if (strcmp(opt, "--key") == 0 && (allowed & OPT_KEY))
+      bit = OPT_KEY;
+    else if (strcmp(opt, "--for") == 0 && (allowed & OPT_FOR))
+      bit = OPT_FOR;
+    else
+      return cli_usage(c, "unknown option '%.60s'", opt);
+    if (flag) {
+      if (val != NULL)
+        return cli_usage(c, "option %s takes no value", opt);
+      continue;
+    }
+    if (val == NULL) {
+      if (i + 1 >= argc)
+        return cli_usage(c, "option %s needs a value", opt);
+      val = argv[++i];
+    }
+    int rc;
+    switch (bit) {
+    case OPT_OUT: rc = s_set_opt(c, &c->out, "-o", val); break;
+    case OPT_NAME: rc = s_set_opt(c, &c->name, "--name", val); break;
+    case OPT_KEY: rc = s_set_opt(c, &c->key, "--key", val); break;
+    case OPT_FOR: rc = s_set_opt(c, &c->for_file, "--for", val); break;
+    default: rc = s_set_opt(c, &dir, "-d", val); break;
+    }
+    if (rc != CLI_OK)
+      return rc;
+  }
+  if (dir != NULL && dir[0] == '\0')
+    return cli_usage(c, "option -d needs a directory");
+  if (dir == NULL) {
+    const char *env = getenv("LINLI_DATA");
+    dir = env != NULL && env[0] != '\0' ? env : "./linli-data";
+  }
+  c->dir = dir;
+  return CLI_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+  cli c = {0};
+  const cmd_def *cmd = NULL;
+  bool help = false, version = false;
+  char **pos = NULL;
+  int rc;
+
+  if (linli_crypto_init() != 0)
+    return cli_fail("cannot initialise libsodium");
+  pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
+  if (pos == NULL)
+    return cli_fail("out of memory");
+  rc = s_parse(argc, argv, &c, &cmd, &help, &version, pos);
+  if (rc != CLI_OK)
+    goto done;
+  if (version) {
+    printf("linli %s\n", LINLI_CLI_VERSION);
+    goto done;
+  }
+  if (help) {
+    /* "linli help put --help" asks about put, "linli help --help" about
+     * help itself. */
+    if (cmd != NULL && cmd->run == s_cmd_help && c.argc > 0) {
+      c.argv = pos;
+      rc = s_cmd_help(&c);
+    } else if (cmd != NULL)
+      s_print_cmd_help(cmd, stdout);
+    else
+      s_print_general_help(stdout);
+    goto done;
+  }
+  if (cmd == NULL) {
+    rc = cli_usage(&c, "no command given");
+    goto done;
+  }
+  if (c.argc < cmd->min_args) {
+    rc = cli_usage(&c, "missing argument; usage: linli %s", cmd->usage);
+    goto done;
+  }
+  if (cmd->max_args >= 0 && c.argc > cmd->max_args) {
+    rc = cli_usage(&c, "too many arguments; usage: linli %s", cmd->usage);
+    goto done;
+  }
+  c.argv = pos;
+  rc = cmd->run(&c);
+  /* Output that cannot be written (a full disk, a closed pipe) is a
+   * failure too, not a silent truncation. */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    if (rc == CLI_OK)
+      rc = cli_fail("cannot write the output");
+  }
+done:
+  free(pos);
+  return rc;
+}
