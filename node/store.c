@@ -976,6 +976,12 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
     goto done;
   }
+  /* Every delta must fit in one sync message (docs/PROTOCOL.md). */
+  if (out.len > LSTORE_WRITE_MAX) {
+    rc = lerr_set(e, LINLI_ETOOBIG, "one write may hold at most %d bytes of ops; split it",
+                  LSTORE_WRITE_MAX);
+    goto done;
+  }
   lingest *g;
   if ((rc = lstore_ingest_new(s, true, &g)) != 0) {
     rc = lerr_set(e, rc, "out of memory");
@@ -1302,15 +1308,21 @@ typedef struct budget_ctx {
   lstore_emit_cb emit;
   void *ctx;
   size_t left;
+  bool emitted;
 } budget_ctx;
 
 static int
 s_budget_emit(void *ctx, const uint8_t *p, size_t n)
 {
   budget_ctx *b = ctx;
+  /* A delta that does not fit stays for the next call, unless it is the
+   * first: every call must make progress. */
+  if (b->emitted && n > b->left)
+    return 1;
   int rc = b->emit(b->ctx, p, n);
   if (rc)
     return rc;
+  b->emitted = true;
   b->left = n >= b->left ? 0 : b->left - n;
   return b->left == 0 ? 1 : 0;
 }

@@ -80,6 +80,10 @@ int lstore_identity(const lstore *s, lident *id, lerr *e);
 
 /* ---- local writes ---- */
 
+/* The largest encoded delta one write may produce: below the 1 MiB bound on
+ * a sync message, with room for the message's own framing. */
+#define LSTORE_WRITE_MAX ((1 << 20) - 4096)
+
 /* Writes ops as the node itself: fills in each op's seq and hlc (from the
  * persisted HLC and `wall_ms`), chains and signs them as one delta, applies
  * it and syncs the WAL before returning.  The caller fills kind, key, field
@@ -178,9 +182,9 @@ int lstore_export(lstore *s, const lsummary *want, size_t max_bytes, lstore_emit
                   void *ctx, lexport_stats *st, lerr *e);
 
 /* The signed deltas of one author from seq `from` on, joined up to
- * `max_delta_bytes` each, until about `budget` bytes were emitted (0: no
- * limit; the delta that crosses the budget is still emitted, so every call
- * makes progress).  emit may return a positive value to stop early. */
+ * `max_delta_bytes` each, until the next one would not fit in `budget` bytes
+ * (0: no limit).  The first delta is emitted even when it is larger, so
+ * every call makes progress.  emit may return a positive value to stop early. */
 int lstore_read_log(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t from,
                     size_t max_delta_bytes, size_t budget, lstore_emit_cb emit, void *ctx,
                     lerr *e);

@@ -1,0 +1,721 @@
+/*
+ * session.c - the sync protocol state machine; see session.h for the model
+ * and docs/PROTOCOL.md for the messages.
+ *
+ * Per author in the peer's scope the session keeps three numbers: what we
+ * hold (local), what the peer is known to hold (acked: from its HELLO and
+ * its ACKs) and how far we have sent (sent, >= acked).  DATA carries the ops
+ * between sent and local, built only when credit allows; an ACK moves acked
+ * forward and returns credit; an ACK that reports a gap (a message lost on
+ * the way) moves sent back to acked, so the data goes again.  A HELLO, at
+ * every (re)connection and periodically, resets sent to what the peer
+ * really holds: whatever a link lost is repaired there.
+ */
+#include "sync/session.h"
+#include "crdt/delta.h"
+#include "crdt/hmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SYNC_DOMAIN "linli-sync"
+#define HASH8 8
+#define CTRL_MAX 64
+#define INFLIGHT_MAX 256
+#define HEADS_MAX 1000000
+
+enum { M_HELLO = 0, M_DATA = 1, M_ACK = 2, M_PING = 3, M_PONG = 4, M_ERROR = 5 };
+
+typedef struct pstate {
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t local, acked, sent, adv; /* adv: the most the peer said it holds */
+  uint8_t hash8[HASH8];             /* our head hash prefix at `local` */
+  uint8_t cls;                      /* LSCOPE_* we tell the peer */
+  bool in_scope;                    /* we may send it to the peer */
+  bool fork;                        /* same seq, different history: not synced */
+} pstate;
+
+typedef struct inflight {
+  uint64_t msg_no;
+  uint32_t bytes;
+} inflight;
+
+struct lsession {
+  lsession_cfg cfg;
+  lrepl repl;
+  hmap authors;        /* author -> pstate* */
+  pstate **order;      /* the same, in our scope order for sending */
+  uint32_t norder, order_cap;
+  bool local_dirty;
+  bool hello_rx;       /* the peer's heads are known */
+  int64_t credit;
+  uint32_t peer_window;
+  inflight infl[INFLIGHT_MAX];
+  uint32_t ninfl;
+  uint64_t next_msg_no;
+  lbuf ctrl[CTRL_MAX]; /* control messages waiting, FIFO */
+  uint32_t ctrl_head, nctrl;
+  int last_kind;       /* kind of the message handed out last */
+  lbuf last_ctrl;      /* a copy of it when it was a control message */
+  uint64_t last_hello_tx, last_ping_tx;
+  lsession_stat st;
+};
+
+/* ---- state ---- */
+
+static pstate *
+s_author(lsession *s, const uint8_t *author, bool create)
+{
+  pstate *p = hmap_get(&s->authors, author, LINLI_PK_BYTES);
+  if (p || !create)
+    return p;
+  p = calloc(1, sizeof *p);
+  if (p == NULL)
+    return NULL;
+  memcpy(p->author, author, LINLI_PK_BYTES);
+  if (hmap_put(&s->authors, author, LINLI_PK_BYTES, p) != 0) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+static void
+s_free_authors(lsession *s)
+{
+  for (size_t i = 0; i < s->authors.cap; i++)
+    if (s->authors.slots[i].key)
+      free(s->authors.slots[i].val);
+  hmap_free(&s->authors);
+  s->norder = 0;
+}
+
+lsession *
+session_new(const lsession_cfg *cfg, const lrepl *repl)
+{
+  lsession *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return NULL;
+  s->cfg = *cfg;
+  if (s->cfg.window == 0)
+    s->cfg.window = 4u << 20;
+  if (s->cfg.max_message == 0)
+    s->cfg.max_message = 256u << 10;
+  if (s->cfg.max_message > SYNC_MAX_MESSAGE)
+    s->cfg.max_message = SYNC_MAX_MESSAGE;
+  if (s->cfg.window < s->cfg.max_message)
+    s->cfg.window = s->cfg.max_message;
+  if (s->cfg.ping_ms == 0)
+    s->cfg.ping_ms = 5000;
+  if (s->cfg.resync_ms == 0)
+    s->cfg.resync_ms = 5 * 60 * 1000;
+  s->repl = *repl;
+  hmap_init(&s->authors);
+  for (int i = 0; i < CTRL_MAX; i++)
+    lbuf_init(&s->ctrl[i]);
+  lbuf_init(&s->last_ctrl);
+  s->last_kind = -1;
+  s->local_dirty = true;
+  return s;
+}
+
+void
+session_destroy(lsession **sp)
+{
+  lsession *s = *sp;
+  if (s == NULL)
+    return;
+  s_free_authors(s);
+  free(s->order);
+  for (int i = 0; i < CTRL_MAX; i++)
+    lbuf_free(&s->ctrl[i]);
+  lbuf_free(&s->last_ctrl);
+  free(s);
+  *sp = NULL;
+}
+
+const uint8_t *session_peer(const lsession *s) { return s->cfg.peer; }
+void session_local_change(lsession *s) { s->local_dirty = true; }
+
+/* Re-reads our heads in the peer's scope. */
+static int
+s_refresh(lsession *s, lerr *e)
+{
+  if (!s->local_dirty)
+    return 0;
+  lrepl_head *h = NULL;
+  uint32_t n = 0;
+  int rc = s->repl.heads(s->repl.ctx, s->cfg.peer, &h, &n, e);
+  if (rc)
+    return rc;
+  if (n > s->order_cap) {
+    pstate **o = realloc(s->order, n * sizeof *o);
+    if (o == NULL) {
+      free(h);
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+    s->order = o;
+    s->order_cap = n;
+  }
+  for (size_t i = 0; i < s->authors.cap; i++)
+    if (s->authors.slots[i].key)
+      ((pstate *)s->authors.slots[i].val)->in_scope = false;
+  s->norder = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    pstate *p = s_author(s, h[i].author, true);
+    if (p == NULL) {
+      free(h);
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+    if (h[i].seq != p->local)
+      p->fork = false; /* our log moved on: look again at the next HELLO */
+    p->local = h[i].seq;
+    memcpy(p->hash8, h[i].hash, HASH8);
+    p->cls = h[i].cls;
+    p->in_scope = true;
+    s->order[s->norder++] = p;
+  }
+  free(h);
+  s->local_dirty = false;
+  return 0;
+}
+
+/* ---- control messages ---- */
+
+static lbuf *
+s_ctrl_push(lsession *s)
+{
+  if (s->nctrl == CTRL_MAX)
+    return NULL; /* a peer flooding PINGs gets no more answers */
+  lbuf *b = &s->ctrl[(s->ctrl_head + s->nctrl) % CTRL_MAX];
+  lbuf_reset(b);
+  s->nctrl++;
+  return b;
+}
+
+static void
+s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
+{
+  lbuf *b = s_ctrl_push(s);
+  if (b == NULL)
+    return;
+  mpw w;
+  mpw_init(&w, b);
+  mpw_array(&w, 8);
+  mpw_uint(&w, M_HELLO);
+  mpw_cstr(&w, SYNC_DOMAIN);
+  mpw_uint(&w, SYNC_VERSION);
+  mpw_bin(&w, s->cfg.self, LINLI_PK_BYTES);
+  mpw_uint(&w, now_ms);
+  mpw_uint(&w, s->cfg.window);
+  mpw_bool(&w, reply);
+  mpw_array(&w, s->norder);
+  for (uint32_t i = 0; i < s->norder; i++) {
+    const pstate *p = s->order[i];
+    mpw_array(&w, 4);
+    mpw_bin(&w, p->author, LINLI_PK_BYTES);
+    mpw_uint(&w, p->local);
+    mpw_bin(&w, p->hash8, HASH8);
+    mpw_uint(&w, p->cls);
+  }
+  s->last_hello_tx = now_ms;
+}
+
+static void
+s_queue_error(lsession *s, int code, const char *reason)
+{
+  lbuf *b = s_ctrl_push(s);
+  if (b == NULL)
+    return;
+  mpw w;
+  mpw_init(&w, b);
+  mpw_array(&w, 3);
+  mpw_uint(&w, M_ERROR);
+  mpw_uint(&w, (uint64_t)(-code));
+  mpw_cstr(&w, reason);
+}
+
+/* Forgets what was in flight: after a reconnection, or when a HELLO says
+ * what the peer really holds. */
+static void
+s_reset_flight(lsession *s)
+{
+  s->ninfl = 0;
+  s->credit = s->peer_window;
+  for (size_t i = 0; i < s->authors.cap; i++)
+    if (s->authors.slots[i].key) {
+      pstate *p = s->authors.slots[i].val;
+      p->sent = p->acked;
+    }
+}
+
+void
+session_start(lsession *s, uint64_t now_ms)
+{
+  s->hello_rx = false;
+  s->nctrl = 0;
+  s->ninfl = 0;
+  s->credit = 0;
+  s->local_dirty = true;
+  s_free_authors(s);
+  hmap_init(&s->authors);
+  if (s->cfg.initiator) {
+    lerr e;
+    if (s_refresh(s, &e) == 0)
+      s_queue_hello(s, true, now_ms);
+  }
+}
+
+/* Notes the time when neither side lacks anything the other may hold. */
+static void
+s_check_synced(lsession *s, uint64_t now_ms)
+{
+  if (!s->hello_rx || s->ninfl > 0 || s->local_dirty)
+    return;
+  for (uint32_t i = 0; i < s->norder; i++)
+    if (!s->order[i]->fork && s->order[i]->local > s->order[i]->acked)
+      return;
+  for (size_t i = 0; i < s->authors.cap; i++)
+    if (s->authors.slots[i].key) {
+      const pstate *p = s->authors.slots[i].val;
+      if (p->adv > p->local)
+        return;
+    }
+  s->st.last_sync_ms = now_ms;
+}
+
+/* ---- receiving ---- */
+
+static int
+s_bad(lsession *s, lerr *e, const char *what)
+{
+  s_queue_error(s, LINLI_EMALFORMED, what);
+  return lerr_set(e, LINLI_EMALFORMED, "malformed %s message", what);
+}
+
+static int
+s_recv_hello(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
+{
+  const char *dom;
+  uint32_t dn, nh;
+  uint64_t ver, peer_now, window;
+  bool reply;
+  uint8_t node[LINLI_PK_BYTES];
+  if (mpr_str(r, &dom, &dn) || dn != strlen(SYNC_DOMAIN) || memcmp(dom, SYNC_DOMAIN, dn) ||
+      mpr_uint(r, &ver))
+    return s_bad(s, e, "HELLO");
+  if (ver != SYNC_VERSION) {
+    s_queue_error(s, LINLI_EINVAL, "protocol version not supported");
+    return lerr_set(e, LINLI_EINVAL, "peer speaks protocol version %llu, we speak %d",
+                    (unsigned long long)ver, SYNC_VERSION);
+  }
+  if (mpr_bin_n(r, node, LINLI_PK_BYTES) || mpr_uint(r, &peer_now) || mpr_uint(r, &window) ||
+      mpr_bool(r, &reply) || mpr_array(r, &nh) || nh > HEADS_MAX)
+    return s_bad(s, e, "HELLO");
+  if (memcmp(node, s->cfg.peer, LINLI_PK_BYTES) != 0) {
+    s_queue_error(s, LINLI_EINVAL, "HELLO names another node than the connection's key");
+    return lerr_set(e, LINLI_EINVAL, "HELLO names another node than the connection's key");
+  }
+  if (window < 4096 || window > (1u << 30))
+    return s_bad(s, e, "HELLO (window)");
+  int rc = s_refresh(s, e);
+  if (rc)
+    return rc;
+  if (reply && !s->cfg.initiator) {
+    /* A (re)connection from the initiator: start over. */
+    s->nctrl = 0;
+  }
+  s->peer_window = (uint32_t)window;
+  /* What the peer holds of every author it told us about; authors it did
+   * not mention it does not hold. */
+  for (size_t i = 0; i < s->authors.cap; i++)
+    if (s->authors.slots[i].key) {
+      pstate *p = s->authors.slots[i].val;
+      p->acked = p->adv = 0;
+    }
+  for (uint32_t i = 0; i < nh; i++) {
+    uint8_t author[LINLI_PK_BYTES], h8[HASH8];
+    uint64_t seq, cls;
+    if (mpr_array_n(r, 4) || mpr_bin_n(r, author, LINLI_PK_BYTES) || mpr_uint(r, &seq) ||
+        mpr_bin_n(r, h8, HASH8) || mpr_uint(r, &cls) || cls > LSCOPE_SUBTREE)
+      return s_bad(s, e, "HELLO (heads)");
+    pstate *p = s_author(s, author, true);
+    if (p == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    p->acked = p->adv = seq;
+    p->fork = p->in_scope && p->local == seq && seq > 0 && memcmp(p->hash8, h8, HASH8) != 0;
+    if (s->cfg.initiator && s->repl.classify)
+      s->repl.classify(s->repl.ctx, s->cfg.peer, author, (int)cls);
+  }
+  if (mpr_left(r) != 0)
+    return s_bad(s, e, "HELLO");
+  s_reset_flight(s);
+  s->hello_rx = true;
+  s->st.hello_done = true;
+  s->st.clock_offset_ms = (int64_t)(peer_now - now_ms);
+  if (reply)
+    s_queue_hello(s, false, now_ms);
+  return 0;
+}
+
+static int
+s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
+{
+  uint64_t msg_no;
+  uint32_t n;
+  /* DATA may overtake the peer's HELLO on a faulty path; it is applied
+   * all the same (nothing in it depends on the HELLO). */
+  if (mpr_uint(r, &msg_no) || mpr_array(r, &n) || n == 0)
+    return s_bad(s, e, "DATA");
+  const uint8_t **ptr = malloc(n * sizeof *ptr);
+  size_t *len = malloc(n * sizeof *len);
+  int rc = 0;
+  if (ptr == NULL || len == NULL) {
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    ptr[i] = r->p;
+    if (mpr_skip(r)) {
+      rc = s_bad(s, e, "DATA");
+      goto done;
+    }
+    len[i] = (size_t)(r->p - ptr[i]);
+  }
+  if (mpr_left(r) != 0) {
+    rc = s_bad(s, e, "DATA");
+    goto done;
+  }
+  rc = s->repl.apply(s->repl.ctx, s->cfg.peer, ptr, len, n, now_ms, e);
+  bool gap = rc == LINLI_EGAP;
+  if (rc && !gap) {
+    s_queue_error(s, rc, e ? e->msg : linli_strerror(rc));
+    goto done;
+  }
+  /* ACK: the credit this message used, and what we now hold of each of its
+   * authors (on a gap: what we held before, so the sender rewinds). */
+  lbuf *b = s_ctrl_push(s);
+  if (b == NULL) {
+    rc = lerr_set(e, LINLI_EINVAL, "peer does not read its messages");
+    goto done;
+  }
+  mpw w;
+  mpw_init(&w, b);
+  mpw_array(&w, 5);
+  mpw_uint(&w, M_ACK);
+  mpw_uint(&w, msg_no);
+  mpw_uint(&w, msg_len);
+  mpw_bool(&w, gap);
+  mpw_array(&w, n);
+  uint64_t ops = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t first, last;
+    delta_peek(ptr[i], len[i], author, &first, &last); /* verified by apply */
+    pstate *p = s_author(s, author, true);
+    if (p && !gap) {
+      if (last > p->local)
+        ops += last - (first > p->local ? first - 1 : p->local);
+      if (last > p->local)
+        p->local = last;
+      if (last > p->acked)
+        p->acked = p->sent = last; /* the peer holds what it sent us */
+    }
+    mpw_array(&w, 2);
+    mpw_bin(&w, author, LINLI_PK_BYTES);
+    mpw_uint(&w, p ? p->local : 0);
+  }
+  s->st.ops_received += ops;
+  s->local_dirty = true;
+  rc = gap ? 0 : (ops > 0 ? 1 : 0);
+done:
+  free(ptr);
+  free(len);
+  return rc;
+}
+
+static int
+s_recv_ack(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
+{
+  uint64_t msg_no, credit;
+  bool gap;
+  uint32_t n;
+  if (mpr_uint(r, &msg_no) || mpr_uint(r, &credit) || mpr_bool(r, &gap) || mpr_array(r, &n))
+    return s_bad(s, e, "ACK");
+  for (uint32_t i = 0; i < s->ninfl; i++)
+    if (s->infl[i].msg_no == msg_no) {
+      s->credit += s->infl[i].bytes;
+      memmove(&s->infl[i], &s->infl[i + 1], (s->ninfl - i - 1) * sizeof *s->infl);
+      s->ninfl--;
+      s->st.round_trips++;
+      break;
+    }
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t seq;
+    if (mpr_array_n(r, 2) || mpr_bin_n(r, author, LINLI_PK_BYTES) || mpr_uint(r, &seq))
+      return s_bad(s, e, "ACK");
+    pstate *p = s_author(s, author, false);
+    if (p == NULL)
+      continue;
+    if (gap) {
+      p->acked = p->adv = seq; /* resend from what the peer really holds */
+      p->sent = seq;
+    } else if (seq > p->acked) {
+      p->acked = seq;
+      if (seq > p->adv)
+        p->adv = seq;
+      if (p->sent < seq)
+        p->sent = seq;
+    }
+  }
+  if (mpr_left(r) != 0)
+    return s_bad(s, e, "ACK");
+  (void)now_ms;
+  return 0;
+}
+
+int
+session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e)
+{
+  mpr r;
+  uint32_t nel;
+  uint64_t kind;
+  s->st.last_rx_ms = now_ms;
+  s->st.msgs_received++;
+  s->st.bytes_received += n;
+  if (n > SYNC_MAX_MESSAGE)
+    return s_bad(s, e, "oversized");
+  mpr_init(&r, msg, n);
+  if (mpr_array(&r, &nel) || nel < 2 || mpr_uint(&r, &kind))
+    return s_bad(s, e, "unknown");
+  int rc;
+  switch (kind) {
+  case M_HELLO:
+    if (nel != 8)
+      return s_bad(s, e, "HELLO");
+    rc = s_recv_hello(s, &r, now_ms, e);
+    break;
+  case M_DATA:
+    if (nel != 3)
+      return s_bad(s, e, "DATA");
+    rc = s_recv_data(s, &r, n, now_ms, e);
+    break;
+  case M_ACK:
+    if (nel != 5)
+      return s_bad(s, e, "ACK");
+    rc = s_recv_ack(s, &r, now_ms, e);
+    break;
+  case M_PING: {
+    uint64_t t;
+    if (nel != 2 || mpr_uint(&r, &t) || mpr_left(&r))
+      return s_bad(s, e, "PING");
+    lbuf *b = s_ctrl_push(s);
+    if (b) {
+      mpw w;
+      mpw_init(&w, b);
+      mpw_array(&w, 3);
+      mpw_uint(&w, M_PONG);
+      mpw_uint(&w, t);
+      mpw_uint(&w, now_ms);
+    }
+    return 0;
+  }
+  case M_PONG: {
+    uint64_t echo, peer_now;
+    if (nel != 3 || mpr_uint(&r, &echo) || mpr_uint(&r, &peer_now) || mpr_left(&r))
+      return s_bad(s, e, "PONG");
+    if (echo <= now_ms) {
+      s->st.rtt_ms = now_ms - echo;
+      s->st.clock_offset_ms = (int64_t)peer_now - (int64_t)(echo + s->st.rtt_ms / 2);
+    }
+    return 0;
+  }
+  case M_ERROR: {
+    uint64_t code;
+    const char *why;
+    uint32_t wn;
+    if (nel != 3 || mpr_uint(&r, &code) || mpr_str(&r, &why, &wn))
+      return lerr_set(e, LINLI_EINVAL, "peer closed the session with a malformed ERROR");
+    return lerr_set(e, LINLI_EINVAL, "peer reported an error: %.*s", (int)(wn > 200 ? 200 : wn),
+                    why);
+  }
+  default:
+    return s_bad(s, e, "unknown");
+  }
+  if (rc >= 0) {
+    lerr ignore;
+    if (s_refresh(s, &ignore) == 0)
+      s_check_synced(s, now_ms);
+  }
+  return rc;
+}
+
+/* ---- sending ---- */
+
+typedef struct rdctx {
+  lbuf *body;
+} rdctx;
+
+static int
+s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
+{
+  if (!s->hello_rx)
+    return 0;
+  int rc = s_refresh(s, e);
+  if (rc)
+    return rc;
+  if (s->ninfl == INFLIGHT_MAX)
+    return 0;
+  int64_t room = s->ninfl == 0 ? (int64_t)s->cfg.max_message
+                               : (s->credit < (int64_t)s->cfg.max_message ? s->credit
+                                                                         : (int64_t)s->cfg.max_message);
+  if (room < 1024)
+    return 0; /* wait for credit */
+  lbuf body;
+  lbuf_init(&body);
+  uint32_t count = 0;
+  uint64_t ops = 0;
+  size_t limit = (size_t)room - 32; /* the message header */
+  for (uint32_t i = 0; i < s->norder && body.len + 256 < limit; i++) {
+    pstate *p = s->order[i];
+    if (!p->in_scope || p->fork || p->local <= p->sent)
+      continue;
+    uint32_t c = 0;
+    uint64_t last = p->sent;
+    size_t before = body.len;
+    rc = s->repl.read(s->repl.ctx, p->author, p->sent + 1, limit - body.len, limit - body.len,
+                      &body, &c, &last, e);
+    if (rc)
+      break;
+    if (c > 0 && body.len > limit && before > 0) {
+      body.len = before; /* does not fit after what is already in: next message */
+      break;
+    }
+    count += c;
+    if (last > p->sent) {
+      ops += last - p->sent;
+      p->sent = last;
+    }
+  }
+  if (rc == 0 && count > 0) {
+    lbuf_reset(out);
+    mpw w;
+    mpw_init(&w, out);
+    mpw_array(&w, 3);
+    mpw_uint(&w, M_DATA);
+    uint64_t no = ++s->next_msg_no;
+    mpw_uint(&w, no);
+    mpw_array(&w, count);
+    lbuf_put(out, body.p, body.len);
+    if (out->oom) {
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    } else {
+      s->infl[s->ninfl].msg_no = no;
+      s->infl[s->ninfl].bytes = (uint32_t)out->len;
+      s->ninfl++;
+      s->credit -= (int64_t)out->len;
+      s->st.ops_sent += ops;
+      rc = 1;
+    }
+  }
+  lbuf_free(&body);
+  (void)now_ms;
+  return rc;
+}
+
+int
+session_next_out(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
+{
+  int rc;
+  if (s->nctrl > 0) {
+    lbuf *b = &s->ctrl[s->ctrl_head];
+    lbuf_reset(out);
+    lbuf_put(out, b->p, b->len);
+    lbuf_reset(&s->last_ctrl);
+    lbuf_put(&s->last_ctrl, b->p, b->len);
+    s->ctrl_head = (s->ctrl_head + 1) % CTRL_MAX;
+    s->nctrl--;
+    s->last_kind = 0;
+    rc = out->oom ? lerr_set(e, LINLI_ENOMEM, "out of memory") : 1;
+  } else {
+    rc = s_build_data(s, out, now_ms, e);
+    s->last_kind = rc == 1 ? 1 : -1;
+  }
+  if (rc == 1) {
+    s->st.last_tx_ms = now_ms;
+    s->st.msgs_sent++;
+    s->st.bytes_sent += out->len;
+  }
+  return rc;
+}
+
+void
+session_unsent(lsession *s)
+{
+  if (s->last_kind == 0 && s->nctrl < CTRL_MAX) {
+    /* back to the front of the queue */
+    s->ctrl_head = (s->ctrl_head + CTRL_MAX - 1) % CTRL_MAX;
+    lbuf_reset(&s->ctrl[s->ctrl_head]);
+    lbuf_put(&s->ctrl[s->ctrl_head], s->last_ctrl.p, s->last_ctrl.len);
+    s->nctrl++;
+  } else if (s->last_kind == 1 && s->ninfl > 0) {
+    s->ninfl--;
+    s->credit += s->infl[s->ninfl].bytes;
+    for (size_t i = 0; i < s->authors.cap; i++)
+      if (s->authors.slots[i].key) {
+        pstate *p = s->authors.slots[i].val;
+        p->sent = p->acked; /* offered again from what the peer holds */
+      }
+    s->ninfl = 0;
+    s->credit = s->peer_window;
+  }
+  s->last_kind = -1;
+}
+
+uint64_t
+session_tick(lsession *s, uint64_t now_ms)
+{
+  if (s->hello_rx && now_ms >= s->st.last_tx_ms + s->cfg.ping_ms &&
+      now_ms >= s->last_ping_tx + s->cfg.ping_ms) {
+    lbuf *b = s_ctrl_push(s);
+    if (b) {
+      mpw w;
+      mpw_init(&w, b);
+      mpw_array(&w, 2);
+      mpw_uint(&w, M_PING);
+      mpw_uint(&w, now_ms);
+      s->last_ping_tx = now_ms;
+    }
+  }
+  if (s->cfg.initiator && now_ms >= s->last_hello_tx + s->cfg.resync_ms) {
+    lerr e;
+    s->local_dirty = true;
+    if (s_refresh(s, &e) == 0)
+      s_queue_hello(s, true, now_ms);
+  }
+  uint64_t next = s->st.last_tx_ms + s->cfg.ping_ms;
+  if (s->last_ping_tx + s->cfg.ping_ms > next)
+    next = s->last_ping_tx + s->cfg.ping_ms;
+  if (s->cfg.initiator && s->last_hello_tx + s->cfg.resync_ms < next)
+    next = s->last_hello_tx + s->cfg.resync_ms;
+  return next > now_ms ? next : now_ms + 1;
+}
+
+void
+session_stat_get(const lsession *s, lsession_stat *st)
+{
+  *st = s->st;
+  st->ops_behind_out = st->ops_behind_in = 0;
+  for (size_t i = 0; i < s->authors.cap; i++)
+    if (s->authors.slots[i].key) {
+      const pstate *p = s->authors.slots[i].val;
+      if (p->in_scope && p->local > p->acked)
+        st->ops_behind_out += p->local - p->acked;
+      if (p->adv > p->local)
+        st->ops_behind_in += p->adv - p->local;
+    }
+  st->inflight_bytes = 0;
+  for (uint32_t i = 0; i < s->ninfl; i++)
+    st->inflight_bytes += s->infl[i].bytes;
+}

@@ -1,0 +1,133 @@
+/*
+ * session.h - the sync protocol between two nodes, as a state machine.
+ *
+ * One `lsession` is one side of one connection.  It takes received messages
+ * (session_recv), hands back messages to send (session_next_out), and is
+ * told the time (every call takes `now_ms`) and when local data changed
+ * (session_local_change).  It owns no socket and reads no clock; the node
+ * drives it with ZeroMQ, the tests wire two sessions together in memory.
+ * docs/PROTOCOL.md specifies every message.
+ *
+ * What a session needs from the node's data it asks through `lrepl`: the
+ * heads in the peer's replication scope, signed deltas to send, and the
+ * application (verify, then apply, all or nothing) of deltas received.
+ *
+ * Flow control: each side announces a receive window in bytes; the other
+ * never has more than that many bytes of DATA unacknowledged.  A side that
+ * is far behind therefore holds at most one window of data in memory, and
+ * the sender builds each message only when credit allows, so its memory is
+ * bounded too, whatever the backlog.
+ *
+ * Resumption: deltas are applied and acknowledged message by message, and
+ * every (re)connection starts with HELLO carrying the heads each side holds,
+ * so a transfer cut off mid-way resumes from the last applied op; nothing
+ * acknowledged is ever sent again.
+ */
+#ifndef LINLI_SESSION_H
+#define LINLI_SESSION_H
+
+#include "crdt/err.h"
+#include "crdt/ident.h"
+#include "crdt/mp.h"
+
+#define SYNC_VERSION 1
+#define SYNC_MAX_MESSAGE (1u << 20)   /* no message is larger than 1 MiB */
+
+/* Replication classes a parent gives the authors it offers a child. */
+enum {
+  LSCOPE_DOWN = 0,    /* authored at or above the sender: every node below may hold it */
+  LSCOPE_SUBTREE = 1, /* belongs to the receiving node's own subtree */
+};
+
+typedef struct lrepl_head {
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t seq;
+  uint8_t hash[LINLI_HASH_BYTES];
+  uint8_t cls; /* LSCOPE_* as seen from the peer */
+} lrepl_head;
+
+/* The node's data, as the protocol sees it.  Every call may fail with a
+ * LINLI_E* code and fills `e`. */
+typedef struct lrepl {
+  void *ctx;
+  /* Heads of the logs `peer` may hold (its replication scope), sorted by
+   * author.  *out is malloc'd (caller frees). */
+  int (*heads)(void *ctx, const uint8_t peer[LINLI_PK_BYTES], lrepl_head **out, uint32_t *n,
+               lerr *e);
+  /* Appends to `out` signed deltas (msgpack objects) of `author` from seq
+   * `from`, each at most `max_delta` bytes where possible, stopping once
+   * about `budget` bytes were appended; *last gets the last seq appended
+   * (from-1 when none). */
+  int (*read)(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t from, size_t max_delta,
+              size_t budget, lbuf *out, uint32_t *count, uint64_t *last, lerr *e);
+  /* Verifies and applies deltas received from `peer`, all or nothing.
+   * LINLI_EGAP when one does not connect to what is held (a lost message:
+   * not the peer's fault); any other error means the peer sent bad data. */
+  int (*apply)(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
+               const size_t *len, uint32_t n, uint64_t now_ms, lerr *e);
+  /* The peer (a parent) says which class an author it offers has. */
+  void (*classify)(void *ctx, const uint8_t peer[LINLI_PK_BYTES],
+                   const uint8_t author[LINLI_PK_BYTES], int cls);
+} lrepl;
+
+typedef struct lsession_cfg {
+  uint8_t self[LINLI_PK_BYTES];
+  uint8_t peer[LINLI_PK_BYTES];  /* authenticated by the transport */
+  bool initiator;                /* the side that connected (the child) */
+  uint32_t window;               /* receive window in bytes (0: 4 MiB) */
+  uint32_t max_message;          /* DATA size bound (0: 256 KiB; at most 1 MiB) */
+  uint32_t ping_ms;              /* idle interval before a PING (0: 5 s) */
+  uint32_t resync_ms;            /* anti-entropy HELLO interval (0: 5 min) */
+} lsession_cfg;
+
+typedef struct lsession lsession;
+
+typedef struct lsession_stat {
+  bool hello_done;               /* both sides know each other's heads */
+  uint64_t last_rx_ms, last_tx_ms;
+  uint64_t last_sync_ms;         /* last time neither side lacked anything */
+  int64_t clock_offset_ms;       /* peer clock minus ours, from PING/PONG */
+  uint64_t rtt_ms;
+  uint64_t ops_behind_out;       /* ops we hold that the peer lacks */
+  uint64_t ops_behind_in;        /* ops the peer holds that we lack */
+  uint64_t ops_sent, ops_received, bytes_sent, bytes_received;
+  uint64_t msgs_sent, msgs_received, round_trips;
+  uint32_t inflight_bytes;
+} lsession_stat;
+
+lsession *session_new(const lsession_cfg *cfg, const lrepl *repl);
+void session_destroy(lsession **s);
+
+/* Starts (or restarts, after a reconnection) the exchange: the initiator
+ * queues HELLO; the other side answers the initiator's HELLO. */
+void session_start(lsession *s, uint64_t now_ms);
+
+/* Handles one received message.  Returns 1 when it applied new ops (call
+ * session_local_change on the other sessions), 0 when it did not, or a
+ * negative code when the
+ * peer broke the protocol or sent bad data: the caller logs e->msg, sends
+ * what session_next_out still has (an ERROR message) and drops the peer.
+ * Nothing from a message that fails is applied. */
+int session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e);
+
+/* Local data changed (a write, or deltas from another peer): the session
+ * will offer the new ops on its next session_next_out. */
+void session_local_change(lsession *s);
+
+/* Timers: PING when idle, anti-entropy HELLO.  Returns the time of the next
+ * timer. */
+uint64_t session_tick(lsession *s, uint64_t now_ms);
+
+/* The next message to send, built on demand, in `out` (replaced).  Returns
+ * 1 when there is one, 0 when there is nothing to send now, or a negative
+ * code when reading local data failed. */
+int session_next_out(lsession *s, lbuf *out, uint64_t now_ms, lerr *e);
+
+/* Tells the session that the message it handed out last could not be sent
+ * (a full queue, a dead peer): its data will be offered again. */
+void session_unsent(lsession *s);
+
+void session_stat_get(const lsession *s, lsession_stat *st);
+const uint8_t *session_peer(const lsession *s);
+
+#endif
