@@ -40,6 +40,13 @@ typedef struct inflight {
   uint32_t bytes;
 } inflight;
 
+/* What the DATA message handed out last advanced, to undo it if it could
+ * not be sent. */
+typedef struct undo {
+  pstate *p;
+  uint64_t sent_before;
+} undo;
+
 struct lsession {
   lsession_cfg cfg;
   lrepl repl;
@@ -57,6 +64,9 @@ struct lsession {
   uint32_t ctrl_head, nctrl;
   int last_kind;       /* kind of the message handed out last */
   lbuf last_ctrl;      /* a copy of it when it was a control message */
+  undo *undo;          /* when it was DATA: the authors it advanced */
+  uint32_t nundo, undo_cap;
+  uint64_t undo_ops;
   uint64_t last_hello_tx, last_ping_tx;
   lsession_stat st;
 };
@@ -127,6 +137,7 @@ session_destroy(lsession **sp)
     return;
   s_free_authors(s);
   free(s->order);
+  free(s->undo);
   for (int i = 0; i < CTRL_MAX; i++)
     lbuf_free(&s->ctrl[i]);
   lbuf_free(&s->last_ctrl);
@@ -257,6 +268,8 @@ session_start(lsession *s, uint64_t now_ms)
   s->ninfl = 0;
   s->credit = 0;
   s->local_dirty = true;
+  s->nundo = 0;
+  s->last_kind = -1;
   s_free_authors(s);
   hmap_init(&s->authors);
   if (s->cfg.initiator) {
@@ -576,6 +589,7 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
   lbuf_init(&body);
   uint32_t count = 0;
   uint64_t ops = 0;
+  s->nundo = 0;
   size_t limit = (size_t)room - 32; /* the message header */
   for (uint32_t i = 0; i < s->norder && body.len + 256 < limit; i++) {
     pstate *p = s->order[i];
@@ -594,6 +608,17 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
     }
     count += c;
     if (last > p->sent) {
+      if (s->nundo == s->undo_cap) {
+        uint32_t cap = s->undo_cap ? s->undo_cap * 2 : 16;
+        undo *u = realloc(s->undo, cap * sizeof *u);
+        if (u == NULL) {
+          rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+          break;
+        }
+        s->undo = u;
+        s->undo_cap = cap;
+      }
+      s->undo[s->nundo++] = (undo){p, p->sent};
       ops += last - p->sent;
       p->sent = last;
     }
@@ -616,6 +641,7 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
       s->ninfl++;
       s->credit -= (int64_t)out->len;
       s->st.ops_sent += ops;
+      s->undo_ops = ops;
       rc = 1;
     }
   }
@@ -660,15 +686,14 @@ session_unsent(lsession *s)
     lbuf_put(&s->ctrl[s->ctrl_head], s->last_ctrl.p, s->last_ctrl.len);
     s->nctrl++;
   } else if (s->last_kind == 1 && s->ninfl > 0) {
+    /* Only the last DATA message is taken back; those before it went. */
     s->ninfl--;
     s->credit += s->infl[s->ninfl].bytes;
-    for (size_t i = 0; i < s->authors.cap; i++)
-      if (s->authors.slots[i].key) {
-        pstate *p = s->authors.slots[i].val;
-        p->sent = p->acked; /* offered again from what the peer holds */
-      }
-    s->ninfl = 0;
-    s->credit = s->peer_window;
+    for (uint32_t i = 0; i < s->nundo; i++)
+      s->undo[i].p->sent = s->undo[i].sent_before;
+    s->st.ops_sent -= s->undo_ops;
+    s->nundo = 0;
+    s->undo_ops = 0;
   }
   s->last_kind = -1;
 }

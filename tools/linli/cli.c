@@ -76,7 +76,9 @@ cli_open(const cli *c, lstore **s)
 {
   lerr e = {0};
   struct stat st;
-  *s = NULL;
+  *s = cli_shared_store();
+  if (*s != NULL)
+    return CLI_OK;
   if (stat(c->dir, &st) != 0) {
     if (errno == ENOENT)
       return cli_fail("%s: no such data directory (create one with: linli -d %s init "

@@ -17,6 +17,7 @@
 
 #include "crdt/err.h"
 #include "node/store.h"
+#include "tools/linli/json.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,8 +51,36 @@ int cli_fail_e(const lerr *e);
  * CLI_USAGE. */
 int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Opens the store at c->dir, or prints why not and returns CLI_FAIL. */
+/* Opens the store at c->dir, or prints why not and returns CLI_FAIL.  When
+ * the command runs inside linli-node (cli_exec), it is the daemon's open
+ * store instead, whatever c->dir says. */
 int cli_open(const cli *c, lstore **s);
+/* Closes what cli_open opened (never the daemon's store); *s becomes NULL. */
+void cli_close(lstore **s);
+
+/* Runs one command line (argv[0] is the program name) and returns its exit
+ * status: the whole CLI, as main() and the daemon call it. */
+int cli_main(int argc, char **argv);
+
+/* The daemon's command hook (node/daemon.h, daemon_exec_fn): runs a
+ * command sent over the control socket against the daemon's store, with
+ * what it prints captured in `out` and `err`.  `ctx` is the ldaemon, whose
+ * peers `status` then shows. */
+int cli_exec(void *ctx, lstore *s, const char *cwd, int argc, char **argv, lbuf *out,
+             lbuf *err);
+
+/* When a daemon serves the data directory, sends the command line to it
+ * and prints its answer: returns 1 and sets *status then; 0 when no daemon
+ * runs (the caller works on the directory itself). */
+int cli_forward(const cli *c, int argc, char **argv, int *status);
+
+/* The daemon running this command, or NULL in embedded mode. */
+extern void *cli_daemon;
+/* The peers part of `status`: the daemon's peers when the command runs
+ * inside it, else a line (or a "daemon": false member) saying none runs. */
+void cli_print_peers(FILE *f, jw *w);
+/* The daemon's store while cli_exec runs, else NULL. */
+lstore *cli_shared_store(void);
 /* Loads the node's secret key from the open store (CLI_FAIL after printing
  * the error).  The caller wipes it with ident_wipe(). */
 int cli_identity(lstore *s, lident *id);

@@ -186,6 +186,7 @@ cmd_status(cli *c)
     jw_int(&w, st.digest.count);
     jw_key(&w, "digest");
     jw_str(&w, dig);
+    cli_print_peers(stdout, &w);
     jw_obj_end(&w);
     jw_finish(&w);
   } else {
@@ -200,9 +201,10 @@ cmd_status(cli *c)
     printf("ops:      %llu\n", (unsigned long long)st.ops);
     printf("records:  %lld\n", (long long)st.digest.count);
     printf("digest:   %s\n", dig);
+    cli_print_peers(stdout, NULL);
   }
 done:
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -245,7 +247,7 @@ cmd_verify(cli *c)
     printf("ok: %llu ops in %u author logs verified\n", (unsigned long long)ops, st.authors);
   }
 done:
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -305,6 +307,6 @@ cmd_rebuild(cli *c)
   if (!same)
     rc = cli_fail("rebuild changed the digest: the views did not match the logs");
 done:
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }

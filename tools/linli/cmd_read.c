@@ -212,7 +212,7 @@ cmd_get(cli *c)
   rc = c->json ? s_get_json(r, key) : s_get_text(r);
 done:
   rec_destroy(&r);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -278,7 +278,7 @@ cmd_ls(cli *c)
   fwrite(buf, 1, len, stdout);
 done:
   free(buf);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -444,7 +444,7 @@ cmd_log(cli *c)
   fwrite(buf, 1, len, stdout);
 done:
   free(buf);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -485,6 +485,6 @@ cmd_digest(cli *c)
     printf("%s\n", hex);
   }
 done:
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }

@@ -84,7 +84,7 @@ cmd_summary(cli *c)
 done:
   summary_free(&sum);
   lbuf_free(&b);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -204,7 +204,7 @@ done:
   ident_wipe(&id);
   lbuf_free(&x.out);
   summary_free(&want);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -372,6 +372,6 @@ cmd_import(cli *c)
   }
 done:
   free(buf);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }

@@ -111,7 +111,7 @@ s_write_one(cli *c, op *o)
     rc = cli_open(c, &s);
   if (rc == CLI_OK)
     rc = s_write(c, s, o, 1);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -152,7 +152,7 @@ cmd_put(cli *c)
   if (rc == CLI_OK)
     rc = s_write(c, s, ops, n);
 done:
-  lstore_close(&s);
+  cli_close(&s);
   free(ops);
   return rc;
 }
@@ -287,7 +287,7 @@ cmd_rm(cli *c)
 done:
   free(tags);
   rec_destroy(&r);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }
 
@@ -309,6 +309,6 @@ cmd_del(cli *c)
   if (rc == CLI_OK)
     rc = s_write(c, s, &o, 1);
   rec_destroy(&r);
-  lstore_close(&s);
+  cli_close(&s);
   return rc;
 }

@@ -404,7 +404,7 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
 }
 
 int
-main(int argc, char **argv)
+cli_main(int argc, char **argv)
 {
   cli c = {0};
   const cmd_def *cmd = NULL;
@@ -449,6 +449,11 @@ main(int argc, char **argv)
     goto done;
   }
   c.argv = pos;
+  /* A running linli-node owns the store: hand the command to it.  Key
+   * generation and initialisation never touch a running store. */
+  if (cli_daemon == NULL && cmd->run != cmd_keygen && cmd->run != cmd_init &&
+      cli_forward(&c, argc, argv, &rc) == 1)
+    goto done;
   rc = cmd->run(&c);
   /* Output that cannot be written (a full disk, a closed pipe) is a
    * failure too, not a silent truncation. */

@@ -1,0 +1,467 @@
+/*
+ * config.c - parsing and checking linli-node's configuration file; the
+ * format is in config.h.
+ *
+ * The parser is strict on purpose: a daemon that starts with a typo in a
+ * key silently ignored would run with a default nobody chose, and the
+ * mistake would show up days later as "the street never got our data".
+ * Every problem is reported as "file:line: what is wrong", and the first
+ * one stops the parse.  Checks that involve several lines (a child listed
+ * twice, a child without `listen`) run after the last line and name the
+ * line of the offending entry.
+ */
+#include "node/config.h"
+
+#include "crdt/mp.h"
+#include "node/fsutil.h"
+#include "node/log.h"
+#include "node/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A configuration file larger than this is not a configuration file. */
+#define S_FILE_MAX (1u << 20)
+
+typedef struct s_parser {
+  lconfig *c;
+  const char *path;
+  unsigned line;
+  lerr *e;
+  unsigned seen_line[8]; /* line where each single-valued key was set */
+} s_parser;
+
+enum { S_K_NAME, S_K_ROLE, S_K_DATA, S_K_LISTEN, S_K_LOG, S_K_CONTROL, S_K_PROFILE };
+
+static int s_fail(s_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+s_fail(s_parser *p, const char *fmt, ...)
+{
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return lerr_set(p->e, LINLI_EINVAL, "%s:%u: %s", p->path, p->line, what);
+}
+
+static bool
+s_blank(char ch)
+{
+  return ch == ' ' || ch == '\t';
+}
+
+/* True when s[0..n) holds a control character (C0 or DEL). */
+static bool
+s_has_control(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return true;
+  return false;
+}
+
+static int
+s_copy(s_parser *p, char *dst, size_t cap, const char *src, size_t n, const char *what)
+{
+  if (n >= cap)
+    return s_fail(p, "%s is too long (at most %zu bytes)", what, cap - 1);
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+  return 0;
+}
+
+static int
+s_name(s_parser *p, char *dst, const char *v, size_t n, const char *what)
+{
+  if (n == 0)
+    return s_fail(p, "%s is empty", what);
+  if (n > LCONFIG_NAME_MAX)
+    return s_fail(p, "%s is longer than %d bytes", what, LCONFIG_NAME_MAX);
+  if (s_has_control(v, n))
+    return s_fail(p, "%s contains a control character", what);
+  return s_copy(p, dst, LCONFIG_NAME_MAX + 1, v, n, what);
+}
+
+/* tcp://HOST:PORT (HOST may be '*', a name, an IPv4 or a bracketed IPv6
+ * address) or ipc://PATH.  ZeroMQ checks the rest when it binds or
+ * connects; this catches the typos that would otherwise show up only as a
+ * connection that never happens. */
+static int
+s_endpoint(s_parser *p, char *dst, const char *v, size_t n, const char *what)
+{
+  if (n == 0)
+    return s_fail(p, "%s is empty", what);
+  for (size_t i = 0; i < n; i++)
+    if (s_blank(v[i]))
+      return s_fail(p, "%s must not contain blanks", what);
+  if (n > 6 && memcmp(v, "tcp://", 6) == 0) {
+    const char *colon = NULL;
+    for (size_t i = 6; i < n; i++)
+      if (v[i] == ':')
+        colon = v + i;
+    if (colon == NULL || colon == v + 6 || colon == v + n - 1)
+      return s_fail(p, "%s: expected tcp://HOST:PORT", what);
+    unsigned long port = 0;
+    for (const char *q = colon + 1; q < v + n; q++) {
+      if (*q < '0' || *q > '9')
+        return s_fail(p, "%s: the port must be a number", what);
+      port = port * 10 + (unsigned long)(*q - '0');
+      if (port > 65535)
+        break;
+    }
+    if (port == 0 || port > 65535)
+      return s_fail(p, "%s: the port must be 1 to 65535", what);
+  } else if (n > 6 && memcmp(v, "ipc://", 6) == 0) {
+    /* The path must fit a Unix socket address (108 bytes with the NUL). */
+    if (n - 6 > 107)
+      return s_fail(p, "%s: an ipc path is at most 107 bytes", what);
+  } else {
+    return s_fail(p, "%s: expected tcp://HOST:PORT or ipc://PATH", what);
+  }
+  return s_copy(p, dst, LCONFIG_ENDPOINT_MAX, v, n, what);
+}
+
+/* Splits the first blank-separated word off *v (advancing it). */
+static void
+s_word(const char **v, size_t *n, const char **w, size_t *wn)
+{
+  size_t i = 0;
+  while (i < *n && !s_blank((*v)[i]))
+    i++;
+  *w = *v;
+  *wn = i;
+  while (i < *n && s_blank((*v)[i]))
+    i++;
+  *v += i;
+  *n -= i;
+}
+
+static int
+s_pubkey(s_parser *p, uint8_t pk[LINLI_PK_BYTES], const char *w, size_t wn)
+{
+  char hex[2 * LINLI_PK_BYTES + 1];
+  if (wn != 2 * LINLI_PK_BYTES)
+    return s_fail(p, "expected a public key of 64 hex digits, found \"%.*s\"",
+                  (int)(wn > 80 ? 80 : wn), w);
+  memcpy(hex, w, wn);
+  hex[wn] = '\0';
+  if (hex_decode(pk, LINLI_PK_BYTES, hex) != 0)
+    return s_fail(p, "the public key is not 64 hex digits");
+  return 0;
+}
+
+static int
+s_push(s_parser *p, lconfig_peer **v, uint32_t *n, lconfig_peer **out)
+{
+  if (*n >= 100000)
+    return s_fail(p, "too many peers");
+  lconfig_peer *nv = realloc(*v, (*n + 1) * sizeof **v);
+  if (nv == NULL)
+    return lerr_set(p->e, LINLI_ENOMEM, "out of memory");
+  *v = nv;
+  *out = &nv[(*n)++];
+  memset(*out, 0, sizeof **out);
+  (*out)->line = p->line;
+  return 0;
+}
+
+static int
+s_parent(s_parser *p, const char *v, size_t n)
+{
+  const char *w;
+  size_t wn;
+  lconfig_peer *peer;
+  int rc = s_push(p, &p->c->parents, &p->c->nparents, &peer);
+  if (rc)
+    return rc;
+  s_word(&v, &n, &w, &wn);
+  if ((rc = s_endpoint(p, peer->endpoint, w, wn, "parent endpoint")) != 0)
+    return rc;
+  if (n == 0)
+    return s_fail(p, "parent needs ENDPOINT PUBKEYHEX [NAME]");
+  s_word(&v, &n, &w, &wn);
+  if ((rc = s_pubkey(p, peer->pk, w, wn)) != 0)
+    return rc;
+  if (n == 0) {
+    ident_short(peer->name, peer->pk);
+    return 0;
+  }
+  return s_name(p, peer->name, v, n, "parent name");
+}
+
+static int
+s_child(s_parser *p, const char *v, size_t n)
+{
+  const char *w;
+  size_t wn;
+  lconfig_peer *peer;
+  int rc = s_push(p, &p->c->children, &p->c->nchildren, &peer);
+  if (rc)
+    return rc;
+  s_word(&v, &n, &w, &wn);
+  if ((rc = s_pubkey(p, peer->pk, w, wn)) != 0)
+    return rc;
+  if (n == 0)
+    return s_fail(p, "child needs PUBKEYHEX NAME");
+  return s_name(p, peer->name, v, n, "child name");
+}
+
+/* Resolves a relative data directory against the configuration file's
+ * directory, so that a unit file and a shell in another directory agree. */
+static int
+s_data(s_parser *p, const char *v, size_t n)
+{
+  char given[LCONFIG_PATH_MAX];
+  int rc = s_copy(p, given, sizeof given, v, n, "data");
+  if (rc)
+    return rc;
+  if (n == 0)
+    return s_fail(p, "data is empty");
+  const char *slash = strrchr(p->path, '/');
+  if (given[0] == '/' || slash == NULL)
+    return s_copy(p, p->c->data, sizeof p->c->data, given, n, "data");
+  int w = snprintf(p->c->data, sizeof p->c->data, "%.*s/%s", (int)(slash - p->path), p->path,
+                   given);
+  if (w < 0 || (size_t)w >= sizeof p->c->data)
+    return s_fail(p, "data: path too long");
+  return 0;
+}
+
+static int
+s_once(s_parser *p, int k, const char *key)
+{
+  if (p->seen_line[k])
+    return s_fail(p, "%s is set twice (first on line %u)", key, p->seen_line[k]);
+  p->seen_line[k] = p->line;
+  return 0;
+}
+
+static int
+s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
+{
+  char key[32];
+  if (kn == 0)
+    return s_fail(p, "expected key = value");
+  if (kn >= sizeof key)
+    return s_fail(p, "unknown key \"%.*s\"", 40, k);
+  memcpy(key, k, kn);
+  key[kn] = '\0';
+  lconfig *c = p->c;
+  int rc;
+  if (strcmp(key, "name") == 0) {
+    if ((rc = s_once(p, S_K_NAME, key)) != 0)
+      return rc;
+    return s_name(p, c->name, v, vn, "name");
+  }
+  if (strcmp(key, "role") == 0) {
+    if ((rc = s_once(p, S_K_ROLE, key)) != 0)
+      return rc;
+    for (int r = LROLE_VILLAGE; r <= LROLE_DEVICE; r++)
+      if (strlen(config_role_name(r)) == vn && memcmp(v, config_role_name(r), vn) == 0) {
+        c->role = r;
+        return 0;
+      }
+    return s_fail(p, "role must be village, street, district or device");
+  }
+  if (strcmp(key, "data") == 0) {
+    if ((rc = s_once(p, S_K_DATA, key)) != 0)
+      return rc;
+    return s_data(p, v, vn);
+  }
+  if (strcmp(key, "listen") == 0) {
+    if ((rc = s_once(p, S_K_LISTEN, key)) != 0)
+      return rc;
+    return s_endpoint(p, c->listen, v, vn, "listen");
+  }
+  if (strcmp(key, "control") == 0) {
+    if ((rc = s_once(p, S_K_CONTROL, key)) != 0)
+      return rc;
+    return s_endpoint(p, c->control, v, vn, "control");
+  }
+  if (strcmp(key, "log_level") == 0) {
+    char lv[8];
+    if ((rc = s_once(p, S_K_LOG, key)) != 0)
+      return rc;
+    if (vn >= sizeof lv || (memcpy(lv, v, vn), lv[vn] = '\0', log_level_parse(lv) < 0))
+      return s_fail(p, "log_level must be error, warn, info or debug");
+    c->log_level = log_level_parse(lv);
+    return 0;
+  }
+  if (strcmp(key, "profile") == 0) {
+    if ((rc = s_once(p, S_K_PROFILE, key)) != 0)
+      return rc;
+    if (vn == 7 && memcmp(v, "village", 7) == 0)
+      c->profile = LSTORE_VILLAGE;
+    else if (vn == 8 && memcmp(v, "district", 8) == 0)
+      c->profile = LSTORE_DISTRICT;
+    else
+      return s_fail(p, "profile must be village or district");
+    return 0;
+  }
+  if (strcmp(key, "parent") == 0)
+    return s_parent(p, v, vn);
+  if (strcmp(key, "child") == 0)
+    return s_child(p, v, vn);
+  return s_fail(p, "unknown key \"%s\"", key);
+}
+
+static int
+s_line(s_parser *p, const char *s, size_t n)
+{
+  if (n > 0 && s[n - 1] == '\r')
+    n--;
+  if (!utf8_valid(s, n))
+    return s_fail(p, "not valid UTF-8");
+  size_t i = 0;
+  while (i < n && s_blank(s[i]))
+    i++;
+  if (i == n || s[i] == '#')
+    return 0;
+  for (size_t j = 0; j < n; j++)
+    if (s[j] != '\t' && ((unsigned char)s[j] < 0x20 || s[j] == 0x7f))
+      return s_fail(p, "a control character in the line");
+  const char *eq = memchr(s + i, '=', n - i);
+  if (eq == NULL)
+    return s_fail(p, "expected key = value");
+  size_t ke = (size_t)(eq - s);
+  while (ke > i && s_blank(s[ke - 1]))
+    ke--;
+  size_t vb = (size_t)(eq - s) + 1, ve = n;
+  while (vb < ve && s_blank(s[vb]))
+    vb++;
+  while (ve > vb && s_blank(s[ve - 1]))
+    ve--;
+  for (size_t j = i; j < ke; j++)
+    if (s_blank(s[j]))
+      return s_fail(p, "expected key = value");
+  return s_setting(p, s + i, ke - i, s + vb, ve - vb);
+}
+
+/* The checks that need the whole file. */
+static int
+s_finish(s_parser *p)
+{
+  lconfig *c = p->c;
+  static const char *const required[] = {"name", "role", "data"};
+  for (int k = 0; k < 3; k++)
+    if (p->seen_line[k] == 0)
+      return lerr_set(p->e, LINLI_EINVAL, "%s: %s is not set", p->path, required[k]);
+  for (uint32_t i = 0; i < c->nchildren; i++) {
+    p->line = c->children[i].line;
+    if (c->role == LROLE_DEVICE)
+      return s_fail(p, "a device has no children");
+    if (c->listen[0] == '\0')
+      return s_fail(p, "children are configured but `listen` is not set");
+    for (uint32_t j = 0; j < i; j++)
+      if (memcmp(c->children[j].pk, c->children[i].pk, LINLI_PK_BYTES) == 0)
+        return s_fail(p, "this key is already a child on line %u", c->children[j].line);
+  }
+  for (uint32_t i = 0; i < c->nparents; i++) {
+    p->line = c->parents[i].line;
+    if (c->role == LROLE_DISTRICT)
+      return s_fail(p, "a district has no parent");
+    for (uint32_t j = 0; j < i; j++)
+      if (memcmp(c->parents[j].pk, c->parents[i].pk, LINLI_PK_BYTES) == 0)
+        return s_fail(p, "this key is already a parent on line %u", c->parents[j].line);
+    for (uint32_t j = 0; j < c->nchildren; j++)
+      if (memcmp(c->children[j].pk, c->parents[i].pk, LINLI_PK_BYTES) == 0)
+        return s_fail(p, "this key is also a child on line %u", c->children[j].line);
+  }
+  if (c->role == LROLE_DEVICE && c->listen[0]) {
+    p->line = p->seen_line[S_K_LISTEN];
+    return s_fail(p, "a device does not listen");
+  }
+  if (c->control[0] == '\0') {
+    int w = snprintf(c->control, sizeof c->control, "ipc://%s/control.sock", c->data);
+    if (w < 0 || (size_t)w >= sizeof c->control || (size_t)w - 6 > 107) {
+      p->line = p->seen_line[S_K_DATA];
+      return s_fail(p, "the data path is too long for ipc://DATA/control.sock; set `control`");
+    }
+  }
+  if (p->seen_line[S_K_PROFILE] == 0)
+    c->profile = c->role == LROLE_DISTRICT ? LSTORE_DISTRICT : LSTORE_VILLAGE;
+  return 0;
+}
+
+int
+config_parse(lconfig **out, const char *path, const char *text, size_t n, lerr *e)
+{
+  *out = NULL;
+  lconfig *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  s_parser p = {.c = c, .path = path, .line = 0, .e = e};
+  c->log_level = LLOG_INFO;
+  int rc = 0;
+  size_t plen = strlen(path);
+  if (plen >= sizeof c->path) {
+    rc = lerr_set(e, LINLI_EINVAL, "configuration path too long");
+    goto done;
+  }
+  memcpy(c->path, path, plen + 1);
+  if (n >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+    text += 3;
+    n -= 3;
+  }
+  while (n > 0) {
+    p.line++;
+    const char *nl = memchr(text, '\n', n);
+    size_t len = nl ? (size_t)(nl - text) : n;
+    if (memchr(text, '\0', len)) {
+      rc = s_fail(&p, "a NUL byte in the line");
+      goto done;
+    }
+    if ((rc = s_line(&p, text, len)) != 0)
+      goto done;
+    text += nl ? len + 1 : len;
+    n -= nl ? len + 1 : len;
+  }
+  rc = s_finish(&p);
+done:
+  if (rc)
+    config_destroy(&c);
+  *out = c;
+  return rc;
+}
+
+int
+config_load(lconfig **out, const char *path, lerr *e)
+{
+  uint8_t *text = NULL;
+  size_t n = 0;
+  *out = NULL;
+  int rc = fs_read_all(path, S_FILE_MAX, &text, &n, e);
+  if (rc)
+    return rc;
+  rc = config_parse(out, path, (const char *)text, n, e);
+  free(text);
+  return rc;
+}
+
+void
+config_destroy(lconfig **cp)
+{
+  lconfig *c = *cp;
+  if (c == NULL)
+    return;
+  free(c->parents);
+  free(c->children);
+  free(c);
+  *cp = NULL;
+}
+
+const char *
+config_role_name(int role)
+{
+  switch (role) {
+  case LROLE_VILLAGE: return "village";
+  case LROLE_STREET: return "street";
+  case LROLE_DISTRICT: return "district";
+  case LROLE_DEVICE: return "device";
+  default: return "?";
+  }
+}

@@ -1,0 +1,98 @@
+/*
+ * config.h - the configuration file of linli-node.
+ *
+ * The file is UTF-8 text, one setting per line:
+ *
+ *   # 金阊街道 street node
+ *   name     = 金阊街道
+ *   role     = street
+ *   data     = /var/lib/linli/jinchang
+ *   listen   = tcp://0.0.0.0:7401
+ *   parent   = tcp://10.2.0.1:7401 3f1c...64 hex digits...9a 姑苏区
+ *   child    = 8be0...64 hex digits...12 石路社区
+ *   child    = 51d7...64 hex digits...c4 三乡社区
+ *   log_level = info
+ *
+ * A line is `key = value`; blanks around the key and the value are ignored,
+ * blank lines and lines whose first non-blank character is '#' are
+ * comments (a '#' later in a line is part of the value, since station names
+ * may contain one).  A UTF-8 byte order mark and CRLF line ends are
+ * accepted.  Keys:
+ *
+ *   name       the node's name in logs (1 to 100 bytes, no control
+ *              characters).  Required.
+ *   role       village | street | district | device.  Required.  A district
+ *              has no parent; a device has no children and no listen.
+ *   data       the data directory (made with `linli init`).  Required.  A
+ *              relative path is taken from the directory of the file.
+ *   listen     the ZeroMQ endpoint children connect to, e.g.
+ *              tcp://0.0.0.0:7401.  Required when `child` lines exist.
+ *   parent     ENDPOINT PUBKEYHEX [NAME]: a node above us, its endpoint and
+ *              its public key (`linli status` there prints it); NAME, the
+ *              rest of the line, is shown in logs (default: the short id).
+ *              May repeat.
+ *   child      PUBKEYHEX NAME: a node allowed to connect to us.  Only keys
+ *              listed here are admitted.  May repeat.
+ *   log_level  error | warn | info (default) | debug.
+ *   control    the endpoint of the local control socket (default
+ *              ipc://DATA/control.sock) through which `linli` runs commands
+ *              while the daemon holds the store.
+ *   profile    village | district: the store's cache sizes (default
+ *              district for a district, village for every other role).
+ *
+ * Endpoints are tcp://HOST:PORT or ipc://PATH.  Any other key, a repeated
+ * single-valued key, a malformed value or a key listed twice (as two
+ * children, or as parent and child) is an error that names file:line.
+ * deploy/README.md documents the same format for operators.
+ */
+#ifndef LINLI_CONFIG_H
+#define LINLI_CONFIG_H
+
+#include "crdt/err.h"
+#include "crdt/ident.h"
+
+#include <stdint.h>
+
+#define LCONFIG_NAME_MAX 100
+#define LCONFIG_PATH_MAX 4096
+#define LCONFIG_ENDPOINT_MAX 512
+
+enum lnode_role { LROLE_VILLAGE, LROLE_STREET, LROLE_DISTRICT, LROLE_DEVICE };
+
+typedef struct lconfig_peer {
+  char endpoint[LCONFIG_ENDPOINT_MAX]; /* parents only; "" for children */
+  uint8_t pk[LINLI_PK_BYTES];          /* ed25519 public key */
+  char name[LCONFIG_NAME_MAX + 1];     /* a parent without a name gets its short id */
+  unsigned line;                       /* where it was configured, for messages */
+} lconfig_peer;
+
+typedef struct lconfig {
+  char path[LCONFIG_PATH_MAX];         /* the file read */
+  char name[LCONFIG_NAME_MAX + 1];
+  int role;                            /* enum lnode_role */
+  char data[LCONFIG_PATH_MAX];         /* absolute or as given when the file's dir is "." */
+  char listen[LCONFIG_ENDPOINT_MAX];   /* "" when not listening */
+  char control[LCONFIG_ENDPOINT_MAX];
+  int log_level;                       /* LLOG_* of node/log.h */
+  int profile;                         /* LSTORE_VILLAGE or LSTORE_DISTRICT */
+  lconfig_peer *parents;
+  uint32_t nparents;
+  lconfig_peer *children;
+  uint32_t nchildren;
+} lconfig;
+
+/* Reads and checks the file at `path`.  *out is the caller's
+ * (config_destroy).  Errors: LINLI_EIO (unreadable file), LINLI_EINVAL with
+ * "PATH:LINE: what is wrong" in `e`. */
+int config_load(lconfig **out, const char *path, lerr *e);
+
+/* The same from text in memory; `path` is used for messages and to resolve
+ * a relative data directory. */
+int config_parse(lconfig **out, const char *path, const char *text, size_t n, lerr *e);
+
+void config_destroy(lconfig **c);
+
+/* "village", "street", "district", "device". */
+const char *config_role_name(int role);
+
+#endif

@@ -1,0 +1,1245 @@
+/*
+ * daemon.c - linli-node's event loop; the design is in daemon.h.
+ *
+ * One `s_peer` per configured parent or child holds the peer's session,
+ * its transport state and what has been logged about it.  Parents own a
+ * DEALER socket and a monitor; children share the ROUTER and are found by
+ * the User-Id of each message (their ed25519 key in hex, set by the ZAP
+ * handler in this file) and answered through the routing id of the last
+ * connection they used.
+ *
+ * Each turn of the loop: compute the poll timeout from the sessions'
+ * timers, poll, handle monitor events first (so that a disconnection is
+ * known before a reconnection's first message), then ZAP requests, then
+ * messages, then control requests.  Deltas applied from one peer mark
+ * every other peer as having news; at the end of the turn those sessions
+ * are told (session_local_change) and drained, once per turn rather than
+ * once per message, because telling a session costs it a read of the
+ * heads.
+ *
+ * The clock is the wall clock in milliseconds: sessions compare it with
+ * the peer's to estimate the offset, and the store stamps received data
+ * with it.  A jump of the clock only makes a timer fire early or late.
+ */
+#include "node/daemon.h"
+
+#include "crdt/hmap.h"
+#include "node/log.h"
+#include "node/replica.h"
+#include "sync/session.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define S_BAN_MS 60000u
+#define S_KICK_DELAY_MS 200u     /* time for an ERROR to leave before disconnecting */
+#define S_RETRY_MS 20u           /* a full send queue is retried this often */
+#define S_POLL_MAX_MS 1000u
+#define S_PROGRESS_MS 10000u     /* a long transfer is reported this often */
+#define S_SYNCED_MS 60000u       /* "synced with" at most once a minute per peer */
+#define S_BATCH 256              /* messages read from one socket per turn */
+#define S_MAXMSG ((int64_t)SYNC_MAX_MESSAGE + 4096)
+#define S_CTL_MAXMSG (1 << 20)
+#define S_ARGV_MAX 4096
+#define S_REFUSED_SLOTS 16
+#define S_REFUSED_QUIET_MS 600000u /* an unknown key is logged once per 10 min */
+
+typedef struct s_peer {
+  int kind;                          /* LPEER_PARENT or LPEER_CHILD */
+  const lconfig_peer *cfg;
+  char label[LCONFIG_NAME_MAX + 32]; /* "parent 姑苏区" / "child 雅鹿村" */
+  char short_id[LINLI_SHORT_ID_LEN + 1];
+  char hex[2 * LINLI_PK_BYTES + 1];
+  uint8_t curve_pk[crypto_box_PUBLICKEYBYTES];
+  lrepl repl;
+  lsession *sess;
+  /* transport */
+  void *sock;                        /* parent: its DEALER */
+  void *mon;                         /* parent: the DEALER's monitor */
+  char mon_ep[64];
+  bool connected;
+  bool blocked;                      /* a send failed with EAGAIN */
+  bool news;                         /* local data changed since it was last told */
+  bool read_failed;                  /* session_next_out failed; logged once */
+  uint64_t retry_at, banned_until, kick_at, next_tick;
+  uint8_t rid[256];                  /* child: routing id of its connection */
+  size_t rid_len;
+  int fd;                            /* child: the connection's file descriptor */
+  char address[LCONFIG_ENDPOINT_MAX];
+  int fail_logged;                   /* parent: last connection failure logged */
+  /* sync reports */
+  uint64_t base_rx, base_tx;         /* counters at the last "synced" line */
+  uint64_t progress_at, synced_at, behind_since;
+  bool round_open, reported;
+} s_peer;
+
+typedef struct s_refused {
+  uint8_t key[crypto_box_PUBLICKEYBYTES];
+  uint64_t at;
+} s_refused;
+
+struct ldaemon {
+  const lconfig *cfg;
+  lstore *s;
+  lreplica *repl;
+  uint8_t self[LINLI_PK_BYTES];
+  char self_short[LINLI_SHORT_ID_LEN + 1];
+  void *zctx;
+  void *zap, *router, *router_mon, *control;
+  char control_path[LCONFIG_ENDPOINT_MAX]; /* ipc socket file to remove at exit */
+  s_peer *peers;                           /* parents first, then children */
+  uint32_t npeers, nparents;
+  hmap by_curve;                           /* child curve key -> s_peer* */
+  hmap by_pk;                              /* child ed25519 key -> s_peer* */
+  daemon_exec_fn exec;
+  void *exec_ctx;
+  lbuf out;                                /* reused for every outgoing message */
+  s_refused refused[S_REFUSED_SLOTS];
+};
+
+static volatile sig_atomic_t s_stop;
+
+static uint64_t
+s_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int
+s_zerr(lerr *e, const char *what)
+{
+  return lerr_set(e, LINLI_EIO, "%s: %s", what, zmq_strerror(zmq_errno()));
+}
+
+/* ---- sockets ---- */
+
+/* Options every sync socket gets: heartbeats find dead connections in
+ * seconds, the size bound keeps a hostile peer from making us allocate
+ * more than one message, and a short linger lets a final ERROR leave
+ * without holding up a stop. */
+static int
+s_common_opts(void *sock, lerr *e)
+{
+  int ivl = 2000, timeout = 6000, ttl = 6000, linger = 200;
+  int64_t maxmsg = S_MAXMSG;
+  if (zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) != 0 ||
+      zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout) != 0 ||
+      zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl) != 0 ||
+      zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+      zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+    return s_zerr(e, "socket options");
+  return 0;
+}
+
+static int
+s_curve_keys(void *sock, const uint8_t pk[32], const uint8_t sk[32], lerr *e)
+{
+  if (zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pk, 32) != 0 ||
+      zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sk, 32) != 0)
+    return s_zerr(e, "CURVE keys");
+  return 0;
+}
+
+/* Attaches a monitor to `sock` and returns the PAIR socket that reads it. */
+static int
+s_monitor(ldaemon *d, void *sock, const char *ep, void **out, lerr *e)
+{
+  int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
+  if (zmq_socket_monitor(sock, ep, events) != 0)
+    return s_zerr(e, "socket monitor");
+  *out = zmq_socket(d->zctx, ZMQ_PAIR);
+  if (*out == NULL || zmq_connect(*out, ep) != 0)
+    return s_zerr(e, "socket monitor");
+  return 0;
+}
+
+/* Reads one monitor event: the event number, its value (a file descriptor
+ * or an error code) and the endpoint address.  Returns false when none is
+ * waiting. */
+static bool
+s_monitor_read(void *mon, uint16_t *event, uint32_t *value, char *addr, size_t cap)
+{
+  zmq_msg_t m;
+  zmq_msg_init(&m);
+  if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) {
+    zmq_msg_close(&m);
+    return false;
+  }
+  bool ok = zmq_msg_size(&m) == 6;
+  if (ok) {
+    const uint8_t *p = zmq_msg_data(&m);
+    memcpy(event, p, 2);
+    memcpy(value, p + 2, 4);
+  }
+  addr[0] = '\0';
+  while (zmq_msg_more(&m)) {
+    zmq_msg_close(&m);
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, mon, 0) < 0)
+      break;
+    size_t n = zmq_msg_size(&m);
+    if (n >= cap)
+      n = cap - 1;
+    memcpy(addr, zmq_msg_data(&m), n);
+    addr[n] = '\0';
+  }
+  zmq_msg_close(&m);
+  return ok;
+}
+
+/* ---- peers and sessions ---- */
+
+static void
+s_session_new(ldaemon *d, s_peer *p)
+{
+  lsession_cfg sc;
+  memset(&sc, 0, sizeof sc);
+  memcpy(sc.self, d->self, LINLI_PK_BYTES);
+  memcpy(sc.peer, p->cfg->pk, LINLI_PK_BYTES);
+  sc.initiator = p->kind == LPEER_PARENT;
+  session_destroy(&p->sess);
+  p->sess = session_new(&sc, &p->repl);
+  p->next_tick = 0;
+  p->read_failed = false;
+  p->base_rx = p->base_tx = 0;
+  p->round_open = p->reported = false;
+  if (p->sess == NULL)
+    log_error("%s: out of memory for a session", p->label);
+}
+
+/* Logs sync progress: one line when a peer and we first have nothing left
+ * to exchange after connecting, then one line a minute at most summing up
+ * what was exchanged since, and a line every S_PROGRESS_MS while a long
+ * transfer runs. */
+static void
+s_report(s_peer *p, uint64_t now)
+{
+  if (p->sess == NULL)
+    return;
+  lsession_stat st;
+  session_stat_get(p->sess, &st);
+  if (!st.hello_done)
+    return;
+  uint64_t rx = st.ops_received - p->base_rx, tx = st.ops_sent - p->base_tx;
+  if ((rx || tx) && !p->round_open)
+    p->round_open = true;
+  bool insync = st.ops_behind_in == 0 && st.ops_behind_out == 0;
+  /* After the first line of a connection, rounds are summed up to one line
+   * a minute: a station writing all day must not fill the log. */
+  if (insync && (!p->reported || (p->round_open && now - p->synced_at >= S_SYNCED_MS))) {
+    p->synced_at = now;
+    if (rx || tx)
+      log_info("synced with %s: received %llu ops, sent %llu ops", p->cfg->name,
+               (unsigned long long)rx, (unsigned long long)tx);
+    else
+      log_info("in sync with %s: nothing to exchange", p->cfg->name);
+    p->base_rx = st.ops_received;
+    p->base_tx = st.ops_sent;
+    p->round_open = false;
+    p->reported = true;
+  }
+  if (insync) {
+    p->behind_since = 0;
+  } else if (p->behind_since == 0) {
+    p->behind_since = now;
+  } else if (now - p->behind_since >= S_PROGRESS_MS && now - p->progress_at >= S_PROGRESS_MS) {
+    log_info("syncing with %s: received %llu ops, sent %llu ops so far; %llu to receive, "
+             "%llu to send",
+             p->cfg->name, (unsigned long long)rx, (unsigned long long)tx,
+             (unsigned long long)st.ops_behind_in, (unsigned long long)st.ops_behind_out);
+    p->progress_at = now;
+  }
+}
+
+/* Starts the sync reports afresh after a (re)connection: the first time
+ * both sides are even again is reported, whatever was exchanged. */
+static void
+s_report_reset(s_peer *p)
+{
+  p->reported = false;
+  p->round_open = false;
+  p->behind_since = 0;
+  if (p->sess) {
+    lsession_stat st;
+    session_stat_get(p->sess, &st);
+    p->base_rx = st.ops_received;
+    p->base_tx = st.ops_sent;
+  }
+}
+
+static void
+s_set_disconnected(s_peer *p, const char *why)
+{
+  if (!p->connected)
+    return;
+  p->connected = false;
+  p->blocked = false;
+  if (p->kind == LPEER_PARENT)
+    log_info("disconnected from %s (%s)", p->label, why);
+  else
+    log_info("%s disconnected (%s)", p->label, why);
+}
+
+/* Sends one message to a peer without waiting.  0, or the errno. */
+static int
+s_send(ldaemon *d, s_peer *p, const uint8_t *msg, size_t n)
+{
+  if (p->kind == LPEER_PARENT)
+    return zmq_send(p->sock, msg, n, ZMQ_DONTWAIT) < 0 ? zmq_errno() : 0;
+  if (zmq_send(d->router, p->rid, p->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    return zmq_errno();
+  return zmq_send(d->router, msg, n, ZMQ_DONTWAIT) < 0 ? zmq_errno() : 0;
+}
+
+/* Sends what the session has to send now, until it has nothing more or
+ * the peer cannot take more. */
+static void
+s_drain(ldaemon *d, s_peer *p, uint64_t now)
+{
+  if (p->sess == NULL || !p->connected || p->banned_until > now || p->kick_at)
+    return;
+  if (p->blocked && now < p->retry_at)
+    return;
+  p->blocked = false;
+  for (;;) {
+    lerr e = {0};
+    int rc = session_next_out(p->sess, &d->out, now, &e);
+    if (rc < 0) {
+      if (!p->read_failed)
+        log_error("cannot prepare data for %s: %s", p->label, e.msg);
+      p->read_failed = true;
+      return;
+    }
+    p->read_failed = false;
+    if (rc == 0)
+      return;
+    int err = s_send(d, p, d->out.p, d->out.len);
+    if (err == 0)
+      continue;
+    session_unsent(p->sess);
+    if (err == EAGAIN) {
+      p->blocked = true;
+      p->retry_at = now + S_RETRY_MS;
+    } else if (err == EHOSTUNREACH) {
+      s_set_disconnected(p, "no route to the connection");
+    } else {
+      log_warn("cannot send to %s: %s", p->label, zmq_strerror(err));
+      p->blocked = true;
+      p->retry_at = now + S_POLL_MAX_MS;
+    }
+    return;
+  }
+}
+
+/* Tells every peer but `from` (NULL: every peer) that local data changed;
+ * the sessions are told and drained at the end of the turn. */
+static void
+s_news(ldaemon *d, const s_peer *from)
+{
+  for (uint32_t i = 0; i < d->npeers; i++)
+    if (&d->peers[i] != from)
+      d->peers[i].news = true;
+}
+
+static void
+s_flush_news(ldaemon *d, uint64_t now)
+{
+  for (uint32_t i = 0; i < d->npeers; i++) {
+    s_peer *p = &d->peers[i];
+    if (!p->news)
+      continue;
+    p->news = false;
+    if (p->sess == NULL)
+      continue;
+    session_local_change(p->sess);
+    p->next_tick = 0;
+    s_drain(d, p, now);
+  }
+}
+
+/* A peer broke the protocol: log why, let its ERROR go out, and refuse it
+ * for S_BAN_MS.  A parent is disconnected once the ERROR had time to leave;
+ * a child's session is dropped and a fresh one made after the ban. */
+static void
+s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
+{
+  log_warn("%s sent bad data: %s; refusing it for %u s", p->label, e->msg, S_BAN_MS / 1000);
+  s_drain(d, p, now);
+  p->banned_until = now + S_BAN_MS;
+  if (p->kind == LPEER_PARENT) {
+    p->kick_at = now + S_KICK_DELAY_MS;
+  } else {
+    session_destroy(&p->sess);
+    p->connected = false;
+  }
+}
+
+static void
+s_received(ldaemon *d, s_peer *p, const uint8_t *msg, size_t n, uint64_t now)
+{
+  if (p->sess == NULL)
+    s_session_new(d, p);
+  if (p->sess == NULL)
+    return;
+  lerr e = {0};
+  p->next_tick = 0; /* what arrived may move the session's timers */
+  if (session_recv(p->sess, msg, n, now, &e) < 0) {
+    if (e.msg[0] == '\0')
+      lerr_set(&e, LINLI_EMALFORMED, "a message that breaks the protocol");
+    s_ban(d, p, &e, now);
+  } else {
+    s_drain(d, p, now);
+  }
+  if (replica_take_applied(d->repl) > 0)
+    s_news(d, p);
+  s_report(p, now);
+}
+
+/* ---- ZAP: who may connect ---- */
+
+static bool
+s_refused_quiet(ldaemon *d, const uint8_t key[32], uint64_t now)
+{
+  s_refused *oldest = &d->refused[0];
+  for (int i = 0; i < S_REFUSED_SLOTS; i++) {
+    s_refused *r = &d->refused[i];
+    if (memcmp(r->key, key, 32) == 0 && r->at) {
+      if (now - r->at < S_REFUSED_QUIET_MS)
+        return true;
+      r->at = now;
+      return false;
+    }
+    if (r->at < oldest->at)
+      oldest = r;
+  }
+  memcpy(oldest->key, key, 32);
+  oldest->at = now;
+  return false;
+}
+
+static void
+s_zap_reply(void *zap, zmq_msg_t *reqid, const char *code, const char *text, const char *user)
+{
+  zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
+  zmq_send(zap, zmq_msg_data(reqid), zmq_msg_size(reqid), ZMQ_SNDMORE);
+  zmq_send(zap, code, strlen(code), ZMQ_SNDMORE);
+  zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
+  zmq_send(zap, user, strlen(user), ZMQ_SNDMORE);
+  zmq_send(zap, "", 0, 0);
+}
+
+/* One ZAP request (RFC 27): version, request id, domain, address, routing
+ * id, mechanism, credentials.  Only CURVE clients with a configured
+ * child's key are admitted; the User-Id is the child's ed25519 key in hex.
+ * Returns false when no request was waiting. */
+static bool
+s_zap(ldaemon *d, uint64_t now)
+{
+  zmq_msg_t f[8], spare;
+  int nf = 0;
+  bool more = true;
+  while (more) {
+    zmq_msg_t *m = nf < 8 ? &f[nf] : &spare;
+    zmq_msg_init(m);
+    if (zmq_msg_recv(m, d->zap, nf == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+      zmq_msg_close(m);
+      break;
+    }
+    more = zmq_msg_more(m);
+    if (nf < 8)
+      nf++;
+    else
+      zmq_msg_close(m);
+  }
+  if (nf == 0)
+    return false;
+  if (nf < 2) {
+    /* Not even a request id to answer: REP still owes a reply. */
+    zmq_send(d->zap, "", 0, 0);
+    goto done;
+  }
+  char addr[64] = "?";
+  if (nf >= 4) {
+    size_t an = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
+    memcpy(addr, zmq_msg_data(&f[3]), an);
+    addr[an] = '\0';
+  }
+  if (nf != 7 || zmq_msg_size(&f[0]) != 3 || memcmp(zmq_msg_data(&f[0]), "1.0", 3) != 0 ||
+      zmq_msg_size(&f[5]) != 5 || memcmp(zmq_msg_data(&f[5]), "CURVE", 5) != 0 ||
+      zmq_msg_size(&f[6]) != 32) {
+    log_warn("refused connection at %s: not a CURVE client", addr);
+    s_zap_reply(d->zap, &f[1], "400", "CURVE only", "");
+    goto done;
+  }
+  const uint8_t *key = zmq_msg_data(&f[6]);
+  s_peer *p = hmap_get(&d->by_curve, key, 32);
+  if (p == NULL) {
+    char hex[65];
+    hex_encode(hex, key, 32);
+    if (!s_refused_quiet(d, key, now))
+      log_warn("refused connection from unknown key %s at %s", hex, addr);
+    s_zap_reply(d->zap, &f[1], "400", "unknown key", "");
+  } else if (p->banned_until > now) {
+    if (!s_refused_quiet(d, key, now))
+      log_warn("refused connection from %s at %s: refused for %llu s more after bad data",
+               p->label, addr, (unsigned long long)((p->banned_until - now + 999) / 1000));
+    s_zap_reply(d->zap, &f[1], "400", "refused for a while after bad data", "");
+  } else {
+    s_zap_reply(d->zap, &f[1], "200", "OK", p->hex);
+  }
+done:
+  for (int i = 0; i < nf; i++)
+    zmq_msg_close(&f[i]);
+  return true;
+}
+
+/* ---- children, through the ROUTER ---- */
+
+/* Reads one message from the ROUTER; false when none is waiting. */
+static bool
+s_router_one(ldaemon *d, uint64_t now)
+{
+  zmq_msg_t rid, body;
+  zmq_msg_init(&rid);
+  zmq_msg_init(&body);
+  bool got = false;
+  if (zmq_msg_recv(&rid, d->router, ZMQ_DONTWAIT) < 0)
+    goto done;
+  got = true;
+  if (!zmq_msg_more(&rid) || zmq_msg_recv(&body, d->router, 0) < 0)
+    goto done;
+  bool extra = false;
+  while (zmq_msg_more(&body)) {
+    /* More than one frame is not our protocol: read them off and drop the
+     * message. */
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int rc = zmq_msg_recv(&m, d->router, 0);
+    zmq_msg_close(&m);
+    extra = true;
+    if (rc < 0)
+      break;
+  }
+  const char *user = zmq_msg_gets(&body, "User-Id");
+  uint8_t pk[LINLI_PK_BYTES];
+  s_peer *p = NULL;
+  if (user && strlen(user) == 2 * LINLI_PK_BYTES && hex_decode(pk, sizeof pk, user) == 0)
+    p = hmap_get(&d->by_pk, pk, LINLI_PK_BYTES);
+  if (p == NULL) {
+    log_warn("dropped a message from a connection that is no configured child");
+    goto done;
+  }
+  if (p->banned_until > now)
+    goto done; /* refused for now: see daemon.h on why the connection stays */
+  size_t rn = zmq_msg_size(&rid);
+  if (rn > sizeof p->rid)
+    goto done;
+  if (!p->connected || rn != p->rid_len || memcmp(p->rid, zmq_msg_data(&rid), rn) != 0) {
+    memcpy(p->rid, zmq_msg_data(&rid), rn);
+    p->rid_len = rn;
+    const char *addr = zmq_msg_gets(&body, "Peer-Address");
+    snprintf(p->address, sizeof p->address, "%s", addr ? addr : "?");
+    if (!p->connected) {
+      log_info("%s connected from %s", p->label, p->address);
+      s_report_reset(p);
+    }
+    p->connected = true;
+    p->blocked = false;
+  }
+  /* The connection's descriptor is what the ROUTER's monitor names when
+   * it closes; ZMQ_SRCFD is deprecated in favour of nothing that would
+   * tie a ROUTER connection to its monitor events. */
+  p->fd = zmq_msg_get(&body, ZMQ_SRCFD);
+  if (extra) {
+    lerr e;
+    lerr_set(&e, LINLI_EMALFORMED, "a message of several frames");
+    s_ban(d, p, &e, now);
+    goto done;
+  }
+  s_received(d, p, zmq_msg_data(&body), zmq_msg_size(&body), now);
+done:
+  zmq_msg_close(&rid);
+  zmq_msg_close(&body);
+  return got;
+}
+
+static void
+s_router_events(ldaemon *d)
+{
+  uint16_t ev;
+  uint32_t val;
+  char addr[256];
+  while (s_monitor_read(d->router_mon, &ev, &val, addr, sizeof addr)) {
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+      log_debug("a handshake on %s failed (a client with a wrong key for us?)", addr);
+    if (ev != ZMQ_EVENT_DISCONNECTED)
+      continue;
+    for (uint32_t i = d->nparents; i < d->npeers; i++) {
+      s_peer *p = &d->peers[i];
+      if (p->connected && p->fd == (int)val)
+        s_set_disconnected(p, "connection closed");
+    }
+  }
+}
+
+/* ---- parents, one DEALER each ---- */
+
+static bool
+s_parent_one(ldaemon *d, s_peer *p, uint64_t now)
+{
+  zmq_msg_t m;
+  zmq_msg_init(&m);
+  if (zmq_msg_recv(&m, p->sock, ZMQ_DONTWAIT) < 0) {
+    zmq_msg_close(&m);
+    return false;
+  }
+  bool extra = false;
+  while (zmq_msg_more(&m)) {
+    zmq_msg_t x;
+    zmq_msg_init(&x);
+    int rc = zmq_msg_recv(&x, p->sock, 0);
+    zmq_msg_close(&x);
+    extra = true;
+    if (rc < 0)
+      break;
+  }
+  if (p->banned_until > now || p->kick_at) {
+    zmq_msg_close(&m);
+    return true;
+  }
+  if (!p->connected) {
+    /* The handshake event may still be on its way: the message proves it. */
+    p->connected = true;
+    log_info("connected to %s at %s", p->label, p->cfg->endpoint);
+  }
+  if (extra) {
+    lerr e;
+    lerr_set(&e, LINLI_EMALFORMED, "a message of several frames");
+    s_ban(d, p, &e, now);
+  } else {
+    s_received(d, p, zmq_msg_data(&m), zmq_msg_size(&m), now);
+  }
+  zmq_msg_close(&m);
+  return true;
+}
+
+static void
+s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
+{
+  uint16_t ev;
+  uint32_t val;
+  char addr[256];
+  while (s_monitor_read(p->mon, &ev, &val, addr, sizeof addr)) {
+    if (p->banned_until > now || p->kick_at)
+      continue;
+    switch (ev) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+      if (!p->connected)
+        log_info("connected to %s at %s", p->label, p->cfg->endpoint);
+      p->connected = true;
+      p->blocked = false;
+      p->fail_logged = 0;
+      if (p->sess == NULL)
+        s_session_new(d, p);
+      if (p->sess) {
+        s_report_reset(p);
+        session_start(p->sess, now);
+        p->next_tick = 0;
+        s_drain(d, p, now);
+      }
+      break;
+    case ZMQ_EVENT_DISCONNECTED:
+      s_set_disconnected(p, "connection closed");
+      break;
+    case ZMQ_EVENT_CONNECT_RETRIED:
+      if (!p->connected && p->fail_logged == 0) {
+        log_warn("cannot reach %s at %s; retrying", p->label, p->cfg->endpoint);
+        p->fail_logged = ev;
+      }
+      break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      s_set_disconnected(p, "handshake failed");
+      if (p->fail_logged != ev) {
+        const char *why =
+            ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                ? "it refused our key (is this node configured as its child?)"
+            : ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                ? "protocol error (is the parent's public key right?)"
+                : "no detail (is the parent's public key right?)";
+        log_warn("handshake with %s at %s failed: %s; retrying", p->label, p->cfg->endpoint,
+                 why);
+        p->fail_logged = ev;
+      }
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+/* ---- control socket ---- */
+
+static void
+s_ctl_reply(void *sock, int code, const lbuf *out, const lbuf *err)
+{
+  lbuf b;
+  mpw w;
+  lbuf_init(&b);
+  mpw_init(&w, &b);
+  mpw_array(&w, 3);
+  mpw_int(&w, code);
+  mpw_bin(&w, out->p, out->len);
+  mpw_bin(&w, err->p, err->len);
+  if (b.oom) {
+    /* REP owes an answer whatever happens; give the shortest one. */
+    static const uint8_t oom[] = {0x93, 0x01, 0xc4, 0x00, 0xc4, 0x00};
+    zmq_send(sock, oom, sizeof oom, ZMQ_DONTWAIT);
+  } else if (zmq_send(sock, b.p, b.len, ZMQ_DONTWAIT) < 0) {
+    log_warn("cannot answer a control request: %s", zmq_strerror(zmq_errno()));
+  }
+  lbuf_free(&b);
+}
+
+static void
+s_ctl_text(lbuf *b, const char *s)
+{
+  lbuf_put(b, s, strlen(s));
+}
+
+/* Copies a msgpack string into a NUL-terminated one; NULL when it holds a
+ * NUL (which no argument can carry) or memory ran out. */
+static char *
+s_cstr(const char *s, uint32_t n)
+{
+  if (memchr(s, '\0', n))
+    return NULL;
+  char *c = malloc((size_t)n + 1);
+  if (c) {
+    memcpy(c, s, n);
+    c[n] = '\0';
+  }
+  return c;
+}
+
+static void
+s_control(ldaemon *d, uint64_t now)
+{
+  zmq_msg_t m;
+  zmq_msg_init(&m);
+  if (zmq_msg_recv(&m, d->control, ZMQ_DONTWAIT) < 0) {
+    zmq_msg_close(&m);
+    return;
+  }
+  bool extra = false;
+  while (zmq_msg_more(&m)) {
+    zmq_msg_close(&m);
+    zmq_msg_init(&m);
+    extra = true;
+    if (zmq_msg_recv(&m, d->control, 0) < 0)
+      break;
+  }
+  lbuf out, err;
+  lbuf_init(&out);
+  lbuf_init(&err);
+  char *cwd = NULL;
+  char **argv = NULL;
+  uint32_t argc = 0;
+  int code = 2;
+  mpr r;
+  const char *s;
+  uint32_t n;
+  mpr_init(&r, zmq_msg_data(&m), zmq_msg_size(&m));
+  if (extra || mpr_array_n(&r, 3) != 0 || mpr_str(&r, &s, &n) != 0 || n != 12 ||
+      memcmp(s, "linli-ctl-v1", 12) != 0) {
+    s_ctl_text(&err, "linli-node: not a linli-ctl-v1 request\n");
+    goto reply;
+  }
+  if (mpr_str(&r, &s, &n) != 0 || (cwd = s_cstr(s, n)) == NULL || mpr_array(&r, &argc) != 0 ||
+      argc > S_ARGV_MAX) {
+    argc = 0;
+    s_ctl_text(&err, "linli-node: malformed control request\n");
+    goto reply;
+  }
+  argv = calloc((size_t)argc + 1, sizeof *argv);
+  if (argv == NULL) {
+    argc = 0;
+    s_ctl_text(&err, "linli-node: out of memory\n");
+    goto reply;
+  }
+  for (uint32_t i = 0; i < argc; i++) {
+    if (mpr_str(&r, &s, &n) != 0 || (argv[i] = s_cstr(s, n)) == NULL) {
+      s_ctl_text(&err, "linli-node: malformed control request\n");
+      goto reply;
+    }
+  }
+  if (mpr_left(&r) != 0) {
+    s_ctl_text(&err, "linli-node: malformed control request\n");
+    goto reply;
+  }
+  if (d->exec == NULL) {
+    s_ctl_text(&err, "linli: commands through the daemon are not available in this build\n");
+    goto reply;
+  }
+  code = d->exec(d->exec_ctx, d->s, cwd, (int)argc, argv, &out, &err);
+  /* The command may have written: every session may have news. */
+  s_news(d, NULL);
+  s_flush_news(d, now);
+reply:
+  if (out.oom || err.oom) {
+    lbuf_reset(&out);
+    lbuf_reset(&err);
+    err.oom = out.oom = false;
+    s_ctl_text(&err, "linli-node: out of memory for the command's output\n");
+  }
+  s_ctl_reply(d->control, code, &out, &err);
+  for (uint32_t i = 0; argv && i < argc; i++)
+    free(argv[i]);
+  free(argv);
+  free(cwd);
+  lbuf_free(&out);
+  lbuf_free(&err);
+  zmq_msg_close(&m);
+}
+
+/* ---- setup ---- */
+
+static int
+s_peer_init(ldaemon *d, s_peer *p, const lconfig_peer *c, int kind, lerr *e)
+{
+  p->kind = kind;
+  p->cfg = c;
+  p->fd = -1;
+  ident_short(p->short_id, c->pk);
+  hex_encode(p->hex, c->pk, LINLI_PK_BYTES);
+  snprintf(p->label, sizeof p->label, "%s %s", kind == LPEER_PARENT ? "parent" : "child",
+           c->name);
+  if (crypto_sign_ed25519_pk_to_curve25519(p->curve_pk, c->pk) != 0)
+    return lerr_set(e, LINLI_EINVAL, "%s:%u: %s is not a valid ed25519 public key",
+                    d->cfg->path, c->line, p->hex);
+  int rc = replica_peer(d->repl, c->pk, kind, &p->repl, e);
+  if (rc == LINLI_EINVAL)
+    return lerr_set(e, rc, "%s:%u: that is this node's own key", d->cfg->path, c->line);
+  if (rc)
+    return rc;
+  if (kind == LPEER_CHILD) {
+    if (hmap_put(&d->by_curve, p->curve_pk, sizeof p->curve_pk, p) != 0 ||
+        hmap_put(&d->by_pk, c->pk, LINLI_PK_BYTES, p) != 0)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  } else {
+    snprintf(p->address, sizeof p->address, "%s", c->endpoint);
+  }
+  return 0;
+}
+
+static int
+s_parent_socket(ldaemon *d, s_peer *p, const uint8_t pk[32], const uint8_t sk[32], int idx,
+                lerr *e)
+{
+  int one = 1, ivl = 500, ivl_max = 10000;
+  p->sock = zmq_socket(d->zctx, ZMQ_DEALER);
+  if (p->sock == NULL)
+    return s_zerr(e, "socket");
+  int rc = s_common_opts(p->sock, e);
+  if (rc == 0)
+    rc = s_curve_keys(p->sock, pk, sk, e);
+  if (rc)
+    return rc;
+  if (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, p->curve_pk, 32) != 0 ||
+      zmq_setsockopt(p->sock, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
+      zmq_setsockopt(p->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
+      zmq_setsockopt(p->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0)
+    return s_zerr(e, "parent socket options");
+  snprintf(p->mon_ep, sizeof p->mon_ep, "inproc://linli-parent-%d", idx);
+  if ((rc = s_monitor(d, p->sock, p->mon_ep, &p->mon, e)) != 0)
+    return rc;
+  if (zmq_connect(p->sock, p->cfg->endpoint) != 0)
+    return lerr_set(e, LINLI_EIO, "%s:%u: cannot connect to %s: %s", d->cfg->path, p->cfg->line,
+                    p->cfg->endpoint, zmq_strerror(zmq_errno()));
+  return 0;
+}
+
+static int
+s_listen(ldaemon *d, const uint8_t pk[32], const uint8_t sk[32], lerr *e)
+{
+  int one = 1;
+  d->router = zmq_socket(d->zctx, ZMQ_ROUTER);
+  if (d->router == NULL)
+    return s_zerr(e, "socket");
+  int rc = s_common_opts(d->router, e);
+  if (rc == 0)
+    rc = s_curve_keys(d->router, pk, sk, e);
+  if (rc)
+    return rc;
+  if (zmq_setsockopt(d->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+      zmq_setsockopt(d->router, ZMQ_ZAP_DOMAIN, "linli", 5) != 0 ||
+      zmq_setsockopt(d->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+      zmq_setsockopt(d->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) != 0)
+    return s_zerr(e, "listening socket options");
+  if ((rc = s_monitor(d, d->router, "inproc://linli-router", &d->router_mon, e)) != 0)
+    return rc;
+  if (zmq_bind(d->router, d->cfg->listen) != 0)
+    return lerr_set(e, LINLI_EIO, "cannot listen on %s: %s", d->cfg->listen,
+                    zmq_strerror(zmq_errno()));
+  return 0;
+}
+
+static int
+s_control_bind(ldaemon *d, lerr *e)
+{
+  int linger = 0;
+  int64_t maxmsg = S_CTL_MAXMSG;
+  const char *ep = d->cfg->control;
+  d->control = zmq_socket(d->zctx, ZMQ_REP);
+  if (d->control == NULL)
+    return s_zerr(e, "socket");
+  if (zmq_setsockopt(d->control, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+      zmq_setsockopt(d->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+    return s_zerr(e, "control socket options");
+  if (strncmp(ep, "ipc://", 6) == 0) {
+    /* We hold the store's lock, so no other daemon serves this socket: a
+     * file left there is stale. */
+    snprintf(d->control_path, sizeof d->control_path, "%s", ep + 6);
+    unlink(d->control_path);
+  }
+  if (zmq_bind(d->control, ep) != 0) {
+    d->control_path[0] = '\0';
+    return lerr_set(e, LINLI_EIO, "cannot bind the control socket %s: %s", ep,
+                    zmq_strerror(zmq_errno()));
+  }
+  /* Whoever can connect can write to the store: the owner only, even when
+   * the socket lives outside the (0700) data directory. */
+  if (d->control_path[0] && chmod(d->control_path, 0600) != 0)
+    return lerr_set(e, LINLI_EIO, "%s: %s", d->control_path, strerror(errno));
+  return 0;
+}
+
+static int
+s_sockets(ldaemon *d, lerr *e)
+{
+  lident id;
+  uint8_t cpk[32], csk[32];
+  int rc = lstore_identity(d->s, &id, e);
+  if (rc)
+    return rc;
+  if (crypto_sign_ed25519_pk_to_curve25519(cpk, id.pk) != 0 ||
+      crypto_sign_ed25519_sk_to_curve25519(csk, id.sk) != 0) {
+    rc = lerr_set(e, LINLI_EINVAL, "the node key cannot be converted for CURVE");
+    goto done;
+  }
+  d->zctx = zmq_ctx_new();
+  if (d->zctx == NULL) {
+    rc = s_zerr(e, "ZeroMQ context");
+    goto done;
+  }
+  /* The ZAP handler must be bound before any CURVE server socket: without
+   * one, libzmq admits every client. */
+  d->zap = zmq_socket(d->zctx, ZMQ_REP);
+  int linger = 0;
+  if (d->zap == NULL || zmq_setsockopt(d->zap, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+      zmq_bind(d->zap, "inproc://zeromq.zap.01") != 0) {
+    rc = s_zerr(e, "ZAP handler");
+    goto done;
+  }
+  if (d->cfg->listen[0] && (rc = s_listen(d, cpk, csk, e)) != 0)
+    goto done;
+  for (uint32_t i = 0; i < d->nparents; i++)
+    if ((rc = s_parent_socket(d, &d->peers[i], cpk, csk, (int)i, e)) != 0)
+      goto done;
+  rc = s_control_bind(d, e);
+done:
+  sodium_memzero(csk, sizeof csk);
+  ident_wipe(&id);
+  return rc;
+}
+
+int
+daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
+{
+  *out = NULL;
+  ldaemon *d = calloc(1, sizeof *d);
+  if (d == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  d->cfg = cfg;
+  hmap_init(&d->by_curve);
+  hmap_init(&d->by_pk);
+  lbuf_init(&d->out);
+  lstore_opts so = {.profile = cfg->profile};
+  int rc = lstore_open(&d->s, cfg->data, &so, e);
+  if (rc)
+    goto fail;
+  memcpy(d->self, lstore_self(d->s), LINLI_PK_BYTES);
+  ident_short(d->self_short, d->self);
+  if ((rc = replica_new(&d->repl, d->s, e)) != 0)
+    goto fail;
+  d->npeers = cfg->nparents + cfg->nchildren;
+  d->nparents = cfg->nparents;
+  d->peers = calloc(d->npeers ? d->npeers : 1, sizeof *d->peers);
+  if (d->peers == NULL) {
+    d->npeers = 0;
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    goto fail;
+  }
+  for (uint32_t i = 0; i < d->npeers && rc == 0; i++) {
+    bool parent = i < cfg->nparents;
+    rc = s_peer_init(d, &d->peers[i], parent ? &cfg->parents[i] : &cfg->children[i - cfg->nparents],
+                     parent ? LPEER_PARENT : LPEER_CHILD, e);
+  }
+  if (rc)
+    goto fail;
+  if ((rc = s_sockets(d, e)) != 0)
+    goto fail;
+  *out = d;
+  return 0;
+fail:
+  daemon_destroy(&d);
+  return rc;
+}
+
+static void
+s_close(void **sock)
+{
+  if (*sock)
+    zmq_close(*sock);
+  *sock = NULL;
+}
+
+void
+daemon_destroy(ldaemon **dp)
+{
+  ldaemon *d = *dp;
+  if (d == NULL)
+    return;
+  for (uint32_t i = 0; i < d->npeers; i++) {
+    s_peer *p = &d->peers[i];
+    session_destroy(&p->sess);
+    if (p->sock)
+      zmq_socket_monitor(p->sock, NULL, 0);
+    s_close(&p->mon);
+    s_close(&p->sock);
+  }
+  if (d->router)
+    zmq_socket_monitor(d->router, NULL, 0);
+  s_close(&d->router_mon);
+  s_close(&d->router);
+  s_close(&d->control);
+  s_close(&d->zap);
+  if (d->zctx)
+    zmq_ctx_term(d->zctx);
+  if (d->control_path[0])
+    unlink(d->control_path);
+  free(d->peers);
+  hmap_free(&d->by_curve);
+  hmap_free(&d->by_pk);
+  replica_destroy(&d->repl);
+  lstore_close(&d->s);
+  lbuf_free(&d->out);
+  free(d);
+  *dp = NULL;
+}
+
+void
+daemon_set_exec(ldaemon *d, daemon_exec_fn fn, void *ctx)
+{
+  d->exec = fn;
+  d->exec_ctx = ctx;
+}
+
+lstore *
+daemon_store(ldaemon *d)
+{
+  return d->s;
+}
+
+void
+daemon_request_stop(void)
+{
+  s_stop = 1;
+}
+
+static void
+s_on_signal(int sig)
+{
+  (void)sig;
+  s_stop = 1;
+}
+
+int
+daemon_peer_status(const ldaemon *d, ldaemon_peer_status **out, uint32_t *n, lerr *e)
+{
+  *out = NULL;
+  *n = 0;
+  ldaemon_peer_status *v = calloc(d->npeers ? d->npeers : 1, sizeof *v);
+  if (v == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  uint64_t now = s_now();
+  for (uint32_t i = 0; i < d->npeers; i++) {
+    const s_peer *p = &d->peers[i];
+    ldaemon_peer_status *st = &v[i];
+    snprintf(st->name, sizeof st->name, "%s", p->cfg->name);
+    memcpy(st->short_id, p->short_id, sizeof st->short_id);
+    memcpy(st->pk, p->cfg->pk, LINLI_PK_BYTES);
+    st->parent = p->kind == LPEER_PARENT;
+    st->banned = p->banned_until > now;
+    st->connected = p->connected && !st->banned;
+    snprintf(st->address, sizeof st->address, "%s", p->address);
+    if (p->sess) {
+      lsession_stat ss;
+      session_stat_get(p->sess, &ss);
+      st->last_sync_ms = ss.last_sync_ms;
+      st->ops_behind_out = ss.ops_behind_out;
+      st->ops_behind_in = ss.ops_behind_in;
+      st->clock_offset_ms = ss.clock_offset_ms;
+      st->rtt_ms = ss.rtt_ms;
+      st->ops_sent = ss.ops_sent;
+      st->ops_received = ss.ops_received;
+    }
+  }
+  *out = v;
+  *n = d->npeers;
+  return 0;
+}
+
+/* ---- the loop ---- */
+
+/* Timers of one peer: the end of a ban, a delayed disconnection, the
+ * session's own timers, a retry after a full queue.  Returns the time of
+ * the peer's next timer. */
+static uint64_t
+s_timers(ldaemon *d, s_peer *p, uint64_t now)
+{
+  uint64_t next = UINT64_MAX;
+  if (p->kick_at) {
+    if (now >= p->kick_at) {
+      p->kick_at = 0;
+      zmq_disconnect(p->sock, p->cfg->endpoint);
+      p->connected = false;
+      session_destroy(&p->sess);
+    } else {
+      return p->kick_at;
+    }
+  }
+  if (p->banned_until) {
+    if (now < p->banned_until)
+      return p->banned_until;
+    p->banned_until = 0;
+    if (p->kind == LPEER_PARENT) {
+      log_info("reconnecting to %s after the pause", p->label);
+      if (zmq_connect(p->sock, p->cfg->endpoint) != 0)
+        log_error("cannot connect to %s: %s", p->cfg->endpoint, zmq_strerror(zmq_errno()));
+    }
+  }
+  if (p->sess == NULL || !p->connected)
+    return next;
+  if (now >= p->next_tick) {
+    p->next_tick = session_tick(p->sess, now);
+    s_drain(d, p, now);
+    s_report(p, now);
+  }
+  next = p->next_tick;
+  if (p->blocked && p->retry_at < next)
+    next = p->retry_at;
+  if (p->blocked && now >= p->retry_at) {
+    s_drain(d, p, now);
+    s_report(p, now);
+  }
+  return next;
+}
+
+static void
+s_log_start(ldaemon *d)
+{
+  const lconfig *c = d->cfg;
+  char parents[512] = "none";
+  size_t used = 0;
+  for (uint32_t i = 0; i < c->nparents; i++) {
+    int w = snprintf(parents + used, sizeof parents - used, "%s%s (%s)", i ? ", " : "",
+                     c->parents[i].name, c->parents[i].endpoint);
+    if (w < 0 || (size_t)w >= sizeof parents - used)
+      break; /* the list is cut; each parent is logged again when it connects */
+    used += (size_t)w;
+  }
+  log_info("started %s (%s, id %s): listening on %s, %u children allowed; parents: %s; "
+           "control %s",
+           c->name, config_role_name(c->role), d->self_short, c->listen[0] ? c->listen : "nothing",
+           c->nchildren, parents, c->control);
+}
+
+int
+daemon_run(ldaemon *d, lerr *e)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = s_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: zmq_poll must return on a signal */
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  uint32_t nitems = 2 + (d->router ? 2 : 0) + 2 * d->nparents;
+  zmq_pollitem_t *items = calloc(nitems, sizeof *items);
+  if (items == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  uint32_t k = 0;
+  items[k++] = (zmq_pollitem_t){.socket = d->zap, .events = ZMQ_POLLIN};
+  items[k++] = (zmq_pollitem_t){.socket = d->control, .events = ZMQ_POLLIN};
+  if (d->router) {
+    items[k++] = (zmq_pollitem_t){.socket = d->router_mon, .events = ZMQ_POLLIN};
+    items[k++] = (zmq_pollitem_t){.socket = d->router, .events = ZMQ_POLLIN};
+  }
+  for (uint32_t i = 0; i < d->nparents; i++) {
+    items[k++] = (zmq_pollitem_t){.socket = d->peers[i].mon, .events = ZMQ_POLLIN};
+    items[k++] = (zmq_pollitem_t){.socket = d->peers[i].sock, .events = ZMQ_POLLIN};
+  }
+  s_log_start(d);
+  int rc = 0;
+  while (!s_stop) {
+    uint64_t now = s_now();
+    uint64_t next = now + S_POLL_MAX_MS;
+    s_flush_news(d, now);
+    for (uint32_t i = 0; i < d->npeers; i++) {
+      uint64_t t = s_timers(d, &d->peers[i], now);
+      if (t < next)
+        next = t;
+    }
+    long timeout = next > now ? (long)(next - now) : 0;
+    if (zmq_poll(items, (int)nitems, timeout) < 0) {
+      if (zmq_errno() == EINTR)
+        continue;
+      rc = s_zerr(e, "poll");
+      break;
+    }
+    now = s_now();
+    /* Monitors first: a disconnection must be known before the first
+     * message of the reconnection that follows it. */
+    if (d->router)
+      s_router_events(d);
+    for (uint32_t i = 0; i < d->nparents; i++)
+      s_parent_events(d, &d->peers[i], now);
+    while (s_zap(d, now))
+      ;
+    for (int b = 0; d->router && b < S_BATCH && s_router_one(d, now); b++)
+      ;
+    for (uint32_t i = 0; i < d->nparents; i++)
+      for (int b = 0; b < S_BATCH && s_parent_one(d, &d->peers[i], now); b++)
+        ;
+    s_flush_news(d, now);
+    s_control(d, now);
+  }
+  free(items);
+  return rc;
+}

@@ -1,0 +1,99 @@
+/*
+ * daemon.h - linli-node's event loop: the store, one sync session per
+ * peer, ZeroMQ sockets, and the local control socket.
+ *
+ * Topology.  A node listens (ROUTER) for its children and connects (one
+ * DEALER each) to its parents; the configuration (node/config.h) lists
+ * both by public key.  Every socket is CURVE-encrypted with keys derived
+ * from the node's ed25519 identity, so the key a station signs its records
+ * with is also the key it is known by on the wire.  A ZAP handler admits
+ * only configured children; the sender of each received message is taken
+ * from the User-Id the ZAP handler gave its connection, never from the
+ * routing id, which the connecting side chooses.
+ *
+ * The loop is one thread around zmq_poll.  Nothing in it blocks on the
+ * network: every send is non-blocking, and a message that cannot be sent
+ * now is handed back to its session (session_unsent) and offered again
+ * later.  What does block is the store: an apply or a command waits for
+ * its synced RocksDB write, which is the point of the store.
+ *
+ * Peers that send bad data are logged with the reason, sent an ERROR, and
+ * refused for 60 seconds: a parent is disconnected and reconnected after
+ * the ban; a child's messages are ignored and its reconnections refused by
+ * the ZAP handler (ZeroMQ offers no way to close one peer's connection on
+ * a ROUTER, so the connection itself may stay up, unused).
+ *
+ * Control socket.  A REP socket at cfg->control (ipc://DATA/control.sock by
+ * default, reachable only by the data directory's owner) lets `linli` run
+ * commands against the store the daemon holds open.  Request, msgpack:
+ * ["linli-ctl-v1", cwd, [argv...]] (all strings); reply: [exit code,
+ * stdout (bin), stderr (bin)].  The command runs through the hook installed
+ * with daemon_set_exec, in the loop's thread, and every session is told
+ * afterwards that local data may have changed, so a write reaches the
+ * connected peers at once.
+ */
+#ifndef LINLI_DAEMON_H
+#define LINLI_DAEMON_H
+
+#include "crdt/mp.h"
+#include "node/config.h"
+#include "node/store.h"
+
+typedef struct ldaemon ldaemon;
+
+/* Runs one `linli` command against the daemon's open store.  argv holds
+ * the words the client sent (argc of them, NUL-terminated, argv[argc] ==
+ * NULL), cwd the client's working directory, for relative file names.
+ * The command writes what it would print to `out` and `err` and returns
+ * its exit status.  `ctx` is what was given to daemon_set_exec.  The store
+ * must not be closed. */
+typedef int (*daemon_exec_fn)(void *ctx, lstore *s, const char *cwd, int argc, char **argv,
+                              lbuf *out, lbuf *err);
+
+/* Opens the store named by `cfg` (borrowed: it must outlive the daemon),
+ * reads the node's key, creates and binds every socket.  Errors name what
+ * failed: LINLI_EBUSY (another process holds the store), LINLI_EIO (a
+ * socket could not be bound), LINLI_EINVAL (a peer with our own key). */
+int daemon_new(ldaemon **out, const lconfig *cfg, lerr *e);
+
+/* Closes the sockets, then the store (which flushes it); *d becomes NULL.
+ * Safe on NULL. */
+void daemon_destroy(ldaemon **d);
+
+/* Installs the command hook.  With none, control requests are answered
+ * with exit status 2 and a one-line explanation. */
+void daemon_set_exec(ldaemon *d, daemon_exec_fn fn, void *ctx);
+
+/* Runs the loop until SIGTERM or SIGINT (handlers installed here, without
+ * SA_RESTART, so that zmq_poll returns at once).  Returns 0 on a requested
+ * stop, or a negative code when the loop itself failed. */
+int daemon_run(ldaemon *d, lerr *e);
+
+/* Asks a running loop to stop at its next turn; safe in a signal
+ * handler. */
+void daemon_request_stop(void);
+
+lstore *daemon_store(ldaemon *d);
+
+/* One peer as `linli status` shows it. */
+typedef struct ldaemon_peer_status {
+  char name[LCONFIG_NAME_MAX + 1];
+  char short_id[LINLI_SHORT_ID_LEN + 1];
+  uint8_t pk[LINLI_PK_BYTES];
+  bool parent;               /* false: a child */
+  bool connected;
+  bool banned;               /* refused after bad data, for now */
+  char address[LCONFIG_ENDPOINT_MAX]; /* a parent's endpoint, a child's last address */
+  uint64_t last_sync_ms;     /* wall time neither side lacked anything; 0: never */
+  uint64_t ops_behind_out;   /* ops we hold that the peer lacks */
+  uint64_t ops_behind_in;    /* ops the peer holds that we lack */
+  int64_t clock_offset_ms;   /* the peer's clock minus ours */
+  uint64_t rtt_ms;
+  uint64_t ops_sent, ops_received; /* since the session started */
+} ldaemon_peer_status;
+
+/* Every configured peer, parents first, in configuration order.  *out is
+ * malloc'd (caller frees); on error it is NULL and *n is 0. */
+int daemon_peer_status(const ldaemon *d, ldaemon_peer_status **out, uint32_t *n, lerr *e);
+
+#endif

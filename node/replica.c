@@ -1,0 +1,401 @@
+/*
+ * replica.c - the lrepl over a store, and the replication scope of every
+ * author; the rules are in replica.h.
+ *
+ * The registry is a hash map from author key to a small entry.  Every held
+ * author has one (loaded at start from the heads and the "scope:" meta
+ * rows), so `heads` for a child is one pass over the store's heads with an
+ * O(1) lookup each.  Entries for authors a parent classified but we do not
+ * hold yet live only in memory; they are written out when the author's
+ * first ops are applied.
+ *
+ * Writing a class is a separate RocksDB write after the ingest commit: the
+ * store has no way to add a meta row to the group's batch.  A crash between
+ * the two leaves a held author without a class, which the rules treat like
+ * UNASSIGNED (sent to no child) until a parent's next HELLO or the child's
+ * next delta classifies it again: the failure is towards sharing less.
+ */
+#include "node/replica.h"
+
+#include "crdt/hmap.h"
+#include "node/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct s_entry {
+  uint8_t cls;                     /* enum lscope_class */
+  bool held;                       /* the store holds ops of this author */
+  uint8_t child[LINLI_PK_BYTES];   /* LCLASS_CHILD */
+} s_entry;
+
+typedef struct s_peer {
+  lreplica *r;
+  uint8_t pk[LINLI_PK_BYTES];
+  int kind;
+} s_peer;
+
+struct lreplica {
+  lstore *s;
+  hmap scopes;    /* author -> s_entry* */
+  s_peer **peers;
+  uint32_t npeers;
+  uint64_t applied;
+};
+
+static void
+s_meta_key(char key[8 + 2 * LINLI_PK_BYTES], const uint8_t author[LINLI_PK_BYTES])
+{
+  memcpy(key, "scope:", 6);
+  hex_encode(key + 6, author, LINLI_PK_BYTES);
+}
+
+static int
+s_entry_get(lreplica *r, const uint8_t author[LINLI_PK_BYTES], s_entry **out, lerr *e)
+{
+  s_entry *en = hmap_get(&r->scopes, author, LINLI_PK_BYTES);
+  if (en == NULL) {
+    en = calloc(1, sizeof *en);
+    if (en == NULL || hmap_put(&r->scopes, author, LINLI_PK_BYTES, en) != 0) {
+      free(en);
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+  }
+  *out = en;
+  return 0;
+}
+
+/* Writes an entry's class.  A failure is logged and otherwise ignored: the
+ * class stays in memory, and the worst outcome after a restart is an
+ * author shared with fewer nodes until it is classified again. */
+static void
+s_persist(lreplica *r, const uint8_t author[LINLI_PK_BYTES], const s_entry *en)
+{
+  char key[8 + 2 * LINLI_PK_BYTES];
+  uint8_t val[1 + LINLI_PK_BYTES];
+  size_t n = 1;
+  lerr e = {0};
+  s_meta_key(key, author);
+  val[0] = en->cls;
+  if (en->cls == LCLASS_CHILD) {
+    memcpy(val + 1, en->child, LINLI_PK_BYTES);
+    n += LINLI_PK_BYTES;
+  }
+  if (lstore_meta_put(r->s, key, val, n, &e) != 0) {
+    char who[LINLI_SHORT_ID_LEN + 1];
+    ident_short(who, author);
+    log_warn("cannot record the replication scope of author %s: %s", who, e.msg);
+  }
+}
+
+static int
+s_load(lreplica *r, lerr *e)
+{
+  lhead *heads = NULL;
+  uint32_t n = 0;
+  int rc = lstore_heads(r->s, &heads, &n, e);
+  for (uint32_t i = 0; i < n && rc == 0; i++) {
+    char key[8 + 2 * LINLI_PK_BYTES];
+    uint8_t *val = NULL;
+    size_t vn = 0;
+    s_entry *en;
+    if ((rc = s_entry_get(r, heads[i].author, &en, e)) != 0)
+      break;
+    en->held = true;
+    s_meta_key(key, heads[i].author);
+    rc = lstore_meta_get(r->s, key, &val, &vn, e);
+    if (rc == LINLI_ENOTFOUND) {
+      rc = 0;
+      continue;
+    }
+    if (rc)
+      break;
+    bool ok = (vn == 1 && (val[0] == LCLASS_DOWN || val[0] == LCLASS_UNASSIGNED)) ||
+              (vn == 1 + LINLI_PK_BYTES && val[0] == LCLASS_CHILD);
+    if (ok) {
+      en->cls = val[0];
+      if (en->cls == LCLASS_CHILD)
+        memcpy(en->child, val + 1, LINLI_PK_BYTES);
+    } else {
+      char who[LINLI_SHORT_ID_LEN + 1];
+      ident_short(who, heads[i].author);
+      rc = lerr_set(e, LINLI_ESTORE, "the replication scope of author %s is corrupt", who);
+    }
+    free(val);
+  }
+  free(heads);
+  return rc;
+}
+
+int
+replica_new(lreplica **out, lstore *s, lerr *e)
+{
+  *out = NULL;
+  lreplica *r = calloc(1, sizeof *r);
+  if (r == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  r->s = s;
+  hmap_init(&r->scopes);
+  int rc = s_load(r, e);
+  if (rc) {
+    replica_destroy(&r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+void
+replica_destroy(lreplica **rp)
+{
+  lreplica *r = *rp;
+  if (r == NULL)
+    return;
+  for (size_t i = 0; i < r->scopes.cap; i++)
+    if (r->scopes.slots[i].key)
+      free(r->scopes.slots[i].val);
+  hmap_free(&r->scopes);
+  for (uint32_t i = 0; i < r->npeers; i++)
+    free(r->peers[i]);
+  free(r->peers);
+  free(r);
+  *rp = NULL;
+}
+
+int
+replica_class(const lreplica *r, const uint8_t author[LINLI_PK_BYTES],
+              uint8_t child[LINLI_PK_BYTES])
+{
+  if (memcmp(author, lstore_self(r->s), LINLI_PK_BYTES) == 0)
+    return LCLASS_SELF;
+  const s_entry *en = hmap_get(&r->scopes, author, LINLI_PK_BYTES);
+  if (en == NULL)
+    return LCLASS_NONE;
+  if (en->cls == LCLASS_CHILD && child)
+    memcpy(child, en->child, LINLI_PK_BYTES);
+  return en->cls;
+}
+
+uint64_t
+replica_take_applied(lreplica *r)
+{
+  uint64_t n = r->applied;
+  r->applied = 0;
+  return n;
+}
+
+/* The class `author` has in the scope of child `peer`: LSCOPE_DOWN,
+ * LSCOPE_SUBTREE, or -1 when the child must not see it. */
+static int
+s_child_scope(const s_peer *p, const uint8_t author[LINLI_PK_BYTES])
+{
+  uint8_t child[LINLI_PK_BYTES];
+  switch (replica_class(p->r, author, child)) {
+  case LCLASS_SELF:
+  case LCLASS_DOWN:
+    return LSCOPE_DOWN;
+  case LCLASS_CHILD:
+    return memcmp(child, p->pk, LINLI_PK_BYTES) == 0 ? LSCOPE_SUBTREE : -1;
+  default:
+    return -1;
+  }
+}
+
+static int
+s_heads(void *ctx, const uint8_t peer[LINLI_PK_BYTES], lrepl_head **out, uint32_t *n, lerr *e)
+{
+  s_peer *p = ctx;
+  lhead *hs = NULL;
+  uint32_t nh = 0;
+  *out = NULL;
+  *n = 0;
+  (void)peer; /* the ctx names the peer; the session passes the same key */
+  int rc = lstore_heads(p->r->s, &hs, &nh, e);
+  if (rc)
+    return rc;
+  lrepl_head *v = malloc((nh ? nh : 1) * sizeof *v);
+  if (v == NULL) {
+    free(hs);
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  }
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < nh; i++) {
+    int cls = 0;
+    if (p->kind == LPEER_CHILD && (cls = s_child_scope(p, hs[i].author)) < 0)
+      continue;
+    memcpy(v[k].author, hs[i].author, LINLI_PK_BYTES);
+    v[k].seq = hs[i].seq;
+    memcpy(v[k].hash, hs[i].hash, LINLI_HASH_BYTES);
+    v[k].cls = (uint8_t)cls;
+    k++;
+  }
+  free(hs);
+  *out = v;
+  *n = k;
+  return 0;
+}
+
+typedef struct s_read_ctx {
+  lbuf *out;
+  uint32_t count;
+  uint64_t last;
+  int err;        /* set by s_read_emit, whose codes carry no message */
+} s_read_ctx;
+
+static int
+s_read_emit(void *ctx, const uint8_t *p, size_t n)
+{
+  s_read_ctx *rc = ctx;
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t first, last;
+  if (delta_peek(p, n, author, &first, &last) != 0)
+    return rc->err = LINLI_ESTORE;
+  if (lbuf_put(rc->out, p, n) != 0 || rc->out->oom)
+    return rc->err = LINLI_ENOMEM;
+  rc->count++;
+  rc->last = last;
+  return 0;
+}
+
+static int
+s_read(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t from, size_t max_delta,
+       size_t budget, lbuf *out, uint32_t *count, uint64_t *last, lerr *e)
+{
+  s_peer *p = ctx;
+  s_read_ctx rc_ctx = {.out = out, .count = 0, .last = from ? from - 1 : 0, .err = 0};
+  *count = 0;
+  *last = rc_ctx.last;
+  if (p->kind == LPEER_CHILD && s_child_scope(p, author) < 0) {
+    char who[LINLI_SHORT_ID_LEN + 1], peer[LINLI_SHORT_ID_LEN + 1];
+    ident_short(who, author);
+    ident_short(peer, p->pk);
+    return lerr_set(e, LINLI_EINVAL, "author %s is outside the replication scope of %s", who,
+                    peer);
+  }
+  size_t before = out->len;
+  int rc = lstore_read_log(p->r->s, author, from, max_delta, budget, s_read_emit, &rc_ctx, e);
+  if (rc == LINLI_ENOTFOUND)
+    rc = 0; /* an author we do not hold: nothing to send */
+  if (rc_ctx.err == LINLI_ENOMEM)
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+  else if (rc_ctx.err)
+    rc = lerr_set(e, LINLI_ESTORE, "a stored delta cannot be read (run linli verify)");
+  if (rc) {
+    out->len = before; /* leave no partial delta behind */
+    return rc;
+  }
+  *count = rc_ctx.count;
+  *last = rc_ctx.last;
+  return 0;
+}
+
+/* Gives every author of an applied batch its class (see replica.h). */
+static void
+s_assign(s_peer *p, const uint8_t author[LINLI_PK_BYTES])
+{
+  lreplica *r = p->r;
+  s_entry *en;
+  if (memcmp(author, lstore_self(r->s), LINLI_PK_BYTES) == 0)
+    return;
+  if (s_entry_get(r, author, &en, NULL) != 0)
+    return; /* out of memory: the author stays unclassified, sent to no child */
+  bool was_held = en->held;
+  en->held = true;
+  if (p->kind == LPEER_CHILD) {
+    if (en->cls == LCLASS_NONE || en->cls == LCLASS_UNASSIGNED) {
+      en->cls = LCLASS_CHILD;
+      memcpy(en->child, p->pk, LINLI_PK_BYTES);
+      s_persist(r, author, en);
+    }
+    return;
+  }
+  if (en->cls == LCLASS_NONE) {
+    en->cls = LCLASS_UNASSIGNED; /* the parent never said: share with no child */
+    s_persist(r, author, en);
+  } else if (!was_held) {
+    s_persist(r, author, en); /* the parent's word, kept in memory until now */
+  }
+}
+
+static int
+s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
+        const size_t *len, uint32_t n, uint64_t now_ms, lerr *e)
+{
+  s_peer *p = ctx;
+  lingest *g = NULL;
+  lingest_stats st;
+  (void)peer;
+  int rc = lstore_ingest_new(p->r->s, true, &g);
+  if (rc)
+    return lerr_set(e, rc, "out of memory");
+  for (uint32_t i = 0; i < n; i++)
+    if ((rc = lingest_add(g, d[i], len[i], e)) != 0)
+      goto done;
+  if ((rc = lingest_commit(g, now_ms, &st, e)) != 0)
+    goto done;
+  p->r->applied += st.ops_new;
+  /* Classes are assigned for every author of the batch, duplicates
+   * included: a child re-sending its own log is how an UNASSIGNED author
+   * (restored from a parent) finds its child again. */
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t first, last;
+    if (delta_peek(d[i], len[i], author, &first, &last) == 0)
+      s_assign(p, author);
+  }
+done:
+  lingest_destroy(&g);
+  return rc;
+}
+
+static void
+s_classify(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t author[LINLI_PK_BYTES],
+           int cls)
+{
+  s_peer *p = ctx;
+  lreplica *r = p->r;
+  s_entry *en;
+  (void)peer;
+  if (p->kind != LPEER_PARENT || memcmp(author, lstore_self(r->s), LINLI_PK_BYTES) == 0)
+    return; /* only a parent classifies, and never our own key */
+  if (cls != LSCOPE_DOWN && cls != LSCOPE_SUBTREE)
+    return;
+  if (s_entry_get(r, author, &en, NULL) != 0)
+    return;
+  if (en->cls == LCLASS_CHILD)
+    return; /* we know better: it came from one of our children */
+  uint8_t want = cls == LSCOPE_DOWN ? LCLASS_DOWN : LCLASS_UNASSIGNED;
+  if (en->cls == want)
+    return;
+  en->cls = want;
+  if (en->held)
+    s_persist(r, author, en);
+}
+
+int
+replica_peer(lreplica *r, const uint8_t pk[LINLI_PK_BYTES], int kind, lrepl *out, lerr *e)
+{
+  if (memcmp(pk, lstore_self(r->s), LINLI_PK_BYTES) == 0)
+    return lerr_set(e, LINLI_EINVAL, "a peer has this node's own key");
+  for (uint32_t i = 0; i < r->npeers; i++)
+    if (memcmp(r->peers[i]->pk, pk, LINLI_PK_BYTES) == 0)
+      return lerr_set(e, LINLI_EEXIST, "the peer is registered already");
+  s_peer **nv = realloc(r->peers, (r->npeers + 1) * sizeof *nv);
+  if (nv == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  r->peers = nv;
+  s_peer *p = calloc(1, sizeof *p);
+  if (p == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  p->r = r;
+  memcpy(p->pk, pk, LINLI_PK_BYTES);
+  p->kind = kind;
+  r->peers[r->npeers++] = p;
+  memset(out, 0, sizeof *out);
+  out->ctx = p;
+  out->heads = s_heads;
+  out->read = s_read;
+  out->apply = s_apply;
+  out->classify = s_classify;
+  return 0;
+}

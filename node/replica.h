@@ -1,0 +1,76 @@
+/*
+ * replica.h - the node's data as the sync protocol sees it: an `lrepl`
+ * (sync/session.h) over an open store, plus the replication scope of every
+ * author.
+ *
+ * The scope decides which logs may travel down the hierarchy.  Every author
+ * has a class:
+ *
+ *   SELF        our own key.
+ *   DOWN        authored at or above our parent: it came from a parent
+ *               that called it LSCOPE_DOWN (the parent's own key included).
+ *   CHILD(k)    belongs to the subtree of child k: it first arrived from
+ *               child k (or arrived from child k while UNASSIGNED).
+ *   UNASSIGNED  a parent called it LSCOPE_SUBTREE (ours, but we do not know
+ *               below which child), or it came from nowhere we know.
+ *
+ * What each peer is offered (heads) and may be sent (read):
+ *
+ *   a parent    every log we hold, class 0: everything flows up.
+ *   child C     SELF and DOWN (as LSCOPE_DOWN), CHILD(C) (as
+ *               LSCOPE_SUBTREE), and nothing else.  A village never
+ *               receives another village's log, even if it asks for one:
+ *               `read` refuses an author outside the peer's scope.
+ *
+ * Classes change only towards more knowledge: an UNASSIGNED author that
+ * arrives from child C becomes CHILD(C); a parent's word moves an author
+ * between DOWN and UNASSIGNED; SELF and CHILD(k) never change.  Classes are
+ * kept in the store's meta column ("scope:" + author hex, one byte class
+ * plus the child's key for CHILD) and loaded into memory at start, one
+ * point read per held author.  A parent's classification of an author we
+ * do not hold yet is kept in memory only: the parent repeats it in every
+ * HELLO.
+ *
+ * Applying received deltas is all or nothing: one ingest group, every delta
+ * verified, one synced commit.  A replica is used by one thread, like the
+ * store beneath it.
+ */
+#ifndef LINLI_REPLICA_H
+#define LINLI_REPLICA_H
+
+#include "node/store.h"
+#include "sync/session.h"
+
+typedef struct lreplica lreplica;
+
+enum lscope_class {
+  LCLASS_NONE = 0,       /* not classified (never stored) */
+  LCLASS_SELF = 1,
+  LCLASS_DOWN = 2,
+  LCLASS_CHILD = 3,
+  LCLASS_UNASSIGNED = 4,
+};
+
+enum { LPEER_PARENT = 0, LPEER_CHILD = 1 };
+
+/* Loads the scope registry of `s` (borrowed: it must outlive the replica).
+ * Errors: LINLI_ENOMEM, LINLI_ESTORE. */
+int replica_new(lreplica **out, lstore *s, lerr *e);
+void replica_destroy(lreplica **r);
+
+/* Registers a peer (LPEER_PARENT or LPEER_CHILD) and fills `out` with the
+ * lrepl a session with that peer uses; its ctx stays valid until
+ * replica_destroy.  LINLI_EEXIST when the key is registered already,
+ * LINLI_EINVAL when it is our own key. */
+int replica_peer(lreplica *r, const uint8_t pk[LINLI_PK_BYTES], int kind, lrepl *out, lerr *e);
+
+/* The class of `author` and, for LCLASS_CHILD, the child's key (may be
+ * NULL). */
+int replica_class(const lreplica *r, const uint8_t author[LINLI_PK_BYTES],
+                  uint8_t child[LINLI_PK_BYTES]);
+
+/* New ops applied from peers since the last call (and resets the count):
+ * tells the caller that other sessions have something new to offer. */
+uint64_t replica_take_applied(lreplica *r);
+
+#endif
