@@ -17,50 +17,7 @@ LC_ALL=C
 export LC_ALL
 
 NAME=cli_restart
-if [ $# -ne 1 ]; then
-  echo "usage: sh tests/$NAME.sh BUILD_DIR" >&2
-  exit 2
-fi
-LINLI=$1/linli
-case $LINLI in /*) ;; *) LINLI=$(pwd)/$LINLI ;; esac
-if [ ! -x "$LINLI" ]; then
-  echo "$NAME: $LINLI is not an executable" >&2
-  exit 1
-fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cd "$T"
-
-PASS=0
-FAIL=0
-ok() {
-  PASS=$((PASS + 1))
-  echo "ok - $*"
-}
-fail() {
-  FAIL=$((FAIL + 1))
-  echo "FAIL - $*" >&2
-  echo "$NAME: $PASS passed, $FAIL failed"
-  exit 1
-}
-run() {
-  set +e
-  "$LINLI" "$@" >"$T/out" 2>"$T/err"
-  RC=$?
-  set -e
-}
-must() {
-  run "$@"
-  [ "$RC" -eq 0 ] || fail "linli $* exited $RC: $(cat "$T/err")"
-}
-out() {
-  cat "$T/out"
-}
-jnum() {
-  sed -n 's/.*"'"$1"'":\(-\{0,1\}[0-9][0-9]*\).*/\1/p' "$T/out"
-}
+. "$(dirname "$0")/clilib.sh"
 
 echo "# a station, written to and restarted 30 times"
 # LINLI_DATA selects the data directory when -d is absent.
