@@ -489,7 +489,9 @@ s_zap(ldaemon *d, uint64_t now)
     char hex[65];
     hex_encode(hex, key, 32);
     if (!s_refused_quiet(d, key, now))
-      log_warn("refused connection from unknown key %s at %s", hex, addr);
+      log_warn("refused connection from unknown transport key %s at %s (`linli status` on "
+               "that node shows its transport key; admit it with a child line holding its "
+               "node.key.pub)", hex, addr);
     s_zap_reply(d->zap, &f[1], "400", "unknown key", "");
   } else if (p->banned_until > now) {
     if (!s_refused_quiet(d, key, now))

@@ -14,6 +14,7 @@
 #include "crdt/mp.h"
 #include "node/keyfile.h"
 
+#include <sodium.h>
 #include <string.h>
 
 /* The longest station name accepted, in bytes: room for the longest
@@ -159,6 +160,12 @@ cmd_status(cli *c)
   hex_encode(hex, lstore_self(s), LINLI_PK_BYTES);
   ident_short(shrt, lstore_self(s));
   hex_encode(dig, st.digest.sum, LINLI_HASH_BYTES);
+  /* The CURVE key the node's connections use, derived from its identity:
+   * what a parent that refuses the node logs. */
+  uint8_t curve[32];
+  char curve_hex[65] = "";
+  if (crypto_sign_ed25519_pk_to_curve25519(curve, lstore_self(s)) == 0)
+    hex_encode(curve_hex, curve, sizeof curve);
   hlc_format(when, sizeof when, st.hlc);
   if (c->json) {
     jw w;
@@ -170,6 +177,8 @@ cmd_status(cli *c)
     jw_str(&w, hex);
     jw_key(&w, "short_id");
     jw_str(&w, shrt);
+    jw_key(&w, "transport_key");
+    jw_str(&w, curve_hex);
     jw_key(&w, "dir");
     jw_str(&w, lstore_dir(s));
     jw_key(&w, "hlc");
@@ -193,6 +202,7 @@ cmd_status(cli *c)
     fputs("name:     ", stdout);
     cli_text(stdout, name, strlen(name));
     printf("\nid:       %s (short %s)\n", hex, shrt);
+    printf("transport key: %s\n", curve_hex);
     fputs("data dir: ", stdout);
     cli_text(stdout, lstore_dir(s), strlen(lstore_dir(s)));
     printf("\nclock:    %s\n", when);

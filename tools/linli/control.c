@@ -244,6 +244,10 @@ cli_print_peers(FILE *f, jw *w)
       jw_int(w, p[i].clock_offset_ms);
       jw_key(w, "rtt_ms");
       jw_uint(w, p[i].rtt_ms);
+      jw_key(w, "ops_sent");
+      jw_uint(w, p[i].ops_sent);
+      jw_key(w, "ops_received");
+      jw_uint(w, p[i].ops_received);
       jw_obj_end(w);
     } else {
       fprintf(f, "  %-7s %s (%s) %s%s, last sync %s, they lack %llu ops, we lack %llu ops, "
