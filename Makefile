@@ -1,11 +1,12 @@
 # Thin wrapper over CMake: the two commands README.md promises.
-#   make demo   install what is missing, build, run the walkthrough
+#   make demo   install what is missing, build, run the live 7-node demo
+#   make walkthrough   the CLI alone on two data directories (USB sticks)
 #   make test   install what is missing, build with ASan+UBSan, run the suite
 BUILD      ?= build
 BUILD_SAN  ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build build-san demo test clean
+.PHONY: all deps build build-san demo walkthrough test clean
 
 all: build
 
@@ -21,7 +22,10 @@ build-san: deps
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
 demo: build
-	@sh deploy/demo.sh $(BUILD)/linli
+	@sh deploy/demo.sh $(BUILD)
+
+walkthrough: build
+	@sh deploy/walkthrough.sh $(BUILD)/linli
 
 # The suite runs twice: once as built for use, once under ASan+UBSan.
 test: build build-san

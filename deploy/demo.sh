@@ -1,127 +1,249 @@
 #!/bin/sh
-# demo.sh - a walkthrough of the linli command line on the records of a
-# village in 太仓市 and the town station above it.
+# demo.sh - the live system: one district, two streets and four villages,
+# seven linli-node processes on loopback.
 #
-#   sh deploy/demo.sh build/linli        (what `make demo` runs)
+#   sh deploy/demo.sh BUILD_DIR          (what `make demo` runs)
 #
-# 雅鹿村 keeps its households, family integrity points (家庭诚信积分), a
-# resident's request (诉求) and the secretary's visit diary (民情日记); the
-# 双凤镇 station assesses points too and publishes a notice.  Neither has a
-# network: a summary and two bundles on a USB stick bring both to the same
-# state, which the two digests prove.  Everything happens in a temporary
-# directory that is removed at the end, also on Ctrl-C.
+# The villages record households with family integrity points, residents'
+# requests moving through their statuses, a decision-day vote, volunteer
+# hours and a visit diary; the district publishes a notice and a street its
+# duty list.  Then one street goes down; its villages keep working offline;
+# it comes back and everything converges.  The table at the end shows each
+# village's digest as seen at the village, its street and the district.
+# Every node is stopped at the end, also on Ctrl-C or on a failure, and the
+# temporary directory is removed.
 set -eu
 
 if [ $# -ne 1 ]; then
-  echo "usage: sh deploy/demo.sh path/to/linli" >&2
+  echo "usage: sh deploy/demo.sh BUILD_DIR" >&2
   exit 2
 fi
-case $1 in
-  /*) LINLI=$1 ;;
-  *) LINLI=$(pwd)/$1 ;;
-esac
-if [ ! -x "$LINLI" ]; then
-  echo "demo: $LINLI is not an executable (build it first: make build)" >&2
-  exit 1
-fi
+B=$1
+case $B in /*) ;; *) B=$(pwd)/$B ;; esac
+LINLI=$B/linli
+NODE=$B/linli-node
+for x in "$LINLI" "$NODE"; do
+  [ -x "$x" ] || { echo "demo: $x is not an executable (build first: make build)" >&2; exit 1; }
+done
+T=$(mktemp -d "${TMPDIR:-/tmp}/linli-live.XXXXXX")
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/linli-demo.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cd "$WORK"
-
-step() {
-  printf '\n== %s\n' "$*"
-}
-
-# Shows a command as a person would type it, then runs it.
-linli() {
-  printf '$ linli'
-  for a in "$@"; do
-    case $a in
-      *[[:space:]]*) printf " '%s'" "$a" ;;
-      *) printf ' %s' "$a" ;;
-    esac
+stop_all() {
+  for f in "$T"/*.pid; do
+    [ -f "$f" ] || continue
+    kill -TERM "$(cat "$f")" 2>/dev/null || true
   done
-  printf '\n'
-  "$LINLI" "$@"
+  n=0
+  for f in "$T"/*.pid; do
+    [ -f "$f" ] || continue
+    p=$(cat "$f")
+    while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do
+      sleep 0.1
+      n=$((n + 1))
+    done
+    kill -KILL "$p" 2>/dev/null || true
+    rm -f "$f"
+  done
+}
+trap 'stop_all; rm -rf "$T"' EXIT
+trap 'echo; echo "demo: interrupted; stopping every node"; exit 130' INT
+trap 'exit 143' TERM
+
+say() { printf '\n== %s\n' "$*"; }
+l() { d=$1; shift; "$LINLI" -d "$T/$d" "$@"; }
+q() { d=$1; shift; "$LINLI" -d "$T/$d" "$@" >/dev/null; }
+
+# station NAME DISPLAY ROLE: a data directory with its own key.
+station() {
+  "$LINLI" -d "$T/$1" init --name "$2" >/dev/null
+  eval "PK_$1=\$(cat \"\$T/$1/node.key.pub\")"
+  eval "NAME_$1=\$2"
+}
+pk() { eval "echo \$PK_$1"; }
+nm() { eval "echo \$NAME_$1"; }
+
+BASE=$((17000 + $$ % 20000))
+say "Setting up 7 stations in $T"
+station gusu 姑苏区
+station jinchang 金阊街道
+station pingjiang 平江街道
+station shilu 石路社区
+station caixiang 彩香社区
+station niujia 钮家巷社区
+station guanqian 观前社区
+P_gusu=$BASE
+P_jinchang=$((BASE + 1))
+P_pingjiang=$((BASE + 2))
+
+cat >"$T/gusu.conf" <<CONF
+name = $(nm gusu)
+role = district
+data = $T/gusu
+listen = tcp://127.0.0.1:$P_gusu
+child = $(pk jinchang) $(nm jinchang)
+child = $(pk pingjiang) $(nm pingjiang)
+log_level = info
+CONF
+# street STREET VILLAGE1 VILLAGE2
+street() {
+  port=$(eval "echo \$P_$1")
+  cat >"$T/$1.conf" <<CONF
+name = $(nm "$1")
+role = street
+data = $T/$1
+listen = tcp://127.0.0.1:$port
+parent = tcp://127.0.0.1:$P_gusu $(pk gusu) $(nm gusu)
+child = $(pk "$2") $(nm "$2")
+child = $(pk "$3") $(nm "$3")
+CONF
+  for v in "$2" "$3"; do
+    cat >"$T/$v.conf" <<CONF
+name = $(nm "$v")
+role = village
+data = $T/$v
+parent = tcp://127.0.0.1:$port $(pk "$1") $(nm "$1")
+CONF
+  done
+}
+street jinchang shilu caixiang
+street pingjiang niujia guanqian
+
+start() {
+  "$NODE" -c "$T/$1.conf" 2>>"$T/$1.log" &
+  echo $! >"$T/$1.pid"
+}
+ALL="gusu jinchang pingjiang shilu caixiang niujia guanqian"
+VILLAGES="shilu caixiang niujia guanqian"
+street_of() {
+  case $1 in shilu | caixiang) echo jinchang ;; *) echo pingjiang ;; esac
+}
+ns() { echo "gusu/$(street_of "$1")/$1/"; }
+
+# wait_for SECONDS CONDITION...: polls until the condition holds.
+wait_for() {
+  limit=$(($1 * 10))
+  shift
+  i=0
+  while ! "$@" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -ge $limit ]; then
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+all_up() {
+  for n in $ALL; do
+    [ -S "$T/$n/control.sock" ] || return 1
+  done
+  for n in jinchang pingjiang $VILLAGES; do
+    l "$n" status --json | grep -q '"role":"parent","connected":true' || return 1
+  done
 }
 
-V="-d yalu"      # the village: 太仓市双凤镇雅鹿村
-S="-d shuangfeng" # the town station: 太仓市双凤镇社工站
+say "Starting 7 linli-node processes (1 district, 2 streets, 4 villages)"
+for n in $ALL; do start "$n"; done
+wait_for 20 all_up || { echo "demo: the nodes did not connect; logs in $T" >&2; tail -n 3 "$T"/*.log >&2; exit 1; }
+echo "every child is connected to its parent (CURVE, keys checked by the parent)"
 
-step "A key pair for the village secretary's computer, then two stations"
-linli keygen -o yalu.key
-linli $V init --name 太仓市双凤镇雅鹿村 --key yalu.key
-linli $S init --name 太仓市双凤镇社工站
+# household VILLAGE ID HEAD PHONE ADDRESS
+household() {
+  k=$(ns "$1")hh/$2
+  q "$1" put "$k" 户主="$3" 电话="$4" 地址="$5"
+  q "$1" add "$k" 成员 "$3"
+  q "$1" incr "$k" 诚信积分 10
+}
 
-step "Households of 雅鹿村: one signed delta per command"
-linli $V put hh/yalu/0012 户主=张建国 地址=雅鹿村三组12号 电话=13912345012 人口=4
-linli $V put hh/yalu/0031 户主=陈美华 地址=雅鹿村五组31号 电话=13912345031 类别=独居老人
-linli $V put hh/yalu/0045 户主=王志强 地址=雅鹿村一组45号 电话=13912345045
+say "Villages record their work"
+household shilu 0012 张建国 13912345012 石路社区3幢12号
+household shilu 0013 李秀英 13912345013 石路社区3幢13号
+q shilu add "$(ns shilu)hh/0012" 成员 王桂兰
+q shilu incr "$(ns shilu)hh/0012" 诚信积分 5
+q shilu incr "$(ns shilu)hh/0013" 诚信积分 -2
+household caixiang 0101 陈明 13800000101 彩香一村5幢101室
+household niujia 0007 周慧 13700000007 钮家巷7号
+household guanqian 0230 吴强 13600000230 观前街230号
+q shilu put "$(ns shilu)req/2026-001" 事项="小区晾衣架" 提出人=张建国 状态=受理
+q caixiang put "$(ns caixiang)req/2026-004" 事项="楼道灯不亮" 提出人=陈明 状态=受理
+q niujia put "$(ns niujia)vote/2026-01-10" 议题="微实事：加装电梯" 日期=2026-01-10
+q niujia add "$(ns niujia)vote/2026-01-10" 赞成 周慧
+q niujia add "$(ns niujia)vote/2026-01-10" 赞成 吴小燕
+q niujia add "$(ns niujia)vote/2026-01-10" 反对 钱伟
+q guanqian incr "$(ns guanqian)volunteer/吴强" 服务时长 3
+q guanqian incr "$(ns guanqian)volunteer/吴强" 服务时长 2
+q shilu append "$(ns shilu)diary/2026-01" 民情日记 "走访张建国家，反映楼下晾衣不便"
+q gusu put gusu/notice/2026-01 标题="民主决策日" 内容="各村（社区）议事项目于1月10日表决"
+q jinchang put gusu/jinchang/policy/duty 值班="周一至周五 8:30-17:00" 负责人=刘洁
+echo "households, integrity points, requests, a decision-day vote, volunteer hours,"
+echo "a visit diary; a district notice and a street duty list"
 
-step "Household members are a set: add them, and remove one who moved out"
-linli $V add hh/yalu/0012 成员 张建国
-linli $V add hh/yalu/0012 成员 李秀英
-linli $V add hh/yalu/0012 成员 张小明
-linli $V add hh/yalu/0012 成员 王桂兰
-linli $V rm hh/yalu/0012 成员 张小明
+# converged: every village's namespace is equal at the village, its street
+# and the district; the notice is equal everywhere.
+converged() {
+  for v in $VILLAGES; do
+    s=$(street_of "$v")
+    a=$(l "$v" digest "$(ns "$v")")
+    [ "$a" = "$(l "$s" digest "$(ns "$v")")" ] || return 1
+    [ "$a" = "$(l gusu digest "$(ns "$v")")" ] || return 1
+  done
+  n=$(l gusu digest gusu/notice/)
+  for x in $ALL; do
+    [ "$n" = "$(l "$x" digest gusu/notice/)" ] || return 1
+  done
+}
+wait_for 20 converged || { echo "demo: no convergence" >&2; for v in $VILLAGES; do s=$(street_of "$v"); echo "$v $(l "$v" digest "$(ns "$v")") $(l "$s" digest "$(ns "$v")") $(l gusu digest "$(ns "$v")")"; done; for x in $ALL; do echo "$x $(l "$x" digest gusu/notice/)"; done; exit 1; }
+echo "all seven nodes agree"
 
-step "Family integrity points (家庭诚信积分): the village assessor adds and deducts"
-linli $V incr hh/yalu/0012 诚信积分 5
-linli $V incr hh/yalu/0012 诚信积分 3
-linli $V incr hh/yalu/0031 诚信积分 -2
+say "金阊街道 goes down; its villages keep working offline"
+kill -TERM "$(cat "$T/jinchang.pid")"
+while kill -0 "$(cat "$T/jinchang.pid")" 2>/dev/null; do sleep 0.1; done
+rm -f "$T/jinchang.pid"
+q shilu put "$(ns shilu)req/2026-001" 状态=办理中
+q shilu append "$(ns shilu)diary/2026-01" 民情日记 "议事会讨论晾衣架位置，居民同意放在3幢南侧"
+q shilu put "$(ns shilu)req/2026-001" 状态=已办结
+q shilu incr "$(ns shilu)hh/0012" 诚信积分 3
+q caixiang put "$(ns caixiang)req/2026-004" 状态=已办结
+q caixiang rm "$(ns caixiang)hh/0101" 成员 陈明
+q caixiang add "$(ns caixiang)hh/0101" 成员 陈明（户主）
+q gusu put gusu/notice/2026-02 标题="负面清单" 内容="村（社区）不得出具的12类证明，详见附件"
+echo "石路社区 and 彩香社区 wrote 7 changes while their street was away:"
+l shilu status | grep -E '^  parent'
 
-step "A resident's request (诉求): 受理 -> 办理中 -> 已办结"
-linli $V put req/yalu/2026-0007 事项=小区公共晾衣架 提出户=hh/yalu/0031 负责人=村委会周敏 状态=受理
-linli $V append req/yalu/2026-0007 进展 "议事会讨论通过，选址三组东侧空地"
-linli $V put req/yalu/2026-0007 状态=办理中
-linli $V append req/yalu/2026-0007 进展 "晾衣架安装完毕，居民试用"
-linli $V put req/yalu/2026-0007 状态=已办结
+say "金阊街道 comes back"
+start jinchang
+wait_for 30 converged || { echo "demo: no convergence after the outage; logs in $T" >&2; exit 1; }
+echo "converged again"
 
-step "The secretary's visit diary (民情日记): entries are appended, never edited"
-linli $V append diary/yalu/zhoumin 民情日记 "走访0031户陈美华，独居，血压偏高，已联系家庭医生"
-linli $V append diary/yalu/zhoumin 民情日记 "走访0012户，小孙子张小明已迁至昆山市陆家镇"
+say "Per-village digests at the village, its street and the district"
+printf '%-12s %-18s %-18s %-18s %s\n' village "at village" "at street" "at district" ""
+bad=0
+for v in $VILLAGES; do
+  s=$(street_of "$v")
+  a=$(l "$v" digest "$(ns "$v")")
+  b=$(l "$s" digest "$(ns "$v")")
+  c=$(l gusu digest "$(ns "$v")")
+  mark=equal
+  { [ "$a" = "$b" ] && [ "$a" = "$c" ]; } || { mark=DIFFERENT; bad=1; }
+  printf '%-12s %-18s %-18s %-18s %s\n' "$v" "$(echo "$a" | cut -c1-16)" \
+    "$(echo "$b" | cut -c1-16)" "$(echo "$c" | cut -c1-16)" "$mark"
+done
+[ $bad -eq 0 ] || { echo "demo: digests differ" >&2; exit 1; }
 
-step "0045 merged into another household: delete its record"
-linli $V del hh/yalu/0045
+say "Scope: 石路社区 holds the district notices but none of 彩香社区's residents"
+l shilu ls gusu/notice/
+echo "records of 彩香社区 at 石路社区: $(l shilu ls "$(ns caixiang)" | wc -l)"
+echo "records of 彩香社区 at 金阊街道:  $(l jinchang ls "$(ns caixiang)" | wc -l)"
+[ "$(l shilu ls "$(ns caixiang)" | wc -l)" -eq 0 ] || { echo "demo: a village holds a sibling's records" >&2; exit 1; }
 
-step "Read back: a record, the keys, a signed history"
-linli $V get hh/yalu/0012
-linli $V ls hh/yalu/
-linli $V log req/yalu/2026-0007
+say "The signed history of one request, read at the district"
+l gusu get "$(ns shilu)req/2026-001"
+l gusu log "$(ns shilu)req/2026-001"
 
-step "The digest and the state of the village store"
-linli $V digest
-linli $V status
+say "Each node's peers"
+for n in $ALL; do
+  echo "$(nm "$n"):"
+  l "$n" status | sed -n 's/^  \(parent\|child\)/    \1/p'
+done
 
-step "Meanwhile the town station: a second assessor and a notice for every village"
-linli $S incr hh/yalu/0012 诚信积分 2
-linli $S put notice/shuangfeng/2026-01 标题=民主决策日 日期=2026-01-10 内容="各村议事项目于1月10日表决"
-
-step "Sneakernet, town <- village: the town's summary goes to the village on a stick"
-linli $S summary -o stick-town.summary
-linli $V export --for stick-town.summary -o stick-yalu.bundle
-linli $S import stick-yalu.bundle
-
-step "... and back, village <- town"
-linli $V summary -o stick-yalu.summary
-linli $S export --for stick-yalu.summary -o stick-town.bundle
-linli $V import stick-town.bundle
-
-step "Both assessors' points are counted at both stations"
-linli $S get hh/yalu/0012
-linli $V get notice/shuangfeng/2026-01
-
-step "Both stations now hold the same data: their digests agree"
-dv=$("$LINLI" $V digest)
-ds=$("$LINLI" $S digest)
-printf '  %-12s %s\n' 雅鹿村 "$dv" 双凤镇 "$ds"
-if [ "$dv" != "$ds" ]; then
-  echo "demo: the digests differ after the exchange" >&2
-  exit 1
-fi
-linli $S verify
-echo
-echo "demo: done, the two stations agree"
+say "Stopping the 7 nodes"
+stop_all
+echo "demo: done"

@@ -32,6 +32,7 @@ typedef struct pstate {
   uint8_t hash8[HASH8];             /* our head hash prefix at `local` */
   uint8_t cls;                      /* LSCOPE_* we tell the peer */
   bool in_scope;                    /* we may send it to the peer */
+  bool announced;                   /* listed in a HELLO we sent */
   bool fork;                        /* same seq, different history: not synced */
 } pstate;
 
@@ -222,7 +223,8 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
   mpw_bool(&w, reply);
   mpw_array(&w, s->norder);
   for (uint32_t i = 0; i < s->norder; i++) {
-    const pstate *p = s->order[i];
+    pstate *p = s->order[i];
+    p->announced = true;
     mpw_array(&w, 4);
     mpw_bin(&w, p->author, LINLI_PK_BYTES);
     mpw_uint(&w, p->local);
@@ -650,10 +652,31 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
   return rc;
 }
 
+/* A parent tells a child the class of every author it offers (HELLO);
+ * an author that appeared since the last HELLO gets a new one before its
+ * first DATA, so the child never has to guess where a log may go. */
+static int
+s_announce(lsession *s, uint64_t now_ms, lerr *e)
+{
+  if (!s->hello_rx || s->cfg.initiator)
+    return 0;
+  int rc = s_refresh(s, e);
+  if (rc)
+    return rc;
+  for (uint32_t i = 0; i < s->norder; i++)
+    if (!s->order[i]->announced && s->order[i]->local > s->order[i]->sent) {
+      s_queue_hello(s, false, now_ms);
+      break;
+    }
+  return 0;
+}
+
 int
 session_next_out(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
 {
-  int rc;
+  int rc = s_announce(s, now_ms, e);
+  if (rc)
+    return rc;
   if (s->nctrl > 0) {
     lbuf *b = &s->ctrl[s->ctrl_head];
     lbuf_reset(out);

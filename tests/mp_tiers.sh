@@ -106,6 +106,16 @@ poll 20 same_digest policy/ "$T/st" "$T/dist" "$T/va" "$T/vb" ||
   fail "the notice reads differently at va and at the district"
 ok "the district's notice and the street's policy are equal at all four stations"
 
+echo "# a notice written while everyone is connected reaches the villages"
+# The district's first op after the street connected: the street learns of
+# a log it did not hold at HELLO time and must still pass it down.
+q "$T/dist" put notice/dist/2 标题=民主决策日 正文=1月10日表决 >/dev/null ||
+  fail "put at the district failed: $(cat "$T/q.err")"
+has_notice2() { q "$1" get notice/dist/2 >/dev/null; }
+poll 20 has_notice2 "$T/va" || fail "a live district notice did not reach va within 20 s"
+poll 20 has_notice2 "$T/vb" || fail "a live district notice did not reach vb within 20 s"
+ok "a live district notice reaches both villages through the street"
+
 echo "# a village never holds its sibling's records"
 # nkeys DIR PREFIX: how many records ls lists.
 nkeys() {

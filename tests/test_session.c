@@ -79,6 +79,24 @@ r_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d, 
   return rc;
 }
 
+/* Classes a parent announced, as the child's replica is told them. */
+static int classified, classified_early;
+static uint8_t classified_author[LINLI_PK_BYTES];
+
+static void
+r_classify(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t author[LINLI_PK_BYTES],
+           int cls)
+{
+  (void)peer;
+  if (cls == LSCOPE_DOWN) {
+    memcpy(classified_author, author, LINLI_PK_BYTES);
+    classified++;
+    lhead h;
+    if (lstore_head(ctx, author, &h, NULL) == LINLI_ENOTFOUND)
+      classified_early++; /* announced before any of its ops arrived */
+  }
+}
+
 /* ---- nodes and the wire ---- */
 
 typedef struct node {
@@ -118,7 +136,8 @@ s_session(node *n, const node *peer, bool initiator, uint32_t window, uint32_t m
   lsession_cfg cfg = {.initiator = initiator, .window = window, .max_message = maxmsg};
   memcpy(cfg.self, n->id.pk, LINLI_PK_BYTES);
   memcpy(cfg.peer, peer->id.pk, LINLI_PK_BYTES);
-  lrepl r = {.ctx = n->s, .heads = r_heads, .read = r_read, .apply = r_apply};
+  lrepl r = {.ctx = n->s, .heads = r_heads, .read = r_read, .apply = r_apply,
+             .classify = r_classify};
   session_destroy(&n->sess);
   n->sess = session_new(&cfg, &r);
   cr_assert_not_null(n->sess);
@@ -416,4 +435,29 @@ Test(session, hostile_messages_are_refused_and_apply_nothing)
   s_node_free(&a);
   s_node_free(&b);
   s_node_free(&c);
+}
+
+Test(session, a_log_new_since_hello_is_announced_before_its_data)
+{
+  /* The parent holds nothing when the child connects; its first write
+   * must reach the child with its class, or the child could not know
+   * whether to pass it further down. */
+  node child, parent;
+  s_node(&child, "nc", 1);
+  s_node(&parent, "np", 2);
+  s_session(&child, &parent, true, 0, 0);
+  s_session(&parent, &child, false, 0, 0);
+  wire w = {.seed = 3, .now = 1800000000000ull};
+  session_start(child.sess, w.now);
+  s_pump(&child, &parent, &w, 100);
+  classified = classified_early = 0;
+  s_write(&parent, 5, 5, "notice");
+  session_local_change(parent.sess);
+  s_pump(&child, &parent, &w, 100);
+  s_assert_converged(&child, &parent);
+  cr_assert_geq(classified, 1, "the parent's new log was never announced");
+  cr_assert_geq(classified_early, 1, "the parent's new log was announced only after its data");
+  cr_assert_eq(memcmp(classified_author, parent.id.pk, LINLI_PK_BYTES), 0);
+  s_node_free(&child);
+  s_node_free(&parent);
 }
