@@ -190,7 +190,17 @@ converged() {
     [ "$n" = "$(l "$x" digest gusu/notice/)" ] || return 1
   done
 }
-wait_for 20 converged || { echo "demo: no convergence" >&2; for v in $VILLAGES; do s=$(street_of "$v"); echo "$v $(l "$v" digest "$(ns "$v")") $(l "$s" digest "$(ns "$v")") $(l gusu digest "$(ns "$v")")"; done; for x in $ALL; do echo "$x $(l "$x" digest gusu/notice/)"; done; exit 1; }
+# show_digests: what each node holds, for a failure message.
+show_digests() {
+  for v in $VILLAGES; do
+    s=$(street_of "$v")
+    echo "$v: $(l "$v" digest "$(ns "$v")") $(l "$s" digest "$(ns "$v")") $(l gusu digest "$(ns "$v")")"
+  done
+  for x in $ALL; do
+    echo "notices at $x: $(l "$x" digest gusu/notice/)"
+  done
+}
+wait_for 20 converged || { echo "demo: no convergence; logs in $T" >&2; show_digests >&2; exit 1; }
 echo "all seven nodes agree"
 
 say "金阊街道 goes down; its villages keep working offline"
@@ -210,7 +220,7 @@ l shilu status | grep -E '^  parent'
 
 say "金阊街道 comes back"
 start jinchang
-wait_for 30 converged || { echo "demo: no convergence after the outage; logs in $T" >&2; exit 1; }
+wait_for 30 converged || { echo "demo: no convergence after the outage; logs in $T" >&2; show_digests >&2; exit 1; }
 echo "converged again"
 
 say "Per-village digests at the village, its street and the district"
