@@ -235,6 +235,23 @@ s_heads(void *ctx, const uint8_t peer[LINLI_PK_BYTES], lrepl_head **out, uint32_
   return 0;
 }
 
+/* What we hold of one author, whatever its scope: the session reports it
+ * back for logs the peer itself listed, which reveals nothing it lacks. */
+static int
+s_head(void *ctx, const uint8_t author[LINLI_PK_BYTES], lrepl_head *out, lerr *e)
+{
+  s_peer *p = ctx;
+  lhead h;
+  int rc = lstore_head(p->r->s, author, &h, e);
+  if (rc)
+    return rc;
+  memcpy(out->author, author, LINLI_PK_BYTES);
+  out->seq = h.seq;
+  memcpy(out->hash, h.hash, LINLI_HASH_BYTES);
+  out->cls = LSCOPE_SUBTREE;
+  return 0;
+}
+
 typedef struct s_read_ctx {
   lbuf *out;
   uint32_t count;
@@ -394,6 +411,7 @@ replica_peer(lreplica *r, const uint8_t pk[LINLI_PK_BYTES], int kind, lrepl *out
   memset(out, 0, sizeof *out);
   out->ctx = p;
   out->heads = s_heads;
+  out->head = s_head;
   out->read = s_read;
   out->apply = s_apply;
   out->classify = s_classify;

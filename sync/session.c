@@ -33,6 +33,8 @@ typedef struct pstate {
   uint8_t cls;                      /* LSCOPE_* we tell the peer */
   bool in_scope;                    /* we may send it to the peer */
   bool announced;                   /* listed in a HELLO we sent */
+  bool echo;                        /* out of scope, but the peer listed it:
+                                       our HELLO says what we hold of it */
   bool fork;                        /* same seq, different history: not synced */
 } pstate;
 
@@ -205,6 +207,12 @@ s_ctrl_push(lsession *s)
   return b;
 }
 
+static int
+s_pstate_cmp(const void *a, const void *b)
+{
+  return memcmp((*(pstate *const *)a)->author, (*(pstate *const *)b)->author, LINLI_PK_BYTES);
+}
+
 static void
 s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
 {
@@ -221,16 +229,32 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
   mpw_uint(&w, now_ms);
   mpw_uint(&w, s->cfg.window);
   mpw_bool(&w, reply);
-  mpw_array(&w, s->norder);
-  for (uint32_t i = 0; i < s->norder; i++) {
-    pstate *p = s->order[i];
+  /* Our logs in the peer's scope, and what we hold of the logs it listed
+   * outside that scope, sorted by author. */
+  uint32_t n = 0;
+  pstate **v = malloc((s->authors.n ? s->authors.n : 1) * sizeof *v);
+  if (v == NULL) {
+    b->oom = true;
+    return;
+  }
+  for (size_t i = 0; i < s->authors.cap; i++)
+    if (s->authors.slots[i].key) {
+      pstate *p = s->authors.slots[i].val;
+      if (p->in_scope || (p->echo && p->local > 0))
+        v[n++] = p;
+    }
+  qsort(v, n, sizeof *v, s_pstate_cmp);
+  mpw_array(&w, n);
+  for (uint32_t i = 0; i < n; i++) {
+    pstate *p = v[i];
     p->announced = true;
     mpw_array(&w, 4);
     mpw_bin(&w, p->author, LINLI_PK_BYTES);
     mpw_uint(&w, p->local);
     mpw_bin(&w, p->hash8, HASH8);
-    mpw_uint(&w, p->cls);
+    mpw_uint(&w, p->in_scope ? p->cls : LSCOPE_SUBTREE);
   }
+  free(v);
   s->last_hello_tx = now_ms;
 }
 
@@ -359,6 +383,14 @@ s_recv_hello(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
       return lerr_set(e, LINLI_ENOMEM, "out of memory");
     p->acked = p->adv = seq;
     p->fork = p->in_scope && p->local == seq && seq > 0 && memcmp(p->hash8, h8, HASH8) != 0;
+    if (!p->in_scope && s->repl.head) {
+      lrepl_head mine;
+      if (s->repl.head(s->repl.ctx, author, &mine, NULL) == 0) {
+        p->local = mine.seq;
+        memcpy(p->hash8, mine.hash, HASH8);
+        p->echo = true;
+      }
+    }
     if (s->cfg.initiator && s->repl.classify)
       s->repl.classify(s->repl.ctx, s->cfg.peer, author, (int)cls);
   }

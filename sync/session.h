@@ -54,6 +54,11 @@ typedef struct lrepl {
    * author.  *out is malloc'd (caller frees). */
   int (*heads)(void *ctx, const uint8_t peer[LINLI_PK_BYTES], lrepl_head **out, uint32_t *n,
                lerr *e);
+  /* What we hold of one author, in or out of the peer's scope
+   * (LINLI_ENOTFOUND when nothing).  Used to answer for the logs the peer
+   * itself listed in its HELLO, so that it does not send them again.  May
+   * be NULL. */
+  int (*head)(void *ctx, const uint8_t author[LINLI_PK_BYTES], lrepl_head *out, lerr *e);
   /* Appends to `out` signed deltas (msgpack objects) of `author` from seq
    * `from`, each at most `max_delta` bytes where possible, stopping once
    * about `budget` bytes were appended; *last gets the last seq appended

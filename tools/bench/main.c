@@ -10,10 +10,16 @@
  *
  * Scenarios so far: ingest (a fresh district store verifies, applies and
  * durably stores every delta; 1,000 random fields are read back and
- * checked).  Output: a table, or with --json one object per line.
+ * checked); sync-bytes (replica Y holds the first 90 of each author's 100
+ * deltas, X all of them; the two sync through the real protocol sessions
+ * wired in memory, and every message's bytes are counted: exactly the
+ * ZeroMQ payloads); in-sync (a new connection between the two, now equal).
+ * Output: a table, or with --json one object per line.
  */
 #include "crdt/hlc.h"
+#include "node/replica.h"
 #include "node/store.h"
+#include "sync/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +244,157 @@ s_ingest(workload *w, const expect *ex, uint32_t nex, bool json, double *ops_s)
   return 0;
 }
 
+/* A store filled with the deltas for which keep(author, batch) is true. */
+static lstore *
+s_filled(const char *path, workload *w, uint32_t keep_batches, lerr *e)
+{
+  lstore *s;
+  lstore_opts o = {.profile = LSTORE_DISTRICT};
+  if (lstore_init(path, "bench", NULL, e) || lstore_open(&s, path, &o, e))
+    return NULL;
+  uint32_t per = w->ops_per_author / w->batch;
+  lingest *g;
+  lstore_ingest_new(s, true, &g);
+  for (uint32_t i = 0; i < w->ndeltas; i++) {
+    if (i % per >= keep_batches)
+      continue;
+    if (lingest_add(g, w->deltas[i].p, w->deltas[i].len, e) != 0 ||
+        (lingest_count(g) == 1000 && lingest_commit(g, 1800000000000ull, NULL, e) != 0)) {
+      lingest_destroy(&g);
+      lstore_close(&s);
+      return NULL;
+    }
+  }
+  int rc = lingest_commit(g, 1800000000000ull, NULL, e);
+  lingest_destroy(&g);
+  if (rc)
+    lstore_close(&s);
+  return rc ? NULL : s;
+}
+
+typedef struct wire_count {
+  uint64_t bytes[2], msgs[2];
+} wire_count;
+
+/* Moves messages between the two sessions until both are quiet. */
+static int
+s_pump(lsession *a, lsession *b, wire_count *wc, lerr *e)
+{
+  lsession *ss[2] = {a, b};
+  lbuf out;
+  lbuf_init(&out);
+  uint64_t now = 1800000000000ull;
+  int rc = 0;
+  for (bool moved = true; moved && rc >= 0;) {
+    moved = false;
+    for (int side = 0; side < 2 && rc >= 0; side++)
+      while ((rc = session_next_out(ss[side], &out, now, e)) == 1) {
+        moved = true;
+        wc->bytes[side] += out.len;
+        wc->msgs[side]++;
+        if ((rc = session_recv(ss[1 - side], out.p, out.len, now, e)) < 0)
+          break;
+      }
+    now += 1;
+  }
+  lbuf_free(&out);
+  return rc < 0 ? rc : 0;
+}
+
+static int
+s_sync_bytes(workload *w, bool json)
+{
+  char dir[] = "/tmp/linli-bench-XXXXXX";
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  char px[64], py[64];
+  snprintf(px, sizeof px, "%s/x", dir);
+  snprintf(py, sizeof py, "%s/y", dir);
+  lerr e = {0};
+  uint32_t per = w->ops_per_author / w->batch, have = per * 9 / 10;
+  lstore *x = s_filled(px, w, per, &e), *y = x ? s_filled(py, w, have, &e) : NULL;
+  if (x == NULL || y == NULL) {
+    fprintf(stderr, "linli-bench: sync-bytes: %s\n", e.msg);
+    return 1;
+  }
+  uint64_t missing = (uint64_t)w->authors * (per - have) * w->batch;
+  lreplica *rx, *ry;
+  lrepl lx, ly;
+  /* X connects to Y as its child: a child offers its parent everything. */
+  if (replica_new(&rx, x, &e) || replica_new(&ry, y, &e) ||
+      replica_peer(rx, lstore_self(y), LPEER_PARENT, &lx, &e) ||
+      replica_peer(ry, lstore_self(x), LPEER_CHILD, &ly, &e)) {
+    fprintf(stderr, "linli-bench: sync-bytes: %s\n", e.msg);
+    return 1;
+  }
+  int rc = 0;
+  for (int round = 0; round < 2 && rc == 0; round++) {
+    lsession_cfg cx = {.initiator = true}, cy = {.initiator = false};
+    memcpy(cx.self, lstore_self(x), LINLI_PK_BYTES);
+    memcpy(cx.peer, lstore_self(y), LINLI_PK_BYTES);
+    memcpy(cy.self, lstore_self(y), LINLI_PK_BYTES);
+    memcpy(cy.peer, lstore_self(x), LINLI_PK_BYTES);
+    lsession *sx = session_new(&cx, &lx), *sy = session_new(&cy, &ly);
+    wire_count wc = {0};
+    double t0 = s_now();
+    session_start(sx, 1800000000000ull);
+    rc = s_pump(sx, sy, &wc, &e);
+    double secs = s_now() - t0;
+    lsession_stat st;
+    session_stat_get(sx, &st);
+    ldigest dx, dy;
+    lstore_digest(x, "", 0, &dx, NULL);
+    lstore_digest(y, "", 0, &dy, NULL);
+    if (rc == 0 && memcmp(dx.sum, dy.sum, LINLI_HASH_BYTES) != 0) {
+      fprintf(stderr, "linli-bench: sync-bytes: the replicas differ after the sync\n");
+      rc = 1;
+    }
+    if (rc) {
+      fprintf(stderr, "linli-bench: sync-bytes: %s\n", e.msg);
+    } else if (round == 0) {
+      double bpo = (double)(wc.bytes[0] + wc.bytes[1]) / (double)missing;
+      if (json)
+        printf("{\"scenario\":\"sync-bytes\",\"ops\":%llu,\"seconds\":%.3f,"
+               "\"bytes_x_to_y\":%llu,\"bytes_y_to_x\":%llu,\"bytes_per_op\":%.2f,"
+               "\"round_trips\":%llu,\"compression\":false,\"checksum\":\"%08x\"}\n",
+               (unsigned long long)missing, secs, (unsigned long long)wc.bytes[0],
+               (unsigned long long)wc.bytes[1], bpo, (unsigned long long)st.round_trips,
+               w->checksum);
+      else
+        printf("%-10s %10llu ops missing: %llu bytes X->Y, %llu bytes Y->X, %.2f bytes per "
+               "missing op, %llu round trips (no compression)\n",
+               "sync-bytes", (unsigned long long)missing, (unsigned long long)wc.bytes[0],
+               (unsigned long long)wc.bytes[1], bpo, (unsigned long long)st.round_trips);
+    } else {
+      if (json)
+        printf("{\"scenario\":\"in-sync\",\"ops\":0,\"authors\":%u,\"bytes_x_to_y\":%llu,"
+               "\"bytes_y_to_x\":%llu,\"round_trips\":1,\"checksum\":\"%08x\"}\n",
+               w->authors, (unsigned long long)wc.bytes[0], (unsigned long long)wc.bytes[1],
+               w->checksum);
+      else
+        printf("%-10s %u authors in sync: %llu bytes X->Y, %llu bytes Y->X, %llu messages, "
+               "1 round trip\n",
+               "in-sync", w->authors, (unsigned long long)wc.bytes[0],
+               (unsigned long long)wc.bytes[1], (unsigned long long)(wc.msgs[0] + wc.msgs[1]));
+      if (wc.msgs[0] != 1 || wc.msgs[1] != 1) {
+        fprintf(stderr, "linli-bench: in-sync took more than one round trip\n");
+        rc = 1;
+      }
+    }
+    session_destroy(&sx);
+    session_destroy(&sy);
+  }
+  replica_destroy(&rx);
+  replica_destroy(&ry);
+  lstore_close(&x);
+  lstore_close(&y);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "linli-bench: could not remove %s\n", dir);
+  return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -250,7 +407,7 @@ main(int argc, char **argv)
            "Runs linli on the village workload (100 authors x 10,000 register ops in\n"
            "signed deltas of 100; --quick: 10 authors x 1,000) in a temporary\n"
            "directory and prints one line per scenario (--json: one JSON object per\n"
-           "line).  Scenarios: ingest.");
+           "line).  Scenarios: ingest, sync-bytes, in-sync.");
       return 0;
     } else {
       fprintf(stderr, "linli-bench: unknown option %s (see linli-bench --help)\n", argv[i]);
@@ -269,6 +426,8 @@ main(int argc, char **argv)
   s_generate(&w, ex, NEX);
   double ops_s;
   int rc = s_ingest(&w, ex, NEX, json, &ops_s);
+  if (rc == 0)
+    rc = s_sync_bytes(&w, json);
   for (uint32_t i = 0; i < w.ndeltas; i++)
     lbuf_free(&w.deltas[i]);
   free(w.deltas);
