@@ -349,6 +349,13 @@ s_sync_bytes(workload *w, bool json)
       fprintf(stderr, "linli-bench: sync-bytes: the replicas differ after the sync\n");
       rc = 1;
     }
+    /* Only what Y lacked may travel: a protocol that resends held ops
+     * would still converge, so this is checked on its own. */
+    if (rc == 0 && st.ops_sent != (round == 0 ? missing : 0)) {
+      fprintf(stderr, "linli-bench: sync-bytes: %llu ops sent, %llu were missing\n",
+              (unsigned long long)st.ops_sent, (unsigned long long)(round == 0 ? missing : 0));
+      rc = 1;
+    }
     if (rc) {
       fprintf(stderr, "linli-bench: sync-bytes: %s\n", e.msg);
     } else if (round == 0) {
