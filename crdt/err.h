@@ -25,7 +25,8 @@
   X(LINLI_ENOMEM,    -10, "out of memory")                               \
   X(LINLI_ETOOBIG,   -11, "too large")                                   \
   X(LINLI_EEXIST,    -12, "already exists")                              \
-  X(LINLI_EBUSY,     -13, "in use by another process")
+  X(LINLI_EBUSY,     -13, "in use by another process")                  \
+  X(LINLI_EREFUSED,  -14, "refused by the trust rules")
 
 enum {
   LINLI_OK = 0,

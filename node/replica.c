@@ -41,6 +41,7 @@ struct lreplica {
   s_peer **peers;
   uint32_t npeers;
   uint64_t applied;
+  uint64_t refused;   /* deltas left out by the trust rules */
 };
 
 static void
@@ -336,18 +337,33 @@ s_assign(s_peer *p, const uint8_t author[LINLI_PK_BYTES])
 
 static int
 s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
-        const size_t *len, uint32_t n, uint64_t now_ms, lerr *e)
+        const size_t *len, uint32_t n, uint64_t now_ms, uint8_t *refused, lerr *e)
 {
   s_peer *p = ctx;
   lingest *g = NULL;
   lingest_stats st;
-  (void)peer;
+  char who[LINLI_SHORT_ID_LEN + 1];
   int rc = lstore_ingest_new(p->r->s, true, &g);
   if (rc)
     return lerr_set(e, rc, "out of memory");
-  for (uint32_t i = 0; i < n; i++)
-    if ((rc = lingest_add(g, d[i], len[i], e)) != 0)
+  ident_short(who, peer);
+  for (uint32_t i = 0; i < n; i++) {
+    lerr re;
+    rc = lingest_add(g, d[i], len[i], &re);
+    if (rc == LINLI_EREFUSED || rc == LINLI_EFORK) {
+      /* The author's fault, not the peer's: leave it out, keep serving. */
+      refused[i] = 1;
+      p->r->refused++;
+      log_warn("from %s: %s", who, re.msg);
+      rc = 0;
+      continue;
+    }
+    if (rc) {
+      if (e)
+        *e = re;
       goto done;
+    }
+  }
   if ((rc = lingest_commit(g, now_ms, &st, e)) != 0)
     goto done;
   p->r->applied += st.ops_new;
@@ -357,11 +373,58 @@ s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
   for (uint32_t i = 0; i < n; i++) {
     uint8_t author[LINLI_PK_BYTES];
     uint64_t first, last;
-    if (delta_peek(d[i], len[i], author, &first, &last) == 0)
+    if (!refused[i] && delta_peek(d[i], len[i], author, &first, &last) == 0)
       s_assign(p, author);
   }
 done:
   lingest_destroy(&g);
+  return rc;
+}
+
+static uint32_t
+s_fork_count(void *ctx)
+{
+  s_peer *p = ctx;
+  return lstore_fork_count(p->r->s);
+}
+
+typedef struct fork_pick {
+  uint32_t want, at;
+  lbuf *out;
+} fork_pick;
+
+static int
+s_fork_pick(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+            size_t n)
+{
+  fork_pick *fp = ctx;
+  (void)author;
+  (void)seq;
+  if (fp->at++ != fp->want)
+    return 0;
+  lbuf_put(fp->out, ev, n);
+  return 1;
+}
+
+static int
+s_fork_get(void *ctx, uint32_t i, lbuf *out, lerr *e)
+{
+  s_peer *p = ctx;
+  fork_pick fp = {.want = i, .out = out};
+  return lstore_forks(p->r->s, s_fork_pick, &fp, e);
+}
+
+static int
+s_fork_put(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *ev, size_t n, lerr *e)
+{
+  s_peer *p = ctx;
+  bool is_new = false;
+  int rc = lstore_fork_add(p->r->s, ev, n, &is_new, e);
+  if (rc == 0 && is_new) {
+    char who[LINLI_SHORT_ID_LEN + 1];
+    ident_short(who, peer);
+    log_warn("fork evidence received from %s", who);
+  }
   return rc;
 }
 
@@ -415,5 +478,8 @@ replica_peer(lreplica *r, const uint8_t pk[LINLI_PK_BYTES], int kind, lrepl *out
   out->read = s_read;
   out->apply = s_apply;
   out->classify = s_classify;
+  out->fork_count = s_fork_count;
+  out->fork_get = s_fork_get;
+  out->fork_put = s_fork_put;
   return 0;
 }

@@ -13,8 +13,10 @@
 #include "node/store.h"
 #include "crdt/hlc.h"
 #include "crdt/hmap.h"
+#include "crdt/trust.h"
 #include "node/fsutil.h"
 #include "node/keyfile.h"
+#include "node/log.h"
 
 #include <rocksdb/c.h>
 #include <stdio.h>
@@ -43,6 +45,11 @@ struct lstore {
   char name[STORE_NAME_MAX + 1];
   uint8_t self[LINLI_PK_BYTES];
   uint64_t hlc;
+  bool has_root;                   /* trust rules on (crdt/trust.h) */
+  uint8_t root[LINLI_PK_BYTES];
+  bool recovering;                 /* own log must come back from the parent first */
+  hmap trust;                      /* author -> ltrust_state*, loaded on demand */
+  uint32_t nforks;                 /* fork evidence rows */
 };
 
 /* ---- small encodings ---- */
@@ -208,6 +215,10 @@ lstore_close(lstore **sp)
   if (s->opts) rocksdb_options_destroy(s->opts);
   if (s->bbto) rocksdb_block_based_options_destroy(s->bbto);
   if (s->cache) rocksdb_cache_destroy(s->cache);
+  for (size_t i = 0; i < s->trust.cap; i++)
+    if (s->trust.slots[i].key)
+      free(s->trust.slots[i].val);
+  hmap_free(&s->trust);
   free(s->dir);
   free(s);
   *sp = NULL;
@@ -303,6 +314,28 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
   }
   s->hlc = s_rd64((const uint8_t *)v);
   rocksdb_free(v);
+  if (s_get(s, LCF_META, "root", 4, &v, &vl, NULL) == 0) {
+    s->has_root = vl == LINLI_PK_BYTES;
+    if (s->has_root)
+      memcpy(s->root, v, LINLI_PK_BYTES);
+    rocksdb_free(v);
+  }
+  if (s_get(s, LCF_META, "recovering", 10, &v, &vl, NULL) == 0) {
+    s->recovering = true;
+    rocksdb_free(v);
+  }
+  hmap_init(&s->trust);
+  {
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
+    for (rocksdb_iter_seek(it, "x:fork:", 7); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+      size_t kl;
+      const char *k = rocksdb_iter_key(it, &kl);
+      if (kl < 7 || memcmp(k, "x:fork:", 7) != 0)
+        break;
+      s->nforks++;
+    }
+    rocksdb_iter_destroy(it);
+  }
   *out = s;
   return 0;
 fail:
@@ -395,7 +428,7 @@ lstore_heads(lstore *s, lhead **out, uint32_t *n, lerr *e)
  * (rocksdb-owned copy) must outlive `d`. */
 static int
 s_load_delta(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, delta *d,
-             char **raw, lerr *e)
+             char **raw, size_t *rawlen, lerr *e)
 {
   char who[LINLI_SHORT_ID_LEN + 1];
   uint8_t key[LOG_KEY_LEN];
@@ -410,6 +443,8 @@ s_load_delta(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, delt
     if (kl == LOG_KEY_LEN && memcmp(k, author, LINLI_PK_BYTES) == 0) {
       const char *v = rocksdb_iter_value(it, &vl);
       *raw = malloc(vl ? vl : 1);
+      if (rawlen)
+        *rawlen = vl;
       if (*raw == NULL) {
         rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
       } else {
@@ -445,7 +480,7 @@ s_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
 {
   delta d;
   char *raw;
-  int rc = s_load_delta(s, author, seq, &d, &raw, e);
+  int rc = s_load_delta(s, author, seq, &d, &raw, NULL, e);
   if (rc)
     return rc;
   uint8_t h[LINLI_HASH_BYTES];
@@ -456,6 +491,207 @@ s_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
   delta_clear(&d);
   free(raw);
   return 0;
+}
+
+/* ---- trust (crdt/trust.h) ---- */
+
+const uint8_t *
+lstore_root(const lstore *s)
+{
+  return s->has_root ? s->root : NULL;
+}
+
+int
+lstore_set_root(lstore *s, const uint8_t root[LINLI_PK_BYTES], lerr *e)
+{
+  if (s->has_root) {
+    if (memcmp(s->root, root, LINLI_PK_BYTES) == 0)
+      return 0;
+    return lerr_set(e, LINLI_EEXIST, "this store already has another trust root");
+  }
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "root", 4, (const char *)root, LINLI_PK_BYTES);
+  int rc = s_write(s, wb, e);
+  rocksdb_writebatch_destroy(wb);
+  if (rc == 0) {
+    memcpy(s->root, root, LINLI_PK_BYTES);
+    s->has_root = true;
+  }
+  return rc;
+}
+
+bool lstore_recovering(const lstore *s) { return s->recovering; }
+
+int
+lstore_set_recovering(lstore *s, bool on, lerr *e)
+{
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  if (on)
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "recovering", 10, "1", 1);
+  else
+    rocksdb_writebatch_delete_cf(wb, s->cf[LCF_META], "recovering", 10);
+  int rc = s_write(s, wb, e);
+  rocksdb_writebatch_destroy(wb);
+  if (rc == 0)
+    s->recovering = on;
+  return rc;
+}
+
+/* What the views and the fork evidence say of `author`. */
+static int
+s_trust_load(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *st, lerr *e)
+{
+  char key[96];
+  size_t kl;
+  rec *r = NULL;
+  int rc;
+  trust_state_init(st);
+  kl = trust_key(key, TRUST_CERT_PREFIX, author);
+  if ((rc = lstore_get(s, key, kl, &r, e)) == 0) {
+    const rfield *f = rec_field(r, TRUST_CHAIN_FIELD, strlen(TRUST_CHAIN_FIELD), FK_REGISTER);
+    uint8_t *raw;
+    size_t rl;
+    if (f && f->nents == 1 && trust_unhex(f->ents[0].s, f->ents[0].s_len, &raw, &rl, NULL) == 0) {
+      st->certified = chain_decode(&st->chain, raw, rl, NULL) == 0;
+      free(raw);
+    }
+    rec_destroy(&r);
+  } else if (rc != LINLI_ENOTFOUND) {
+    return rc;
+  }
+  kl = trust_key(key, TRUST_REVOKE_PREFIX, author);
+  if ((rc = lstore_get(s, key, kl, &r, e)) == 0) {
+    const rfield *f = rec_field(r, TRUST_REVOKE_FIELD, strlen(TRUST_REVOKE_FIELD), FK_SET);
+    for (uint32_t i = 0; f && i < f->nents; i++) {
+      uint8_t *raw;
+      size_t rl;
+      lrevoke rv;
+      if (trust_unhex(f->ents[i].s, f->ents[i].s_len, &raw, &rl, NULL) != 0)
+        continue;
+      if (revoke_decode(&rv, raw, rl, NULL) == 0 && memcmp(rv.subject, author, LINLI_PK_BYTES) == 0)
+        trust_add_revocation(st, f->ents[i].st.author, &rv);
+      free(raw);
+    }
+    rec_destroy(&r);
+  } else if (rc != LINLI_ENOTFOUND) {
+    return rc;
+  }
+  char mk[80] = "fork:";
+  hex_encode(mk + 5, author, LINLI_PK_BYTES);
+  uint8_t *ev;
+  size_t evl;
+  if (lstore_meta_get(s, mk, &ev, &evl, NULL) == 0) {
+    uint8_t a[LINLI_PK_BYTES];
+    mpr rd;
+    mpr_init(&rd, ev, evl);
+    const char *tag;
+    uint32_t tl;
+    st->forked = true;
+    if (mpr_array_n(&rd, 5) || mpr_str(&rd, &tag, &tl) || mpr_bin_n(&rd, a, sizeof a) ||
+        mpr_uint(&rd, &st->fork_seq))
+      st->fork_seq = 0;
+    free(ev);
+  }
+  return 0;
+}
+
+/* The store's cached state of `author` (loaded on first use). */
+static int
+s_trust_get(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state **out, lerr *e)
+{
+  ltrust_state *st = hmap_get(&s->trust, author, LINLI_PK_BYTES);
+  if (st == NULL) {
+    st = malloc(sizeof *st);
+    if (st == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    int rc = s_trust_load(s, author, st, e);
+    if (rc == 0 && hmap_put(&s->trust, author, LINLI_PK_BYTES, st) != 0)
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    if (rc) {
+      free(st);
+      return rc;
+    }
+  }
+  *out = st;
+  return 0;
+}
+
+int
+lstore_trust(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *out, lerr *e)
+{
+  ltrust_state *st;
+  int rc = s_trust_get(s, author, &st, e);
+  if (rc == 0)
+    *out = *st;
+  return rc;
+}
+
+int
+lstore_forks(lstore *s, lstore_fork_cb cb, void *ctx, lerr *e)
+{
+  int rc = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
+  for (rocksdb_iter_seek(it, "x:fork:", 7); rocksdb_iter_valid(it) && rc == 0;
+       rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < 7 || memcmp(k, "x:fork:", 7) != 0)
+      break;
+    const char *v = rocksdb_iter_value(it, &vl);
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t seq;
+    lerr inner;
+    if (fork_check((const uint8_t *)v, vl, author, &seq, &inner) != 0) {
+      rc = lerr_set(e, LINLI_ESTORE, "stored fork evidence is corrupt: %s", inner.msg);
+      break;
+    }
+    rc = cb(ctx, author, seq, (const uint8_t *)v, vl);
+  }
+  rocksdb_iter_destroy(it);
+  return rc;
+}
+
+/* Keeps evidence (if none is kept for the author yet) and stops accepting
+ * the author's new ops.  Evidence is written at once, outside any ingest
+ * group: it stays even when the group that found it is thrown away. */
+static int
+s_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+            size_t evl, lerr *e)
+{
+  ltrust_state *st;
+  int rc = s_trust_get(s, author, &st, e);
+  if (rc)
+    return rc;
+  if (st->forked)
+    return 0;
+  char mk[80] = "fork:";
+  hex_encode(mk + 5, author, LINLI_PK_BYTES);
+  if ((rc = lstore_meta_put(s, mk, ev, evl, e)) != 0)
+    return rc;
+  st->forked = true;
+  st->fork_seq = seq;
+  s->nforks++;
+  log_warn("author %s forked at seq %llu: evidence kept, its new ops are refused",
+           s_short(mk, author), (unsigned long long)seq);
+  return 0;
+}
+
+uint32_t lstore_fork_count(const lstore *s) { return s->nforks; }
+
+int
+lstore_fork_add(lstore *s, const uint8_t *p, size_t n, bool *is_new, lerr *e)
+{
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t seq;
+  int rc = fork_check(p, n, author, &seq, e);
+  if (rc)
+    return rc;
+  ltrust_state *st;
+  if ((rc = s_trust_get(s, author, &st, e)) != 0)
+    return rc;
+  if (is_new)
+    *is_new = !st->forked;
+  return s_fork_keep(s, author, seq, p, n, e);
 }
 
 /* ---- applying ops to records (shared by commit and rebuild) ---- */
@@ -662,6 +898,8 @@ typedef struct gitem {
   uint8_t *raw;
   size_t raw_len;
   uint32_t skip;                     /* leading ops already held */
+  uint32_t keep;                     /* ops kept: [skip, keep) are new; < nops after a revocation */
+  uint8_t sig[LINLI_SIG_BYTES];      /* over the head at keep - 1 */
   uint8_t prev[LINLI_HASH_BYTES];    /* hash of the op before the first new one */
   lhead head;                        /* the head after this delta */
 } gitem;
@@ -670,6 +908,9 @@ struct lingest {
   lstore *s;
   bool keep;
   hmap heads; /* author -> lhead*, as the store plus the group would have it */
+  hmap trust; /* author -> ltrust_state*, likewise */
+  uint8_t (*revsubj)[LINLI_PK_BYTES]; /* subjects of revocations in the group */
+  uint32_t nrevsubj, revsubj_cap;
   gitem *items;
   uint32_t n, cap;
   uint64_t nops, dups;
@@ -687,6 +928,7 @@ lstore_ingest_new(lstore *s, bool keep, lingest **out)
   g->s = s;
   g->keep = keep;
   hmap_init(&g->heads);
+  hmap_init(&g->trust);
   lbuf_init(&g->scratch);
   *out = g;
   return 0;
@@ -706,6 +948,11 @@ s_group_clear(lingest *g)
     if (g->heads.slots[i].key)
       free(g->heads.slots[i].val);
   hmap_free(&g->heads);
+  for (size_t i = 0; i < g->trust.cap; i++)
+    if (g->trust.slots[i].key)
+      free(g->trust.slots[i].val);
+  hmap_free(&g->trust);
+  g->nrevsubj = 0;
 }
 
 void
@@ -717,6 +964,7 @@ lingest_destroy(lingest **gp)
   s_group_clear(g);
   free(g->items);
   free(g->hashes);
+  free(g->revsubj);
   lbuf_free(&g->scratch);
   free(g);
   *gp = NULL;
@@ -747,6 +995,202 @@ s_group_head(lingest *g, const uint8_t author[LINLI_PK_BYTES], lhead **out, lerr
   return 0;
 }
 
+/* The group's view of an author's trust state: the store's, plus what
+ * the deltas added before changed. */
+static int
+s_group_trust(lingest *g, const uint8_t author[LINLI_PK_BYTES], ltrust_state **out, lerr *e)
+{
+  ltrust_state *st = hmap_get(&g->trust, author, LINLI_PK_BYTES);
+  if (st == NULL) {
+    ltrust_state *base;
+    int rc = s_trust_get(g->s, author, &base, e);
+    if (rc)
+      return rc;
+    if ((st = malloc(sizeof *st)) == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    *st = *base;
+    if (hmap_put(&g->trust, author, LINLI_PK_BYTES, st) != 0) {
+      free(st);
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+  }
+  *out = st;
+  return 0;
+}
+
+/* An op broke the rules: the author's log cannot go past it, here or in
+ * any later group (a signed log never changes). */
+static void
+s_block(lingest *g, const uint8_t author[LINLI_PK_BYTES], ltrust_state *ts, uint64_t seq,
+        const char *why)
+{
+  ltrust_state *base;
+  if (seq < ts->blocked_at) {
+    ts->blocked_at = seq;
+    snprintf(ts->why, sizeof ts->why, "%s", why);
+  }
+  if (s_trust_get(g->s, author, &base, NULL) == 0 && seq < base->blocked_at) {
+    base->blocked_at = seq;
+    snprintf(base->why, sizeof base->why, "%s", why);
+  }
+}
+
+/* Two signed deltas disagree at `seq`: keep both as evidence. */
+static int
+s_fork_found(lingest *g, const delta *d, const uint8_t *p, size_t n, uint64_t seq, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  delta ours;
+  char *raw;
+  size_t rl;
+  memset(&ours, 0, sizeof ours);
+  if (s_load_delta(g->s, d->author, seq, &ours, &raw, &rl, NULL) == 0) {
+    lbuf ev;
+    lbuf_init(&ev);
+    fork_encode(&ev, d->author, seq, (const uint8_t *)raw, rl, p, n);
+    if (!ev.oom)
+      s_fork_keep(g->s, d->author, seq, ev.p, ev.len, NULL);
+    lbuf_free(&ev);
+    delta_clear(&ours);
+    free(raw);
+  }
+  ltrust_state *ts;
+  if (s_group_trust(g, d->author, &ts, NULL) == 0 && !ts->forked) {
+    ts->forked = true;
+    ts->fork_seq = seq;
+  }
+  return lerr_set(e, LINLI_EFORK,
+                  "author %s seq %llu: two signed histories (a fork); evidence kept, new ops of "
+                  "this author are refused",
+                  s_short(who, d->author), (unsigned long long)seq);
+}
+
+static bool
+s_has_trust_op(const delta *d, uint32_t from)
+{
+  for (uint32_t i = from; i < d->nops; i++)
+    if (d->ops[i].key_len > 6 && memcmp(d->ops[i].key, "trust/", 6) == 0)
+      return true;
+  return false;
+}
+
+/* What can be refused from the header alone: a forked or blocked author,
+ * or a delta wholly after the author's revocation. */
+static int
+s_trust_precheck(lingest *g, const delta *d, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  ltrust_state *ts;
+  int rc = s_group_trust(g, d->author, &ts, e);
+  if (rc)
+    return rc;
+  s_short(who, d->author);
+  if (ts->forked)
+    return lerr_set(e, LINLI_EREFUSED,
+                    "author %s: its log forked at seq %llu (evidence kept); new ops are refused",
+                    who, (unsigned long long)ts->fork_seq);
+  if (ts->blocked_at <= delta_last_seq(d))
+    return lerr_set(e, LINLI_EREFUSED, "%s", ts->why);
+  const ltrust_rev *rv = trust_revocation(lstore_root(g->s), ts);
+  if (rv && d->first_seq > rv->rv.seq + 1)
+    return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key revoked after seq %llu (%s)", who,
+                    (unsigned long long)d->first_seq, (unsigned long long)rv->rv.seq,
+                    rv->rv.reason[0] ? rv->rv.reason : "no reason given");
+  return 0;
+}
+
+/* Runs ops [skip, nops) through the trust rules.  *keep gets how many ops
+ * of the delta are kept (fewer than nops when the author was revoked inside
+ * it: the cut keeps the revocation's copy of the author's signature). */
+static int
+s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
+              uint8_t sig[LINLI_SIG_BYTES], lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  s_short(who, d->author);
+  *keep = d->nops;
+  memcpy(sig, d->sig, LINLI_SIG_BYTES);
+  ltrust_state *ts;
+  int rc = s_group_trust(g, d->author, &ts, e);
+  if (rc)
+    return rc;
+  if (ts->forked)
+    return lerr_set(e, LINLI_EREFUSED,
+                    "author %s: its log forked at seq %llu (evidence kept); new ops are refused",
+                    who, (unsigned long long)ts->fork_seq);
+  if (ts->blocked_at <= delta_last_seq(d))
+    return lerr_set(e, LINLI_EREFUSED, "%s", ts->why);
+  const uint8_t *root = lstore_root(g->s);
+  if (root == NULL)
+    return 0;
+  /* Work on a copy when the delta can change the state (a certificate),
+   * so that a refused delta leaves nothing behind. */
+  bool copy = s_has_trust_op(d, skip);
+  ltrust_state *work = ts;
+  if (copy && (work = malloc(sizeof *work)) == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  if (copy)
+    *work = *ts;
+  lrevoke *revs = NULL;
+  uint32_t nrevs = 0;
+  for (uint32_t i = skip; i < d->nops && rc == 0; i++) {
+    const ltrust_rev *rv = trust_revocation(root, work);
+    if (rv && d->ops[i].seq > rv->rv.seq) {
+      if (i > skip && rv->rv.seq == d->ops[i].seq - 1 &&
+          memcmp(g->hashes[i - 1], rv->rv.hash, LINLI_HASH_BYTES) == 0) {
+        *keep = i;
+        memcpy(sig, rv->rv.sig, LINLI_SIG_BYTES);
+        break;
+      }
+      rc = lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key revoked after seq %llu (%s)", who,
+                    (unsigned long long)d->ops[i].seq, (unsigned long long)rv->rv.seq,
+                    rv->rv.reason[0] ? rv->rv.reason : "no reason given");
+      break;
+    }
+    lrevoke rvk;
+    bool isrv;
+    if ((rc = trust_check_op(root, d->author, work, &d->ops[i], &rvk, &isrv, e)) != 0) {
+      if (rc == LINLI_EREFUSED)
+        s_block(g, d->author, ts, d->ops[i].seq, e ? e->msg : "refused");
+      break;
+    }
+    if (isrv) {
+      lrevoke *nr = realloc(revs, (nrevs + 1) * sizeof *nr);
+      if (nr == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      revs = nr;
+      revs[nrevs++] = rvk;
+    }
+  }
+  if (rc == 0 && copy)
+    *ts = *work;
+  if (copy)
+    free(work);
+  /* Revocations take effect for their subjects from the next delta on. */
+  for (uint32_t i = 0; i < nrevs && rc == 0; i++) {
+    ltrust_state *sub;
+    if ((rc = s_group_trust(g, revs[i].subject, &sub, e)) != 0)
+      break;
+    if (!trust_add_revocation(sub, d->author, &revs[i]))
+      continue;
+    if (g->nrevsubj == g->revsubj_cap) {
+      uint32_t cap = g->revsubj_cap ? 2 * g->revsubj_cap : 4;
+      void *nv = realloc(g->revsubj, cap * sizeof *g->revsubj);
+      if (nv == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      g->revsubj = nv;
+      g->revsubj_cap = cap;
+    }
+    memcpy(g->revsubj[g->nrevsubj++], revs[i].subject, LINLI_PK_BYTES);
+  }
+  free(revs);
+  return rc;
+}
+
 int
 lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
 {
@@ -773,6 +1217,10 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   uint64_t first = d.first_seq, last = delta_last_seq(&d);
   lhead *h = NULL;
   if ((rc = s_group_head(g, d.author, &h, e)) != 0)
+    goto fail;
+  /* A refused author's later deltas are refused, not gaps: a gap makes a
+   * peer send again from what we hold, which would never end. */
+  if (last > h->seq && (rc = s_trust_precheck(g, &d, e)) != 0)
     goto fail;
   if (first > h->seq + 1) {
     rc = lerr_set(e, LINLI_EGAP, "author %s: delta starts at seq %llu but seq %llu is the last held",
@@ -810,8 +1258,7 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
       rc = 0;
     }
     if (memcmp(mine, head, sizeof mine) != 0) {
-      rc = lerr_set(e, LINLI_EFORK, "author %s seq %llu: differs from the op held for that seq",
-                    who, (unsigned long long)last);
+      rc = s_fork_found(g, &d, p, n, last, e);
       goto fail;
     }
     g->dups += d.nops;
@@ -821,18 +1268,21 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   }
   uint32_t skip = first <= h->seq ? (uint32_t)(h->seq - first + 1) : 0;
   if (skip > 0 && memcmp(g->hashes[skip - 1], h->hash, LINLI_HASH_BYTES) != 0) {
-    rc = lerr_set(e, LINLI_EFORK, "author %s seq %llu: differs from the op held for that seq", who,
-                  (unsigned long long)h->seq);
+    rc = s_fork_found(g, &d, p, n, h->seq, e);
     goto fail;
   }
+  uint32_t keep;
+  uint8_t sig[LINLI_SIG_BYTES];
+  if ((rc = s_trust_delta(g, &d, skip, &keep, sig, e)) != 0)
+    goto fail;
   if (d.ops[skip].hlc <= h->hlc) {
     rc = lerr_set(e, LINLI_EMALFORMED, "author %s seq %llu: timestamp is not after seq %llu's",
                   who, (unsigned long long)(first + skip), (unsigned long long)h->seq);
     goto fail;
   }
-  uint64_t last_hlc = d.ops[d.nops - 1].hlc;
-  uint8_t sig[LINLI_SIG_BYTES];
-  memcpy(sig, d.sig, sizeof sig);
+  last = first + keep - 1;
+  uint64_t last_hlc = d.ops[keep - 1].hlc;
+  memcpy(head, g->hashes[keep - 1], LINLI_HASH_BYTES);
   if (g->keep) {
     if (g->n == g->cap) {
       uint32_t cap = g->cap ? g->cap * 2 : 16;
@@ -849,6 +1299,8 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
     it->raw = raw;
     it->raw_len = n;
     it->skip = skip;
+    it->keep = keep;
+    memcpy(it->sig, sig, sizeof sig);
     memcpy(it->prev, skip ? h->hash : d.prev, LINLI_HASH_BYTES);
   } else {
     delta_clear(&d);
@@ -865,6 +1317,150 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
 fail:
   delta_clear(&d);
   free(raw);
+  return rc;
+}
+
+/* After a commit: the group's trust states become the store's. */
+static void
+s_trust_publish(lingest *g)
+{
+  for (size_t i = 0; i < g->trust.cap; i++) {
+    hmap_slot *sl = &g->trust.slots[i];
+    if (sl->key == NULL)
+      continue;
+    ltrust_state *base = hmap_get(&g->s->trust, sl->key, sl->klen);
+    if (base) {
+      ltrust_state *st = sl->val;
+      /* A block or fork noted in the store meanwhile stays. */
+      if (base->blocked_at < st->blocked_at) {
+        st->blocked_at = base->blocked_at;
+        memcpy(st->why, base->why, sizeof st->why);
+      }
+      if (base->forked && !st->forked) {
+        st->forked = true;
+        st->fork_seq = base->fork_seq;
+      }
+      *base = *st;
+    }
+  }
+}
+
+/* Cuts `author`'s log back to the revocation's seq: rows past it are
+ * deleted, the row across it is cut there and signed with the author's
+ * signature the revocation carries.  Returns the ops removed. */
+static int
+s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv, uint64_t *removed,
+           lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  s_short(who, author);
+  uint8_t key[LOG_KEY_LEN];
+  s_log_key(key, author, rv->seq);
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
+  lbuf enc, scratch;
+  lbuf_init(&enc);
+  lbuf_init(&scratch);
+  int rc = 0;
+  uint64_t hlc_at = 0;
+  *removed = 0;
+  for (rocksdb_iter_seek(it, (const char *)key, sizeof key); rocksdb_iter_valid(it) && rc == 0;
+       rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl != LOG_KEY_LEN || memcmp(k, author, LINLI_PK_BYTES) != 0)
+      break;
+    uint64_t last = s_rd64((const uint8_t *)k + LINLI_PK_BYTES);
+    const char *v = rocksdb_iter_value(it, &vl);
+    delta d;
+    memset(&d, 0, sizeof d);
+    if (delta_decode(&d, (const uint8_t *)v, vl, NULL) != 0) {
+      rc = lerr_set(e, LINLI_ESTORE, "author %s: a stored delta is corrupt; run linli verify", who);
+      break;
+    }
+    if (last == rv->seq) {
+      hlc_at = d.ops[d.nops - 1].hlc;
+      delta_clear(&d);
+      continue;
+    }
+    if (d.first_seq <= rv->seq) {
+      uint32_t k2 = (uint32_t)(rv->seq - d.first_seq + 1);
+      uint8_t h[LINLI_HASH_BYTES];
+      memcpy(h, d.prev, sizeof h);
+      for (uint32_t i = 0; i < k2; i++)
+        op_hash(h, h, d.author, &d.ops[i], &scratch);
+      if (memcmp(h, rv->hash, sizeof h) != 0) {
+        delta_clear(&d);
+        rc = lerr_set(e, LINLI_EFORK, "author %s seq %llu: the revocation names another op than "
+                      "the one held (a fork)", who, (unsigned long long)rv->seq);
+        break;
+      }
+      lbuf_reset(&enc);
+      delta_encode(&enc, d.author, d.first_seq, d.prev, d.ops, k2, rv->sig);
+      uint8_t nk[LOG_KEY_LEN];
+      s_log_key(nk, author, rv->seq);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_LOG], (const char *)nk, sizeof nk,
+                                (const char *)enc.p, enc.len);
+      hlc_at = d.ops[k2 - 1].hlc;
+      *removed += d.nops - k2;
+    } else {
+      *removed += d.nops;
+    }
+    rocksdb_writebatch_delete_cf(wb, s->cf[LCF_LOG], k, kl);
+    delta_clear(&d);
+  }
+  rocksdb_iter_destroy(it);
+  if (rc == 0 && enc.oom)
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+  if (rc == 0) {
+    if (rv->seq == 0) {
+      rocksdb_writebatch_delete_cf(wb, s->cf[LCF_HEADS], (const char *)author, LINLI_PK_BYTES);
+    } else {
+      lhead h = {.seq = rv->seq, .hlc = hlc_at};
+      memcpy(h.author, author, LINLI_PK_BYTES);
+      memcpy(h.hash, rv->hash, LINLI_HASH_BYTES);
+      memcpy(h.sig, rv->sig, LINLI_SIG_BYTES);
+      lbuf_reset(&enc);
+      s_head_encode(&h, &enc);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)author, LINLI_PK_BYTES,
+                                (const char *)enc.p, enc.len);
+    }
+    rc = s_write(s, wb, e);
+  }
+  rocksdb_writebatch_destroy(wb);
+  lbuf_free(&enc);
+  lbuf_free(&scratch);
+  return rc;
+}
+
+/* A revocation in the group may reach back over ops already held: those
+ * are cut from the log and the views recomputed without them.  Rare (a
+ * stolen key), so a full rebuild is the simple, certain way. */
+static int
+s_enforce_revocations(lingest *g, lerr *e)
+{
+  lstore *s = g->s;
+  bool rebuild = false;
+  int rc = 0;
+  for (uint32_t i = 0; i < g->nrevsubj && rc == 0; i++) {
+    ltrust_state *st;
+    if ((rc = s_trust_get(s, g->revsubj[i], &st, e)) != 0)
+      break;
+    const ltrust_rev *rv = trust_revocation(lstore_root(s), st);
+    lhead h;
+    if (rv == NULL || lstore_head(s, g->revsubj[i], &h, NULL) != 0 || h.seq <= rv->rv.seq)
+      continue;
+    uint64_t removed;
+    if ((rc = s_truncate(s, g->revsubj[i], &rv->rv, &removed, e)) == 0) {
+      char who[LINLI_SHORT_ID_LEN + 1];
+      log_warn("author %s revoked after seq %llu: %llu ops it signed later removed",
+              s_short(who, g->revsubj[i]), (unsigned long long)rv->rv.seq,
+              (unsigned long long)removed);
+      rebuild = true;
+    }
+  }
+  if (rc == 0 && rebuild)
+    rc = lstore_rebuild(s, NULL, NULL, e);
   return rc;
 }
 
@@ -886,11 +1482,13 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     const delta *d = &it->d;
     const uint8_t *bytes = it->raw;
     size_t blen = it->raw_len;
-    if (it->skip > 0) {
-      /* Store only the part not held yet; it keeps the delta's signature. */
+    if (it->skip > 0 || it->keep < d->nops) {
+      /* Store only the part not held yet, which keeps the delta's
+       * signature; or the part before a revocation, which carries the
+       * author's signature of its head there. */
       lbuf_reset(&enc);
       delta_encode(&enc, d->author, d->first_seq + it->skip, it->prev, d->ops + it->skip,
-                   d->nops - it->skip, d->sig);
+                   it->keep - it->skip, it->sig);
       if (enc.oom) {
         rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
         break;
@@ -899,18 +1497,18 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
       blen = enc.len;
     }
     uint8_t key[LOG_KEY_LEN];
-    s_log_key(key, d->author, delta_last_seq(d));
+    s_log_key(key, d->author, d->first_seq + it->keep - 1);
     rocksdb_writebatch_put_cf(wb, s->cf[LCF_LOG], (const char *)key, sizeof key,
                               (const char *)bytes, blen);
     lbuf_reset(&enc);
     s_head_encode(&it->head, &enc);
     rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)d->author, LINLI_PK_BYTES,
                               (const char *)enc.p, enc.len);
-    rc = s_ctx_apply(&c, d->author, d->ops + it->skip, d->nops - it->skip, e);
+    rc = s_ctx_apply(&c, d->author, d->ops + it->skip, it->keep - it->skip, e);
     /* Our own ops were stamped by our clock: follow them whatever the wall
      * clock says now.  Remote stamps are followed only up to a bound. */
     bool own = memcmp(d->author, s->self, LINLI_PK_BYTES) == 0;
-    uint64_t top = d->ops[d->nops - 1].hlc;
+    uint64_t top = d->ops[it->keep - 1].hlc;
     if (own)
       hlc = top > hlc ? top : hlc;
     else
@@ -932,6 +1530,8 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
       st->ops_dup = g->dups;
       st->records = c.changed;
     }
+    s_trust_publish(g);
+    rc = s_enforce_revocations(g, e);
     s_group_clear(g);
   }
   lbuf_free(&enc);
@@ -949,6 +1549,10 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
     return lerr_set(e, LINLI_EINVAL, "a write holds 1 to %d ops", DELTA_MAX_OPS);
   if (memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0)
     return lerr_set(e, LINLI_EINVAL, "the key given is not this node's key");
+  if (s->recovering)
+    return lerr_set(e, LINLI_EBUSY,
+                    "this node was restored and must first recover its own log from its parent "
+                    "(start linli-node, or import a bundle its parent exported for it)");
   lhead h;
   int rc = lstore_head(s, s->self, &h, e);
   if (rc != 0 && rc != LINLI_ENOTFOUND)
@@ -1105,7 +1709,7 @@ lstore_history(lstore *s, const char *key, size_t klen, lstore_hist_cb cb, void 
       free(raw);
       free(hashes);
       hashes = NULL;
-      if ((rc = s_load_delta(s, st->author, st->seq, &d, &raw, e)) != 0)
+      if ((rc = s_load_delta(s, st->author, st->seq, &d, &raw, NULL, e)) != 0)
         break;
       hashes = malloc(d.nops * sizeof *hashes);
       if (hashes == NULL) {

@@ -34,6 +34,7 @@
 #include "crdt/delta.h"
 #include "crdt/digest.h"
 #include "crdt/record.h"
+#include "crdt/trust.h"
 #include "sync/summary.h"
 
 typedef struct lstore lstore;
@@ -104,9 +105,21 @@ typedef struct lingest_stats {
  * (and remembers the heads it would produce) but keeps nothing, and
  * lingest_commit is refused.  Used to check a whole file before applying. */
 int lstore_ingest_new(lstore *s, bool keep, lingest **out);
-/* Decodes and verifies one delta against the store plus the group.  The
- * bytes are copied.  Errors (LINLI_EMALFORMED, ESIG, ECHAIN, EGAP, EFORK)
- * name the author and seq; the group is unchanged by a failed add. */
+/* Decodes and verifies one delta against the store plus the group, then
+ * runs its new ops through the trust rules.  The bytes are copied.  Errors
+ * name the author and seq; the group is unchanged by a failed add:
+ *   LINLI_EMALFORMED, ESIG, ECHAIN   the delta itself is bad
+ *   LINLI_EGAP                       earlier ops are missing
+ *   LINLI_EFORK                      it contradicts a signed op held: both
+ *                                    are kept as fork evidence, and the
+ *                                    author's new ops refused from now on
+ *   LINLI_EREFUSED                   the author may not write this (no or
+ *                                    expired certificate, outside its
+ *                                    namespace, revoked, forked); after an
+ *                                    op that broke the rules, the rest of
+ *                                    the author's log is refused too
+ * A delta that runs past its author's revocation is cut there, not
+ * refused. */
 int lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e);
 uint32_t lingest_count(const lingest *g);   /* deltas added */
 uint64_t lingest_ops(const lingest *g);     /* new ops in them */
@@ -193,6 +206,36 @@ int lstore_read_log(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t fr
  * in the meta column family under "x:" + key.  *val is malloc'd. */
 int lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e);
 int lstore_meta_put(lstore *s, const char *key, const void *val, size_t n, lerr *e);
+
+/* ---- trust (crdt/trust.h) ---- */
+
+/* The trust root, or NULL when the store was created without one (then
+ * every validly signed op is accepted; `linli status` says so).  Set once:
+ * LINLI_EEXIST when another root is set already. */
+const uint8_t *lstore_root(const lstore *s);
+int lstore_set_root(lstore *s, const uint8_t root[LINLI_PK_BYTES], lerr *e);
+
+/* What the store knows of an author's right to write: its certificate
+ * chain, revocations, a block (an op that broke the rules: nothing after
+ * it is accepted) and fork evidence. */
+int lstore_trust(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *out, lerr *e);
+
+/* Fork evidence held (docs/FORMAT.md, "Fork evidence"), author by author;
+ * each is re-checked on the way.  A non-zero return from cb stops. */
+typedef int (*lstore_fork_cb)(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+                              const uint8_t *evidence, size_t n);
+int lstore_forks(lstore *s, lstore_fork_cb cb, void *ctx, lerr *e);
+/* Takes fork evidence from elsewhere (a peer, a file): checked on its own,
+ * kept, and the author's new ops refused from then on.  *is_new (may be
+ * NULL) tells whether the author was not known to have forked. */
+int lstore_fork_add(lstore *s, const uint8_t *p, size_t n, bool *is_new, lerr *e);
+uint32_t lstore_fork_count(const lstore *s);
+
+/* A node restored from a backup must not write until it has recovered its
+ * own log from its parent, or it could sign a second history for seqs it
+ * signed before (a fork).  While the flag is set, lstore_write refuses. */
+bool lstore_recovering(const lstore *s);
+int lstore_set_recovering(lstore *s, bool on, lerr *e);
 
 /* ---- maintenance ---- */
 

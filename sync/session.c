@@ -24,7 +24,7 @@
 #define INFLIGHT_MAX 256
 #define HEADS_MAX 1000000
 
-enum { M_HELLO = 0, M_DATA = 1, M_ACK = 2, M_PING = 3, M_PONG = 4, M_ERROR = 5 };
+enum { M_HELLO = 0, M_DATA = 1, M_ACK = 2, M_PING = 3, M_PONG = 4, M_ERROR = 5, M_FORK = 6 };
 
 typedef struct pstate {
   uint8_t author[LINLI_PK_BYTES];
@@ -71,6 +71,7 @@ struct lsession {
   uint32_t nundo, undo_cap;
   uint64_t undo_ops;
   uint64_t last_hello_tx, last_ping_tx;
+  uint32_t forks_told;   /* fork evidence count when we last sent it all */
   lsession_stat st;
 };
 
@@ -296,6 +297,7 @@ session_start(lsession *s, uint64_t now_ms)
   s->local_dirty = true;
   s->nundo = 0;
   s->last_kind = -1;
+  s->forks_told = 0;
   s_free_authors(s);
   hmap_init(&s->authors);
   if (s->cfg.initiator) {
@@ -416,6 +418,7 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
     return s_bad(s, e, "DATA");
   const uint8_t **ptr = malloc(n * sizeof *ptr);
   size_t *len = malloc(n * sizeof *len);
+  uint8_t *refused = NULL;
   int rc = 0;
   if (ptr == NULL || len == NULL) {
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
@@ -433,7 +436,12 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
     rc = s_bad(s, e, "DATA");
     goto done;
   }
-  rc = s->repl.apply(s->repl.ctx, s->cfg.peer, ptr, len, n, now_ms, e);
+  refused = calloc(n, 1);
+  if (refused == NULL) {
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = s->repl.apply(s->repl.ctx, s->cfg.peer, ptr, len, n, now_ms, refused, e);
   bool gap = rc == LINLI_EGAP;
   if (rc && !gap) {
     s_queue_error(s, rc, e ? e->msg : linli_strerror(rc));
@@ -460,6 +468,15 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
     uint64_t first, last;
     delta_peek(ptr[i], len[i], author, &first, &last); /* verified by apply */
     pstate *p = s_author(s, author, true);
+    if (refused[i] && !gap) {
+      /* Refused by the trust rules: the peer need not send it again in
+       * this session, so the ACK names its end. */
+      s->st.deltas_refused++;
+      mpw_array(&w, 2);
+      mpw_bin(&w, author, LINLI_PK_BYTES);
+      mpw_uint(&w, p && p->local > last ? p->local : last);
+      continue;
+    }
     if (p && !gap) {
       if (last > p->local)
         ops += last - (first > p->local ? first - 1 : p->local);
@@ -478,6 +495,7 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
 done:
   free(ptr);
   free(len);
+  free(refused);
   return rc;
 }
 
@@ -575,6 +593,19 @@ session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e
     if (echo <= now_ms) {
       s->st.rtt_ms = now_ms - echo;
       s->st.clock_offset_ms = (int64_t)peer_now - (int64_t)(echo + s->st.rtt_ms / 2);
+    }
+    return 0;
+  }
+  case M_FORK: {
+    const uint8_t *ev = r.p;
+    if (nel != 2 || mpr_skip(&r) || mpr_left(&r))
+      return s_bad(s, e, "FORK");
+    if (s->repl.fork_put == NULL)
+      return 0;
+    rc = s->repl.fork_put(s->repl.ctx, s->cfg.peer, ev, (size_t)(r.p - ev), e);
+    if (rc) {
+      s_queue_error(s, rc, e ? e->msg : linli_strerror(rc));
+      return rc;
     }
     return 0;
   }
@@ -703,12 +734,44 @@ s_announce(lsession *s, uint64_t now_ms, lerr *e)
   return 0;
 }
 
+/* Sends all fork evidence once the peer's HELLO is in, and again whenever
+ * we learn of a new fork: few, small, and every node should know. */
+static void
+s_tell_forks(lsession *s)
+{
+  if (!s->hello_rx || s->repl.fork_count == NULL)
+    return;
+  uint32_t n = s->repl.fork_count(s->repl.ctx);
+  if (n == s->forks_told)
+    return;
+  lbuf ev;
+  lbuf_init(&ev);
+  for (uint32_t i = 0; i < n; i++) {
+    lbuf_reset(&ev);
+    if (s->repl.fork_get(s->repl.ctx, i, &ev, NULL) != 1 || ev.oom)
+      break;
+    if (ev.len + 16 > SYNC_MAX_MESSAGE)
+      continue; /* too large for one message: the peer will see the fork itself */
+    lbuf *b = s_ctrl_push(s);
+    if (b == NULL)
+      break;
+    mpw w;
+    mpw_init(&w, b);
+    mpw_array(&w, 2);
+    mpw_uint(&w, M_FORK);
+    mpw_raw(&w, ev.p, ev.len);
+  }
+  lbuf_free(&ev);
+  s->forks_told = n;
+}
+
 int
 session_next_out(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
 {
   int rc = s_announce(s, now_ms, e);
   if (rc)
     return rc;
+  s_tell_forks(s);
   if (s->nctrl > 0) {
     lbuf *b = &s->ctrl[s->ctrl_head];
     lbuf_reset(out);

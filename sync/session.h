@@ -65,14 +65,27 @@ typedef struct lrepl {
    * (from-1 when none). */
   int (*read)(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t from, size_t max_delta,
               size_t budget, lbuf *out, uint32_t *count, uint64_t *last, lerr *e);
-  /* Verifies and applies deltas received from `peer`, all or nothing.
+  /* Verifies and applies deltas received from `peer`, all or nothing,
+   * except that deltas the trust rules refuse (an author without a valid
+   * certificate, out of its namespace, revoked or forked: not the peer's
+   * fault, it may not know yet) are left out and flagged in refused[i].
    * LINLI_EGAP when one does not connect to what is held (a lost message:
-   * not the peer's fault); any other error means the peer sent bad data. */
+   * not the peer's fault either); any other error means the peer sent bad
+   * data. */
   int (*apply)(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
-               const size_t *len, uint32_t n, uint64_t now_ms, lerr *e);
+               const size_t *len, uint32_t n, uint64_t now_ms, uint8_t *refused, lerr *e);
   /* The peer (a parent) says which class an author it offers has. */
   void (*classify)(void *ctx, const uint8_t peer[LINLI_PK_BYTES],
                    const uint8_t author[LINLI_PK_BYTES], int cls);
+  /* Fork evidence (docs/FORMAT.md), so that every node hears of a fork,
+   * not only the one that saw both histories.  fork_count: how many are
+   * held; fork_get: the i-th (0-based) into `out`, 1 when there is one;
+   * fork_put: evidence from the peer, checked on its own and kept (an
+   * error means the peer sent bad data).  All three may be NULL. */
+  uint32_t (*fork_count)(void *ctx);
+  int (*fork_get)(void *ctx, uint32_t i, lbuf *out, lerr *e);
+  int (*fork_put)(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *p, size_t n,
+                  lerr *e);
 } lrepl;
 
 typedef struct lsession_cfg {
@@ -96,6 +109,7 @@ typedef struct lsession_stat {
   uint64_t ops_behind_out;       /* ops we hold that the peer lacks */
   uint64_t ops_behind_in;        /* ops the peer holds that we lack */
   uint64_t ops_sent, ops_received, bytes_sent, bytes_received;
+  uint64_t deltas_refused;       /* left out by the trust rules */
   uint64_t msgs_sent, msgs_received, round_trips;
   uint32_t inflight_bytes;
 } lsession_stat;

@@ -65,14 +65,19 @@ r_read(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t from, size_t ma
 
 static int
 r_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d, const size_t *len,
-        uint32_t n, uint64_t now, lerr *e)
+        uint32_t n, uint64_t now, uint8_t *refused, lerr *e)
 {
   (void)peer;
   lingest *g;
   cr_assert_eq(lstore_ingest_new(ctx, true, &g), 0);
   int rc = 0;
-  for (uint32_t i = 0; i < n && rc == 0; i++)
+  for (uint32_t i = 0; i < n && rc == 0; i++) {
     rc = lingest_add(g, d[i], len[i], e);
+    if (rc == LINLI_EREFUSED || rc == LINLI_EFORK) {
+      refused[i] = 1;
+      rc = 0;
+    }
+  }
   if (rc == 0)
     rc = lingest_commit(g, now, NULL, e);
   lingest_destroy(&g);

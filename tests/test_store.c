@@ -357,10 +357,26 @@ Test(store, fork_and_broken_chain_are_detected)
   s_delta(&clone, o3, 1, &b);
   cr_assert_eq(s_ingest1(s, &b, &e), LINLI_EFORK, "%s", e.msg);
   cr_assert(strstr(e.msg, "seq 2") != NULL, "%s", e.msg);
+  /* both signed histories are kept as evidence that checks on its own */
+  cr_assert_eq(lstore_fork_count(s), 1);
+  ltrust_state ts;
+  cr_assert_eq(lstore_trust(s, a.id.pk, &ts, &e), 0, "%s", e.msg);
+  cr_assert(ts.forked);
+  cr_assert_eq(ts.fork_seq, 2);
+  /* and the author's new ops are refused, on either branch */
+  op o5[1] = {s_set("hh/1", "name", "after")};
+  author a2 = a;
+  s_delta(&a2, o5, 1, &b);
+  cr_assert_eq(s_ingest1(s, &b, &e), LINLI_EREFUSED, "%s", e.msg);
+  cr_assert(strstr(e.msg, "forked at seq 2") != NULL, "%s", e.msg);
   /* a delta whose previous hash is wrong */
-  author c = a;
+  author c;
+  s_author(&c, 21);
+  op o6[1] = {s_set("hh/2", "name", "c")};
+  s_delta(&c, o6, 1, &b);
+  cr_assert_eq(s_ingest1(s, &b, &e), 0, "%s", e.msg);
   memset(c.head, 0x42, sizeof c.head);
-  op o4[1] = {s_set("hh/1", "name", "three")};
+  op o4[1] = {s_set("hh/2", "name", "three")};
   s_delta(&c, o4, 1, &b);
   cr_assert_eq(s_ingest1(s, &b, &e), LINLI_ECHAIN, "%s", e.msg);
   rec *r;
