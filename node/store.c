@@ -50,6 +50,7 @@ struct lstore {
   bool recovering;                 /* own log must come back from the parent first */
   hmap trust;                      /* author -> ltrust_state*, loaded on demand */
   uint32_t nforks;                 /* fork evidence rows */
+  bool read_only;
 };
 
 /* ---- small encodings ---- */
@@ -152,7 +153,7 @@ lstore_exists(const char *dir)
 }
 
 static int
-s_open_db(lstore *s, const char *dir, bool create, int profile, lerr *e)
+s_open_db(lstore *s, const char *dir, bool create, int profile, bool read_only, lerr *e)
 {
   char path[4096];
   if (fs_join(path, sizeof path, dir, "db"))
@@ -180,8 +181,12 @@ s_open_db(lstore *s, const char *dir, bool create, int profile, lerr *e)
   for (int i = 0; i < LCF_COUNT; i++)
     cfo[i] = s->opts;
   char *err = NULL;
-  s->db = rocksdb_open_column_families(s->opts, path, LCF_COUNT, lstore_cf_names, cfo, s->cf,
-                                       &err);
+  if (read_only)
+    s->db = rocksdb_open_for_read_only_column_families(s->opts, path, LCF_COUNT, lstore_cf_names,
+                                                       cfo, s->cf, 0, &err);
+  else
+    s->db = rocksdb_open_column_families(s->opts, path, LCF_COUNT, lstore_cf_names, cfo, s->cf,
+                                         &err);
   if (err)
     return s_rerr(e, err, dir);
   s->ro = rocksdb_readoptions_create();
@@ -196,6 +201,13 @@ lstore_close(lstore **sp)
   lstore *s = *sp;
   if (s == NULL)
     return;
+  if (s->db && s->read_only) {
+    for (int i = 0; i < LCF_COUNT; i++)
+      if (s->cf[i])
+        rocksdb_column_family_handle_destroy(s->cf[i]);
+    rocksdb_close(s->db);
+    s->db = NULL;
+  }
   if (s->db) {
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
@@ -252,7 +264,7 @@ lstore_init(const char *dir, const char *name, const lident *id, lerr *e)
   lstore *s = calloc(1, sizeof *s);
   if (s == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  rc = s_open_db(s, dir, true, LSTORE_VILLAGE, e);
+  rc = s_open_db(s, dir, true, LSTORE_VILLAGE, false, e);
   if (rc == 0) {
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     uint8_t zero[8] = {0};
@@ -280,7 +292,9 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     free(s);
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
   }
-  int rc = s_open_db(s, dir, false, opts ? opts->profile : LSTORE_VILLAGE, e);
+  int rc = s_open_db(s, dir, false, opts ? opts->profile : LSTORE_VILLAGE,
+                     opts ? opts->read_only : false, e);
+  s->read_only = opts ? opts->read_only : false;
   if (rc)
     goto fail;
   char *v;
@@ -692,6 +706,117 @@ lstore_fork_add(lstore *s, const uint8_t *p, size_t n, bool *is_new, lerr *e)
   if (is_new)
     *is_new = !st->forked;
   return s_fork_keep(s, author, seq, p, n, e);
+}
+
+int
+lstore_signed_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, lhead *out,
+                   lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  s_short(who, author);
+  if (seq == 0)
+    return lerr_set(e, LINLI_EINVAL, "seq 0 has no head");
+  delta d;
+  char *raw;
+  memset(&d, 0, sizeof d);
+  int rc = s_load_delta(s, author, seq, &d, &raw, NULL, e);
+  if (rc)
+    return rc;
+  if (delta_last_seq(&d) != seq) {
+    rc = lerr_set(e, LINLI_ENOTFOUND,
+                  "author %s: no signature at seq %llu here; the nearest signed heads are seq "
+                  "%llu and %llu",
+                  who, (unsigned long long)seq, (unsigned long long)(d.first_seq - 1),
+                  (unsigned long long)delta_last_seq(&d));
+  } else {
+    lbuf scratch;
+    lbuf_init(&scratch);
+    memset(out, 0, sizeof *out);
+    memcpy(out->author, author, LINLI_PK_BYTES);
+    out->seq = seq;
+    out->hlc = d.ops[d.nops - 1].hlc;
+    memcpy(out->sig, d.sig, LINLI_SIG_BYTES);
+    rc = delta_verify(&d, out->hash, NULL, &scratch, e);
+    lbuf_free(&scratch);
+  }
+  delta_clear(&d);
+  free(raw);
+  return rc;
+}
+
+int
+lstore_rotate(lstore *s, const char *next_key, lerr *e)
+{
+  char cur[4096], pub[4200], old[4200], oldpub[4300], nextpub[4200];
+  char shrt[LINLI_SHORT_ID_LEN + 1];
+  lident next;
+  int rc = keyfile_read(next_key, &next, e);
+  if (rc)
+    return rc;
+  uint8_t pk[LINLI_PK_BYTES];
+  memcpy(pk, next.pk, sizeof pk);
+  ident_wipe(&next);
+  if (memcmp(pk, s->self, LINLI_PK_BYTES) == 0)
+    return lerr_set(e, LINLI_EINVAL, "the new key is the current key");
+  ident_short(shrt, s->self);
+  if (fs_join(cur, sizeof cur, s->dir, "node.key"))
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", s->dir);
+  snprintf(pub, sizeof pub, "%s.pub", cur);
+  snprintf(old, sizeof old, "%s.retired-%s", cur, shrt);
+  snprintf(oldpub, sizeof oldpub, "%s.pub", old);
+  snprintf(nextpub, sizeof nextpub, "%s.pub", next_key);
+  /* The retired key is kept (renamed, never deleted): the old log stays
+   * verifiable by its public key, and an operator can still prove which
+   * device held it.  The store's own key changes in one synced write. */
+  if (rename(cur, old) != 0 || (access(pub, F_OK) == 0 && rename(pub, oldpub) != 0))
+    return lerr_set(e, LINLI_EIO, "%s: cannot retire the current key", cur);
+  if (rename(next_key, cur) != 0 || (access(nextpub, F_OK) == 0 && rename(nextpub, pub) != 0)) {
+    rename(old, cur);
+    rename(oldpub, pub);
+    return lerr_set(e, LINLI_EIO, "%s: cannot install the new key", next_key);
+  }
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "self", 4, (const char *)pk, LINLI_PK_BYTES);
+  rc = s_write(s, wb, e);
+  rocksdb_writebatch_destroy(wb);
+  if (rc == 0)
+    memcpy(s->self, pk, LINLI_PK_BYTES);
+  return rc;
+}
+
+int
+lstore_log_scan(lstore *s, lstore_raw_cb cb, void *ctx, lerr *e)
+{
+  int rc = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
+  for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+    size_t vl;
+    const char *v = rocksdb_iter_value(it, &vl);
+    rc = cb(ctx, (const uint8_t *)v, vl);
+  }
+  char *err = NULL;
+  rocksdb_iter_get_error(it, &err);
+  rocksdb_iter_destroy(it);
+  if (err && rc == 0)
+    rc = s_rerr(e, err, "reading the log");
+  else
+    rocksdb_free(err);
+  return rc;
+}
+
+int
+lstore_log_find(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, uint8_t **p,
+                size_t *n, lerr *e)
+{
+  delta d;
+  char *raw;
+  memset(&d, 0, sizeof d);
+  int rc = s_load_delta(s, author, seq, &d, &raw, n, e);
+  if (rc)
+    return rc;
+  delta_clear(&d);
+  *p = (uint8_t *)raw;
+  return 0;
 }
 
 /* ---- applying ops to records (shared by commit and rebuild) ---- */
@@ -1150,7 +1275,8 @@ s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
     lrevoke rvk;
     bool isrv;
     if ((rc = trust_check_op(root, d->author, work, &d->ops[i], &rvk, &isrv, e)) != 0) {
-      if (rc == LINLI_EREFUSED)
+      /* A refused local write never existed; a received op did. */
+      if (rc == LINLI_EREFUSED && memcmp(d->author, g->s->self, LINLI_PK_BYTES) != 0)
         s_block(g, d->author, ts, d->ops[i].seq, e ? e->msg : "refused");
       break;
     }

@@ -46,7 +46,8 @@ enum lstore_profile {
 };
 
 typedef struct lstore_opts {
-  int profile; /* enum lstore_profile */
+  int profile;    /* enum lstore_profile */
+  bool read_only; /* open beside a running node; every write fails */
 } lstore_opts;
 
 /* Column families, in the order lstore_cf_names lists them. */
@@ -236,6 +237,26 @@ uint32_t lstore_fork_count(const lstore *s);
  * signed before (a fork).  While the flag is set, lstore_write refuses. */
 bool lstore_recovering(const lstore *s);
 int lstore_set_recovering(lstore *s, bool on, lerr *e);
+
+/* The author's signed head exactly at `seq`, as a stored delta ends there
+ * (what a revocation must carry); LINLI_ENOTFOUND names the nearest ones. */
+int lstore_signed_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, lhead *out,
+                       lerr *e);
+
+/* Key rotation: the secret key file `next_key` becomes the node's key
+ * (DIR/node.key; the old one is kept as node.key.retired-<short id>).  The
+ * old key's log stays as it is, signed and verifiable: nothing is
+ * rewritten.  The caller then installs the new key's certificate. */
+int lstore_rotate(lstore *s, const char *next_key, lerr *e);
+
+/* Every stored delta as raw bytes, in log order (author by author, seq
+ * ascending), for readers that trust nothing the store derived (audit).
+ * A non-zero return from cb stops the scan and is returned. */
+typedef int (*lstore_raw_cb)(void *ctx, const uint8_t *p, size_t n);
+int lstore_log_scan(lstore *s, lstore_raw_cb cb, void *ctx, lerr *e);
+/* The raw stored delta holding `seq` of `author`; *p is malloc'd. */
+int lstore_log_find(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, uint8_t **p,
+                    size_t *n, lerr *e);
 
 /* ---- maintenance ---- */
 

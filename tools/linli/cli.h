@@ -10,7 +10,8 @@
  *
  * The commands live in cmd_node.c (keygen, init, status, verify, rebuild),
  * cmd_write.c (put, incr, add, rm, append, del), cmd_read.c (get, ls, log,
- * digest) and cmd_sync.c (summary, export, import).
+ * digest), cmd_sync.c (summary, export, import), cmd_trust.c (cert,
+ * rotate) and cmd_audit.c (audit).
  */
 #ifndef LINLI_CLI_H
 #define LINLI_CLI_H
@@ -37,7 +38,16 @@ typedef struct cli {
   const char *name;     /* --name NAME */
   const char *key;      /* --key FILE */
   const char *for_file; /* --for SUMMARY */
+  const char *root;     /* --root KEY */
+  const char *subject;  /* --subject KEY */
+  const char *role;     /* --role ROLE */
+  const char *prefix;   /* --prefix PREFIX */
+  const char *days;     /* --days N */
+  const char *seq;      /* --seq N */
+  const char *reason;   /* --reason TEXT */
+  const char *record;   /* --record KEY */
   bool force;           /* --force */
+  bool restore;         /* --restore */
   /* positional arguments */
   int argc;
   char **argv;
@@ -132,5 +142,20 @@ int cmd_digest(cli *c);
 int cmd_summary(cli *c);
 int cmd_export(cli *c);
 int cmd_import(cli *c);
+int cmd_cert(cli *c);
+int cmd_rotate(cli *c);
+int cmd_audit(cli *c);
+
+/* A record's visible state, as `get` prints it (text on stdout, or one
+ * JSON object of its fields), and one op of a history, as `log` prints it
+ * (cmd_read.c); shared with audit. */
+int cli_rec_text(const rec *r);
+int cli_rec_json(jw *w, const rec *r);
+void cli_hist_text(FILE *f, const lhist_entry *h);
+void cli_hist_json(jw *w, const lhist_entry *h);
+
+/* A public key given on the command line: 64 hex digits, or a public key
+ * file (FILE.pub as linli keygen writes it). */
+int cli_pubkey(const char *arg, uint8_t pk[LINLI_PK_BYTES], lerr *e);
 
 #endif

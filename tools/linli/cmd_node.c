@@ -114,9 +114,33 @@ cmd_init(cli *c)
   } else {
     ident_generate(&id);
   }
+  uint8_t root[LINLI_PK_BYTES];
+  if (c->root != NULL) {
+    if (strcmp(c->root, "self") == 0)
+      memcpy(root, id.pk, sizeof root);
+    else if (cli_pubkey(c->root, root, &e) != 0) {
+      rc = cli_usage(c, "--root: %s", e.msg);
+      goto done;
+    }
+  }
+  if (c->restore && c->key == NULL) {
+    rc = cli_usage(c, "--restore needs --key: the restored node's own key");
+    goto done;
+  }
   if (lstore_init(c->dir, c->name, &id, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
+  }
+  if (c->root != NULL || c->restore) {
+    lstore *s = NULL;
+    if (lstore_open(&s, c->dir, NULL, &e) != 0 ||
+        (c->root != NULL && lstore_set_root(s, root, &e) != 0) ||
+        (c->restore && lstore_set_recovering(s, true, &e) != 0)) {
+      lstore_close(&s);
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    lstore_close(&s);
   }
   if (c->json) {
     jw w;
@@ -127,6 +151,13 @@ cmd_init(cli *c)
     jw_key(&w, "name");
     jw_str(&w, c->name);
     s_json_id(&w, id.pk);
+    jw_key(&w, "root");
+    if (c->root != NULL)
+      jw_hex(&w, root, LINLI_PK_BYTES);
+    else
+      jw_null(&w);
+    jw_key(&w, "recovering");
+    jw_bool(&w, c->restore);
     jw_obj_end(&w);
     jw_finish(&w);
   } else {
@@ -134,6 +165,10 @@ cmd_init(cli *c)
     cli_text(stdout, c->name, strlen(c->name));
     putchar('\n');
     s_print_id("id: ", id.pk);
+    if (c->root != NULL)
+      s_print_id("trust root: ", root);
+    if (c->restore)
+      printf("restored: writes wait until this node has recovered its own log from its parent\n");
   }
 done:
   ident_wipe(&id);

@@ -68,8 +68,8 @@ s_set_elems(const rfield *f, const rentry ***out)
   return n;
 }
 
-static int
-s_get_text(const rec *r)
+int
+cli_rec_text(const rec *r)
 {
   char when[64], who[LINLI_SHORT_ID_LEN + 1];
   for (uint32_t i = 0; i < r->nfields; i++) {
@@ -116,14 +116,23 @@ s_get_text(const rec *r)
 static int
 s_get_json(const rec *r, const char *key)
 {
-  char when[64], name[LINLI_FIELD_MAX + 32];
   jw w;
   jw_init(&w, stdout);
   jw_obj_begin(&w);
   jw_key(&w, "key");
   jw_str(&w, key);
   jw_key(&w, "fields");
-  jw_obj_begin(&w);
+  int rc = cli_rec_json(&w, r);
+  jw_obj_end(&w);
+  jw_finish(&w);
+  return rc;
+}
+
+int
+cli_rec_json(jw *w, const rec *r)
+{
+  char when[64], name[LINLI_FIELD_MAX + 32];
+  jw_obj_begin(w);
   const rfield *prev = NULL;
   for (uint32_t i = 0; i < r->nfields; i++) {
     const rfield *f = &r->fields[i];
@@ -135,54 +144,52 @@ s_get_json(const rec *r, const char *key)
         memcmp(prev->name, f->name, f->name_len) == 0 && f->name_len <= LINLI_FIELD_MAX) {
       int k = snprintf(name, sizeof name, "%.*s#%s", (int)f->name_len, f->name,
                        field_kind_name(f->fk));
-      jw_keyn(&w, name, (size_t)k < sizeof name ? (size_t)k : sizeof name - 1);
+      jw_keyn(w, name, (size_t)k < sizeof name ? (size_t)k : sizeof name - 1);
     } else {
-      jw_keyn(&w, f->name, f->name_len);
+      jw_keyn(w, f->name, f->name_len);
     }
     prev = f;
     switch (f->fk) {
     case FK_REGISTER:
-      jw_strn(&w, f->ents[0].s, f->ents[0].s_len);
+      jw_strn(w, f->ents[0].s, f->ents[0].s_len);
       break;
     case FK_COUNTER:
-      jw_int(&w, rfield_counter(f));
+      jw_int(w, rfield_counter(f));
       break;
     case FK_SET: {
       const rentry **v;
       int64_t n = s_set_elems(f, &v);
       if (n < 0)
         return cli_fail("out of memory");
-      jw_arr_begin(&w);
+      jw_arr_begin(w);
       for (int64_t k = 0; k < n; k++)
-        jw_strn(&w, v[k]->s, v[k]->s_len);
-      jw_arr_end(&w);
+        jw_strn(w, v[k]->s, v[k]->s_len);
+      jw_arr_end(w);
       free(v);
       break;
     }
     case FK_LOG:
-      jw_arr_begin(&w);
+      jw_arr_begin(w);
       for (uint32_t k = 0; k < f->nents; k++) {
         const rentry *en = &f->ents[k];
-        jw_obj_begin(&w);
-        jw_key(&w, "time");
-        jw_str(&w, hlc_format(when, sizeof when, en->st.hlc));
-        jw_key(&w, "hlc");
-        jw_uint(&w, en->st.hlc);
-        jw_key(&w, "author");
-        jw_hex(&w, en->st.author, LINLI_PK_BYTES);
-        jw_key(&w, "seq");
-        jw_uint(&w, en->st.seq);
-        jw_key(&w, "text");
-        jw_strn(&w, en->s, en->s_len);
-        jw_obj_end(&w);
+        jw_obj_begin(w);
+        jw_key(w, "time");
+        jw_str(w, hlc_format(when, sizeof when, en->st.hlc));
+        jw_key(w, "hlc");
+        jw_uint(w, en->st.hlc);
+        jw_key(w, "author");
+        jw_hex(w, en->st.author, LINLI_PK_BYTES);
+        jw_key(w, "seq");
+        jw_uint(w, en->st.seq);
+        jw_key(w, "text");
+        jw_strn(w, en->s, en->s_len);
+        jw_obj_end(w);
       }
-      jw_arr_end(&w);
+      jw_arr_end(w);
       break;
     }
   }
-  jw_obj_end(&w);
-  jw_obj_end(&w);
-  jw_finish(&w);
+  jw_obj_end(w);
   return CLI_OK;
 }
 
@@ -209,7 +216,7 @@ cmd_get(cli *c)
     rc = cli_fail_e(&e);
     goto done;
   }
-  rc = c->json ? s_get_json(r, key) : s_get_text(r);
+  rc = c->json ? s_get_json(r, key) : cli_rec_text(r);
 done:
   rec_destroy(&r);
   cli_close(&s);
@@ -290,8 +297,8 @@ typedef struct s_log_ctx {
   bool json;
 } s_log_ctx;
 
-static void
-s_log_text(FILE *f, const lhist_entry *h)
+void
+cli_hist_text(FILE *f, const lhist_entry *h)
 {
   const op *o = h->o;
   char when[64], who[LINLI_SHORT_ID_LEN + 1], head[2 * LINLI_HASH_BYTES + 1];
@@ -328,8 +335,8 @@ s_log_text(FILE *f, const lhist_entry *h)
   fprintf(f, "  (head seq %llu, signed %s)\n", (unsigned long long)h->head_seq, head);
 }
 
-static void
-s_log_json(jw *w, const lhist_entry *h)
+void
+cli_hist_json(jw *w, const lhist_entry *h)
 {
   const op *o = h->o;
   char when[64];
@@ -387,9 +394,9 @@ s_log_cb(void *ctx, const lhist_entry *h)
 {
   s_log_ctx *x = ctx;
   if (x->json)
-    s_log_json(&x->w, h);
+    cli_hist_json(&x->w, h);
   else
-    s_log_text(x->f, h);
+    cli_hist_text(x->f, h);
   return 0;
 }
 

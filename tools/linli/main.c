@@ -18,6 +18,7 @@
 
 #include "crdt/ident.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,33 @@ enum {
   OPT_NAME = 1 << 2,  /* --name NAME */
   OPT_KEY = 1 << 3,   /* --key FILE */
   OPT_FOR = 1 << 4,   /* --for SUMMARY */
+  OPT_ROOT = 1 << 5,  /* --root KEY */
+  OPT_CERT = 1 << 6,  /* --subject, --role, --prefix, --days, --seq, --reason */
+  OPT_RECORD = 1 << 7, /* --record KEY */
+  OPT_RESTORE = 1 << 8, /* --restore */
+};
+
+/* Options that take a value, beyond -d: the bit a command must allow, and
+ * where the value goes. */
+typedef struct opt_def {
+  const char *name;
+  unsigned bit;
+  size_t off; /* of the const char * in struct cli */
+} opt_def;
+
+static const opt_def s_opts[] = {
+  {"-o", OPT_OUT, offsetof(cli, out)},
+  {"--name", OPT_NAME, offsetof(cli, name)},
+  {"--key", OPT_KEY, offsetof(cli, key)},
+  {"--for", OPT_FOR, offsetof(cli, for_file)},
+  {"--root", OPT_ROOT, offsetof(cli, root)},
+  {"--subject", OPT_CERT, offsetof(cli, subject)},
+  {"--role", OPT_CERT, offsetof(cli, role)},
+  {"--prefix", OPT_CERT, offsetof(cli, prefix)},
+  {"--days", OPT_CERT, offsetof(cli, days)},
+  {"--seq", OPT_CERT, offsetof(cli, seq)},
+  {"--reason", OPT_CERT, offsetof(cli, reason)},
+  {"--record", OPT_RECORD, offsetof(cli, record)},
 };
 
 typedef struct cmd_def {
@@ -56,15 +84,25 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli keygen -o yalu.key\n"},
-  {"init", cmd_init, 0, 0, OPT_NAME | OPT_KEY, "init --name NAME [--key FILE]",
+  {"init", cmd_init, 0, 0, OPT_NAME | OPT_KEY | OPT_ROOT | OPT_RESTORE,
+   "init --name NAME [--key FILE] [--root KEY|self] [--restore]",
    "create a data directory for a station",
    "Creates the data directory (see -d) with an empty store called NAME and\n"
    "the node's key pair in DIR/node.key.  NAME is UTF-8 text of 1 to 100\n"
    "bytes.  Without --key a new key pair is generated.\n"
    "\n"
+   "With --root the store accepts an op only if its author holds a valid\n"
+   "certificate chain to that key and writes inside its namespace (see\n"
+   "linli cert --help); the district uses --root self.  Without it, every\n"
+   "validly signed op is accepted.\n"
+   "\n"
    "Options:\n"
    "  --name NAME  the station's name (required)\n"
    "  --key FILE   use the secret key in FILE (made by linli keygen)\n"
+   "  --root KEY   the trust root: 64 hex digits, a .pub file, or self\n"
+   "  --restore    a replacement device with the key from a backup: refuse\n"
+   "               local writes until the node has recovered its own log from\n"
+   "               its parent (by linli-node, or a bundle made for it)\n"
    "\n"
    "Example:\n"
    "  linli -d /srv/linli init --name 太仓市双凤镇雅鹿村\n"},
@@ -201,6 +239,62 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli -d street import /media/usb/yalu.bundle\n"},
+  {"cert", cmd_cert, 1, 2, OPT_OUT | OPT_NAME | OPT_CERT | OPT_ROOT,
+   "cert issue|install FILE|show [FILE]|revoke [OPTIONS]",
+   "issue, install, show and revoke membership certificates",
+   "The district key is the trust root.  It certifies street keys, a street\n"
+   "key certifies its villages, each certificate narrowing the record keys\n"
+   "its holder may write.  Certificates and revocations travel inside the\n"
+   "signed logs, so every node and auditor checks them the same way.\n"
+   "\n"
+   "  cert issue --subject KEY --name NAME --role ROLE [--prefix P]\n"
+   "             [--days N] -o FILE\n"
+   "      sign a certificate for KEY with this node's key; FILE gets it\n"
+   "      with this node's own chain (ROLE: district, street or village;\n"
+   "      P: the key prefix it may write, inside this node's own; N: days\n"
+   "      valid, default 730)\n"
+   "  cert install FILE\n"
+   "      write this node's chain (from its issuer) into its log: the\n"
+   "      first thing a certified node writes\n"
+   "  cert show [FILE] [--subject KEY] [--root KEY]\n"
+   "      show and check a chain file, or what this node holds of a key\n"
+   "      (default: its own): chain, revocation, fork\n"
+   "  cert revoke --subject KEY [--seq N] [--reason TEXT]\n"
+   "      revoke KEY: its ops after seq N (default: the last held here)\n"
+   "      are refused everywhere; those before stay valid\n"
+   "\n"
+   "KEY is 64 hex digits or a .pub file.\n"
+   "\n"
+   "Example:\n"
+   "  linli -d district cert issue --subject jinchang.key.pub --name 金仓街道 \\\n"
+   "        --role street --prefix gusu/jinchang/ -o jinchang.chain\n"
+   "  linli -d jinchang cert install jinchang.chain\n"
+   "  linli -d jinchang cert revoke --subject v12.key.pub --reason stolen\n"},
+  {"rotate", cmd_rotate, 1, 1, OPT_KEY, "rotate --key NEXT_KEY CHAIN",
+   "move this node to a new key",
+   "Makes NEXT_KEY (from linli keygen) the node's key, and installs its\n"
+   "certificate chain CHAIN (issued for NEXT_KEY by this node's issuer).\n"
+   "The old key's log stays as it is, signed and verifiable; the old key\n"
+   "file is kept as DIR/node.key.retired-<short id>.  Afterwards the issuer\n"
+   "revokes the old key at its last seq and the parent admits the new one.\n"
+   "Run it with linli-node stopped.\n"
+   "\n"
+   "Example:\n"
+   "  linli -d v12 rotate --key v12-2027.key v12-2027.chain\n"},
+  {"audit", cmd_audit, 0, 1, OPT_ROOT | OPT_RECORD, "audit [BUNDLE] --root KEY [--record KEY]",
+   "verify signed histories, trusting only the root key",
+   "Verifies a bundle, or the data directory (read-only; a running\n"
+   "linli-node is not needed and not asked), trusting nothing but the root\n"
+   "public key: every hash chain, signature, certificate, namespace,\n"
+   "revocation and fork evidence.  Reports per author: name, op count,\n"
+   "head, time range and problems, each with its location (author, seq).\n"
+   "With --record KEY, prints the full signed history of that record (who,\n"
+   "when, what, under which signed head) and its resulting state.\n"
+   "Exit status 1 when any problem is found.\n"
+   "\n"
+   "Example:\n"
+   "  linli audit district.bundle --root district.key.pub\n"
+   "  linli -d /srv/district audit --root 3b6a...e1 --record hh/yalu/0012\n"},
   {"verify", cmd_verify, 0, 0, 0, "verify",
    "re-verify every stored hash chain and signature",
    "Reads every author log back and checks that it is contiguous, chains\n"
@@ -347,7 +441,7 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
     }
     unsigned allowed = *cmd != NULL ? (*cmd)->opts : 0;
     bool flag = false;
-    unsigned bit = 0;
+    const char **slot = NULL;
     if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
       *help = true;
       flag = true;
@@ -360,18 +454,18 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
     } else if (strcmp(opt, "--force") == 0 && (allowed & OPT_FORCE)) {
       c->force = true;
       flag = true;
-    } else if (strcmp(opt, "-d") == 0)
-      bit = 0;
-    else if (strcmp(opt, "-o") == 0 && (allowed & OPT_OUT))
-      bit = OPT_OUT;
-    else if (strcmp(opt, "--name") == 0 && (allowed & OPT_NAME))
-      bit = OPT_NAME;
-    else if (strcmp(opt, "--key") == 0 && (allowed & OPT_KEY))
-      bit = OPT_KEY;
-    else if (strcmp(opt, "--for") == 0 && (allowed & OPT_FOR))
-      bit = OPT_FOR;
-    else
-      return cli_usage(c, "unknown option '%.60s'", opt);
+    } else if (strcmp(opt, "--restore") == 0 && (allowed & OPT_RESTORE)) {
+      c->restore = true;
+      flag = true;
+    } else if (strcmp(opt, "-d") == 0) {
+      slot = &dir;
+    } else {
+      for (size_t k = 0; k < sizeof s_opts / sizeof s_opts[0]; k++)
+        if (strcmp(opt, s_opts[k].name) == 0 && (allowed & s_opts[k].bit))
+          slot = (const char **)((char *)c + s_opts[k].off);
+      if (slot == NULL)
+        return cli_usage(c, "unknown option '%.60s'", opt);
+    }
     if (flag) {
       if (val != NULL)
         return cli_usage(c, "option %s takes no value", opt);
@@ -382,14 +476,7 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
         return cli_usage(c, "option %s needs a value", opt);
       val = argv[++i];
     }
-    int rc;
-    switch (bit) {
-    case OPT_OUT: rc = s_set_opt(c, &c->out, "-o", val); break;
-    case OPT_NAME: rc = s_set_opt(c, &c->name, "--name", val); break;
-    case OPT_KEY: rc = s_set_opt(c, &c->key, "--key", val); break;
-    case OPT_FOR: rc = s_set_opt(c, &c->for_file, "--for", val); break;
-    default: rc = s_set_opt(c, &dir, "-d", val); break;
-    }
+    int rc = s_set_opt(c, slot, opt, val);
     if (rc != CLI_OK)
       return rc;
   }
@@ -452,7 +539,7 @@ cli_main(int argc, char **argv)
   /* A running linli-node owns the store: hand the command to it.  Key
    * generation and initialisation never touch a running store. */
   if (cli_daemon == NULL && cmd->run != cmd_keygen && cmd->run != cmd_init &&
-      cli_forward(&c, argc, argv, &rc) == 1)
+      cmd->run != cmd_audit && cli_forward(&c, argc, argv, &rc) == 1)
     goto done;
   rc = cmd->run(&c);
   /* Output that cannot be written (a full disk, a closed pipe) is a

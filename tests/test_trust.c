@@ -1,0 +1,347 @@
+/* test_trust.c - certificates, chains, revocations, fork evidence and the
+ * per-op trust rules (crdt/trust.h). */
+#include "crdt/delta.h"
+#include "crdt/hlc.h"
+#include "crdt/trust.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1790000000000ull   /* ms: the tests' "now" */
+#define DAY (24ull * 3600 * 1000)
+
+static void
+s_key(lident *id, uint8_t n)
+{
+  uint8_t seed[LINLI_SEED_BYTES];
+  memset(seed, n, sizeof seed);
+  ident_from_seed(id, seed);
+}
+
+static lcert
+s_cert(const lident *subject, const char *name, int role, const char *prefix)
+{
+  lcert c;
+  memset(&c, 0, sizeof c);
+  memcpy(c.subject, subject->pk, LINLI_PK_BYTES);
+  strcpy(c.name, name);
+  c.role = (uint8_t)role;
+  strcpy(c.prefix, prefix);
+  c.not_before = T0 - DAY;
+  c.not_after = T0 + 365 * DAY;
+  return c;
+}
+
+/* root -> street (gusu/jinchang/) -> village (gusu/jinchang/v12/) */
+static lident root, street, village, stranger;
+static lchain vchain, schain;
+
+static void
+setup(void)
+{
+  cr_assert_eq(linli_crypto_init(), 0);
+  s_key(&root, 1);
+  s_key(&street, 2);
+  s_key(&village, 3);
+  s_key(&stranger, 4);
+  memset(&schain, 0, sizeof schain);
+  schain.c[0] = s_cert(&street, "jinchang", ROLE_STREET, "gusu/jinchang/");
+  cert_sign(&schain.c[0], &root);
+  schain.n = 1;
+  memset(&vchain, 0, sizeof vchain);
+  vchain.c[0] = s_cert(&village, "v12", ROLE_VILLAGE, "gusu/jinchang/v12/");
+  cert_sign(&vchain.c[0], &street);
+  vchain.c[1] = schain.c[0];
+  vchain.n = 2;
+}
+
+TestSuite(trust, .init = setup);
+
+Test(trust, chain_round_trip_and_verify)
+{
+  lbuf b;
+  lbuf_init(&b);
+  chain_encode(&b, &vchain);
+  lchain back;
+  lerr e = {0};
+  cr_assert_eq(chain_decode(&back, b.p, b.len, &e), 0, "%s", e.msg);
+  cr_assert_eq(back.n, 2);
+  cr_assert_eq(memcmp(&back.c[0], &vchain.c[0], sizeof back.c[0]), 0);
+  cr_assert_eq(chain_verify(&back, root.pk, village.pk, &e), 0, "%s", e.msg);
+  cr_assert_eq(chain_valid_at(&back, T0, &e), 0, "%s", e.msg);
+  /* every byte matters: flipping any one makes decode or verify fail */
+  for (size_t i = 0; i < b.len; i++) {
+    b.p[i] ^= 0x01;
+    lchain t;
+    int rc = chain_decode(&t, b.p, b.len, NULL);
+    if (rc == 0)
+      rc = chain_verify(&t, root.pk, village.pk, NULL);
+    cr_assert_neq(rc, 0, "flipping byte %zu went unnoticed", i);
+    b.p[i] ^= 0x01;
+  }
+  lbuf_free(&b);
+}
+
+Test(trust, chain_rules)
+{
+  lerr e = {0};
+  lchain ch;
+  /* wrong subject, wrong root */
+  cr_assert_eq(chain_verify(&vchain, root.pk, street.pk, &e), LINLI_EREFUSED);
+  cr_assert_eq(chain_verify(&vchain, stranger.pk, village.pk, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "not by the trust root") != NULL, "%s", e.msg);
+  /* a village cannot widen its street's prefix */
+  ch = vchain;
+  strcpy(ch.c[0].prefix, "gusu/");
+  cert_sign(&ch.c[0], &street);
+  cr_assert_eq(chain_verify(&ch, root.pk, village.pk, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "outside its issuer's") != NULL, "%s", e.msg);
+  /* nor be given a higher role than its issuer */
+  ch = vchain;
+  ch.c[0].role = ROLE_DISTRICT;
+  strcpy(ch.c[0].prefix, "gusu/jinchang/v12/");
+  cert_sign(&ch.c[0], &street);
+  cr_assert_eq(chain_verify(&ch, root.pk, village.pk, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "cannot certify") != NULL, "%s", e.msg);
+  /* a certificate signed by someone else than the next in the chain */
+  ch = vchain;
+  cert_sign(&ch.c[0], &stranger);
+  cr_assert_eq(chain_verify(&ch, root.pk, village.pk, &e), LINLI_EREFUSED);
+  /* the issuer field claims the street but the signature is the stranger's */
+  memcpy(ch.c[0].issuer, street.pk, LINLI_PK_BYTES);
+  cr_assert_eq(chain_verify(&ch, root.pk, village.pk, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "signature does not verify") != NULL, "%s", e.msg);
+  /* validity */
+  cr_assert_eq(chain_valid_at(&vchain, T0 - 2 * DAY, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "not yet valid") != NULL, "%s", e.msg);
+  cr_assert_eq(chain_valid_at(&vchain, T0 + 400 * DAY, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "expired") != NULL, "%s", e.msg);
+  /* the street's certificate expiring ends the village's too */
+  ch = vchain;
+  ch.c[1].not_after = T0 + DAY;
+  cr_assert_eq(chain_valid_at(&ch, T0 + 2 * DAY, &e), LINLI_EREFUSED);
+  /* syntax: a street needs a prefix; prefixes end in '/'; trust/ is reserved */
+  lcert c = s_cert(&street, "x", ROLE_STREET, "");
+  cr_assert_eq(cert_check(&c, &e), LINLI_EMALFORMED);
+  c = s_cert(&street, "x", ROLE_STREET, "gusu");
+  cr_assert_eq(cert_check(&c, &e), LINLI_EMALFORMED);
+  c = s_cert(&street, "x", ROLE_STREET, "trust/");
+  cr_assert_eq(cert_check(&c, &e), LINLI_EMALFORMED);
+  c = s_cert(&street, "x", ROLE_STREET, "gusu//a/");
+  cr_assert_eq(cert_check(&c, &e), LINLI_EMALFORMED);
+  c = s_cert(&street, "x", ROLE_DISTRICT, "");
+  cr_assert_eq(cert_check(&c, &e), 0, "%s", e.msg);
+}
+
+/* An op as trust_check_op sees it. */
+static op
+s_op(uint8_t kind, const char *key, const char *field, const char *val, uint64_t seq, uint64_t ms)
+{
+  op o;
+  memset(&o, 0, sizeof o);
+  o.kind = kind;
+  o.key = key;
+  o.key_len = (uint32_t)strlen(key);
+  o.field = field;
+  o.field_len = (uint32_t)strlen(field);
+  o.str = val;
+  o.str_len = (uint32_t)strlen(val);
+  o.seq = seq;
+  o.hlc = hlc_make(ms, 0);
+  return o;
+}
+
+static char *
+s_hexval(const uint8_t *p, size_t n)
+{
+  lbuf h;
+  lbuf_init(&h);
+  trust_hex(&h, p, n);
+  lbuf_put(&h, "", 1);
+  return (char *)h.p;
+}
+
+static char *
+s_chain_hex(const lchain *ch)
+{
+  lbuf b;
+  lbuf_init(&b);
+  chain_encode(&b, ch);
+  char *hex = s_hexval(b.p, b.len);
+  lbuf_free(&b);
+  return hex;
+}
+
+Test(trust, op_rules)
+{
+  ltrust_state st;
+  trust_state_init(&st);
+  lerr e = {0};
+  char key[96];
+  trust_key(key, TRUST_CERT_PREFIX, village.pk);
+  char *hex = s_chain_hex(&vchain);
+  /* rules off without a root */
+  op o = s_op(OP_SET, "anything/at/all", "f", "v", 1, T0);
+  cr_assert_eq(trust_check_op(NULL, village.pk, &st, &o, NULL, NULL, &e), 0);
+  /* nothing before the certificate */
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "no certificate") != NULL, "%s", e.msg);
+  /* the certificate op */
+  o = s_op(OP_SET, key, TRUST_CHAIN_FIELD, hex, 1, T0);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  cr_assert(st.certified);
+  /* inside and outside the namespace */
+  o = s_op(OP_SET, "gusu/jinchang/v12/hh/1", "name", "x", 2, T0);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  o = s_op(OP_SET, "gusu/jinchang/v13/hh/1", "name", "x", 3, T0);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "outside its namespace") != NULL, "%s", e.msg);
+  cr_assert(strstr(e.msg, "seq 3") != NULL, "%s", e.msg);
+  /* district-level namespaces */
+  o = s_op(OP_SET, "notices/2026/1", "title", "x", 3, T0);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert_eq(trust_check_op(root.pk, root.pk, &st, &o, NULL, NULL, &e), 0);
+  /* after expiry */
+  o = s_op(OP_SET, "gusu/jinchang/v12/hh/1", "name", "x", 3, T0 + 400 * DAY);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "expired") != NULL, "%s", e.msg);
+  /* reserved keys: another's certificate, any other trust/ key, a delete */
+  char other[96];
+  trust_key(other, TRUST_CERT_PREFIX, street.pk);
+  o = s_op(OP_SET, other, TRUST_CHAIN_FIELD, hex, 3, T0);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  o = s_op(OP_SET, "trust/other/x", "f", "v", 3, T0);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  o = s_op(OP_DEL, key, "", "", 3, T0);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  /* a chain that certifies another key is refused as this key's */
+  ltrust_state st2;
+  trust_state_init(&st2);
+  char skey[96];
+  trust_key(skey, TRUST_CERT_PREFIX, stranger.pk);
+  o = s_op(OP_SET, skey, TRUST_CHAIN_FIELD, hex, 1, T0);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st2, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(!st2.certified);
+  /* garbage in the certificate value */
+  trust_key(skey, TRUST_CERT_PREFIX, village.pk);
+  o = s_op(OP_SET, skey, TRUST_CHAIN_FIELD, "zz", 1, T0);
+  cr_assert_eq(trust_check_op(root.pk, village.pk, &st2, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  free(hex);
+}
+
+/* A village log: its head at each seq, for revocations. */
+static void
+s_head(const lident *id, uint64_t seq, uint8_t hash[LINLI_HASH_BYTES], uint8_t sig[LINLI_SIG_BYTES])
+{
+  memset(hash, (int)seq, LINLI_HASH_BYTES);
+  head_sign(id, seq, hash, sig);
+}
+
+Test(trust, revocations)
+{
+  lrevoke rv;
+  memset(&rv, 0, sizeof rv);
+  memcpy(rv.subject, village.pk, LINLI_PK_BYTES);
+  rv.seq = 7;
+  s_head(&village, 7, rv.hash, rv.sig);
+  strcpy(rv.reason, "stolen");
+  lbuf b;
+  lbuf_init(&b);
+  revoke_encode(&b, &rv);
+  lrevoke back;
+  lerr e = {0};
+  cr_assert_eq(revoke_decode(&back, b.p, b.len, &e), 0, "%s", e.msg);
+  cr_assert_eq(back.seq, 7);
+  cr_assert_str_eq(back.reason, "stolen");
+  /* a head the subject never signed */
+  lbuf_reset(&b);
+  lrevoke forged = rv;
+  forged.seq = 5;
+  revoke_encode(&b, &forged);
+  cr_assert_eq(revoke_decode(&back, b.p, b.len, &e), LINLI_EREFUSED);
+  /* seq 0 needs zero hash and signature */
+  forged = rv;
+  forged.seq = 0;
+  lbuf_reset(&b);
+  revoke_encode(&b, &forged);
+  cr_assert_eq(revoke_decode(&back, b.p, b.len, &e), LINLI_EMALFORMED);
+  lbuf_free(&b);
+  /* who may revoke: the root, the issuers up the chain; not a stranger,
+   * not the village itself */
+  cr_assert(revoke_authorised(root.pk, root.pk, NULL));
+  cr_assert(revoke_authorised(root.pk, street.pk, &vchain));
+  cr_assert(!revoke_authorised(root.pk, stranger.pk, &vchain));
+  cr_assert(!revoke_authorised(root.pk, village.pk, &vchain));
+  cr_assert(!revoke_authorised(root.pk, street.pk, NULL));
+  /* the state keeps them sorted; the first authorised one is in force */
+  ltrust_state st;
+  trust_state_init(&st);
+  lrevoke r9 = rv, r3 = rv;
+  r9.seq = 9;
+  r3.seq = 3;
+  cr_assert(trust_add_revocation(&st, street.pk, &r9));
+  cr_assert(trust_add_revocation(&st, stranger.pk, &r3));
+  cr_assert(!trust_add_revocation(&st, street.pk, &r9));
+  cr_assert_null(trust_revocation(root.pk, &st)); /* chain unknown: only root's count */
+  st.certified = true;
+  st.chain = vchain;
+  const ltrust_rev *in = trust_revocation(root.pk, &st);
+  cr_assert_not_null(in);
+  cr_assert_eq(in->rv.seq, 9); /* the stranger's earlier one has no force */
+  cr_assert(trust_add_revocation(&st, root.pk, &r3));
+  cr_assert_eq(trust_revocation(root.pk, &st)->rv.seq, 3);
+}
+
+/* A one-op signed delta of `id` at seq 1 setting hh/1 = val. */
+static void
+s_delta1(lbuf *out, const lident *id, const char *val)
+{
+  op o = s_op(OP_SET, "gusu/jinchang/v12/hh/1", "name", val, 1, T0);
+  uint8_t prev[LINLI_HASH_BYTES] = {0}, head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
+  lbuf scratch;
+  lbuf_init(&scratch);
+  op_hash(head, prev, id->pk, &o, &scratch);
+  head_sign(id, 1, head, sig);
+  delta_encode(out, id->pk, 1, prev, &o, 1, sig);
+  lbuf_free(&scratch);
+}
+
+Test(trust, fork_evidence)
+{
+  lbuf a, b, ev;
+  lbuf_init(&a);
+  lbuf_init(&b);
+  lbuf_init(&ev);
+  s_delta1(&a, &village, "one");
+  s_delta1(&b, &village, "two");
+  fork_encode(&ev, village.pk, 1, a.p, a.len, b.p, b.len);
+  uint8_t au[LINLI_PK_BYTES];
+  uint64_t seq;
+  lerr e = {0};
+  cr_assert_eq(fork_check(ev.p, ev.len, au, &seq, &e), 0, "%s", e.msg);
+  cr_assert_eq(memcmp(au, village.pk, LINLI_PK_BYTES), 0);
+  cr_assert_eq(seq, 1);
+  /* two copies of the same delta are no evidence */
+  lbuf_reset(&ev);
+  fork_encode(&ev, village.pk, 1, a.p, a.len, a.p, a.len);
+  cr_assert_neq(fork_check(ev.p, ev.len, au, &seq, &e), 0);
+  /* nor is a delta someone else signed */
+  lbuf c;
+  lbuf_init(&c);
+  s_delta1(&c, &stranger, "two");
+  lbuf_reset(&ev);
+  fork_encode(&ev, village.pk, 1, a.p, a.len, c.p, c.len);
+  cr_assert_neq(fork_check(ev.p, ev.len, au, &seq, &e), 0);
+  /* nor one whose signature was altered */
+  lbuf_reset(&ev);
+  b.p[b.len - 1] ^= 1;
+  fork_encode(&ev, village.pk, 1, a.p, a.len, b.p, b.len);
+  cr_assert_neq(fork_check(ev.p, ev.len, au, &seq, &e), 0);
+  /* truncated evidence */
+  cr_assert_neq(fork_check(ev.p, ev.len - 3, au, &seq, &e), 0);
+  lbuf_free(&a);
+  lbuf_free(&b);
+  lbuf_free(&c);
+  lbuf_free(&ev);
+}

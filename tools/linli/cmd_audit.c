@@ -1,0 +1,823 @@
+/*
+ * cmd_audit.c - `linli audit`: verify signed histories trusting nothing but
+ * the root public key given on the command line.
+ *
+ * The input is a bundle, or a data directory opened read-only.  Of a data
+ * directory only the raw log rows (and fork evidence, which is re-checked
+ * on its own) are read: heads, views, digests and the store's own trust
+ * state are what a dishonest node could have forged, so the audit never
+ * looks at them.  Every delta is decoded, its hash chain recomputed from
+ * the canonical encoding, its signature checked, its continuity with the
+ * author's previous delta checked, and every op run through the same trust
+ * rules a node applies (crdt/trust.h).  Revocations live in other logs
+ * than the ops they cut, so they are checked once everything was read.
+ *
+ * A problem never stops the audit: each is reported with its location
+ * (author, seq or seq range), and the exit status is 1 when there is any.
+ */
+#include "tools/linli/cli.h"
+#include "tools/linli/json.h"
+
+#include "crdt/hlc.h"
+#include "crdt/hmap.h"
+#include "crdt/trust.h"
+#include "node/fsutil.h"
+#include "sync/bundle.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_BUNDLE_MAX ((size_t)2 << 30)
+#define S_PROBLEMS_MAX 10000
+
+typedef struct aprob {
+  uint8_t author[LINLI_PK_BYTES];
+  bool has_author;
+  uint64_t seq, seq_end;
+  char what[400];
+} aprob;
+
+typedef struct aauthor {
+  uint8_t pk[LINLI_PK_BYTES];
+  bool started, linked;     /* linked: `prev` is a hash we verified */
+  uint64_t first_seq, next_seq, ops, head_seq;
+  uint8_t prev[LINLI_HASH_BYTES];
+  uint64_t hlc_min, hlc_max;
+  ltrust_state ts;
+  bool blocked;
+  uint64_t refused;         /* ops after the first refused one */
+  uint32_t problems;
+} aauthor;
+
+typedef struct arev {
+  uint8_t revoker[LINLI_PK_BYTES];
+  uint64_t at_seq;
+  lrevoke rv;
+} arev;
+
+/* One op of the audited record, copied out of its delta. */
+typedef struct ahist {
+  uint8_t author[LINLI_PK_BYTES];
+  op o;
+  char *key, *field, *str;
+  op_tag *tags;
+  uint8_t hash[LINLI_HASH_BYTES], head_hash[LINLI_HASH_BYTES];
+  uint8_t head_sig[LINLI_SIG_BYTES];
+  uint64_t head_seq;
+} ahist;
+
+typedef struct audit {
+  const uint8_t *root;
+  hmap authors;
+  aauthor **list;
+  uint32_t nlist, cap;
+  aprob *probs;
+  uint32_t nprobs, probs_cap;
+  uint64_t nproblems;       /* counted even past S_PROBLEMS_MAX */
+  arev *revs;
+  uint32_t nrevs, revs_cap;
+  const char *record;
+  size_t record_len;
+  ahist *hist;
+  uint32_t nhist, hist_cap;
+  uint64_t deltas, ops;
+  lbuf scratch;
+  uint8_t (*hashes)[LINLI_HASH_BYTES];
+  uint32_t hashes_cap;
+  /* the raw delta holding (author, seq), from the input */
+  int (*refetch)(void *ctx, const uint8_t *author, uint64_t seq, uint8_t **p, size_t *n);
+  void *refetch_ctx;
+  cli_progress prog;
+  uint64_t total;
+  bool oom;
+} audit;
+
+static void
+s_problem(audit *a, const uint8_t *author, uint64_t seq, uint64_t seq_end, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+s_problem(audit *a, const uint8_t *author, uint64_t seq, uint64_t seq_end, const char *fmt, ...)
+{
+  a->nproblems++;
+  if (author) {
+    aauthor *aa = hmap_get(&a->authors, author, LINLI_PK_BYTES);
+    if (aa)
+      aa->problems++;
+  }
+  if (a->nprobs == S_PROBLEMS_MAX)
+    return;
+  if (a->nprobs == a->probs_cap) {
+    uint32_t cap = a->probs_cap ? 2 * a->probs_cap : 16;
+    aprob *np = realloc(a->probs, cap * sizeof *np);
+    if (np == NULL) {
+      a->oom = true;
+      return;
+    }
+    a->probs = np;
+    a->probs_cap = cap;
+  }
+  aprob *p = &a->probs[a->nprobs++];
+  memset(p, 0, sizeof *p);
+  if (author) {
+    memcpy(p->author, author, LINLI_PK_BYTES);
+    p->has_author = true;
+  }
+  p->seq = seq;
+  p->seq_end = seq_end;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->what, sizeof p->what, fmt, ap);
+  va_end(ap);
+}
+
+static aauthor *
+s_author(audit *a, const uint8_t pk[LINLI_PK_BYTES])
+{
+  aauthor *aa = hmap_get(&a->authors, pk, LINLI_PK_BYTES);
+  if (aa)
+    return aa;
+  aa = calloc(1, sizeof *aa);
+  if (aa == NULL)
+    return NULL;
+  memcpy(aa->pk, pk, LINLI_PK_BYTES);
+  trust_state_init(&aa->ts);
+  if (a->nlist == a->cap) {
+    uint32_t cap = a->cap ? 2 * a->cap : 64;
+    aauthor **nl = realloc(a->list, cap * sizeof *nl);
+    if (nl == NULL) {
+      free(aa);
+      return NULL;
+    }
+    a->list = nl;
+    a->cap = cap;
+  }
+  if (hmap_put(&a->authors, pk, LINLI_PK_BYTES, aa) != 0) {
+    free(aa);
+    return NULL;
+  }
+  a->list[a->nlist++] = aa;
+  return aa;
+}
+
+static char *
+s_dup(const char *p, size_t n)
+{
+  char *d = malloc(n + 1);
+  if (d) {
+    memcpy(d, p, n);
+    d[n] = 0;
+  }
+  return d;
+}
+
+static void
+s_keep_hist(audit *a, const delta *d, uint32_t i, const uint8_t head[LINLI_HASH_BYTES])
+{
+  if (a->nhist == a->hist_cap) {
+    uint32_t cap = a->hist_cap ? 2 * a->hist_cap : 16;
+    ahist *nh = realloc(a->hist, cap * sizeof *nh);
+    if (nh == NULL) {
+      a->oom = true;
+      return;
+    }
+    a->hist = nh;
+    a->hist_cap = cap;
+  }
+  const op *o = &d->ops[i];
+  ahist *h = &a->hist[a->nhist++];
+  memset(h, 0, sizeof *h);
+  memcpy(h->author, d->author, LINLI_PK_BYTES);
+  h->o = *o;
+  h->key = s_dup(o->key, o->key_len);
+  h->field = s_dup(o->field ? o->field : "", o->field_len);
+  h->str = o->str ? s_dup(o->str, o->str_len) : NULL;
+  if (o->ntags) {
+    h->tags = malloc(o->ntags * sizeof *h->tags);
+    if (h->tags)
+      memcpy(h->tags, o->tags, o->ntags * sizeof *h->tags);
+  }
+  if (h->key == NULL || h->field == NULL || (o->str && h->str == NULL) ||
+      (o->ntags && h->tags == NULL))
+    a->oom = true;
+  h->o.key = h->key;
+  h->o.field = h->field;
+  h->o.str = h->str;
+  h->o.tags = h->tags;
+  memcpy(h->hash, a->hashes[i], LINLI_HASH_BYTES);
+  memcpy(h->head_hash, head, LINLI_HASH_BYTES);
+  memcpy(h->head_sig, d->sig, LINLI_SIG_BYTES);
+  h->head_seq = delta_last_seq(d);
+}
+
+/* One delta of the input. */
+static int
+s_audit_delta(audit *a, const uint8_t *p, size_t n)
+{
+  delta d;
+  lerr e = {0};
+  memset(&d, 0, sizeof d);
+  a->deltas++;
+  if (delta_decode(&d, p, n, &e) != 0) {
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t f, l;
+    if (delta_peek(p, n, author, &f, &l) == 0) {
+      aauthor *aa = s_author(a, author);
+      if (aa) {
+        aa->linked = false;
+        if (aa->next_seq <= l)
+          aa->next_seq = l + 1;
+        aa->started = true;
+      }
+      s_problem(a, author, f, l, "unreadable delta: %s", e.msg);
+    } else {
+      s_problem(a, NULL, 0, 0, "delta %llu of the input is unreadable: %s",
+                (unsigned long long)a->deltas, e.msg);
+    }
+    return 0;
+  }
+  uint64_t first = d.first_seq, last = delta_last_seq(&d);
+  aauthor *aa = s_author(a, d.author);
+  if (aa == NULL) {
+    delta_clear(&d);
+    a->oom = true;
+    return LINLI_ENOMEM;
+  }
+  /* Continuity with what came before in this input. */
+  if (!aa->started) {
+    aa->first_seq = first;
+    if (first != 1)
+      s_problem(a, d.author, 1, first - 1,
+                "ops before seq %llu are not in this input: its certificate and earlier chain "
+                "cannot be checked",
+                (unsigned long long)first);
+  } else if (first > aa->next_seq) {
+    s_problem(a, d.author, aa->next_seq, first - 1,
+              "ops missing from the middle of the chain (dropped)");
+  } else if (first < aa->next_seq) {
+    s_problem(a, d.author, first, last < aa->next_seq ? last : aa->next_seq - 1,
+              "delta repeats seqs already seen (reordered or duplicated)");
+  } else if (aa->linked && memcmp(d.prev, aa->prev, LINLI_HASH_BYTES) != 0) {
+    s_problem(a, d.author, first, first,
+              "previous hash does not match op %llu: the chain is broken (an op dropped, "
+              "reordered or altered)",
+              (unsigned long long)(first - 1));
+  }
+  aa->started = true;
+  bool want_hashes = a->record != NULL;
+  if (want_hashes && a->hashes_cap < d.nops) {
+    void *nh = realloc(a->hashes, d.nops * sizeof *a->hashes);
+    if (nh == NULL) {
+      delta_clear(&d);
+      a->oom = true;
+      return LINLI_ENOMEM;
+    }
+    a->hashes = nh;
+    a->hashes_cap = d.nops;
+  }
+  uint8_t head[LINLI_HASH_BYTES];
+  if (delta_verify(&d, head, want_hashes ? a->hashes : NULL, &a->scratch, &e) != 0) {
+    s_problem(a, d.author, first, last,
+              "signature does not verify: an op, the order of ops or the signature was altered");
+    aa->linked = false;
+    if (aa->next_seq <= last)
+      aa->next_seq = last + 1;
+    delta_clear(&d);
+    return 0;
+  }
+  if (first >= aa->next_seq || !aa->linked) {
+    memcpy(aa->prev, head, LINLI_HASH_BYTES);
+    aa->linked = true;
+  }
+  if (aa->next_seq <= last)
+    aa->next_seq = last + 1;
+  aa->head_seq = last;
+  for (uint32_t i = 0; i < d.nops; i++) {
+    const op *o = &d.ops[i];
+    a->ops++;
+    if (aa->blocked) {
+      aa->refused++;
+      continue;
+    }
+    lrevoke rv;
+    bool isrv = false;
+    if (trust_check_op(a->root, d.author, &aa->ts, o, &rv, &isrv, &e) != 0) {
+      s_problem(a, d.author, o->seq, o->seq, "%s", e.msg);
+      aa->blocked = true;
+      continue;
+    }
+    aa->ops++;
+    if (aa->hlc_min == 0 || o->hlc < aa->hlc_min)
+      aa->hlc_min = o->hlc;
+    if (o->hlc > aa->hlc_max)
+      aa->hlc_max = o->hlc;
+    if (isrv) {
+      if (a->nrevs == a->revs_cap) {
+        uint32_t cap = a->revs_cap ? 2 * a->revs_cap : 8;
+        arev *nr = realloc(a->revs, cap * sizeof *nr);
+        if (nr == NULL) {
+          a->oom = true;
+          continue;
+        }
+        a->revs = nr;
+        a->revs_cap = cap;
+      }
+      arev *r = &a->revs[a->nrevs++];
+      memcpy(r->revoker, d.author, LINLI_PK_BYTES);
+      r->at_seq = o->seq;
+      r->rv = rv;
+    }
+    if (a->record && o->key_len == a->record_len && memcmp(o->key, a->record, o->key_len) == 0)
+      s_keep_hist(a, &d, i, head);
+  }
+  delta_clear(&d);
+  cli_progress_update(&a->prog, a->ops, a->total);
+  return 0;
+}
+
+/* The hash the input gives to `author`'s op `seq`, or -1 when it has none. */
+static int
+s_hash_at(audit *a, const uint8_t *author, uint64_t seq, uint8_t out[LINLI_HASH_BYTES])
+{
+  uint8_t *p;
+  size_t n;
+  if (a->refetch == NULL || a->refetch(a->refetch_ctx, author, seq, &p, &n) != 0)
+    return -1;
+  delta d;
+  memset(&d, 0, sizeof d);
+  int rc = -1;
+  uint8_t (*hs)[LINLI_HASH_BYTES] = NULL;
+  uint8_t head[LINLI_HASH_BYTES];
+  if (delta_decode(&d, p, n, NULL) == 0 && seq >= d.first_seq && seq <= delta_last_seq(&d) &&
+      (hs = malloc(d.nops * sizeof *hs)) != NULL &&
+      delta_verify(&d, head, hs, &a->scratch, NULL) == 0) {
+    memcpy(out, hs[seq - d.first_seq], LINLI_HASH_BYTES);
+    rc = 0;
+  }
+  free(hs);
+  delta_clear(&d);
+  free(p);
+  return rc;
+}
+
+static void
+s_check_revocations(audit *a)
+{
+  char who[LINLI_SHORT_ID_LEN + 1], by[LINLI_SHORT_ID_LEN + 1];
+  for (uint32_t i = 0; i < a->nrevs; i++) {
+    arev *r = &a->revs[i];
+    aauthor *sub = hmap_get(&a->authors, r->rv.subject, LINLI_PK_BYTES);
+    ident_short(who, r->rv.subject);
+    ident_short(by, r->revoker);
+    if (sub == NULL)
+      continue; /* the revoked log is not in this input */
+    if (!revoke_authorised(a->root, r->revoker, sub->ts.certified ? &sub->ts.chain : NULL)) {
+      s_problem(a, r->revoker, r->at_seq, r->at_seq,
+                "revokes %s, which this key did not certify (the revocation has no force)", who);
+      continue;
+    }
+    trust_add_revocation(&sub->ts, r->revoker, &r->rv);
+    if (sub->head_seq > r->rv.seq)
+      s_problem(a, r->rv.subject, r->rv.seq + 1, sub->head_seq,
+                "ops signed after the key was revoked at seq %llu by %s (%s)",
+                (unsigned long long)r->rv.seq, by,
+                r->rv.reason[0] ? r->rv.reason : "no reason given");
+    uint8_t h[LINLI_HASH_BYTES];
+    if (r->rv.seq > 0 && sub->head_seq >= r->rv.seq && s_hash_at(a, r->rv.subject, r->rv.seq, h) == 0 &&
+        memcmp(h, r->rv.hash, LINLI_HASH_BYTES) != 0)
+      s_problem(a, r->rv.subject, r->rv.seq, r->rv.seq,
+                "fork: the revocation by %s carries this key's signature over another op at this "
+                "seq",
+                by);
+  }
+}
+
+static int
+s_fork_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+          size_t n)
+{
+  audit *a = ctx;
+  uint8_t au[LINLI_PK_BYTES];
+  uint64_t sq;
+  lerr e;
+  /* lstore_forks checked it already; the audit checks it itself. */
+  if (fork_check(ev, n, au, &sq, &e) != 0)
+    s_problem(a, author, seq, seq, "fork evidence held by the node does not check: %s", e.msg);
+  else
+    s_problem(a, au, sq, sq,
+              "fork: two different ops signed for this seq (both deltas kept as evidence)");
+  if (s_author(a, au) == NULL)
+    a->oom = true;
+  return 0;
+}
+
+/* ---- sources ---- */
+
+static int
+s_store_delta(void *ctx, const uint8_t *p, size_t n)
+{
+  return s_audit_delta(ctx, p, n);
+}
+
+static int
+s_store_refetch(void *ctx, const uint8_t *author, uint64_t seq, uint8_t **p, size_t *n)
+{
+  return lstore_log_find(ctx, author, seq, p, n, NULL);
+}
+
+/* A bundle's deltas, indexed so revocations can look back. */
+typedef struct bidx {
+  const uint8_t **p;
+  size_t *n;
+  uint32_t count, cap;
+} bidx;
+
+static int
+s_bundle_refetch(void *ctx, const uint8_t *author, uint64_t seq, uint8_t **out, size_t *outn)
+{
+  bidx *b = ctx;
+  for (uint32_t i = 0; i < b->count; i++) {
+    uint8_t au[LINLI_PK_BYTES];
+    uint64_t f, l;
+    if (delta_peek(b->p[i], b->n[i], au, &f, &l) == 0 && memcmp(au, author, LINLI_PK_BYTES) == 0 &&
+        f <= seq && seq <= l) {
+      if ((*out = malloc(b->n[i])) == NULL)
+        return -1;
+      memcpy(*out, b->p[i], b->n[i]);
+      *outn = b->n[i];
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* ---- output ---- */
+
+static int
+s_author_cmp(const void *x, const void *y)
+{
+  const aauthor *a = *(aauthor *const *)x, *b = *(aauthor *const *)y;
+  return memcmp(a->pk, b->pk, LINLI_PK_BYTES);
+}
+
+static const char *
+s_name(const audit *a, const aauthor *aa)
+{
+  if (aa->ts.certified)
+    return aa->ts.chain.c[0].name;
+  if (a->root && memcmp(aa->pk, a->root, LINLI_PK_BYTES) == 0)
+    return "(trust root)";
+  return "(no certificate)";
+}
+
+static int
+s_hist_cmp(const void *x, const void *y)
+{
+  const ahist *a = x, *b = y;
+  if (a->o.hlc != b->o.hlc)
+    return a->o.hlc < b->o.hlc ? -1 : 1;
+  int c = memcmp(a->author, b->author, LINLI_PK_BYTES);
+  if (c)
+    return c;
+  return a->o.seq < b->o.seq ? -1 : a->o.seq > b->o.seq;
+}
+
+static void
+s_print_text(audit *a, const char *source)
+{
+  char who[LINLI_SHORT_ID_LEN + 1], t0[64], t1[64], root[2 * LINLI_PK_BYTES + 1];
+  hex_encode(root, a->root, LINLI_PK_BYTES);
+  printf("audit of %s\ntrust root: %s\n\n", source, root);
+  printf("%-12s  %-20s  %-8s  %9s  %9s  %-19s  %-19s  %s\n", "author", "name", "role", "ops",
+         "head", "first op", "last op", "problems");
+  for (uint32_t i = 0; i < a->nlist; i++) {
+    aauthor *aa = a->list[i];
+    ident_short(who, aa->pk);
+    const char *role = aa->ts.certified ? trust_role_name(aa->ts.chain.c[0].role)
+                       : memcmp(aa->pk, a->root, LINLI_PK_BYTES) == 0 ? "root" : "-";
+    hlc_format(t0, sizeof t0, aa->hlc_min);
+    hlc_format(t1, sizeof t1, aa->hlc_max);
+    t0[19] = t1[19] = 0;
+    printf("%-12s  ", who);
+    /* names are UTF-8: pad by bytes is good enough for a log line */
+    cli_text(stdout, s_name(a, aa), strlen(s_name(a, aa)));
+    int pad = 20 - (int)strlen(s_name(a, aa));
+    printf("%*s  %-8s  %9llu  %9llu  %-19s  %-19s  %u\n", pad > 0 ? pad : 0, "", role,
+           (unsigned long long)aa->ops, (unsigned long long)aa->head_seq,
+           aa->ops ? t0 : "-", aa->ops ? t1 : "-", aa->problems);
+  }
+  if (a->nproblems > 0) {
+    printf("\nproblems:\n");
+    for (uint32_t i = 0; i < a->nprobs; i++) {
+      aprob *p = &a->probs[i];
+      if (p->has_author) {
+        ident_short(who, p->author);
+        if (p->seq_end > p->seq)
+          printf("  author %s seq %llu..%llu: %s\n", who, (unsigned long long)p->seq,
+                 (unsigned long long)p->seq_end, p->what);
+        else
+          printf("  author %s seq %llu: %s\n", who, (unsigned long long)p->seq, p->what);
+      } else {
+        printf("  %s\n", p->what);
+      }
+    }
+    if (a->nproblems > a->nprobs)
+      printf("  ... and %llu more\n", (unsigned long long)(a->nproblems - a->nprobs));
+  }
+  printf("\n%s: %llu ops in %llu deltas from %u authors, %llu problem%s\n",
+         a->nproblems ? "FAILED" : "ok", (unsigned long long)a->ops,
+         (unsigned long long)a->deltas, a->nlist, (unsigned long long)a->nproblems,
+         a->nproblems == 1 ? "" : "s");
+}
+
+static void
+s_print_json_authors(audit *a, jw *w)
+{
+  char t[64];
+  jw_key(w, "authors");
+  jw_arr_begin(w);
+  for (uint32_t i = 0; i < a->nlist; i++) {
+    aauthor *aa = a->list[i];
+    jw_obj_begin(w);
+    jw_key(w, "id");
+    jw_hex(w, aa->pk, LINLI_PK_BYTES);
+    jw_key(w, "name");
+    jw_str(w, s_name(a, aa));
+    jw_key(w, "role");
+    if (aa->ts.certified)
+      jw_str(w, trust_role_name(aa->ts.chain.c[0].role));
+    else
+      jw_null(w);
+    jw_key(w, "prefix");
+    if (aa->ts.certified)
+      jw_str(w, aa->ts.chain.c[0].prefix);
+    else
+      jw_null(w);
+    jw_key(w, "ops");
+    jw_uint(w, aa->ops);
+    jw_key(w, "first_seq");
+    jw_uint(w, aa->first_seq);
+    jw_key(w, "head_seq");
+    jw_uint(w, aa->head_seq);
+    jw_key(w, "head_hash");
+    if (aa->linked)
+      jw_hex(w, aa->prev, LINLI_HASH_BYTES);
+    else
+      jw_null(w);
+    jw_key(w, "first_time");
+    jw_str(w, aa->ops ? hlc_format(t, sizeof t, aa->hlc_min) : "");
+    jw_key(w, "last_time");
+    jw_str(w, aa->ops ? hlc_format(t, sizeof t, aa->hlc_max) : "");
+    jw_key(w, "problems");
+    jw_uint(w, aa->problems);
+    jw_obj_end(w);
+  }
+  jw_arr_end(w);
+  jw_key(w, "problems");
+  jw_arr_begin(w);
+  for (uint32_t i = 0; i < a->nprobs; i++) {
+    aprob *p = &a->probs[i];
+    jw_obj_begin(w);
+    jw_key(w, "author");
+    if (p->has_author)
+      jw_hex(w, p->author, LINLI_PK_BYTES);
+    else
+      jw_null(w);
+    jw_key(w, "seq");
+    jw_uint(w, p->seq);
+    jw_key(w, "seq_end");
+    jw_uint(w, p->seq_end > p->seq ? p->seq_end : p->seq);
+    jw_key(w, "what");
+    jw_str(w, p->what);
+    jw_obj_end(w);
+  }
+  jw_arr_end(w);
+}
+
+/* The record's history and the state it adds up to. */
+static int
+s_print_record(audit *a, jw *w)
+{
+  qsort(a->hist, a->nhist, sizeof *a->hist, s_hist_cmp);
+  rec *r = rec_new();
+  if (r == NULL)
+    return cli_fail("out of memory");
+  for (uint32_t i = 0; i < a->nhist; i++)
+    if (rec_apply(r, a->hist[i].author, &a->hist[i].o) < 0) {
+      rec_destroy(&r);
+      return cli_fail("out of memory");
+    }
+  if (w) {
+    jw_key(w, "record");
+    jw_obj_begin(w);
+    jw_key(w, "key");
+    jw_str(w, a->record);
+    jw_key(w, "ops");
+    jw_arr_begin(w);
+  } else {
+    printf("\nhistory of %s (%u op%s):\n", a->record, a->nhist, a->nhist == 1 ? "" : "s");
+  }
+  for (uint32_t i = 0; i < a->nhist; i++) {
+    ahist *h = &a->hist[i];
+    lhist_entry he = {.author = h->author, .o = &h->o, .hash = h->hash,
+                      .head_seq = h->head_seq, .head_hash = h->head_hash,
+                      .head_sig = h->head_sig};
+    if (w) {
+      cli_hist_json(w, &he);
+    } else {
+      aauthor *aa = hmap_get(&a->authors, h->author, LINLI_PK_BYTES);
+      fputs("  ", stdout);
+      if (aa) {
+        cli_text(stdout, s_name(a, aa), strlen(s_name(a, aa)));
+        fputs(": ", stdout);
+      }
+      cli_hist_text(stdout, &he);
+    }
+  }
+  int rc = CLI_OK;
+  if (w) {
+    jw_arr_end(w);
+    jw_key(w, "present");
+    jw_bool(w, rec_present(r));
+    jw_key(w, "state");
+    rc = cli_rec_json(w, r);
+    jw_obj_end(w);
+  } else {
+    printf("resulting state%s:\n", rec_present(r) ? "" : " (deleted or empty)");
+    rc = cli_rec_text(r);
+  }
+  rec_destroy(&r);
+  return rc;
+}
+
+static void
+s_audit_free(audit *a)
+{
+  for (uint32_t i = 0; i < a->nlist; i++)
+    free(a->list[i]);
+  free(a->list);
+  hmap_free(&a->authors);
+  free(a->probs);
+  free(a->revs);
+  for (uint32_t i = 0; i < a->nhist; i++) {
+    free(a->hist[i].key);
+    free(a->hist[i].field);
+    free(a->hist[i].str);
+    free(a->hist[i].tags);
+  }
+  free(a->hist);
+  free(a->hashes);
+  lbuf_free(&a->scratch);
+}
+
+int
+cmd_audit(cli *c)
+{
+  uint8_t root[LINLI_PK_BYTES];
+  lerr e = {0};
+  audit a;
+  lstore *s = NULL;
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  bidx bi = {0};
+  char source[4400];
+  int rc = CLI_OK;
+
+  memset(&a, 0, sizeof a);
+  if (c->root == NULL)
+    return cli_usage(c, "--root KEY is required: the audit trusts nothing else");
+  if (cli_pubkey(c->root, root, &e) != 0)
+    return cli_usage(c, "--root: %s", e.msg);
+  if (c->record != NULL && key_check(c->record, strlen(c->record), &e) != 0)
+    return cli_usage(c, "--record: %s", e.msg);
+  a.root = root;
+  a.record = c->record;
+  a.record_len = c->record ? strlen(c->record) : 0;
+  hmap_init(&a.authors);
+  lbuf_init(&a.scratch);
+  cli_progress_init(&a.prog, "audited", " ops");
+
+  if (c->argc == 1) {
+    const char *path = c->argv[0];
+    bundle_reader br;
+    snprintf(source, sizeof source, "bundle %s", path);
+    if (fs_read_all(path, S_BUNDLE_MAX, &buf, &n, &e) != 0) {
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    a.total = 0;
+    if (bundle_read_begin(&br, buf, n, &e) != 0) {
+      rc = cli_fail("%s: %s", path, e.msg);
+      goto done;
+    }
+    char who[LINLI_SHORT_ID_LEN + 1];
+    ident_short(who, br.info.exporter);
+    snprintf(source, sizeof source, "bundle %s (exported by %s)", path, who);
+    a.refetch = s_bundle_refetch;
+    a.refetch_ctx = &bi;
+    uint8_t last_author[LINLI_PK_BYTES] = {0};
+    uint64_t last_seq = 0;
+    bool any = false;
+    for (;;) {
+      const uint8_t *p;
+      size_t dn;
+      int r = bundle_read_next(&br, &p, &dn, &e);
+      if (r == 0)
+        break;
+      if (r < 0) {
+        char where[120] = "at its start";
+        if (any) {
+          ident_short(who, last_author);
+          snprintf(where, sizeof where, "after author %s seq %llu", who,
+                   (unsigned long long)last_seq);
+        }
+        s_problem(&a, NULL, 0, 0, "bundle truncated or altered %s: %s", where, e.msg);
+        break;
+      }
+      uint64_t f;
+      if (delta_peek(p, dn, last_author, &f, &last_seq) == 0)
+        any = true;
+      if (bi.count == bi.cap) {
+        uint32_t cap = bi.cap ? 2 * bi.cap : 256;
+        const uint8_t **np = realloc(bi.p, cap * sizeof *np);
+        size_t *nn = np ? realloc(bi.n, cap * sizeof *nn) : NULL;
+        if (np)
+          bi.p = np;
+        if (nn == NULL) {
+          rc = cli_fail("out of memory");
+          goto done;
+        }
+        bi.n = nn;
+        bi.cap = cap;
+      }
+      bi.p[bi.count] = p;
+      bi.n[bi.count++] = dn;
+      if (s_audit_delta(&a, p, dn) != 0) {
+        rc = cli_fail("out of memory");
+        goto done;
+      }
+    }
+  } else {
+    lstore_opts o = {.profile = LSTORE_DISTRICT, .read_only = true};
+    snprintf(source, sizeof source, "data directory %s", c->dir);
+    if (lstore_open(&s, c->dir, &o, &e) != 0) {
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    lstore_stat st;
+    if (lstore_stat_get(s, &st, NULL) == 0)
+      a.total = st.ops; /* only for the progress line */
+    a.refetch = s_store_refetch;
+    a.refetch_ctx = s;
+    if (lstore_log_scan(s, s_store_delta, &a, &e) != 0) {
+      s_problem(&a, NULL, 0, 0, "the log could not be read to the end: %s", e.msg);
+    }
+    if (lstore_forks(s, s_fork_cb, &a, &e) != 0)
+      s_problem(&a, NULL, 0, 0, "fork evidence: %s", e.msg);
+  }
+  s_check_revocations(&a);
+  cli_progress_clear(&a.prog);
+  if (a.oom) {
+    rc = cli_fail("out of memory");
+    goto done;
+  }
+  qsort(a.list, a.nlist, sizeof *a.list, s_author_cmp);
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "ok");
+    jw_bool(&w, a.nproblems == 0);
+    jw_key(&w, "source");
+    jw_str(&w, source);
+    jw_key(&w, "root");
+    jw_hex(&w, root, LINLI_PK_BYTES);
+    jw_key(&w, "deltas");
+    jw_uint(&w, a.deltas);
+    jw_key(&w, "ops");
+    jw_uint(&w, a.ops);
+    jw_key(&w, "problem_count");
+    jw_uint(&w, a.nproblems);
+    s_print_json_authors(&a, &w);
+    if (a.record)
+      rc = s_print_record(&a, &w);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    s_print_text(&a, source);
+    if (a.record)
+      rc = s_print_record(&a, NULL);
+  }
+  if (rc == CLI_OK && a.nproblems > 0)
+    rc = CLI_FAIL;
+done:
+  cli_progress_clear(&a.prog);
+  s_audit_free(&a);
+  free(bi.p);
+  free(bi.n);
+  free(buf);
+  lstore_close(&s);
+  return rc;
+}
