@@ -263,6 +263,24 @@ s_report(s_peer *p, uint64_t now)
   }
 }
 
+/* A restored node may write again once a parent has told it everything it
+ * holds, its own log included: then no seq it signs can be signed twice. */
+static void
+s_recovery(ldaemon *d, s_peer *p)
+{
+  if (p->kind != LPEER_PARENT || p->sess == NULL || !lstore_recovering(d->s))
+    return;
+  lsession_stat st;
+  session_stat_get(p->sess, &st);
+  if (!st.hello_done || st.ops_behind_in != 0)
+    return;
+  lerr e = {0};
+  if (lstore_set_recovering(d->s, false, &e) != 0)
+    log_error("cannot record that the own log was recovered: %s", e.msg);
+  else
+    log_info("own log recovered from %s: local writes are allowed again", p->cfg->name);
+}
+
 /* Starts the sync reports afresh after a (re)connection: the first time
  * both sides are even again is reported, whatever was exchanged. */
 static void
@@ -405,6 +423,7 @@ s_received(ldaemon *d, s_peer *p, const uint8_t *msg, size_t n, uint64_t now)
   if (replica_take_applied(d->repl) > 0)
     s_news(d, p);
   s_report(p, now);
+  s_recovery(d, p);
 }
 
 /* ---- ZAP: who may connect ---- */

@@ -15,6 +15,7 @@
 #include "node/keyfile.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The longest station name accepted, in bytes: room for the longest
@@ -175,6 +176,30 @@ done:
   return rc;
 }
 
+typedef struct s_forks {
+  struct {
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t seq;
+  } *v;
+  uint32_t n;
+} s_forks;
+
+static int
+s_fork_collect(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+               size_t n)
+{
+  s_forks *f = ctx;
+  (void)ev;
+  (void)n;
+  void *nv = realloc(f->v, (f->n + 1) * sizeof *f->v);
+  if (nv == NULL)
+    return LINLI_ENOMEM;
+  f->v = nv;
+  memcpy(f->v[f->n].author, author, LINLI_PK_BYTES);
+  f->v[f->n++].seq = seq;
+  return 0;
+}
+
 int
 cmd_status(cli *c)
 {
@@ -202,6 +227,19 @@ cmd_status(cli *c)
   if (crypto_sign_ed25519_pk_to_curve25519(curve, lstore_self(s)) == 0)
     hex_encode(curve_hex, curve, sizeof curve);
   hlc_format(when, sizeof when, st.hlc);
+  const uint8_t *root = lstore_root(s);
+  ltrust_state *ts = malloc(sizeof *ts);
+  if (ts == NULL || lstore_trust(s, lstore_self(s), ts, &e) != 0) {
+    rc = ts ? cli_fail_e(&e) : cli_fail("out of memory");
+    free(ts);
+    goto done;
+  }
+  s_forks fk = {0};
+  if (lstore_forks(s, s_fork_collect, &fk, &e) != 0) {
+    free(ts);
+    rc = cli_fail_e(&e);
+    goto done;
+  }
   if (c->json) {
     jw w;
     jw_init(&w, stdout);
@@ -230,6 +268,39 @@ cmd_status(cli *c)
     jw_int(&w, st.digest.count);
     jw_key(&w, "digest");
     jw_str(&w, dig);
+    jw_key(&w, "trust_root");
+    if (root)
+      jw_hex(&w, root, LINLI_PK_BYTES);
+    else
+      jw_null(&w);
+    jw_key(&w, "certificate");
+    if (ts->certified) {
+      jw_obj_begin(&w);
+      jw_key(&w, "name");
+      jw_str(&w, ts->chain.c[0].name);
+      jw_key(&w, "role");
+      jw_str(&w, trust_role_name(ts->chain.c[0].role));
+      jw_key(&w, "prefix");
+      jw_str(&w, ts->chain.c[0].prefix);
+      jw_key(&w, "not_after");
+      jw_uint(&w, ts->chain.c[0].not_after);
+      jw_obj_end(&w);
+    } else {
+      jw_null(&w);
+    }
+    jw_key(&w, "recovering");
+    jw_bool(&w, lstore_recovering(s));
+    jw_key(&w, "forks");
+    jw_arr_begin(&w);
+    for (uint32_t i = 0; i < fk.n; i++) {
+      jw_obj_begin(&w);
+      jw_key(&w, "author");
+      jw_hex(&w, fk.v[i].author, LINLI_PK_BYTES);
+      jw_key(&w, "seq");
+      jw_uint(&w, fk.v[i].seq);
+      jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
     cli_print_peers(stdout, &w);
     jw_obj_end(&w);
     jw_finish(&w);
@@ -246,8 +317,37 @@ cmd_status(cli *c)
     printf("ops:      %llu\n", (unsigned long long)st.ops);
     printf("records:  %lld\n", (long long)st.digest.count);
     printf("digest:   %s\n", dig);
+    if (root) {
+      char rh[2 * LINLI_PK_BYTES + 1];
+      hex_encode(rh, root, LINLI_PK_BYTES);
+      printf("trust root: %s%s\n", rh,
+             memcmp(root, lstore_self(s), LINLI_PK_BYTES) == 0 ? " (this node)" : "");
+    } else {
+      printf("trust root: none: every validly signed op is accepted (linli init --root)\n");
+    }
+    if (ts->certified) {
+      char until[64];
+      hlc_format(until, sizeof until, hlc_make(ts->chain.c[0].not_after, 0));
+      fputs("certificate: ", stdout);
+      cli_text(stdout, ts->chain.c[0].name, strlen(ts->chain.c[0].name));
+      printf(", %s, prefix '%s', valid until %.10s\n", trust_role_name(ts->chain.c[0].role),
+             ts->chain.c[0].prefix, until);
+    } else if (root && memcmp(root, lstore_self(s), LINLI_PK_BYTES) != 0) {
+      printf("certificate: none yet: this node cannot write (linli cert install)\n");
+    }
+    if (lstore_recovering(s))
+      printf("RECOVERING: restored from a backup; writes wait for the own log from the parent\n");
+    for (uint32_t i = 0; i < fk.n; i++) {
+      char fh[LINLI_SHORT_ID_LEN + 1];
+      ident_short(fh, fk.v[i].author);
+      printf("FORK: author %s signed two histories at seq %llu (evidence kept; its new ops are "
+             "refused)\n",
+             fh, (unsigned long long)fk.v[i].seq);
+    }
     cli_print_peers(stdout, NULL);
   }
+  free(ts);
+  free(fk.v);
 done:
   cli_close(&s);
   return rc;

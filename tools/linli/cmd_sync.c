@@ -345,6 +345,17 @@ cmd_import(cli *c)
     goto done;
   if ((rc = s_import_apply(s, path, buf, n, ndeltas, &st)) != CLI_OK)
     goto done;
+  /* A bundle made for this node holds all its exporter had of this node's
+   * own log: a restored node has its history back. */
+  bool recovered = false;
+  if (lstore_recovering(s) && info.has_for &&
+      memcmp(info.for_node, lstore_self(s), LINLI_PK_BYTES) == 0) {
+    if (lstore_set_recovering(s, false, &e) != 0) {
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    recovered = true;
+  }
   ident_short(who, info.exporter);
   if (c->json) {
     jw w;
@@ -362,6 +373,8 @@ cmd_import(cli *c)
     jw_uint(&w, st.ops_dup);
     jw_key(&w, "records");
     jw_uint(&w, st.records);
+    jw_key(&w, "recovered");
+    jw_bool(&w, recovered);
     jw_obj_end(&w);
     jw_finish(&w);
   } else {
@@ -369,6 +382,8 @@ cmd_import(cli *c)
            "%u records changed\n",
            (unsigned long long)ndeltas, path, who, (unsigned long long)st.ops_new,
            (unsigned long long)st.ops_dup, st.records);
+    if (recovered)
+      printf("own log recovered: local writes are allowed again\n");
   }
 done:
   free(buf);
