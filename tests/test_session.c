@@ -84,6 +84,44 @@ r_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d, 
   return rc;
 }
 
+/* Fork evidence, straight from the store. */
+static uint32_t
+r_fork_count(void *ctx)
+{
+  return lstore_fork_count(ctx);
+}
+
+typedef struct r_pick {
+  uint32_t want, at;
+  lbuf *out;
+} r_pick;
+
+static int
+r_pick_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev, size_t n)
+{
+  r_pick *p = ctx;
+  (void)author;
+  (void)seq;
+  if (p->at++ != p->want)
+    return 0;
+  lbuf_put(p->out, ev, n);
+  return 1;
+}
+
+static int
+r_fork_get(void *ctx, uint32_t i, lbuf *out, lerr *e)
+{
+  r_pick p = {.want = i, .out = out};
+  return lstore_forks(ctx, r_pick_cb, &p, e);
+}
+
+static int
+r_fork_put(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *p, size_t n, lerr *e)
+{
+  (void)peer;
+  return lstore_fork_add(ctx, p, n, NULL, e);
+}
+
 /* Classes a parent announced, as the child's replica is told them. */
 static int classified, classified_early;
 static uint8_t classified_author[LINLI_PK_BYTES];
@@ -142,7 +180,8 @@ s_session(node *n, const node *peer, bool initiator, uint32_t window, uint32_t m
   memcpy(cfg.self, n->id.pk, LINLI_PK_BYTES);
   memcpy(cfg.peer, peer->id.pk, LINLI_PK_BYTES);
   lrepl r = {.ctx = n->s, .heads = r_heads, .read = r_read, .apply = r_apply,
-             .classify = r_classify};
+             .classify = r_classify, .fork_count = r_fork_count, .fork_get = r_fork_get,
+             .fork_put = r_fork_put};
   session_destroy(&n->sess);
   n->sess = session_new(&cfg, &r);
   cr_assert_not_null(n->sess);
@@ -465,4 +504,72 @@ Test(session, a_log_new_since_hello_is_announced_before_its_data)
   cr_assert_eq(memcmp(classified_author, parent.id.pk, LINLI_PK_BYTES), 0);
   s_node_free(&child);
   s_node_free(&parent);
+}
+
+/* Copies every delta of `from` into `to`, as a bundle import would; a
+ * delta the trust rules refuse or that forks is left out. */
+static int
+s_copy_emit(void *ctx, const uint8_t *p, size_t n)
+{
+  lingest *g = ctx;
+  int rc = lingest_add(g, p, n, NULL);
+  return rc == LINLI_EFORK || rc == LINLI_EREFUSED ? 0 : rc;
+}
+
+static void
+s_copy(node *from, node *to)
+{
+  lingest *g;
+  lerr e = {0};
+  cr_assert_eq(lstore_ingest_new(to->s, true, &g), 0);
+  cr_assert_eq(lstore_export(from->s, NULL, 1 << 20, s_copy_emit, g, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(lingest_commit(g, 1800000000000ull, NULL, &e), 0, "%s", e.msg);
+  lingest_destroy(&g);
+}
+
+Test(session, refused_authors_are_left_out_and_forks_are_told)
+{
+  /* b trusts a's key as its root; x has no certificate; y1 and y2 are one
+   * key on two cloned disks */
+  node a, b, x, y1, y2;
+  s_node(&a, "ra", 1);
+  s_node(&b, "rb", 2);
+  s_node(&x, "rx", 3);
+  s_node(&y1, "ry1", 4);
+  s_node(&y2, "ry2", 4);
+  lerr e = {0};
+  cr_assert_eq(lstore_set_root(b.s, a.id.pk, &e), 0, "%s", e.msg);
+  s_write(&a, 200, 10, "district");
+  s_write(&x, 150, 10, "stranger");
+  s_write(&y1, 5, 5, "one");
+  s_write(&y2, 5, 5, "two");
+  s_copy(&x, &a);
+  s_copy(&y1, &a);
+  s_copy(&y2, &a); /* the fork: a keeps both deltas as evidence */
+  cr_assert_eq(lstore_fork_count(a.s), 1);
+  s_session(&a, &b, true, 0, 0);
+  s_session(&b, &a, false, 0, 0);
+  wire w = {.seed = 7, .now = 1800000000000ull};
+  session_start(a.sess, w.now);
+  s_pump(&a, &b, &w, 1000); /* asserts that no side ever fails */
+  /* b took the root's log, refused the stranger's, and heard of the fork */
+  lhead h;
+  cr_assert_eq(lstore_head(b.s, a.id.pk, &h, &e), 0, "%s", e.msg);
+  cr_assert_eq(h.seq, 200);
+  cr_assert_eq(lstore_head(b.s, x.id.pk, &h, &e), LINLI_ENOTFOUND);
+  lsession_stat st;
+  session_stat_get(b.sess, &st);
+  cr_assert_gt(st.deltas_refused, 0);
+  cr_assert_eq(lstore_fork_count(b.s), 1);
+  ltrust_state ts;
+  cr_assert_eq(lstore_trust(b.s, y1.id.pk, &ts, &e), 0);
+  cr_assert(ts.forked);
+  /* the refused author is not sent again and again in this session */
+  session_stat_get(a.sess, &st);
+  cr_assert_leq(st.ops_sent, 200 + 150 + 5 + 5);
+  s_node_free(&a);
+  s_node_free(&b);
+  s_node_free(&x);
+  s_node_free(&y1);
+  s_node_free(&y2);
 }

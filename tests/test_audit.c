@@ -1,0 +1,551 @@
+#define _GNU_SOURCE /* memmem */
+/* test_audit.c - `linli audit` against tampering at every layer, and
+ * against logs that break the trust rules, with the exact location of
+ * each problem.
+ *
+ * A district (the trust root), a street and a village are set up through
+ * the CLI and exchange bundles, so the district holds all three logs.  The
+ * tests then build bundles from the district's stored deltas, alter them
+ * byte by byte or add deltas a dishonest key signed, and run the audit. */
+#include "crdt/hlc.h"
+#include "crdt/trust.h"
+#include "node/keyfile.h"
+#include "node/store.h"
+#include "sync/bundle.h"
+#include "testutil.h"
+#include "tools/linli/cli.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dir;
+static char out[1 << 16];
+static char path_d[4200], path_s[4200], path_v[4200], roothex[65];
+
+/* Runs `linli ARGS...` in this process; stdout and stderr go to `out`. */
+static int
+s_cli(const char *first, ...)
+{
+  char *argv[32];
+  int argc = 0;
+  argv[argc++] = "linli";
+  va_list ap;
+  va_start(ap, first);
+  for (const char *a = first; a != NULL && argc < 31; a = va_arg(ap, const char *))
+    argv[argc++] = (char *)a;
+  va_end(ap);
+  argv[argc] = NULL;
+  char cap[4300];
+  snprintf(cap, sizeof cap, "%s/cli.out", dir);
+  fflush(stdout);
+  fflush(stderr);
+  int fd = open(cap, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int o1 = dup(1), o2 = dup(2);
+  dup2(fd, 1);
+  dup2(fd, 2);
+  int rc = cli_main(argc, argv);
+  fflush(stdout);
+  fflush(stderr);
+  dup2(o1, 1);
+  dup2(o2, 2);
+  close(o1);
+  close(o2);
+  close(fd);
+  size_t n = 0;
+  uint8_t *p = tu_read_file(cap, &n);
+  if (n >= sizeof out)
+    n = sizeof out - 1;
+  memcpy(out, p ? (char *)p : "", n);
+  out[n] = 0;
+  free(p);
+  return rc;
+}
+
+static void
+s_must(int rc)
+{
+  cr_assert_eq(rc, 0, "linli failed: %s", out);
+}
+
+static void
+s_path(char *buf, const char *name)
+{
+  snprintf(buf, 4200, "%s/%s", dir, name);
+}
+
+static void
+s_up(const char *from, const char *to)
+{
+  char sum[4200], bun[4200];
+  s_path(sum, "up.summary");
+  s_path(bun, "up.bundle");
+  s_must(s_cli("-d", to, "summary", "-o", sum, NULL));
+  s_must(s_cli("-d", from, "export", "--for", sum, "-o", bun, NULL));
+  s_must(s_cli("-d", to, "import", bun, NULL));
+}
+
+static void
+setup(void)
+{
+  cr_assert_eq(linli_crypto_init(), 0);
+  dir = tu_tmpdir("audit");
+  s_path(path_d, "D");
+  s_path(path_s, "S");
+  s_path(path_v, "V");
+  char chain[4200], pub[4300];
+  s_must(s_cli("-d", path_d, "init", "--name", "district", "--root", "self", NULL));
+  snprintf(pub, sizeof pub, "%s/node.key.pub", path_d);
+  uint8_t root[LINLI_PK_BYTES];
+  cr_assert_eq(keyfile_read_pub(pub, root, NULL), 0);
+  hex_encode(roothex, root, LINLI_PK_BYTES);
+  s_must(s_cli("-d", path_s, "init", "--name", "jinchang", "--root", roothex, NULL));
+  s_must(s_cli("-d", path_v, "init", "--name", "v12", "--root", roothex, NULL));
+  s_path(chain, "s.chain");
+  snprintf(pub, sizeof pub, "%s/node.key.pub", path_s);
+  s_must(s_cli("-d", path_d, "cert", "issue", "--subject", pub, "--name", "jinchang", "--role",
+               "street", "--prefix", "gusu/jinchang/", "-o", chain, NULL));
+  s_must(s_cli("-d", path_s, "cert", "install", chain, NULL));
+  s_path(chain, "v.chain");
+  snprintf(pub, sizeof pub, "%s/node.key.pub", path_v);
+  s_must(s_cli("-d", path_s, "cert", "issue", "--subject", pub, "--name", "v12", "--role",
+               "village", "--prefix", "gusu/jinchang/v12/", "-o", chain, NULL));
+  s_must(s_cli("-d", path_v, "cert", "install", chain, NULL));
+  s_must(s_cli("-d", path_v, "put", "gusu/jinchang/v12/hh/1", "name=TAMPERME", NULL));
+  s_must(s_cli("-d", path_v, "put", "gusu/jinchang/v12/hh/2", "name=second", NULL));
+  s_must(s_cli("-d", path_d, "put", "notices/1", "title=NOTICE-ONE", NULL));
+  s_must(s_cli("-d", path_d, "put", "notices/2", "title=NOTICE-TWO", NULL));
+  s_must(s_cli("-d", path_d, "put", "notices/3", "title=NOTICE-THREE", NULL));
+  s_up(path_v, path_s);
+  s_up(path_s, path_d);
+}
+
+static void
+teardown(void)
+{
+  tu_rmtree(dir);
+  free(dir);
+}
+
+TestSuite(audit, .init = setup, .fini = teardown);
+
+/* ---- the district's stored deltas, as a list to build bundles from ---- */
+
+typedef struct rows {
+  uint8_t *p[64];
+  size_t n[64];
+  uint32_t count;
+} rows;
+
+static int
+s_row(void *ctx, const uint8_t *p, size_t n)
+{
+  rows *r = ctx;
+  cr_assert_lt(r->count, 64);
+  r->p[r->count] = malloc(n);
+  memcpy(r->p[r->count], p, n);
+  r->n[r->count++] = n;
+  return 0;
+}
+
+static void
+s_rows(rows *r)
+{
+  lstore *s;
+  lerr e = {0};
+  memset(r, 0, sizeof *r);
+  cr_assert_eq(lstore_open(&s, path_d, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_log_scan(s, s_row, r, &e), 0, "%s", e.msg);
+  lstore_close(&s);
+}
+
+static void
+s_rows_free(rows *r)
+{
+  for (uint32_t i = 0; i < r->count; i++)
+    free(r->p[i]);
+}
+
+/* The rows of `author` (by short id match on the first bytes). */
+static int
+s_find(const rows *r, const uint8_t *author, uint64_t seq)
+{
+  for (uint32_t i = 0; i < r->count; i++) {
+    uint8_t a[LINLI_PK_BYTES];
+    uint64_t f, l;
+    cr_assert_eq(delta_peek(r->p[i], r->n[i], a, &f, &l), 0);
+    if (memcmp(a, author, LINLI_PK_BYTES) == 0 && f <= seq && seq <= l)
+      return (int)i;
+  }
+  return -1;
+}
+
+static void
+s_ident(const char *node, lident *id)
+{
+  char k[4300];
+  snprintf(k, sizeof k, "%s/node.key", node);
+  cr_assert_eq(keyfile_read(k, id, NULL), 0);
+}
+
+/* Writes a bundle of rows[order[0..n)] plus `extra` deltas, exported by the
+ * district; returns its path. */
+static const char *
+s_bundle(const rows *r, const int *order, int n, const lbuf *extra, int nextra)
+{
+  static char path[4200];
+  s_path(path, "t.bundle");
+  lident d;
+  s_ident(path_d, &d);
+  bundle_writer w;
+  lbuf b;
+  lbuf_init(&b);
+  bundle_write_begin(&w, &b, d.pk, 1, NULL);
+  for (int i = 0; i < n; i++)
+    bundle_write_delta(&w, &b, r->p[order[i]], r->n[order[i]]);
+  for (int i = 0; i < nextra; i++)
+    bundle_write_delta(&w, &b, extra[i].p, extra[i].len);
+  bundle_write_end(&w, &b, &d);
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  fwrite(b.p, 1, b.len, f);
+  fclose(f);
+  lbuf_free(&b);
+  ident_wipe(&d);
+  return path;
+}
+
+static int *
+s_all(const rows *r)
+{
+  static int order[64];
+  for (uint32_t i = 0; i < r->count; i++)
+    order[i] = (int)i;
+  return order;
+}
+
+static const char *
+s_short(const uint8_t *pk)
+{
+  static char buf[4][LINLI_SHORT_ID_LEN + 1];
+  static int k;
+  k = (k + 1) % 4;
+  ident_short(buf[k], pk);
+  return buf[k];
+}
+
+/* `linli audit FILE --root` must fail and report `want` (a substring). */
+static void
+s_audit_fails(const char *file, const char *want)
+{
+  int rc = s_cli("audit", file, "--root", roothex, NULL);
+  cr_assert_eq(rc, CLI_FAIL, "audit passed a tampered input:\n%s", out);
+  cr_assert(strstr(out, want) != NULL, "audit does not say '%s':\n%s", want, out);
+}
+
+static uint8_t *
+s_memmem(uint8_t *p, size_t n, const char *s)
+{
+  return memmem(p, n, s, strlen(s));
+}
+
+/* ---- the untouched export passes ---- */
+
+Test(audit, three_tier_export_passes)
+{
+  char full[4200];
+  s_path(full, "full.bundle");
+  s_must(s_cli("-d", path_d, "export", "-o", full, NULL));
+  s_must(s_cli("audit", full, "--root", roothex, NULL));
+  cr_assert(strstr(out, "ok: ") != NULL, "%s", out);
+  cr_assert(strstr(out, "v12") != NULL && strstr(out, "jinchang") != NULL, "%s", out);
+  s_must(s_cli("-d", path_d, "audit", "--root", roothex, "--json", NULL));
+  cr_assert(strstr(out, "\"ok\":true") != NULL, "%s", out);
+  cr_assert(strstr(out, "\"problem_count\":0") != NULL, "%s", out);
+  /* the stored rows as a bundle pass too: the baseline for the tampering */
+  rows r;
+  s_rows(&r);
+  s_must(s_cli("audit", s_bundle(&r, s_all(&r), (int)r.count, NULL, 0), "--root", roothex, NULL));
+  s_rows_free(&r);
+}
+
+/* ---- tampering ---- */
+
+Test(audit, byte_flipped_in_an_op)
+{
+  rows r;
+  s_rows(&r);
+  uint8_t root[LINLI_PK_BYTES];
+  hex_decode(root, sizeof root, roothex);
+  int k = s_find(&r, root, 2);
+  cr_assert_geq(k, 0);
+  uint8_t *hit = s_memmem(r.p[k], r.n[k], "NOTICE-TWO");
+  cr_assert_not_null(hit);
+  hit[7] ^= 0x01; /* "NOTICE-TWO" -> "NOTICE.TWO": still valid UTF-8 */
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq 2: signature does not verify", s_short(root));
+  s_audit_fails(s_bundle(&r, s_all(&r), (int)r.count, NULL, 0), want);
+  /* the next delta of that author still links: one problem, not a cascade */
+  cr_assert(strstr(out, "1 problem") != NULL, "%s", out);
+  s_rows_free(&r);
+}
+
+Test(audit, byte_flipped_in_a_signature)
+{
+  rows r;
+  s_rows(&r);
+  uint8_t root[LINLI_PK_BYTES];
+  hex_decode(root, sizeof root, roothex);
+  int k = s_find(&r, root, 3);
+  r.p[k][r.n[k] - 5] ^= 0x40; /* the signature is the delta's last element */
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq 3: signature does not verify", s_short(root));
+  s_audit_fails(s_bundle(&r, s_all(&r), (int)r.count, NULL, 0), want);
+  s_rows_free(&r);
+}
+
+Test(audit, byte_flipped_in_a_certificate)
+{
+  rows r;
+  s_rows(&r);
+  lident v;
+  s_ident(path_v, &v);
+  int k = s_find(&r, v.pk, 1);
+  cr_assert_geq(k, 0);
+  /* the village's certificate travels hex-encoded in its first op; "v12"
+   * is its name inside the chain, i.e. "763132" in hex */
+  uint8_t *hit = s_memmem(r.p[k], r.n[k], "763132");
+  cr_assert_not_null(hit);
+  hit[5] = '3'; /* "v12" -> "v13" */
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq 1..", s_short(v.pk));
+  s_audit_fails(s_bundle(&r, s_all(&r), (int)r.count, NULL, 0), want);
+  cr_assert(strstr(out, "signature does not verify") != NULL, "%s", out);
+  s_rows_free(&r);
+
+  /* the village itself signs a log whose certificate it altered (a wider
+   * prefix it gave itself): the signature is the village's, but the
+   * street's signature over the certificate no longer holds */
+  lchain ch;
+  char chainfile[4200];
+  s_path(chainfile, "v.chain");
+  size_t n;
+  uint8_t *raw = tu_read_file(chainfile, &n);
+  cr_assert_eq(chain_decode(&ch, raw, n, NULL), 0);
+  free(raw);
+  strcpy(ch.c[0].prefix, "gusu/jinchang/");
+  lbuf cb, hex, d;
+  lbuf_init(&cb);
+  lbuf_init(&hex);
+  lbuf_init(&d);
+  chain_encode(&cb, &ch);
+  trust_hex(&hex, cb.p, cb.len);
+  char key[96];
+  size_t kl = trust_key(key, TRUST_CERT_PREFIX, v.pk);
+  op o = {.seq = 1, .hlc = hlc_make(1790000000000ull, 0), .kind = OP_SET, .key = key,
+          .key_len = (uint32_t)kl, .field = TRUST_CHAIN_FIELD, .field_len = 5,
+          .str = (const char *)hex.p, .str_len = (uint32_t)hex.len};
+  uint8_t prev[LINLI_HASH_BYTES] = {0}, head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
+  lbuf scratch;
+  lbuf_init(&scratch);
+  op_hash(head, prev, v.pk, &o, &scratch);
+  head_sign(&v, 1, head, sig);
+  delta_encode(&d, v.pk, 1, prev, &o, 1, sig);
+  rows none = {0};
+  snprintf(chainfile, sizeof chainfile, "author %s seq 1: certificate refused", s_short(v.pk));
+  s_audit_fails(s_bundle(&none, NULL, 0, &d, 1), chainfile);
+  cr_assert(strstr(out, "signature does not verify") != NULL, "%s", out);
+  lbuf_free(&cb);
+  lbuf_free(&hex);
+  lbuf_free(&d);
+  lbuf_free(&scratch);
+  ident_wipe(&v);
+}
+
+Test(audit, deltas_reordered)
+{
+  rows r;
+  s_rows(&r);
+  uint8_t root[LINLI_PK_BYTES];
+  hex_decode(root, sizeof root, roothex);
+  int a = s_find(&r, root, 2), b = s_find(&r, root, 3);
+  int *order = s_all(&r);
+  order[a] = b;
+  order[b] = a;
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq 2: ops missing from the middle", s_short(root));
+  s_audit_fails(s_bundle(&r, order, (int)r.count, NULL, 0), want);
+  snprintf(want, sizeof want, "author %s seq 2: delta repeats seqs", s_short(root));
+  cr_assert(strstr(out, want) != NULL, "%s", out);
+  s_rows_free(&r);
+}
+
+Test(audit, op_dropped_from_the_middle)
+{
+  rows r;
+  s_rows(&r);
+  uint8_t root[LINLI_PK_BYTES];
+  hex_decode(root, sizeof root, roothex);
+  int drop = s_find(&r, root, 2);
+  int order[64], n = 0;
+  for (uint32_t i = 0; i < r.count; i++)
+    if ((int)i != drop)
+      order[n++] = (int)i;
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq 2: ops missing from the middle of the chain",
+           s_short(root));
+  s_audit_fails(s_bundle(&r, order, n, NULL, 0), want);
+  s_rows_free(&r);
+}
+
+Test(audit, bundle_truncated)
+{
+  char full[4200];
+  s_path(full, "full.bundle");
+  s_must(s_cli("-d", path_d, "export", "-o", full, NULL));
+  size_t n;
+  uint8_t *p = tu_read_file(full, &n);
+  FILE *f = fopen(full, "wb");
+  fwrite(p, 1, n - 40, f); /* into the trailer's signature */
+  fclose(f);
+  s_audit_fails(full, "bundle truncated or altered after author");
+  f = fopen(full, "wb");
+  fwrite(p, 1, n / 2, f); /* into a delta */
+  fclose(f);
+  s_audit_fails(full, "bundle truncated or altered");
+  free(p);
+}
+
+/* ---- logs that break the trust rules ---- */
+
+/* A one-op delta of the village continuing its log as the district holds
+ * it: seq head+1, at time `ms` (0: just after its head). */
+static void
+s_village_op(lbuf *out_delta, const char *key, const char *val, uint64_t ms, uint64_t *seq)
+{
+  lident v;
+  s_ident(path_v, &v);
+  lstore *s;
+  lhead h;
+  cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
+  cr_assert_eq(lstore_head(s, v.pk, &h, NULL), 0);
+  lstore_close(&s);
+  op o = {.seq = h.seq + 1, .hlc = ms ? hlc_make(ms, 0) : h.hlc + 1, .kind = OP_SET, .key = key,
+          .key_len = (uint32_t)strlen(key), .field = "name", .field_len = 4, .str = val,
+          .str_len = (uint32_t)strlen(val)};
+  uint8_t head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
+  lbuf scratch;
+  lbuf_init(&scratch);
+  op_hash(head, h.hash, v.pk, &o, &scratch);
+  head_sign(&v, o.seq, head, sig);
+  delta_encode(out_delta, v.pk, o.seq, h.hash, &o, 1, sig);
+  lbuf_free(&scratch);
+  *seq = o.seq;
+  ident_wipe(&v);
+}
+
+static void
+s_vpk(uint8_t pk[LINLI_PK_BYTES])
+{
+  lident v;
+  s_ident(path_v, &v);
+  memcpy(pk, v.pk, LINLI_PK_BYTES);
+  ident_wipe(&v);
+}
+
+Test(audit, out_of_namespace_and_expired)
+{
+  rows r;
+  s_rows(&r);
+  uint8_t vpk[LINLI_PK_BYTES];
+  s_vpk(vpk);
+  lbuf d;
+  lbuf_init(&d);
+  uint64_t seq;
+  s_village_op(&d, "gusu/jinchang/v13/hh/1", "not mine", 0, &seq);
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq %llu: author %s (v12) seq %llu: key "
+           "gusu/jinchang/v13/hh/1 is outside its namespace",
+           s_short(vpk), (unsigned long long)seq, s_short(vpk), (unsigned long long)seq);
+  s_audit_fails(s_bundle(&r, s_all(&r), (int)r.count, &d, 1), want);
+  /* the district refuses it too, and keeps serving: nothing changes */
+  char f[4200];
+  s_path(f, "ns.bundle");
+  rename(s_bundle(&r, NULL, 0, &d, 1), f);
+  cr_assert_eq(s_cli("-d", path_d, "import", f, NULL), CLI_FAIL);
+  cr_assert(strstr(out, "outside its namespace") != NULL, "%s", out);
+  lbuf_reset(&d);
+  /* two years on, the certificate has expired */
+  s_village_op(&d, "gusu/jinchang/v12/hh/7", "late", 1790000000000ull + 3 * 365 * 86400000ull,
+               &seq);
+  s_audit_fails(s_bundle(&r, s_all(&r), (int)r.count, &d, 1), "expired at that time");
+  lbuf_free(&d);
+  s_rows_free(&r);
+}
+
+Test(audit, ops_after_a_revocation)
+{
+  char pub[4300];
+  snprintf(pub, sizeof pub, "%s/node.key.pub", path_v);
+  s_must(s_cli("-d", path_s, "cert", "revoke", "--subject", pub, "--reason", "stolen", NULL));
+  s_up(path_s, path_d);
+  rows r;
+  s_rows(&r);
+  lbuf d;
+  lbuf_init(&d);
+  uint64_t seq;
+  s_village_op(&d, "gusu/jinchang/v12/hh/1", "thief", 0, &seq);
+  uint8_t vpk[LINLI_PK_BYTES];
+  s_vpk(vpk);
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq %llu: ops signed after the key was revoked at seq %llu",
+           s_short(vpk), (unsigned long long)seq, (unsigned long long)(seq - 1));
+  s_audit_fails(s_bundle(&r, s_all(&r), (int)r.count, &d, 1), want);
+  cr_assert(strstr(out, "stolen") != NULL, "%s", out);
+  lbuf_free(&d);
+  s_rows_free(&r);
+}
+
+Test(audit, fork_with_its_evidence)
+{
+  lbuf a, b;
+  lbuf_init(&a);
+  lbuf_init(&b);
+  uint64_t seq;
+  /* a cloned disk: two different ops signed for the same seq */
+  s_village_op(&a, "gusu/jinchang/v12/hh/1", "branch one", 0, &seq);
+  s_village_op(&b, "gusu/jinchang/v12/hh/1", "branch two", 0, &seq);
+  rows none = {0};
+  char fa[4200], fb[4200];
+  s_path(fa, "a.bundle");
+  s_path(fb, "b.bundle");
+  rename(s_bundle(&none, NULL, 0, &a, 1), fa);
+  rename(s_bundle(&none, NULL, 0, &b, 1), fb);
+  s_must(s_cli("-d", path_d, "import", fa, NULL));
+  cr_assert_eq(s_cli("-d", path_d, "import", fb, NULL), CLI_FAIL);
+  cr_assert(strstr(out, "fork") != NULL, "%s", out);
+  /* both signed heads are kept and shown */
+  s_must(s_cli("-d", path_d, "status", NULL));
+  cr_assert(strstr(out, "FORK: author") != NULL, "%s", out);
+  uint8_t vpk[LINLI_PK_BYTES];
+  s_vpk(vpk);
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq %llu: fork: two different ops signed",
+           s_short(vpk), (unsigned long long)seq);
+  cr_assert_eq(s_cli("-d", path_d, "audit", "--root", roothex, NULL), CLI_FAIL, "%s", out);
+  cr_assert(strstr(out, want) != NULL, "%s", out);
+  /* the author's further ops are refused, even on the branch held */
+  lbuf c;
+  lbuf_init(&c);
+  s_village_op(&c, "gusu/jinchang/v12/hh/2", "more", 0, &seq);
+  rename(s_bundle(&none, NULL, 0, &c, 1), fa);
+  cr_assert_eq(s_cli("-d", path_d, "import", fa, NULL), CLI_FAIL);
+  cr_assert(strstr(out, "forked at seq") != NULL, "%s", out);
+  lbuf_free(&a);
+  lbuf_free(&b);
+  lbuf_free(&c);
+}
