@@ -52,11 +52,19 @@ say() { printf '\n== %s\n' "$*"; }
 l() { d=$1; shift; "$LINLI" -d "$T/$d" "$@"; }
 q() { d=$1; shift; "$LINLI" -d "$T/$d" "$@" >/dev/null; }
 
-# station NAME DISPLAY ROLE: a data directory with its own key.
+# station NAME DISPLAY: a data directory with its own key, under the
+# district's key as trust root (the district itself: --root self).
 station() {
-  "$LINLI" -d "$T/$1" init --name "$2" >/dev/null
+  "$LINLI" -d "$T/$1" init --name "$2" --root "${ROOT:-self}" >/dev/null
   eval "PK_$1=\$(cat \"\$T/$1/node.key.pub\")"
   eval "NAME_$1=\$2"
+}
+# certify ISSUER SUBJECT ROLE PREFIX: ISSUER signs SUBJECT's certificate,
+# which SUBJECT installs as the first op of its log.
+certify() {
+  q "$1" cert issue --subject "$(pk "$2")" --name "$(nm "$2")" --role "$3" --prefix "$4" \
+    -o "$T/$2.chain"
+  q "$2" cert install "$T/$2.chain"
 }
 pk() { eval "echo \$PK_$1"; }
 nm() { eval "echo \$NAME_$1"; }
@@ -64,12 +72,19 @@ nm() { eval "echo \$NAME_$1"; }
 BASE=$((17000 + $$ % 20000))
 say "Setting up 7 stations in $T"
 station gusu 姑苏区
+ROOT=$(cat "$T/gusu/node.key.pub")
 station jinchang 金阊街道
 station pingjiang 平江街道
 station shilu 石路社区
 station caixiang 彩香社区
 station niujia 钮家巷社区
 station guanqian 观前社区
+certify gusu jinchang street gusu/jinchang/
+certify gusu pingjiang street gusu/pingjiang/
+for v in shilu caixiang; do certify jinchang $v village gusu/jinchang/$v/; done
+for v in niujia guanqian; do certify pingjiang $v village gusu/pingjiang/$v/; done
+echo "姑苏区's key is the trust root: it certified both streets, each street its"
+echo "two villages, each certificate narrowing the record keys its holder may write"
 P_gusu=$BASE
 P_jinchang=$((BASE + 1))
 P_pingjiang=$((BASE + 2))
@@ -247,6 +262,17 @@ echo "records of 彩香社区 at 金阊街道:  $(l jinchang ls "$(ns caixiang)"
 say "The signed history of one request, read at the district"
 l gusu get "$(ns shilu)req/2026-001"
 l gusu log "$(ns shilu)req/2026-001"
+
+say "Trust: a village cannot write into its neighbour's records"
+if l shilu put "$(ns caixiang)hh/0101" 户主=冒名 2>"$T/refused.err"; then
+  echo "demo: a write outside the village's namespace was accepted" >&2
+  exit 1
+fi
+cat "$T/refused.err"
+
+say "Audit: the district's records, verified with nothing but the root key"
+q gusu export -o "$T/district.bundle"
+"$LINLI" audit "$T/district.bundle" --root "$ROOT" || { echo "demo: the audit failed" >&2; exit 1; }
 
 say "Each node's peers"
 for n in $ALL; do

@@ -484,6 +484,31 @@ s_hist_cmp(const void *x, const void *y)
   return a->o.seq < b->o.seq ? -1 : a->o.seq > b->o.seq;
 }
 
+/* Terminal columns of UTF-8 text: East Asian wide characters take two, so
+ * that a column of Chinese names lines up. */
+static int
+s_columns(const char *s)
+{
+  int w = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    uint32_t cp = *p;
+    int len = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
+    if (len > 1)
+      cp &= 0x3fu >> (len - 1);
+    for (int i = 1; i < len && p[i]; i++)
+      cp = (cp << 6) | (p[i] & 0x3f);
+    w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+                 (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+                 (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+                 (cp >= 0xffe0 && cp <= 0xffe6) || cp >= 0x20000
+             ? 2
+             : 1;
+    for (int i = 0; i < len && *p; i++)
+      p++;
+  }
+  return w;
+}
+
 static void
 s_print_text(audit *a, const char *source)
 {
@@ -501,9 +526,8 @@ s_print_text(audit *a, const char *source)
     hlc_format(t1, sizeof t1, aa->hlc_max);
     t0[19] = t1[19] = 0;
     printf("%-12s  ", who);
-    /* names are UTF-8: pad by bytes is good enough for a log line */
     cli_text(stdout, s_name(a, aa), strlen(s_name(a, aa)));
-    int pad = 20 - (int)strlen(s_name(a, aa));
+    int pad = 20 - s_columns(s_name(a, aa));
     printf("%*s  %-8s  %9llu  %9llu  %-19s  %-19s  %u\n", pad > 0 ? pad : 0, "", role,
            (unsigned long long)aa->ops, (unsigned long long)aa->head_seq,
            aa->ops ? t0 : "-", aa->ops ? t1 : "-", aa->problems);
