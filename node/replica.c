@@ -388,30 +388,11 @@ s_fork_count(void *ctx)
   return lstore_fork_count(p->r->s);
 }
 
-typedef struct fork_pick {
-  uint32_t want, at;
-  lbuf *out;
-} fork_pick;
-
-static int
-s_fork_pick(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
-            size_t n)
-{
-  fork_pick *fp = ctx;
-  (void)author;
-  (void)seq;
-  if (fp->at++ != fp->want)
-    return 0;
-  lbuf_put(fp->out, ev, n);
-  return 1;
-}
-
 static int
 s_fork_get(void *ctx, uint32_t i, lbuf *out, lerr *e)
 {
   s_peer *p = ctx;
-  fork_pick fp = {.want = i, .out = out};
-  return lstore_forks(p->r->s, s_fork_pick, &fp, e);
+  return lstore_fork_get(p->r->s, i, out, e);
 }
 
 static int

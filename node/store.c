@@ -692,6 +692,31 @@ s_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const
 
 uint32_t lstore_fork_count(const lstore *s) { return s->nforks; }
 
+typedef struct fork_pick {
+  uint32_t want, at;
+  lbuf *out;
+} fork_pick;
+
+static int
+s_fork_pick(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+            size_t n)
+{
+  fork_pick *fp = ctx;
+  (void)author;
+  (void)seq;
+  if (fp->at++ != fp->want)
+    return 0;
+  lbuf_put(fp->out, ev, n);
+  return 1;
+}
+
+int
+lstore_fork_get(lstore *s, uint32_t i, lbuf *out, lerr *e)
+{
+  fork_pick fp = {.want = i, .out = out};
+  return lstore_forks(s, s_fork_pick, &fp, e);
+}
+
 int
 lstore_fork_add(lstore *s, const uint8_t *p, size_t n, bool *is_new, lerr *e)
 {

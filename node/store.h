@@ -231,6 +231,9 @@ int lstore_forks(lstore *s, lstore_fork_cb cb, void *ctx, lerr *e);
  * NULL) tells whether the author was not known to have forked. */
 int lstore_fork_add(lstore *s, const uint8_t *p, size_t n, bool *is_new, lerr *e);
 uint32_t lstore_fork_count(const lstore *s);
+/* The i-th piece of evidence (0-based, in lstore_forks order) appended to
+ * `out`: 1, or 0 past the end. */
+int lstore_fork_get(lstore *s, uint32_t i, lbuf *out, lerr *e);
 
 /* A node restored from a backup must not write until it has recovered its
  * own log from its parent, or it could sign a second history for seqs it

@@ -91,28 +91,10 @@ r_fork_count(void *ctx)
   return lstore_fork_count(ctx);
 }
 
-typedef struct r_pick {
-  uint32_t want, at;
-  lbuf *out;
-} r_pick;
-
-static int
-r_pick_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev, size_t n)
-{
-  r_pick *p = ctx;
-  (void)author;
-  (void)seq;
-  if (p->at++ != p->want)
-    return 0;
-  lbuf_put(p->out, ev, n);
-  return 1;
-}
-
 static int
 r_fork_get(void *ctx, uint32_t i, lbuf *out, lerr *e)
 {
-  r_pick p = {.want = i, .out = out};
-  return lstore_forks(ctx, r_pick_cb, &p, e);
+  return lstore_fork_get(ctx, i, out, e);
 }
 
 static int
