@@ -245,11 +245,11 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
   lbuf *b = s_ctrl_push(s);
   if (b == NULL)
     return;
-  /* Options go to a peer that may not know them only when we speak
-   * first; an answer has them only if the peer's HELLO had them, so that
-   * a node from before they existed (which refuses a HELLO of 9) can
-   * still connect to us. */
-  bool opts = s->cfg.initiator || s->peer_opts;
+  /* A node from before options existed refuses a HELLO of 9.  So the
+   * side that speaks first adds them only when it has something to say
+   * (with compression off it speaks the old protocol exactly), and an
+   * answer has them only if the peer's HELLO had them. */
+  bool opts = s->peer_opts || (s->cfg.initiator && s->cfg.compress > 0);
   mpw w;
   mpw_init(&w, b);
   mpw_array(&w, opts ? HELLO_MIN + 1 : HELLO_MIN);
