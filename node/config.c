@@ -16,6 +16,7 @@
 #include "node/fsutil.h"
 #include "node/log.h"
 #include "node/store.h"
+#include "sync/session.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,15 +26,16 @@
 /* A configuration file larger than this is not a configuration file. */
 #define S_FILE_MAX (1u << 20)
 
+enum { S_K_NAME, S_K_ROLE, S_K_DATA, S_K_LISTEN, S_K_LOG, S_K_CONTROL, S_K_PROFILE,
+       S_K_COMPRESS, S_K_COUNT };
+
 typedef struct s_parser {
   lconfig *c;
   const char *path;
   unsigned line;
   lerr *e;
-  unsigned seen_line[8]; /* line where each single-valued key was set */
+  unsigned seen_line[S_K_COUNT]; /* line where each single-valued key was set */
 } s_parser;
-
-enum { S_K_NAME, S_K_ROLE, S_K_DATA, S_K_LISTEN, S_K_LOG, S_K_CONTROL, S_K_PROFILE };
 
 static int s_fail(s_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -300,6 +302,27 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
       c->profile = LSTORE_DISTRICT;
     else
       return s_fail(p, "profile must be village or district");
+    return 0;
+  }
+  if (strcmp(key, "compress") == 0) {
+    if ((rc = s_once(p, S_K_COMPRESS, key)) != 0)
+      return rc;
+    if (vn == 3 && memcmp(v, "off", 3) == 0) {
+      c->compress = LSESSION_COMPRESS_OFF;
+      return 0;
+    }
+    int level = 0;
+    for (size_t i = 0; i < vn && level <= LSESSION_COMPRESS_MAX; i++) {
+      if (v[i] < '0' || v[i] > '9') {
+        level = 0;
+        break;
+      }
+      level = level * 10 + (v[i] - '0');
+    }
+    if (level < 1 || level > LSESSION_COMPRESS_MAX)
+      return s_fail(p, "compress must be off or a zstd level from 1 to %d",
+                    LSESSION_COMPRESS_MAX);
+    c->compress = level;
     return 0;
   }
   if (strcmp(key, "parent") == 0)

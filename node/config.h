@@ -39,6 +39,9 @@
  *              while the daemon holds the store.
  *   profile    village | district: the store's cache sizes (default
  *              district for a district, village for every other role).
+ *   compress   off | 1..19: the zstd level of the sync data this node
+ *              sends (default 3).  With `off` it neither sends nor accepts
+ *              compressed data; a peer that is off gets plain data.
  *
  * Endpoints are tcp://HOST:PORT or ipc://PATH.  Any other key, a repeated
  * single-valued key, a malformed value or a key listed twice (as two
@@ -75,6 +78,8 @@ typedef struct lconfig {
   char control[LCONFIG_ENDPOINT_MAX];
   int log_level;                       /* LLOG_* of node/log.h */
   int profile;                         /* LSTORE_VILLAGE or LSTORE_DISTRICT */
+  int compress;                        /* as lsession_cfg.compress: 0 default,
+                                          -1 off, else a zstd level */
   lconfig_peer *parents;
   uint32_t nparents;
   lconfig_peer *children;

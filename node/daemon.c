@@ -209,6 +209,7 @@ s_session_new(ldaemon *d, s_peer *p)
   memcpy(sc.self, d->self, LINLI_PK_BYTES);
   memcpy(sc.peer, p->cfg->pk, LINLI_PK_BYTES);
   sc.initiator = p->kind == LPEER_PARENT;
+  sc.compress = d->cfg->compress;
   session_destroy(&p->sess);
   p->sess = session_new(&sc, &p->repl);
   p->next_tick = 0;

@@ -13,10 +13,23 @@
  * application (verify, then apply, all or nothing) of deltas received.
  *
  * Flow control: each side announces a receive window in bytes; the other
- * never has more than that many bytes of DATA unacknowledged.  A side that
- * is far behind therefore holds at most one window of data in memory, and
- * the sender builds each message only when credit allows, so its memory is
- * bounded too, whatever the backlog.
+ * never has more than that many bytes of DATA unacknowledged, counted as
+ * they travel (a compressed message counts its compressed size).  A side
+ * that is far behind therefore holds at most one window of data in memory
+ * (plus the one message it is decompressing), and the sender builds each
+ * message only when credit allows, so its memory is bounded too, whatever
+ * the backlog.
+ *
+ * Compression: each side lists in its HELLO whether it accepts DATA
+ * compressed with zstd; a side sends compressed DATA only to a peer that
+ * did, and only when that is smaller.  Links are slow (2G) and deltas are
+ * text-heavy, so it is on by default.  A compressed message expands to at
+ * most SYNC_MAX_MESSAGE bytes; anything that would expand further, or that
+ * is not one well-formed zstd frame, is refused before any memory is
+ * allocated for it.  A session that has compressed or decompressed a
+ * message keeps its zstd context until it is destroyed: about 1 MB to
+ * compress 256 KiB messages at the default level (3.7 MB at level 9,
+ * 5.5 MB at 19), 100 KB to decompress.
  *
  * Resumption: deltas are applied and acknowledged message by message, and
  * every (re)connection starts with HELLO carrying the heads each side holds,
@@ -31,7 +44,15 @@
 #include "crdt/mp.h"
 
 #define SYNC_VERSION 1
-#define SYNC_MAX_MESSAGE (1u << 20)   /* no message is larger than 1 MiB */
+#define SYNC_MAX_MESSAGE (1u << 20)   /* no message is larger than 1 MiB, nor
+                                         expands to more once decompressed */
+
+/* zstd levels for lsession_cfg.compress.  Higher levels gain little on
+ * deltas (signatures, hashes and values are close to random) and cost
+ * much more CPU: see docs/PROTOCOL.md, "Compression". */
+#define LSESSION_COMPRESS_OFF (-1)
+#define LSESSION_COMPRESS_DEFAULT 3
+#define LSESSION_COMPRESS_MAX 19
 
 /* Replication classes a parent gives the authors it offers a child. */
 enum {
@@ -96,6 +117,10 @@ typedef struct lsession_cfg {
   uint32_t max_message;          /* DATA size bound (0: 256 KiB; at most 1 MiB) */
   uint32_t ping_ms;              /* idle interval before a PING (0: 5 s) */
   uint32_t resync_ms;            /* anti-entropy HELLO interval (0: 5 min) */
+  int compress;                  /* zstd level of the DATA we send, 1 to 19
+                                    (0: LSESSION_COMPRESS_DEFAULT);
+                                    LSESSION_COMPRESS_OFF: we neither accept
+                                    nor send compressed DATA */
 } lsession_cfg;
 
 typedef struct lsession lsession;
@@ -112,6 +137,9 @@ typedef struct lsession_stat {
   uint64_t deltas_refused;       /* left out by the trust rules */
   uint64_t msgs_sent, msgs_received, round_trips;
   uint32_t inflight_bytes;
+  bool compress_tx;              /* the peer accepts compressed DATA and we send it */
+  uint64_t data_bytes_sent;      /* DATA messages as sent */
+  uint64_t data_bytes_plain;     /* the same, had none been compressed */
 } lsession_stat;
 
 lsession *session_new(const lsession_cfg *cfg, const lrepl *repl);

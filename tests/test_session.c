@@ -2,7 +2,8 @@
  * test_session.c - sync/session: two sessions wired together in memory over
  * real stores, with a fake clock.  Convergence, the already-in-sync round
  * trip, lost / duplicated / reordered messages, a restart in the middle of a
- * transfer, a backlog far larger than the window, and hostile messages.
+ * transfer, a backlog far larger than the window, and hostile messages;
+ * compression negotiated, refused, and attacked with bad zstd frames.
  */
 #include "crdt/hlc.h"
 #include "node/store.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 /* ---- a replica over an lstore, every author in scope ---- */
 
@@ -155,10 +157,13 @@ s_node_free(node *n)
   free(n->dir);
 }
 
+/* `compress` as in lsession_cfg: 0 is the default (on). */
 static void
-s_session(node *n, const node *peer, bool initiator, uint32_t window, uint32_t maxmsg)
+s_session(node *n, const node *peer, bool initiator, uint32_t window, uint32_t maxmsg,
+          int compress)
 {
-  lsession_cfg cfg = {.initiator = initiator, .window = window, .max_message = maxmsg};
+  lsession_cfg cfg = {.initiator = initiator, .window = window, .max_message = maxmsg,
+                      .compress = compress};
   memcpy(cfg.self, n->id.pk, LINLI_PK_BYTES);
   memcpy(cfg.peer, peer->id.pk, LINLI_PK_BYTES);
   lrepl r = {.ctx = n->s, .heads = r_heads, .read = r_read, .apply = r_apply,
@@ -192,11 +197,50 @@ s_write(node *n, int count, int per, const char *tag)
 
 typedef struct wire {
   uint32_t drop_pct, dup_pct, swap_pct; /* faults, in percent of messages */
+  bool old_a;       /* a's HELLOs lose their options on the way: a node from
+                       before compression, as the other side sees it */
   uint32_t seed;
   uint64_t now;
   uint64_t msgs, bytes[2];
+  uint64_t data[2], zdata[2]; /* DATA messages sent, and how many compressed */
+  uint64_t hello8[2], hello9[2]; /* HELLOs sent without and with options */
   uint32_t max_inflight[2];
 } wire;
+
+enum { K_OTHER, K_HELLO8, K_HELLO, K_DATA, K_ZDATA };
+
+/* What a message is, looking only at its bytes. */
+static int
+s_kind(const uint8_t *p, size_t n)
+{
+  mpr r;
+  uint32_t nel;
+  uint64_t type, no;
+  mpr_init(&r, p, n);
+  if (mpr_array(&r, &nel) || mpr_uint(&r, &type))
+    return K_OTHER;
+  if (type == 0)
+    return nel == 8 ? K_HELLO8 : K_HELLO;
+  if (type != 1 || mpr_uint(&r, &no))
+    return K_OTHER;
+  return mpr_peek(&r) == MP_BIN ? K_ZDATA : K_DATA;
+}
+
+/* The same HELLO without its options (the 9th element, which is last). */
+static void
+s_strip_options(lbuf *m)
+{
+  mpr r;
+  uint32_t nel;
+  mpr_init(&r, m->p, m->len);
+  cr_assert_eq(mpr_array(&r, &nel), 0);
+  cr_assert_eq(nel, 9);
+  for (int i = 0; i < 8; i++)
+    cr_assert_eq(mpr_skip(&r), 0);
+  m->len = (size_t)(r.p - m->p);
+  cr_assert_eq(m->p[0], 0x99);
+  m->p[0] = 0x98;
+}
 
 typedef struct msgq {
   lbuf m[4096];
@@ -220,6 +264,15 @@ s_pump(node *a, node *b, wire *w, int max_rounds)
       int rc;
       while ((rc = session_next_out(nodes[side]->sess, &out, w->now, &e)) == 1) {
         any = true;
+        int kind = s_kind(out.p, out.len);
+        if (kind == K_HELLO && side == 0 && w->old_a) {
+          s_strip_options(&out);
+          kind = K_HELLO8;
+        }
+        w->data[side] += kind == K_DATA || kind == K_ZDATA;
+        w->zdata[side] += kind == K_ZDATA;
+        w->hello8[side] += kind == K_HELLO8;
+        w->hello9[side] += kind == K_HELLO;
         w->bytes[side] += out.len;
         msgq *dst = &q[1 - side];
         uint32_t r = tu_rand(&w->seed) % 100;
@@ -301,8 +354,8 @@ Test(session, converges_both_ways_then_in_sync_costs_one_round_trip)
   s_node(&b, "sb", 2);
   s_write(&a, 600, 10, "village");
   s_write(&b, 40, 4, "street");
-  s_session(&a, &b, true, 0, 0);
-  s_session(&b, &a, false, 0, 0);
+  s_session(&a, &b, true, 0, 0, 0);
+  s_session(&b, &a, false, 0, 0, 0);
   wire w = {.seed = 1, .now = 1800000000000ull};
   session_start(a.sess, w.now);
   s_pump(&a, &b, &w, 1000);
@@ -314,9 +367,14 @@ Test(session, converges_both_ways_then_in_sync_costs_one_round_trip)
   cr_assert_gt(st.last_sync_ms, 0);
   cr_assert_eq(st.ops_sent, 600);
   cr_assert_eq(st.ops_received, 40);
+  /* compression is on by default, both ways */
+  cr_assert(st.compress_tx);
+  cr_assert_gt(w.zdata[0], 0);
+  cr_assert_gt(w.zdata[1], 0);
+  cr_assert_lt(st.data_bytes_sent, st.data_bytes_plain);
   /* a new connection between replicas in sync: HELLO each way, no DATA */
-  s_session(&a, &b, true, 0, 0);
-  s_session(&b, &a, false, 0, 0);
+  s_session(&a, &b, true, 0, 0, 0);
+  s_session(&b, &a, false, 0, 0, 0);
   session_start(a.sess, w.now);
   lbuf out;
   lbuf_init(&out);
@@ -345,8 +403,8 @@ Test(session, lost_duplicated_and_reordered_messages_are_repaired)
     s_node(&b, "lb", 2);
     s_write(&a, 800, 8, "v1");
     s_write(&b, 300, 3, "v2");
-    s_session(&a, &b, true, 16384, 4096);
-    s_session(&b, &a, false, 16384, 4096);
+    s_session(&a, &b, true, 16384, 4096, 0);
+    s_session(&b, &a, false, 16384, 4096, 0);
     wire w = {.seed = seed, .now = 1800000000000ull, .drop_pct = 10, .dup_pct = 10,
               .swap_pct = 20};
     session_start(a.sess, w.now);
@@ -362,55 +420,76 @@ Test(session, lost_duplicated_and_reordered_messages_are_repaired)
 
 Test(session, restart_mid_transfer_does_not_resend_completed_ranges)
 {
-  node a, b;
-  s_node(&a, "ra", 1);
-  s_node(&b, "rb", 2);
-  s_write(&a, 2000, 20, "v1");
-  s_session(&a, &b, true, 32768, 8192);
-  s_session(&b, &a, false, 32768, 8192);
-  wire w = {.seed = 3, .now = 1800000000000ull};
-  session_start(a.sess, w.now);
-  s_pump(&a, &b, &w, 6); /* part of the transfer */
-  lstore_stat half;
-  lerr e = {0};
-  cr_assert_eq(lstore_stat_get(b.s, &half, &e), 0);
-  cr_assert_gt(half.ops, 0);
-  cr_assert_lt(half.ops, 2000);
-  /* the receiver dies and comes back: store closed and reopened */
-  session_destroy(&b.sess);
-  lstore_close(&b.s);
-  cr_assert_eq(lstore_open(&b.s, b.path, NULL, &e), 0, "%s", e.msg);
-  s_session(&a, &b, true, 32768, 8192);
-  s_session(&b, &a, false, 32768, 8192);
-  session_start(a.sess, w.now);
-  s_pump(&a, &b, &w, 1000);
-  s_assert_converged(&a, &b);
-  lsession_stat st;
-  session_stat_get(a.sess, &st);
-  cr_assert_eq(st.ops_sent, 2000 - half.ops, "sent %llu after the restart, %llu were missing",
-               (unsigned long long)st.ops_sent, (unsigned long long)(2000 - half.ops));
-  s_node_free(&a);
-  s_node_free(&b);
+  const int modes[2] = {LSESSION_COMPRESS_OFF, 0};
+  for (int m = 0; m < 2; m++) {
+    node a, b;
+    s_node(&a, "ra", 1);
+    s_node(&b, "rb", 2);
+    s_write(&a, 6000, 50, "v1"); /* a few windows, even compressed */
+    s_session(&a, &b, true, 16384, 4096, modes[m]);
+    s_session(&b, &a, false, 16384, 4096, modes[m]);
+    wire w = {.seed = 3, .now = 1800000000000ull};
+    session_start(a.sess, w.now);
+    /* part of the transfer: up to the first round that applied anything */
+    lstore_stat half = {0};
+    lerr e = {0};
+    for (int round = 0; round < 20 && half.ops == 0; round++) {
+      s_pump(&a, &b, &w, 1);
+      cr_assert_eq(lstore_stat_get(b.s, &half, &e), 0);
+    }
+    cr_assert_gt(half.ops, 0);
+    cr_assert_lt(half.ops, 6000);
+    /* the receiver dies and comes back: store closed and reopened */
+    session_destroy(&b.sess);
+    lstore_close(&b.s);
+    cr_assert_eq(lstore_open(&b.s, b.path, NULL, &e), 0, "%s", e.msg);
+    s_session(&a, &b, true, 16384, 4096, modes[m]);
+    s_session(&b, &a, false, 16384, 4096, modes[m]);
+    session_start(a.sess, w.now);
+    s_pump(&a, &b, &w, 1000);
+    s_assert_converged(&a, &b);
+    lsession_stat st;
+    session_stat_get(a.sess, &st);
+    cr_assert_eq(st.ops_sent, 6000 - half.ops, "sent %llu after the restart, %llu were missing",
+                 (unsigned long long)st.ops_sent, (unsigned long long)(6000 - half.ops));
+    s_node_free(&a);
+    s_node_free(&b);
+  }
 }
 
 Test(session, backlog_larger_than_the_window_stays_within_it)
 {
-  node a, b;
-  s_node(&a, "wa", 1);
-  s_node(&b, "wb", 2);
-  s_write(&a, 6000, 50, "v1"); /* several hundred KiB */
-  const uint32_t window = 20000, maxmsg = 4096;
-  s_session(&a, &b, true, window, maxmsg);
-  s_session(&b, &a, false, window, maxmsg);
-  wire w = {.seed = 3, .now = 1800000000000ull};
-  session_start(a.sess, w.now);
-  s_pump(&a, &b, &w, 5000);
-  s_assert_converged(&a, &b);
-  /* b's window bounds what a has in flight (plus one delta over a message) */
-  cr_assert_leq(w.max_inflight[0], window + 8192);
-  cr_assert_gt(w.bytes[0], 10 * window);
-  s_node_free(&a);
-  s_node_free(&b);
+  /* Credit counts bytes on the wire: compressed, the same window carries
+   * more data, and what is in flight still never exceeds it. */
+  const int modes[2] = {LSESSION_COMPRESS_OFF, 0};
+  for (int m = 0; m < 2; m++) {
+    node a, b;
+    s_node(&a, "wa", 1);
+    s_node(&b, "wb", 2);
+    s_write(&a, 6000, 50, "v1"); /* several hundred KiB */
+    const uint32_t window = 20000, maxmsg = 4096;
+    s_session(&a, &b, true, window, maxmsg, modes[m]);
+    s_session(&b, &a, false, window, maxmsg, modes[m]);
+    wire w = {.seed = 3, .now = 1800000000000ull};
+    session_start(a.sess, w.now);
+    s_pump(&a, &b, &w, 5000);
+    s_assert_converged(&a, &b);
+    lsession_stat st;
+    session_stat_get(a.sess, &st);
+    /* b's window bounds what a has in flight (plus one delta over a message) */
+    cr_assert_leq(w.max_inflight[0], window + 8192);
+    cr_assert_gt(st.data_bytes_plain, 10 * window);
+    if (modes[m] == LSESSION_COMPRESS_OFF) {
+      cr_assert_eq(w.zdata[0], 0);
+      cr_assert_eq(st.data_bytes_sent, st.data_bytes_plain);
+    } else {
+      cr_assert_eq(w.zdata[0], w.data[0], "%llu of %llu DATA compressed",
+                   (unsigned long long)w.zdata[0], (unsigned long long)w.data[0]);
+      cr_assert_lt(st.data_bytes_sent, st.data_bytes_plain / 2);
+    }
+    s_node_free(&a);
+    s_node_free(&b);
+  }
 }
 
 Test(session, hostile_messages_are_refused_and_apply_nothing)
@@ -419,8 +498,10 @@ Test(session, hostile_messages_are_refused_and_apply_nothing)
   s_node(&a, "ha", 1);
   s_node(&b, "hb", 2);
   s_write(&a, 30, 10, "v1");
-  s_session(&a, &b, true, 0, 0);
-  s_session(&b, &a, false, 0, 0);
+  /* uncompressed, so that a flipped byte lands in a delta (compressed
+   * DATA has its own test) */
+  s_session(&a, &b, true, 0, 0, LSESSION_COMPRESS_OFF);
+  s_session(&b, &a, false, 0, 0, 0);
   wire w = {.seed = 3, .now = 1800000000000ull};
   lerr e = {0};
   /* garbage and truncated HELLOs */
@@ -431,7 +512,7 @@ Test(session, hostile_messages_are_refused_and_apply_nothing)
   const uint8_t data0[] = {0x93, 0x01, 0x01, 0x90};
   cr_assert_lt(session_recv(b.sess, data0, sizeof data0, w.now, &e), 0);
   /* a real exchange, with a byte flipped in every DATA message */
-  s_session(&b, &a, false, 0, 0);
+  s_session(&b, &a, false, 0, 0, 0);
   session_start(a.sess, w.now);
   lbuf out;
   lbuf_init(&out);
@@ -449,11 +530,11 @@ Test(session, hostile_messages_are_refused_and_apply_nothing)
   cr_assert_eq(lstore_stat_get(b.s, &st, &e), 0);
   cr_assert_eq(st.ops, 0);
   /* a HELLO naming another node than the connection's key */
-  s_session(&b, &a, false, 0, 0);
-  s_session(&a, &b, true, 0, 0);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_session(&a, &b, true, 0, 0, 0);
   node c;
   s_node(&c, "hc", 3);
-  s_session(&c, &b, true, 0, 0);
+  s_session(&c, &b, true, 0, 0, 0);
   session_start(c.sess, w.now);
   cr_assert_eq(session_next_out(c.sess, &out, w.now, &e), 1);
   cr_assert_lt(session_recv(b.sess, out.p, out.len, w.now, &e), 0);
@@ -471,8 +552,8 @@ Test(session, a_log_new_since_hello_is_announced_before_its_data)
   node child, parent;
   s_node(&child, "nc", 1);
   s_node(&parent, "np", 2);
-  s_session(&child, &parent, true, 0, 0);
-  s_session(&parent, &child, false, 0, 0);
+  s_session(&child, &parent, true, 0, 0, 0);
+  s_session(&parent, &child, false, 0, 0, 0);
   wire w = {.seed = 3, .now = 1800000000000ull};
   session_start(child.sess, w.now);
   s_pump(&child, &parent, &w, 100);
@@ -529,8 +610,8 @@ Test(session, refused_authors_are_left_out_and_forks_are_told)
   s_copy(&y1, &a);
   s_copy(&y2, &a); /* the fork: a keeps both deltas as evidence */
   cr_assert_eq(lstore_fork_count(a.s), 1);
-  s_session(&a, &b, true, 0, 0);
-  s_session(&b, &a, false, 0, 0);
+  s_session(&a, &b, true, 0, 0, 0);
+  s_session(&b, &a, false, 0, 0, 0);
   wire w = {.seed = 7, .now = 1800000000000ull};
   session_start(a.sess, w.now);
   s_pump(&a, &b, &w, 1000); /* asserts that no side ever fails */
@@ -554,4 +635,375 @@ Test(session, refused_authors_are_left_out_and_forks_are_told)
   s_node_free(&x);
   s_node_free(&y1);
   s_node_free(&y2);
+}
+
+/* ---- compression ---- */
+
+Test(session, compression_is_used_only_when_both_sides_accept_it)
+{
+  /* a's and b's settings, and whether DATA may travel compressed */
+  const struct {
+    int a, b;
+    bool z;
+  } cases[] = {{0, 0, true},
+               {0, LSESSION_COMPRESS_OFF, false},
+               {LSESSION_COMPRESS_OFF, 0, false},
+               {LSESSION_COMPRESS_OFF, LSESSION_COMPRESS_OFF, false},
+               {LSESSION_COMPRESS_MAX, 1, true}};
+  uint64_t bytes[5] = {0};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    node a, b;
+    s_node(&a, "za", 1);
+    s_node(&b, "zb", 2);
+    s_write(&a, 500, 10, "v1");
+    s_write(&b, 200, 5, "v2");
+    s_session(&a, &b, true, 0, 0, cases[c].a);
+    s_session(&b, &a, false, 0, 0, cases[c].b);
+    wire w = {.seed = 1, .now = 1800000000000ull};
+    session_start(a.sess, w.now);
+    s_pump(&a, &b, &w, 1000);
+    s_assert_converged(&a, &b);
+    lsession_stat sa, sb;
+    session_stat_get(a.sess, &sa);
+    session_stat_get(b.sess, &sb);
+    cr_assert_eq(sa.compress_tx, cases[c].z, "case %zu", c);
+    cr_assert_eq(sb.compress_tx, cases[c].z, "case %zu", c);
+    cr_assert_gt(w.data[0], 0);
+    cr_assert_gt(w.data[1], 0);
+    cr_assert_eq(w.zdata[0], cases[c].z ? w.data[0] : 0, "case %zu", c);
+    cr_assert_eq(w.zdata[1], cases[c].z ? w.data[1] : 0, "case %zu", c);
+    cr_assert_eq(sa.ops_sent, 500);
+    cr_assert_eq(sb.ops_sent, 200);
+    if (cases[c].a == LSESSION_COMPRESS_OFF)
+      cr_assert_eq(w.hello9[0] + w.hello9[1], 0, "case %zu: options nobody needs", c);
+    else
+      cr_assert_eq(w.hello8[0] + w.hello8[1], 0, "case %zu", c);
+    bytes[c] = w.bytes[0] + w.bytes[1];
+    s_node_free(&a);
+    s_node_free(&b);
+  }
+  /* these values repeat a lot: compressed, a third of the bytes or less */
+  cr_assert_lt(bytes[0] * 3, bytes[3], "%llu compressed, %llu not",
+               (unsigned long long)bytes[0], (unsigned long long)bytes[3]);
+  /* With compression off, a (the initiator) speaks the protocol from
+   * before options, and b answers in kind.  With it on, a offers zstd, 16
+   * bytes of options, and b answers it accepts nothing, {} */
+  cr_assert_eq(bytes[2], bytes[3]);
+  cr_assert_eq(bytes[1], bytes[3] + 17);
+}
+
+Test(session, a_peer_without_options_gets_hellos_and_data_it_understands)
+{
+  /* a, as b sees it, is a node from before compression: its HELLOs have 8
+   * elements.  b must answer in kind (such a node refuses a HELLO of 9)
+   * and never send it compressed DATA. */
+  node a, b;
+  s_node(&a, "oa", 1);
+  s_node(&b, "ob", 2);
+  s_write(&a, 300, 10, "v1");
+  s_write(&b, 300, 10, "v2");
+  s_session(&a, &b, true, 0, 0, 0);
+  s_session(&b, &a, false, 0, 0, 0);
+  wire w = {.seed = 1, .now = 1800000000000ull, .old_a = true};
+  session_start(a.sess, w.now);
+  s_pump(&a, &b, &w, 1000);
+  s_pump(&a, &b, &w, 1000); /* and the anti-entropy HELLO the first one ended on */
+  s_assert_converged(&a, &b);
+  cr_assert_gt(w.hello8[0], 1, "the anti-entropy HELLO never came");
+  cr_assert_gt(w.hello8[1], 1);
+  cr_assert_eq(w.hello9[1], 0, "b sent options to a peer that did not send any");
+  cr_assert_gt(w.data[0], 0);
+  cr_assert_gt(w.data[1], 0);
+  cr_assert_eq(w.zdata[0] + w.zdata[1], 0);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
+/* The HELLO in `m`, its options replaced by the msgpack in opts[0..n) and
+ * `extra` more elements (nil) after them. */
+static void
+s_hello_with(lbuf *m, const uint8_t *opts, size_t n, int extra)
+{
+  mpr r;
+  uint32_t nel;
+  mpr_init(&r, m->p, m->len);
+  cr_assert_eq(mpr_array(&r, &nel), 0);
+  const uint8_t *from = r.p;
+  for (int i = 0; i < 8; i++)
+    cr_assert_eq(mpr_skip(&r), 0);
+  lbuf o;
+  lbuf_init(&o);
+  mpw w;
+  mpw_init(&w, &o);
+  mpw_array(&w, (uint32_t)(9 + extra));
+  lbuf_put(&o, from, (size_t)(r.p - from));
+  lbuf_put(&o, opts, n);
+  for (int i = 0; i < extra; i++)
+    mpw_nil(&w);
+  lbuf_free(m);
+  *m = o;
+}
+
+Test(session, hello_options_skip_what_they_do_not_know)
+{
+  node a, b;
+  s_node(&a, "fa", 1);
+  s_node(&b, "fb", 2);
+  s_write(&b, 100, 10, "v2");
+  lbuf out, hello;
+  lbuf_init(&out);
+  lbuf_init(&hello);
+  lerr e = {0};
+  uint64_t now = 1800000000000ull;
+  s_session(&a, &b, true, 0, 0, 0);
+  session_start(a.sess, now);
+  cr_assert_eq(session_next_out(a.sess, &hello, now, &e), 1);
+  cr_assert_eq(s_kind(hello.p, hello.len), K_HELLO);
+  /* {"future": [1, 2], "compress": ["lz4", "zstd"]}, then one element more:
+   * what a later version might send */
+  const uint8_t later[] = {0x82, 0xa6, 'f', 'u', 't', 'u', 'r', 'e', 0x92, 0x01, 0x02,
+                           0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 0x92,
+                           0xa3, 'l', 'z', '4', 0xa4, 'z', 's', 't', 'd'};
+  lbuf m;
+  lbuf_init(&m);
+  lbuf_put(&m, hello.p, hello.len);
+  s_hello_with(&m, later, sizeof later, 1);
+  s_session(&b, &a, false, 0, 0, 0);
+  cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(b.sess, &out, now, &e), 1);
+  cr_assert_eq(s_kind(out.p, out.len), K_HELLO);
+  cr_assert_eq(session_recv(a.sess, out.p, out.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(b.sess, &out, now, &e), 1);
+  cr_assert_eq(s_kind(out.p, out.len), K_ZDATA);
+  cr_assert_eq(session_recv(a.sess, out.p, out.len, now, &e), 1, "%s", e.msg);
+  /* only "lz4": no compression */
+  const uint8_t lz4[] = {0x81, 0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 0x91,
+                         0xa3, 'l', 'z', '4'};
+  lbuf_reset(&m);
+  lbuf_put(&m, hello.p, hello.len);
+  s_hello_with(&m, lz4, sizeof lz4, 0);
+  s_session(&b, &a, false, 0, 0, 0);
+  cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  lsession_stat st;
+  session_stat_get(b.sess, &st);
+  cr_assert(!st.compress_tx);
+  /* options that are not a map, or a "compress" that is not a list of
+   * names: refused */
+  const uint8_t bad1[] = {0xa4, 'z', 's', 't', 'd'};
+  const uint8_t bad2[] = {0x81, 0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's',
+                          0xa4, 'z', 's', 't', 'd'};
+  const uint8_t bad3[] = {0x81, 0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 0x91, 0x01};
+  const struct {
+    const uint8_t *p;
+    size_t n;
+  } bad[] = {{bad1, sizeof bad1}, {bad2, sizeof bad2}, {bad3, sizeof bad3}};
+  for (size_t i = 0; i < 3; i++) {
+    lbuf_reset(&m);
+    lbuf_put(&m, hello.p, hello.len);
+    s_hello_with(&m, bad[i].p, bad[i].n, 0);
+    s_session(&b, &a, false, 0, 0, 0);
+    memset(&e, 0, sizeof e);
+    cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), LINLI_EMALFORMED);
+    cr_assert_str_eq(e.msg, "malformed HELLO (options) message");
+  }
+  lbuf_free(&m);
+  lbuf_free(&out);
+  lbuf_free(&hello);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
+/* DATA [1, 7, bin frame]. */
+static void
+s_zdata(lbuf *m, const void *frame, size_t n)
+{
+  lbuf_reset(m);
+  mpw w;
+  mpw_init(&w, m);
+  mpw_array(&w, 3);
+  mpw_uint(&w, 1);
+  mpw_uint(&w, 7);
+  mpw_bin(&w, frame, n);
+}
+
+/* A zstd frame of p[0..n), with or without its size in the header. */
+static void
+s_frame(lbuf *f, const void *p, size_t n, bool with_size)
+{
+  ZSTD_CCtx *c = ZSTD_createCCtx();
+  cr_assert_not_null(c);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, with_size);
+  lbuf_reset(f);
+  cr_assert_eq(lbuf_reserve(f, ZSTD_compressBound(n)), 0);
+  size_t zn = ZSTD_compress2(c, f->p, ZSTD_compressBound(n), p, n);
+  cr_assert(!ZSTD_isError(zn), "%s", ZSTD_getErrorName(zn));
+  f->len = zn;
+  ZSTD_freeCCtx(c);
+}
+
+/* Rewrites the content size a frame header states (RFC 8878, 3.1.1.1). */
+static void
+s_set_size(lbuf *f, uint64_t v)
+{
+  uint8_t fhd = f->p[4];
+  int fcs_flag = fhd >> 6, single = (fhd >> 5) & 1, did = fhd & 3;
+  size_t at = 5 + (single ? 0 : 1) + (size_t)(did == 3 ? 4 : did);
+  int size = fcs_flag == 0 ? (single ? 1 : 0) : 1 << fcs_flag;
+  cr_assert_gt(size, 1, "the test needs a 2, 4 or 8 byte size field");
+  if (size == 2)
+    v -= 256;
+  for (int i = 0; i < size; i++)
+    f->p[at + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A fresh session of b (compression as given) refuses m with `code` (0:
+ * any) and a message holding `what`, answers with an ERROR, and applies
+ * nothing. */
+static void
+s_refused(node *b, node *a, int compress, const lbuf *m, int code, const char *what)
+{
+  s_session(b, a, false, 0, 0, compress);
+  lerr e = {0};
+  int rc = session_recv(b->sess, m->p, m->len, 1800000000000ull, &e);
+  if (code == 0)
+    cr_assert_lt(rc, 0, "accepted");
+  else
+    cr_assert_eq(rc, code, "expected %d (%s), got %d: %s", code, what, rc, e.msg);
+  cr_assert(strstr(e.msg, what) != NULL, "expected \"%s\" in: %s", what, e.msg);
+  cr_assert(strchr(e.msg, '\n') == NULL);
+  lbuf out;
+  lbuf_init(&out);
+  cr_assert_eq(session_next_out(b->sess, &out, 1800000000000ull, &e), 1);
+  cr_assert_eq(out.p[0], 0x93);
+  cr_assert_eq(out.p[1], 5, "no ERROR for the peer");
+  lbuf_free(&out);
+  lstore_stat st;
+  cr_assert_eq(lstore_stat_get(b->s, &st, &e), 0);
+  cr_assert_eq(st.ops, 0, "something was applied");
+}
+
+Test(session, bad_compressed_data_and_decompression_bombs_are_refused)
+{
+  node a, b;
+  s_node(&a, "ka", 1);
+  s_node(&b, "kb", 2);
+  s_write(&a, 30, 10, "v1");
+  /* a real compressed DATA, and the deltas array inside it */
+  s_session(&a, &b, true, 0, 0, 0);
+  s_session(&b, &a, false, 0, 0, 0);
+  uint64_t now = 1800000000000ull;
+  lerr e = {0};
+  lbuf out, real, plain, f, m;
+  lbuf_init(&out);
+  lbuf_init(&real);
+  lbuf_init(&plain);
+  lbuf_init(&f);
+  lbuf_init(&m);
+  session_start(a.sess, now);
+  cr_assert_eq(session_next_out(a.sess, &out, now, &e), 1);
+  cr_assert_eq(session_recv(b.sess, out.p, out.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(b.sess, &out, now, &e), 1);
+  cr_assert_eq(session_recv(a.sess, out.p, out.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(a.sess, &real, now, &e), 1);
+  cr_assert_eq(s_kind(real.p, real.len), K_ZDATA);
+  mpr r;
+  uint64_t v;
+  const uint8_t *z;
+  uint32_t zn;
+  mpr_init(&r, real.p, real.len);
+  cr_assert_eq(mpr_array_n(&r, 3) || mpr_uint(&r, &v) || mpr_uint(&r, &v) ||
+                   mpr_bin(&r, &z, &zn),
+               0);
+  unsigned long long size = ZSTD_getFrameContentSize(z, zn);
+  cr_assert_lt(size, 1u << 20);
+  cr_assert_eq(lbuf_reserve(&plain, (size_t)size), 0);
+  cr_assert_eq(ZSTD_decompress(plain.p, (size_t)size, z, zn), size);
+  plain.len = (size_t)size;
+  cr_assert_lt(zn, plain.len);
+
+  /* compressed DATA to a side that did not offer compression */
+  s_refused(&b, &a, LSESSION_COMPRESS_OFF, &real, LINLI_EMALFORMED,
+            "compressed DATA, but this side does not accept compression");
+  /* not zstd at all */
+  s_zdata(&m, "certainly not a zstd frame", 26);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "compressed DATA is not a zstd frame");
+  /* a frame cut short, a frame with another after it, an empty frame */
+  s_zdata(&m, z, zn - 5);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "compressed DATA is not exactly one zstd frame");
+  lbuf_reset(&f);
+  lbuf_put(&f, z, zn);
+  lbuf_put(&f, z, zn);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "compressed DATA is not exactly one zstd frame");
+  s_frame(&f, "", 0, true);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "compressed DATA is not exactly one zstd frame");
+  /* a frame that does not say how large it is */
+  s_frame(&f, plain.p, plain.len, false);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "compressed DATA does not state its size");
+  /* frames that state a wrong size, smaller or larger */
+  s_frame(&f, plain.p, plain.len, true);
+  s_set_size(&f, plain.len - 1);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "compressed DATA does not decompress");
+  s_frame(&f, plain.p, plain.len, true);
+  s_set_size(&f, plain.len + 1);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "compressed DATA does not decompress");
+  /* a byte flipped in a block: zstd may or may not notice (frames carry
+   * no checksum), the deltas' hashes and signatures do */
+  lbuf_reset(&f);
+  lbuf_put(&f, z, zn);
+  f.p[f.len / 2] ^= 0x55;
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, 0, "");
+  /* well-formed zstd, but not a deltas array; and a delta with a bad
+   * signature: what is inside is checked as in plain DATA */
+  s_frame(&f, "\x01\x02\x03", 3, true);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "malformed DATA message");
+  plain.p[plain.len - 10] ^= 0x40;
+  s_frame(&f, plain.p, plain.len, true);
+  plain.p[plain.len - 10] ^= 0x40;
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_ESIG, "signature");
+
+  /* Bombs: a few dozen bytes that would expand past 1 MiB are refused
+   * before anything is allocated for them. */
+  const size_t big = 2u << 20;
+  uint8_t *zeros = calloc(1, big);
+  cr_assert_not_null(zeros);
+  s_frame(&f, zeros, big, true);
+  s_zdata(&m, f.p, f.len);
+  cr_assert_lt(m.len, 200, "a %zu byte bomb", m.len);
+  s_refused(&b, &a, 0, &m, LINLI_ETOOBIG,
+            "compressed DATA would expand to 2097152 bytes, more than the 1048576 allowed");
+  s_frame(&f, zeros, SYNC_MAX_MESSAGE + 1, true);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_ETOOBIG, "would expand to 1048577 bytes");
+  /* one that lies about its size is stopped at the size it states */
+  s_frame(&f, zeros, big, true);
+  s_set_size(&f, 100000);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "compressed DATA does not decompress");
+  /* exactly 1 MiB is within bounds: decompressed, then found malformed */
+  s_frame(&f, zeros, SYNC_MAX_MESSAGE, true);
+  s_zdata(&m, f.p, f.len);
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "malformed DATA message");
+  free(zeros);
+
+  /* and the real message is applied */
+  s_session(&b, &a, false, 0, 0, 0);
+  cr_assert_eq(session_recv(b.sess, real.p, real.len, now, &e), 1, "%s", e.msg);
+  lstore_stat st;
+  cr_assert_eq(lstore_stat_get(b.s, &st, &e), 0);
+  cr_assert_eq(st.ops, 30);
+  lbuf_free(&out);
+  lbuf_free(&real);
+  lbuf_free(&plain);
+  lbuf_free(&f);
+  lbuf_free(&m);
+  s_node_free(&a);
+  s_node_free(&b);
 }

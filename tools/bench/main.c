@@ -13,7 +13,9 @@
  * checked); sync-bytes (replica Y holds the first 90 of each author's 100
  * deltas, X all of them; the two sync through the real protocol sessions
  * wired in memory, and every message's bytes are counted: exactly the
- * ZeroMQ payloads); in-sync (a new connection between the two, now equal).
+ * ZeroMQ payloads), once with DATA compressed as by default and once
+ * without (sync-bytes-raw); in-sync (a new connection between the two, now
+ * equal).
  * Output: a table, or with --json one object per line.
  */
 #include "crdt/hlc.h"
@@ -237,7 +239,7 @@ s_ingest(workload *w, const expect *ex, uint32_t nex, bool json, double *ops_s)
            (unsigned long long)w->ops, secs, *ops_s, s_peak_rss_mb(), t_add, t_commit,
            w->checksum);
   else
-    printf("%-10s %10llu ops %8.3f s %12.0f ops/s  peak RSS %6.1f MB  (decode+verify %.2f s, "
+    printf("%-14s %10llu ops %8.3f s %12.0f ops/s  peak RSS %6.1f MB  (decode+verify %.2f s, "
            "apply+write %.2f s)  checksum %08x\n",
            "ingest", (unsigned long long)w->ops, secs, *ops_s, s_peak_rss_mb(), t_add, t_commit,
            w->checksum);
@@ -301,77 +303,131 @@ s_pump(lsession *a, lsession *b, wire_count *wc, lerr *e)
   return rc < 0 ? rc : 0;
 }
 
+/* One sync between X (the child, initiator) and Y, both with zstd level
+ * `compress` (as lsession_cfg.compress).  Checks that the two converge and
+ * that exactly `missing` ops went from X to Y. */
 static int
-s_sync_bytes(workload *w, bool json)
+s_sync(lstore *x, lstore *y, const lrepl *lx, const lrepl *ly, int compress, uint64_t missing,
+       wire_count *wc, lsession_stat *st, double *secs, lerr *e)
+{
+  lsession_cfg cx = {.initiator = true, .compress = compress},
+               cy = {.initiator = false, .compress = compress};
+  memcpy(cx.self, lstore_self(x), LINLI_PK_BYTES);
+  memcpy(cx.peer, lstore_self(y), LINLI_PK_BYTES);
+  memcpy(cy.self, lstore_self(y), LINLI_PK_BYTES);
+  memcpy(cy.peer, lstore_self(x), LINLI_PK_BYTES);
+  lsession *sx = session_new(&cx, lx), *sy = session_new(&cy, ly);
+  memset(wc, 0, sizeof *wc);
+  double t0 = s_now();
+  session_start(sx, 1800000000000ull);
+  int rc = s_pump(sx, sy, wc, e);
+  *secs = s_now() - t0;
+  session_stat_get(sx, st);
+  session_destroy(&sx);
+  session_destroy(&sy);
+  if (rc)
+    return 1;
+  ldigest dx, dy;
+  lstore_digest(x, "", 0, &dx, NULL);
+  lstore_digest(y, "", 0, &dy, NULL);
+  if (memcmp(dx.sum, dy.sum, LINLI_HASH_BYTES) != 0) {
+    lerr_set(e, LINLI_EINVAL, "the replicas differ after the sync");
+    return 1;
+  }
+  /* Only what Y lacked may travel: a protocol that resends held ops
+   * would still converge, so this is checked on its own. */
+  if (st->ops_sent != missing) {
+    lerr_set(e, LINLI_EINVAL, "%llu ops sent, %llu were missing",
+             (unsigned long long)st->ops_sent, (unsigned long long)missing);
+    return 1;
+  }
+  return 0;
+}
+
+/* sync-bytes: X holds every delta, Y (and Z, its twin) the first 90% of
+ * each author's; X syncs with Y compressed (the default) and with Z
+ * uncompressed (sync-bytes-raw), then connects to Y again (in-sync). */
+static int
+s_sync_bytes(workload *w, bool json, int level)
 {
   char dir[] = "/tmp/linli-bench-XXXXXX";
   if (mkdtemp(dir) == NULL)
     return 1;
-  char px[64], py[64];
+  char px[64], py[64], pz[64];
   snprintf(px, sizeof px, "%s/x", dir);
   snprintf(py, sizeof py, "%s/y", dir);
+  snprintf(pz, sizeof pz, "%s/z", dir);
   lerr e = {0};
   uint32_t per = w->ops_per_author / w->batch, have = per * 9 / 10;
-  lstore *x = s_filled(px, w, per, &e), *y = x ? s_filled(py, w, have, &e) : NULL;
-  if (x == NULL || y == NULL) {
+  lstore *x = s_filled(px, w, per, &e), *y = x ? s_filled(py, w, have, &e) : NULL,
+         *z = y ? s_filled(pz, w, have, &e) : NULL;
+  if (x == NULL || y == NULL || z == NULL) {
     fprintf(stderr, "linli-bench: sync-bytes: %s\n", e.msg);
     return 1;
   }
   uint64_t missing = (uint64_t)w->authors * (per - have) * w->batch;
-  lreplica *rx, *ry;
-  lrepl lx, ly;
-  /* X connects to Y as its child: a child offers its parent everything. */
-  if (replica_new(&rx, x, &e) || replica_new(&ry, y, &e) ||
-      replica_peer(rx, lstore_self(y), LPEER_PARENT, &lx, &e) ||
-      replica_peer(ry, lstore_self(x), LPEER_CHILD, &ly, &e)) {
+  lreplica *rx, *ry, *rz;
+  lrepl lxy, lxz, ly, lz;
+  /* X connects to Y and Z as their child: a child offers its parent
+   * everything. */
+  if (replica_new(&rx, x, &e) || replica_new(&ry, y, &e) || replica_new(&rz, z, &e) ||
+      replica_peer(rx, lstore_self(y), LPEER_PARENT, &lxy, &e) ||
+      replica_peer(rx, lstore_self(z), LPEER_PARENT, &lxz, &e) ||
+      replica_peer(ry, lstore_self(x), LPEER_CHILD, &ly, &e) ||
+      replica_peer(rz, lstore_self(x), LPEER_CHILD, &lz, &e)) {
     fprintf(stderr, "linli-bench: sync-bytes: %s\n", e.msg);
     return 1;
   }
   int rc = 0;
-  for (int round = 0; round < 2 && rc == 0; round++) {
-    lsession_cfg cx = {.initiator = true}, cy = {.initiator = false};
-    memcpy(cx.self, lstore_self(x), LINLI_PK_BYTES);
-    memcpy(cx.peer, lstore_self(y), LINLI_PK_BYTES);
-    memcpy(cy.self, lstore_self(y), LINLI_PK_BYTES);
-    memcpy(cy.peer, lstore_self(x), LINLI_PK_BYTES);
-    lsession *sx = session_new(&cx, &lx), *sy = session_new(&cy, &ly);
-    wire_count wc = {0};
-    double t0 = s_now();
-    session_start(sx, 1800000000000ull);
-    rc = s_pump(sx, sy, &wc, &e);
-    double secs = s_now() - t0;
+  const struct {
+    const char *scenario;
+    lstore *y;
+    const lrepl *lx, *ly;
+    int compress;
+  } runs[2] = {{"sync-bytes", y, &lxy, &ly, level},
+               {"sync-bytes-raw", z, &lxz, &lz, LSESSION_COMPRESS_OFF}};
+  for (int i = 0; i < 2 && rc == 0; i++) {
+    wire_count wc;
     lsession_stat st;
-    session_stat_get(sx, &st);
-    ldigest dx, dy;
-    lstore_digest(x, "", 0, &dx, NULL);
-    lstore_digest(y, "", 0, &dy, NULL);
-    if (rc == 0 && memcmp(dx.sum, dy.sum, LINLI_HASH_BYTES) != 0) {
-      fprintf(stderr, "linli-bench: sync-bytes: the replicas differ after the sync\n");
-      rc = 1;
-    }
-    /* Only what Y lacked may travel: a protocol that resends held ops
-     * would still converge, so this is checked on its own. */
-    if (rc == 0 && st.ops_sent != (round == 0 ? missing : 0)) {
-      fprintf(stderr, "linli-bench: sync-bytes: %llu ops sent, %llu were missing\n",
-              (unsigned long long)st.ops_sent, (unsigned long long)(round == 0 ? missing : 0));
-      rc = 1;
-    }
+    double secs;
+    rc = s_sync(x, runs[i].y, runs[i].lx, runs[i].ly, runs[i].compress, missing, &wc, &st,
+                &secs, &e);
     if (rc) {
-      fprintf(stderr, "linli-bench: sync-bytes: %s\n", e.msg);
-    } else if (round == 0) {
-      double bpo = (double)(wc.bytes[0] + wc.bytes[1]) / (double)missing;
-      if (json)
-        printf("{\"scenario\":\"sync-bytes\",\"ops\":%llu,\"seconds\":%.3f,"
-               "\"bytes_x_to_y\":%llu,\"bytes_y_to_x\":%llu,\"bytes_per_op\":%.2f,"
-               "\"round_trips\":%llu,\"compression\":false,\"checksum\":\"%08x\"}\n",
-               (unsigned long long)missing, secs, (unsigned long long)wc.bytes[0],
-               (unsigned long long)wc.bytes[1], bpo, (unsigned long long)st.round_trips,
-               w->checksum);
-      else
-        printf("%-10s %10llu ops missing: %llu bytes X->Y, %llu bytes Y->X, %.2f bytes per "
-               "missing op, %llu round trips (no compression)\n",
-               "sync-bytes", (unsigned long long)missing, (unsigned long long)wc.bytes[0],
-               (unsigned long long)wc.bytes[1], bpo, (unsigned long long)st.round_trips);
+      fprintf(stderr, "linli-bench: %s: %s\n", runs[i].scenario, e.msg);
+      break;
+    }
+    int lv = runs[i].compress == 0 ? LSESSION_COMPRESS_DEFAULT
+                                   : (runs[i].compress < 0 ? 0 : runs[i].compress);
+    double bpo = (double)(wc.bytes[0] + wc.bytes[1]) / (double)missing;
+    char how[32] = "no compression";
+    if (st.compress_tx)
+      snprintf(how, sizeof how, "zstd level %d", lv);
+    if (json)
+      printf("{\"scenario\":\"%s\",\"ops\":%llu,\"seconds\":%.3f,\"ops_per_s\":%.0f,"
+             "\"bytes_x_to_y\":%llu,\"bytes_y_to_x\":%llu,\"bytes_per_op\":%.2f,"
+             "\"round_trips\":%llu,\"compression\":%s,\"zstd_level\":%d,"
+             "\"data_bytes\":%llu,\"data_bytes_plain\":%llu,\"peak_rss_mb\":%.1f,"
+             "\"checksum\":\"%08x\"}\n",
+             runs[i].scenario, (unsigned long long)missing, secs, (double)missing / secs,
+             (unsigned long long)wc.bytes[0], (unsigned long long)wc.bytes[1], bpo,
+             (unsigned long long)st.round_trips, st.compress_tx ? "true" : "false", lv,
+             (unsigned long long)st.data_bytes_sent, (unsigned long long)st.data_bytes_plain,
+             s_peak_rss_mb(), w->checksum);
+    else
+      printf("%-14s %10llu ops missing: %llu bytes X->Y, %llu bytes Y->X, %.2f bytes per "
+             "missing op, %llu round trips, %.3f s (%s)\n",
+             runs[i].scenario, (unsigned long long)missing, (unsigned long long)wc.bytes[0],
+             (unsigned long long)wc.bytes[1], bpo, (unsigned long long)st.round_trips, secs,
+             how);
+  }
+  if (rc == 0) {
+    /* in-sync: a new connection between X and Y, now equal */
+    wire_count wc;
+    lsession_stat st;
+    double secs;
+    rc = s_sync(x, y, &lxy, &ly, level, 0, &wc, &st, &secs, &e);
+    if (rc) {
+      fprintf(stderr, "linli-bench: in-sync: %s\n", e.msg);
     } else {
       if (json)
         printf("{\"scenario\":\"in-sync\",\"ops\":0,\"authors\":%u,\"bytes_x_to_y\":%llu,"
@@ -379,7 +435,7 @@ s_sync_bytes(workload *w, bool json)
                w->authors, (unsigned long long)wc.bytes[0], (unsigned long long)wc.bytes[1],
                w->checksum);
       else
-        printf("%-10s %u authors in sync: %llu bytes X->Y, %llu bytes Y->X, %llu messages, "
+        printf("%-14s %u authors in sync: %llu bytes X->Y, %llu bytes Y->X, %llu messages, "
                "1 round trip\n",
                "in-sync", w->authors, (unsigned long long)wc.bytes[0],
                (unsigned long long)wc.bytes[1], (unsigned long long)(wc.msgs[0] + wc.msgs[1]));
@@ -388,13 +444,13 @@ s_sync_bytes(workload *w, bool json)
         rc = 1;
       }
     }
-    session_destroy(&sx);
-    session_destroy(&sy);
   }
   replica_destroy(&rx);
   replica_destroy(&ry);
+  replica_destroy(&rz);
   lstore_close(&x);
   lstore_close(&y);
+  lstore_close(&z);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0)
@@ -406,15 +462,26 @@ int
 main(int argc, char **argv)
 {
   bool json = false, quick = false;
+  int level = 0; /* the session's default */
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) json = true;
     else if (strcmp(argv[i], "--quick") == 0) quick = true;
-    else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      puts("usage: linli-bench [--quick] [--json]\n\n"
+    else if (strcmp(argv[i], "--compress") == 0 && i + 1 < argc) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end != '\0' || v < 1 || v > LSESSION_COMPRESS_MAX) {
+        fprintf(stderr, "linli-bench: --compress takes a zstd level from 1 to %d\n",
+                LSESSION_COMPRESS_MAX);
+        return 2;
+      }
+      level = (int)v;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      puts("usage: linli-bench [--quick] [--json] [--compress LEVEL]\n\n"
            "Runs linli on the village workload (100 authors x 10,000 register ops in\n"
            "signed deltas of 100; --quick: 10 authors x 1,000) in a temporary\n"
            "directory and prints one line per scenario (--json: one JSON object per\n"
-           "line).  Scenarios: ingest, sync-bytes, in-sync.");
+           "line).  Scenarios: ingest, sync-bytes (zstd at the sessions' default\n"
+           "level, or LEVEL from 1 to 19), sync-bytes-raw (no compression), in-sync.");
       return 0;
     } else {
       fprintf(stderr, "linli-bench: unknown option %s (see linli-bench --help)\n", argv[i]);
@@ -434,7 +501,7 @@ main(int argc, char **argv)
   double ops_s;
   int rc = s_ingest(&w, ex, NEX, json, &ops_s);
   if (rc == 0)
-    rc = s_sync_bytes(&w, json);
+    rc = s_sync_bytes(&w, json, level);
   for (uint32_t i = 0; i < w.ndeltas; i++)
     lbuf_free(&w.deltas[i]);
   free(w.deltas);

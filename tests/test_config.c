@@ -1,0 +1,63 @@
+/*
+ * test_config.c - node/config: the `compress` setting, from the file to the
+ * value the daemon hands each session.
+ */
+#include "node/config.h"
+#include "sync/session.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+static const char s_base[] = "name = 石路社区\nrole = village\ndata = /var/lib/linli/shilu\n";
+
+/* Parses the base settings plus `extra`; returns the code, fills *out. */
+static int
+s_parse(const char *extra, lconfig **out, lerr *e)
+{
+  char text[512];
+  snprintf(text, sizeof text, "%s%s", s_base, extra);
+  return config_parse(out, "/etc/linli/shilu.conf", text, strlen(text), e);
+}
+
+Test(config, compress_defaults_to_the_session_default)
+{
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->compress, 0);
+  config_destroy(&c);
+}
+
+Test(config, compress_takes_off_or_a_level)
+{
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("compress = off\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->compress, LSESSION_COMPRESS_OFF);
+  config_destroy(&c);
+  cr_assert_eq(s_parse("compress = 1\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->compress, 1);
+  config_destroy(&c);
+  cr_assert_eq(s_parse("compress   =   19  \n", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->compress, 19);
+  config_destroy(&c);
+}
+
+Test(config, a_bad_compress_names_the_line)
+{
+  const char *bad[] = {"compress = 0\n", "compress = 20\n", "compress = on\n",
+                       "compress = \n",  "compress = -3\n", "compress = 3x\n",
+                       "compress = 99999999999999999999\n"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    lconfig *c;
+    lerr e = {0};
+    cr_assert_eq(s_parse(bad[i], &c, &e), LINLI_EINVAL, "accepted %s", bad[i]);
+    cr_assert_null(c);
+    cr_assert_str_eq(e.msg,
+                     "/etc/linli/shilu.conf:4: compress must be off or a zstd level from 1 to 19");
+  }
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("compress = 3\ncompress = off\n", &c, &e), LINLI_EINVAL);
+  cr_assert_str_eq(e.msg, "/etc/linli/shilu.conf:5: compress is set twice (first on line 4)");
+}
