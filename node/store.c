@@ -2294,6 +2294,13 @@ lstore_rebuild(lstore *s, lstore_progress_cb progress, void *ctx, lerr *e)
   int rc = lstore_stat_get(s, &stt, e);
   if (rc)
     return rc;
+  /* What was loaded from the views is stale once they are rebuilt (a
+   * revocation may have cut a certificate renewal out of a log). */
+  for (size_t i = 0; i < s->trust.cap; i++)
+    if (s->trust.slots[i].key)
+      free(s->trust.slots[i].val);
+  hmap_free(&s->trust);
+  hmap_init(&s->trust);
   /* Keys are UTF-8, which never contains the byte 0xff: [""; "\xff") spans
    * every view and digest row. */
   rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
