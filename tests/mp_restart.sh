@@ -100,18 +100,26 @@ echo "# only what the street did not hold was sent again"
 REST=$((TOTAL - KEPT))
 va_synced() { tail -n +"$((va_lines + 1))" "$T/va.log" | grep -q "synced with st: "; }
 st_synced() { tail -n +"$((st_lines + 1))" "$T/st.log" | grep -q "synced with va: "; }
-poll 20 va_synced || fail "va logged no 'synced with st' line after the restart"
 poll 20 st_synced || fail "st logged no 'synced with va' line after the restart"
-vline=$(tail -n +"$((va_lines + 1))" "$T/va.log" | grep "synced with st: " | head -n 1)
 sline=$(tail -n +"$((st_lines + 1))" "$T/st.log" | grep "synced with va: " | head -n 1)
-SENT=$(printf '%s\n' "$vline" | sed -n 's/.*received [0-9]* ops, sent \([0-9]*\) ops.*/\1/p')
 RECV=$(printf '%s\n' "$sline" | sed -n 's/.*received \([0-9]*\) ops, sent [0-9]* ops.*/\1/p')
-[ -n "$SENT" ] && [ -n "$RECV" ] || fail "cannot read the counts from: '$vline' / '$sline'"
-[ "$SENT" -eq $REST ] ||
-  fail "va sent $SENT ops after the restart; the street lacked $REST ($((SENT - REST)) sent again)"
+[ -n "$RECV" ] || fail "cannot read the count from: '$sline'"
 [ "$RECV" -eq $REST ] ||
   fail "the street received $RECV ops after the restart; it lacked $REST"
-ok "after the restart va sent exactly the $REST ops the street lacked; $KEPT + $SENT = $TOTAL"
+# The village counts what it sent since it noticed the reconnection.  On a
+# loaded machine it can notice the street's death only after the new street
+# took the whole rest (its poll loop was busy): then its line says "in
+# sync" and the street's count above is the check.
+if poll 5 va_synced; then
+  vline=$(tail -n +"$((va_lines + 1))" "$T/va.log" | grep "synced with st: " | head -n 1)
+  SENT=$(printf '%s\n' "$vline" | sed -n 's/.*received [0-9]* ops, sent \([0-9]*\) ops.*/\1/p')
+  [ -n "$SENT" ] || fail "cannot read the count from: '$vline'"
+  [ "$SENT" -eq $REST ] ||
+    fail "va sent $SENT ops after the restart; the street lacked $REST ($((SENT - REST)) sent again)"
+  ok "after the restart va sent exactly the $REST ops the street lacked; $KEPT + $SENT = $TOTAL"
+else
+  ok "after the restart the street received exactly the $REST ops it lacked; $KEPT + $RECV = $TOTAL"
+fi
 
 echo "# both stop cleanly and the street's store verifies"
 node_stop va
