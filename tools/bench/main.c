@@ -13,13 +13,15 @@
  * checked); sync-bytes (replica Y holds the first 90 of each author's 100
  * deltas, X all of them; the two sync through the real protocol sessions
  * wired in memory, and every message's bytes are counted: exactly the
- * ZeroMQ payloads); in-sync (a new connection between the two, now equal).
+ * ZeroMQ payloads); in-sync (a new connection between the two, now equal);
+ * catch-up and village (real linli-node processes, daemons.c).
  * Output: a table, or with --json one object per line.
  */
 #include "crdt/hlc.h"
 #include "node/replica.h"
 #include "node/store.h"
 #include "sync/session.h"
+#include "tools/bench/bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,15 +73,6 @@ s_peak_rss_mb(void)
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_maxrss / 1024.0;
 }
-
-typedef struct workload {
-  uint32_t authors, ops_per_author, batch;
-  lbuf *deltas; /* authors * (ops_per_author / batch), author-major */
-  uint32_t ndeltas;
-  uint32_t checksum;
-  uint64_t ops;
-  /* for the read-back check: the last value of a sample of fields */
-} workload;
 
 /* The value each (author, k, field) holds at the end, for the read-back. */
 typedef struct expect {
@@ -402,27 +395,66 @@ s_sync_bytes(workload *w, bool json)
   return rc;
 }
 
+/* The scenarios, in the order they run.  "audit" is reserved for the
+ * scenario that re-verifies a whole store (not written yet). */
+static const char *const s_scenarios[] = {"ingest", "sync-bytes", "catch-up", "village"};
+enum { NSCEN = sizeof s_scenarios / sizeof s_scenarios[0] };
+
+/* Marks the scenarios named in a comma-separated list; in-sync runs with
+ * sync-bytes, whose replicas it reuses. */
+static int
+s_select(const char *list, bool *on)
+{
+  char buf[256];
+  if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
+    return -1;
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+       tok = strtok_r(NULL, ",", &save)) {
+    int k = -1;
+    for (int i = 0; i < NSCEN; i++)
+      if (strcmp(tok, s_scenarios[i]) == 0 || (i == 1 && strcmp(tok, "in-sync") == 0))
+        k = i;
+    if (k < 0) {
+      fprintf(stderr, "linli-bench: unknown scenario %s (see linli-bench --help)\n", tok);
+      return -1;
+    }
+    on[k] = true;
+  }
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-  bool json = false, quick = false;
+  bool json = false, quick = false, on[NSCEN] = {0}, any = false;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) json = true;
     else if (strcmp(argv[i], "--quick") == 0) quick = true;
-    else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      puts("usage: linli-bench [--quick] [--json]\n\n"
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      if (s_select(argv[++i], on) != 0)
+        return 2;
+      any = true;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      puts("usage: linli-bench [--quick] [--json] [--only SCENARIO,...]\n\n"
            "Runs linli on the village workload (100 authors x 10,000 register ops in\n"
            "signed deltas of 100; --quick: 10 authors x 1,000) in a temporary\n"
            "directory and prints one line per scenario (--json: one JSON object per\n"
-           "line).  Scenarios: ingest, sync-bytes, in-sync.");
+           "line).  Scenarios: ingest, sync-bytes (with in-sync), catch-up, village;\n"
+           "--only runs the ones named.  catch-up and village start linli-node\n"
+           "processes on 127.0.0.1; linli-node must be beside linli-bench.\n"
+           "docs/BENCHMARKS.md explains each scenario.");
       return 0;
     } else {
       fprintf(stderr, "linli-bench: unknown option %s (see linli-bench --help)\n", argv[i]);
       return 2;
     }
   }
+  if (!any)
+    for (int i = 0; i < NSCEN; i++)
+      on[i] = true;
   if (linli_crypto_init() != 0)
     return 1;
+  bench_nodes_guard();
   workload w = {.authors = quick ? 10 : 100, .ops_per_author = quick ? 1000 : 10000,
                 .batch = 100};
   enum { NEX = 1000 };
@@ -432,9 +464,16 @@ main(int argc, char **argv)
             w.ops_per_author);
   s_generate(&w, ex, NEX);
   double ops_s;
-  int rc = s_ingest(&w, ex, NEX, json, &ops_s);
-  if (rc == 0)
+  int rc = 0;
+  if (rc == 0 && on[0])
+    rc = s_ingest(&w, ex, NEX, json, &ops_s);
+  if (rc == 0 && on[1])
     rc = s_sync_bytes(&w, json);
+  fflush(stdout);
+  if (rc == 0 && on[2])
+    rc = bench_catch_up(&w, json);
+  if (rc == 0 && on[3])
+    rc = bench_village(&w, json);
   for (uint32_t i = 0; i < w.ndeltas; i++)
     lbuf_free(&w.deltas[i]);
   free(w.deltas);
