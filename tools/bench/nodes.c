@@ -201,6 +201,7 @@ bnode_log_find(bnode *n, const char *needle, bool advance, uint64_t *when_ms)
 static bool
 s_reaped(bnode *n, int *status)
 {
+  *status = 0;
   if (n->pid <= 0)
     return true;
   pid_t r = waitpid(n->pid, status, WNOHANG);
