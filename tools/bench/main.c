@@ -15,13 +15,14 @@
  * wired in memory, and every message's bytes are counted: exactly the
  * ZeroMQ payloads), once with DATA compressed as by default and once
  * without (sync-bytes-raw); in-sync (a new connection between the two, now
- * equal).
+ * equal); catch-up and village (real linli-node processes, daemons.c).
  * Output: a table, or with --json one object per line.
  */
 #include "crdt/hlc.h"
 #include "node/replica.h"
 #include "node/store.h"
 #include "sync/session.h"
+#include "tools/bench/bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,15 +74,6 @@ s_peak_rss_mb(void)
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_maxrss / 1024.0;
 }
-
-typedef struct workload {
-  uint32_t authors, ops_per_author, batch;
-  lbuf *deltas; /* authors * (ops_per_author / batch), author-major */
-  uint32_t ndeltas;
-  uint32_t checksum;
-  uint64_t ops;
-  /* for the read-back check: the last value of a sample of fields */
-} workload;
 
 /* The value each (author, k, field) holds at the end, for the read-back. */
 typedef struct expect {
@@ -458,15 +450,47 @@ s_sync_bytes(workload *w, bool json, int level)
   return rc;
 }
 
+/* The scenarios, in the order they run.  "audit" is reserved for the
+ * scenario that re-verifies a whole store (not written yet). */
+static const char *const s_scenarios[] = {"ingest", "sync-bytes", "catch-up", "village"};
+enum { NSCEN = sizeof s_scenarios / sizeof s_scenarios[0] };
+
+/* Marks the scenarios named in a comma-separated list; in-sync runs with
+ * sync-bytes, whose replicas it reuses. */
+static int
+s_select(const char *list, bool *on)
+{
+  char buf[256];
+  if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
+    return -1;
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+       tok = strtok_r(NULL, ",", &save)) {
+    int k = -1;
+    for (int i = 0; i < NSCEN; i++)
+      if (strcmp(tok, s_scenarios[i]) == 0 || (i == 1 && strcmp(tok, "in-sync") == 0))
+        k = i;
+    if (k < 0) {
+      fprintf(stderr, "linli-bench: unknown scenario %s (see linli-bench --help)\n", tok);
+      return -1;
+    }
+    on[k] = true;
+  }
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-  bool json = false, quick = false;
+  bool json = false, quick = false, on[NSCEN] = {0}, any = false;
   int level = 0; /* the session's default */
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) json = true;
     else if (strcmp(argv[i], "--quick") == 0) quick = true;
-    else if (strcmp(argv[i], "--compress") == 0 && i + 1 < argc) {
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      if (s_select(argv[++i], on) != 0)
+        return 2;
+      any = true;
+    } else if (strcmp(argv[i], "--compress") == 0 && i + 1 < argc) {
       char *end;
       long v = strtol(argv[++i], &end, 10);
       if (*end != '\0' || v < 1 || v > LSESSION_COMPRESS_MAX) {
@@ -476,20 +500,27 @@ main(int argc, char **argv)
       }
       level = (int)v;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      puts("usage: linli-bench [--quick] [--json] [--compress LEVEL]\n\n"
+      puts("usage: linli-bench [--quick] [--json] [--only SCENARIO,...] [--compress LEVEL]\n\n"
            "Runs linli on the village workload (100 authors x 10,000 register ops in\n"
            "signed deltas of 100; --quick: 10 authors x 1,000) in a temporary\n"
            "directory and prints one line per scenario (--json: one JSON object per\n"
            "line).  Scenarios: ingest, sync-bytes (zstd at the sessions' default\n"
-           "level, or LEVEL from 1 to 19), sync-bytes-raw (no compression), in-sync.");
+           "level, or LEVEL from 1 to 19; with sync-bytes-raw, no compression, and\n"
+           "in-sync), catch-up, village, audit; --only runs the ones named.\n"
+           "catch-up, village and audit start linli-node or linli, which must be\n"
+           "beside linli-bench.  docs/BENCHMARKS.md explains each scenario.");
       return 0;
     } else {
       fprintf(stderr, "linli-bench: unknown option %s (see linli-bench --help)\n", argv[i]);
       return 2;
     }
   }
+  if (!any)
+    for (int i = 0; i < NSCEN; i++)
+      on[i] = true;
   if (linli_crypto_init() != 0)
     return 1;
+  bench_nodes_guard();
   workload w = {.authors = quick ? 10 : 100, .ops_per_author = quick ? 1000 : 10000,
                 .batch = 100};
   enum { NEX = 1000 };
@@ -499,9 +530,16 @@ main(int argc, char **argv)
             w.ops_per_author);
   s_generate(&w, ex, NEX);
   double ops_s;
-  int rc = s_ingest(&w, ex, NEX, json, &ops_s);
-  if (rc == 0)
+  int rc = 0;
+  if (rc == 0 && on[0])
+    rc = s_ingest(&w, ex, NEX, json, &ops_s);
+  if (rc == 0 && on[1])
     rc = s_sync_bytes(&w, json, level);
+  fflush(stdout);
+  if (rc == 0 && on[2])
+    rc = bench_catch_up(&w, json);
+  if (rc == 0 && on[3])
+    rc = bench_village(&w, json);
   for (uint32_t i = 0; i < w.ndeltas; i++)
     lbuf_free(&w.deltas[i]);
   free(w.deltas);
