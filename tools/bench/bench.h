@@ -37,6 +37,12 @@ double bench_now(void);
 int bench_fill(const char *dir, const char *name, const workload *w, uint32_t keep,
                int profile, ldigest *digest, lerr *e);
 
+/* The audit scenario (audit.c): `w` was generated under `root` (every log
+ * opens with its certificate).  A district store under that root ingests
+ * it (reported as ingest-trust: the ingest with every trust rule on), then
+ * `linli audit --root` runs over the data directory as its own process. */
+int bench_audit(const workload *w, const uint8_t root[LINLI_PK_BYTES], bool json);
+
 /* ---- linli-node processes (nodes.c) ---- */
 
 typedef struct bnode {

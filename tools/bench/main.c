@@ -19,6 +19,7 @@
  * Output: a table, or with --json one object per line.
  */
 #include "crdt/hlc.h"
+#include "crdt/trust.h"
 #include "node/replica.h"
 #include "node/store.h"
 #include "sync/session.h"
@@ -82,14 +83,50 @@ typedef struct expect {
   char value[32];
 } expect;
 
-static void
-s_generate(workload *w, expect *ex, uint32_t nex)
+/* The certificate op that opens author `id`'s log when the workload is
+ * generated under a trust root: a village certificate for "hh/<name>/",
+ * issued by the root itself.  `hex` receives the value (owned by caller). */
+static op
+s_cert_op(const lident *root, const lident *id, const char *name, uint64_t hlc, lbuf *hex,
+          char *key)
 {
+  lchain ch;
+  memset(&ch, 0, sizeof ch);
+  lcert *c = &ch.c[0];
+  memcpy(c->subject, id->pk, LINLI_PK_BYTES);
+  snprintf(c->name, sizeof c->name, "%s", name);
+  c->role = ROLE_VILLAGE;
+  snprintf(c->prefix, sizeof c->prefix, "hh/%s/", name);
+  c->not_before = 0;
+  c->not_after = 4102444800000ull; /* 2100-01-01 */
+  cert_sign(c, root);
+  ch.n = 1;
+  lbuf raw;
+  lbuf_init(&raw);
+  chain_encode(&raw, &ch);
+  lbuf_reset(hex);
+  trust_hex(hex, raw.p, raw.len);
+  lbuf_free(&raw);
+  size_t kl = trust_key(key, TRUST_CERT_PREFIX, id->pk);
+  return (op){.seq = 1, .hlc = hlc, .kind = OP_SET, .key = key, .key_len = (uint32_t)kl,
+              .field = TRUST_CHAIN_FIELD, .field_len = (uint32_t)strlen(TRUST_CHAIN_FIELD),
+              .str = (const char *)hex->p, .str_len = (uint32_t)hex->len};
+}
+
+/* Generates the workload.  With `root`, every author's log opens with its
+ * certificate (one more op per author, before the workload's; the
+ * checksum covers the workload's ops only). */
+static void
+s_generate(workload *w, expect *ex, uint32_t nex, const lident *root)
+{
+  lbuf certhex;
+  lbuf_init(&certhex);
+  char certkey[96];
   uint32_t st = 42, h = 2166136261u;
   uint32_t per = w->ops_per_author / w->batch;
   w->ndeltas = w->authors * per;
   w->deltas = calloc(w->ndeltas, sizeof *w->deltas);
-  op *ops = calloc(w->batch, sizeof *ops);
+  op *ops = calloc(w->batch + 1, sizeof *ops);
   char (*keys)[32] = calloc(w->batch, 32);
   char (*vals)[32] = calloc(w->batch, 32);
   lbuf scratch;
@@ -118,6 +155,14 @@ s_generate(workload *w, expect *ex, uint32_t nex)
     for (uint32_t b = 0; b < per; b++) {
       uint8_t prev[LINLI_HASH_BYTES];
       memcpy(prev, head, sizeof prev);
+      op *wops = ops;     /* the workload's ops of this delta */
+      if (root && b == 0) {
+        ops[0] = s_cert_op(root, &id, name, hlc_make(1764300000000ull + a, 0) - 1, &certhex,
+                           certkey);
+        op_hash(head, head, id.pk, &ops[0], &scratch);
+        seq = 1;
+        wops = ops + 1;
+      }
       for (uint32_t i = 0; i < w->batch; i++) {
         uint32_t k = s_uniform(&st, 1000), f = s_uniform(&st, 8), len = 12 + s_uniform(&st, 13);
         snprintf(keys[i], 32, "hh/%s/%u", name, k);
@@ -130,12 +175,12 @@ s_generate(workload *w, expect *ex, uint32_t nex)
         h = s_fnv(h, "\t", 1);
         h = s_fnv(h, vals[i], len);
         h = s_fnv(h, "\n", 1);
-        ops[i] = (op){.seq = ++seq,
+        wops[i] = (op){.seq = ++seq,
                       .hlc = hlc_make(1764300000000ull + (uint64_t)b * 60000 + a, i),
                       .kind = OP_SET, .key = keys[i], .key_len = (uint32_t)strlen(keys[i]),
                       .field = s_fields[f], .field_len = (uint32_t)strlen(s_fields[f]),
                       .str = vals[i], .str_len = len};
-        op_hash(head, head, id.pk, &ops[i], &scratch);
+        op_hash(head, head, id.pk, &wops[i], &scratch);
         int32_t q = slot[(size_t)a * 8000 + k * 8 + f];
         if (q >= 0)
           memcpy(ex[q].value, vals[i], len + 1); /* the last write wins */
@@ -146,13 +191,15 @@ s_generate(workload *w, expect *ex, uint32_t nex)
       head_sign(&id, seq, head, sig);
       lbuf *d = &w->deltas[a * per + b];
       lbuf_init(d);
-      delta_encode(d, id.pk, seq - w->batch + 1, prev, ops, w->batch, sig);
+      uint32_t nops = w->batch + (uint32_t)(wops - ops);
+      delta_encode(d, id.pk, seq - nops + 1, prev, ops, nops, sig);
     }
     ident_wipe(&id);
   }
   free(slot);
   w->checksum = h;
   w->ops = (uint64_t)w->authors * w->ops_per_author;
+  lbuf_free(&certhex);
   lbuf_free(&scratch);
   free(ops);
   free(keys);
@@ -452,7 +499,7 @@ s_sync_bytes(workload *w, bool json, int level)
 
 /* The scenarios, in the order they run.  "audit" is reserved for the
  * scenario that re-verifies a whole store (not written yet). */
-static const char *const s_scenarios[] = {"ingest", "sync-bytes", "catch-up", "village"};
+static const char *const s_scenarios[] = {"ingest", "sync-bytes", "catch-up", "village", "audit"};
 enum { NSCEN = sizeof s_scenarios / sizeof s_scenarios[0] };
 
 /* Marks the scenarios named in a comma-separated list; in-sync runs with
@@ -528,7 +575,7 @@ main(int argc, char **argv)
   if (!json)
     fprintf(stderr, "linli-bench: generating %u authors x %u ops...\n", w.authors,
             w.ops_per_author);
-  s_generate(&w, ex, NEX);
+  s_generate(&w, ex, NEX, NULL);
   double ops_s;
   int rc = 0;
   if (rc == 0 && on[0])
@@ -540,6 +587,20 @@ main(int argc, char **argv)
     rc = bench_catch_up(&w, json);
   if (rc == 0 && on[3])
     rc = bench_village(&w, json);
+  if (rc == 0 && on[4]) {
+    /* The audit needs a store under a trust root: the same workload with
+     * each log opened by its author's certificate. */
+    for (uint32_t i = 0; i < w.ndeltas; i++)
+      lbuf_free(&w.deltas[i]);
+    free(w.deltas);
+    lident root;
+    uint8_t seed[LINLI_SEED_BYTES];
+    linli_hash(seed, (const uint8_t *)"root", 4);
+    ident_from_seed(&root, seed);
+    s_generate(&w, ex, NEX, &root);
+    rc = bench_audit(&w, root.pk, json);
+    ident_wipe(&root);
+  }
   for (uint32_t i = 0; i < w.ndeltas; i++)
     lbuf_free(&w.deltas[i]);
   free(w.deltas);
