@@ -638,6 +638,9 @@ function report(m, sz, runs, cmd, L, R) {
   const sb = L['sync-bytes'] || {};
   const is = L['in-sync'] || {};
   const vil = L.village || {};
+  const raw = L['sync-bytes-raw'] || {};
+  const aud = L.audit || {};
+  const it = L['ingest-trust'] || {};
   o.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${m.nproc} cores (${m.cpu}), ${m.ram_gib} GiB RAM, ${m.kernel}, Debian ${m.debian}; Node ${m.node}.`);
   o.push(`Medians of ${runs} runs (the slower variant of each system: one run); workload ${sz.authors} authors x ${sz.perAuthor.toLocaleString('en-US')} ops (${ops.toLocaleString('en-US')} ops), checksum ${sz.checksum}, the same in every system.`);
   o.push('Versions: ' + Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ') + '.');
@@ -652,10 +655,12 @@ function report(m, sz, runs, cmd, L, R) {
   o.push('|---|---:|---:|---:|---:|---:|---:|---|');
   o.push(`| ingest | ${fmtInt(ingest.ops)} | ${fmt2(ingest.seconds)} | ${fmtInt(ingest.ops_per_s)} | | | ${fmt1(ingest.peak_rss_mb)} | decode+verify ${fmt2(ingest.verify_seconds)} s, apply+write ${fmt2(ingest.apply_seconds)} s; RSS includes the workload held in memory |`);
   o.push(`| catch-up | ${fmtInt(catchUp.ops)} | ${fmt2(catchUp.seconds)} | ${fmtInt(catchUp.ops_per_s)} | | | ${fmt1(catchUp.peak_rss_source_mb)} / ${fmt1(catchUp.peak_rss_target_mb)} | sending / receiving linli-node (targets: 300,000 ops/s, 256 MB each) |`);
-  o.push(`| sync-bytes | ${fmtInt(sb.ops)} | ${fmt2(sb.seconds)} | | ${fmt2(sb.bytes_per_op)} | ${fmtInt(sb.round_trips)} | | ${fmtInt(sb.bytes_x_to_y)} B X→Y, ${fmtInt(sb.bytes_y_to_x)} B Y→X, ${sb.compression ? 'compressed' : 'uncompressed'} |`);
+  o.push(`| ingest-trust | ${fmtInt(it.ops)} | ${fmt2(it.seconds)} | ${fmtInt(it.ops_per_s)} | | | | the same under a trust root: every author's certificate and namespace checked |`);
+  o.push(`| sync-bytes | ${fmtInt(sb.ops)} | ${fmt2(sb.seconds)} | | ${fmt2(sb.bytes_per_op)} | ${fmtInt(sb.round_trips)} | | ${fmtInt(sb.bytes_x_to_y)} B X→Y, ${fmtInt(sb.bytes_y_to_x)} B Y→X, ${sb.compression ? 'zstd level ' + (sb.zstd_level || '?') + ' (the default)' : 'uncompressed'}; targets ≤ 24 compressed, ≤ 40 raw |`);
+  o.push(`| sync-bytes-raw | ${fmtInt(raw.ops)} | ${fmt2(raw.seconds)} | | ${fmt2(raw.bytes_per_op)} | ${fmtInt(raw.round_trips)} | | ${fmtInt(raw.bytes_x_to_y)} B X→Y, ${fmtInt(raw.bytes_y_to_x)} B Y→X, compression off |`);
   o.push(`| in-sync | 0 | | | | ${fmtInt(is.round_trips)} | | ${fmtInt(is.bytes_x_to_y)} B X→Y, ${fmtInt(is.bytes_y_to_x)} B Y→X, ${fmtInt(is.authors)} authors |`);
   o.push(`| village | ${fmtInt(vil.ops)} | | | | | ${fmt1(vil.peak_rss_idle_mb)} / ${fmt1(vil.peak_rss_sending_mb)} / ${fmt1(vil.peak_rss_receiving_mb)} | ${fmtInt(vil.records)} records; idle / sending (${fmt2(vil.send_seconds)} s) / receiving (${fmt2(vil.receive_seconds)} s); target 40 MB |`);
-  o.push('| audit | | | | | | | (scenario not written yet) |');
+  o.push(`| audit | ${fmtInt(aud.ops)} | ${fmt2(aud.seconds)} | ${fmtInt(aud.ops_per_s)} | | | ${fmt1(aud.peak_rss_mb)} | \`linli audit\` over the district's data directory, its own process; target ≤ 3 s |`);
   o.push('');
   o.push('### Against other systems');
   o.push('');
