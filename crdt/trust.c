@@ -402,13 +402,11 @@ trust_unhex(const char *s, size_t n, uint8_t **out, size_t *len, lerr *e)
 void
 trust_hex(lbuf *out, const uint8_t *p, size_t n)
 {
-  static const char digits[] = "0123456789abcdef";
-  if (lbuf_reserve(out, 2 * n) != 0)
+  /* hex_encode ends with a NUL, which the value does not include. */
+  if (lbuf_reserve(out, 2 * n + 1) != 0)
     return;
-  for (size_t i = 0; i < n; i++) {
-    out->p[out->len++] = (uint8_t)digits[p[i] >> 4];
-    out->p[out->len++] = (uint8_t)digits[p[i] & 15];
-  }
+  hex_encode((char *)out->p + out->len, p, n);
+  out->len += 2 * n;
 }
 
 size_t
@@ -521,8 +519,10 @@ trust_check_op(const uint8_t *root, const uint8_t author[LINLI_PK_BYTES], ltrust
     *is_rv = false;
   if (root == NULL)
     return 0;
+  /* The short id is only for messages: made on the refusing paths, not
+   * for every op of an ingest. */
   char who[LINLI_SHORT_ID_LEN + 1];
-  s_short(who, author);
+#define WHO s_short(who, author)
   unsigned long long seq = (unsigned long long)o->seq;
   int kl = (int)(o->key_len > 80 ? 80 : o->key_len);
   bool is_root = memcmp(author, root, LINLI_PK_BYTES) == 0;
@@ -534,7 +534,7 @@ trust_check_op(const uint8_t *root, const uint8_t author[LINLI_PK_BYTES], ltrust
     if (s_key_is(o, TRUST_CERT_PREFIX, author) && !is_root) {
       if (o->kind != OP_SET || !s_field_is(o, TRUST_CHAIN_FIELD))
         return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: a certificate must set field '%s'",
-                        who, seq, TRUST_CHAIN_FIELD);
+                        WHO, seq, TRUST_CHAIN_FIELD);
       uint8_t *raw;
       size_t rl;
       lchain *ch = malloc(sizeof *ch);
@@ -555,7 +555,7 @@ trust_check_op(const uint8_t *root, const uint8_t author[LINLI_PK_BYTES], ltrust
       }
       free(ch);
       if (rc)
-        return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: certificate refused: %s", who,
+        return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: certificate refused: %s", WHO,
                         seq, sub.msg);
       return 0;
     }
@@ -563,29 +563,30 @@ trust_check_op(const uint8_t *root, const uint8_t author[LINLI_PK_BYTES], ltrust
       lrevoke tmp;
       if (!is_root && !st->certified)
         return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: no certificate, cannot revoke",
-                        who, seq);
+                        WHO, seq);
       if (!is_root && (rc = chain_valid_at(&st->chain, ms, &sub)) != 0)
-        return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", who, seq, sub.msg);
+        return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", WHO, seq, sub.msg);
       if ((rc = s_revocation(o, rv ? rv : &tmp, &sub)) != 0)
-        return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", who, seq, sub.msg);
+        return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", WHO, seq, sub.msg);
       if (is_rv)
         *is_rv = true;
       return 0;
     }
-    return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key %.*s is reserved", who, seq, kl,
+    return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key %.*s is reserved", WHO, seq, kl,
                     o->key);
   }
   if (is_root)
     return 0;
   if (!st->certified)
     return lerr_set(e, LINLI_EREFUSED,
-                    "author %s seq %llu: no certificate (its log must start with one)", who, seq);
+                    "author %s seq %llu: no certificate (its log must start with one)", WHO, seq);
   if ((rc = chain_valid_at(&st->chain, ms, &sub)) != 0)
-    return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", who, seq, sub.msg);
+    return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", WHO, seq, sub.msg);
   const char *pre = st->chain.c[0].prefix;
   size_t pl = strlen(pre);
   if (o->key_len < pl || memcmp(o->key, pre, pl) != 0)
     return lerr_set(e, LINLI_EREFUSED, "author %s (%s) seq %llu: key %.*s is outside its namespace '%s'",
-                    who, st->chain.c[0].name, seq, kl, o->key, pre);
+                    WHO, st->chain.c[0].name, seq, kl, o->key, pre);
   return 0;
+#undef WHO
 }

@@ -1260,16 +1260,11 @@ s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
   s_short(who, d->author);
   *keep = d->nops;
   memcpy(sig, d->sig, LINLI_SIG_BYTES);
+  /* Forked and blocked authors were refused by s_trust_precheck. */
   ltrust_state *ts;
   int rc = s_group_trust(g, d->author, &ts, e);
   if (rc)
     return rc;
-  if (ts->forked)
-    return lerr_set(e, LINLI_EREFUSED,
-                    "author %s: its log forked at seq %llu (evidence kept); new ops are refused",
-                    who, (unsigned long long)ts->fork_seq);
-  if (ts->blocked_at <= delta_last_seq(d))
-    return lerr_set(e, LINLI_EREFUSED, "%s", ts->why);
   const uint8_t *root = lstore_root(g->s);
   if (root == NULL)
     return 0;

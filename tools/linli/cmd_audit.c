@@ -624,7 +624,8 @@ s_print_json_authors(audit *a, jw *w)
 static int
 s_print_record(audit *a, jw *w)
 {
-  qsort(a->hist, a->nhist, sizeof *a->hist, s_hist_cmp);
+  if (a->nhist > 1)
+    qsort(a->hist, a->nhist, sizeof *a->hist, s_hist_cmp);
   rec *r = rec_new();
   if (r == NULL)
     return cli_fail("out of memory");
@@ -807,7 +808,8 @@ cmd_audit(cli *c)
     rc = cli_fail("out of memory");
     goto done;
   }
-  qsort(a.list, a.nlist, sizeof *a.list, s_author_cmp);
+  if (a.nlist > 1) /* a.list is NULL when the input held no readable delta */
+    qsort(a.list, a.nlist, sizeof *a.list, s_author_cmp);
   if (c->json) {
     jw w;
     jw_init(&w, stdout);
