@@ -1,4 +1,4 @@
-/* mp.c - msgpack writer over msgpack-c and a strict reader; see mp.h. */
+/* mp.c - canonical msgpack writer and a strict reader; see mp.h. */
 #include "crdt/mp.h"
 #include "crdt/err.h"
 
@@ -63,42 +63,98 @@ lbuf_take(lbuf *b, size_t *len)
   return p;
 }
 
-static int
-s_write(void *data, const char *buf, size_t len)
+/* Room for `n` more bytes at the end of w->b, or NULL (the buffer is then
+ * marked oom and the write is dropped). */
+static inline uint8_t *
+s_room(mpw *w, size_t n)
 {
-  return lbuf_put((lbuf *)data, buf, len) == 0 ? 0 : -1;
+  lbuf *b = w->b;
+  if (b->cap - b->len < n || b->oom)
+    if (lbuf_reserve(b, n) != 0)
+      return NULL;
+  return b->p + b->len;
+}
+
+static inline void
+s_end(mpw *w, uint8_t *end)
+{
+  w->b->len = (size_t)(end - w->b->p);
+}
+
+void mpw_init(mpw *w, lbuf *b) { w->b = b; }
+
+void
+mpw_array(mpw *w, uint32_t n)
+{
+  uint8_t *p = s_room(w, MP_HDR_MAX);
+  if (p)
+    s_end(w, mp_put_array(p, n));
 }
 
 void
-mpw_init(mpw *w, lbuf *b)
+mpw_map(mpw *w, uint32_t n)
 {
-  w->b = b;
-  msgpack_packer_init(&w->pk, b, s_write);
+  uint8_t *p = s_room(w, MP_HDR_MAX);
+  if (p)
+    s_end(w, mp_put_map(p, n));
 }
-
-void mpw_array(mpw *w, uint32_t n) { msgpack_pack_array(&w->pk, n); }
-void mpw_map(mpw *w, uint32_t n) { msgpack_pack_map(&w->pk, n); }
-void mpw_uint(mpw *w, uint64_t v) { msgpack_pack_uint64(&w->pk, v); }
-void mpw_int(mpw *w, int64_t v) { msgpack_pack_int64(&w->pk, v); }
-void mpw_nil(mpw *w) { msgpack_pack_nil(&w->pk); }
-void mpw_bool(mpw *w, bool v) { v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk); }
 
 void
-mpw_str(mpw *w, const char *s, size_t n)
+mpw_uint(mpw *w, uint64_t v)
 {
-  msgpack_pack_str(&w->pk, n);
-  msgpack_pack_str_body(&w->pk, s, n);
+  uint8_t *p = s_room(w, MP_HDR_MAX);
+  if (p)
+    s_end(w, mp_put_uint(p, v));
 }
 
+void
+mpw_int(mpw *w, int64_t v)
+{
+  uint8_t *p = s_room(w, MP_HDR_MAX);
+  if (p)
+    s_end(w, mp_put_int(p, v));
+}
+
+void
+mpw_nil(mpw *w)
+{
+  uint8_t *p = s_room(w, 1);
+  if (p) {
+    *p = 0xc0;
+    s_end(w, p + 1);
+  }
+}
+
+void
+mpw_bool(mpw *w, bool v)
+{
+  uint8_t *p = s_room(w, 1);
+  if (p) {
+    *p = v ? 0xc3 : 0xc2;
+    s_end(w, p + 1);
+  }
+}
+
+/* One header and the body, reserved together. */
+static void
+s_bytes_out(mpw *w, const void *body, size_t n, bool str)
+{
+  if (n > UINT32_MAX) {
+    w->b->oom = true;
+    return;
+  }
+  uint8_t *p = s_room(w, MP_HDR_MAX + n);
+  if (p == NULL)
+    return;
+  p = str ? mp_put_str_hdr(p, (uint32_t)n) : mp_put_bin_hdr(p, (uint32_t)n);
+  if (n)
+    memcpy(p, body, n);
+  s_end(w, p + n);
+}
+
+void mpw_str(mpw *w, const char *s, size_t n) { s_bytes_out(w, s, n, true); }
 void mpw_cstr(mpw *w, const char *s) { mpw_str(w, s, strlen(s)); }
-
-void
-mpw_bin(mpw *w, const void *p, size_t n)
-{
-  msgpack_pack_bin(&w->pk, n);
-  msgpack_pack_bin_body(&w->pk, p, n);
-}
-
+void mpw_bin(mpw *w, const void *p, size_t n) { s_bytes_out(w, p, n, false); }
 void mpw_raw(mpw *w, const void *p, size_t n) { lbuf_put(w->b, p, n); }
 
 /* ---- reader ---- */

@@ -1,11 +1,17 @@
 /*
  * mp.h - msgpack in and out, the way linli needs it.
  *
- * Writing goes through msgpack-c's packer, which always picks the shortest
- * encoding of an integer, string, binary or container header: that is what
- * makes our encodings canonical (docs/FORMAT.md, "Canonical msgpack").  The
- * packer writes into an `lbuf`, a growable byte buffer owned by the caller.
- *
+ * Writing always picks the shortest encoding of an integer, string, binary
+ * or container header: that is what makes our encodings canonical
+ * (docs/FORMAT.md, "Canonical msgpack").  The writer is our own rather than
+ * msgpack-c's packer because it sits on the hottest paths (every op is
+ * re-encoded to be hashed, every changed record is encoded twice per
+ * commit): a header is a few inline stores instead of a callback per
+ * fragment.  tests/test_mp.c checks it byte for byte against msgpack-c.
+ * The writer appends to an `lbuf`, a growable byte buffer owned by the
+ * caller; the mp_put_* primitives write into memory the caller has sized
+ * (at most MP_HDR_MAX bytes each), for encoders that fill a fixed buffer.
+
  * Reading is a strict cursor (`mpr`) over borrowed bytes: each call checks
  * the type and the length it expects and fails with LINLI_EMALFORMED
  * otherwise, so hostile input never reads past its end.  Strings and binary
@@ -14,7 +20,6 @@
 #ifndef LINLI_MP_H
 #define LINLI_MP_H
 
-#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +40,99 @@ int lbuf_put(lbuf *b, const void *p, size_t n);
 uint8_t *lbuf_take(lbuf *b, size_t *len);
 
 /* ---- writer ---- */
+
+/* The longest header or integer the writer emits: a tag byte and 8 bytes. */
+#define MP_HDR_MAX 9
+
+static inline uint8_t *
+mp_put_be(uint8_t *p, uint8_t tag, uint64_t v, int n)
+{
+  *p++ = tag;
+  for (int i = n - 1; i >= 0; i--)
+    *p++ = (uint8_t)(v >> (8 * i));
+  return p;
+}
+
+/* Each mp_put_* writes one header or integer at p and returns its end. */
+static inline uint8_t *
+mp_put_uint(uint8_t *p, uint64_t v)
+{
+  if (v < 0x80) { *p = (uint8_t)v; return p + 1; }
+  if (v <= UINT8_MAX) return mp_put_be(p, 0xcc, v, 1);
+  if (v <= UINT16_MAX) return mp_put_be(p, 0xcd, v, 2);
+  if (v <= UINT32_MAX) return mp_put_be(p, 0xce, v, 4);
+  return mp_put_be(p, 0xcf, v, 8);
+}
+
+static inline uint8_t *
+mp_put_int(uint8_t *p, int64_t v)
+{
+  if (v >= 0) return mp_put_uint(p, (uint64_t)v);
+  if (v >= -32) { *p = (uint8_t)(int8_t)v; return p + 1; }
+  if (v >= INT8_MIN) return mp_put_be(p, 0xd0, (uint64_t)v, 1);
+  if (v >= INT16_MIN) return mp_put_be(p, 0xd1, (uint64_t)v, 2);
+  if (v >= INT32_MIN) return mp_put_be(p, 0xd2, (uint64_t)v, 4);
+  return mp_put_be(p, 0xd3, (uint64_t)v, 8);
+}
+
+static inline uint8_t *
+mp_put_array(uint8_t *p, uint32_t n)
+{
+  if (n < 16) { *p = (uint8_t)(0x90 | n); return p + 1; }
+  return n <= UINT16_MAX ? mp_put_be(p, 0xdc, n, 2) : mp_put_be(p, 0xdd, n, 4);
+}
+
+static inline uint8_t *
+mp_put_map(uint8_t *p, uint32_t n)
+{
+  if (n < 16) { *p = (uint8_t)(0x80 | n); return p + 1; }
+  return n <= UINT16_MAX ? mp_put_be(p, 0xde, n, 2) : mp_put_be(p, 0xdf, n, 4);
+}
+
+static inline uint8_t *
+mp_put_str_hdr(uint8_t *p, uint32_t n)
+{
+  if (n < 32) { *p = (uint8_t)(0xa0 | n); return p + 1; }
+  if (n <= UINT8_MAX) return mp_put_be(p, 0xd9, n, 1);
+  return n <= UINT16_MAX ? mp_put_be(p, 0xda, n, 2) : mp_put_be(p, 0xdb, n, 4);
+}
+
+static inline uint8_t *
+mp_put_bin_hdr(uint8_t *p, uint32_t n)
+{
+  if (n <= UINT8_MAX) return mp_put_be(p, 0xc4, n, 1);
+  return n <= UINT16_MAX ? mp_put_be(p, 0xc5, n, 2) : mp_put_be(p, 0xc6, n, 4);
+}
+
+/* Encoded sizes, for callers that size a buffer before filling it. */
+static inline size_t
+mp_uint_len(uint64_t v)
+{
+  return v < 0x80 ? 1 : v <= UINT8_MAX ? 2 : v <= UINT16_MAX ? 3 : v <= UINT32_MAX ? 5 : 9;
+}
+
+static inline size_t
+mp_int_len(int64_t v)
+{
+  if (v >= 0) return mp_uint_len((uint64_t)v);
+  return v >= -32 ? 1 : v >= INT8_MIN ? 2 : v >= INT16_MIN ? 3 : v >= INT32_MIN ? 5 : 9;
+}
+
+static inline size_t mp_array_len(uint32_t n) { return n < 16 ? 1 : n <= UINT16_MAX ? 3 : 5; }
+static inline size_t
+mp_str_len(uint32_t n)
+{
+  return (n < 32 ? 1 : n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5) + (size_t)n;
+}
+static inline size_t
+mp_bin_len(uint32_t n)
+{
+  return (n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5) + (size_t)n;
+}
+
+/* A writer appends to `b`; once an allocation fails, b->oom is set and
+ * later writes are dropped, so callers check once at the end. */
 typedef struct mpw {
-  msgpack_packer pk;
   lbuf *b;
 } mpw;
 
@@ -47,6 +143,8 @@ void mpw_uint(mpw *w, uint64_t v);
 void mpw_int(mpw *w, int64_t v);
 void mpw_nil(mpw *w);
 void mpw_bool(mpw *w, bool v);
+/* Strings and binary values longer than UINT32_MAX bytes cannot be
+ * encoded: the buffer is marked oom. */
 void mpw_str(mpw *w, const char *s, size_t n);
 void mpw_cstr(mpw *w, const char *s);
 void mpw_bin(mpw *w, const void *p, size_t n);

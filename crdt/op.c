@@ -188,30 +188,108 @@ op_read_value(mpr *r, op *o, op_tag **tagbuf)
   return LINLI_EMALFORMED;
 }
 
+/* The canonical encoding is written directly, not through an mpw: every
+ * op received is re-encoded to be hashed, and for the usual op the bytes fit
+ * a stack buffer, sized exactly first.  tests/test_op.c checks the output
+ * against msgpack-c over random ops, and tests/test_format.c against the
+ * worked example in docs/FORMAT.md. */
+static size_t
+s_canonical_len(const op *o)
+{
+  size_t n = 1 + 2 * mp_bin_len(LINLI_HASH_BYTES) + mp_uint_len(o->seq) + mp_uint_len(o->hlc) +
+             mp_str_len(o->key_len) + mp_str_len(o->field_len) + mp_uint_len(o->kind);
+  switch (o->kind) {
+  case OP_INCR:
+    return n + mp_int_len(o->n);
+  case OP_DEL:
+    return n + 1;
+  case OP_RM:
+    n += 1 + mp_str_len(o->str_len) + mp_array_len(o->ntags);
+    for (uint32_t i = 0; i < o->ntags; i++)
+      n += 1 + mp_bin_len(LINLI_PK_BYTES) + mp_uint_len(o->tags[i].seq);
+    return n;
+  default:
+    return n + mp_str_len(o->str_len);
+  }
+}
+
+static uint8_t *
+s_put_bytes(uint8_t *p, const void *s, uint32_t n, bool str)
+{
+  p = str ? mp_put_str_hdr(p, n) : mp_put_bin_hdr(p, n);
+  if (n)
+    memcpy(p, s, n); /* an empty value may be (NULL, 0) */
+  return p + n;
+}
+
+/* Writes the canonical encoding at p (s_canonical_len(o) bytes). */
+static uint8_t *
+s_canonical_put(uint8_t *p, const uint8_t prev[LINLI_HASH_BYTES],
+                const uint8_t author[LINLI_PK_BYTES], const op *o)
+{
+  p = mp_put_array(p, 8);
+  p = s_put_bytes(p, prev, LINLI_HASH_BYTES, false);
+  p = s_put_bytes(p, author, LINLI_PK_BYTES, false);
+  p = mp_put_uint(p, o->seq);
+  p = mp_put_uint(p, o->hlc);
+  p = s_put_bytes(p, o->key, o->key_len, true);
+  p = s_put_bytes(p, o->field, o->field_len, true);
+  p = mp_put_uint(p, o->kind);
+  switch (o->kind) {
+  case OP_INCR:
+    return mp_put_int(p, o->n);
+  case OP_DEL:
+    *p = 0xc0;
+    return p + 1;
+  case OP_RM:
+    p = mp_put_array(p, 2);
+    p = s_put_bytes(p, o->str, o->str_len, true);
+    p = mp_put_array(p, o->ntags);
+    for (uint32_t i = 0; i < o->ntags; i++) {
+      p = mp_put_array(p, 2);
+      p = s_put_bytes(p, o->tags[i].author, LINLI_PK_BYTES, false);
+      p = mp_put_uint(p, o->tags[i].seq);
+    }
+    return p;
+  default:
+    return s_put_bytes(p, o->str, o->str_len, true);
+  }
+}
+
 void
 op_encode_canonical(lbuf *out, const uint8_t prev[LINLI_HASH_BYTES],
                     const uint8_t author[LINLI_PK_BYTES], const op *o)
 {
-  mpw w;
-  mpw_init(&w, out);
-  mpw_array(&w, 8);
-  mpw_bin(&w, prev, LINLI_HASH_BYTES);
-  mpw_bin(&w, author, LINLI_PK_BYTES);
-  mpw_uint(&w, o->seq);
-  mpw_uint(&w, o->hlc);
-  mpw_str(&w, o->key, o->key_len);
-  mpw_str(&w, o->field, o->field_len);
-  mpw_uint(&w, o->kind);
-  op_write_value(&w, o);
+  size_t n = s_canonical_len(o);
+  if (lbuf_reserve(out, n) != 0)
+    return;
+  s_canonical_put(out->p + out->len, prev, author, o);
+  out->len += n;
 }
+
+/* Ops with values up to a few hundred bytes -- nearly all of them -- are
+ * hashed from the stack; larger ones go through `scratch`. */
+#define OP_HASH_STACK 512
 
 void
 op_hash(uint8_t out[LINLI_HASH_BYTES], const uint8_t prev[LINLI_HASH_BYTES],
         const uint8_t author[LINLI_PK_BYTES], const op *o, lbuf *scratch)
 {
-  lbuf_reset(scratch);
-  op_encode_canonical(scratch, prev, author, o);
-  linli_hash(out, scratch->p, scratch->len);
+  uint8_t buf[OP_HASH_STACK];
+  size_t n = s_canonical_len(o);
+  uint8_t *p = buf;
+  if (n > sizeof buf) {
+    lbuf_reset(scratch);
+    if (lbuf_reserve(scratch, n) != 0) {
+      /* No memory for the bytes: a hash nobody can match, so the chain
+       * check fails instead of passing on garbage. */
+      memset(out, 0, LINLI_HASH_BYTES);
+      return;
+    }
+    p = scratch->p;
+  }
+  s_canonical_put(p, prev, author, o);
+  linli_hash(out, p, n);
 }
 
 #define HEAD_DOMAIN "linli-head-v1"
