@@ -460,16 +460,22 @@ s_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
 
 /* ---- applying ops to records (shared by commit and rebuild) ---- */
 
+/* A record held by the apply cache.  `r` is NULL while the record is only
+ * wanted (s_ctx_want) and not loaded yet. */
 typedef struct crec {
   rec *r;
   uint8_t old_hash[LINLI_HASH_BYTES];
   bool dirty;
+  uint32_t klen;
+  char key[]; /* not NUL-terminated */
 } crec;
 
 typedef struct applyctx {
   lstore *s;
-  hmap recs; /* key -> crec* */
-  hmap digs; /* prefix -> ldigest* */
+  hmap recs;  /* key -> crec* */
+  crec **all; /* the values of recs, for sorting by key */
+  size_t nall, allcap;
+  hmap digs;  /* prefix -> ldigest* */
   lbuf scratch;
   uint32_t changed;
   uint64_t ops;
@@ -488,12 +494,11 @@ s_ctx_init(applyctx *c, lstore *s)
 static void
 s_ctx_reset(applyctx *c)
 {
-  for (size_t i = 0; i < c->recs.cap; i++)
-    if (c->recs.slots[i].key) {
-      crec *cr = c->recs.slots[i].val;
-      rec_destroy(&cr->r);
-      free(cr);
-    }
+  for (size_t i = 0; i < c->nall; i++) {
+    rec_destroy(&c->all[i]->r);
+    free(c->all[i]);
+  }
+  c->nall = 0;
   for (size_t i = 0; i < c->digs.cap; i++)
     if (c->digs.slots[i].key)
       free(c->digs.slots[i].val);
@@ -506,46 +511,164 @@ static void
 s_ctx_free(applyctx *c)
 {
   s_ctx_reset(c);
+  free(c->all);
   lbuf_free(&c->scratch);
+}
+
+/* The cache entry for `key`, created (not loaded) if absent. */
+static crec *
+s_ctx_entry(applyctx *c, const char *key, size_t klen)
+{
+  crec *cr = hmap_get(&c->recs, key, klen);
+  if (cr)
+    return cr;
+  if (c->nall == c->allcap) {
+    size_t cap = c->allcap ? c->allcap * 2 : 256;
+    crec **na = realloc(c->all, cap * sizeof *na);
+    if (na == NULL)
+      return NULL;
+    c->all = na;
+    c->allcap = cap;
+  }
+  cr = calloc(1, sizeof *cr + klen);
+  if (cr == NULL)
+    return NULL;
+  memcpy(cr->key, key, klen);
+  cr->klen = (uint32_t)klen;
+  if (hmap_put(&c->recs, key, klen, cr) != 0) {
+    free(cr);
+    return NULL;
+  }
+  c->all[c->nall++] = cr;
+  return cr;
+}
+
+/* Fills cr from a stored views row (its hash, then its state). */
+static int
+s_ctx_decode(crec *cr, const char *v, size_t vl, lerr *e)
+{
+  if (vl < LINLI_HASH_BYTES ||
+      rec_decode(&cr->r, (const uint8_t *)v + LINLI_HASH_BYTES, vl - LINLI_HASH_BYTES, NULL) != 0)
+    return lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
+                    (int)cr->klen, cr->key);
+  memcpy(cr->old_hash, v, LINLI_HASH_BYTES);
+  return 0;
 }
 
 static int
 s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
 {
-  crec *cr = hmap_get(&c->recs, key, klen);
-  if (cr) {
-    *out = cr;
-    return 0;
-  }
-  cr = calloc(1, sizeof *cr);
+  crec *cr = s_ctx_entry(c, key, klen);
   if (cr == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  char *v;
-  size_t vl;
-  int rc = s_get(c->s, LCF_VIEWS, key, klen, &v, &vl, e);
-  if (rc == 0) {
-    if (vl < LINLI_HASH_BYTES || rec_decode(&cr->r, (const uint8_t *)v + LINLI_HASH_BYTES,
-                                            vl - LINLI_HASH_BYTES, NULL) != 0) {
+  if (cr->r == NULL) {
+    char *v;
+    size_t vl;
+    int rc = s_get(c->s, LCF_VIEWS, key, klen, &v, &vl, e);
+    if (rc == 0) {
+      rc = s_ctx_decode(cr, v, vl, e);
       rocksdb_free(v);
-      free(cr);
-      return lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
-                      (int)klen, key);
+      if (rc)
+        return rc;
+    } else if (rc != LINLI_ENOTFOUND) {
+      return rc;
+    } else if ((cr->r = rec_new()) == NULL) {
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
     }
-    memcpy(cr->old_hash, v, LINLI_HASH_BYTES);
-    rocksdb_free(v);
-  } else if (rc == LINLI_ENOTFOUND) {
-    cr->r = rec_new();
-  } else {
-    free(cr);
-    return rc;
-  }
-  if (cr->r == NULL || hmap_put(&c->recs, key, klen, cr) != 0) {
-    rec_destroy(&cr->r);
-    free(cr);
-    return lerr_set(e, LINLI_ENOMEM, "out of memory");
   }
   *out = cr;
   return 0;
+}
+
+/* Says that the ops about to be applied touch `key`; s_ctx_load then reads
+ * all such records at once. */
+static int
+s_ctx_want(applyctx *c, const char *key, size_t klen, lerr *e)
+{
+  return s_ctx_entry(c, key, klen) ? 0 : lerr_set(e, LINLI_ENOMEM, "out of memory");
+}
+
+static int
+s_crec_cmp(const void *a, const void *b)
+{
+  const crec *x = *(const crec *const *)a, *y = *(const crec *const *)b;
+  int d = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+  return d ? d : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+static int
+s_key_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+  int d = memcmp(a, b, an < bn ? an : bn);
+  return d ? d : (an > bn) - (an < bn);
+}
+
+/* Reads every wanted record not loaded yet.  A point read per record costs
+ * a skiplist search in each memtable and a probe of each level, and most
+ * records of a large group are usually new; instead the keys are sorted and
+ * walked with one iterator: a seek lands on the first stored key at or after
+ * the wanted one, every wanted key before that stored key is known to be
+ * absent without another read, and stored keys close together are reached
+ * with a few Next() steps instead of new seeks. */
+static int
+s_ctx_load(applyctx *c, lerr *e)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < c->nall; i++)
+    n += c->all[i]->r == NULL;
+  if (n == 0)
+    return 0;
+  crec **v = malloc(n * sizeof *v);
+  if (v == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  n = 0;
+  for (size_t i = 0; i < c->nall; i++)
+    if (c->all[i]->r == NULL)
+      v[n++] = c->all[i];
+  qsort(v, n, sizeof *v, s_crec_cmp);
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(c->s->db, c->s->ro, c->s->cf[LCF_VIEWS]);
+  bool seeked = false, valid = false;
+  const char *ik = NULL;
+  size_t ikl = 0;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    crec *cr = v[i];
+    int cmp = valid ? s_key_cmp(ik, ikl, cr->key, cr->klen) : 1;
+    /* Stepping is cheaper than seeking when the next stored key is near. */
+    for (int step = 0; valid && cmp < 0 && step < 8; step++) {
+      rocksdb_iter_next(it);
+      if ((valid = rocksdb_iter_valid(it)) != 0) {
+        ik = rocksdb_iter_key(it, &ikl);
+        cmp = s_key_cmp(ik, ikl, cr->key, cr->klen);
+      }
+    }
+    if (!seeked || (valid && cmp < 0)) {
+      rocksdb_iter_seek(it, cr->key, cr->klen);
+      seeked = true;
+      if ((valid = rocksdb_iter_valid(it)) != 0) {
+        ik = rocksdb_iter_key(it, &ikl);
+        cmp = s_key_cmp(ik, ikl, cr->key, cr->klen);
+      }
+    }
+    /* Now the iterator is at the first stored key >= cr->key, or past the
+     * end: either way nothing stored lies between. */
+    if (valid && cmp == 0) {
+      size_t vl;
+      const char *val = rocksdb_iter_value(it, &vl);
+      rc = s_ctx_decode(cr, val, vl, e);
+    } else if ((cr->r = rec_new()) == NULL) {
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+  }
+  char *err = NULL;
+  rocksdb_iter_get_error(it, &err);
+  if (err && rc == 0)
+    rc = s_rerr(e, err, "read");
+  else
+    rocksdb_free(err);
+  rocksdb_iter_destroy(it);
+  free(v);
+  return rc;
 }
 
 static int
@@ -597,24 +720,25 @@ s_ctx_digest(applyctx *c, const char *prefix, size_t plen, ldigest **out, lerr *
   return 0;
 }
 
-/* Writes every changed record and the digests they move into `wb`. */
+/* Writes every changed record and the digests they move into `wb`, in key
+ * order: RocksDB inserts a batch into its memtable skiplist entry by entry,
+ * and an entry that follows the previous one in key order is found from
+ * where that one went in, instead of by a search from the top. */
 static int
 s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
 {
   static const uint8_t zero[LINLI_HASH_BYTES];
+  qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
   lbuf row;
   lbuf_init(&row);
   int rc = 0;
-  for (size_t i = 0; i < c->recs.cap && rc == 0; i++) {
-    hmap_slot *sl = &c->recs.slots[i];
-    if (sl->key == NULL)
-      continue;
-    crec *cr = sl->val;
+  for (size_t i = 0; i < c->nall && rc == 0; i++) {
+    crec *cr = c->all[i];
     if (!cr->dirty)
       continue;
-    const char *key = (const char *)sl->key;
+    const char *key = cr->key;
     uint8_t h[LINLI_HASH_BYTES];
-    rec_hash(cr->r, key, sl->klen, h, &c->scratch);
+    rec_hash(cr->r, key, cr->klen, h, &c->scratch);
     lbuf_reset(&row);
     lbuf_put(&row, h, sizeof h);
     rec_encode(cr->r, &row);
@@ -622,11 +746,11 @@ s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
       rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
       break;
     }
-    rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, sl->klen, (const char *)row.p,
+    rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, cr->klen, (const char *)row.p,
                               row.len);
     if (memcmp(h, cr->old_hash, sizeof h) != 0) {
       uint32_t lens[LINLI_KEY_MAX / 2 + 1];
-      uint32_t np = digest_prefixes(key, sl->klen, lens, sizeof lens / sizeof *lens);
+      uint32_t np = digest_prefixes(key, cr->klen, lens, sizeof lens / sizeof *lens);
       for (uint32_t k = 0; k < np && rc == 0; k++) {
         ldigest *d = NULL;
         rc = s_ctx_digest(c, key, lens[k], &d, e);
@@ -868,11 +992,27 @@ fail:
   return rc;
 }
 
+/* Orders group items by (author, seq): their log and heads rows in key
+ * order (see s_ctx_flush). */
+static int
+s_item_cmp(const void *a, const void *b)
+{
+  const gitem *x = *(const gitem *const *)a, *y = *(const gitem *const *)b;
+  int d = memcmp(x->d.author, y->d.author, LINLI_PK_BYTES);
+  if (d)
+    return d;
+  return (x->d.first_seq > y->d.first_seq) - (x->d.first_seq < y->d.first_seq);
+}
+
 int
 lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
 {
   if (!g->keep)
     return lerr_set(e, LINLI_EINVAL, "a verify-only group cannot be committed");
+  /* RocksDB counts perf-context statistics per thread unless told not to;
+   * nothing in linli reads them, and every key comparison of a large batch
+   * would pay for the count. */
+  rocksdb_set_perf_level(rocksdb_disable);
   lstore *s = g->s;
   applyctx c;
   s_ctx_init(&c, s);
@@ -881,8 +1021,24 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
   lbuf_init(&enc);
   uint64_t hlc = s->hlc;
   int rc = 0;
+  gitem **order = malloc((g->n ? g->n : 1) * sizeof *order);
+  if (order == NULL)
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+  /* Every record the group touches is read up front, in one sorted pass. */
   for (uint32_t i = 0; i < g->n && rc == 0; i++) {
-    gitem *it = &g->items[i];
+    const delta *d = &g->items[i].d;
+    for (uint32_t k = g->items[i].skip; k < d->nops && rc == 0; k++)
+      rc = s_ctx_want(&c, d->ops[k].key, d->ops[k].key_len, e);
+  }
+  if (rc == 0)
+    rc = s_ctx_load(&c, e);
+  if (rc == 0) {
+    for (uint32_t i = 0; i < g->n; i++)
+      order[i] = &g->items[i];
+    qsort(order, g->n, sizeof *order, s_item_cmp);
+  }
+  for (uint32_t i = 0; i < g->n && rc == 0; i++) {
+    gitem *it = order[i];
     const delta *d = &it->d;
     const uint8_t *bytes = it->raw;
     size_t blen = it->raw_len;
@@ -902,10 +1058,17 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     s_log_key(key, d->author, delta_last_seq(d));
     rocksdb_writebatch_put_cf(wb, s->cf[LCF_LOG], (const char *)key, sizeof key,
                               (const char *)bytes, blen);
-    lbuf_reset(&enc);
-    s_head_encode(&it->head, &enc);
-    rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)d->author, LINLI_PK_BYTES,
-                              (const char *)enc.p, enc.len);
+    /* Only the author's last delta of the group leaves a head. */
+    if (i + 1 == g->n || memcmp(order[i + 1]->d.author, d->author, LINLI_PK_BYTES) != 0) {
+      lbuf_reset(&enc);
+      s_head_encode(&it->head, &enc);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)d->author, LINLI_PK_BYTES,
+                                (const char *)enc.p, enc.len);
+    }
+  }
+  for (uint32_t i = 0; i < g->n && rc == 0; i++) {
+    gitem *it = &g->items[i];
+    const delta *d = &it->d;
     rc = s_ctx_apply(&c, d->author, d->ops + it->skip, d->nops - it->skip, e);
     /* Our own ops were stamped by our clock: follow them whatever the wall
      * clock says now.  Remote stamps are followed only up to a bound. */
@@ -934,6 +1097,7 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     }
     s_group_clear(g);
   }
+  free(order);
   lbuf_free(&enc);
   rocksdb_writebatch_destroy(wb);
   s_ctx_free(&c);
