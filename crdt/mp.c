@@ -409,6 +409,17 @@ utf8_valid(const char *str, size_t n)
     return true; /* str may be NULL: NULL + 0 is undefined in C */
   const uint8_t *s = (const uint8_t *)str, *e = s + n;
   while (s < e) {
+    /* Record keys, field names and most values are ASCII: skip it eight
+     * bytes at a time. */
+    while (e - s >= 8) {
+      uint64_t x;
+      memcpy(&x, s, 8);
+      if (x & UINT64_C(0x8080808080808080))
+        break;
+      s += 8;
+    }
+    if (s == e)
+      break;
     uint8_t c = *s;
     if (c < 0x80) { s++; continue; }
     int len;

@@ -52,13 +52,32 @@ tag_cmp(const op_tag *a, const op_tag *b)
   return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static bool
-s_has_control(const char *s, size_t n)
+/* What one pass over a key or a field name finds.  Every op received has
+ * both checked, and they are short (a dozen bytes): one loop that looks at
+ * each byte once for every rule beats a pass per rule; only text with a
+ * byte above 0x7f goes on to the UTF-8 decoder. */
+typedef struct textscan {
+  bool non_ascii;
+  bool control;      /* a byte below 0x20, or 0x7f */
+  bool slash;
+  bool double_slash;
+} textscan;
+
+static textscan
+s_scan(const char *s, size_t n)
 {
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-      return true;
-  return false;
+  const unsigned char *p = (const unsigned char *)s;
+  unsigned high = 0, ctl = 0, slash = 0, dbl = 0, prev = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned c = p[i], is = c == '/';
+    high |= c;
+    ctl |= (c < 0x20) | (c == 0x7f);
+    slash |= is;
+    dbl |= is & prev;
+    prev = is;
+  }
+  return (textscan){.non_ascii = high & 0x80, .control = ctl, .slash = slash,
+                    .double_slash = dbl};
 }
 
 int
@@ -66,20 +85,20 @@ key_check(const char *key, size_t n, lerr *e)
 {
   if (n == 0 || n > LINLI_KEY_MAX)
     return lerr_set(e, LINLI_EINVAL, "record key must be 1 to %d bytes", LINLI_KEY_MAX);
-  if (!utf8_valid(key, n))
+  textscan t = s_scan(key, n);
+  if (t.non_ascii && !utf8_valid(key, n))
     return lerr_set(e, LINLI_EINVAL, "record key is not valid UTF-8");
-  if (s_has_control(key, n))
+  if (t.control)
     return lerr_set(e, LINLI_EINVAL, "record key contains a control character");
-  if (memchr(key, '/', n) == NULL)
+  if (!t.slash)
     return lerr_set(e, LINLI_EINVAL, "record key '%.*s' is not of the form collection/id",
                     (int)(n > 80 ? 80 : n), key);
   if (key[0] == '/' || key[n - 1] == '/')
     return lerr_set(e, LINLI_EINVAL, "record key '%.*s' starts or ends with '/'",
                     (int)(n > 80 ? 80 : n), key);
-  for (size_t i = 1; i < n; i++)
-    if (key[i] == '/' && key[i - 1] == '/')
-      return lerr_set(e, LINLI_EINVAL, "record key '%.*s' has an empty path component",
-                      (int)(n > 80 ? 80 : n), key);
+  if (t.double_slash)
+    return lerr_set(e, LINLI_EINVAL, "record key '%.*s' has an empty path component",
+                    (int)(n > 80 ? 80 : n), key);
   return 0;
 }
 
@@ -104,7 +123,8 @@ op_check(const op *o, lerr *e)
   }
   if (o->field_len == 0 || o->field_len > LINLI_FIELD_MAX)
     return lerr_set(e, LINLI_EMALFORMED, "field name must be 1 to %d bytes", LINLI_FIELD_MAX);
-  if (!utf8_valid(o->field, o->field_len) || s_has_control(o->field, o->field_len))
+  textscan t = s_scan(o->field, o->field_len);
+  if ((t.non_ascii && !utf8_valid(o->field, o->field_len)) || t.control)
     return lerr_set(e, LINLI_EMALFORMED, "field name is not printable UTF-8");
   if (o->kind == OP_INCR)
     return 0;

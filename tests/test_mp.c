@@ -997,3 +997,58 @@ Test(mp, utf8_truncated_sequences)
   cr_assert(!utf8_valid("\xf0\x9f\x98\x80", 3));
   cr_assert(!utf8_valid("\xc3\xa9", 1));
 }
+
+/* The plain byte-at-a-time decoder utf8_valid had before its ASCII fast
+ * path: the reference for the random test below. */
+static bool
+s_utf8_ref(const uint8_t *s, size_t n)
+{
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) { i++; continue; }
+    int len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
+    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
+    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (n - i < (size_t)len) return false;
+    for (int k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (s[i + k] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += (size_t)len;
+  }
+  return true;
+}
+
+Test(mp, utf8_fast_path_matches_bytewise_reference)
+{
+  static const char *const pieces[] = {
+    "a", "hh/v000/", "0123456789abcdef", "金", "ü", "\xf0\x9f\x98\x80", /* valid */
+    "\x80", "\xe9\x87", "\xc0\xaf", "\xed\xa0\x80", "\xff",           /* invalid */
+  };
+  uint32_t st = 99;
+  uint8_t buf[96];
+  for (int i = 0; i < 200000; i++) {
+    size_t n = 0;
+    /* mostly ASCII runs, so that the 8-byte steps meet a multibyte or bad
+     * sequence at every alignment */
+    while (n < 64) {
+      uint32_t r = tu_rand(&st) % 16;
+      const char *p = pieces[r < 6 ? r : r < 13 ? tu_rand(&st) % 3 : 6 + r - 13];
+      if (r >= 14 && tu_rand(&st) % 4)
+        p = pieces[1];
+      size_t l = strlen(p);
+      memcpy(buf + n, p, l);
+      n += l;
+    }
+    size_t off = tu_rand(&st) % 8, len = tu_rand(&st) % (n - off + 1);
+    cr_assert_eq(utf8_valid((const char *)buf + off, len), s_utf8_ref(buf + off, len),
+                 "case %d (offset %zu, %zu bytes)", i, off, len);
+  }
+}

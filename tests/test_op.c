@@ -948,3 +948,53 @@ Test(op, head_sign_verify)
   ident_sign(&id, raw, head, 32);
   cr_assert(!head_verify(id.pk, 42, head, raw));
 }
+
+/* key_check and the field check look at each byte once for every rule: a
+ * control byte (0x00-0x1f, 0x7f) or a "//" at any position is found, and
+ * no other byte is taken for one. */
+Test(op, control_characters_found_at_every_position)
+{
+  char key[40], field[40];
+  for (size_t len = 3; len <= 33; len++) {
+    for (size_t at = 0; at < len; at++) {
+      for (int c = 0; c < 256; c++) {
+        /* printable ASCII around the byte under test; UTF-8 lead bytes
+         * would make the string invalid for another reason */
+        if (c >= 0x80)
+          continue;
+        memset(key, 'k', len);
+        key[len / 2] = '/';
+        memset(field, 'f', len);
+        bool control = c < 0x20 || c == 0x7f;
+        if (at != len / 2 && at != 0 && at != len - 1) {
+          key[at] = (char)c;
+          bool slash_bad = c == '/' && (key[at - 1] == '/' || key[at + 1] == '/');
+          lerr e = {0};
+          cr_assert_eq(key_check(key, len, &e) != 0, control || slash_bad,
+                       "key of %zu bytes, byte 0x%02x at %zu", len, c, at);
+        }
+        field[at] = (char)c;
+        op o = mk(OP_SET, "a/b", "f", "v");
+        o.field = field;
+        o.field_len = (uint32_t)len;
+        cr_assert_eq(op_check(&o, NULL) != 0, control,
+                     "field of %zu bytes, byte 0x%02x at %zu", len, c, at);
+      }
+    }
+  }
+  /* bytes above 0x7f are never taken for control characters: every
+   * two-byte character, in fields of several lengths and alignments */
+  for (int lead = 0xc2; lead <= 0xdf; lead++)
+    for (int cont = 0x80; cont <= 0xbf; cont++)
+      for (size_t pad = 0; pad < 8; pad++) {
+        memset(field, 'f', pad);
+        for (size_t k = 0; k < 12; k++) {
+          field[pad + 2 * k] = (char)lead;
+          field[pad + 2 * k + 1] = (char)cont;
+        }
+        op o = mk(OP_SET, "a/b", "f", "v");
+        o.field = field;
+        o.field_len = (uint32_t)(pad + 24);
+        cr_assert_eq(op_check(&o, NULL), 0, "U+%02x%02x after %zu bytes", lead, cont, pad);
+      }
+}
