@@ -728,7 +728,8 @@ static int
 s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
 {
   static const uint8_t zero[LINLI_HASH_BYTES];
-  qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
+  if (c->nall > 1) /* c->all is NULL in an empty context */
+    qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
   lbuf row;
   lbuf_init(&row);
   int rc = 0;
