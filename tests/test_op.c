@@ -998,3 +998,60 @@ Test(op, control_characters_found_at_every_position)
         cr_assert_eq(op_check(&o, NULL), 0, "U+%02x%02x after %zu bytes", lead, cont, pad);
       }
 }
+
+/* key_check as a plain reading of FORMAT.md, one rule after the other: the
+ * reference for random keys below (which rule is reported matters too). */
+static int
+ref_key_rule(const char *k, size_t n)
+{
+  if (n == 0 || n > LINLI_KEY_MAX)
+    return 1;
+  if (!utf8_valid(k, n))
+    return 2;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
+      return 3;
+  if (memchr(k, '/', n) == NULL)
+    return 4;
+  if (k[0] == '/' || k[n - 1] == '/')
+    return 5;
+  for (size_t i = 1; i < n; i++)
+    if (k[i] == '/' && k[i - 1] == '/')
+      return 6;
+  return 0;
+}
+
+static int
+key_rule(const char *k, size_t n)
+{
+  lerr e = {0};
+  if (key_check(k, n, &e) == 0)
+    return 0;
+  static const char *const says[] = {"bytes", "UTF-8", "control", "collection/id",
+                                     "starts or ends", "empty path"};
+  for (int r = 0; r < 6; r++)
+    if (strstr(e.msg, says[r]))
+      return r + 1;
+  cr_assert_fail("unexpected message: %s", e.msg);
+  return -1;
+}
+
+Test(op, key_check_matches_the_rules_over_random_keys)
+{
+  static const char *const pieces[] = {"a", "hh", "/", "/", "0123456789", "\x1f", "\x7f",
+                                       "金", "\xe9\x87", "\x80", "é", " "};
+  uint32_t st = 5;
+  char k[80];
+  for (int i = 0; i < 200000; i++) {
+    size_t n = 0, want = tu_rand(&st) % 40;
+    while (n < want) {
+      const char *p = pieces[tu_rand(&st) % 12];
+      if (tu_rand(&st) % 3)
+        p = tu_rand(&st) % 2 ? "a" : "/";
+      size_t l = strlen(p);
+      memcpy(k + n, p, l);
+      n += l;
+    }
+    cr_assert_eq(key_rule(k, n), ref_key_rule(k, n), "key %d of %zu bytes", i, n);
+  }
+}
