@@ -461,7 +461,9 @@ s_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
 /* ---- applying ops to records (shared by commit and rebuild) ---- */
 
 /* A record held by the apply cache.  `r` is NULL while the record is only
- * wanted (s_ctx_want) and not loaded yet. */
+ * wanted (s_ctx_want) and not loaded yet.  The entry, its record and the
+ * record's contents all live in the context's arena: a commit builds
+ * thousands of them and drops them together. */
 typedef struct crec {
   rec *r;
   uint8_t old_hash[LINLI_HASH_BYTES];
@@ -472,7 +474,8 @@ typedef struct crec {
 
 typedef struct applyctx {
   lstore *s;
-  hmap recs;  /* key -> crec* */
+  larena arena;
+  hmap recs;  /* key (borrowed from the crec) -> crec* */
   crec **all; /* the values of recs, for sorting by key */
   size_t nall, allcap;
   hmap digs;  /* prefix -> ldigest* */
@@ -486,7 +489,8 @@ s_ctx_init(applyctx *c, lstore *s)
 {
   memset(c, 0, sizeof *c);
   c->s = s;
-  hmap_init(&c->recs);
+  larena_init(&c->arena);
+  hmap_init_borrowed(&c->recs);
   hmap_init(&c->digs);
   lbuf_init(&c->scratch);
 }
@@ -494,11 +498,8 @@ s_ctx_init(applyctx *c, lstore *s)
 static void
 s_ctx_reset(applyctx *c)
 {
-  for (size_t i = 0; i < c->nall; i++) {
-    rec_destroy(&c->all[i]->r);
-    free(c->all[i]);
-  }
   c->nall = 0;
+  larena_reset(&c->arena);
   for (size_t i = 0; i < c->digs.cap; i++)
     if (c->digs.slots[i].key)
       free(c->digs.slots[i].val);
@@ -512,6 +513,7 @@ s_ctx_free(applyctx *c)
 {
   s_ctx_reset(c);
   free(c->all);
+  larena_free(&c->arena);
   lbuf_free(&c->scratch);
 }
 
@@ -530,25 +532,24 @@ s_ctx_entry(applyctx *c, const char *key, size_t klen)
     c->all = na;
     c->allcap = cap;
   }
-  cr = calloc(1, sizeof *cr + klen);
+  cr = larena_alloc(&c->arena, sizeof *cr + klen);
   if (cr == NULL)
     return NULL;
+  memset(cr, 0, sizeof *cr);
   memcpy(cr->key, key, klen);
   cr->klen = (uint32_t)klen;
-  if (hmap_put(&c->recs, key, klen, cr) != 0) {
-    free(cr);
-    return NULL;
-  }
+  if (hmap_put(&c->recs, cr->key, klen, cr) != 0)
+    return NULL; /* the arena takes the entry back with everything else */
   c->all[c->nall++] = cr;
   return cr;
 }
 
 /* Fills cr from a stored views row (its hash, then its state). */
 static int
-s_ctx_decode(crec *cr, const char *v, size_t vl, lerr *e)
+s_ctx_decode(applyctx *c, crec *cr, const char *v, size_t vl, lerr *e)
 {
-  if (vl < LINLI_HASH_BYTES ||
-      rec_decode(&cr->r, (const uint8_t *)v + LINLI_HASH_BYTES, vl - LINLI_HASH_BYTES, NULL) != 0)
+  if (vl < LINLI_HASH_BYTES || rec_decode_in(&cr->r, &c->arena, (const uint8_t *)v + LINLI_HASH_BYTES,
+                                             vl - LINLI_HASH_BYTES, NULL) != 0)
     return lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
                     (int)cr->klen, cr->key);
   memcpy(cr->old_hash, v, LINLI_HASH_BYTES);
@@ -566,13 +567,13 @@ s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
     size_t vl;
     int rc = s_get(c->s, LCF_VIEWS, key, klen, &v, &vl, e);
     if (rc == 0) {
-      rc = s_ctx_decode(cr, v, vl, e);
+      rc = s_ctx_decode(c, cr, v, vl, e);
       rocksdb_free(v);
       if (rc)
         return rc;
     } else if (rc != LINLI_ENOTFOUND) {
       return rc;
-    } else if ((cr->r = rec_new()) == NULL) {
+    } else if ((cr->r = rec_new_in(&c->arena)) == NULL) {
       return lerr_set(e, LINLI_ENOMEM, "out of memory");
     }
   }
@@ -580,12 +581,13 @@ s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
   return 0;
 }
 
-/* Says that the ops about to be applied touch `key`; s_ctx_load then reads
- * all such records at once. */
+/* Says that an op about to be applied touches `key`; s_ctx_load then reads
+ * all such records at once.  *out is the entry, for s_ctx_apply_to. */
 static int
-s_ctx_want(applyctx *c, const char *key, size_t klen, lerr *e)
+s_ctx_want(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
 {
-  return s_ctx_entry(c, key, klen) ? 0 : lerr_set(e, LINLI_ENOMEM, "out of memory");
+  *out = s_ctx_entry(c, key, klen);
+  return *out ? 0 : lerr_set(e, LINLI_ENOMEM, "out of memory");
 }
 
 static int
@@ -655,8 +657,8 @@ s_ctx_load(applyctx *c, lerr *e)
     if (valid && cmp == 0) {
       size_t vl;
       const char *val = rocksdb_iter_value(it, &vl);
-      rc = s_ctx_decode(cr, val, vl, e);
-    } else if ((cr->r = rec_new()) == NULL) {
+      rc = s_ctx_decode(c, cr, val, vl, e);
+    } else if ((cr->r = rec_new_in(&c->arena)) == NULL) {
       rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
     }
   }
@@ -672,18 +674,40 @@ s_ctx_load(applyctx *c, lerr *e)
 }
 
 static int
+s_ctx_merge(applyctx *c, crec *cr, const uint8_t author[LINLI_PK_BYTES], const op *o, lerr *e)
+{
+  int rc = rec_apply(cr->r, author, o);
+  if (rc < 0)
+    return lerr_set(e, rc, "out of memory applying an op");
+  cr->dirty |= rc > 0;
+  c->ops++;
+  return 0;
+}
+
+static int
 s_ctx_apply(applyctx *c, const uint8_t author[LINLI_PK_BYTES], const op *ops, uint32_t n, lerr *e)
 {
   for (uint32_t i = 0; i < n; i++) {
     crec *cr = NULL;
     int rc = s_ctx_rec(c, ops[i].key, ops[i].key_len, &cr, e);
+    if (rc == 0)
+      rc = s_ctx_merge(c, cr, author, &ops[i], e);
     if (rc)
       return rc;
-    rc = rec_apply(cr->r, author, &ops[i]);
-    if (rc < 0)
-      return lerr_set(e, rc, "out of memory applying an op");
-    cr->dirty |= rc > 0;
-    c->ops++;
+  }
+  return 0;
+}
+
+/* The same for ops whose entries s_ctx_want returned (recs[i] for ops[i])
+ * and s_ctx_load filled: no second lookup per op. */
+static int
+s_ctx_apply_to(applyctx *c, crec *const *recs, const uint8_t author[LINLI_PK_BYTES],
+               const op *ops, uint32_t n, lerr *e)
+{
+  for (uint32_t i = 0; i < n; i++) {
+    int rc = s_ctx_merge(c, recs[i], author, &ops[i], e);
+    if (rc)
+      return rc;
   }
   return 0;
 }
@@ -1023,13 +1047,19 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
   uint64_t hlc = s->hlc;
   int rc = 0;
   gitem **order = malloc((g->n ? g->n : 1) * sizeof *order);
-  if (order == NULL)
+  /* The record of every new op, in group order. */
+  uint64_t nnew = 0;
+  for (uint32_t i = 0; i < g->n; i++)
+    nnew += g->items[i].d.nops - g->items[i].skip;
+  crec **recs = malloc((nnew ? nnew : 1) * sizeof *recs);
+  if (order == NULL || recs == NULL)
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
   /* Every record the group touches is read up front, in one sorted pass. */
+  uint64_t q = 0;
   for (uint32_t i = 0; i < g->n && rc == 0; i++) {
     const delta *d = &g->items[i].d;
     for (uint32_t k = g->items[i].skip; k < d->nops && rc == 0; k++)
-      rc = s_ctx_want(&c, d->ops[k].key, d->ops[k].key_len, e);
+      rc = s_ctx_want(&c, d->ops[k].key, d->ops[k].key_len, &recs[q++], e);
   }
   if (rc == 0)
     rc = s_ctx_load(&c, e);
@@ -1067,10 +1097,12 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
                                 (const char *)enc.p, enc.len);
     }
   }
+  q = 0;
   for (uint32_t i = 0; i < g->n && rc == 0; i++) {
     gitem *it = &g->items[i];
     const delta *d = &it->d;
-    rc = s_ctx_apply(&c, d->author, d->ops + it->skip, d->nops - it->skip, e);
+    rc = s_ctx_apply_to(&c, recs + q, d->author, d->ops + it->skip, d->nops - it->skip, e);
+    q += d->nops - it->skip;
     /* Our own ops were stamped by our clock: follow them whatever the wall
      * clock says now.  Remote stamps are followed only up to a bound. */
     bool own = memcmp(d->author, s->self, LINLI_PK_BYTES) == 0;
@@ -1099,6 +1131,7 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     s_group_clear(g);
   }
   free(order);
+  free(recs);
   lbuf_free(&enc);
   rocksdb_writebatch_destroy(wb);
   s_ctx_free(&c);
