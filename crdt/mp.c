@@ -63,76 +63,10 @@ lbuf_take(lbuf *b, size_t *len)
   return p;
 }
 
-/* Room for `n` more bytes at the end of w->b, or NULL (the buffer is then
- * marked oom and the write is dropped). */
-static inline uint8_t *
-s_room(mpw *w, size_t n)
+uint8_t *
+mpw_room_slow(mpw *w, size_t n)
 {
-  lbuf *b = w->b;
-  if (b->cap - b->len < n || b->oom)
-    if (lbuf_reserve(b, n) != 0)
-      return NULL;
-  return b->p + b->len;
-}
-
-static inline void
-s_end(mpw *w, uint8_t *end)
-{
-  w->b->len = (size_t)(end - w->b->p);
-}
-
-void mpw_init(mpw *w, lbuf *b) { w->b = b; }
-
-void
-mpw_array(mpw *w, uint32_t n)
-{
-  uint8_t *p = s_room(w, MP_HDR_MAX);
-  if (p)
-    s_end(w, mp_put_array(p, n));
-}
-
-void
-mpw_map(mpw *w, uint32_t n)
-{
-  uint8_t *p = s_room(w, MP_HDR_MAX);
-  if (p)
-    s_end(w, mp_put_map(p, n));
-}
-
-void
-mpw_uint(mpw *w, uint64_t v)
-{
-  uint8_t *p = s_room(w, MP_HDR_MAX);
-  if (p)
-    s_end(w, mp_put_uint(p, v));
-}
-
-void
-mpw_int(mpw *w, int64_t v)
-{
-  uint8_t *p = s_room(w, MP_HDR_MAX);
-  if (p)
-    s_end(w, mp_put_int(p, v));
-}
-
-void
-mpw_nil(mpw *w)
-{
-  uint8_t *p = s_room(w, 1);
-  if (p) {
-    *p = 0xc0;
-    s_end(w, p + 1);
-  }
-}
-
-void
-mpw_bool(mpw *w, bool v)
-{
-  uint8_t *p = s_room(w, 1);
-  if (p) {
-    *p = v ? 0xc3 : 0xc2;
-    s_end(w, p + 1);
-  }
+  return lbuf_reserve(w->b, n) == 0 ? w->b->p + w->b->len : NULL;
 }
 
 /* One header and the body, reserved together. */
@@ -143,13 +77,13 @@ s_bytes_out(mpw *w, const void *body, size_t n, bool str)
     w->b->oom = true;
     return;
   }
-  uint8_t *p = s_room(w, MP_HDR_MAX + n);
+  uint8_t *p = mpw_room(w, MP_HDR_MAX + n);
   if (p == NULL)
     return;
   p = str ? mp_put_str_hdr(p, (uint32_t)n) : mp_put_bin_hdr(p, (uint32_t)n);
   if (n)
     memcpy(p, body, n);
-  s_end(w, p + n);
+  mpw_end(w, p + n);
 }
 
 void mpw_str(mpw *w, const char *s, size_t n) { s_bytes_out(w, s, n, true); }

@@ -44,13 +44,38 @@ uint8_t *lbuf_take(lbuf *b, size_t *len);
 /* The longest header or integer the writer emits: a tag byte and 8 bytes. */
 #define MP_HDR_MAX 9
 
+/* A tag byte and a big-endian value of 1, 2, 4 or 8 bytes.  Written out
+ * byte by byte with constant shifts, which compilers turn into one
+ * byte-swapped store per width. */
 static inline uint8_t *
 mp_put_be(uint8_t *p, uint8_t tag, uint64_t v, int n)
 {
-  *p++ = tag;
-  for (int i = n - 1; i >= 0; i--)
-    *p++ = (uint8_t)(v >> (8 * i));
-  return p;
+  p[0] = tag;
+  switch (n) {
+  case 1:
+    p[1] = (uint8_t)v;
+    return p + 2;
+  case 2:
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)v;
+    return p + 3;
+  case 4:
+    p[1] = (uint8_t)(v >> 24);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 8);
+    p[4] = (uint8_t)v;
+    return p + 5;
+  default:
+    p[1] = (uint8_t)(v >> 56);
+    p[2] = (uint8_t)(v >> 48);
+    p[3] = (uint8_t)(v >> 40);
+    p[4] = (uint8_t)(v >> 32);
+    p[5] = (uint8_t)(v >> 24);
+    p[6] = (uint8_t)(v >> 16);
+    p[7] = (uint8_t)(v >> 8);
+    p[8] = (uint8_t)v;
+    return p + 9;
+  }
 }
 
 /* Each mp_put_* writes one header or integer at p and returns its end. */
@@ -131,18 +156,82 @@ mp_bin_len(uint32_t n)
 }
 
 /* A writer appends to `b`; once an allocation fails, b->oom is set and
- * later writes are dropped, so callers check once at the end. */
+ * later writes are dropped, so callers check once at the end.  The calls
+ * are inline: record and delta encoders make dozens per record. */
 typedef struct mpw {
   lbuf *b;
 } mpw;
 
-void mpw_init(mpw *w, lbuf *b);
-void mpw_array(mpw *w, uint32_t n);
-void mpw_map(mpw *w, uint32_t n);
-void mpw_uint(mpw *w, uint64_t v);
-void mpw_int(mpw *w, int64_t v);
-void mpw_nil(mpw *w);
-void mpw_bool(mpw *w, bool v);
+static inline void mpw_init(mpw *w, lbuf *b) { w->b = b; }
+
+/* Room for `n` more bytes at the end of w->b, or NULL when an allocation
+ * failed (the buffer is then marked oom).  mpw_room_slow grows the buffer. */
+uint8_t *mpw_room_slow(mpw *w, size_t n);
+
+static inline uint8_t *
+mpw_room(mpw *w, size_t n)
+{
+  lbuf *b = w->b;
+  if (b->cap - b->len >= n && !b->oom)
+    return b->p + b->len;
+  return mpw_room_slow(w, n);
+}
+
+/* Ends a write at `end`, within the room handed out. */
+static inline void mpw_end(mpw *w, uint8_t *end) { w->b->len = (size_t)(end - w->b->p); }
+
+static inline void
+mpw_array(mpw *w, uint32_t n)
+{
+  uint8_t *p = mpw_room(w, MP_HDR_MAX);
+  if (p)
+    mpw_end(w, mp_put_array(p, n));
+}
+
+static inline void
+mpw_map(mpw *w, uint32_t n)
+{
+  uint8_t *p = mpw_room(w, MP_HDR_MAX);
+  if (p)
+    mpw_end(w, mp_put_map(p, n));
+}
+
+static inline void
+mpw_uint(mpw *w, uint64_t v)
+{
+  uint8_t *p = mpw_room(w, MP_HDR_MAX);
+  if (p)
+    mpw_end(w, mp_put_uint(p, v));
+}
+
+static inline void
+mpw_int(mpw *w, int64_t v)
+{
+  uint8_t *p = mpw_room(w, MP_HDR_MAX);
+  if (p)
+    mpw_end(w, mp_put_int(p, v));
+}
+
+static inline void
+mpw_nil(mpw *w)
+{
+  uint8_t *p = mpw_room(w, 1);
+  if (p) {
+    *p = 0xc0;
+    mpw_end(w, p + 1);
+  }
+}
+
+static inline void
+mpw_bool(mpw *w, bool v)
+{
+  uint8_t *p = mpw_room(w, 1);
+  if (p) {
+    *p = v ? 0xc3 : 0xc2;
+    mpw_end(w, p + 1);
+  }
+}
+
 /* Strings and binary values longer than UINT32_MAX bytes cannot be
  * encoded: the buffer is marked oom. */
 void mpw_str(mpw *w, const char *s, size_t n);
