@@ -82,10 +82,17 @@ s_scan(const char *s, size_t n)
     uint64_t x;
     if (n - i >= 8) {
       memcpy(&x, s + i, 8);
+    } else if (n >= 8) {
+      /* The tail: the last eight bytes, overlapping the word before (bytes
+       * seen twice change no answer). */
+      i = n - 8;
+      memcpy(&x, s + i, 8);
     } else {
-      /* The tail, padded with a byte no rule cares about ('a'). */
-      x = 0x61 * BYTES_01;
-      memcpy(&x, s + i, n - i);
+      /* Shorter than a word: padded with a byte no rule cares about. */
+      unsigned char b[8] = {'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'};
+      for (size_t k = 0; k < n; k++)
+        b[k] = (unsigned char)s[k];
+      memcpy(&x, b, 8);
     }
     high |= x;
     /* A byte below 0x20 (borrow test: a borrow can only flag bytes above a
@@ -254,7 +261,7 @@ s_canonical_len(const op *o)
   }
 }
 
-static uint8_t *
+static inline uint8_t *
 s_put_bytes(uint8_t *p, const void *s, uint32_t n, bool str)
 {
   p = str ? mp_put_str_hdr(p, n) : mp_put_bin_hdr(p, n);
