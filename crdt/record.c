@@ -187,6 +187,8 @@ static int
 s_entry_insert(rec *r, rfield *f, const lstamp *st, int64_t n, const char *s, uint32_t s_len)
 {
   uint32_t lo = 0, hi = f->nents;
+  if (hi > 0 && stamp_cmp(&f->ents[hi - 1].st, st) < 0)
+    lo = hi; /* in stamp order, as usual: no search */
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
     if (stamp_cmp(&f->ents[mid].st, st) < 0)
@@ -262,6 +264,9 @@ static int
 s_hist_add(rec *r, const lstamp *st)
 {
   uint32_t lo = 0, hi = r->nhist;
+  /* Ops mostly arrive in stamp order: try the end first. */
+  if (hi > 0 && stamp_cmp(&r->hist[hi - 1], st) < 0)
+    lo = hi;
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
     if (stamp_cmp(&r->hist[mid], st) < 0)
