@@ -466,26 +466,38 @@ s_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
 
 /* ---- applying ops to records (shared by commit and rebuild) ---- */
 
-/* A record held by the apply cache.  `r` is NULL while the record is only
- * wanted (s_ctx_want) and not loaded yet.  The entry, its record and the
- * record's contents all live in the context's arena: a commit builds
- * thousands of them and drops them together. */
+/* A record of the apply cache.  A commit knows every op of the group up
+ * front: it lists each record's ops (first/nops, through gop.next), then
+ * visits the records in key order, loading, merging and writing each one
+ * while it is hot in the cache (s_ctx_stream); the record's state lives in
+ * a small arena that is reset for the next one.  Rebuild instead applies as
+ * it reads the log: records are loaded on first use (s_ctx_rec), kept in the
+ * context's arena and written by s_ctx_flush. */
 typedef struct crec {
   rec *r;
   uint8_t old_hash[LINLI_HASH_BYTES];
   bool dirty;
   uint32_t klen;
+  uint32_t first, last, nops; /* the group's ops on this record (commit) */
   char key[]; /* not NUL-terminated */
 } crec;
 
+/* One new op of a group being committed. */
+typedef struct gop {
+  const op *o;
+  const uint8_t *author;
+  uint32_t next; /* the same record's next op in the group */
+} gop;
+
 typedef struct applyctx {
   lstore *s;
-  larena arena;
-  hmap recs;  /* key (borrowed from the crec) -> crec* */
-  crec **all; /* the values of recs, for sorting by key */
+  larena arena;  /* entries, and records that stay (rebuild) */
+  larena rarena; /* the one record being streamed (commit) */
+  hmap recs;     /* key (borrowed from the crec) -> crec* */
+  crec **all;    /* the values of recs, for sorting by key */
   size_t nall, allcap;
-  hmap digs;  /* prefix -> ldigest* */
-  lbuf scratch;
+  hmap digs;     /* prefix -> ldigest* */
+  lbuf scratch, row;
   uint32_t changed;
   uint64_t ops;
 } applyctx;
@@ -496,9 +508,11 @@ s_ctx_init(applyctx *c, lstore *s)
   memset(c, 0, sizeof *c);
   c->s = s;
   larena_init(&c->arena);
+  larena_init(&c->rarena);
   hmap_init_borrowed(&c->recs);
   hmap_init(&c->digs);
   lbuf_init(&c->scratch);
+  lbuf_init(&c->row);
 }
 
 static void
@@ -506,6 +520,7 @@ s_ctx_reset(applyctx *c)
 {
   c->nall = 0;
   larena_reset(&c->arena);
+  larena_reset(&c->rarena);
   for (size_t i = 0; i < c->digs.cap; i++)
     if (c->digs.slots[i].key)
       free(c->digs.slots[i].val);
@@ -520,7 +535,9 @@ s_ctx_free(applyctx *c)
   s_ctx_reset(c);
   free(c->all);
   larena_free(&c->arena);
+  larena_free(&c->rarena);
   lbuf_free(&c->scratch);
+  lbuf_free(&c->row);
 }
 
 /* The cache entry for `key`, created (not loaded) if absent. */
@@ -550,18 +567,19 @@ s_ctx_entry(applyctx *c, const char *key, size_t klen)
   return cr;
 }
 
-/* Fills cr from a stored views row (its hash, then its state). */
+/* Fills cr from a stored views row (its hash, then its state), in `a`. */
 static int
-s_ctx_decode(applyctx *c, crec *cr, const char *v, size_t vl, lerr *e)
+s_ctx_decode(larena *a, crec *cr, const char *v, size_t vl, lerr *e)
 {
-  if (vl < LINLI_HASH_BYTES || rec_decode_in(&cr->r, &c->arena, (const uint8_t *)v + LINLI_HASH_BYTES,
-                                             vl - LINLI_HASH_BYTES, NULL) != 0)
+  if (vl < LINLI_HASH_BYTES ||
+      rec_decode_in(&cr->r, a, (const uint8_t *)v + LINLI_HASH_BYTES, vl - LINLI_HASH_BYTES, NULL) != 0)
     return lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
                     (int)cr->klen, cr->key);
   memcpy(cr->old_hash, v, LINLI_HASH_BYTES);
   return 0;
 }
 
+/* The entry for `key`, its record loaded by a point read if need be. */
 static int
 s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
 {
@@ -573,7 +591,7 @@ s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
     size_t vl;
     int rc = s_get(c->s, LCF_VIEWS, key, klen, &v, &vl, e);
     if (rc == 0) {
-      rc = s_ctx_decode(c, cr, v, vl, e);
+      rc = s_ctx_decode(&c->arena, cr, v, vl, e);
       rocksdb_free(v);
       if (rc)
         return rc;
@@ -585,15 +603,6 @@ s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
   }
   *out = cr;
   return 0;
-}
-
-/* Says that an op about to be applied touches `key`; s_ctx_load then reads
- * all such records at once.  *out is the entry, for s_ctx_apply_to. */
-static int
-s_ctx_want(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
-{
-  *out = s_ctx_entry(c, key, klen);
-  return *out ? 0 : lerr_set(e, LINLI_ENOMEM, "out of memory");
 }
 
 static int
@@ -611,72 +620,48 @@ s_key_cmp(const char *a, size_t an, const char *b, size_t bn)
   return d ? d : (an > bn) - (an < bn);
 }
 
-/* Reads every wanted record not loaded yet.  A point read per record costs
- * a skiplist search in each memtable and a probe of each level, and most
- * records of a large group are usually new; instead the keys are sorted and
- * walked with one iterator: a seek lands on the first stored key at or after
- * the wanted one, every wanted key before that stored key is known to be
- * absent without another read, and stored keys close together are reached
- * with a few Next() steps instead of new seeks. */
-static int
-s_ctx_load(applyctx *c, lerr *e)
+/* Finds stored views rows for keys asked in increasing order.  A point read
+ * per record costs a skiplist search in each memtable and a probe of each
+ * level, and most records of a large group are usually new; one iterator
+ * does better: a seek lands on the first stored key at or after the wanted
+ * one, every wanted key before that stored key is known to be absent
+ * without another read, and stored keys close together are reached with a
+ * few Next() steps instead of new seeks. */
+typedef struct vcursor {
+  rocksdb_iterator_t *it;
+  bool seeked, valid;
+  const char *k;
+  size_t kl;
+} vcursor;
+
+static void
+s_cursor_at(vcursor *vc)
 {
-  size_t n = 0;
-  for (size_t i = 0; i < c->nall; i++)
-    n += c->all[i]->r == NULL;
-  if (n == 0)
-    return 0;
-  crec **v = malloc(n * sizeof *v);
-  if (v == NULL)
-    return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  n = 0;
-  for (size_t i = 0; i < c->nall; i++)
-    if (c->all[i]->r == NULL)
-      v[n++] = c->all[i];
-  qsort(v, n, sizeof *v, s_crec_cmp);
-  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(c->s->db, c->s->ro, c->s->cf[LCF_VIEWS]);
-  bool seeked = false, valid = false;
-  const char *ik = NULL;
-  size_t ikl = 0;
-  int rc = 0;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    crec *cr = v[i];
-    int cmp = valid ? s_key_cmp(ik, ikl, cr->key, cr->klen) : 1;
-    /* Stepping is cheaper than seeking when the next stored key is near. */
-    for (int step = 0; valid && cmp < 0 && step < 8; step++) {
-      rocksdb_iter_next(it);
-      if ((valid = rocksdb_iter_valid(it)) != 0) {
-        ik = rocksdb_iter_key(it, &ikl);
-        cmp = s_key_cmp(ik, ikl, cr->key, cr->klen);
-      }
-    }
-    if (!seeked || (valid && cmp < 0)) {
-      rocksdb_iter_seek(it, cr->key, cr->klen);
-      seeked = true;
-      if ((valid = rocksdb_iter_valid(it)) != 0) {
-        ik = rocksdb_iter_key(it, &ikl);
-        cmp = s_key_cmp(ik, ikl, cr->key, cr->klen);
-      }
-    }
-    /* Now the iterator is at the first stored key >= cr->key, or past the
-     * end: either way nothing stored lies between. */
-    if (valid && cmp == 0) {
-      size_t vl;
-      const char *val = rocksdb_iter_value(it, &vl);
-      rc = s_ctx_decode(c, cr, val, vl, e);
-    } else if ((cr->r = rec_new_in(&c->arena)) == NULL) {
-      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
-    }
+  if ((vc->valid = rocksdb_iter_valid(vc->it)) != 0)
+    vc->k = rocksdb_iter_key(vc->it, &vc->kl);
+}
+
+/* The stored value of `key` (valid until the next call), or NULL. */
+static const char *
+s_cursor_find(vcursor *vc, const char *key, size_t klen, size_t *vl)
+{
+  int cmp = vc->valid ? s_key_cmp(vc->k, vc->kl, key, klen) : 1;
+  for (int step = 0; vc->valid && cmp < 0 && step < 8; step++) {
+    rocksdb_iter_next(vc->it);
+    s_cursor_at(vc);
+    if (vc->valid)
+      cmp = s_key_cmp(vc->k, vc->kl, key, klen);
   }
-  char *err = NULL;
-  rocksdb_iter_get_error(it, &err);
-  if (err && rc == 0)
-    rc = s_rerr(e, err, "read");
-  else
-    rocksdb_free(err);
-  rocksdb_iter_destroy(it);
-  free(v);
-  return rc;
+  if (!vc->seeked || (vc->valid && cmp < 0)) {
+    rocksdb_iter_seek(vc->it, key, klen);
+    vc->seeked = true;
+    s_cursor_at(vc);
+    if (vc->valid)
+      cmp = s_key_cmp(vc->k, vc->kl, key, klen);
+  }
+  /* Now the iterator is at the first stored key >= key, or past the end:
+   * either way nothing stored lies between. */
+  return vc->valid && cmp == 0 ? rocksdb_iter_value(vc->it, vl) : NULL;
 }
 
 static int
@@ -690,6 +675,7 @@ s_ctx_merge(applyctx *c, crec *cr, const uint8_t author[LINLI_PK_BYTES], const o
   return 0;
 }
 
+/* Applies ops as they come (rebuild). */
 static int
 s_ctx_apply(applyctx *c, const uint8_t author[LINLI_PK_BYTES], const op *ops, uint32_t n, lerr *e)
 {
@@ -704,17 +690,19 @@ s_ctx_apply(applyctx *c, const uint8_t author[LINLI_PK_BYTES], const op *ops, ui
   return 0;
 }
 
-/* The same for ops whose entries s_ctx_want returned (recs[i] for ops[i])
- * and s_ctx_load filled: no second lookup per op. */
+/* Adds ops[i] to its record's list, for s_ctx_stream. */
 static int
-s_ctx_apply_to(applyctx *c, crec *const *recs, const uint8_t author[LINLI_PK_BYTES],
-               const op *ops, uint32_t n, lerr *e)
+s_ctx_want(applyctx *c, gop *ops, uint32_t i, lerr *e)
 {
-  for (uint32_t i = 0; i < n; i++) {
-    int rc = s_ctx_merge(c, recs[i], author, &ops[i], e);
-    if (rc)
-      return rc;
-  }
+  crec *cr = s_ctx_entry(c, ops[i].o->key, ops[i].o->key_len);
+  if (cr == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  ops[i].next = UINT32_MAX;
+  if (cr->nops++ == 0)
+    cr->first = i;
+  else
+    ops[cr->last].next = i;
+  cr->last = i;
   return 0;
 }
 
@@ -750,54 +738,47 @@ s_ctx_digest(applyctx *c, const char *prefix, size_t plen, ldigest **out, lerr *
   return 0;
 }
 
-/* Writes every changed record and the digests they move into `wb`, in key
- * order: RocksDB inserts a batch into its memtable skiplist entry by entry,
- * and an entry that follows the previous one in key order is found from
- * where that one went in, instead of by a search from the top. */
+/* Writes one changed record into `wb` and moves the digests of its
+ * prefixes from its old hash to its new one. */
 static int
-s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
+s_ctx_write_rec(applyctx *c, crec *cr, rocksdb_writebatch_t *wb, lerr *e)
 {
   static const uint8_t zero[LINLI_HASH_BYTES];
-  if (c->nall > 1) /* c->all is NULL in an empty context */
-    qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
-  lbuf row;
-  lbuf_init(&row);
+  const char *key = cr->key;
+  uint8_t h[LINLI_HASH_BYTES];
+  rec_hash(cr->r, key, cr->klen, h, &c->scratch);
+  lbuf_reset(&c->row);
+  lbuf_put(&c->row, h, sizeof h);
+  rec_encode(cr->r, &c->row);
+  if (c->row.oom)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, cr->klen, (const char *)c->row.p,
+                            c->row.len);
   int rc = 0;
-  for (size_t i = 0; i < c->nall && rc == 0; i++) {
-    crec *cr = c->all[i];
-    if (!cr->dirty)
-      continue;
-    const char *key = cr->key;
-    uint8_t h[LINLI_HASH_BYTES];
-    rec_hash(cr->r, key, cr->klen, h, &c->scratch);
-    lbuf_reset(&row);
-    lbuf_put(&row, h, sizeof h);
-    rec_encode(cr->r, &row);
-    if (row.oom) {
-      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
-      break;
+  if (memcmp(h, cr->old_hash, sizeof h) != 0) {
+    uint32_t lens[LINLI_KEY_MAX / 2 + 1];
+    uint32_t np = digest_prefixes(key, cr->klen, lens, sizeof lens / sizeof *lens);
+    for (uint32_t k = 0; k < np && rc == 0; k++) {
+      ldigest *d = NULL;
+      rc = s_ctx_digest(c, key, lens[k], &d, e);
+      if (rc)
+        break;
+      if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
+        digest_sub(d, cr->old_hash);
+      if (memcmp(h, zero, sizeof zero) != 0)
+        digest_add(d, h);
     }
-    rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, cr->klen, (const char *)row.p,
-                              row.len);
-    if (memcmp(h, cr->old_hash, sizeof h) != 0) {
-      uint32_t lens[LINLI_KEY_MAX / 2 + 1];
-      uint32_t np = digest_prefixes(key, cr->klen, lens, sizeof lens / sizeof *lens);
-      for (uint32_t k = 0; k < np && rc == 0; k++) {
-        ldigest *d = NULL;
-        rc = s_ctx_digest(c, key, lens[k], &d, e);
-        if (rc)
-          break;
-        if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
-          digest_sub(d, cr->old_hash);
-        if (memcmp(h, zero, sizeof zero) != 0)
-          digest_add(d, h);
-      }
-      c->changed++;
-    }
-    memcpy(cr->old_hash, h, sizeof h);
-    cr->dirty = false;
+    c->changed++;
   }
-  for (size_t i = 0; i < c->digs.cap && rc == 0; i++) {
+  memcpy(cr->old_hash, h, sizeof h);
+  cr->dirty = false;
+  return rc;
+}
+
+static void
+s_ctx_write_digests(applyctx *c, rocksdb_writebatch_t *wb)
+{
+  for (size_t i = 0; i < c->digs.cap; i++) {
     hmap_slot *sl = &c->digs.slots[i];
     if (sl->key == NULL)
       continue;
@@ -806,7 +787,61 @@ s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
     rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_DIGESTS], (const char *)sl->key, sl->klen,
                               (const char *)packed, sizeof packed);
   }
-  lbuf_free(&row);
+}
+
+/* Writes every changed record and the digests they move into `wb`, in key
+ * order: RocksDB inserts a batch into its memtable skiplist entry by entry,
+ * and an entry that follows the previous one in key order is found from
+ * where that one went in, instead of by a search from the top. */
+static int
+s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
+{
+  if (c->nall > 1) /* c->all is NULL in an empty context */
+    qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
+  int rc = 0;
+  for (size_t i = 0; i < c->nall && rc == 0; i++)
+    if (c->all[i]->dirty)
+      rc = s_ctx_write_rec(c, c->all[i], wb, e);
+  if (rc == 0)
+    s_ctx_write_digests(c, wb);
+  return rc;
+}
+
+/* Applies the listed ops (s_ctx_want) record by record in key order: each
+ * record is read (s_cursor_find), merged, encoded and written while it is
+ * in the cache, then its memory is reused for the next one.  Views rows go
+ * into `wb` in key order (see s_ctx_flush), then the digests. */
+static int
+s_ctx_stream(applyctx *c, const gop *ops, rocksdb_writebatch_t *wb, lerr *e)
+{
+  if (c->nall > 1)
+    qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
+  vcursor vc = {.it = rocksdb_create_iterator_cf(c->s->db, c->s->ro, c->s->cf[LCF_VIEWS])};
+  int rc = 0;
+  for (size_t i = 0; i < c->nall && rc == 0; i++) {
+    crec *cr = c->all[i];
+    size_t vl;
+    const char *v = s_cursor_find(&vc, cr->key, cr->klen, &vl);
+    if (v)
+      rc = s_ctx_decode(&c->rarena, cr, v, vl, e);
+    else if ((cr->r = rec_new_in(&c->rarena)) == NULL)
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    for (uint32_t k = cr->first, n = 0; rc == 0 && n < cr->nops; k = ops[k].next, n++)
+      rc = s_ctx_merge(c, cr, ops[k].author, ops[k].o, e);
+    if (rc == 0 && cr->dirty)
+      rc = s_ctx_write_rec(c, cr, wb, e);
+    cr->r = NULL;
+    larena_reset(&c->rarena);
+  }
+  char *err = NULL;
+  rocksdb_iter_get_error(vc.it, &err);
+  if (err && rc == 0)
+    rc = s_rerr(e, err, "read");
+  else
+    rocksdb_free(err);
+  rocksdb_iter_destroy(vc.it);
+  if (rc == 0)
+    s_ctx_write_digests(c, wb);
   return rc;
 }
 
@@ -1055,22 +1090,23 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
   uint64_t hlc = s->hlc;
   int rc = 0;
   gitem **order = malloc((g->n ? g->n : 1) * sizeof *order);
-  /* The record of every new op, in group order. */
+  /* Every new op of the group, listed under its record (s_ctx_want). */
   uint64_t nnew = 0;
   for (uint32_t i = 0; i < g->n; i++)
     nnew += g->items[i].d.nops - g->items[i].skip;
-  crec **recs = malloc((nnew ? nnew : 1) * sizeof *recs);
-  if (order == NULL || recs == NULL)
+  gop *ops = nnew < UINT32_MAX ? malloc((nnew ? nnew : 1) * sizeof *ops) : NULL;
+  if (nnew >= UINT32_MAX)
+    rc = lerr_set(e, LINLI_ETOOBIG, "a group holds too many ops to apply at once");
+  else if (order == NULL || ops == NULL)
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
-  /* Every record the group touches is read up front, in one sorted pass. */
-  uint64_t q = 0;
+  uint32_t q = 0;
   for (uint32_t i = 0; i < g->n && rc == 0; i++) {
     const delta *d = &g->items[i].d;
-    for (uint32_t k = g->items[i].skip; k < d->nops && rc == 0; k++)
-      rc = s_ctx_want(&c, d->ops[k].key, d->ops[k].key_len, &recs[q++], e);
+    for (uint32_t k = g->items[i].skip; k < d->nops && rc == 0; k++, q++) {
+      ops[q] = (gop){.o = &d->ops[k], .author = d->author};
+      rc = s_ctx_want(&c, ops, q, e);
+    }
   }
-  if (rc == 0)
-    rc = s_ctx_load(&c, e);
   if (rc == 0) {
     for (uint32_t i = 0; i < g->n; i++)
       order[i] = &g->items[i];
@@ -1105,12 +1141,8 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
                                 (const char *)enc.p, enc.len);
     }
   }
-  q = 0;
   for (uint32_t i = 0; i < g->n && rc == 0; i++) {
-    gitem *it = &g->items[i];
-    const delta *d = &it->d;
-    rc = s_ctx_apply_to(&c, recs + q, d->author, d->ops + it->skip, d->nops - it->skip, e);
-    q += d->nops - it->skip;
+    const delta *d = &g->items[i].d;
     /* Our own ops were stamped by our clock: follow them whatever the wall
      * clock says now.  Remote stamps are followed only up to a bound. */
     bool own = memcmp(d->author, s->self, LINLI_PK_BYTES) == 0;
@@ -1121,7 +1153,7 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
       hlc = hlc_observe(hlc, top, wall_ms, HLC_MAX_AHEAD_MS);
   }
   if (rc == 0)
-    rc = s_ctx_flush(&c, wb, e);
+    rc = s_ctx_stream(&c, ops, wb, e);
   if (rc == 0) {
     uint8_t hb[8];
     s_be64(hb, hlc);
@@ -1139,7 +1171,7 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     s_group_clear(g);
   }
   free(order);
-  free(recs);
+  free(ops);
   lbuf_free(&enc);
   rocksdb_writebatch_clear(wb);
   s_ctx_free(&c);
