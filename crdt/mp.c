@@ -173,17 +173,8 @@ s_container(mpr *r, uint32_t *n, uint8_t fix_lo, uint8_t fix_hi, uint8_t t16,
   return 0;
 }
 
-int mpr_array(mpr *r, uint32_t *n) { return s_container(r, n, 0x90, 0x9f, 0xdc, 0xdd, 1); }
+int mpr_array_any(mpr *r, uint32_t *n) { return s_container(r, n, 0x90, 0x9f, 0xdc, 0xdd, 1); }
 int mpr_map(mpr *r, uint32_t *n) { return s_container(r, n, 0x80, 0x8f, 0xde, 0xdf, 2); }
-
-int
-mpr_array_n(mpr *r, uint32_t want)
-{
-  uint32_t n;
-  if (mpr_array(r, &n) || n != want)
-    return LINLI_EMALFORMED;
-  return 0;
-}
 
 int
 mpr_int(mpr *r, int64_t *out)
@@ -211,7 +202,7 @@ mpr_int(mpr *r, int64_t *out)
 }
 
 int
-mpr_uint(mpr *r, uint64_t *out)
+mpr_uint_any(mpr *r, uint64_t *out)
 {
   if (r->p >= r->end)
     return LINLI_EMALFORMED;
@@ -278,7 +269,7 @@ s_bytes(mpr *r, const uint8_t **p, uint32_t *n, int want_str)
 }
 
 int
-mpr_str(mpr *r, const char **s, uint32_t *n)
+mpr_str_any(mpr *r, const char **s, uint32_t *n)
 {
   return s_bytes(r, (const uint8_t **)s, n, 1);
 }

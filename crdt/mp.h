@@ -20,6 +20,8 @@
 #ifndef LINLI_MP_H
 #define LINLI_MP_H
 
+#include "crdt/err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -251,14 +253,58 @@ enum mp_type { MP_NIL, MP_BOOL, MP_UINT, MP_NINT, MP_FLOAT, MP_STR, MP_BIN,
 void mpr_init(mpr *r, const void *p, size_t n);
 static inline size_t mpr_left(const mpr *r) { return (size_t)(r->end - r->p); }
 enum mp_type mpr_peek(const mpr *r);    /* MP_BAD at the end or on 0xc1 */
-int mpr_array(mpr *r, uint32_t *n);
-int mpr_array_n(mpr *r, uint32_t want); /* exactly `want` elements */
 int mpr_map(mpr *r, uint32_t *n);
-int mpr_uint(mpr *r, uint64_t *v);      /* non-negative integers only */
 int mpr_int(mpr *r, int64_t *v);        /* any integer that fits int64 */
 int mpr_nil(mpr *r);
 int mpr_bool(mpr *r, bool *v);
-int mpr_str(mpr *r, const char **s, uint32_t *n);
+/* The general cases of the inline readers below. */
+int mpr_array_any(mpr *r, uint32_t *n);
+int mpr_uint_any(mpr *r, uint64_t *v);
+int mpr_str_any(mpr *r, const char **s, uint32_t *n);
+
+/* Every op of every delta received is read through these: the one-byte
+ * forms (fixarray, positive fixint, fixstr) are handled inline. */
+static inline int
+mpr_array(mpr *r, uint32_t *n)
+{
+  if (r->p < r->end && (*r->p & 0xf0) == 0x90 &&
+      (size_t)(*r->p & 0x0f) <= (size_t)(r->end - r->p - 1)) {
+    *n = *r->p++ & 0x0f;
+    return 0;
+  }
+  return mpr_array_any(r, n);
+}
+
+static inline int
+mpr_array_n(mpr *r, uint32_t want) /* exactly `want` elements */
+{
+  uint32_t n;
+  return mpr_array(r, &n) || n != want ? LINLI_EMALFORMED : 0;
+}
+
+static inline int
+mpr_uint(mpr *r, uint64_t *v) /* non-negative integers only */
+{
+  if (r->p < r->end && *r->p <= 0x7f) {
+    *v = *r->p++;
+    return 0;
+  }
+  return mpr_uint_any(r, v);
+}
+
+static inline int
+mpr_str(mpr *r, const char **s, uint32_t *n)
+{
+  if (r->p < r->end && (*r->p & 0xe0) == 0xa0 &&
+      (size_t)(*r->p & 0x1f) <= (size_t)(r->end - r->p - 1)) {
+    *n = *r->p & 0x1f;
+    *s = (const char *)r->p + 1;
+    r->p += 1 + *n;
+    return 0;
+  }
+  return mpr_str_any(r, s, n);
+}
+
 int mpr_bin(mpr *r, const uint8_t **p, uint32_t *n);
 int mpr_bin_n(mpr *r, uint8_t *out, uint32_t want); /* exactly `want` bytes */
 /* Skips one whole object (containers recursively, depth-limited). */
