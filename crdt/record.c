@@ -109,6 +109,9 @@ static int
 s_bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
   size_t n = an < bn ? an : bn;
+  /* Field names mostly differ in their first byte: no memcmp call then. */
+  if (n && a[0] != b[0])
+    return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
   int c = n ? memcmp(a, b, n) : 0; /* an empty value may be (NULL, 0) */
   if (c)
     return c;
