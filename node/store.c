@@ -162,6 +162,10 @@ s_open_db(lstore *s, const char *dir, bool create, int profile, lerr *e)
   if (profile == LSTORE_DISTRICT) {
     s->cache = rocksdb_cache_create_lru(128u << 20);
     rocksdb_options_set_write_buffer_size(s->opts, 64u << 20);
+    /* Five column families may each hold two such memtables; the total is
+     * what bounds the node's memory, so it is capped for all of them
+     * together (the fullest is flushed first). */
+    rocksdb_options_set_db_write_buffer_size(s->opts, 128u << 20);
     rocksdb_options_increase_parallelism(s->opts, 2);
     rocksdb_options_set_max_open_files(s->opts, 1024);
   } else {
