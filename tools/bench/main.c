@@ -85,6 +85,7 @@ s_peak_rss_mb(void)
 
 typedef struct workload {
   uint32_t authors, ops_per_author, batch;
+  uint32_t group; /* deltas per ingest commit */
   lbuf *deltas; /* authors * (ops_per_author / batch), author-major */
   uint32_t ndeltas;
   uint32_t checksum;
@@ -202,7 +203,7 @@ s_ingest(workload *w, const expect *ex, uint32_t nex, bool json, double *ops_s)
       fprintf(stderr, "linli-bench: ingest: %s\n", e.msg);
       return 1;
     }
-    if (lingest_count(g) == 1000 || i + 1 == w->ndeltas) {
+    if (lingest_count(g) == w->group || i + 1 == w->ndeltas) {
       double tc = s_now();
       int crc = lingest_commit(g, 1800000000000ull, NULL, &e);
       t_commit += s_now() - tc;
@@ -244,14 +245,14 @@ s_ingest(workload *w, const expect *ex, uint32_t nex, bool json, double *ops_s)
   if (json)
     printf("{\"scenario\":\"ingest\",\"ops\":%llu,\"seconds\":%.3f,\"ops_per_s\":%.0f,"
            "\"peak_rss_mb\":%.1f,\"verify_seconds\":%.3f,\"apply_seconds\":%.3f,"
-           "\"cpu_seconds\":%.3f,\"checksum\":\"%08x\"}\n",
+           "\"cpu_seconds\":%.3f,\"group_deltas\":%u,\"checksum\":\"%08x\"}\n",
            (unsigned long long)w->ops, secs, *ops_s, s_peak_rss_mb(), t_add, t_commit, cpu,
-           w->checksum);
+           w->group, w->checksum);
   else
     printf("%-10s %10llu ops %8.3f s %12.0f ops/s  peak RSS %6.1f MB  (decode+verify %.2f s, "
-           "apply+write %.2f s, cpu %.2f s)  checksum %08x\n",
+           "apply+write %.2f s, cpu %.2f s, %u deltas per commit)  checksum %08x\n",
            "ingest", (unsigned long long)w->ops, secs, *ops_s, s_peak_rss_mb(), t_add, t_commit,
-           cpu, w->checksum);
+           cpu, w->group, w->checksum);
   return 0;
 }
 
@@ -418,22 +419,30 @@ main(int argc, char **argv)
 {
   bool json = false, quick = false;
   const char *only = NULL;
+  long group = 1000;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) json = true;
     else if (strcmp(argv[i], "--quick") == 0) quick = true;
     else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc) only = argv[++i];
+    else if (strcmp(argv[i], "--group") == 0 && i + 1 < argc) group = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      puts("usage: linli-bench [--quick] [--json] [--scenario ingest|sync]\n\n"
+      puts("usage: linli-bench [--quick] [--json] [--scenario ingest|sync] [--group N]\n\n"
            "Runs linli on the village workload (100 authors x 10,000 register ops in\n"
            "signed deltas of 100; --quick: 10 authors x 1,000) in a temporary\n"
            "directory and prints one line per scenario (--json: one JSON object per\n"
            "line).  Scenarios: ingest, sync-bytes, in-sync; --scenario runs only\n"
-           "ingest, or only sync (sync-bytes and in-sync), e.g. under a profiler.");
+           "ingest, or only sync (sync-bytes and in-sync), e.g. under a profiler.\n"
+           "--group: deltas per ingest commit (default 1000, about 3.5 MB; a daemon\n"
+           "commits one DATA message, 256 KiB by default: about 73 deltas).");
       return 0;
     } else {
       fprintf(stderr, "linli-bench: unknown option %s (see linli-bench --help)\n", argv[i]);
       return 2;
     }
+  }
+  if (group < 1 || group > 1000000) {
+    fprintf(stderr, "linli-bench: --group takes 1 to 1000000 deltas\n");
+    return 2;
   }
   if (only && strcmp(only, "ingest") != 0 && strcmp(only, "sync") != 0) {
     fprintf(stderr, "linli-bench: unknown scenario %s (ingest or sync)\n", only);
@@ -442,7 +451,7 @@ main(int argc, char **argv)
   if (linli_crypto_init() != 0)
     return 1;
   workload w = {.authors = quick ? 10 : 100, .ops_per_author = quick ? 1000 : 10000,
-                .batch = 100};
+                .batch = 100, .group = (uint32_t)group};
   enum { NEX = 1000 };
   expect *ex = calloc(NEX, sizeof *ex);
   if (!json)
