@@ -471,10 +471,10 @@ s_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
 /* ---- applying ops to records (shared by commit and rebuild) ---- */
 
 /* A record of the apply cache.  A commit knows every op of the group up
- * front: it lists each record's ops (first/nops, through gop.next), then
- * visits the records in key order, loading, merging and writing each one
- * while it is hot in the cache (s_ctx_stream); the record's state lives in
- * a small arena that is reset for the next one.  Rebuild instead applies as
+ * front: it counts each record's ops (s_ctx_want), then visits the records
+ * in key order, loading, merging and writing each one while it is hot in
+ * the cache (s_ctx_stream); the record's state lives in a small arena that
+ * is reset for the next one.  Rebuild instead applies as
  * it reads the log: records are loaded on first use (s_ctx_rec), kept in the
  * context's arena and written by s_ctx_flush. */
 typedef struct crec {
@@ -482,7 +482,7 @@ typedef struct crec {
   uint8_t old_hash[LINLI_HASH_BYTES];
   bool dirty;
   uint32_t klen;
-  uint32_t first, last, nops; /* the group's ops on this record (commit) */
+  uint32_t nops, first, fill; /* the group's ops on this record (commit) */
   char key[]; /* not NUL-terminated */
 } crec;
 
@@ -490,7 +490,7 @@ typedef struct crec {
 typedef struct gop {
   const op *o;
   const uint8_t *author;
-  uint32_t next; /* the same record's next op in the group */
+  crec *cr; /* its record */
 } gop;
 
 typedef struct applyctx {
@@ -694,19 +694,15 @@ s_ctx_apply(applyctx *c, const uint8_t author[LINLI_PK_BYTES], const op *ops, ui
   return 0;
 }
 
-/* Adds ops[i] to its record's list, for s_ctx_stream. */
+/* Finds (or makes) the record of `g`'s op and counts the op there, for
+ * s_ctx_stream. */
 static int
-s_ctx_want(applyctx *c, gop *ops, uint32_t i, lerr *e)
+s_ctx_want(applyctx *c, gop *g, lerr *e)
 {
-  crec *cr = s_ctx_entry(c, ops[i].o->key, ops[i].o->key_len);
-  if (cr == NULL)
+  g->cr = s_ctx_entry(c, g->o->key, g->o->key_len);
+  if (g->cr == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  ops[i].next = UINT32_MAX;
-  if (cr->nops++ == 0)
-    cr->first = i;
-  else
-    ops[cr->last].next = i;
-  cr->last = i;
+  g->cr->nops++;
   return 0;
 }
 
@@ -811,15 +807,40 @@ s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
   return rc;
 }
 
-/* Applies the listed ops (s_ctx_want) record by record in key order: each
- * record is read (s_cursor_find), merged, encoded and written while it is
- * in the cache, then its memory is reused for the next one.  Views rows go
- * into `wb` in key order (see s_ctx_flush), then the digests. */
+/* How far ahead of the op being merged s_ctx_stream asks for the memory of
+ * later ops: their op structs first, then the bytes those point to. */
+#define STREAM_PREFETCH_OP 8
+#define STREAM_PREFETCH_BYTES 4
+
+/* Applies the group's ops (counted by s_ctx_want) record by record in key
+ * order: each record is read (s_cursor_find), merged, encoded and written
+ * while it is in the cache, then its memory is reused for the next one.
+ * Views rows go into `wb` in key order (see s_ctx_flush), then the digests.
+ *
+ * The ops are first laid out record by record (a counting sort, keeping
+ * group order within a record).  Taken in that order they are scattered
+ * over the group's decoded deltas, and each one was a cache miss (perf:
+ * most of rec_apply's time on its first load of the op); they are walked
+ * in a row now, so the memory of the ones a few steps ahead is requested
+ * early. */
 static int
-s_ctx_stream(applyctx *c, const gop *ops, rocksdb_writebatch_t *wb, lerr *e)
+s_ctx_stream(applyctx *c, const gop *ops, uint32_t n, rocksdb_writebatch_t *wb, lerr *e)
 {
   if (c->nall > 1)
     qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
+  gop *seq = malloc((n ? n : 1) * sizeof *seq);
+  if (seq == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  uint32_t at = 0;
+  for (size_t i = 0; i < c->nall; i++) {
+    c->all[i]->first = at;
+    c->all[i]->fill = 0;
+    at += c->all[i]->nops;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    crec *cr = ops[i].cr;
+    seq[cr->first + cr->fill++] = ops[i];
+  }
   vcursor vc = {.it = rocksdb_create_iterator_cf(c->s->db, c->s->ro, c->s->cf[LCF_VIEWS])};
   int rc = 0;
   for (size_t i = 0; i < c->nall && rc == 0; i++) {
@@ -830,8 +851,16 @@ s_ctx_stream(applyctx *c, const gop *ops, rocksdb_writebatch_t *wb, lerr *e)
       rc = s_ctx_decode(&c->rarena, cr, v, vl, e);
     else if ((cr->r = rec_new_in(&c->rarena)) == NULL)
       rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
-    for (uint32_t k = cr->first, n = 0; rc == 0 && n < cr->nops; k = ops[k].next, n++)
-      rc = s_ctx_merge(c, cr, ops[k].author, ops[k].o, e);
+    for (uint32_t k = cr->first; rc == 0 && k < cr->first + cr->nops; k++) {
+      if (k + STREAM_PREFETCH_OP < n)
+        __builtin_prefetch(seq[k + STREAM_PREFETCH_OP].o);
+      if (k + STREAM_PREFETCH_BYTES < n) {
+        const op *o = seq[k + STREAM_PREFETCH_BYTES].o;
+        __builtin_prefetch(o->field);
+        __builtin_prefetch(o->str);
+      }
+      rc = s_ctx_merge(c, cr, seq[k].author, seq[k].o, e);
+    }
     if (rc == 0 && cr->dirty)
       rc = s_ctx_write_rec(c, cr, wb, e);
     cr->r = NULL;
@@ -844,6 +873,7 @@ s_ctx_stream(applyctx *c, const gop *ops, rocksdb_writebatch_t *wb, lerr *e)
   else
     rocksdb_free(err);
   rocksdb_iter_destroy(vc.it);
+  free(seq);
   if (rc == 0)
     s_ctx_write_digests(c, wb);
   return rc;
@@ -1094,7 +1124,7 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
   uint64_t hlc = s->hlc;
   int rc = 0;
   gitem **order = malloc((g->n ? g->n : 1) * sizeof *order);
-  /* Every new op of the group, listed under its record (s_ctx_want). */
+  /* Every new op of the group, with its record (s_ctx_want). */
   uint64_t nnew = 0;
   for (uint32_t i = 0; i < g->n; i++)
     nnew += g->items[i].d.nops - g->items[i].skip;
@@ -1108,7 +1138,7 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     const delta *d = &g->items[i].d;
     for (uint32_t k = g->items[i].skip; k < d->nops && rc == 0; k++, q++) {
       ops[q] = (gop){.o = &d->ops[k], .author = d->author};
-      rc = s_ctx_want(&c, ops, q, e);
+      rc = s_ctx_want(&c, &ops[q], e);
     }
   }
   if (rc == 0) {
@@ -1157,7 +1187,7 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
       hlc = hlc_observe(hlc, top, wall_ms, HLC_MAX_AHEAD_MS);
   }
   if (rc == 0)
-    rc = s_ctx_stream(&c, ops, wb, e);
+    rc = s_ctx_stream(&c, ops, q, wb, e);
   if (rc == 0) {
     uint8_t hb[8];
     s_be64(hb, hlc);
