@@ -4,11 +4,12 @@
  *
  * The one write path: every change, local or remote, becomes a group of
  * signed deltas that lingest_add() verifies and lingest_commit() applies in
- * one synced WriteBatch.  Applying walks the new ops once, merging each into
- * its record's state held in a per-commit cache (so a record touched by a
- * thousand ops of the group is read and written once), then writes each
- * changed record, its digest contributions, the log rows, the heads and the
- * HLC.  Rebuild replays the log through the same apply code.
+ * one synced WriteBatch.  A commit visits each record the group touches
+ * once, in key order (so a record touched by a thousand ops of the group is
+ * read and written once): read it, merge its ops, write it and its digest
+ * contributions; then the log rows, the heads and the HLC go in.  Rebuild
+ * replays the log through the same merge and row writer ("applying ops to
+ * records" below).
  */
 #include "node/store.h"
 #include "crdt/hlc.h"
