@@ -4,27 +4,68 @@
 
 #include <string.h>
 
+/* The sum is kept as little-endian bytes (the row format); the arithmetic
+ * runs on four 64-bit limbs: one record change moves the digest of every
+ * prefix of its key, so this runs a few times per changed record. */
+static uint64_t
+s_le64(const uint8_t *b)
+{
+  uint64_t v;
+  memcpy(&v, b, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+
+static void
+s_limbs(uint64_t l[4], const uint8_t *b)
+{
+  for (int i = 0; i < 4; i++)
+    l[i] = s_le64(b + 8 * i);
+}
+
+static void
+s_bytes(uint8_t *b, const uint64_t l[4])
+{
+  for (int i = 0; i < 4; i++) {
+    uint64_t v = l[i];
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(b + 8 * i, &v, 8);
+  }
+}
+
 void
 digest_add(ldigest *d, const uint8_t h[LINLI_HASH_BYTES])
 {
-  unsigned carry = 0;
-  for (int i = 0; i < LINLI_HASH_BYTES; i++) {
-    unsigned v = d->sum[i] + h[i] + carry;
-    d->sum[i] = (uint8_t)v;
-    carry = v >> 8;
+  uint64_t a[4], b[4], carry = 0;
+  s_limbs(a, d->sum);
+  s_limbs(b, h);
+  for (int i = 0; i < 4; i++) {
+    uint64_t v = a[i] + b[i];
+    uint64_t c = v < a[i];
+    a[i] = v + carry;
+    carry = c | (a[i] < v);
   }
+  s_bytes(d->sum, a);
   d->count++;
 }
 
 void
 digest_sub(ldigest *d, const uint8_t h[LINLI_HASH_BYTES])
 {
-  int borrow = 0;
-  for (int i = 0; i < LINLI_HASH_BYTES; i++) {
-    int v = d->sum[i] - h[i] - borrow;
-    borrow = v < 0;
-    d->sum[i] = (uint8_t)(v + (borrow ? 256 : 0));
+  uint64_t a[4], b[4], borrow = 0;
+  s_limbs(a, d->sum);
+  s_limbs(b, h);
+  for (int i = 0; i < 4; i++) {
+    uint64_t v = a[i] - b[i];
+    uint64_t c = a[i] < b[i];
+    a[i] = v - borrow;
+    borrow = c | (v < borrow);
   }
+  s_bytes(d->sum, a);
   d->count--;
 }
 

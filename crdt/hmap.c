@@ -8,12 +8,22 @@
 void hmap_init(hmap *m) { memset(m, 0, sizeof *m); }
 
 void
+hmap_init_borrowed(hmap *m)
+{
+  hmap_init(m);
+  m->borrow = true;
+}
+
+void
 hmap_free(hmap *m)
 {
-  for (size_t i = 0; i < m->cap; i++)
-    free(m->slots[i].key);
+  bool borrow = m->borrow;
+  if (!borrow)
+    for (size_t i = 0; i < m->cap; i++)
+      free(m->slots[i].key);
   free(m->slots);
   hmap_init(m);
+  m->borrow = borrow;
 }
 
 /* FNV-1a: keys here are record keys and public keys, short and not chosen
@@ -74,10 +84,15 @@ hmap_put(hmap *m, const void *key, size_t klen, void *val)
   uint32_t h = s_hash(key, klen);
   hmap_slot *s = s_find(m, key, klen, h);
   if (s->key == NULL) {
-    s->key = malloc(klen ? klen : 1);
-    if (s->key == NULL)
-      return LINLI_ENOMEM;
-    memcpy(s->key, key, klen);
+    if (m->borrow) {
+      /* An empty key still needs a non-NULL pointer: NULL marks a free slot. */
+      s->key = (uint8_t *)(klen ? key : (const void *)&m->borrow);
+    } else {
+      s->key = malloc(klen ? klen : 1);
+      if (s->key == NULL)
+        return LINLI_ENOMEM;
+      memcpy(s->key, key, klen);
+    }
     s->klen = (uint32_t)klen;
     s->hash = h;
     m->n++;

@@ -2,16 +2,18 @@
  * hmap.h - a hash map from byte strings to pointers (open addressing,
  * linear probing).  Used wherever a batch needs "this author's head" or
  * "this record's state" in O(1): the store's ingest caches, the CLI.
- * Keys are copied; values are borrowed pointers the caller manages.
+ * Keys are copied, or in a borrowing map (hmap_init_borrowed) only pointed
+ * to; values are borrowed pointers the caller manages.
  */
 #ifndef LINLI_HMAP_H
 #define LINLI_HMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct hmap_slot {
-  uint8_t *key; /* owned copy; NULL = empty */
+  uint8_t *key; /* a copy, or the caller's in a borrowing map; NULL = empty */
   uint32_t klen;
   uint32_t hash;
   void *val;
@@ -20,10 +22,16 @@ typedef struct hmap_slot {
 typedef struct hmap {
   hmap_slot *slots;
   size_t cap, n; /* cap is a power of two */
+  bool borrow;   /* keys are the caller's, not copies */
 } hmap;
 
 void hmap_init(hmap *m);
-/* Frees the keys and slots; values are the caller's (see hmap_each). */
+/* A map that keeps the caller's key pointers instead of copies: each key
+ * must stay valid and unchanged while it is in the map.  For callers that
+ * already hold the key next to the value (saves an allocation per key). */
+void hmap_init_borrowed(hmap *m);
+/* Frees the slots and copied keys, leaving an empty map of the same kind;
+ * values are the caller's (see the iteration note below). */
 void hmap_free(hmap *m);
 void *hmap_get(const hmap *m, const void *key, size_t klen);
 /* Inserts or replaces; returns 0 or LINLI_ENOMEM. */

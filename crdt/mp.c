@@ -1,4 +1,4 @@
-/* mp.c - msgpack writer over msgpack-c and a strict reader; see mp.h. */
+/* mp.c - canonical msgpack writer and a strict reader; see mp.h. */
 #include "crdt/mp.h"
 #include "crdt/err.h"
 
@@ -63,42 +63,32 @@ lbuf_take(lbuf *b, size_t *len)
   return p;
 }
 
-static int
-s_write(void *data, const char *buf, size_t len)
+uint8_t *
+mpw_room_slow(mpw *w, size_t n)
 {
-  return lbuf_put((lbuf *)data, buf, len) == 0 ? 0 : -1;
+  return lbuf_reserve(w->b, n) == 0 ? w->b->p + w->b->len : NULL;
 }
 
-void
-mpw_init(mpw *w, lbuf *b)
+/* One header and the body, reserved together. */
+static void
+s_bytes_out(mpw *w, const void *body, size_t n, bool str)
 {
-  w->b = b;
-  msgpack_packer_init(&w->pk, b, s_write);
+  if (n > UINT32_MAX) {
+    w->b->oom = true;
+    return;
+  }
+  uint8_t *p = mpw_room(w, MP_HDR_MAX + n);
+  if (p == NULL)
+    return;
+  p = str ? mp_put_str_hdr(p, (uint32_t)n) : mp_put_bin_hdr(p, (uint32_t)n);
+  if (n)
+    memcpy(p, body, n);
+  mpw_end(w, p + n);
 }
 
-void mpw_array(mpw *w, uint32_t n) { msgpack_pack_array(&w->pk, n); }
-void mpw_map(mpw *w, uint32_t n) { msgpack_pack_map(&w->pk, n); }
-void mpw_uint(mpw *w, uint64_t v) { msgpack_pack_uint64(&w->pk, v); }
-void mpw_int(mpw *w, int64_t v) { msgpack_pack_int64(&w->pk, v); }
-void mpw_nil(mpw *w) { msgpack_pack_nil(&w->pk); }
-void mpw_bool(mpw *w, bool v) { v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk); }
-
-void
-mpw_str(mpw *w, const char *s, size_t n)
-{
-  msgpack_pack_str(&w->pk, n);
-  msgpack_pack_str_body(&w->pk, s, n);
-}
-
+void mpw_str(mpw *w, const char *s, size_t n) { s_bytes_out(w, s, n, true); }
 void mpw_cstr(mpw *w, const char *s) { mpw_str(w, s, strlen(s)); }
-
-void
-mpw_bin(mpw *w, const void *p, size_t n)
-{
-  msgpack_pack_bin(&w->pk, n);
-  msgpack_pack_bin_body(&w->pk, p, n);
-}
-
+void mpw_bin(mpw *w, const void *p, size_t n) { s_bytes_out(w, p, n, false); }
 void mpw_raw(mpw *w, const void *p, size_t n) { lbuf_put(w->b, p, n); }
 
 /* ---- reader ---- */
@@ -183,17 +173,8 @@ s_container(mpr *r, uint32_t *n, uint8_t fix_lo, uint8_t fix_hi, uint8_t t16,
   return 0;
 }
 
-int mpr_array(mpr *r, uint32_t *n) { return s_container(r, n, 0x90, 0x9f, 0xdc, 0xdd, 1); }
+int mpr_array_any(mpr *r, uint32_t *n) { return s_container(r, n, 0x90, 0x9f, 0xdc, 0xdd, 1); }
 int mpr_map(mpr *r, uint32_t *n) { return s_container(r, n, 0x80, 0x8f, 0xde, 0xdf, 2); }
-
-int
-mpr_array_n(mpr *r, uint32_t want)
-{
-  uint32_t n;
-  if (mpr_array(r, &n) || n != want)
-    return LINLI_EMALFORMED;
-  return 0;
-}
 
 int
 mpr_int(mpr *r, int64_t *out)
@@ -221,7 +202,7 @@ mpr_int(mpr *r, int64_t *out)
 }
 
 int
-mpr_uint(mpr *r, uint64_t *out)
+mpr_uint_any(mpr *r, uint64_t *out)
 {
   if (r->p >= r->end)
     return LINLI_EMALFORMED;
@@ -288,7 +269,7 @@ s_bytes(mpr *r, const uint8_t **p, uint32_t *n, int want_str)
 }
 
 int
-mpr_str(mpr *r, const char **s, uint32_t *n)
+mpr_str_any(mpr *r, const char **s, uint32_t *n)
 {
   return s_bytes(r, (const uint8_t **)s, n, 1);
 }
@@ -353,6 +334,17 @@ utf8_valid(const char *str, size_t n)
     return true; /* str may be NULL: NULL + 0 is undefined in C */
   const uint8_t *s = (const uint8_t *)str, *e = s + n;
   while (s < e) {
+    /* Record keys, field names and most values are ASCII: skip it eight
+     * bytes at a time. */
+    while (e - s >= 8) {
+      uint64_t x;
+      memcpy(&x, s, 8);
+      if (x & UINT64_C(0x8080808080808080))
+        break;
+      s += 8;
+    }
+    if (s == e)
+      break;
     uint8_t c = *s;
     if (c < 0x80) { s++; continue; }
     int len;

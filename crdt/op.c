@@ -52,13 +52,60 @@ tag_cmp(const op_tag *a, const op_tag *b)
   return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static bool
-s_has_control(const char *s, size_t n)
+/* What one pass over a key or a field name finds.  Every op received has
+ * both checked, and they are short (a dozen bytes), so the pass looks at
+ * eight bytes per step for every rule at once; only text with a byte above
+ * 0x7f goes on to the UTF-8 decoder. */
+typedef struct textscan {
+  bool non_ascii;
+  bool control;      /* a byte below 0x20, or 0x7f */
+  bool slash;
+  bool double_slash;
+} textscan;
+
+#define BYTES_01 UINT64_C(0x0101010101010101)
+#define BYTES_7F UINT64_C(0x7f7f7f7f7f7f7f7f)
+#define BYTES_80 UINT64_C(0x8080808080808080)
+
+/* The high bit of each byte of x that is zero, and no other bit. */
+static inline uint64_t
+s_zero_bytes(uint64_t x)
 {
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-      return true;
-  return false;
+  return ~(((x & BYTES_7F) + BYTES_7F) | x | BYTES_7F);
+}
+
+static textscan
+s_scan(const char *s, size_t n)
+{
+  uint64_t high = 0, ctl = 0, slash = 0, dbl = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t x;
+    if (n - i >= 8) {
+      memcpy(&x, s + i, 8);
+    } else if (n >= 8) {
+      /* The tail: the last eight bytes, overlapping the word before (bytes
+       * seen twice change no answer). */
+      i = n - 8;
+      memcpy(&x, s + i, 8);
+    } else {
+      /* Shorter than a word: padded with a byte no rule cares about. */
+      unsigned char b[8] = {'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'};
+      for (size_t k = 0; k < n; k++)
+        b[k] = (unsigned char)s[k];
+      memcpy(&x, b, 8);
+    }
+    high |= x;
+    /* A byte below 0x20 (borrow test: a borrow can only flag bytes above a
+     * real match, so "any" is exact), or a 0x7f. */
+    ctl |= ((x - 0x20 * BYTES_01) & ~x) | s_zero_bytes(x ^ BYTES_7F);
+    uint64_t sl = s_zero_bytes(x ^ (0x2f * BYTES_01)); /* exact, per byte */
+    slash |= sl;
+    /* Two slashes side by side: within the word (the test is the same in
+     * either byte order), or across from the previous word. */
+    dbl |= (sl & (sl >> 8)) | (i > 0 && s[i - 1] == '/' && s[i] == '/');
+  }
+  return (textscan){.non_ascii = (high & BYTES_80) != 0, .control = (ctl & BYTES_80) != 0,
+                    .slash = slash != 0, .double_slash = dbl != 0};
 }
 
 int
@@ -66,20 +113,20 @@ key_check(const char *key, size_t n, lerr *e)
 {
   if (n == 0 || n > LINLI_KEY_MAX)
     return lerr_set(e, LINLI_EINVAL, "record key must be 1 to %d bytes", LINLI_KEY_MAX);
-  if (!utf8_valid(key, n))
+  textscan t = s_scan(key, n);
+  if (t.non_ascii && !utf8_valid(key, n))
     return lerr_set(e, LINLI_EINVAL, "record key is not valid UTF-8");
-  if (s_has_control(key, n))
+  if (t.control)
     return lerr_set(e, LINLI_EINVAL, "record key contains a control character");
-  if (memchr(key, '/', n) == NULL)
+  if (!t.slash)
     return lerr_set(e, LINLI_EINVAL, "record key '%.*s' is not of the form collection/id",
                     (int)(n > 80 ? 80 : n), key);
   if (key[0] == '/' || key[n - 1] == '/')
     return lerr_set(e, LINLI_EINVAL, "record key '%.*s' starts or ends with '/'",
                     (int)(n > 80 ? 80 : n), key);
-  for (size_t i = 1; i < n; i++)
-    if (key[i] == '/' && key[i - 1] == '/')
-      return lerr_set(e, LINLI_EINVAL, "record key '%.*s' has an empty path component",
-                      (int)(n > 80 ? 80 : n), key);
+  if (t.double_slash)
+    return lerr_set(e, LINLI_EINVAL, "record key '%.*s' has an empty path component",
+                    (int)(n > 80 ? 80 : n), key);
   return 0;
 }
 
@@ -104,7 +151,8 @@ op_check(const op *o, lerr *e)
   }
   if (o->field_len == 0 || o->field_len > LINLI_FIELD_MAX)
     return lerr_set(e, LINLI_EMALFORMED, "field name must be 1 to %d bytes", LINLI_FIELD_MAX);
-  if (!utf8_valid(o->field, o->field_len) || s_has_control(o->field, o->field_len))
+  textscan t = s_scan(o->field, o->field_len);
+  if ((t.non_ascii && !utf8_valid(o->field, o->field_len)) || t.control)
     return lerr_set(e, LINLI_EMALFORMED, "field name is not printable UTF-8");
   if (o->kind == OP_INCR)
     return 0;
@@ -188,30 +236,108 @@ op_read_value(mpr *r, op *o, op_tag **tagbuf)
   return LINLI_EMALFORMED;
 }
 
+/* The canonical encoding is written directly, not through an mpw: every
+ * op received is re-encoded to be hashed, and for the usual op the bytes fit
+ * a stack buffer, sized exactly first.  tests/test_op.c checks the output
+ * against msgpack-c over random ops, and tests/test_format.c against the
+ * worked example in docs/FORMAT.md. */
+static size_t
+s_canonical_len(const op *o)
+{
+  size_t n = 1 + 2 * mp_bin_len(LINLI_HASH_BYTES) + mp_uint_len(o->seq) + mp_uint_len(o->hlc) +
+             mp_str_len(o->key_len) + mp_str_len(o->field_len) + mp_uint_len(o->kind);
+  switch (o->kind) {
+  case OP_INCR:
+    return n + mp_int_len(o->n);
+  case OP_DEL:
+    return n + 1;
+  case OP_RM:
+    n += 1 + mp_str_len(o->str_len) + mp_array_len(o->ntags);
+    for (uint32_t i = 0; i < o->ntags; i++)
+      n += 1 + mp_bin_len(LINLI_PK_BYTES) + mp_uint_len(o->tags[i].seq);
+    return n;
+  default:
+    return n + mp_str_len(o->str_len);
+  }
+}
+
+static inline uint8_t *
+s_put_bytes(uint8_t *p, const void *s, uint32_t n, bool str)
+{
+  p = str ? mp_put_str_hdr(p, n) : mp_put_bin_hdr(p, n);
+  if (n)
+    memcpy(p, s, n); /* an empty value may be (NULL, 0) */
+  return p + n;
+}
+
+/* Writes the canonical encoding at p (s_canonical_len(o) bytes). */
+static uint8_t *
+s_canonical_put(uint8_t *p, const uint8_t prev[LINLI_HASH_BYTES],
+                const uint8_t author[LINLI_PK_BYTES], const op *o)
+{
+  p = mp_put_array(p, 8);
+  p = s_put_bytes(p, prev, LINLI_HASH_BYTES, false);
+  p = s_put_bytes(p, author, LINLI_PK_BYTES, false);
+  p = mp_put_uint(p, o->seq);
+  p = mp_put_uint(p, o->hlc);
+  p = s_put_bytes(p, o->key, o->key_len, true);
+  p = s_put_bytes(p, o->field, o->field_len, true);
+  p = mp_put_uint(p, o->kind);
+  switch (o->kind) {
+  case OP_INCR:
+    return mp_put_int(p, o->n);
+  case OP_DEL:
+    *p = 0xc0;
+    return p + 1;
+  case OP_RM:
+    p = mp_put_array(p, 2);
+    p = s_put_bytes(p, o->str, o->str_len, true);
+    p = mp_put_array(p, o->ntags);
+    for (uint32_t i = 0; i < o->ntags; i++) {
+      p = mp_put_array(p, 2);
+      p = s_put_bytes(p, o->tags[i].author, LINLI_PK_BYTES, false);
+      p = mp_put_uint(p, o->tags[i].seq);
+    }
+    return p;
+  default:
+    return s_put_bytes(p, o->str, o->str_len, true);
+  }
+}
+
 void
 op_encode_canonical(lbuf *out, const uint8_t prev[LINLI_HASH_BYTES],
                     const uint8_t author[LINLI_PK_BYTES], const op *o)
 {
-  mpw w;
-  mpw_init(&w, out);
-  mpw_array(&w, 8);
-  mpw_bin(&w, prev, LINLI_HASH_BYTES);
-  mpw_bin(&w, author, LINLI_PK_BYTES);
-  mpw_uint(&w, o->seq);
-  mpw_uint(&w, o->hlc);
-  mpw_str(&w, o->key, o->key_len);
-  mpw_str(&w, o->field, o->field_len);
-  mpw_uint(&w, o->kind);
-  op_write_value(&w, o);
+  size_t n = s_canonical_len(o);
+  if (lbuf_reserve(out, n) != 0)
+    return;
+  s_canonical_put(out->p + out->len, prev, author, o);
+  out->len += n;
 }
+
+/* Ops with values up to a few hundred bytes -- nearly all of them -- are
+ * hashed from the stack; larger ones go through `scratch`. */
+#define OP_HASH_STACK 512
 
 void
 op_hash(uint8_t out[LINLI_HASH_BYTES], const uint8_t prev[LINLI_HASH_BYTES],
         const uint8_t author[LINLI_PK_BYTES], const op *o, lbuf *scratch)
 {
-  lbuf_reset(scratch);
-  op_encode_canonical(scratch, prev, author, o);
-  linli_hash(out, scratch->p, scratch->len);
+  uint8_t buf[OP_HASH_STACK];
+  size_t n = s_canonical_len(o);
+  uint8_t *p = buf;
+  if (n > sizeof buf) {
+    lbuf_reset(scratch);
+    if (lbuf_reserve(scratch, n) != 0) {
+      /* No memory for the bytes: a hash nobody can match, so the chain
+       * check fails instead of passing on garbage. */
+      memset(out, 0, LINLI_HASH_BYTES);
+      return;
+    }
+    p = scratch->p;
+  }
+  s_canonical_put(p, prev, author, o);
+  linli_hash(out, p, n);
 }
 
 #define HEAD_DOMAIN "linli-head-v1"

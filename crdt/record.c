@@ -7,6 +7,10 @@
  * tests/test_record.c checks it by applying the same ops in many orders.
  * Inserts are O(n) memmoves; records hold tens to thousands of entries, not
  * millions, so plain sorted arrays beat anything cleverer.
+ *
+ * Memory comes from the heap, or from an arena for records that live only
+ * while one group is applied (rec_new_in): every allocation goes through
+ * s_alloc / s_resize / s_free, which pick one or the other.
  */
 #include "crdt/record.h"
 
@@ -24,14 +28,33 @@ stamp_cmp(const lstamp *a, const lstamp *b)
   return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+static void *
+s_alloc(rec *r, size_t n)
+{
+  return r->arena ? larena_alloc(r->arena, n) : malloc(n ? n : 1);
+}
+
+static void *
+s_resize(rec *r, void *p, size_t old, size_t n)
+{
+  return r->arena ? larena_grow(r->arena, p, old, n) : realloc(p, n ? n : 1);
+}
+
+static void
+s_free(rec *r, void *p)
+{
+  if (r->arena == NULL)
+    free(p);
+}
+
 /* Grows *arr (of elements of `size` bytes) to hold one more. */
 static int
-s_grow(void **arr, uint32_t *cap, uint32_t n, size_t size)
+s_grow(rec *r, void **arr, uint32_t *cap, uint32_t n, size_t size)
 {
   if (n < *cap)
     return 0;
   uint32_t ncap = *cap ? *cap * 2 : 4;
-  void *p = realloc(*arr, (size_t)ncap * size);
+  void *p = s_resize(r, *arr, (size_t)*cap * size, (size_t)ncap * size);
   if (p == NULL)
     return LINLI_ENOMEM;
   *arr = p;
@@ -40,19 +63,30 @@ s_grow(void **arr, uint32_t *cap, uint32_t n, size_t size)
 }
 
 rec *
+rec_new_in(larena *a)
+{
+  rec *r = a ? larena_alloc(a, sizeof *r) : malloc(sizeof *r);
+  if (r) {
+    memset(r, 0, sizeof *r);
+    r->arena = a;
+  }
+  return r;
+}
+
+rec *
 rec_new(void)
 {
-  return calloc(1, sizeof(rec));
+  return rec_new_in(NULL);
 }
 
 static void
-s_field_free(rfield *f)
+s_field_free(rec *r, rfield *f)
 {
   for (uint32_t i = 0; i < f->nents; i++)
-    free(f->ents[i].s);
-  free(f->ents);
-  free(f->tomb);
-  free(f->name);
+    s_free(r, f->ents[i].s);
+  s_free(r, f->ents);
+  s_free(r, f->tomb);
+  s_free(r, f->name);
 }
 
 void
@@ -61,18 +95,23 @@ rec_destroy(rec **rp)
   rec *r = *rp;
   if (r == NULL)
     return;
+  *rp = NULL;
+  if (r->arena)
+    return; /* the arena's owner releases it all at once */
   for (uint32_t i = 0; i < r->nfields; i++)
-    s_field_free(&r->fields[i]);
+    s_field_free(r, &r->fields[i]);
   free(r->fields);
   free(r->hist);
   free(r);
-  *rp = NULL;
 }
 
 static int
 s_bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
   size_t n = an < bn ? an : bn;
+  /* Field names mostly differ in their first byte: no memcmp call then. */
+  if (n && a[0] != b[0])
+    return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
   int c = n ? memcmp(a, b, n) : 0; /* an empty value may be (NULL, 0) */
   if (c)
     return c;
@@ -119,9 +158,9 @@ s_field_get(rec *r, const char *name, size_t n, int fk)
   uint32_t i = s_field_find(r, name, n, fk, &found);
   if (found)
     return &r->fields[i];
-  if (s_grow((void **)&r->fields, &r->fields_cap, r->nfields, sizeof *r->fields))
+  if (s_grow(r, (void **)&r->fields, &r->fields_cap, r->nfields, sizeof *r->fields))
     return NULL;
-  char *copy = malloc(n ? n : 1);
+  char *copy = s_alloc(r, n);
   if (copy == NULL)
     return NULL;
   memcpy(copy, name, n);
@@ -141,16 +180,18 @@ s_field_drop_if_empty(rec *r, rfield *f)
   if (f->nents || f->ntomb)
     return;
   uint32_t i = (uint32_t)(f - r->fields);
-  s_field_free(f);
+  s_field_free(r, f);
   memmove(&r->fields[i], &r->fields[i + 1], (r->nfields - i - 1) * sizeof *r->fields);
   r->nfields--;
 }
 
 /* Inserts a contribution in stamp order; `s` is copied. */
 static int
-s_entry_insert(rfield *f, const lstamp *st, int64_t n, const char *s, uint32_t s_len)
+s_entry_insert(rec *r, rfield *f, const lstamp *st, int64_t n, const char *s, uint32_t s_len)
 {
   uint32_t lo = 0, hi = f->nents;
+  if (hi > 0 && stamp_cmp(&f->ents[hi - 1].st, st) < 0)
+    lo = hi; /* in stamp order, as usual: no search */
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
     if (stamp_cmp(&f->ents[mid].st, st) < 0)
@@ -160,11 +201,11 @@ s_entry_insert(rfield *f, const lstamp *st, int64_t n, const char *s, uint32_t s
   }
   if (lo < f->nents && stamp_cmp(&f->ents[lo].st, st) == 0)
     return 0;
-  if (s_grow((void **)&f->ents, &f->ents_cap, f->nents, sizeof *f->ents))
+  if (s_grow(r, (void **)&f->ents, &f->ents_cap, f->nents, sizeof *f->ents))
     return LINLI_ENOMEM;
   char *copy = NULL;
   if (s != NULL) {
-    copy = malloc(s_len ? s_len : 1);
+    copy = s_alloc(r, s_len);
     if (copy == NULL)
       return LINLI_ENOMEM;
     memcpy(copy, s, s_len);
@@ -176,9 +217,9 @@ s_entry_insert(rfield *f, const lstamp *st, int64_t n, const char *s, uint32_t s
 }
 
 static void
-s_entry_remove(rfield *f, uint32_t i)
+s_entry_remove(rec *r, rfield *f, uint32_t i)
 {
-  free(f->ents[i].s);
+  s_free(r, f->ents[i].s);
   memmove(&f->ents[i], &f->ents[i + 1], (f->nents - i - 1) * sizeof *f->ents);
   f->nents--;
 }
@@ -201,7 +242,7 @@ s_tomb_has(const rfield *f, const op_tag *t)
 }
 
 static int
-s_tomb_add(rfield *f, const op_tag *t)
+s_tomb_add(rec *r, rfield *f, const op_tag *t)
 {
   uint32_t lo = 0, hi = f->ntomb;
   while (lo < hi) {
@@ -213,7 +254,7 @@ s_tomb_add(rfield *f, const op_tag *t)
   }
   if (lo < f->ntomb && tag_cmp(&f->tomb[lo], t) == 0)
     return 0;
-  if (s_grow((void **)&f->tomb, &f->tomb_cap, f->ntomb, sizeof *f->tomb))
+  if (s_grow(r, (void **)&f->tomb, &f->tomb_cap, f->ntomb, sizeof *f->tomb))
     return LINLI_ENOMEM;
   memmove(&f->tomb[lo + 1], &f->tomb[lo], (f->ntomb - lo) * sizeof *f->tomb);
   f->tomb[lo] = *t;
@@ -226,6 +267,9 @@ static int
 s_hist_add(rec *r, const lstamp *st)
 {
   uint32_t lo = 0, hi = r->nhist;
+  /* Ops mostly arrive in stamp order: try the end first. */
+  if (hi > 0 && stamp_cmp(&r->hist[hi - 1], st) < 0)
+    lo = hi;
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
     if (stamp_cmp(&r->hist[mid], st) < 0)
@@ -235,7 +279,7 @@ s_hist_add(rec *r, const lstamp *st)
   }
   if (lo < r->nhist && stamp_cmp(&r->hist[lo], st) == 0)
     return 0;
-  if (s_grow((void **)&r->hist, &r->hist_cap, r->nhist, sizeof *r->hist))
+  if (s_grow(r, (void **)&r->hist, &r->hist_cap, r->nhist, sizeof *r->hist))
     return LINLI_ENOMEM;
   memmove(&r->hist[lo + 1], &r->hist[lo], (r->nhist - lo) * sizeof *r->hist);
   r->hist[lo] = *st;
@@ -257,7 +301,7 @@ s_apply_delete(rec *r, const lstamp *d)
     while (keep < f->nents && stamp_cmp(&f->ents[keep].st, d) < 0)
       keep++;
     for (uint32_t k = 0; k < keep; k++)
-      free(f->ents[k].s);
+      s_free(r, f->ents[k].s);
     if (keep > 0) /* a set field may hold only tombstones: ents is NULL */
       memmove(f->ents, f->ents + keep, (f->nents - keep) * sizeof *f->ents);
     f->nents -= keep;
@@ -289,37 +333,48 @@ rec_apply(rec *r, const uint8_t author[LINLI_PK_BYTES], const op *o)
   rc = 0; /* still 1 from s_hist_add: the RM loop below runs only while rc == 0 */
   switch (o->kind) {
   case OP_SET:
-    if (f->nents == 1 && stamp_cmp(&f->ents[0].st, &st) > 0)
+    if (f->nents == 1) {
+      if (stamp_cmp(&f->ents[0].st, &st) > 0)
+        break;
+      /* The older write loses: the new one takes its place. */
+      char *copy = s_alloc(r, o->str_len);
+      if (copy == NULL) {
+        rc = LINLI_ENOMEM;
+        break;
+      }
+      if (o->str_len)
+        memcpy(copy, o->str, o->str_len);
+      s_free(r, f->ents[0].s);
+      f->ents[0] = (rentry){.st = st, .s = copy, .s_len = o->str_len};
       break;
-    rc = s_entry_insert(f, &st, 0, o->str, o->str_len);
-    if (rc == 0 && f->nents == 2)
-      s_entry_remove(f, 0); /* the older write loses */
+    }
+    rc = s_entry_insert(r, f, &st, 0, o->str, o->str_len);
     break;
   case OP_INCR:
-    rc = s_entry_insert(f, &st, o->n, NULL, 0);
+    rc = s_entry_insert(r, f, &st, o->n, NULL, 0);
     break;
   case OP_ADD: {
     op_tag t = {.seq = o->seq};
     memcpy(t.author, author, LINLI_PK_BYTES);
     if (!s_tomb_has(f, &t))
-      rc = s_entry_insert(f, &st, 0, o->str, o->str_len);
+      rc = s_entry_insert(r, f, &st, 0, o->str, o->str_len);
     break;
   }
   case OP_RM:
     /* Tombstones are kept even when the remove is hidden by a delete: the
      * adds they name may carry larger stamps. */
     for (uint32_t i = 0; i < o->ntags && rc == 0; i++) {
-      rc = s_tomb_add(f, &o->tags[i]);
+      rc = s_tomb_add(r, f, &o->tags[i]);
       for (uint32_t k = 0; k < f->nents; k++)
         if (f->ents[k].st.seq == o->tags[i].seq &&
             memcmp(f->ents[k].st.author, o->tags[i].author, LINLI_PK_BYTES) == 0) {
-          s_entry_remove(f, k);
+          s_entry_remove(r, f, k);
           break;
         }
     }
     break;
   case OP_APPEND:
-    rc = s_entry_insert(f, &st, 0, o->str, o->str_len);
+    rc = s_entry_insert(r, f, &st, 0, o->str, o->str_len);
     break;
   }
   s_field_drop_if_empty(r, f);
@@ -434,27 +489,43 @@ rec_hash(const rec *r, const char *key, size_t klen, uint8_t out[LINLI_HASH_BYTE
 
 /* ---- internal encoding: authors are written once per record ---- */
 
+/* The author table: the distinct keys a record refers to, in order of
+ * first use (del, hist, then each field's entries and tombstones).  It
+ * points at the keys inside the record.  Records rarely have more than a
+ * few authors and consecutive stamps are mostly by the same one: a linear
+ * search that tries the last hit first is the fastest index. */
+#define ATAB_STACK 16
+
 typedef struct atab {
-  const uint8_t (*keys)[LINLI_PK_BYTES];
-  uint32_t n, cap;
+  const uint8_t **keys;
+  uint32_t n, cap, last;
+  bool oom;
+  const uint8_t *stack[ATAB_STACK];
 } atab;
 
 static uint32_t
 s_atab_index(atab *t, const uint8_t *pk)
 {
+  if (t->n > 0 && memcmp(t->keys[t->last], pk, LINLI_PK_BYTES) == 0)
+    return t->last;
   for (uint32_t i = 0; i < t->n; i++)
     if (memcmp(t->keys[i], pk, LINLI_PK_BYTES) == 0)
-      return i;
+      return t->last = i;
   if (t->n == t->cap) {
-    uint32_t cap = t->cap ? t->cap * 2 : 8;
-    void *p = realloc((void *)t->keys, cap * sizeof *t->keys);
-    if (p == NULL)
-      return UINT32_MAX;
+    uint32_t cap = t->cap * 2;
+    const uint8_t **p = malloc(cap * sizeof *p);
+    if (p == NULL) {
+      t->oom = true;
+      return 0;
+    }
+    memcpy(p, t->keys, t->n * sizeof *p);
+    if (t->keys != t->stack)
+      free(t->keys);
     t->keys = p;
     t->cap = cap;
   }
-  memcpy((void *)t->keys[t->n], pk, LINLI_PK_BYTES);
-  return t->n++;
+  t->keys[t->n] = pk;
+  return t->last = t->n++;
 }
 
 static void
@@ -470,13 +541,29 @@ s_write_stamp(mpw *w, atab *t, const lstamp *st)
 void
 rec_encode(const rec *r, lbuf *out)
 {
-  /* The author table must precede its uses, so the body is written into a
-   * second buffer first. */
-  atab t = {0};
-  lbuf body;
-  lbuf_init(&body);
+  /* The author table precedes its uses: a first pass collects it in the
+   * order the body will name the authors, then everything is written
+   * straight into `out`. */
+  atab t = {.cap = ATAB_STACK};
+  t.keys = t.stack;
+  if (r->has_del)
+    s_atab_index(&t, r->del.author);
+  for (uint32_t i = 0; i < r->nhist; i++)
+    s_atab_index(&t, r->hist[i].author);
+  for (uint32_t i = 0; i < r->nfields; i++) {
+    const rfield *f = &r->fields[i];
+    for (uint32_t k = 0; k < f->nents; k++)
+      s_atab_index(&t, f->ents[k].st.author);
+    for (uint32_t k = 0; k < f->ntomb; k++)
+      s_atab_index(&t, f->tomb[k].author);
+  }
   mpw w;
-  mpw_init(&w, &body);
+  mpw_init(&w, out);
+  mpw_array(&w, 5);
+  mpw_uint(&w, REC_VERSION);
+  mpw_array(&w, t.n);
+  for (uint32_t i = 0; i < t.n; i++)
+    mpw_bin(&w, t.keys[i], LINLI_PK_BYTES);
   if (r->has_del) {
     mpw_array(&w, 3);
     s_write_stamp(&w, &t, &r->del);
@@ -510,17 +597,10 @@ rec_encode(const rec *r, lbuf *out)
       mpw_uint(&w, f->tomb[k].seq);
     }
   }
-  mpw_init(&w, out);
-  mpw_array(&w, 5);
-  mpw_uint(&w, REC_VERSION);
-  mpw_array(&w, t.n);
-  for (uint32_t i = 0; i < t.n; i++)
-    mpw_bin(&w, t.keys[i], LINLI_PK_BYTES);
-  lbuf_put(out, body.p, body.len);
-  if (body.oom)
+  if (t.oom)
     out->oom = true;
-  lbuf_free(&body);
-  free((void *)t.keys);
+  if (t.keys != t.stack)
+    free(t.keys);
 }
 
 static int
@@ -536,6 +616,12 @@ s_read_stamp(mpr *r, const uint8_t (*authors)[LINLI_PK_BYTES], uint32_t na, lsta
 int
 rec_decode(rec **out, const uint8_t *p, size_t n, lerr *e)
 {
+  return rec_decode_in(out, NULL, p, n, e);
+}
+
+int
+rec_decode_in(rec **out, larena *arena, const uint8_t *p, size_t n, lerr *e)
+{
   *out = NULL;
   mpr r;
   mpr_init(&r, p, n);
@@ -543,7 +629,7 @@ rec_decode(rec **out, const uint8_t *p, size_t n, lerr *e)
   uint32_t na, cnt;
   const uint8_t *ab;
   uint32_t abn;
-  rec *x = rec_new();
+  rec *x = rec_new_in(arena);
   if (x == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
   uint8_t (*authors)[LINLI_PK_BYTES] = NULL;
@@ -591,7 +677,7 @@ rec_decode(rec **out, const uint8_t *p, size_t n, lerr *e)
         goto bad;
       if (fk == FK_COUNTER ? mpr_int(&r, &v) : mpr_str(&r, &s, &sl))
         goto bad;
-      if (s_entry_insert(f, &st, v, s ? s : (fk == FK_COUNTER ? NULL : ""), sl))
+      if (s_entry_insert(x, f, &st, v, s ? s : (fk == FK_COUNTER ? NULL : ""), sl))
         goto bad;
     }
     if (mpr_array(&r, &nt))
@@ -602,7 +688,7 @@ rec_decode(rec **out, const uint8_t *p, size_t n, lerr *e)
       if (mpr_array_n(&r, 2) || mpr_uint(&r, &a) || a >= na || mpr_uint(&r, &t.seq))
         goto bad;
       memcpy(t.author, authors[a], LINLI_PK_BYTES);
-      if (s_tomb_add(f, &t))
+      if (s_tomb_add(x, f, &t))
         goto bad;
     }
   }

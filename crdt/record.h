@@ -30,6 +30,7 @@
 #ifndef LINLI_RECORD_H
 #define LINLI_RECORD_H
 
+#include "crdt/arena.h"
 #include "crdt/op.h"
 
 typedef struct lstamp {
@@ -66,9 +67,17 @@ typedef struct rec {
   uint32_t nfields, fields_cap;
   lstamp *hist;        /* every op applied, sorted by stamp */
   uint32_t nhist, hist_cap;
+  larena *arena;       /* where its memory comes from; NULL: the heap */
 } rec;
 
 rec *rec_new(void);
+/* A record whose memory all comes from `a` (NULL: the heap, as rec_new).
+ * For records that live only while a batch is applied: growth leaves the
+ * old block behind in the arena, and nothing is released before the arena
+ * is reset, which must not happen while the record is in use. */
+rec *rec_new_in(larena *a);
+/* Frees the record (for an arena record: only forgets it); *r becomes
+ * NULL.  Safe on NULL. */
 void rec_destroy(rec **r);
 
 /* Applies one op written by `author`.  Returns 1 if the record changed, 0 if
@@ -92,6 +101,8 @@ void rec_hash(const rec *r, const char *key, size_t klen, uint8_t out[LINLI_HASH
 /* Internal encoding for storage. */
 void rec_encode(const rec *r, lbuf *out);
 int rec_decode(rec **out, const uint8_t *p, size_t n, lerr *e);
+/* The same, into a record built in `a` (see rec_new_in). */
+int rec_decode_in(rec **out, larena *a, const uint8_t *p, size_t n, lerr *e);
 
 /* The tags of the visible adds of `elem` in set field `name`: what a local
  * remove must name.  *tags is allocated (caller frees); *n may be 0. */

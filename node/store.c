@@ -4,11 +4,12 @@
  *
  * The one write path: every change, local or remote, becomes a group of
  * signed deltas that lingest_add() verifies and lingest_commit() applies in
- * one synced WriteBatch.  Applying walks the new ops once, merging each into
- * its record's state held in a per-commit cache (so a record touched by a
- * thousand ops of the group is read and written once), then writes each
- * changed record, its digest contributions, the log rows, the heads and the
- * HLC.  Rebuild replays the log through the same apply code.
+ * one synced WriteBatch.  A commit visits each record the group touches
+ * once, in key order (so a record touched by a thousand ops of the group is
+ * read and written once): read it, merge its ops, write it and its digest
+ * contributions; then the log rows, the heads and the HLC go in.  Rebuild
+ * replays the log through the same merge and row writer ("applying ops to
+ * records" below).
  */
 #include "node/store.h"
 #include "crdt/hlc.h"
@@ -42,6 +43,11 @@ struct lstore {
   rocksdb_column_family_handle_t *cf[LCF_COUNT];
   rocksdb_readoptions_t *ro;
   rocksdb_writeoptions_t *wo; /* synced WAL */
+  /* The batch every commit fills, cleared after each write.  It keeps its
+   * buffer (as large as the largest group written): growing a new one of
+   * several MiB per commit cost a copy at each doubling and a page fault per
+   * fresh page. */
+  rocksdb_writebatch_t *commit_wb;
   char name[STORE_NAME_MAX + 1];
   uint8_t self[LINLI_PK_BYTES];
   uint64_t hlc;
@@ -165,6 +171,10 @@ s_open_db(lstore *s, const char *dir, bool create, int profile, bool read_only, 
   if (profile == LSTORE_DISTRICT) {
     s->cache = rocksdb_cache_create_lru(128u << 20);
     rocksdb_options_set_write_buffer_size(s->opts, 64u << 20);
+    /* Five column families may each hold two such memtables; the total is
+     * what bounds the node's memory, so it is capped for all of them
+     * together (the fullest is flushed first). */
+    rocksdb_options_set_db_write_buffer_size(s->opts, 128u << 20);
     rocksdb_options_increase_parallelism(s->opts, 2);
     rocksdb_options_set_max_open_files(s->opts, 1024);
   } else {
@@ -222,6 +232,7 @@ lstore_close(lstore **sp)
         rocksdb_column_family_handle_destroy(s->cf[i]);
     rocksdb_close(s->db);
   }
+  if (s->commit_wb) rocksdb_writebatch_destroy(s->commit_wb);
   if (s->ro) rocksdb_readoptions_destroy(s->ro);
   if (s->wo) rocksdb_writeoptions_destroy(s->wo);
   if (s->opts) rocksdb_options_destroy(s->opts);
@@ -846,17 +857,38 @@ lstore_log_find(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, u
 
 /* ---- applying ops to records (shared by commit and rebuild) ---- */
 
+/* A record of the apply cache.  A commit knows every op of the group up
+ * front: it counts each record's ops (s_ctx_want), then visits the records
+ * in key order, loading, merging and writing each one while it is hot in
+ * the cache (s_ctx_stream); the record's state lives in a small arena that
+ * is reset for the next one.  Rebuild instead applies as
+ * it reads the log: records are loaded on first use (s_ctx_rec), kept in the
+ * context's arena and written by s_ctx_flush. */
 typedef struct crec {
   rec *r;
   uint8_t old_hash[LINLI_HASH_BYTES];
   bool dirty;
+  uint32_t klen;
+  uint32_t nops, first, fill; /* the group's ops on this record (commit) */
+  char key[]; /* not NUL-terminated */
 } crec;
+
+/* One new op of a group being committed. */
+typedef struct gop {
+  const op *o;
+  const uint8_t *author;
+  crec *cr; /* its record */
+} gop;
 
 typedef struct applyctx {
   lstore *s;
-  hmap recs; /* key -> crec* */
-  hmap digs; /* prefix -> ldigest* */
-  lbuf scratch;
+  larena arena;  /* entries, and records that stay (rebuild) */
+  larena rarena; /* the one record being streamed (commit) */
+  hmap recs;     /* key (borrowed from the crec) -> crec* */
+  crec **all;    /* the values of recs, for sorting by key */
+  size_t nall, allcap;
+  hmap digs;     /* prefix -> ldigest* */
+  lbuf scratch, row;
   uint32_t changed;
   uint64_t ops;
 } applyctx;
@@ -866,20 +898,20 @@ s_ctx_init(applyctx *c, lstore *s)
 {
   memset(c, 0, sizeof *c);
   c->s = s;
-  hmap_init(&c->recs);
+  larena_init(&c->arena);
+  larena_init(&c->rarena);
+  hmap_init_borrowed(&c->recs);
   hmap_init(&c->digs);
   lbuf_init(&c->scratch);
+  lbuf_init(&c->row);
 }
 
 static void
 s_ctx_reset(applyctx *c)
 {
-  for (size_t i = 0; i < c->recs.cap; i++)
-    if (c->recs.slots[i].key) {
-      crec *cr = c->recs.slots[i].val;
-      rec_destroy(&cr->r);
-      free(cr);
-    }
+  c->nall = 0;
+  larena_reset(&c->arena);
+  larena_reset(&c->rarena);
   for (size_t i = 0; i < c->digs.cap; i++)
     if (c->digs.slots[i].key)
       free(c->digs.slots[i].val);
@@ -892,62 +924,172 @@ static void
 s_ctx_free(applyctx *c)
 {
   s_ctx_reset(c);
+  free(c->all);
+  larena_free(&c->arena);
+  larena_free(&c->rarena);
   lbuf_free(&c->scratch);
+  lbuf_free(&c->row);
 }
 
+/* The cache entry for `key`, created (not loaded) if absent. */
+static crec *
+s_ctx_entry(applyctx *c, const char *key, size_t klen)
+{
+  crec *cr = hmap_get(&c->recs, key, klen);
+  if (cr)
+    return cr;
+  if (c->nall == c->allcap) {
+    size_t cap = c->allcap ? c->allcap * 2 : 256;
+    crec **na = realloc(c->all, cap * sizeof *na);
+    if (na == NULL)
+      return NULL;
+    c->all = na;
+    c->allcap = cap;
+  }
+  cr = larena_alloc(&c->arena, sizeof *cr + klen);
+  if (cr == NULL)
+    return NULL;
+  memset(cr, 0, sizeof *cr);
+  memcpy(cr->key, key, klen);
+  cr->klen = (uint32_t)klen;
+  if (hmap_put(&c->recs, cr->key, klen, cr) != 0)
+    return NULL; /* the arena takes the entry back with everything else */
+  c->all[c->nall++] = cr;
+  return cr;
+}
+
+/* Fills cr from a stored views row (its hash, then its state), in `a`. */
+static int
+s_ctx_decode(larena *a, crec *cr, const char *v, size_t vl, lerr *e)
+{
+  if (vl < LINLI_HASH_BYTES ||
+      rec_decode_in(&cr->r, a, (const uint8_t *)v + LINLI_HASH_BYTES, vl - LINLI_HASH_BYTES, NULL) != 0)
+    return lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
+                    (int)cr->klen, cr->key);
+  memcpy(cr->old_hash, v, LINLI_HASH_BYTES);
+  return 0;
+}
+
+/* The entry for `key`, its record loaded by a point read if need be. */
 static int
 s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
 {
-  crec *cr = hmap_get(&c->recs, key, klen);
-  if (cr) {
-    *out = cr;
-    return 0;
-  }
-  cr = calloc(1, sizeof *cr);
+  crec *cr = s_ctx_entry(c, key, klen);
   if (cr == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  char *v;
-  size_t vl;
-  int rc = s_get(c->s, LCF_VIEWS, key, klen, &v, &vl, e);
-  if (rc == 0) {
-    if (vl < LINLI_HASH_BYTES || rec_decode(&cr->r, (const uint8_t *)v + LINLI_HASH_BYTES,
-                                            vl - LINLI_HASH_BYTES, NULL) != 0) {
+  if (cr->r == NULL) {
+    char *v;
+    size_t vl;
+    int rc = s_get(c->s, LCF_VIEWS, key, klen, &v, &vl, e);
+    if (rc == 0) {
+      rc = s_ctx_decode(&c->arena, cr, v, vl, e);
       rocksdb_free(v);
-      free(cr);
-      return lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
-                      (int)klen, key);
+      if (rc)
+        return rc;
+    } else if (rc != LINLI_ENOTFOUND) {
+      return rc;
+    } else if ((cr->r = rec_new_in(&c->arena)) == NULL) {
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
     }
-    memcpy(cr->old_hash, v, LINLI_HASH_BYTES);
-    rocksdb_free(v);
-  } else if (rc == LINLI_ENOTFOUND) {
-    cr->r = rec_new();
-  } else {
-    free(cr);
-    return rc;
-  }
-  if (cr->r == NULL || hmap_put(&c->recs, key, klen, cr) != 0) {
-    rec_destroy(&cr->r);
-    free(cr);
-    return lerr_set(e, LINLI_ENOMEM, "out of memory");
   }
   *out = cr;
   return 0;
 }
 
 static int
+s_crec_cmp(const void *a, const void *b)
+{
+  const crec *x = *(const crec *const *)a, *y = *(const crec *const *)b;
+  int d = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+  return d ? d : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+static int
+s_key_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+  int d = memcmp(a, b, an < bn ? an : bn);
+  return d ? d : (an > bn) - (an < bn);
+}
+
+/* Finds stored views rows for keys asked in increasing order.  A point read
+ * per record costs a skiplist search in each memtable and a probe of each
+ * level, and most records of a large group are usually new; one iterator
+ * does better: a seek lands on the first stored key at or after the wanted
+ * one, every wanted key before that stored key is known to be absent
+ * without another read, and stored keys close together are reached with a
+ * few Next() steps instead of new seeks. */
+typedef struct vcursor {
+  rocksdb_iterator_t *it;
+  bool seeked, valid;
+  const char *k;
+  size_t kl;
+} vcursor;
+
+static void
+s_cursor_at(vcursor *vc)
+{
+  if ((vc->valid = rocksdb_iter_valid(vc->it)) != 0)
+    vc->k = rocksdb_iter_key(vc->it, &vc->kl);
+}
+
+/* The stored value of `key` (valid until the next call), or NULL. */
+static const char *
+s_cursor_find(vcursor *vc, const char *key, size_t klen, size_t *vl)
+{
+  int cmp = vc->valid ? s_key_cmp(vc->k, vc->kl, key, klen) : 1;
+  for (int step = 0; vc->valid && cmp < 0 && step < 8; step++) {
+    rocksdb_iter_next(vc->it);
+    s_cursor_at(vc);
+    if (vc->valid)
+      cmp = s_key_cmp(vc->k, vc->kl, key, klen);
+  }
+  if (!vc->seeked || (vc->valid && cmp < 0)) {
+    rocksdb_iter_seek(vc->it, key, klen);
+    vc->seeked = true;
+    s_cursor_at(vc);
+    if (vc->valid)
+      cmp = s_key_cmp(vc->k, vc->kl, key, klen);
+  }
+  /* Now the iterator is at the first stored key >= key, or past the end:
+   * either way nothing stored lies between. */
+  return vc->valid && cmp == 0 ? rocksdb_iter_value(vc->it, vl) : NULL;
+}
+
+static int
+s_ctx_merge(applyctx *c, crec *cr, const uint8_t author[LINLI_PK_BYTES], const op *o, lerr *e)
+{
+  int rc = rec_apply(cr->r, author, o);
+  if (rc < 0)
+    return lerr_set(e, rc, "out of memory applying an op");
+  cr->dirty |= rc > 0;
+  c->ops++;
+  return 0;
+}
+
+/* Applies ops as they come (rebuild). */
+static int
 s_ctx_apply(applyctx *c, const uint8_t author[LINLI_PK_BYTES], const op *ops, uint32_t n, lerr *e)
 {
   for (uint32_t i = 0; i < n; i++) {
     crec *cr = NULL;
     int rc = s_ctx_rec(c, ops[i].key, ops[i].key_len, &cr, e);
+    if (rc == 0)
+      rc = s_ctx_merge(c, cr, author, &ops[i], e);
     if (rc)
       return rc;
-    rc = rec_apply(cr->r, author, &ops[i]);
-    if (rc < 0)
-      return lerr_set(e, rc, "out of memory applying an op");
-    cr->dirty |= rc > 0;
-    c->ops++;
   }
+  return 0;
+}
+
+/* Finds (or makes) the record of `g`'s op and counts the op there, for
+ * s_ctx_stream. */
+static int
+s_ctx_want(applyctx *c, gop *g, lerr *e)
+{
+  g->cr = s_ctx_entry(c, g->o->key, g->o->key_len);
+  if (g->cr == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  g->cr->nops++;
   return 0;
 }
 
@@ -983,52 +1125,47 @@ s_ctx_digest(applyctx *c, const char *prefix, size_t plen, ldigest **out, lerr *
   return 0;
 }
 
-/* Writes every changed record and the digests they move into `wb`. */
+/* Writes one changed record into `wb` and moves the digests of its
+ * prefixes from its old hash to its new one. */
 static int
-s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
+s_ctx_write_rec(applyctx *c, crec *cr, rocksdb_writebatch_t *wb, lerr *e)
 {
   static const uint8_t zero[LINLI_HASH_BYTES];
-  lbuf row;
-  lbuf_init(&row);
+  const char *key = cr->key;
+  uint8_t h[LINLI_HASH_BYTES];
+  rec_hash(cr->r, key, cr->klen, h, &c->scratch);
+  lbuf_reset(&c->row);
+  lbuf_put(&c->row, h, sizeof h);
+  rec_encode(cr->r, &c->row);
+  if (c->row.oom)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, cr->klen, (const char *)c->row.p,
+                            c->row.len);
   int rc = 0;
-  for (size_t i = 0; i < c->recs.cap && rc == 0; i++) {
-    hmap_slot *sl = &c->recs.slots[i];
-    if (sl->key == NULL)
-      continue;
-    crec *cr = sl->val;
-    if (!cr->dirty)
-      continue;
-    const char *key = (const char *)sl->key;
-    uint8_t h[LINLI_HASH_BYTES];
-    rec_hash(cr->r, key, sl->klen, h, &c->scratch);
-    lbuf_reset(&row);
-    lbuf_put(&row, h, sizeof h);
-    rec_encode(cr->r, &row);
-    if (row.oom) {
-      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
-      break;
+  if (memcmp(h, cr->old_hash, sizeof h) != 0) {
+    uint32_t lens[LINLI_KEY_MAX / 2 + 1];
+    uint32_t np = digest_prefixes(key, cr->klen, lens, sizeof lens / sizeof *lens);
+    for (uint32_t k = 0; k < np && rc == 0; k++) {
+      ldigest *d = NULL;
+      rc = s_ctx_digest(c, key, lens[k], &d, e);
+      if (rc)
+        break;
+      if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
+        digest_sub(d, cr->old_hash);
+      if (memcmp(h, zero, sizeof zero) != 0)
+        digest_add(d, h);
     }
-    rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, sl->klen, (const char *)row.p,
-                              row.len);
-    if (memcmp(h, cr->old_hash, sizeof h) != 0) {
-      uint32_t lens[LINLI_KEY_MAX / 2 + 1];
-      uint32_t np = digest_prefixes(key, sl->klen, lens, sizeof lens / sizeof *lens);
-      for (uint32_t k = 0; k < np && rc == 0; k++) {
-        ldigest *d = NULL;
-        rc = s_ctx_digest(c, key, lens[k], &d, e);
-        if (rc)
-          break;
-        if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
-          digest_sub(d, cr->old_hash);
-        if (memcmp(h, zero, sizeof zero) != 0)
-          digest_add(d, h);
-      }
-      c->changed++;
-    }
-    memcpy(cr->old_hash, h, sizeof h);
-    cr->dirty = false;
+    c->changed++;
   }
-  for (size_t i = 0; i < c->digs.cap && rc == 0; i++) {
+  memcpy(cr->old_hash, h, sizeof h);
+  cr->dirty = false;
+  return rc;
+}
+
+static void
+s_ctx_write_digests(applyctx *c, rocksdb_writebatch_t *wb)
+{
+  for (size_t i = 0; i < c->digs.cap; i++) {
     hmap_slot *sl = &c->digs.slots[i];
     if (sl->key == NULL)
       continue;
@@ -1037,7 +1174,95 @@ s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
     rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_DIGESTS], (const char *)sl->key, sl->klen,
                               (const char *)packed, sizeof packed);
   }
-  lbuf_free(&row);
+}
+
+/* Writes every changed record and the digests they move into `wb`, in key
+ * order: RocksDB inserts a batch into its memtable skiplist entry by entry,
+ * and an entry that follows the previous one in key order is found from
+ * where that one went in, instead of by a search from the top. */
+static int
+s_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
+{
+  if (c->nall > 1) /* c->all is NULL in an empty context */
+    qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
+  int rc = 0;
+  for (size_t i = 0; i < c->nall && rc == 0; i++)
+    if (c->all[i]->dirty)
+      rc = s_ctx_write_rec(c, c->all[i], wb, e);
+  if (rc == 0)
+    s_ctx_write_digests(c, wb);
+  return rc;
+}
+
+/* How far ahead of the op being merged s_ctx_stream asks for the memory of
+ * later ops: their op structs first, then the bytes those point to. */
+#define STREAM_PREFETCH_OP 8
+#define STREAM_PREFETCH_BYTES 4
+
+/* Applies the group's ops (counted by s_ctx_want) record by record in key
+ * order: each record is read (s_cursor_find), merged, encoded and written
+ * while it is in the cache, then its memory is reused for the next one.
+ * Views rows go into `wb` in key order (see s_ctx_flush), then the digests.
+ *
+ * The ops are first laid out record by record (a counting sort, keeping
+ * group order within a record).  Taken in that order they are scattered
+ * over the group's decoded deltas, and each one was a cache miss (perf:
+ * most of rec_apply's time on its first load of the op); they are walked
+ * in a row now, so the memory of the ones a few steps ahead is requested
+ * early. */
+static int
+s_ctx_stream(applyctx *c, const gop *ops, uint32_t n, rocksdb_writebatch_t *wb, lerr *e)
+{
+  if (c->nall > 1)
+    qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
+  gop *seq = malloc((n ? n : 1) * sizeof *seq);
+  if (seq == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  uint32_t at = 0;
+  for (size_t i = 0; i < c->nall; i++) {
+    c->all[i]->first = at;
+    c->all[i]->fill = 0;
+    at += c->all[i]->nops;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    crec *cr = ops[i].cr;
+    seq[cr->first + cr->fill++] = ops[i];
+  }
+  vcursor vc = {.it = rocksdb_create_iterator_cf(c->s->db, c->s->ro, c->s->cf[LCF_VIEWS])};
+  int rc = 0;
+  for (size_t i = 0; i < c->nall && rc == 0; i++) {
+    crec *cr = c->all[i];
+    size_t vl;
+    const char *v = s_cursor_find(&vc, cr->key, cr->klen, &vl);
+    if (v)
+      rc = s_ctx_decode(&c->rarena, cr, v, vl, e);
+    else if ((cr->r = rec_new_in(&c->rarena)) == NULL)
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    for (uint32_t k = cr->first; rc == 0 && k < cr->first + cr->nops; k++) {
+      if (k + STREAM_PREFETCH_OP < n)
+        __builtin_prefetch(seq[k + STREAM_PREFETCH_OP].o);
+      if (k + STREAM_PREFETCH_BYTES < n) {
+        const op *o = seq[k + STREAM_PREFETCH_BYTES].o;
+        __builtin_prefetch(o->field);
+        __builtin_prefetch(o->str);
+      }
+      rc = s_ctx_merge(c, cr, seq[k].author, seq[k].o, e);
+    }
+    if (rc == 0 && cr->dirty)
+      rc = s_ctx_write_rec(c, cr, wb, e);
+    cr->r = NULL;
+    larena_reset(&c->rarena);
+  }
+  char *err = NULL;
+  rocksdb_iter_get_error(vc.it, &err);
+  if (err && rc == 0)
+    rc = s_rerr(e, err, "read");
+  else
+    rocksdb_free(err);
+  rocksdb_iter_destroy(vc.it);
+  free(seq);
+  if (rc == 0)
+    s_ctx_write_digests(c, wb);
   return rc;
 }
 
@@ -1610,21 +1835,62 @@ s_enforce_revocations(lingest *g, lerr *e)
   return rc;
 }
 
+/* Orders group items by (author, seq): their log and heads rows in key
+ * order (see s_ctx_flush). */
+static int
+s_item_cmp(const void *a, const void *b)
+{
+  const gitem *x = *(const gitem *const *)a, *y = *(const gitem *const *)b;
+  int d = memcmp(x->d.author, y->d.author, LINLI_PK_BYTES);
+  if (d)
+    return d;
+  return (x->d.first_seq > y->d.first_seq) - (x->d.first_seq < y->d.first_seq);
+}
+
 int
 lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
 {
   if (!g->keep)
     return lerr_set(e, LINLI_EINVAL, "a verify-only group cannot be committed");
+  /* RocksDB counts perf-context statistics per thread unless told not to;
+   * nothing in linli reads them, and every key comparison of a large batch
+   * would pay for the count. */
+  rocksdb_set_perf_level(rocksdb_disable);
   lstore *s = g->s;
   applyctx c;
   s_ctx_init(&c, s);
-  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  if (s->commit_wb == NULL)
+    s->commit_wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_t *wb = s->commit_wb;
   lbuf enc;
   lbuf_init(&enc);
   uint64_t hlc = s->hlc;
   int rc = 0;
+  gitem **order = malloc((g->n ? g->n : 1) * sizeof *order);
+  /* Every new op of the group, with its record (s_ctx_want). */
+  uint64_t nnew = 0;
+  for (uint32_t i = 0; i < g->n; i++)
+    nnew += g->items[i].keep - g->items[i].skip;
+  gop *ops = nnew < UINT32_MAX ? malloc((nnew ? nnew : 1) * sizeof *ops) : NULL;
+  if (nnew >= UINT32_MAX)
+    rc = lerr_set(e, LINLI_ETOOBIG, "a group holds too many ops to apply at once");
+  else if (order == NULL || ops == NULL)
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+  uint32_t q = 0;
   for (uint32_t i = 0; i < g->n && rc == 0; i++) {
-    gitem *it = &g->items[i];
+    const delta *d = &g->items[i].d;
+    for (uint32_t k = g->items[i].skip; k < g->items[i].keep && rc == 0; k++, q++) {
+      ops[q] = (gop){.o = &d->ops[k], .author = d->author};
+      rc = s_ctx_want(&c, &ops[q], e);
+    }
+  }
+  if (rc == 0) {
+    for (uint32_t i = 0; i < g->n; i++)
+      order[i] = &g->items[i];
+    qsort(order, g->n, sizeof *order, s_item_cmp);
+  }
+  for (uint32_t i = 0; i < g->n && rc == 0; i++) {
+    gitem *it = order[i];
     const delta *d = &it->d;
     const uint8_t *bytes = it->raw;
     size_t blen = it->raw_len;
@@ -1646,11 +1912,17 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     s_log_key(key, d->author, d->first_seq + it->keep - 1);
     rocksdb_writebatch_put_cf(wb, s->cf[LCF_LOG], (const char *)key, sizeof key,
                               (const char *)bytes, blen);
-    lbuf_reset(&enc);
-    s_head_encode(&it->head, &enc);
-    rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)d->author, LINLI_PK_BYTES,
-                              (const char *)enc.p, enc.len);
-    rc = s_ctx_apply(&c, d->author, d->ops + it->skip, it->keep - it->skip, e);
+    /* Only the author's last delta of the group leaves a head. */
+    if (i + 1 == g->n || memcmp(order[i + 1]->d.author, d->author, LINLI_PK_BYTES) != 0) {
+      lbuf_reset(&enc);
+      s_head_encode(&it->head, &enc);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)d->author, LINLI_PK_BYTES,
+                                (const char *)enc.p, enc.len);
+    }
+  }
+  for (uint32_t i = 0; i < g->n && rc == 0; i++) {
+    const gitem *it = &g->items[i];
+    const delta *d = &it->d;
     /* Our own ops were stamped by our clock: follow them whatever the wall
      * clock says now.  Remote stamps are followed only up to a bound. */
     bool own = memcmp(d->author, s->self, LINLI_PK_BYTES) == 0;
@@ -1661,7 +1933,7 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
       hlc = hlc_observe(hlc, top, wall_ms, HLC_MAX_AHEAD_MS);
   }
   if (rc == 0)
-    rc = s_ctx_flush(&c, wb, e);
+    rc = s_ctx_stream(&c, ops, q, wb, e);
   if (rc == 0) {
     uint8_t hb[8];
     s_be64(hb, hlc);
@@ -1680,8 +1952,10 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     rc = s_enforce_revocations(g, e);
     s_group_clear(g);
   }
+  free(order);
+  free(ops);
   lbuf_free(&enc);
-  rocksdb_writebatch_destroy(wb);
+  rocksdb_writebatch_clear(wb);
   s_ctx_free(&c);
   return rc;
 }

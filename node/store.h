@@ -125,7 +125,10 @@ int lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e);
 uint32_t lingest_count(const lingest *g);   /* deltas added */
 uint64_t lingest_ops(const lingest *g);     /* new ops in them */
 /* Applies the whole group in one synced WriteBatch.  `st` may be NULL.
- * The group is emptied (and may be reused) on success. */
+ * The group is emptied (and may be reused) on success.  The store keeps
+ * the batch's buffer for its next commit: memory as large as the largest
+ * batch written (the group's deltas plus the states of the records it
+ * changed). */
 int lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e);
 void lingest_destroy(lingest **g);
 

@@ -6,6 +6,7 @@
 #include "sync/session.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char s_base[] = "name = 石路社区\nrole = village\ndata = /var/lib/linli/shilu\n";

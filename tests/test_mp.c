@@ -3,11 +3,16 @@
  * (shortest encodings, exact bytes at every size boundary), the strict
  * reader (round trips, wrong types, truncation at every cut point,
  * implausible container counts, the skip depth limit) and utf8_valid.
+ * msgpack-c's packer, which linli used to write with, is the reference the
+ * writer is compared with over random values.
  */
 #include "crdt/err.h"
 #include "crdt/mp.h"
 
+#include "testutil.h"
+
 #include <criterion/criterion.h>
+#include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +115,95 @@ Test(mp, exact_bytes_small_values)
   ENCODE(b, (mpw_array(w, 2), mpw_raw(w, "\xc0\xc3", 2)));
   expect_bytes(&b, (const uint8_t[]){0x92, 0xc0, 0xc3}, 3);
   lbuf_free(&b);
+}
+
+/* ---- against msgpack-c ---- */
+
+static int
+s_ref_write(void *data, const char *buf, size_t len)
+{
+  return lbuf_put(data, buf, len) == 0 ? 0 : -1;
+}
+
+/* A value of a random bit width, so that every encoding size is hit. */
+static uint64_t
+s_rand_width(uint32_t *st)
+{
+  uint64_t v = (uint64_t)tu_rand(st) << 32 | tu_rand(st);
+  unsigned bits = tu_rand(st) % 65;
+  return bits == 64 ? v : v & ((UINT64_C(1) << bits) - 1);
+}
+
+/* A length near one of the size boundaries of str, bin and containers. */
+static uint32_t
+s_rand_len(uint32_t *st)
+{
+  static const uint32_t edges[] = {0, 15, 16, 31, 32, 255, 256, 65535, 65536};
+  uint32_t e = edges[tu_rand(st) % (sizeof edges / sizeof edges[0])];
+  uint32_t d = tu_rand(st) % 3;
+  return e >= 1 && d == 0 ? e - 1 : e + (d == 2);
+}
+
+Test(mp, writer_matches_msgpack_c)
+{
+  static char body[65540];
+  for (size_t i = 0; i < sizeof body; i++)
+    body[i] = (char)('a' + i % 26);
+  uint32_t st = 20261128;
+  lbuf mine, ref;
+  lbuf_init(&mine);
+  lbuf_init(&ref);
+  mpw w;
+  mpw_init(&w, &mine);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &ref, s_ref_write);
+  for (int i = 0; i < 20000; i++) {
+    uint64_t v = s_rand_width(&st);
+    uint32_t n = s_rand_len(&st);
+    switch (tu_rand(&st) % 8) {
+    case 0: mpw_uint(&w, v); msgpack_pack_uint64(&pk, v); break;
+    case 1: mpw_int(&w, (int64_t)v); msgpack_pack_int64(&pk, (int64_t)v); break;
+    case 2: mpw_int(&w, -(int64_t)(v >> 1)); msgpack_pack_int64(&pk, -(int64_t)(v >> 1)); break;
+    case 3:
+      mpw_str(&w, body, n);
+      msgpack_pack_str(&pk, n);
+      msgpack_pack_str_body(&pk, body, n);
+      break;
+    case 4:
+      mpw_bin(&w, body, n);
+      msgpack_pack_bin(&pk, n);
+      msgpack_pack_bin_body(&pk, body, n);
+      break;
+    case 5: mpw_array(&w, n); msgpack_pack_array(&pk, n); break;
+    case 6: mpw_map(&w, n); msgpack_pack_map(&pk, n); break;
+    default:
+      mpw_nil(&w);
+      mpw_bool(&w, v & 1);
+      msgpack_pack_nil(&pk);
+      (v & 1) ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+    }
+    cr_assert_eq(mine.len, ref.len, "step %d: %zu bytes, msgpack-c wrote %zu", i, mine.len,
+                 ref.len);
+  }
+  cr_assert(!mine.oom && !ref.oom);
+  cr_assert_eq(memcmp(mine.p, ref.p, mine.len), 0);
+  lbuf_free(&mine);
+  lbuf_free(&ref);
+}
+
+Test(mp, put_primitives_match_their_lengths)
+{
+  uint32_t st = 7;
+  for (int i = 0; i < 100000; i++) {
+    uint8_t buf[MP_HDR_MAX];
+    uint64_t v = s_rand_width(&st);
+    uint32_t n = (uint32_t)s_rand_width(&st);
+    cr_assert_eq((size_t)(mp_put_uint(buf, v) - buf), mp_uint_len(v));
+    cr_assert_eq((size_t)(mp_put_int(buf, (int64_t)v) - buf), mp_int_len((int64_t)v));
+    cr_assert_eq((size_t)(mp_put_array(buf, n) - buf), mp_array_len(n));
+    cr_assert_eq((size_t)(mp_put_str_hdr(buf, n) - buf) + n, mp_str_len(n));
+    cr_assert_eq((size_t)(mp_put_bin_hdr(buf, n) - buf) + n, mp_bin_len(n));
+  }
 }
 
 typedef struct uint_case {
@@ -902,4 +996,59 @@ Test(mp, utf8_truncated_sequences)
   cr_assert(!utf8_valid("\xe9\x87\x91", 2));
   cr_assert(!utf8_valid("\xf0\x9f\x98\x80", 3));
   cr_assert(!utf8_valid("\xc3\xa9", 1));
+}
+
+/* The plain byte-at-a-time decoder utf8_valid had before its ASCII fast
+ * path: the reference for the random test below. */
+static bool
+s_utf8_ref(const uint8_t *s, size_t n)
+{
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    if (c < 0x80) { i++; continue; }
+    int len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
+    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
+    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (n - i < (size_t)len) return false;
+    for (int k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (s[i + k] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += (size_t)len;
+  }
+  return true;
+}
+
+Test(mp, utf8_fast_path_matches_bytewise_reference)
+{
+  static const char *const pieces[] = {
+    "a", "hh/v000/", "0123456789abcdef", "金", "ü", "\xf0\x9f\x98\x80", /* valid */
+    "\x80", "\xe9\x87", "\xc0\xaf", "\xed\xa0\x80", "\xff",           /* invalid */
+  };
+  uint32_t st = 99;
+  uint8_t buf[96];
+  for (int i = 0; i < 200000; i++) {
+    size_t n = 0;
+    /* mostly ASCII runs, so that the 8-byte steps meet a multibyte or bad
+     * sequence at every alignment */
+    while (n < 64) {
+      uint32_t r = tu_rand(&st) % 16;
+      const char *p = pieces[r < 6 ? r : r < 13 ? tu_rand(&st) % 3 : 6 + r - 13];
+      if (r >= 14 && tu_rand(&st) % 4)
+        p = pieces[1];
+      size_t l = strlen(p);
+      memcpy(buf + n, p, l);
+      n += l;
+    }
+    size_t off = tu_rand(&st) % 8, len = tu_rand(&st) % (n - off + 1);
+    cr_assert_eq(utf8_valid((const char *)buf + off, len), s_utf8_ref(buf + off, len),
+                 "case %d (offset %zu, %zu bytes)", i, off, len);
+  }
 }

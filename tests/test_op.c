@@ -11,6 +11,8 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <msgpack.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -660,6 +662,129 @@ Test(op, hash_is_blake2b_of_canonical)
   lbuf_free(&s);
 }
 
+/* The canonical encoding as FORMAT.md spells it, through msgpack-c's
+ * packer: the reference the direct encoder in op.c must match. */
+static int
+s_ref_write(void *data, const char *buf, size_t len)
+{
+  return lbuf_put(data, buf, len) == 0 ? 0 : -1;
+}
+
+static void
+s_ref_str(msgpack_packer *pk, const char *s, uint32_t n)
+{
+  msgpack_pack_str(pk, n);
+  msgpack_pack_str_body(pk, s, n);
+}
+
+static void
+s_ref_bin(msgpack_packer *pk, const void *p, uint32_t n)
+{
+  msgpack_pack_bin(pk, n);
+  msgpack_pack_bin_body(pk, p, n);
+}
+
+static void
+s_ref_canonical(lbuf *out, const uint8_t prev[32], const uint8_t author[32], const op *o)
+{
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, s_ref_write);
+  msgpack_pack_array(&pk, 8);
+  s_ref_bin(&pk, prev, 32);
+  s_ref_bin(&pk, author, 32);
+  msgpack_pack_uint64(&pk, o->seq);
+  msgpack_pack_uint64(&pk, o->hlc);
+  s_ref_str(&pk, o->key, o->key_len);
+  s_ref_str(&pk, o->field, o->field_len);
+  msgpack_pack_uint64(&pk, o->kind);
+  switch (o->kind) {
+  case OP_INCR: msgpack_pack_int64(&pk, o->n); break;
+  case OP_DEL: msgpack_pack_nil(&pk); break;
+  case OP_RM:
+    msgpack_pack_array(&pk, 2);
+    s_ref_str(&pk, o->str, o->str_len);
+    msgpack_pack_array(&pk, o->ntags);
+    for (uint32_t i = 0; i < o->ntags; i++) {
+      msgpack_pack_array(&pk, 2);
+      s_ref_bin(&pk, o->tags[i].author, 32);
+      msgpack_pack_uint64(&pk, o->tags[i].seq);
+    }
+    break;
+  default: s_ref_str(&pk, o->str, o->str_len);
+  }
+}
+
+/* A random-width value, so that every integer encoding is reached. */
+static uint64_t
+s_rand_width(uint32_t *st)
+{
+  uint64_t v = (uint64_t)tu_rand(st) << 32 | tu_rand(st);
+  unsigned bits = tu_rand(st) % 65;
+  return bits == 64 ? v : v & ((UINT64_C(1) << bits) - 1);
+}
+
+/* A random length, mostly short, sometimes past the str 8 / str 16 sizes
+ * and past op_hash's stack buffer. */
+static uint32_t
+s_rand_len(uint32_t *st, uint32_t max)
+{
+  static const uint32_t edges[] = {0, 1, 31, 32, 255, 256, 400, 600, 65535, 65536};
+  uint32_t n = tu_rand(st) % 4 == 0 ? edges[tu_rand(st) % 10] : tu_rand(st) % 40;
+  return n > max ? max : n;
+}
+
+Test(op, canonical_matches_msgpack_c_over_random_ops)
+{
+  static char text[LINLI_VALUE_MAX + 8];
+  for (size_t i = 0; i < sizeof text; i++)
+    text[i] = (char)('a' + i % 26);
+  static op_tag tags[300];
+  uint32_t st = 42;
+  lbuf mine, ref, scratch;
+  lbuf_init(&mine);
+  lbuf_init(&ref);
+  lbuf_init(&scratch);
+  for (int i = 0; i < 5000; i++) {
+    uint8_t prev[32], author[32];
+    for (int k = 0; k < 32; k++) {
+      prev[k] = (uint8_t)tu_rand(&st);
+      author[k] = (uint8_t)tu_rand(&st);
+    }
+    /* Well-formedness does not matter to the encoder: any field values. */
+    op o = {.seq = s_rand_width(&st), .hlc = s_rand_width(&st),
+            .kind = (uint8_t)(tu_rand(&st) % OP_KIND_COUNT)};
+    o.key = text;
+    o.key_len = s_rand_len(&st, LINLI_KEY_MAX);
+    o.field = text + 3;
+    o.field_len = s_rand_len(&st, LINLI_FIELD_MAX);
+    o.str = text + 8;
+    o.str_len = s_rand_len(&st, LINLI_VALUE_MAX);
+    o.n = (int64_t)s_rand_width(&st) * (tu_rand(&st) % 2 ? -1 : 1);
+    o.ntags = tu_rand(&st) % 8 == 0 ? 1 + tu_rand(&st) % 300 : 1 + tu_rand(&st) % 3;
+    for (uint32_t t = 0; t < o.ntags; t++) {
+      memset(tags[t].author, (int)t, 32);
+      tags[t].seq = s_rand_width(&st);
+    }
+    o.tags = tags;
+    lbuf_reset(&mine);
+    lbuf_reset(&ref);
+    op_encode_canonical(&mine, prev, author, &o);
+    s_ref_canonical(&ref, prev, author, &o);
+    cr_assert(!mine.oom && !ref.oom);
+    cr_assert_eq(mine.len, ref.len, "op %d (kind %u): %zu bytes, reference %zu", i, o.kind,
+                 mine.len, ref.len);
+    cr_assert_eq(memcmp(mine.p, ref.p, mine.len), 0, "op %d (kind %u) differs", i, o.kind);
+    /* op_hash, from the stack or from scratch, hashes the same bytes */
+    uint8_t h[32], want[32];
+    linli_hash(want, ref.p, ref.len);
+    op_hash(h, prev, author, &o, &scratch);
+    cr_assert_eq(memcmp(h, want, 32), 0, "op %d: hash differs", i);
+  }
+  lbuf_free(&mine);
+  lbuf_free(&ref);
+  lbuf_free(&scratch);
+}
+
 Test(op, hash_changes_with_every_input)
 {
   uint8_t prev[32], author[32], base[32], h[32];
@@ -822,4 +947,111 @@ Test(op, head_sign_verify)
   uint8_t raw[64];
   ident_sign(&id, raw, head, 32);
   cr_assert(!head_verify(id.pk, 42, head, raw));
+}
+
+/* key_check and the field check look at each byte once for every rule: a
+ * control byte (0x00-0x1f, 0x7f) or a "//" at any position is found, and
+ * no other byte is taken for one. */
+Test(op, control_characters_found_at_every_position)
+{
+  char key[40], field[40];
+  for (size_t len = 3; len <= 33; len++) {
+    for (size_t at = 0; at < len; at++) {
+      for (int c = 0; c < 256; c++) {
+        /* printable ASCII around the byte under test; UTF-8 lead bytes
+         * would make the string invalid for another reason */
+        if (c >= 0x80)
+          continue;
+        memset(key, 'k', len);
+        key[len / 2] = '/';
+        memset(field, 'f', len);
+        bool control = c < 0x20 || c == 0x7f;
+        if (at != len / 2 && at != 0 && at != len - 1) {
+          key[at] = (char)c;
+          bool slash_bad = c == '/' && (key[at - 1] == '/' || key[at + 1] == '/');
+          lerr e = {0};
+          cr_assert_eq(key_check(key, len, &e) != 0, control || slash_bad,
+                       "key of %zu bytes, byte 0x%02x at %zu", len, c, at);
+        }
+        field[at] = (char)c;
+        op o = mk(OP_SET, "a/b", "f", "v");
+        o.field = field;
+        o.field_len = (uint32_t)len;
+        cr_assert_eq(op_check(&o, NULL) != 0, control,
+                     "field of %zu bytes, byte 0x%02x at %zu", len, c, at);
+      }
+    }
+  }
+  /* bytes above 0x7f are never taken for control characters: every
+   * two-byte character, in fields of several lengths and alignments */
+  for (int lead = 0xc2; lead <= 0xdf; lead++)
+    for (int cont = 0x80; cont <= 0xbf; cont++)
+      for (size_t pad = 0; pad < 8; pad++) {
+        memset(field, 'f', pad);
+        for (size_t k = 0; k < 12; k++) {
+          field[pad + 2 * k] = (char)lead;
+          field[pad + 2 * k + 1] = (char)cont;
+        }
+        op o = mk(OP_SET, "a/b", "f", "v");
+        o.field = field;
+        o.field_len = (uint32_t)(pad + 24);
+        cr_assert_eq(op_check(&o, NULL), 0, "U+%02x%02x after %zu bytes", lead, cont, pad);
+      }
+}
+
+/* key_check as a plain reading of FORMAT.md, one rule after the other: the
+ * reference for random keys below (which rule is reported matters too). */
+static int
+ref_key_rule(const char *k, size_t n)
+{
+  if (n == 0 || n > LINLI_KEY_MAX)
+    return 1;
+  if (!utf8_valid(k, n))
+    return 2;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
+      return 3;
+  if (memchr(k, '/', n) == NULL)
+    return 4;
+  if (k[0] == '/' || k[n - 1] == '/')
+    return 5;
+  for (size_t i = 1; i < n; i++)
+    if (k[i] == '/' && k[i - 1] == '/')
+      return 6;
+  return 0;
+}
+
+static int
+key_rule(const char *k, size_t n)
+{
+  lerr e = {0};
+  if (key_check(k, n, &e) == 0)
+    return 0;
+  static const char *const says[] = {"bytes", "UTF-8", "control", "collection/id",
+                                     "starts or ends", "empty path"};
+  for (int r = 0; r < 6; r++)
+    if (strstr(e.msg, says[r]))
+      return r + 1;
+  cr_assert_fail("unexpected message: %s", e.msg);
+  return -1;
+}
+
+Test(op, key_check_matches_the_rules_over_random_keys)
+{
+  static const char *const pieces[] = {"a", "hh", "/", "/", "0123456789", "\x1f", "\x7f",
+                                       "金", "\xe9\x87", "\x80", "é", " "};
+  uint32_t st = 5;
+  char k[80];
+  for (int i = 0; i < 200000; i++) {
+    size_t n = 0, want = tu_rand(&st) % 40;
+    while (n < want) {
+      const char *p = pieces[tu_rand(&st) % 12];
+      if (tu_rand(&st) % 3)
+        p = tu_rand(&st) % 2 ? "a" : "/";
+      size_t l = strlen(p);
+      memcpy(k + n, p, l);
+      n += l;
+    }
+    cr_assert_eq(key_rule(k, n), ref_key_rule(k, n), "key %d of %zu bytes", i, n);
+  }
 }

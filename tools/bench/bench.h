@@ -20,6 +20,7 @@
 /* The generated workload: every author's signed deltas, in memory. */
 typedef struct workload {
   uint32_t authors, ops_per_author, batch;
+  uint32_t group; /* deltas per ingest commit */
   lbuf *deltas; /* authors * (ops_per_author / batch), author-major */
   uint32_t ndeltas;
   uint32_t checksum;
