@@ -86,6 +86,7 @@ struct lsession {
   uint64_t undo_plain; /* ... and its size had it not been compressed */
   bool peer_opts;      /* the peer's HELLO had options: ours may have them */
   bool peer_zstd;      /* the peer accepts zstd-compressed DATA */
+  uint32_t peer_max;   /* the largest DATA the peer wants (0: not said) */
   ZSTD_CCtx *zc;       /* made at the first message compressed */
   ZSTD_DCtx *zd;       /* made at the first message decompressed */
   uint64_t last_hello_tx, last_ping_tx;
@@ -130,11 +131,13 @@ session_new(const lsession_cfg *cfg, const lrepl *repl)
     return NULL;
   s->cfg = *cfg;
   if (s->cfg.window == 0)
-    s->cfg.window = 4u << 20;
+    s->cfg.window = 8u << 20;
   if (s->cfg.max_message == 0)
-    s->cfg.max_message = 256u << 10;
+    s->cfg.max_message = SYNC_MAX_MESSAGE;
   if (s->cfg.max_message > SYNC_MAX_MESSAGE)
     s->cfg.max_message = SYNC_MAX_MESSAGE;
+  if (s->cfg.max_message < SYNC_MIN_MESSAGE)
+    s->cfg.max_message = SYNC_MIN_MESSAGE;
   if (s->cfg.window < s->cfg.max_message)
     s->cfg.window = s->cfg.max_message;
   if (s->cfg.ping_ms == 0)
@@ -288,13 +291,17 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
   }
   free(v);
   if (opts) {
+    /* "max" only when it asks for less than any side may send anyway */
+    bool max = s->cfg.max_message < SYNC_MAX_MESSAGE;
+    mpw_map(&w, (s->cfg.compress > 0) + max);
     if (s->cfg.compress > 0) {
-      mpw_map(&w, 1);
       mpw_cstr(&w, "compress");
       mpw_array(&w, 1);
       mpw_cstr(&w, "zstd");
-    } else {
-      mpw_map(&w, 0);
+    }
+    if (max) {
+      mpw_cstr(&w, "max");
+      mpw_uint(&w, s->cfg.max_message);
     }
   }
   s->last_hello_tx = now_ms;
@@ -340,6 +347,7 @@ session_start(lsession *s, uint64_t now_ms)
   s->last_kind = -1;
   s->forks_told = 0;
   s->peer_opts = s->peer_zstd = false;
+  s->peer_max = 0;
   s_free_authors(s);
   hmap_init(&s->authors);
   if (s->cfg.initiator) {
@@ -392,15 +400,16 @@ s_refuse(lsession *s, lerr *e, int code, const char *fmt, ...)
   return lerr_set(e, code, "%s", why);
 }
 
-/* The options of a HELLO, a map.  Only "compress" (the names of the
- * compressions the peer accepts) means something today; other keys and
- * names are skipped, so that a later version can add its own without
- * breaking this one. */
+/* The options of a HELLO, a map.  "compress" (the names of the
+ * compressions the peer accepts) and "max" (the largest DATA it wants)
+ * mean something today; other keys and names are skipped, so that a later
+ * version can add its own without breaking this one. */
 static int
-s_hello_opts(mpr *r, bool *zstd)
+s_hello_opts(mpr *r, bool *zstd, uint32_t *max)
 {
   uint32_t n, m;
   *zstd = false;
+  *max = 0;
   if (mpr_map(r, &n))
     return LINLI_EMALFORMED;
   for (uint32_t i = 0; i < n; i++) {
@@ -408,6 +417,13 @@ s_hello_opts(mpr *r, bool *zstd)
     uint32_t kn, nn;
     if (mpr_str(r, &k, &kn))
       return LINLI_EMALFORMED;
+    if (kn == 3 && memcmp(k, "max", 3) == 0) {
+      uint64_t v;
+      if (mpr_uint(r, &v) || v < SYNC_MIN_MESSAGE || v > SYNC_MAX_MESSAGE)
+        return LINLI_EMALFORMED;
+      *max = (uint32_t)v;
+      continue;
+    }
     if (kn != 8 || memcmp(k, "compress", 8) != 0) {
       if (mpr_skip(r))
         return LINLI_EMALFORMED;
@@ -488,7 +504,8 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
       s->repl.classify(s->repl.ctx, s->cfg.peer, author, (int)cls);
   }
   bool zstd = false;
-  if (nel > HELLO_MIN && s_hello_opts(r, &zstd) != 0)
+  uint32_t max = 0;
+  if (nel > HELLO_MIN && s_hello_opts(r, &zstd, &max) != 0)
     return s_bad(s, e, "HELLO (options)");
   for (uint32_t i = HELLO_MIN + 1; i < nel; i++)
     if (mpr_skip(r))
@@ -497,6 +514,7 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
     return s_bad(s, e, "HELLO");
   s->peer_opts = nel > HELLO_MIN;
   s->peer_zstd = zstd;
+  s->peer_max = max;
   s_reset_flight(s);
   s->hello_rx = true;
   s->st.hello_done = true;
@@ -846,9 +864,12 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
     return rc;
   if (s->ninfl == INFLIGHT_MAX)
     return 0;
-  int64_t room = s->ninfl == 0 ? (int64_t)s->cfg.max_message
-                               : (s->credit < (int64_t)s->cfg.max_message ? s->credit
-                                                                         : (int64_t)s->cfg.max_message);
+  /* Our bound or the peer's, whichever is smaller: a station on a slow
+   * link wants small messages (a dropped link loses less), a district
+   * large ones (fewer commits). */
+  int64_t max = s->peer_max && s->peer_max < s->cfg.max_message ? s->peer_max
+                                                                 : s->cfg.max_message;
+  int64_t room = s->ninfl == 0 ? max : (s->credit < max ? s->credit : max);
   if (room < 1024)
     return 0; /* wait for credit */
   lbuf body;

@@ -46,6 +46,8 @@
 #define SYNC_VERSION 1
 #define SYNC_MAX_MESSAGE (1u << 20)   /* no message is larger than 1 MiB, nor
                                          expands to more once decompressed */
+#define SYNC_MIN_MESSAGE (16u << 10)  /* the smallest DATA bound a side may ask
+                                         for (a lone larger delta still goes) */
 
 /* zstd levels for lsession_cfg.compress.  Higher levels gain little on
  * deltas (signatures, hashes and values are close to random) and cost
@@ -113,8 +115,11 @@ typedef struct lsession_cfg {
   uint8_t self[LINLI_PK_BYTES];
   uint8_t peer[LINLI_PK_BYTES];  /* authenticated by the transport */
   bool initiator;                /* the side that connected (the child) */
-  uint32_t window;               /* receive window in bytes (0: 4 MiB) */
-  uint32_t max_message;          /* DATA size bound (0: 256 KiB; at most 1 MiB) */
+  uint32_t window;               /* receive window in bytes (0: 8 MiB) */
+  uint32_t max_message;          /* DATA size bound, both the one we send
+                                    and the one we ask the peer for (0:
+                                    1 MiB; SYNC_MIN_MESSAGE to
+                                    SYNC_MAX_MESSAGE) */
   uint32_t ping_ms;              /* idle interval before a PING (0: 5 s) */
   uint32_t resync_ms;            /* anti-entropy HELLO interval (0: 5 min) */
   int compress;                  /* zstd level of the DATA we send, 1 to 19

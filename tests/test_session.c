@@ -204,6 +204,7 @@ typedef struct wire {
   uint64_t msgs, bytes[2];
   uint64_t data[2], zdata[2]; /* DATA messages sent, and how many compressed */
   uint64_t hello8[2], hello9[2]; /* HELLOs sent without and with options */
+  size_t max_data[2];            /* the largest DATA sent, in bytes */
   uint32_t max_inflight[2];
 } wire;
 
@@ -270,6 +271,8 @@ s_pump(node *a, node *b, wire *w, int max_rounds)
           kind = K_HELLO8;
         }
         w->data[side] += kind == K_DATA || kind == K_ZDATA;
+        if ((kind == K_DATA || kind == K_ZDATA) && out.len > w->max_data[side])
+          w->max_data[side] = out.len;
         w->zdata[side] += kind == K_ZDATA;
         w->hello8[side] += kind == K_HELLO8;
         w->hello9[side] += kind == K_HELLO;
@@ -692,6 +695,32 @@ Test(session, compression_is_used_only_when_both_sides_accept_it)
   cr_assert_eq(bytes[1], bytes[3] + 17);
 }
 
+Test(session, the_receivers_max_bounds_the_data_it_is_sent)
+{
+  /* b, the sender, is set for 1 MiB messages without compression; a asks
+   * in its HELLO for at most 16 KiB.  Then without the ask. */
+  size_t largest[2];
+  for (int c = 0; c < 2; c++) {
+    node a, b;
+    s_node(&a, "ma", 1);
+    s_node(&b, "mb", 2);
+    s_write(&b, 3000, 50, "v2");
+    s_session(&a, &b, true, 0, c == 0 ? SYNC_MIN_MESSAGE : 0, 0);
+    s_session(&b, &a, false, 0, SYNC_MAX_MESSAGE, LSESSION_COMPRESS_OFF);
+    wire w = {.seed = 3, .now = 1800000000000ull};
+    session_start(a.sess, w.now);
+    s_pump(&a, &b, &w, 1000);
+    s_assert_converged(&a, &b);
+    largest[c] = w.max_data[1];
+    cr_assert_eq(w.zdata[1], 0);
+    s_node_free(&a);
+    s_node_free(&b);
+  }
+  /* a lone delta may pass the bound; these are about 3 KB each */
+  cr_assert_leq(largest[0], SYNC_MIN_MESSAGE, "%zu", largest[0]);
+  cr_assert_gt(largest[1], 4 * SYNC_MIN_MESSAGE, "%zu", largest[1]);
+}
+
 Test(session, a_peer_without_options_gets_hellos_and_data_it_understands)
 {
   /* a, as b sees it, is a node from before compression: its HELLOs have 8
@@ -793,11 +822,16 @@ Test(session, hello_options_skip_what_they_do_not_know)
   const uint8_t bad2[] = {0x81, 0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's',
                           0xa4, 'z', 's', 't', 'd'};
   const uint8_t bad3[] = {0x81, 0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 0x91, 0x01};
+  /* a "max" below 16 KiB, above 1 MiB, or not a number */
+  const uint8_t bad4[] = {0x81, 0xa3, 'm', 'a', 'x', 0xcd, 0x3f, 0xff};
+  const uint8_t bad5[] = {0x81, 0xa3, 'm', 'a', 'x', 0xce, 0x00, 0x10, 0x00, 0x01};
+  const uint8_t bad6[] = {0x81, 0xa3, 'm', 'a', 'x', 0xa1, '1'};
   const struct {
     const uint8_t *p;
     size_t n;
-  } bad[] = {{bad1, sizeof bad1}, {bad2, sizeof bad2}, {bad3, sizeof bad3}};
-  for (size_t i = 0; i < 3; i++) {
+  } bad[] = {{bad1, sizeof bad1}, {bad2, sizeof bad2}, {bad3, sizeof bad3},
+             {bad4, sizeof bad4}, {bad5, sizeof bad5}, {bad6, sizeof bad6}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     lbuf_reset(&m);
     lbuf_put(&m, hello.p, hello.len);
     s_hello_with(&m, bad[i].p, bad[i].n, 0);
