@@ -210,6 +210,17 @@ s_session_new(ldaemon *d, s_peer *p)
   memcpy(sc.peer, p->cfg->pk, LINLI_PK_BYTES);
   sc.initiator = p->kind == LPEER_PARENT;
   sc.compress = d->cfg->compress;
+  /* A station on cheap hardware and a slow link: a small window and small
+   * messages (less memory, less lost when a link drops mid-message).  A
+   * district: large ones, so that a long catch-up commits in few, large
+   * groups while the next messages are already on their way. */
+  if (d->cfg->profile == LSTORE_VILLAGE) {
+    sc.window = 1u << 20;
+    sc.max_message = 256u << 10;
+  } else {
+    sc.window = 8u << 20;
+    sc.max_message = SYNC_MAX_MESSAGE;
+  }
   session_destroy(&p->sess);
   p->sess = session_new(&sc, &p->repl);
   p->next_tick = 0;
