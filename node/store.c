@@ -180,7 +180,8 @@ s_open_db(lstore *s, const char *dir, bool create, int profile, bool read_only, 
   } else {
     /* Cheap station hardware: a few MiB of cache and memtable. */
     s->cache = rocksdb_cache_create_lru(4u << 20);
-    rocksdb_options_set_write_buffer_size(s->opts, 2u << 20);
+    rocksdb_options_set_write_buffer_size(s->opts, 1u << 20);
+    rocksdb_options_set_db_write_buffer_size(s->opts, 4u << 20);
     rocksdb_options_set_max_write_buffer_number(s->opts, 2);
     rocksdb_options_set_max_open_files(s->opts, 64);
   }
