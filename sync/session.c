@@ -408,6 +408,7 @@ static int
 s_hello_opts(mpr *r, bool *zstd, uint32_t *max)
 {
   uint32_t n, m;
+  bool seen_max = false, seen_compress = false;
   *zstd = false;
   *max = 0;
   if (mpr_map(r, &n))
@@ -419,8 +420,9 @@ s_hello_opts(mpr *r, bool *zstd, uint32_t *max)
       return LINLI_EMALFORMED;
     if (kn == 3 && memcmp(k, "max", 3) == 0) {
       uint64_t v;
-      if (mpr_uint(r, &v) || v < SYNC_MIN_MESSAGE || v > SYNC_MAX_MESSAGE)
+      if (seen_max || mpr_uint(r, &v) || v < SYNC_MIN_MESSAGE || v > SYNC_MAX_MESSAGE)
         return LINLI_EMALFORMED;
+      seen_max = true;
       *max = (uint32_t)v;
       continue;
     }
@@ -429,8 +431,9 @@ s_hello_opts(mpr *r, bool *zstd, uint32_t *max)
         return LINLI_EMALFORMED;
       continue;
     }
-    if (mpr_array(r, &m))
-      return LINLI_EMALFORMED;
+    if (seen_compress || mpr_array(r, &m))
+      return LINLI_EMALFORMED; /* a repeated key is ambiguous: refuse it */
+    seen_compress = true;
     for (uint32_t j = 0; j < m; j++) {
       if (mpr_str(r, &name, &nn))
         return LINLI_EMALFORMED;

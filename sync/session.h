@@ -27,9 +27,14 @@
  * most SYNC_MAX_MESSAGE bytes; anything that would expand further, or that
  * is not one well-formed zstd frame, is refused before any memory is
  * allocated for it.  A session that has compressed or decompressed a
- * message keeps its zstd context until it is destroyed: about 1 MB to
- * compress 256 KiB messages at the default level (3.7 MB at level 9,
- * 5.5 MB at 19), 100 KB to decompress.
+ * message keeps its zstd context until it is destroyed; zstd sizes it for
+ * the largest message compressed: at the default level about 1.0 MB for
+ * 256 KiB messages and 1.3 MB for 1 MiB ones (level 9: 3.7 and 13 MB,
+ * level 19: 5.5 and 18 MB), 100 KB to decompress.
+ *
+ * Message size: each side has a bound on the DATA it sends and tells the
+ * peer, in its HELLO, when it wants smaller DATA than the protocol's
+ * largest; a sender keeps to the smaller of its own bound and the peer's.
  *
  * Resumption: deltas are applied and acknowledged message by message, and
  * every (re)connection starts with HELLO carrying the heads each side holds,

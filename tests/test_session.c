@@ -826,11 +826,18 @@ Test(session, hello_options_skip_what_they_do_not_know)
   const uint8_t bad4[] = {0x81, 0xa3, 'm', 'a', 'x', 0xcd, 0x3f, 0xff};
   const uint8_t bad5[] = {0x81, 0xa3, 'm', 'a', 'x', 0xce, 0x00, 0x10, 0x00, 0x01};
   const uint8_t bad6[] = {0x81, 0xa3, 'm', 'a', 'x', 0xa1, '1'};
+  /* a key twice: which one counts would be the reader's guess */
+  const uint8_t bad7[] = {0x82, 0xa3, 'm', 'a', 'x', 0xcd, 0x40, 0x00,
+                          0xa3, 'm', 'a', 'x', 0xce, 0x00, 0x10, 0x00, 0x00};
+  const uint8_t bad8[] = {0x82, 0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 0x90,
+                          0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 0x91,
+                          0xa4, 'z', 's', 't', 'd'};
   const struct {
     const uint8_t *p;
     size_t n;
   } bad[] = {{bad1, sizeof bad1}, {bad2, sizeof bad2}, {bad3, sizeof bad3},
-             {bad4, sizeof bad4}, {bad5, sizeof bad5}, {bad6, sizeof bad6}};
+             {bad4, sizeof bad4}, {bad5, sizeof bad5}, {bad6, sizeof bad6},
+             {bad7, sizeof bad7}, {bad8, sizeof bad8}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     lbuf_reset(&m);
     lbuf_put(&m, hello.p, hello.len);
