@@ -872,9 +872,23 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
    * large ones (fewer commits). */
   int64_t max = s->peer_max && s->peer_max < s->cfg.max_message ? s->peer_max
                                                                  : s->cfg.max_message;
-  int64_t room = s->ninfl == 0 ? max : (s->credit < max ? s->credit : max);
-  if (room < 1024)
-    return 0; /* wait for credit */
+  /* Credit counts bytes on the wire, `room` bytes before compression: so
+   * much as the credit left holds at the ratio seen so far. */
+  int64_t room = max;
+  if (s->ninfl > 0) {
+    int64_t c = s->credit;
+    if (c > 0 && s->st.data_bytes_sent > 0 && s->st.data_bytes_plain > s->st.data_bytes_sent)
+      c = (int64_t)((double)c * (double)s->st.data_bytes_plain / (double)s->st.data_bytes_sent);
+    if (c < room)
+      room = c;
+    /* While messages are in flight, wait for credit for a large one rather
+     * than fill each sliver of returned credit with a small one: every
+     * DATA costs the receiver a synced commit, and a small window would
+     * otherwise settle into many small messages. */
+    int64_t want = (s->peer_window < max ? (int64_t)s->peer_window : max) / 2;
+    if (room < want || room < 1024)
+      return 0;
+  }
   lbuf body;
   lbuf_init(&body);
   uint32_t count = 0;
@@ -929,6 +943,14 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
       s_compress(s, out, at);
     if (out->oom) {
       rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    } else if (s->ninfl > 0 && (int64_t)out->len > s->credit) {
+      /* It compressed worse than those before: it would overrun the
+       * peer's window, so it waits for more credit. */
+      for (uint32_t i = 0; i < s->nundo; i++)
+        s->undo[i].p->sent = s->undo[i].sent_before;
+      s->nundo = 0;
+      s->next_msg_no--;
+      s->st.data_deferred++;
     } else {
       /* Credit is counted in bytes on the wire, compressed or not. */
       s->infl[s->ninfl].msg_no = no;

@@ -18,7 +18,10 @@
  * that is far behind therefore holds at most one window of data in memory
  * (plus the one message it is decompressing), and the sender builds each
  * message only when credit allows, so its memory is bounded too, whatever
- * the backlog.
+ * the backlog.  While messages are in flight it waits for credit worth half
+ * a message (at the compression ratio seen so far) instead of filling each
+ * returned sliver: every DATA is one synced commit at the receiver, and a
+ * window of a few messages otherwise settles into many small ones.
  *
  * Compression: each side lists in its HELLO whether it accepts DATA
  * compressed with zstd; a side sends compressed DATA only to a peer that
@@ -150,6 +153,9 @@ typedef struct lsession_stat {
   bool compress_tx;              /* the peer accepts compressed DATA and we send it */
   uint64_t data_bytes_sent;      /* DATA messages as sent */
   uint64_t data_bytes_plain;     /* the same, had none been compressed */
+  uint64_t data_deferred;        /* DATA built, then kept back: it compressed
+                                    worse than expected and would have
+                                    overrun the peer's window */
 } lsession_stat;
 
 lsession *session_new(const lsession_cfg *cfg, const lrepl *repl);
