@@ -95,9 +95,15 @@ main(int argc, char **argv)
   /* glibc gives each thread that allocates (ZeroMQ's I/O thread, RocksDB's
    * flush and compaction threads) an arena of its own, each holding freed
    * memory back.  On a station that is several MB of a 40 MB budget, for
-   * no speed that matters there.  Before any thread starts. */
-  if (cfg->profile == LSTORE_VILLAGE)
+   * no speed that matters there.  Before any thread starts.
+   * A fixed mmap threshold, too: glibc otherwise raises it to the size of
+   * the largest block freed, and the buffers of a sync (DATA of 256 KiB,
+   * RocksDB's write batches and memtable blocks) then come from the heap
+   * and leave it fragmented, about 4 MB more at the peak of a restore. */
+  if (cfg->profile == LSTORE_VILLAGE) {
     mallopt(M_ARENA_MAX, 2);
+    mallopt(M_MMAP_THRESHOLD, 128 << 10);
+  }
   if (daemon_new(&d, cfg, &e) != 0) {
     rc = s_fail(1, "%s", e.msg);
     goto done;
