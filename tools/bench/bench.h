@@ -79,6 +79,11 @@ int bench_free_port(void);
 int bnode_start(bnode *n, const char *node_exe, const char *conf_text, uint64_t *started_ms,
                 lerr *e);
 
+/* A size line of /proc/PID/status ("VmHWM", "VmRSS"), in MB (MiB);
+ * negative when the process or the line is not there (an exited process
+ * has none). */
+double bench_status_mb(pid_t pid, const char *key);
+
 /* Peak and current resident set of the running node, from
  * /proc/PID/status (VmHWM, VmRSS), in MB (MiB); negative when unknown. */
 double bnode_peak_rss_mb(const bnode *n);

@@ -282,8 +282,8 @@ bnode_start(bnode *n, const char *node_exe, const char *conf_text, uint64_t *sta
   return lerr_set(e, LINLI_EIO, "%s: linli-node did not start within 60 s", n->name);
 }
 
-static double
-s_status_mb(pid_t pid, const char *key)
+double
+bench_status_mb(pid_t pid, const char *key)
 {
   if (pid <= 0)
     return -1;
@@ -307,13 +307,13 @@ s_status_mb(pid_t pid, const char *key)
 double
 bnode_peak_rss_mb(const bnode *n)
 {
-  return s_status_mb(n->pid, "VmHWM");
+  return bench_status_mb(n->pid, "VmHWM");
 }
 
 double
 bnode_rss_mb(const bnode *n)
 {
-  return s_status_mb(n->pid, "VmRSS");
+  return bench_status_mb(n->pid, "VmRSS");
 }
 
 int
