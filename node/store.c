@@ -825,7 +825,12 @@ int
 lstore_log_scan(lstore *s, lstore_raw_cb cb, void *ctx, lerr *e)
 {
   int rc = 0;
-  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
+  /* One pass over every log: no block it reads is read again, so putting
+   * them in the block cache would only grow the process by the cache's
+   * size (48 MB instead of 17 for `linli audit` of the 1M-op workload). */
+  rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+  rocksdb_readoptions_set_fill_cache(ro, 0);
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[LCF_LOG]);
   for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
     size_t vl;
     const char *v = rocksdb_iter_value(it, &vl);
@@ -834,6 +839,7 @@ lstore_log_scan(lstore *s, lstore_raw_cb cb, void *ctx, lerr *e)
   char *err = NULL;
   rocksdb_iter_get_error(it, &err);
   rocksdb_iter_destroy(it);
+  rocksdb_readoptions_destroy(ro);
   if (err && rc == 0)
     rc = s_rerr(e, err, "reading the log");
   else
