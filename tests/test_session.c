@@ -345,6 +345,18 @@ s_assert_converged(node *a, node *b)
   cr_assert_eq(sa.ops, sb.ops);
 }
 
+/* Connects a (initiator) and b with the same settings on both sides,
+ * pumps until both are quiet and checks that they converged. */
+static void
+s_sync(node *a, node *b, wire *w, uint32_t window, uint32_t maxmsg, int compress, int rounds)
+{
+  s_session(a, b, true, window, maxmsg, compress);
+  s_session(b, a, false, window, maxmsg, compress);
+  session_start(a->sess, w->now);
+  s_pump(a, b, w, rounds);
+  s_assert_converged(a, b);
+}
+
 static void
 s_init(void)
 {
@@ -360,12 +372,8 @@ Test(session, converges_both_ways_then_in_sync_costs_one_round_trip)
   s_node(&b, "sb", 2);
   s_write(&a, 600, 10, "village");
   s_write(&b, 40, 4, "street");
-  s_session(&a, &b, true, 0, 0, 0);
-  s_session(&b, &a, false, 0, 0, 0);
   wire w = {.seed = 1, .now = 1800000000000ull};
-  session_start(a.sess, w.now);
-  s_pump(&a, &b, &w, 1000);
-  s_assert_converged(&a, &b);
+  s_sync(&a, &b, &w, 0, 0, 0, 1000);
   lsession_stat st;
   session_stat_get(a.sess, &st);
   cr_assert_eq(st.ops_behind_out, 0);
@@ -474,12 +482,8 @@ Test(session, backlog_larger_than_the_window_stays_within_it)
     s_node(&b, "wb", 2);
     s_write(&a, 6000, 50, "v1"); /* several hundred KiB */
     const uint32_t window = 20000, maxmsg = 4096;
-    s_session(&a, &b, true, window, maxmsg, modes[m]);
-    s_session(&b, &a, false, window, maxmsg, modes[m]);
     wire w = {.seed = 3, .now = 1800000000000ull};
-    session_start(a.sess, w.now);
-    s_pump(&a, &b, &w, 5000);
-    s_assert_converged(&a, &b);
+    s_sync(&a, &b, &w, window, maxmsg, modes[m], 5000);
     lsession_stat st;
     session_stat_get(a.sess, &st);
     /* b's window bounds what a has in flight */
@@ -510,12 +514,8 @@ Test(session, a_small_window_still_carries_large_messages)
   s_node(&b, "sb", 2);
   s_write(&a, 12000, 50, "v1");
   const uint32_t maxmsg = SYNC_MIN_MESSAGE, window = maxmsg;
-  s_session(&a, &b, true, window, maxmsg, 0);
-  s_session(&b, &a, false, window, maxmsg, 0);
   wire w = {.seed = 5, .now = 1800000000000ull};
-  session_start(a.sess, w.now);
-  s_pump(&a, &b, &w, 5000);
-  s_assert_converged(&a, &b);
+  s_sync(&a, &b, &w, window, maxmsg, 0, 5000);
   lsession_stat st;
   session_stat_get(a.sess, &st);
   cr_assert_gt(w.data[0], 10);
