@@ -373,6 +373,14 @@ s_check_synced(lsession *s, uint64_t now_ms)
         return;
     }
   s->st.last_sync_ms = now_ms;
+  /* Nothing to compress or decompress until the next change: the zstd
+   * contexts go (about 1 MB to compress), so that a district with hundreds
+   * of stations connected holds them only for those transferring.  Making
+   * them again costs far less than one message takes on a 2G link. */
+  ZSTD_freeCCtx(s->zc);
+  ZSTD_freeDCtx(s->zd);
+  s->zc = NULL;
+  s->zd = NULL;
 }
 
 /* ---- receiving ---- */
@@ -1117,6 +1125,7 @@ session_stat_get(const lsession *s, lsession_stat *st)
         st->ops_behind_in += p->adv - p->local;
     }
   st->compress_tx = s->cfg.compress > 0 && s->peer_zstd;
+  st->zstd_bytes = ZSTD_sizeof_CCtx(s->zc) + ZSTD_sizeof_DCtx(s->zd);
   st->inflight_bytes = 0;
   for (uint32_t i = 0; i < s->ninfl; i++)
     st->inflight_bytes += s->infl[i].bytes;

@@ -30,10 +30,11 @@
  * most SYNC_MAX_MESSAGE bytes; anything that would expand further, or that
  * is not one well-formed zstd frame, is refused before any memory is
  * allocated for it.  A session that has compressed or decompressed a
- * message keeps its zstd context until it is destroyed; zstd sizes it for
- * the largest message compressed: at the default level about 1.0 MB for
- * 256 KiB messages and 1.3 MB for 1 MiB ones (level 9: 3.7 and 13 MB,
- * level 19: 5.5 and 18 MB), 100 KB to decompress.
+ * message keeps its zstd context until both sides are in sync (or it is
+ * destroyed); zstd sizes it for the largest message compressed: at the
+ * default level about 1.0 MB for 256 KiB messages and 1.3 MB for 1 MiB
+ * ones (level 9: 3.7 and 13 MB, level 19: 5.5 and 18 MB), 100 KB to
+ * decompress.
  *
  * Message size: each side has a bound on the DATA it sends and tells the
  * peer, in its HELLO, when it wants smaller DATA than the protocol's
@@ -156,6 +157,8 @@ typedef struct lsession_stat {
   uint64_t data_deferred;        /* DATA built, then kept back: it compressed
                                     worse than expected and would have
                                     overrun the peer's window */
+  uint64_t zstd_bytes;           /* held by zstd contexts now (none once in
+                                    sync) */
 } lsession_stat;
 
 lsession *session_new(const lsession_cfg *cfg, const lrepl *repl);

@@ -538,6 +538,49 @@ Test(session, a_small_window_still_carries_large_messages)
   s_node_free(&b);
 }
 
+Test(session, zstd_contexts_are_held_only_while_transferring)
+{
+  /* A district keeps a session per station; one in sync must not hold a
+   * compression context of a megabyte. */
+  node a, b;
+  s_node(&a, "ca", 1);
+  s_node(&b, "cb", 2);
+  s_write(&a, 12000, 50, "v1"); /* a few windows, compressed */
+  s_session(&a, &b, true, SYNC_MIN_MESSAGE, SYNC_MIN_MESSAGE, 0);
+  s_session(&b, &a, false, SYNC_MIN_MESSAGE, SYNC_MIN_MESSAGE, 0);
+  wire w = {.seed = 2, .now = 1800000000000ull};
+  session_start(a.sess, w.now);
+  lsession_stat sa, sb;
+  for (int i = 0; i < 10; i++) { /* HELLO, HELLO, the first DATA and so on */
+    s_pump(&a, &b, &w, 1);
+    session_stat_get(a.sess, &sa);
+    session_stat_get(b.sess, &sb);
+    if (sb.zstd_bytes > 0)
+      break;
+  }
+  cr_assert_gt(w.zdata[0], 0);
+  cr_assert_gt(sa.ops_behind_out, 0, "the transfer is still going");
+  cr_assert_gt(sa.zstd_bytes, 0);
+  cr_assert_gt(sb.zstd_bytes, 0);
+  s_pump(&a, &b, &w, 5000);
+  s_assert_converged(&a, &b);
+  session_stat_get(a.sess, &sa);
+  session_stat_get(b.sess, &sb);
+  cr_assert_eq(sa.zstd_bytes, 0, "%llu", (unsigned long long)sa.zstd_bytes);
+  cr_assert_eq(sb.zstd_bytes, 0, "%llu", (unsigned long long)sb.zstd_bytes);
+  /* the next change makes them again, and lets them go again */
+  s_write(&a, 200, 50, "v2");
+  session_local_change(a.sess);
+  uint64_t z = w.zdata[0];
+  s_pump(&a, &b, &w, 5000);
+  s_assert_converged(&a, &b);
+  cr_assert_gt(w.zdata[0], z);
+  session_stat_get(a.sess, &sa);
+  cr_assert_eq(sa.zstd_bytes, 0);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
 Test(session, hostile_messages_are_refused_and_apply_nothing)
 {
   node a, b;
