@@ -865,6 +865,16 @@ typedef struct rdctx {
   lbuf *body;
 } rdctx;
 
+/* Takes back what the DATA built last advanced: each of its authors is
+ * sent again from where it was before. */
+static void
+s_rewind_sent(lsession *s)
+{
+  for (uint32_t i = 0; i < s->nundo; i++)
+    s->undo[i].p->sent = s->undo[i].sent_before;
+  s->nundo = 0;
+}
+
 static int
 s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
 {
@@ -954,9 +964,7 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
     } else if (s->ninfl > 0 && (int64_t)out->len > s->credit) {
       /* It compressed worse than those before: it would overrun the
        * peer's window, so it waits for more credit. */
-      for (uint32_t i = 0; i < s->nundo; i++)
-        s->undo[i].p->sent = s->undo[i].sent_before;
-      s->nundo = 0;
+      s_rewind_sent(s);
       s->next_msg_no--;
       s->st.data_deferred++;
     } else {
@@ -1070,12 +1078,10 @@ session_unsent(lsession *s)
     /* Only the last DATA message is taken back; those before it went. */
     s->ninfl--;
     s->credit += s->infl[s->ninfl].bytes;
-    for (uint32_t i = 0; i < s->nundo; i++)
-      s->undo[i].p->sent = s->undo[i].sent_before;
+    s_rewind_sent(s);
     s->st.ops_sent -= s->undo_ops;
     s->st.data_bytes_sent -= s->infl[s->ninfl].bytes;
     s->st.data_bytes_plain -= s->undo_plain;
-    s->nundo = 0;
     s->undo_ops = 0;
     s->undo_plain = 0;
   }
