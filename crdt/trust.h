@@ -24,7 +24,7 @@
  * a district need not receive a street's log before its villages'.
  *
  * This module is pure: no clock (an op's time is its HLC), no storage.  The
- * store (node/store.c) and the auditor (tools/linli/cmd_audit.c) both run
+ * store (node/ingest.c) and the auditor (tools/linli/cmd_audit.c) both run
  * every op through trust_check_op().
  */
 #ifndef LINLI_TRUST_H
@@ -156,7 +156,7 @@ void trust_state_init(ltrust_state *st);
  * is known of it in `st`; a certificate op that passes becomes the
  * author's chain.  `root` NULL turns the rules off (a store created without
  * a trust root accepts every signed op).  Revocations and forks are not
- * looked at here: they depend on other logs (see store.c, cmd_audit.c).
+ * looked at here: they depend on other logs (see node/ingest.c, cmd_audit.c).
  * LINLI_EREFUSED with a reason naming author, seq and key otherwise.
  * When `rv` is not NULL and the op is a revocation, *rv gets it and
  * *is_rv is set. */

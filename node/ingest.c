@@ -1,0 +1,771 @@
+/*
+ * ingest.c - the one write path: every change, local or remote, becomes a
+ * group of signed deltas that lingest_add() verifies (chain, signature,
+ * continuity, trust rules) and lingest_commit() applies in one synced
+ * WriteBatch.  A commit visits each record the group touches once, in key
+ * order (views.c): read it, merge its ops, write it and its digest
+ * contributions; then the log rows, the heads and the HLC go in.
+ */
+#include "node/store_int.h"
+#include "crdt/hlc.h"
+#include "crdt/hmap.h"
+#include "node/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- ingest groups ---- */
+
+typedef struct gitem {
+  delta d;
+  uint8_t *raw;
+  size_t raw_len;
+  uint32_t skip;                     /* leading ops already held */
+  uint32_t keep;                     /* ops kept: [skip, keep) are new; < nops after a revocation */
+  uint8_t sig[LINLI_SIG_BYTES];      /* over the head at keep - 1 */
+  uint8_t prev[LINLI_HASH_BYTES];    /* hash of the op before the first new one */
+  lhead head;                        /* the head after this delta */
+} gitem;
+
+struct lingest {
+  lstore *s;
+  bool keep;
+  hmap heads; /* author -> lhead*, as the store plus the group would have it */
+  hmap trust; /* author -> ltrust_state*, likewise */
+  uint8_t (*revsubj)[LINLI_PK_BYTES]; /* subjects of revocations in the group */
+  uint32_t nrevsubj, revsubj_cap;
+  gitem *items;
+  uint32_t n, cap;
+  uint64_t nops, dups;
+  lbuf scratch;
+  uint8_t (*hashes)[LINLI_HASH_BYTES];
+  uint32_t hashes_cap;
+};
+
+int
+lstore_ingest_new(lstore *s, bool keep, lingest **out)
+{
+  lingest *g = calloc(1, sizeof *g);
+  if (g == NULL)
+    return LINLI_ENOMEM;
+  g->s = s;
+  g->keep = keep;
+  hmap_init(&g->heads);
+  hmap_init(&g->trust);
+  lbuf_init(&g->scratch);
+  *out = g;
+  return 0;
+}
+
+static void
+s_group_clear(lingest *g)
+{
+  for (uint32_t i = 0; i < g->n; i++) {
+    delta_clear(&g->items[i].d);
+    free(g->items[i].raw);
+  }
+  g->n = 0;
+  g->nops = 0;
+  g->dups = 0;
+  for (size_t i = 0; i < g->heads.cap; i++)
+    if (g->heads.slots[i].key)
+      free(g->heads.slots[i].val);
+  hmap_free(&g->heads);
+  for (size_t i = 0; i < g->trust.cap; i++)
+    if (g->trust.slots[i].key)
+      free(g->trust.slots[i].val);
+  hmap_free(&g->trust);
+  g->nrevsubj = 0;
+}
+
+void
+lingest_destroy(lingest **gp)
+{
+  lingest *g = *gp;
+  if (g == NULL)
+    return;
+  s_group_clear(g);
+  free(g->items);
+  free(g->hashes);
+  free(g->revsubj);
+  lbuf_free(&g->scratch);
+  free(g);
+  *gp = NULL;
+}
+
+uint32_t lingest_count(const lingest *g) { return g->n; }
+uint64_t lingest_ops(const lingest *g) { return g->nops; }
+
+static int
+s_group_head(lingest *g, const uint8_t author[LINLI_PK_BYTES], lhead **out, lerr *e)
+{
+  lhead *h = hmap_get(&g->heads, author, LINLI_PK_BYTES);
+  if (h == NULL) {
+    h = calloc(1, sizeof *h);
+    if (h == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    int rc = lstore_head(g->s, author, h, e);
+    if (rc != 0 && rc != LINLI_ENOTFOUND) {
+      free(h);
+      return rc;
+    }
+    if (hmap_put(&g->heads, author, LINLI_PK_BYTES, h) != 0) {
+      free(h);
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+  }
+  *out = h;
+  return 0;
+}
+
+/* The group's view of an author's trust state: the store's, plus what
+ * the deltas added before changed. */
+static int
+s_group_trust(lingest *g, const uint8_t author[LINLI_PK_BYTES], ltrust_state **out, lerr *e)
+{
+  ltrust_state *st = hmap_get(&g->trust, author, LINLI_PK_BYTES);
+  if (st == NULL) {
+    ltrust_state *base;
+    int rc = st_trust_get(g->s, author, &base, e);
+    if (rc)
+      return rc;
+    if ((st = malloc(sizeof *st)) == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    *st = *base;
+    if (hmap_put(&g->trust, author, LINLI_PK_BYTES, st) != 0) {
+      free(st);
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    }
+  }
+  *out = st;
+  return 0;
+}
+
+/* An op broke the rules: the author's log cannot go past it, here or in
+ * any later group (a signed log never changes). */
+static void
+s_block(lingest *g, const uint8_t author[LINLI_PK_BYTES], ltrust_state *ts, uint64_t seq,
+        const char *why)
+{
+  ltrust_state *base;
+  if (seq < ts->blocked_at) {
+    ts->blocked_at = seq;
+    snprintf(ts->why, sizeof ts->why, "%s", why);
+  }
+  if (st_trust_get(g->s, author, &base, NULL) == 0 && seq < base->blocked_at) {
+    base->blocked_at = seq;
+    snprintf(base->why, sizeof base->why, "%s", why);
+  }
+}
+
+/* Two signed deltas disagree at `seq`: keep both as evidence. */
+static int
+s_fork_found(lingest *g, const delta *d, const uint8_t *p, size_t n, uint64_t seq, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  delta ours;
+  char *raw;
+  size_t rl;
+  memset(&ours, 0, sizeof ours);
+  if (st_load_delta(g->s, d->author, seq, &ours, &raw, &rl, NULL) == 0) {
+    lbuf ev;
+    lbuf_init(&ev);
+    fork_encode(&ev, d->author, seq, (const uint8_t *)raw, rl, p, n);
+    if (!ev.oom)
+      st_fork_keep(g->s, d->author, seq, ev.p, ev.len, NULL);
+    lbuf_free(&ev);
+    delta_clear(&ours);
+    free(raw);
+  }
+  ltrust_state *ts;
+  if (s_group_trust(g, d->author, &ts, NULL) == 0 && !ts->forked) {
+    ts->forked = true;
+    ts->fork_seq = seq;
+  }
+  return lerr_set(e, LINLI_EFORK,
+                  "author %s seq %llu: two signed histories (a fork); evidence kept, new ops of "
+                  "this author are refused",
+                  st_short(who, d->author), (unsigned long long)seq);
+}
+
+static bool
+s_has_trust_op(const delta *d, uint32_t from)
+{
+  for (uint32_t i = from; i < d->nops; i++)
+    if (d->ops[i].key_len > 6 && memcmp(d->ops[i].key, "trust/", 6) == 0)
+      return true;
+  return false;
+}
+
+/* What can be refused from the header alone: a forked or blocked author,
+ * or a delta wholly after the author's revocation. */
+static int
+s_trust_precheck(lingest *g, const delta *d, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  ltrust_state *ts;
+  int rc = s_group_trust(g, d->author, &ts, e);
+  if (rc)
+    return rc;
+  st_short(who, d->author);
+  if (ts->forked)
+    return lerr_set(e, LINLI_EREFUSED,
+                    "author %s: its log forked at seq %llu (evidence kept); new ops are refused",
+                    who, (unsigned long long)ts->fork_seq);
+  if (ts->blocked_at <= delta_last_seq(d))
+    return lerr_set(e, LINLI_EREFUSED, "%s", ts->why);
+  const ltrust_rev *rv = trust_revocation(lstore_root(g->s), ts);
+  if (rv && d->first_seq > rv->rv.seq + 1)
+    return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key revoked after seq %llu (%s)", who,
+                    (unsigned long long)d->first_seq, (unsigned long long)rv->rv.seq,
+                    rv->rv.reason[0] ? rv->rv.reason : "no reason given");
+  return 0;
+}
+
+/* Runs ops [skip, nops) through the trust rules.  *keep gets how many ops
+ * of the delta are kept (fewer than nops when the author was revoked inside
+ * it: the cut keeps the revocation's copy of the author's signature). */
+static int
+s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
+              uint8_t sig[LINLI_SIG_BYTES], lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  st_short(who, d->author);
+  *keep = d->nops;
+  memcpy(sig, d->sig, LINLI_SIG_BYTES);
+  /* Forked and blocked authors were refused by s_trust_precheck. */
+  ltrust_state *ts;
+  int rc = s_group_trust(g, d->author, &ts, e);
+  if (rc)
+    return rc;
+  const uint8_t *root = lstore_root(g->s);
+  if (root == NULL)
+    return 0;
+  /* Work on a copy when the delta can change the state (a certificate),
+   * so that a refused delta leaves nothing behind. */
+  bool copy = s_has_trust_op(d, skip);
+  ltrust_state *work = ts;
+  if (copy && (work = malloc(sizeof *work)) == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  if (copy)
+    *work = *ts;
+  lrevoke *revs = NULL;
+  uint32_t nrevs = 0;
+  for (uint32_t i = skip; i < d->nops && rc == 0; i++) {
+    const ltrust_rev *rv = trust_revocation(root, work);
+    if (rv && d->ops[i].seq > rv->rv.seq) {
+      if (i > skip && rv->rv.seq == d->ops[i].seq - 1 &&
+          memcmp(g->hashes[i - 1], rv->rv.hash, LINLI_HASH_BYTES) == 0) {
+        *keep = i;
+        memcpy(sig, rv->rv.sig, LINLI_SIG_BYTES);
+        break;
+      }
+      rc = lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key revoked after seq %llu (%s)", who,
+                    (unsigned long long)d->ops[i].seq, (unsigned long long)rv->rv.seq,
+                    rv->rv.reason[0] ? rv->rv.reason : "no reason given");
+      break;
+    }
+    lrevoke rvk;
+    bool isrv;
+    if ((rc = trust_check_op(root, d->author, work, &d->ops[i], &rvk, &isrv, e)) != 0) {
+      /* A refused local write never existed; a received op did. */
+      if (rc == LINLI_EREFUSED && memcmp(d->author, g->s->self, LINLI_PK_BYTES) != 0)
+        s_block(g, d->author, ts, d->ops[i].seq, e ? e->msg : "refused");
+      break;
+    }
+    if (isrv) {
+      lrevoke *nr = realloc(revs, (nrevs + 1) * sizeof *nr);
+      if (nr == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      revs = nr;
+      revs[nrevs++] = rvk;
+    }
+  }
+  if (rc == 0 && copy)
+    *ts = *work;
+  if (copy)
+    free(work);
+  /* Revocations take effect for their subjects from the next delta on. */
+  for (uint32_t i = 0; i < nrevs && rc == 0; i++) {
+    ltrust_state *sub;
+    if ((rc = s_group_trust(g, revs[i].subject, &sub, e)) != 0)
+      break;
+    if (!trust_add_revocation(sub, d->author, &revs[i]))
+      continue;
+    if (g->nrevsubj == g->revsubj_cap) {
+      uint32_t cap = g->revsubj_cap ? 2 * g->revsubj_cap : 4;
+      void *nv = realloc(g->revsubj, cap * sizeof *g->revsubj);
+      if (nv == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      g->revsubj = nv;
+      g->revsubj_cap = cap;
+    }
+    memcpy(g->revsubj[g->nrevsubj++], revs[i].subject, LINLI_PK_BYTES);
+  }
+  free(revs);
+  return rc;
+}
+
+int
+lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1] = "?";
+  uint8_t *raw = NULL;
+  delta d;
+  int rc;
+  memset(&d, 0, sizeof d);
+  if (g->keep) {
+    raw = malloc(n ? n : 1);
+    if (raw == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    memcpy(raw, p, n);
+    p = raw;
+  }
+  if ((rc = delta_decode(&d, p, n, e)) != 0) {
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t f, l;
+    if (delta_peek(p, n, author, &f, &l) == 0)
+      lerr_wrap(e, rc, "author %s: ", st_short(who, author));
+    goto fail;
+  }
+  st_short(who, d.author);
+  uint64_t first = d.first_seq, last = delta_last_seq(&d);
+  lhead *h = NULL;
+  if ((rc = s_group_head(g, d.author, &h, e)) != 0)
+    goto fail;
+  /* A refused author's later deltas are refused, not gaps: a gap makes a
+   * peer send again from what we hold, which would never end. */
+  if (last > h->seq && (rc = s_trust_precheck(g, &d, e)) != 0)
+    goto fail;
+  if (first > h->seq + 1) {
+    rc = lerr_set(e, LINLI_EGAP, "author %s: delta starts at seq %llu but seq %llu is the last held",
+                  who, (unsigned long long)first, (unsigned long long)h->seq);
+    goto fail;
+  }
+  if (first == h->seq + 1 && memcmp(d.prev, h->hash, LINLI_HASH_BYTES) != 0) {
+    rc = lerr_set(e, LINLI_ECHAIN,
+                  "author %s seq %llu: previous hash does not match the op held at seq %llu", who,
+                  (unsigned long long)first, (unsigned long long)h->seq);
+    goto fail;
+  }
+  if (g->hashes_cap < d.nops) {
+    void *nh = realloc(g->hashes, d.nops * sizeof *g->hashes);
+    if (nh == NULL) {
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+      goto fail;
+    }
+    g->hashes = nh;
+    g->hashes_cap = d.nops;
+  }
+  uint8_t head[LINLI_HASH_BYTES];
+  if ((rc = delta_verify(&d, head, g->hashes, &g->scratch, e)) != 0)
+    goto fail;
+  if (last <= h->seq) {
+    /* Everything is held already.  Check that it is the same history. */
+    uint8_t mine[LINLI_HASH_BYTES];
+    if (last == h->seq) {
+      memcpy(mine, h->hash, sizeof mine);
+    } else if ((rc = st_hash_at(g->s, d.author, last, mine, &g->scratch, NULL)) != 0) {
+      /* Held only by an earlier delta of this group, not yet stored: the
+       * signature already proves the author wrote it; the fork check waits
+       * for a later import. */
+      memcpy(mine, head, sizeof mine);
+      rc = 0;
+    }
+    if (memcmp(mine, head, sizeof mine) != 0) {
+      rc = s_fork_found(g, &d, p, n, last, e);
+      goto fail;
+    }
+    g->dups += d.nops;
+    delta_clear(&d);
+    free(raw);
+    return 0;
+  }
+  uint32_t skip = first <= h->seq ? (uint32_t)(h->seq - first + 1) : 0;
+  if (skip > 0 && memcmp(g->hashes[skip - 1], h->hash, LINLI_HASH_BYTES) != 0) {
+    rc = s_fork_found(g, &d, p, n, h->seq, e);
+    goto fail;
+  }
+  uint32_t keep;
+  uint8_t sig[LINLI_SIG_BYTES];
+  if ((rc = s_trust_delta(g, &d, skip, &keep, sig, e)) != 0)
+    goto fail;
+  if (d.ops[skip].hlc <= h->hlc) {
+    rc = lerr_set(e, LINLI_EMALFORMED, "author %s seq %llu: timestamp is not after seq %llu's",
+                  who, (unsigned long long)(first + skip), (unsigned long long)h->seq);
+    goto fail;
+  }
+  last = first + keep - 1;
+  uint64_t last_hlc = d.ops[keep - 1].hlc;
+  memcpy(head, g->hashes[keep - 1], LINLI_HASH_BYTES);
+  if (g->keep) {
+    if (g->n == g->cap) {
+      uint32_t cap = g->cap ? g->cap * 2 : 16;
+      gitem *ni = realloc(g->items, cap * sizeof *ni);
+      if (ni == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        goto fail;
+      }
+      g->items = ni;
+      g->cap = cap;
+    }
+    gitem *it = &g->items[g->n++];
+    it->d = d;
+    it->raw = raw;
+    it->raw_len = n;
+    it->skip = skip;
+    it->keep = keep;
+    memcpy(it->sig, sig, sizeof sig);
+    memcpy(it->prev, skip ? h->hash : d.prev, LINLI_HASH_BYTES);
+  } else {
+    delta_clear(&d);
+  }
+  g->dups += skip;
+  g->nops += (last - first + 1) - skip;
+  h->seq = last;
+  memcpy(h->hash, head, LINLI_HASH_BYTES);
+  h->hlc = last_hlc;
+  memcpy(h->sig, sig, sizeof sig);
+  if (g->keep)
+    g->items[g->n - 1].head = *h;
+  return 0;
+fail:
+  delta_clear(&d);
+  free(raw);
+  return rc;
+}
+
+/* After a commit: the group's trust states become the store's. */
+static void
+s_trust_publish(lingest *g)
+{
+  for (size_t i = 0; i < g->trust.cap; i++) {
+    hmap_slot *sl = &g->trust.slots[i];
+    if (sl->key == NULL)
+      continue;
+    ltrust_state *base = hmap_get(&g->s->trust, sl->key, sl->klen);
+    if (base) {
+      ltrust_state *st = sl->val;
+      /* A block or fork noted in the store meanwhile stays. */
+      if (base->blocked_at < st->blocked_at) {
+        st->blocked_at = base->blocked_at;
+        memcpy(st->why, base->why, sizeof st->why);
+      }
+      if (base->forked && !st->forked) {
+        st->forked = true;
+        st->fork_seq = base->fork_seq;
+      }
+      *base = *st;
+    }
+  }
+}
+
+/* Cuts `author`'s log back to the revocation's seq: rows past it are
+ * deleted, the row across it is cut there and signed with the author's
+ * signature the revocation carries.  Returns the ops removed. */
+static int
+s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv, uint64_t *removed,
+           lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  st_short(who, author);
+  uint8_t key[LOG_KEY_LEN];
+  st_log_key(key, author, rv->seq);
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
+  lbuf enc, scratch;
+  lbuf_init(&enc);
+  lbuf_init(&scratch);
+  int rc = 0;
+  uint64_t hlc_at = 0;
+  *removed = 0;
+  for (rocksdb_iter_seek(it, (const char *)key, sizeof key); rocksdb_iter_valid(it) && rc == 0;
+       rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl != LOG_KEY_LEN || memcmp(k, author, LINLI_PK_BYTES) != 0)
+      break;
+    uint64_t last = st_rd64((const uint8_t *)k + LINLI_PK_BYTES);
+    const char *v = rocksdb_iter_value(it, &vl);
+    delta d;
+    memset(&d, 0, sizeof d);
+    if (delta_decode(&d, (const uint8_t *)v, vl, NULL) != 0) {
+      rc = lerr_set(e, LINLI_ESTORE, "author %s: a stored delta is corrupt; run linli verify", who);
+      break;
+    }
+    if (last == rv->seq) {
+      hlc_at = d.ops[d.nops - 1].hlc;
+      delta_clear(&d);
+      continue;
+    }
+    if (d.first_seq <= rv->seq) {
+      uint32_t k2 = (uint32_t)(rv->seq - d.first_seq + 1);
+      uint8_t h[LINLI_HASH_BYTES];
+      memcpy(h, d.prev, sizeof h);
+      for (uint32_t i = 0; i < k2; i++)
+        op_hash(h, h, d.author, &d.ops[i], &scratch);
+      if (memcmp(h, rv->hash, sizeof h) != 0) {
+        delta_clear(&d);
+        rc = lerr_set(e, LINLI_EFORK, "author %s seq %llu: the revocation names another op than "
+                      "the one held (a fork)", who, (unsigned long long)rv->seq);
+        break;
+      }
+      lbuf_reset(&enc);
+      delta_encode(&enc, d.author, d.first_seq, d.prev, d.ops, k2, rv->sig);
+      uint8_t nk[LOG_KEY_LEN];
+      st_log_key(nk, author, rv->seq);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_LOG], (const char *)nk, sizeof nk,
+                                (const char *)enc.p, enc.len);
+      hlc_at = d.ops[k2 - 1].hlc;
+      *removed += d.nops - k2;
+    } else {
+      *removed += d.nops;
+    }
+    rocksdb_writebatch_delete_cf(wb, s->cf[LCF_LOG], k, kl);
+    delta_clear(&d);
+  }
+  rocksdb_iter_destroy(it);
+  if (rc == 0 && enc.oom)
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+  if (rc == 0) {
+    if (rv->seq == 0) {
+      rocksdb_writebatch_delete_cf(wb, s->cf[LCF_HEADS], (const char *)author, LINLI_PK_BYTES);
+    } else {
+      lhead h = {.seq = rv->seq, .hlc = hlc_at};
+      memcpy(h.author, author, LINLI_PK_BYTES);
+      memcpy(h.hash, rv->hash, LINLI_HASH_BYTES);
+      memcpy(h.sig, rv->sig, LINLI_SIG_BYTES);
+      lbuf_reset(&enc);
+      st_head_encode(&h, &enc);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)author, LINLI_PK_BYTES,
+                                (const char *)enc.p, enc.len);
+    }
+    rc = st_write(s, wb, e);
+  }
+  rocksdb_writebatch_destroy(wb);
+  lbuf_free(&enc);
+  lbuf_free(&scratch);
+  return rc;
+}
+
+/* A revocation in the group may reach back over ops already held: those
+ * are cut from the log and the views recomputed without them.  Rare (a
+ * stolen key), so a full rebuild is the simple, certain way. */
+static int
+s_enforce_revocations(lingest *g, lerr *e)
+{
+  lstore *s = g->s;
+  bool rebuild = false;
+  int rc = 0;
+  for (uint32_t i = 0; i < g->nrevsubj && rc == 0; i++) {
+    ltrust_state *st;
+    if ((rc = st_trust_get(s, g->revsubj[i], &st, e)) != 0)
+      break;
+    const ltrust_rev *rv = trust_revocation(lstore_root(s), st);
+    lhead h;
+    if (rv == NULL || lstore_head(s, g->revsubj[i], &h, NULL) != 0 || h.seq <= rv->rv.seq)
+      continue;
+    uint64_t removed;
+    if ((rc = s_truncate(s, g->revsubj[i], &rv->rv, &removed, e)) == 0) {
+      char who[LINLI_SHORT_ID_LEN + 1];
+      log_warn("author %s revoked after seq %llu: %llu ops it signed later removed",
+              st_short(who, g->revsubj[i]), (unsigned long long)rv->rv.seq,
+              (unsigned long long)removed);
+      rebuild = true;
+    }
+  }
+  if (rc == 0 && rebuild)
+    rc = lstore_rebuild(s, NULL, NULL, e);
+  return rc;
+}
+
+/* Orders group items by (author, seq): their log and heads rows in key
+ * order (see st_ctx_flush). */
+static int
+s_item_cmp(const void *a, const void *b)
+{
+  const gitem *x = *(const gitem *const *)a, *y = *(const gitem *const *)b;
+  int d = memcmp(x->d.author, y->d.author, LINLI_PK_BYTES);
+  if (d)
+    return d;
+  return (x->d.first_seq > y->d.first_seq) - (x->d.first_seq < y->d.first_seq);
+}
+
+int
+lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
+{
+  if (!g->keep)
+    return lerr_set(e, LINLI_EINVAL, "a verify-only group cannot be committed");
+  /* RocksDB counts perf-context statistics per thread unless told not to;
+   * nothing in linli reads them, and every key comparison of a large batch
+   * would pay for the count. */
+  rocksdb_set_perf_level(rocksdb_disable);
+  lstore *s = g->s;
+  applyctx c;
+  st_ctx_init(&c, s);
+  if (s->commit_wb == NULL)
+    s->commit_wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_t *wb = s->commit_wb;
+  lbuf enc;
+  lbuf_init(&enc);
+  uint64_t hlc = s->hlc;
+  int rc = 0;
+  gitem **order = malloc((g->n ? g->n : 1) * sizeof *order);
+  /* Every new op of the group, with its record (st_ctx_want). */
+  uint64_t nnew = 0;
+  for (uint32_t i = 0; i < g->n; i++)
+    nnew += g->items[i].keep - g->items[i].skip;
+  gop *ops = nnew < UINT32_MAX ? malloc((nnew ? nnew : 1) * sizeof *ops) : NULL;
+  if (nnew >= UINT32_MAX)
+    rc = lerr_set(e, LINLI_ETOOBIG, "a group holds too many ops to apply at once");
+  else if (order == NULL || ops == NULL)
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+  uint32_t q = 0;
+  for (uint32_t i = 0; i < g->n && rc == 0; i++) {
+    const delta *d = &g->items[i].d;
+    for (uint32_t k = g->items[i].skip; k < g->items[i].keep && rc == 0; k++, q++) {
+      ops[q] = (gop){.o = &d->ops[k], .author = d->author};
+      rc = st_ctx_want(&c, &ops[q], e);
+    }
+  }
+  if (rc == 0) {
+    for (uint32_t i = 0; i < g->n; i++)
+      order[i] = &g->items[i];
+    qsort(order, g->n, sizeof *order, s_item_cmp);
+  }
+  for (uint32_t i = 0; i < g->n && rc == 0; i++) {
+    gitem *it = order[i];
+    const delta *d = &it->d;
+    const uint8_t *bytes = it->raw;
+    size_t blen = it->raw_len;
+    if (it->skip > 0 || it->keep < d->nops) {
+      /* Store only the part not held yet, which keeps the delta's
+       * signature; or the part before a revocation, which carries the
+       * author's signature of its head there. */
+      lbuf_reset(&enc);
+      delta_encode(&enc, d->author, d->first_seq + it->skip, it->prev, d->ops + it->skip,
+                   it->keep - it->skip, it->sig);
+      if (enc.oom) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      bytes = enc.p;
+      blen = enc.len;
+    }
+    uint8_t key[LOG_KEY_LEN];
+    st_log_key(key, d->author, d->first_seq + it->keep - 1);
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_LOG], (const char *)key, sizeof key,
+                              (const char *)bytes, blen);
+    /* Only the author's last delta of the group leaves a head. */
+    if (i + 1 == g->n || memcmp(order[i + 1]->d.author, d->author, LINLI_PK_BYTES) != 0) {
+      lbuf_reset(&enc);
+      st_head_encode(&it->head, &enc);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)d->author, LINLI_PK_BYTES,
+                                (const char *)enc.p, enc.len);
+    }
+  }
+  for (uint32_t i = 0; i < g->n && rc == 0; i++) {
+    const gitem *it = &g->items[i];
+    const delta *d = &it->d;
+    /* Our own ops were stamped by our clock: follow them whatever the wall
+     * clock says now.  Remote stamps are followed only up to a bound. */
+    bool own = memcmp(d->author, s->self, LINLI_PK_BYTES) == 0;
+    uint64_t top = d->ops[it->keep - 1].hlc;
+    if (own)
+      hlc = top > hlc ? top : hlc;
+    else
+      hlc = hlc_observe(hlc, top, wall_ms, HLC_MAX_AHEAD_MS);
+  }
+  if (rc == 0)
+    rc = st_ctx_stream(&c, ops, q, wb, e);
+  if (rc == 0) {
+    uint8_t hb[8];
+    st_be64(hb, hlc);
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "hlc", 3, (const char *)hb, sizeof hb);
+    rc = st_write(s, wb, e);
+  }
+  if (rc == 0) {
+    s->hlc = hlc;
+    if (st) {
+      st->deltas = g->n;
+      st->ops_new = g->nops;
+      st->ops_dup = g->dups;
+      st->records = c.changed;
+    }
+    s_trust_publish(g);
+    rc = s_enforce_revocations(g, e);
+    s_group_clear(g);
+  }
+  free(order);
+  free(ops);
+  lbuf_free(&enc);
+  rocksdb_writebatch_clear(wb);
+  st_ctx_free(&c);
+  return rc;
+}
+
+/* ---- local writes ---- */
+
+int
+lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms, lerr *e)
+{
+  if (n == 0 || n > DELTA_MAX_OPS)
+    return lerr_set(e, LINLI_EINVAL, "a write holds 1 to %d ops", DELTA_MAX_OPS);
+  if (memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0)
+    return lerr_set(e, LINLI_EINVAL, "the key given is not this node's key");
+  if (s->recovering)
+    return lerr_set(e, LINLI_EBUSY,
+                    "this node was restored and must first recover its own log from its parent "
+                    "(start linli-node, or import a bundle its parent exported for it)");
+  lhead h;
+  int rc = lstore_head(s, s->self, &h, e);
+  if (rc != 0 && rc != LINLI_ENOTFOUND)
+    return rc;
+  uint64_t t = s->hlc > h.hlc ? s->hlc : h.hlc;
+  lbuf scratch, out;
+  lbuf_init(&scratch);
+  lbuf_init(&out);
+  uint8_t head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
+  memcpy(head, h.hash, sizeof head);
+  for (uint32_t i = 0; i < n; i++) {
+    ops[i].seq = h.seq + 1 + i;
+    ops[i].hlc = t = hlc_next(t, wall_ms);
+    if ((rc = op_check(&ops[i], e)) != 0) {
+      if (e)
+        e->code = LINLI_EINVAL;
+      rc = LINLI_EINVAL;
+      goto done;
+    }
+    op_hash(head, head, s->self, &ops[i], &scratch);
+  }
+  head_sign(id, ops[n - 1].seq, head, sig);
+  delta_encode(&out, s->self, h.seq + 1, h.hash, ops, n, sig);
+  if (out.oom) {
+    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* Every delta must fit in one sync message (docs/PROTOCOL.md). */
+  if (out.len > LSTORE_WRITE_MAX) {
+    rc = lerr_set(e, LINLI_ETOOBIG, "one write may hold at most %d bytes of ops; split it",
+                  LSTORE_WRITE_MAX);
+    goto done;
+  }
+  lingest *g;
+  if ((rc = lstore_ingest_new(s, true, &g)) != 0) {
+    rc = lerr_set(e, rc, "out of memory");
+    goto done;
+  }
+  rc = lingest_add(g, out.p, out.len, e);
+  if (rc == 0)
+    rc = lingest_commit(g, wall_ms, NULL, e);
+  lingest_destroy(&g);
+done:
+  lbuf_free(&scratch);
+  lbuf_free(&out);
+  return rc;
+}

@@ -1,0 +1,158 @@
+/*
+ * store_int.h - what the parts of the store share (store.c, ingest.c,
+ * views.c, export.c, trustcache.c); nothing outside node/store*.c and
+ * those files includes it.  Functions named st_* are internal to the store.
+ */
+#ifndef LINLI_STORE_INT_H
+#define LINLI_STORE_INT_H
+
+#include "node/store.h"
+#include "crdt/arena.h"
+#include "crdt/hmap.h"
+
+#include <rocksdb/c.h>
+#include <string.h>
+
+/* A peer's clock may run ahead of ours by this much before we stop
+ * following it (hlc_observe). */
+#define HLC_MAX_AHEAD_MS (5 * 60 * 1000)
+#define LOG_KEY_LEN (LINLI_PK_BYTES + 8)
+#define STORE_NAME_MAX 100
+
+struct lstore {
+  char *dir;
+  rocksdb_t *db;
+  rocksdb_options_t *opts;
+  rocksdb_block_based_table_options_t *bbto;
+  rocksdb_cache_t *cache;
+  rocksdb_column_family_handle_t *cf[LCF_COUNT];
+  rocksdb_readoptions_t *ro;
+  rocksdb_writeoptions_t *wo; /* synced WAL */
+  /* The batch every commit fills, cleared after each write.  It keeps its
+   * buffer (as large as the largest group written): growing a new one of
+   * several MiB per commit cost a copy at each doubling and a page fault per
+   * fresh page. */
+  rocksdb_writebatch_t *commit_wb;
+  char name[STORE_NAME_MAX + 1];
+  uint8_t self[LINLI_PK_BYTES];
+  uint64_t hlc;
+  bool has_root;                   /* trust rules on (crdt/trust.h) */
+  uint8_t root[LINLI_PK_BYTES];
+  bool recovering;                 /* own log must come back from the parent first */
+  hmap trust;                      /* author -> ltrust_state*, loaded on demand */
+  uint32_t nforks;                 /* fork evidence rows */
+  bool read_only;
+};
+
+/* ---- small encodings ---- */
+
+static inline void
+st_be64(uint8_t *p, uint64_t v)
+{
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t
+st_rd64(const uint8_t *p)
+{
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* The log row key of the delta ending at `seq`: author || seq (BE). */
+static inline void
+st_log_key(uint8_t key[LOG_KEY_LEN], const uint8_t author[LINLI_PK_BYTES], uint64_t seq)
+{
+  memcpy(key, author, LINLI_PK_BYTES);
+  st_be64(key + LINLI_PK_BYTES, seq);
+}
+
+static inline const char *
+st_short(char buf[LINLI_SHORT_ID_LEN + 1], const uint8_t *pk)
+{
+  ident_short(buf, pk);
+  return buf;
+}
+
+/* heads rows: [seq, hash, hlc, sig] */
+void st_head_encode(const lhead *h, lbuf *out);
+int st_head_decode(lhead *h, const uint8_t *p, size_t n);
+
+/* ---- RocksDB plumbing (store.c) ---- */
+
+/* Turns a RocksDB error string into an lerr (and frees it). */
+int st_rerr(lerr *e, char *err, const char *what);
+/* Reads one value; LINLI_ENOTFOUND when absent.  *val is rocksdb_free'd by
+ * the caller. */
+int st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *vlen, lerr *e);
+/* Writes a batch with the synced WAL. */
+int st_write(lstore *s, rocksdb_writebatch_t *wb, lerr *e);
+/* Finds and decodes the stored delta holding `seq` of `author`.  `*raw`
+ * (a malloc'd copy) must outlive `d`. */
+int st_load_delta(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, delta *d,
+                  char **raw, size_t *rawlen, lerr *e);
+/* The chain hash of `author`'s op `seq`, recomputed from the stored log. */
+int st_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+               uint8_t out[LINLI_HASH_BYTES], lbuf *scratch, lerr *e);
+
+/* ---- trust state per author (trustcache.c) ---- */
+
+/* The store's cached state of `author` (loaded on first use). */
+int st_trust_get(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state **out, lerr *e);
+/* Keeps fork evidence (if none is kept for the author yet) and stops
+ * accepting the author's new ops. */
+int st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+                 size_t evl, lerr *e);
+
+/* ---- applying ops to records (views.c) ---- */
+
+/* A record of the apply cache.  A commit knows every op of the group up
+ * front: it counts each record's ops (st_ctx_want), then visits the records
+ * in key order, loading, merging and writing each one while it is hot in
+ * the cache (st_ctx_stream); the record's state lives in a small arena that
+ * is reset for the next one.  Rebuild instead applies as
+ * it reads the log: records are loaded on first use (views.c), kept in the
+ * context's arena and written by st_ctx_flush. */
+typedef struct crec {
+  rec *r;
+  uint8_t old_hash[LINLI_HASH_BYTES];
+  bool dirty;
+  uint32_t klen;
+  uint32_t nops, first, fill; /* the group's ops on this record (commit) */
+  char key[]; /* not NUL-terminated */
+} crec;
+
+/* One new op of a group being committed. */
+typedef struct gop {
+  const op *o;
+  const uint8_t *author;
+  crec *cr; /* its record */
+} gop;
+
+typedef struct applyctx {
+  lstore *s;
+  larena arena;  /* entries, and records that stay (rebuild) */
+  larena rarena; /* the one record being streamed (commit) */
+  hmap recs;     /* key (borrowed from the crec) -> crec* */
+  crec **all;    /* the values of recs, for sorting by key */
+  size_t nall, allcap;
+  hmap digs;     /* prefix -> ldigest* */
+  lbuf scratch, row;
+  uint32_t changed;
+  uint64_t ops;
+} applyctx;
+
+
+void st_ctx_init(applyctx *c, lstore *s);
+void st_ctx_free(applyctx *c);
+/* Finds (or makes) the record of `g`'s op and counts the op there, for
+ * st_ctx_stream. */
+int st_ctx_want(applyctx *c, gop *g, lerr *e);
+/* Applies the ops counted by st_ctx_want record by record in key order,
+ * writing views rows then digests into `wb`. */
+int st_ctx_stream(applyctx *c, const gop *ops, uint32_t n, rocksdb_writebatch_t *wb, lerr *e);
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * trustcache.c - what the store knows of each author's trust (crdt/trust.h):
+ * the certificate chain and revocations read from the views, fork evidence
+ * from the metadata, cached per author; fork evidence kept and listed; the
+ * signed head at a seq (what a revocation carries); key rotation.
+ */
+#include "node/store_int.h"
+#include "crdt/hmap.h"
+#include "node/fsutil.h"
+#include "node/keyfile.h"
+#include "node/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* What the views and the fork evidence say of `author`. */
+static int
+s_trust_load(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *st, lerr *e)
+{
+  char key[96];
+  size_t kl;
+  rec *r = NULL;
+  int rc;
+  trust_state_init(st);
+  kl = trust_key(key, TRUST_CERT_PREFIX, author);
+  if ((rc = lstore_get(s, key, kl, &r, e)) == 0) {
+    const rfield *f = rec_field(r, TRUST_CHAIN_FIELD, strlen(TRUST_CHAIN_FIELD), FK_REGISTER);
+    uint8_t *raw;
+    size_t rl;
+    if (f && f->nents == 1 && trust_unhex(f->ents[0].s, f->ents[0].s_len, &raw, &rl, NULL) == 0) {
+      st->certified = chain_decode(&st->chain, raw, rl, NULL) == 0;
+      free(raw);
+    }
+    rec_destroy(&r);
+  } else if (rc != LINLI_ENOTFOUND) {
+    return rc;
+  }
+  kl = trust_key(key, TRUST_REVOKE_PREFIX, author);
+  if ((rc = lstore_get(s, key, kl, &r, e)) == 0) {
+    const rfield *f = rec_field(r, TRUST_REVOKE_FIELD, strlen(TRUST_REVOKE_FIELD), FK_SET);
+    for (uint32_t i = 0; f && i < f->nents; i++) {
+      uint8_t *raw;
+      size_t rl;
+      lrevoke rv;
+      if (trust_unhex(f->ents[i].s, f->ents[i].s_len, &raw, &rl, NULL) != 0)
+        continue;
+      if (revoke_decode(&rv, raw, rl, NULL) == 0 && memcmp(rv.subject, author, LINLI_PK_BYTES) == 0)
+        trust_add_revocation(st, f->ents[i].st.author, &rv);
+      free(raw);
+    }
+    rec_destroy(&r);
+  } else if (rc != LINLI_ENOTFOUND) {
+    return rc;
+  }
+  char mk[80] = "fork:";
+  hex_encode(mk + 5, author, LINLI_PK_BYTES);
+  uint8_t *ev;
+  size_t evl;
+  if (lstore_meta_get(s, mk, &ev, &evl, NULL) == 0) {
+    uint8_t a[LINLI_PK_BYTES];
+    mpr rd;
+    mpr_init(&rd, ev, evl);
+    const char *tag;
+    uint32_t tl;
+    st->forked = true;
+    if (mpr_array_n(&rd, 5) || mpr_str(&rd, &tag, &tl) || mpr_bin_n(&rd, a, sizeof a) ||
+        mpr_uint(&rd, &st->fork_seq))
+      st->fork_seq = 0;
+    free(ev);
+  }
+  return 0;
+}
+
+/* The store's cached state of `author` (loaded on first use). */
+int
+st_trust_get(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state **out, lerr *e)
+{
+  ltrust_state *st = hmap_get(&s->trust, author, LINLI_PK_BYTES);
+  if (st == NULL) {
+    st = malloc(sizeof *st);
+    if (st == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    int rc = s_trust_load(s, author, st, e);
+    if (rc == 0 && hmap_put(&s->trust, author, LINLI_PK_BYTES, st) != 0)
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    if (rc) {
+      free(st);
+      return rc;
+    }
+  }
+  *out = st;
+  return 0;
+}
+
+int
+lstore_trust(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *out, lerr *e)
+{
+  ltrust_state *st;
+  int rc = st_trust_get(s, author, &st, e);
+  if (rc == 0)
+    *out = *st;
+  return rc;
+}
+
+int
+lstore_forks(lstore *s, lstore_fork_cb cb, void *ctx, lerr *e)
+{
+  int rc = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
+  for (rocksdb_iter_seek(it, "x:fork:", 7); rocksdb_iter_valid(it) && rc == 0;
+       rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < 7 || memcmp(k, "x:fork:", 7) != 0)
+      break;
+    const char *v = rocksdb_iter_value(it, &vl);
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t seq;
+    lerr inner;
+    if (fork_check((const uint8_t *)v, vl, author, &seq, &inner) != 0) {
+      rc = lerr_set(e, LINLI_ESTORE, "stored fork evidence is corrupt: %s", inner.msg);
+      break;
+    }
+    rc = cb(ctx, author, seq, (const uint8_t *)v, vl);
+  }
+  rocksdb_iter_destroy(it);
+  return rc;
+}
+
+/* Keeps evidence (if none is kept for the author yet) and stops accepting
+ * the author's new ops.  Evidence is written at once, outside any ingest
+ * group: it stays even when the group that found it is thrown away. */
+int
+st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+            size_t evl, lerr *e)
+{
+  ltrust_state *st;
+  int rc = st_trust_get(s, author, &st, e);
+  if (rc)
+    return rc;
+  if (st->forked)
+    return 0;
+  char mk[80] = "fork:";
+  hex_encode(mk + 5, author, LINLI_PK_BYTES);
+  if ((rc = lstore_meta_put(s, mk, ev, evl, e)) != 0)
+    return rc;
+  st->forked = true;
+  st->fork_seq = seq;
+  s->nforks++;
+  log_warn("author %s forked at seq %llu: evidence kept, its new ops are refused",
+           st_short(mk, author), (unsigned long long)seq);
+  return 0;
+}
+
+uint32_t lstore_fork_count(const lstore *s) { return s->nforks; }
+
+typedef struct fork_pick {
+  uint32_t want, at;
+  lbuf *out;
+} fork_pick;
+
+static int
+s_fork_pick(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+            size_t n)
+{
+  fork_pick *fp = ctx;
+  (void)author;
+  (void)seq;
+  if (fp->at++ != fp->want)
+    return 0;
+  lbuf_put(fp->out, ev, n);
+  return 1;
+}
+
+int
+lstore_fork_get(lstore *s, uint32_t i, lbuf *out, lerr *e)
+{
+  fork_pick fp = {.want = i, .out = out};
+  return lstore_forks(s, s_fork_pick, &fp, e);
+}
+
+int
+lstore_fork_add(lstore *s, const uint8_t *p, size_t n, bool *is_new, lerr *e)
+{
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t seq;
+  int rc = fork_check(p, n, author, &seq, e);
+  if (rc)
+    return rc;
+  ltrust_state *st;
+  if ((rc = st_trust_get(s, author, &st, e)) != 0)
+    return rc;
+  if (is_new)
+    *is_new = !st->forked;
+  return st_fork_keep(s, author, seq, p, n, e);
+}
+
+int
+lstore_signed_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, lhead *out,
+                   lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  st_short(who, author);
+  if (seq == 0)
+    return lerr_set(e, LINLI_EINVAL, "seq 0 has no head");
+  delta d;
+  char *raw;
+  memset(&d, 0, sizeof d);
+  int rc = st_load_delta(s, author, seq, &d, &raw, NULL, e);
+  if (rc)
+    return rc;
+  if (delta_last_seq(&d) != seq) {
+    rc = lerr_set(e, LINLI_ENOTFOUND,
+                  "author %s: no signature at seq %llu here; the nearest signed heads are seq "
+                  "%llu and %llu",
+                  who, (unsigned long long)seq, (unsigned long long)(d.first_seq - 1),
+                  (unsigned long long)delta_last_seq(&d));
+  } else {
+    lbuf scratch;
+    lbuf_init(&scratch);
+    memset(out, 0, sizeof *out);
+    memcpy(out->author, author, LINLI_PK_BYTES);
+    out->seq = seq;
+    out->hlc = d.ops[d.nops - 1].hlc;
+    memcpy(out->sig, d.sig, LINLI_SIG_BYTES);
+    rc = delta_verify(&d, out->hash, NULL, &scratch, e);
+    lbuf_free(&scratch);
+  }
+  delta_clear(&d);
+  free(raw);
+  return rc;
+}
+
+int
+lstore_rotate(lstore *s, const char *next_key, lerr *e)
+{
+  char cur[4096], pub[4200], old[4200], oldpub[4300], nextpub[4200];
+  char shrt[LINLI_SHORT_ID_LEN + 1];
+  lident next;
+  int rc = keyfile_read(next_key, &next, e);
+  if (rc)
+    return rc;
+  uint8_t pk[LINLI_PK_BYTES];
+  memcpy(pk, next.pk, sizeof pk);
+  ident_wipe(&next);
+  if (memcmp(pk, s->self, LINLI_PK_BYTES) == 0)
+    return lerr_set(e, LINLI_EINVAL, "the new key is the current key");
+  ident_short(shrt, s->self);
+  if (fs_join(cur, sizeof cur, s->dir, "node.key"))
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", s->dir);
+  snprintf(pub, sizeof pub, "%s.pub", cur);
+  snprintf(old, sizeof old, "%s.retired-%s", cur, shrt);
+  snprintf(oldpub, sizeof oldpub, "%s.pub", old);
+  snprintf(nextpub, sizeof nextpub, "%s.pub", next_key);
+  /* The retired key is kept (renamed, never deleted): the old log stays
+   * verifiable by its public key, and an operator can still prove which
+   * device held it.  The store's own key changes in one synced write. */
+  if (rename(cur, old) != 0 || (access(pub, F_OK) == 0 && rename(pub, oldpub) != 0))
+    return lerr_set(e, LINLI_EIO, "%s: cannot retire the current key", cur);
+  if (rename(next_key, cur) != 0 || (access(nextpub, F_OK) == 0 && rename(nextpub, pub) != 0)) {
+    rename(old, cur);
+    rename(oldpub, pub);
+    return lerr_set(e, LINLI_EIO, "%s: cannot install the new key", next_key);
+  }
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "self", 4, (const char *)pk, LINLI_PK_BYTES);
+  rc = st_write(s, wb, e);
+  rocksdb_writebatch_destroy(wb);
+  if (rc == 0)
+    memcpy(s->self, pk, LINLI_PK_BYTES);
+  return rc;
+}
