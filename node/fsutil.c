@@ -31,15 +31,32 @@ s_fsync_dir(const char *path)
   return rc;
 }
 
+/* Creates a new file beside `path` under an unpredictable name, as
+ * mkstemp(3) does: O_CREAT|O_EXCL (which never follows a symlink) with a
+ * random suffix, so that nothing anyone created in a shared directory
+ * beforehand is opened, truncated or written through.  The file starts as
+ * 0600 (mkstemp's mode); fs_write_atomic sets `mode` on the descriptor. */
+static int
+s_create_tmp(const char *path, char *tmp, size_t cap, lerr *e)
+{
+  if (snprintf(tmp, cap, "%s.tmp.XXXXXX", path) >= (int)cap)
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", path);
+  int fd = mkstemp(tmp);
+  if (fd >= 0)
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (fd < 0)
+    return lerr_set(e, LINLI_EIO, "%s: cannot create a temporary file beside it: %s", path,
+                    strerror(errno));
+  return fd;
+}
+
 int
 fs_write_atomic(const char *path, const void *p, size_t n, mode_t mode, lerr *e)
 {
   char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  int fd = s_create_tmp(path, tmp, sizeof tmp, e);
   if (fd < 0)
-    return lerr_set(e, LINLI_EIO, "%s: %s", tmp, strerror(errno));
+    return fd;
   const uint8_t *b = p;
   size_t left = n;
   while (left > 0) {
@@ -71,19 +88,53 @@ werr:;
   return lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(err ? err : EIO));
 }
 
+/* What a file that is not a regular file is, for the error message. */
+static const char *
+s_file_type(mode_t m)
+{
+  if (S_ISDIR(m))
+    return "a directory";
+  if (S_ISFIFO(m))
+    return "a FIFO (named pipe)";
+  if (S_ISCHR(m) || S_ISBLK(m))
+    return "a device";
+  if (S_ISSOCK(m))
+    return "a socket";
+  return "a special file";
+}
+
+/* The one-line refusal of a path that is not a regular file. */
+static int
+s_not_regular(const char *path, mode_t m, lerr *e)
+{
+  return lerr_set(e, LINLI_EINVAL, "%s: is %s, not a regular file; give the path of a file",
+                  path, s_file_type(m));
+}
+
 int
 fs_read_all(const char *path, size_t max, uint8_t **out, size_t *n, lerr *e)
 {
   *out = NULL;
   *n = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* Look before opening: opening a device may act on it, and opening a
+   * FIFO nobody writes to waits for ever.  O_NONBLOCK and the fstat cover
+   * a file swapped in between; a regular file ignores O_NONBLOCK. */
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return lerr_set(e, errno == ENOENT ? LINLI_ENOTFOUND : LINLI_EIO, "%s: %s", path,
+                    strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return s_not_regular(path, st.st_mode, e);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return lerr_set(e, errno == ENOENT ? LINLI_ENOTFOUND : LINLI_EIO, "%s: %s", path,
                     strerror(errno));
-  struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int err = errno;
     close(fd);
-    return lerr_set(e, LINLI_EIO, "%s: not a regular file", path);
+    if (S_ISREG(st.st_mode))
+      return lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(err));
+    return s_not_regular(path, st.st_mode, e);
   }
   if ((uint64_t)st.st_size > max) {
     close(fd);
