@@ -89,17 +89,21 @@ s_name(s_parser *p, char *dst, const char *v, size_t n, const char *what)
 }
 
 /* tcp://HOST:PORT (HOST may be '*', a name, an IPv4 or a bracketed IPv6
- * address) or ipc://PATH.  ZeroMQ checks the rest when it binds or
- * connects; this catches the typos that would otherwise show up only as a
- * connection that never happens. */
+ * address) or ipc://PATH; with `ipc_only`, only ipc://PATH.  ZeroMQ checks
+ * the rest when it binds or connects; this catches the typos that would
+ * otherwise show up only as a connection that never happens. */
 static int
-s_endpoint(s_parser *p, char *dst, const char *v, size_t n, const char *what)
+s_endpoint(s_parser *p, char *dst, const char *v, size_t n, const char *what, bool ipc_only)
 {
   if (n == 0)
     return s_fail(p, "%s is empty", what);
   for (size_t i = 0; i < n; i++)
     if (s_blank(v[i]))
       return s_fail(p, "%s must not contain blanks", what);
+  if (ipc_only && !(n > 6 && memcmp(v, "ipc://", 6) == 0))
+    return s_fail(p, "%s: only ipc://PATH is allowed (whoever can connect runs linli "
+                  "commands as the node, so it must be a local file only its owner opens)",
+                  what);
   if (n > 6 && memcmp(v, "tcp://", 6) == 0) {
     const char *colon = NULL;
     for (size_t i = 6; i < n; i++)
@@ -181,7 +185,7 @@ s_parent(s_parser *p, const char *v, size_t n)
   if (rc)
     return rc;
   s_word(&v, &n, &w, &wn);
-  if ((rc = s_endpoint(p, peer->endpoint, w, wn, "parent endpoint")) != 0)
+  if ((rc = s_endpoint(p, peer->endpoint, w, wn, "parent endpoint", false)) != 0)
     return rc;
   if (n == 0)
     return s_fail(p, "parent needs ENDPOINT PUBKEYHEX [NAME]");
@@ -277,12 +281,12 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
   if (strcmp(key, "listen") == 0) {
     if ((rc = s_once(p, S_K_LISTEN, key)) != 0)
       return rc;
-    return s_endpoint(p, c->listen, v, vn, "listen");
+    return s_endpoint(p, c->listen, v, vn, "listen", false);
   }
   if (strcmp(key, "control") == 0) {
     if ((rc = s_once(p, S_K_CONTROL, key)) != 0)
       return rc;
-    return s_endpoint(p, c->control, v, vn, "control");
+    return s_endpoint(p, c->control, v, vn, "control", true);
   }
   if (strcmp(key, "log_level") == 0) {
     char lv[8];

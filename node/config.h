@@ -36,7 +36,8 @@
  *   log_level  error | warn | info (default) | debug.
  *   control    the endpoint of the local control socket (default
  *              ipc://DATA/control.sock) through which `linli` runs commands
- *              while the daemon holds the store.
+ *              while the daemon holds the store; ipc://PATH only (the
+ *              socket is unauthenticated: the file's mode is the guard).
  *   profile    village | district: the store's cache sizes (default
  *              district for a district, village for every other role).
  *   compress   off | 1..19: the zstd level of the sync data this node

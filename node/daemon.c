@@ -942,21 +942,35 @@ s_control_bind(ldaemon *d, lerr *e)
   if (zmq_setsockopt(d->control, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
       zmq_setsockopt(d->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
     return s_zerr(e, "control socket options");
-  if (strncmp(ep, "ipc://", 6) == 0) {
-    /* We hold the store's lock, so no other daemon serves this socket: a
-     * file left there is stale. */
-    snprintf(d->control_path, sizeof d->control_path, "%s", ep + 6);
-    unlink(d->control_path);
-  }
-  if (zmq_bind(d->control, ep) != 0) {
-    d->control_path[0] = '\0';
-    return lerr_set(e, LINLI_EIO, "cannot bind the control socket %s: %s", ep,
-                    zmq_strerror(zmq_errno()));
-  }
+  return daemon_bind_control(d->control, ep, d->control_path, sizeof d->control_path, e);
+}
+
+int
+daemon_bind_control(void *sock, const char *ep, char *path, size_t cap, lerr *e)
+{
+  path[0] = '\0';
+  if (strncmp(ep, "ipc://", 6) != 0)
+    return lerr_set(e, LINLI_EINVAL, "control %s: only ipc://PATH is allowed", ep);
+  /* We hold the store's lock, so no other daemon serves this socket: a
+   * file left there is stale. */
+  snprintf(path, cap, "%s", ep + 6);
+  unlink(path);
   /* Whoever can connect can write to the store: the owner only, even when
-   * the socket lives outside the (0700) data directory. */
-  if (d->control_path[0] && chmod(d->control_path, 0600) != 0)
-    return lerr_set(e, LINLI_EIO, "%s: %s", d->control_path, strerror(errno));
+   * the socket lives outside the (0700) data directory.  The socket file is
+   * created by the bind itself (in this thread), under umask 077, so it is
+   * never open to others, not even for a moment; the chmod only narrows
+   * 0700 to 0600. */
+  mode_t old_mask = umask(077);
+  int brc = zmq_bind(sock, ep);
+  int berr = zmq_errno();
+  umask(old_mask);
+  if (brc != 0) {
+    path[0] = '\0';
+    return lerr_set(e, LINLI_EIO, "cannot bind the control socket %s: %s", ep,
+                    zmq_strerror(berr));
+  }
+  if (chmod(path, 0600) != 0)
+    return lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(errno));
   return 0;
 }
 

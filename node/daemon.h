@@ -73,6 +73,13 @@ int daemon_run(ldaemon *d, lerr *e);
  * handler. */
 void daemon_request_stop(void);
 
+/* Binds the ZeroMQ socket `sock` to the control endpoint `ep`, which must be
+ * ipc://PATH: a stale socket file is removed, and the new one is created
+ * owner-only (umask 077 around the bind, then 0600), with no moment when
+ * anyone else could connect.  `path` (size `cap`) gets PATH, to remove at
+ * exit; it is empty on failure. */
+int daemon_bind_control(void *sock, const char *ep, char *path, size_t cap, lerr *e);
+
 lstore *daemon_store(ldaemon *d);
 
 /* One peer as `linli status` shows it. */

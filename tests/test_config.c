@@ -62,3 +62,28 @@ Test(config, a_bad_compress_names_the_line)
   cr_assert_eq(s_parse("compress = 3\ncompress = off\n", &c, &e), LINLI_EINVAL);
   cr_assert_str_eq(e.msg, "/etc/linli/shilu.conf:5: compress is set twice (first on line 4)");
 }
+
+/* The control socket runs any linli command as the node without asking who
+ * connects: it may only be a local ipc:// file, never a network endpoint. */
+Test(config, control_must_be_an_ipc_path)
+{
+  const char *bad[] = {"control = tcp://127.0.0.1:7499\n", "control = tcp://*:7499\n",
+                       "control = tcp://[::1]:7499\n"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    lconfig *c;
+    lerr e = {0};
+    cr_assert_eq(s_parse(bad[i], &c, &e), LINLI_EINVAL, "accepted %s", bad[i]);
+    cr_assert_null(c);
+    cr_assert(strstr(e.msg, "/etc/linli/shilu.conf:4: control: only ipc://PATH is allowed") ==
+                  e.msg,
+              "%s", e.msg);
+  }
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("control = ipc:///run/linli/shilu.sock\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(c->control, "ipc:///run/linli/shilu.sock");
+  config_destroy(&c);
+  /* listen keeps taking tcp:// */
+  cr_assert_eq(s_parse("listen = tcp://*:7401\n", &c, &e), 0, "%s", e.msg);
+  config_destroy(&c);
+}
