@@ -44,7 +44,8 @@ keyfile_read(const char *path, lident *id, lerr *e)
   struct stat st;
   if (stat(path, &st) != 0)
     return lerr_set(e, LINLI_ENOTFOUND, "%s: no such key file", path);
-  if (st.st_mode & 077)
+  /* (fs_read_all refuses what is not a regular file, by name) */
+  if (S_ISREG(st.st_mode) && (st.st_mode & 077))
     return lerr_set(e, LINLI_EINVAL,
                     "%s: secret key file may be read by others (mode %03o); chmod 600 it",
                     path, (unsigned)(st.st_mode & 0777));

@@ -223,4 +223,60 @@ refused 2 -d A put hh/yalu/0012 "$(printf '%0129d' 0)=x"
 [ "$(state)" = "$S1" ] || fail "a refused put changed the store"
 ok "absent records, absent set elements and unwritable files fail with one line"
 
+echo "# files that are not regular files: refused by name, at once"
+# A FIFO nobody writes to used to block linli for ever.  timeout(1) turns a
+# hang into exit 124, which `special` reports.
+must -d R init --name 根 --root self
+must keygen -o next.key
+mkfifo fifo
+mkdir dir.bundle
+# special PATH WHAT ARGS...: linli ARGS (with @ standing for PATH) refuses
+# PATH with one line naming it as WHAT, within seconds.
+special() {
+  path=$1
+  what=$2
+  shift 2
+  args=""
+  for a in "$@"; do
+    [ "$a" = @ ] && a=$path
+    args="$args $a"
+  done
+  set +e
+  # shellcheck disable=SC2086
+  timeout 10 "$LINLI" $args >"$T/out" 2>"$T/err"
+  RC=$?
+  set -e
+  [ "$RC" -ne 124 ] || fail "linli$args waited on $path"
+  [ "$RC" -ne 0 ] || fail "linli$args succeeded"
+  [ "$(wc -l <"$T/err")" -eq 1 ] || fail "linli$args printed not one line: $(cat "$T/err")"
+  grep -q "$path: is $what, not a regular file" "$T/err" ||
+    fail "linli$args: $(cat "$T/err")"
+}
+for f in "fifo:a FIFO (named pipe)" "dir.bundle:a directory" "/dev/null:a device"; do
+  p=${f%%:*}
+  w=${f#*:}
+  special "$p" "$w" -d R import @
+  special "$p" "$w" audit @ --root R/node.key.pub
+  special "$p" "$w" -d R audit --root @
+  special "$p" "$w" -d R export --for @ -o x.bundle
+  special "$p" "$w" -d N init --name n --key @
+  special "$p" "$w" -d N init --name n --root @
+  special "$p" "$w" -d R cert install @
+  special "$p" "$w" -d R cert show @
+  special "$p" "$w" -d R cert issue --subject @ --name 村 --role village -o x.chain
+  special "$p" "$w" -d R rotate --key @ x.chain
+  special "$p" "$w" -d R rotate --key next.key @
+  [ ! -e N ] || fail "a refused init left the directory N"
+  [ ! -e x.bundle ] && [ ! -e x.chain ] || fail "a refused command wrote a file"
+  # the daemon's config file
+  set +e
+  timeout 10 "$(dirname "$LINLI")/linli-node" -c "$p" >"$T/out" 2>"$T/err"
+  RC=$?
+  set -e
+  [ "$RC" -ne 124 ] || fail "linli-node -c waited on $p"
+  [ "$RC" -ne 0 ] || fail "linli-node -c $p started"
+  grep -q "$p: is $w, not a regular file" "$T/err" || fail "linli-node -c $p: $(cat "$T/err")"
+done
+ok "a FIFO, a directory and a device given as bundle, summary, key, --root, chain or config are refused by name"
+
 echo "$NAME: $PASS passed, $FAIL failed"
