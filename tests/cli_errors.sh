@@ -279,4 +279,43 @@ for f in "fifo:a FIFO (named pipe)" "dir.bundle:a directory" "/dev/null:a device
 done
 ok "a FIFO, a directory and a device given as bundle, summary, key, --root, chain or config are refused by name"
 
+echo "# a PC clock before 1970 or before 2020"
+# LINLI_TEST_NOW_MS stands for the clock's reading.  Before 1970 RocksDB
+# itself aborts on a write, so linli must refuse before opening the store.
+S2=$(state)
+for now in -86400000 0; do
+  LINLI_TEST_NOW_MS=$now refused 1 -d Z init --name 钟
+  grep -q "clock reads a time before 1970: set the PC's date and time" "$T/err" ||
+    fail "init with the clock at $now: $(cat "$T/err")"
+  [ ! -e Z ] || fail "init with the clock at $now created Z"
+  LINLI_TEST_NOW_MS=$now refused 1 -d A put hh/yalu/0012 户主=钟
+  grep -q "before 1970" "$T/err" || fail "put with the clock at $now: $(cat "$T/err")"
+  LINLI_TEST_NOW_MS=$now refused 1 -d A status
+done
+# 2019-12-31 23:59:59.999 UTC: writes refused, reads still work
+for w in "init --name 钟" "put hh/yalu/0012 户主=钟" "incr hh/yalu/0012 积分 1" \
+  "del hh/yalu/0012" "import b.bundle" "rebuild"; do
+  d=A
+  case $w in init*) d=Z ;; esac
+  # shellcheck disable=SC2086
+  LINLI_TEST_NOW_MS=1577836799999 refused 1 -d $d $w
+  grep -q "clock reads 2019-12-31 23:59 UTC, before 2020: .*set the PC's date and time correctly" \
+    "$T/err" || fail "$w with a 2019 clock: $(cat "$T/err")"
+done
+[ ! -e Z ] || fail "init with a 2019 clock created Z"
+LINLI_TEST_NOW_MS=1577836799999 must -d A get hh/yalu/0012
+LINLI_TEST_NOW_MS=1577836799999 must -d A status
+[ "$(state)" = "$S2" ] || fail "writes with a wrong clock changed the store"
+set +e
+LINLI_TEST_NOW_MS=1577836799999 timeout 10 "$(dirname "$LINLI")/linli-node" -c no.conf \
+  >"$T/out" 2>"$T/err"
+RC=$?
+set -e
+[ "$RC" -eq 1 ] && grep -q "^linli-node: this PC's clock reads 2019-12-31 23:59 UTC, before 2020" \
+  "$T/err" || fail "linli-node with a 2019 clock: $RC $(cat "$T/err")"
+# from 2020 on, writing works
+LINLI_TEST_NOW_MS=1577836800000 must -d Z init --name 钟
+unset LINLI_TEST_NOW_MS
+ok "a clock before 1970 or 2020 is refused before the store is opened, with what to do"
+
 echo "$NAME: $PASS passed, $FAIL failed"

@@ -87,6 +87,10 @@ main(int argc, char **argv)
     return s_fail(2, "no configuration file: give -c CONFIG or set LINLI_CONFIG");
   if (linli_crypto_init() != 0)
     return s_fail(1, "cannot initialise libsodium");
+  /* The daemon writes what it receives and what linli sends it: the same
+   * clock check as linli's writes, before the store is opened. */
+  if (cli_clock_check(cli_wall_ms(), true, &e) != 0)
+    return s_fail(1, "%s", e.msg);
   if (config_load(&cfg, path, &e) != 0) {
     rc = s_fail(1, "%s", e.msg);
     goto done;

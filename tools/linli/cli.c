@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -111,10 +112,40 @@ cli_identity(lstore *s, lident *id)
 uint64_t
 cli_wall_ms(void)
 {
+  /* The test suite's stand-in for a PC whose clock is wrong (cli.h). */
+  const char *fake = getenv("LINLI_TEST_NOW_MS");
+  if (fake != NULL && fake[0] != '\0') {
+    char *end;
+    errno = 0;
+    long long v = strtoll(fake, &end, 10);
+    if (errno == 0 && *end == '\0')
+      return v < 0 ? 0 : (uint64_t)v;
+  }
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
     return 0;
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int
+cli_clock_check(uint64_t now_ms, bool writes, lerr *e)
+{
+  if (now_ms == 0)
+    return lerr_set(e, LINLI_EINVAL,
+                    "this PC's clock reads a time before 1970: set the PC's date and time "
+                    "correctly, then try again");
+  if (writes && now_ms < CLI_CLOCK_FLOOR_MS) {
+    char when[32];
+    time_t t = (time_t)(now_ms / 1000);
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+      snprintf(when, sizeof when, "a date");
+    return lerr_set(e, LINLI_EINVAL,
+                    "this PC's clock reads %s, before 2020: every record written would carry "
+                    "a wrong date; set the PC's date and time correctly, then try again",
+                    when);
+  }
+  return 0;
 }
 
 uint64_t

@@ -95,9 +95,21 @@ lstore *cli_shared_store(void);
  * the error).  The caller wipes it with ident_wipe(). */
 int cli_identity(lstore *s, lident *id);
 
-/* Milliseconds since the epoch: the wall time handed to the store.  This is
- * the one place the program reads the real-time clock. */
+/* Milliseconds since the epoch: the wall time handed to the store (0 for
+ * a clock before 1970).  This is the one place the program reads the
+ * real-time clock.  For the test suite only, the environment variable
+ * LINLI_TEST_NOW_MS (decimal milliseconds, negative for before 1970) stands
+ * for the clock's reading. */
 uint64_t cli_wall_ms(void);
+
+/* 2020-01-01 00:00 UTC: no station writes with its clock earlier than this. */
+#define CLI_CLOCK_FLOOR_MS 1577836800000ull
+
+/* Refuses a clock that cannot be right, before any store is opened:
+ * before 1970 for everything (RocksDB aborts on a negative time), and
+ * before 2020 when `writes` (a wrong date in every op written), with a
+ * one-line message telling the clerk to set the PC's clock. */
+int cli_clock_check(uint64_t now_ms, bool writes, lerr *e);
 /* A monotonic millisecond count, only for deciding when to show progress. */
 uint64_t cli_mono_ms(void);
 

@@ -490,6 +490,19 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
   return CLI_OK;
 }
 
+/* Whether the command writes to a store or signs something dated: then the
+ * clock must not be before 2020. */
+static bool
+s_writes(const cmd_def *cmd, const cli *c)
+{
+  if (cmd->run == cmd_cert)
+    return c->argc > 0 && strcmp(c->argv[0], "show") != 0;
+  return cmd->run == cmd_init || cmd->run == cmd_put || cmd->run == cmd_incr ||
+         cmd->run == cmd_add || cmd->run == cmd_rm || cmd->run == cmd_append ||
+         cmd->run == cmd_del || cmd->run == cmd_import || cmd->run == cmd_rotate ||
+         cmd->run == cmd_rebuild;
+}
+
 int
 cli_main(int argc, char **argv)
 {
@@ -536,6 +549,15 @@ cli_main(int argc, char **argv)
     goto done;
   }
   c.argv = pos;
+  /* A clock RocksDB or the records cannot live with is refused before any
+   * store is opened (cli.h, cli_clock_check). */
+  if (cmd->run != cmd_keygen && cmd->run != s_cmd_help) {
+    lerr e = {0};
+    if (cli_clock_check(cli_wall_ms(), s_writes(cmd, &c), &e) != 0) {
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+  }
   /* A running linli-node owns the store: hand the command to it.  Key
    * generation and initialisation never touch a running store. */
   if (cli_daemon == NULL && cmd->run != cmd_keygen && cmd->run != cmd_init &&
