@@ -30,12 +30,23 @@ s_shared_prefix(const char *a, uint32_t an, const char *b, uint32_t bn)
   return n;
 }
 
+/* Whether copying `shared` more key bytes, `copied` already copied and
+ * `pos` bytes of the delta before this key, keeps within the key-copy
+ * budget (delta.h).  The encoder and the decoder ask the same question. */
+static bool
+s_copy_ok(uint64_t copied, uint64_t shared, size_t pos)
+{
+  return copied + shared <= DELTA_COPY_BASE + (uint64_t)DELTA_COPY_FACTOR * pos;
+}
+
 void
 delta_encode(lbuf *out, const uint8_t author[LINLI_PK_BYTES], uint64_t first_seq,
              const uint8_t prev[LINLI_HASH_BYTES], const op *ops, uint32_t n,
              const uint8_t sig[LINLI_SIG_BYTES])
 {
   mpw w;
+  size_t start = out->len;
+  uint64_t copied = 0;
   mpw_init(&w, out);
   mpw_array(&w, 6);
   mpw_uint(&w, DELTA_VERSION);
@@ -55,7 +66,8 @@ delta_encode(lbuf *out, const uint8_t author[LINLI_PK_BYTES], uint64_t first_seq
     mpw_uint(&w, o->kind);
     uint32_t shared = i == 0 ? 0 : s_shared_prefix(ops[i - 1].key, ops[i - 1].key_len,
                                                    o->key, o->key_len);
-    if (shared >= 2) {
+    if (shared >= 2 && s_copy_ok(copied, shared, out->len - start)) {
+      copied += shared;
       mpw_array(&w, 2);
       mpw_uint(&w, shared);
       mpw_str(&w, o->key + shared, o->key_len - shared);
@@ -104,8 +116,9 @@ typedef struct field_ref {
 } field_ref;
 
 static int
-s_read_ops(delta *d, mpr *r, lerr *e)
+s_read_ops(delta *d, mpr *r, const uint8_t *start, lerr *e)
 {
+  uint64_t copied = 0; /* key bytes copied from earlier keys (delta.h) */
   field_ref *fields = malloc(d->nops * sizeof *fields);
   uint32_t *key_off = malloc(d->nops * sizeof *key_off);
   int rc = 0;
@@ -148,12 +161,21 @@ s_read_ops(delta *d, mpr *r, lerr *e)
     /* key: str, or [shared prefix length, suffix] */
     if (mpr_peek(r) == MP_ARRAY) {
       uint64_t shared;
+      size_t pos = (size_t)(r->p - start);
       if (i == 0 || mpr_array_n(r, 2) || mpr_uint(r, &shared) || mpr_str(r, &s, &sn) ||
           shared > pk_len || shared + sn > LINLI_KEY_MAX) {
         rc = lerr_set(e, LINLI_EMALFORMED, "op seq %llu: malformed key",
                       (unsigned long long)o->seq);
         goto done;
       }
+      if (!s_copy_ok(copied, shared, pos)) {
+        rc = lerr_set(e, LINLI_EMALFORMED,
+                      "op seq %llu: the keys copy more than %u + %u x %zu bytes from earlier "
+                      "keys (the key-copy budget of a delta)",
+                      (unsigned long long)o->seq, DELTA_COPY_BASE, DELTA_COPY_FACTOR, pos);
+        goto done;
+      }
+      copied += shared;
       if (lbuf_reserve(&d->keys, shared + sn) != 0) {
         rc = lerr_set(e, LINLI_ENOMEM, "out of memory decoding a delta");
         goto done;
@@ -224,6 +246,7 @@ int
 delta_read(delta *d, mpr *r, lerr *e)
 {
   uint64_t ver;
+  const uint8_t *start = r->p;
   memset(d, 0, sizeof *d);
   if (mpr_array_n(r, 6) || mpr_uint(r, &ver))
     return lerr_set(e, LINLI_EMALFORMED, "not a signed delta");
@@ -238,6 +261,13 @@ delta_read(delta *d, mpr *r, lerr *e)
     d->nops = 0;
     return lerr_set(e, LINLI_EMALFORMED, "a delta holds 1 to %d ops", DELTA_MAX_OPS);
   }
+  if (d->nops > mpr_left(r) / DELTA_MIN_OP_BYTES) {
+    uint32_t claimed = d->nops;
+    d->nops = 0;
+    return lerr_set(e, LINLI_EMALFORMED,
+                    "a delta of %u ops needs at least %u bytes, and only %zu follow", claimed,
+                    claimed * DELTA_MIN_OP_BYTES, mpr_left(r));
+  }
   if (d->first_seq == 1 && !sodium_is_zero(d->prev, LINLI_HASH_BYTES)) {
     d->nops = 0;
     return lerr_set(e, LINLI_EMALFORMED, "the first op of a log has a non-zero previous hash");
@@ -249,7 +279,7 @@ delta_read(delta *d, mpr *r, lerr *e)
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory decoding a delta");
     goto fail;
   }
-  if ((rc = s_read_ops(d, r, e)) != 0)
+  if ((rc = s_read_ops(d, r, start, e)) != 0)
     goto fail;
   if (mpr_bin_n(r, d->sig, LINLI_SIG_BYTES)) {
     rc = lerr_set(e, LINLI_EMALFORMED, "malformed delta signature");

@@ -22,6 +22,19 @@
 
 #define DELTA_VERSION 1
 #define DELTA_MAX_OPS 65536
+/* No op's compact form is shorter than this (array header, hlc, kind, key,
+ * field, value: one byte each at least); a delta claiming more ops than its
+ * bytes can hold is refused before anything is allocated for them. */
+#define DELTA_MIN_OP_BYTES 6
+/* The key-copy budget (docs/FORMAT.md, "Signed delta"): the bytes that
+ * prefix-form keys copy from earlier keys, counted up to and including op
+ * i, may not exceed DELTA_COPY_BASE + DELTA_COPY_FACTOR x (the delta's
+ * bytes before op i's key).  It bounds what decoding allocates for keys by
+ * a small multiple of the input: without it `[512, ""]`, 3 or 4 bytes,
+ * expands to 512.  delta_encode writes a whole key where the prefix form
+ * would exceed it. */
+#define DELTA_COPY_BASE 65536u
+#define DELTA_COPY_FACTOR 8u
 
 typedef struct delta {
   uint8_t author[LINLI_PK_BYTES];

@@ -213,7 +213,9 @@ op_read_value(mpr *r, op *o, op_tag **tagbuf)
       return LINLI_EMALFORMED;
     o->str = s;
     o->str_len = n;
-    if (o->ntags == 0 || o->ntags > LINLI_TAGS_MAX)
+    /* A tag is [author bin 32, seq] in at least 36 bytes: no more tags are
+     * allocated than the input can hold. */
+    if (o->ntags == 0 || o->ntags > LINLI_TAGS_MAX || o->ntags > mpr_left(r) / 36)
       return LINLI_EMALFORMED;
     op_tag *t = calloc(o->ntags, sizeof *t);
     if (t == NULL)

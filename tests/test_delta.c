@@ -922,3 +922,121 @@ Test(delta, clear_is_safe_on_zeroed)
   uint64_t f, l;
   cr_assert_eq(delta_peek(NULL, 0, author, &f, &l), LINLI_EMALFORMED);
 }
+
+/* The hostile delta of the review: a first op with a 512-byte key, then
+ * 65,535 ops whose key is `[512, ""]` (5 bytes for 512 decoded).  Before
+ * the key-copy budget it decoded into 32 MiB of keys from 655 KB, before
+ * any signature was checked. */
+Test(delta, key_copies_are_bounded_by_the_input)
+{
+  uint8_t a[32], prev[32] = {0}, sig[64] = {0};
+  memset(a, 7, 32);
+  char key[LINLI_KEY_MAX + 1];
+  memset(key, 'x', LINLI_KEY_MAX);
+  memcpy(key, "hh/", 3);
+  key[LINLI_KEY_MAX] = '\0';
+  lbuf b;
+  lbuf_init(&b);
+  mpw w;
+  mpw_init(&w, &b);
+  raw_header(&w, 1, a, 1, prev, DELTA_MAX_OPS);
+  for (uint32_t i = 0; i < DELTA_MAX_OPS; i++) {
+    mpw_array(&w, 5);
+    mpw_uint(&w, i == 0 ? HLC0 : 1);
+    mpw_uint(&w, OP_SET);
+    if (i == 0) {
+      mpw_cstr(&w, key);
+    } else {
+      mpw_array(&w, 2);
+      mpw_uint(&w, LINLI_KEY_MAX);
+      mpw_str(&w, "", 0);
+    }
+    if (i == 0)
+      mpw_cstr(&w, "f");
+    else
+      mpw_uint(&w, 0);
+    mpw_str(&w, "", 0);
+  }
+  mpw_bin(&w, sig, 64);
+  cr_assert_lt(b.len, 700u << 10);
+  delta d;
+  lerr e = {0};
+  cr_assert_eq(delta_decode(&d, b.p, b.len, &e), LINLI_EMALFORMED,
+               "decoded %zu bytes into %zu bytes of keys", b.len, d.keys.cap);
+  cr_assert_null(d.ops);
+  cr_assert(strstr(e.msg, "the key-copy budget of a delta") != NULL, "%s", e.msg);
+  /* The budget runs out where the rule says: op i copies 512 bytes and
+   * has 30 + 5i bytes before its key (roughly), so about i = 65536 / 472. */
+  unsigned long long seq = 0;
+  cr_assert_eq(sscanf(e.msg, "op seq %llu:", &seq), 1, "%s", e.msg);
+  cr_assert(seq > 100 && seq < 200, "refused at seq %llu", seq);
+  lbuf_free(&b);
+}
+
+/* A header claiming 65,536 ops over 70 KB is refused before the op array is
+ * allocated (it was 6 MiB, 90 times the input, before the first op was
+ * found to be the only one). */
+Test(delta, op_count_is_bounded_by_the_input)
+{
+  uint8_t a[32], prev[32] = {0}, sig[64] = {0};
+  memset(a, 7, 32);
+  lbuf b;
+  lbuf_init(&b);
+  mpw w;
+  mpw_init(&w, &b);
+  raw_header(&w, 1, a, 1, prev, DELTA_MAX_OPS);
+  mpw_array(&w, 5);
+  mpw_uint(&w, HLC0);
+  mpw_uint(&w, OP_SET);
+  mpw_cstr(&w, "a/b");
+  mpw_cstr(&w, "f");
+  static char big[70000];
+  memset(big, 'v', sizeof big);
+  mpw_str(&w, big, sizeof big);
+  mpw_bin(&w, sig, 64);
+  delta d;
+  lerr e = {0};
+  cr_assert_eq(delta_decode(&d, b.p, b.len, &e), LINLI_EMALFORMED);
+  cr_assert_null(d.ops);
+  cr_assert_str_eq(e.msg,
+                   "a delta of 65536 ops needs at least 393216 bytes, and only 70088 follow");
+  lbuf_free(&b);
+}
+
+/* What an honest writer produces stays within the budget: 65,536 ops on
+ * 512-byte keys that differ only in their last byte.  delta_encode falls
+ * back to whole keys where the prefix form would exceed it, the delta
+ * decodes to the same ops, and the key bytes decoded stay within the bound
+ * the rule gives (base + 9 x input). */
+Test(delta, writers_keep_within_the_key_copy_budget)
+{
+  static char keys[DELTA_MAX_OPS][LINLI_KEY_MAX];
+  op *ops = calloc(DELTA_MAX_OPS, sizeof *ops);
+  cr_assert_not_null(ops);
+  for (uint32_t i = 0; i < DELTA_MAX_OPS; i++) {
+    memset(keys[i], 'k', LINLI_KEY_MAX);
+    memcpy(keys[i], "hh/", 3);
+    keys[i][LINLI_KEY_MAX - 2] = (char)('a' + (i / 26) % 26);
+    keys[i][LINLI_KEY_MAX - 1] = (char)('a' + i % 26);
+    ops[i] = (op){.seq = i + 1, .hlc = HLC0 + i, .kind = OP_DEL, .key = keys[i],
+                  .key_len = LINLI_KEY_MAX, .field = "", .field_len = 0};
+  }
+  uint8_t a[32], prev[32] = {0}, sig[64] = {0};
+  memset(a, 7, 32);
+  lbuf b;
+  lbuf_init(&b);
+  delta_encode(&b, a, 1, prev, ops, DELTA_MAX_OPS, sig);
+  delta d;
+  lerr e = {0};
+  cr_assert_eq(delta_decode(&d, b.p, b.len, &e), 0, "%s", e.msg);
+  cr_assert_eq(d.nops, DELTA_MAX_OPS);
+  for (uint32_t i = 0; i < DELTA_MAX_OPS; i++)
+    cr_assert(d.ops[i].key_len == LINLI_KEY_MAX &&
+                  memcmp(d.ops[i].key, keys[i], LINLI_KEY_MAX) == 0,
+              "op %u", i);
+  cr_assert_leq(d.keys.cap, DELTA_COPY_BASE + (uint64_t)(DELTA_COPY_FACTOR + 1) * b.len,
+                "%zu bytes of keys from %zu", d.keys.cap, b.len);
+  delta_clear(&d);
+  lbuf_free(&b);
+  free(ops);
+}
