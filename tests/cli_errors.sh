@@ -55,6 +55,11 @@ must -h
 must help
 must --version
 grep -q '^linli [0-9]' "$T/out" || fail "--version printed: $(out)"
+# a digest is a sum: equal digests are no proof against chosen records
+must digest --help
+grep -q "not proof against" "$T/out" || fail "digest --help does not say what equal digests prove"
+must status --help
+grep -q "not a deliberate forgery" "$T/out" || fail "status --help does not say what the digest proves"
 ok "--help, -h and help CMD exit 0 for all 19 commands"
 
 echo "# usage errors: exit 2, one line"

@@ -195,14 +195,21 @@ static const cmd_def s_cmds[] = {
    "under PREFIX agree on (the whole store when PREFIX is absent).  With\n"
    "--json: {\"prefix\",\"digest\",\"records\"}.\n"
    "\n"
+   "Equal digests show that two stations have not drifted apart by accident\n"
+   "(a bug, a lost write, a damaged disk).  They are not proof against\n"
+   "records crafted on purpose to match: the digest is a sum of record\n"
+   "hashes modulo 2^256 (docs/FORMAT.md).  linli audit checks signatures.\n"
+   "\n"
    "Example:\n"
    "  linli digest hh/yalu/\n"},
   {"status", cmd_status, 0, 0, 0, "status",
    "show the node and store state",
    "Prints the station name, node id, data directory, hybrid logical clock,\n"
    "length of the node's own log, number of author logs, total ops, present\n"
-   "records and the store digest.  With --json the clock is given both as\n"
-   "\"hlc\" (the raw 64-bit value) and \"time\" (formatted).\n"
+   "records and the store digest (equal digests on two stations rule out\n"
+   "accidental divergence, not a deliberate forgery: see linli digest\n"
+   "--help).  With --json the clock is given both as \"hlc\" (the raw\n"
+   "64-bit value) and \"time\" (formatted).\n"
    "\n"
    "Example:\n"
    "  linli status --json\n"},
