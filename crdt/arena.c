@@ -1,5 +1,6 @@
 /* arena.c - bump allocation in chunks; see arena.h. */
 #include "crdt/arena.h"
+#include "crdt/err.h"
 
 #include <stdalign.h>
 #include <stdint.h>
@@ -62,6 +63,8 @@ larena_alloc(larena *a, size_t n)
       return NULL;
   void *p = a->head->data + a->used;
   a->used += r;
+  LINLI_ASSERT(a->used <= a->head->cap);
+  LINLI_ASSERT(((uintptr_t)p & (ARENA_ALIGN - 1)) == 0);
   return p;
 }
 
@@ -79,8 +82,11 @@ larena_grow(larena *a, void *p, size_t old, size_t n)
 {
   if (p != NULL && n <= SIZE_MAX - ARENA_ALIGN) {
     size_t ro = s_round(old ? old : 1), rn = s_round(n ? n : 1);
+    /* A block to grow came from this arena: it has a chunk. */
+    LINLI_ASSERT(a->head != NULL);
     /* The last block handed out grows (or shrinks) where it is. */
     if ((unsigned char *)p + ro == a->head->data + a->used && a->used - ro + rn <= a->head->cap) {
+      LINLI_ASSERT(ro <= a->used);
       a->used = a->used - ro + rn;
       return p;
     }

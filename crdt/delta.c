@@ -61,6 +61,9 @@ delta_encode(lbuf *out, const uint8_t author[LINLI_PK_BYTES], uint64_t first_seq
   uint32_t nfields = 0;
   for (uint32_t i = 0; i < n; i++) {
     const op *o = &ops[i];
+    /* the caller's promise (delta.h): increasing HLCs, or the difference
+     * written below wraps around */
+    LINLI_ASSERT(i == 0 || o->hlc > ops[i - 1].hlc);
     mpw_array(&w, 5);
     mpw_uint(&w, i == 0 ? o->hlc : o->hlc - ops[i - 1].hlc);
     mpw_uint(&w, o->kind);
@@ -227,10 +230,14 @@ s_read_ops(delta *d, mpr *r, const uint8_t *start, lerr *e)
       goto done;
     }
   }
+  /* every copied key byte was counted against the budget, and each op
+   * owns at most one tag buffer */
+  LINLI_ASSERT(copied <= d->keys.len && d->ntagbufs <= d->nops);
   for (uint32_t i = 0; i < d->nops; i++) {
     op *o = &d->ops[i];
     if (o->key == NULL)
       o->key = (const char *)d->keys.p + key_off[i];
+    LINLI_ASSERT(o->seq == d->first_seq + i && (i == 0 || o->hlc > d->ops[i - 1].hlc));
     if ((rc = op_check(o, e)) != 0) {
       lerr_wrap(e, rc, "op seq %llu: ", (unsigned long long)o->seq);
       goto done;

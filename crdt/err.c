@@ -3,7 +3,16 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+void
+linli_assert_fail(const char *cond, const char *file, int line, const char *func)
+{
+  fflush(stdout);
+  fprintf(stderr, "linli: invariant broken: %s (%s:%d, %s)\n", cond, file, line, func);
+  abort();
+}
 
 int
 lerr_set(lerr *e, int code, const char *fmt, ...)

@@ -53,4 +53,23 @@ int lerr_wrap(lerr *e, int code, const char *fmt, ...)
 /* Static text for a LINLI_E* code. */
 const char *linli_strerror(int code);
 
+/*
+ * LINLI_ASSERT(cond): an invariant the code relies on (an array kept
+ * sorted, a budget kept, a count in range), as opposed to a property of the
+ * input, which is checked and reported through lerr always.  Like SQLite's
+ * assert(), it is compiled only into the sanitizer build (CMake
+ * LINLI_SANITIZE, which defines LINLI_DEBUG_ASSERTS), where a broken one
+ * prints the condition and its place and aborts; elsewhere it costs nothing
+ * and `cond` is not evaluated, so it must have no side effects.
+ */
+#ifdef LINLI_DEBUG_ASSERTS
+#define LINLI_ASSERT(cond) \
+  ((cond) ? (void)0 : linli_assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define LINLI_ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
+/* Prints "linli: invariant broken: COND (FILE:LINE, FUNC)" and aborts. */
+_Noreturn void linli_assert_fail(const char *cond, const char *file, int line,
+                                 const char *func);
+
 #endif

@@ -42,6 +42,8 @@ static hmap_slot *
 s_find(const hmap *m, const void *key, size_t klen, uint32_t h)
 {
   size_t mask = m->cap - 1;
+  /* a power-of-two table with a free slot: the probe ends */
+  LINLI_ASSERT(m->cap > 0 && (m->cap & mask) == 0 && m->n < m->cap);
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     hmap_slot *s = &m->slots[i];
     if (s->key == NULL || (s->hash == h && s->klen == klen && memcmp(s->key, key, klen) == 0))
@@ -98,5 +100,6 @@ hmap_put(hmap *m, const void *key, size_t klen, void *val)
     m->n++;
   }
   s->val = val;
+  LINLI_ASSERT(m->n * 4 <= m->cap * 3); /* the load factor hmap_put keeps */
   return 0;
 }

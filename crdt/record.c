@@ -171,6 +171,9 @@ s_field_get(rec *r, const char *name, size_t n, int fk)
   f->name = copy;
   f->name_len = (uint32_t)n;
   f->fk = (uint8_t)fk;
+  /* fields stay sorted by (name, kind), without repeats */
+  LINLI_ASSERT(i == 0 || s_field_cmp(&r->fields[i - 1], name, n, fk) < 0);
+  LINLI_ASSERT(i + 1 == r->nfields || s_field_cmp(&r->fields[i + 1], name, n, fk) > 0);
   return f;
 }
 
@@ -213,6 +216,9 @@ s_entry_insert(rec *r, rfield *f, const lstamp *st, int64_t n, const char *s, ui
   memmove(&f->ents[lo + 1], &f->ents[lo], (f->nents - lo) * sizeof *f->ents);
   f->nents++;
   f->ents[lo] = (rentry){.st = *st, .n = n, .s = copy, .s_len = s_len};
+  /* entries stay sorted by stamp, without repeats */
+  LINLI_ASSERT(lo == 0 || stamp_cmp(&f->ents[lo - 1].st, st) < 0);
+  LINLI_ASSERT(lo + 1 == f->nents || stamp_cmp(st, &f->ents[lo + 1].st) < 0);
   return 0;
 }
 
@@ -259,6 +265,9 @@ s_tomb_add(rec *r, rfield *f, const op_tag *t)
   memmove(&f->tomb[lo + 1], &f->tomb[lo], (f->ntomb - lo) * sizeof *f->tomb);
   f->tomb[lo] = *t;
   f->ntomb++;
+  /* tombstones stay sorted by (author, seq), without repeats */
+  LINLI_ASSERT(lo == 0 || tag_cmp(&f->tomb[lo - 1], t) < 0);
+  LINLI_ASSERT(lo + 1 == f->ntomb || tag_cmp(t, &f->tomb[lo + 1]) < 0);
   return 0;
 }
 
@@ -284,6 +293,9 @@ s_hist_add(rec *r, const lstamp *st)
   memmove(&r->hist[lo + 1], &r->hist[lo], (r->nhist - lo) * sizeof *r->hist);
   r->hist[lo] = *st;
   r->nhist++;
+  /* the history stays sorted by stamp, without repeats */
+  LINLI_ASSERT(lo == 0 || stamp_cmp(&r->hist[lo - 1], st) < 0);
+  LINLI_ASSERT(lo + 1 == r->nhist || stamp_cmp(st, &r->hist[lo + 1]) < 0);
   return 1;
 }
 
@@ -305,6 +317,8 @@ s_apply_delete(rec *r, const lstamp *d)
     if (keep > 0) /* a set field may hold only tombstones: ents is NULL */
       memmove(f->ents, f->ents + keep, (f->nents - keep) * sizeof *f->ents);
     f->nents -= keep;
+    /* what is left is stamped at or after the delete */
+    LINLI_ASSERT(f->nents == 0 || stamp_cmp(&f->ents[0].st, d) >= 0);
     uint32_t before = r->nfields;
     s_field_drop_if_empty(r, f);
     if (r->nfields == before)
@@ -729,6 +743,8 @@ rec_set_tags(const rec *r, const char *name, size_t name_len, const char *elem,
       t[j] = t[j - 1];
       t[j - 1] = tmp;
     }
+  for (uint32_t i = 1; i < k; i++)
+    LINLI_ASSERT(tag_cmp(&t[i - 1], &t[i]) < 0); /* distinct stamps, distinct tags */
   *tags = t;
   *n = k;
   return 0;

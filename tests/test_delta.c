@@ -14,6 +14,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1040,3 +1041,21 @@ Test(delta, writers_keep_within_the_key_copy_budget)
   lbuf_free(&b);
   free(ops);
 }
+
+#ifdef LINLI_DEBUG_ASSERTS
+/* In the sanitizer build, LINLI_ASSERT holds callers to delta_encode's
+ * promise of increasing HLCs (the difference it writes would wrap around):
+ * a broken one aborts. */
+Test(delta, encode_asserts_its_preconditions, .signal = SIGABRT)
+{
+  op ops[2] = {
+    {.seq = 1, .hlc = HLC0, .kind = OP_DEL, .key = "a/b", .key_len = 3, .field = ""},
+    {.seq = 2, .hlc = HLC0, .kind = OP_DEL, .key = "a/c", .key_len = 3, .field = ""},
+  };
+  uint8_t a[32] = {0}, prev[32] = {0}, sig[64] = {0};
+  lbuf b;
+  lbuf_init(&b);
+  delta_encode(&b, a, 1, prev, ops, 2, sig);
+  lbuf_free(&b);
+}
+#endif
