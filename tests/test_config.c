@@ -44,19 +44,27 @@ Test(config, compress_takes_off_or_a_level)
   config_destroy(&c);
 }
 
+/* Each of bad[0..n) added to the base is refused with a message starting
+ * with `want`. */
+static void
+s_refused(const char *const *bad, size_t n, const char *want)
+{
+  for (size_t i = 0; i < n; i++) {
+    lconfig *c;
+    lerr e = {0};
+    cr_assert_eq(s_parse(bad[i], &c, &e), LINLI_EINVAL, "accepted %s", bad[i]);
+    cr_assert_null(c);
+    cr_assert(strncmp(e.msg, want, strlen(want)) == 0, "%s: %s", bad[i], e.msg);
+  }
+}
+
 Test(config, a_bad_compress_names_the_line)
 {
   const char *bad[] = {"compress = 0\n", "compress = 20\n", "compress = on\n",
                        "compress = \n",  "compress = -3\n", "compress = 3x\n",
                        "compress = 99999999999999999999\n"};
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    lconfig *c;
-    lerr e = {0};
-    cr_assert_eq(s_parse(bad[i], &c, &e), LINLI_EINVAL, "accepted %s", bad[i]);
-    cr_assert_null(c);
-    cr_assert_str_eq(e.msg,
-                     "/etc/linli/shilu.conf:4: compress must be off or a zstd level from 1 to 19");
-  }
+  s_refused(bad, sizeof bad / sizeof *bad,
+            "/etc/linli/shilu.conf:4: compress must be off or a zstd level from 1 to 19");
   lconfig *c;
   lerr e = {0};
   cr_assert_eq(s_parse("compress = 3\ncompress = off\n", &c, &e), LINLI_EINVAL);
@@ -69,15 +77,8 @@ Test(config, control_must_be_an_ipc_path)
 {
   const char *bad[] = {"control = tcp://127.0.0.1:7499\n", "control = tcp://*:7499\n",
                        "control = tcp://[::1]:7499\n"};
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    lconfig *c;
-    lerr e = {0};
-    cr_assert_eq(s_parse(bad[i], &c, &e), LINLI_EINVAL, "accepted %s", bad[i]);
-    cr_assert_null(c);
-    cr_assert(strstr(e.msg, "/etc/linli/shilu.conf:4: control: only ipc://PATH is allowed") ==
-                  e.msg,
-              "%s", e.msg);
-  }
+  s_refused(bad, sizeof bad / sizeof *bad,
+            "/etc/linli/shilu.conf:4: control: only ipc://PATH is allowed");
   lconfig *c;
   lerr e = {0};
   cr_assert_eq(s_parse("control = ipc:///run/linli/shilu.sock\n", &c, &e), 0, "%s", e.msg);
