@@ -284,16 +284,29 @@ revoke_decode(lrevoke *rv, const uint8_t *p, size_t n, lerr *e)
   return 0;
 }
 
-bool
-revoke_authorised(const uint8_t root[LINLI_PK_BYTES], const uint8_t revoker[LINLI_PK_BYTES],
-                  const lchain *ch)
+void
+trust_issuers(const lchain *ch, ltrust_issuers *out)
+{
+  out->n = ch->n;
+  for (uint32_t i = 0; i < ch->n; i++)
+    memcpy(out->pk[i], ch->c[i].issuer, LINLI_PK_BYTES);
+}
+
+int
+trust_revoke_check(const uint8_t root[LINLI_PK_BYTES], const uint8_t revoker[LINLI_PK_BYTES],
+                   const lrevoke *rv, const ltrust_issuers *in_force, lerr *e)
 {
   if (memcmp(revoker, root, LINLI_PK_BYTES) == 0)
-    return true;
-  for (uint32_t i = 0; ch && i < ch->n; i++)
-    if (memcmp(revoker, ch->c[i].issuer, LINLI_PK_BYTES) == 0)
-      return true;
-  return false;
+    return 0;
+  for (uint32_t i = 0; in_force && i < in_force->n; i++)
+    if (memcmp(revoker, in_force->pk[i], LINLI_PK_BYTES) == 0)
+      return 0;
+  char a[LINLI_SHORT_ID_LEN + 1], b[LINLI_SHORT_ID_LEN + 1];
+  return lerr_set(e, LINLI_EREFUSED,
+                  "the revocation of %s at seq %llu by %s has no force: %s is neither the root "
+                  "nor an issuer in the chain %s held at seq %llu",
+                  s_short(a, rv->subject), (unsigned long long)rv->seq, s_short(b, revoker), b,
+                  a, (unsigned long long)trust_revoke_at(rv->seq));
 }
 
 /* ---- fork evidence ---- */
@@ -425,39 +438,43 @@ trust_state_init(ltrust_state *st)
 {
   memset(st, 0, sizeof *st);
   st->blocked_at = UINT64_MAX;
+  st->pending_at = UINT64_MAX;
 }
 
 bool
 trust_add_revocation(ltrust_state *st, const uint8_t revoker[LINLI_PK_BYTES], const lrevoke *rv)
 {
-  uint32_t at = st->nrevs;
-  for (uint32_t i = 0; i < st->nrevs; i++) {
-    if (memcmp(st->revs[i].revoker, revoker, LINLI_PK_BYTES) == 0 && st->revs[i].rv.seq == rv->seq)
+  uint32_t n = st->nrevs;
+  for (uint32_t i = 0; i < n; i++) {
+    if (memcmp(st->revs[i].revoker, revoker, LINLI_PK_BYTES) != 0)
+      continue;
+    if (st->revs[i].rv.seq <= rv->seq)
       return false;
-    if (at == st->nrevs && rv->seq < st->revs[i].rv.seq)
-      at = i;
+    /* The revoker's earlier revocation replaces its later one. */
+    memmove(&st->revs[i], &st->revs[i + 1], (n - i - 1) * sizeof st->revs[0]);
+    n = --st->nrevs;
+    break;
   }
-  if (at == TRUST_REVS_MAX)
-    return false;
-  uint32_t n = st->nrevs < TRUST_REVS_MAX ? st->nrevs : TRUST_REVS_MAX - 1;
+  if (n == TRUST_REVS_MAX) {
+    if (st->revs[n - 1].rv.seq <= rv->seq)
+      return false;
+    n = --st->nrevs; /* the largest gives way */
+  }
+  uint32_t at = n;
+  while (at > 0 && st->revs[at - 1].rv.seq > rv->seq)
+    at--;
   memmove(&st->revs[at + 1], &st->revs[at], (n - at) * sizeof st->revs[0]);
   memcpy(st->revs[at].revoker, revoker, LINLI_PK_BYTES);
   st->revs[at].rv = *rv;
-  if (st->nrevs < TRUST_REVS_MAX)
-    st->nrevs++;
+  st->nrevs++;
   return true;
 }
 
 const ltrust_rev *
-trust_revocation(const uint8_t *root, const ltrust_state *st)
+trust_revocation(const ltrust_state *st)
 {
-  if (root == NULL)
-    return NULL;
-  /* revs[] is sorted by seq: the first authorised one is in force. */
-  for (uint32_t i = 0; i < st->nrevs; i++)
-    if (revoke_authorised(root, st->revs[i].revoker, st->certified ? &st->chain : NULL))
-      return &st->revs[i];
-  return NULL;
+  /* revs[] holds authorised revocations sorted by seq. */
+  return st->nrevs > 0 ? &st->revs[0] : NULL;
 }
 
 static bool
@@ -512,12 +529,30 @@ s_revocation(const op *o, lrevoke *rv, lerr *e)
 }
 
 int
+trust_op_chain(const uint8_t author[LINLI_PK_BYTES], const op *o, lchain *out, lerr *e)
+{
+  if (!s_key_is(o, TRUST_CERT_PREFIX, author))
+    return LINLI_ENOTFOUND;
+  if (o->kind != OP_SET || !s_field_is(o, TRUST_CHAIN_FIELD))
+    return lerr_set(e, LINLI_EREFUSED, "a certificate must set field '%s'", TRUST_CHAIN_FIELD);
+  uint8_t *raw;
+  size_t rl;
+  int rc = trust_unhex(o->str, o->str_len, &raw, &rl, e);
+  if (rc == 0) {
+    rc = chain_decode(out, raw, rl, e);
+    free(raw);
+  }
+  return rc;
+}
+
+int
 trust_check_op(const uint8_t *root, const uint8_t author[LINLI_PK_BYTES], ltrust_state *st,
                const op *o, lrevoke *rv, bool *is_rv, lerr *e)
 {
   if (is_rv)
     *is_rv = false;
-  if (root == NULL)
+  /* Outside trust/, a store without a root checks nothing. */
+  if (root == NULL && !s_starts(o, "trust/"))
     return 0;
   /* The short id is only for messages: made on the refusing paths, not
    * for every op of an ingest. */
@@ -525,49 +560,50 @@ trust_check_op(const uint8_t *root, const uint8_t author[LINLI_PK_BYTES], ltrust
 #define WHO s_short(who, author)
   unsigned long long seq = (unsigned long long)o->seq;
   int kl = (int)(o->key_len > 80 ? 80 : o->key_len);
-  bool is_root = memcmp(author, root, LINLI_PK_BYTES) == 0;
+  bool is_root = root != NULL && memcmp(author, root, LINLI_PK_BYTES) == 0;
   uint64_t ms = hlc_ms(o->hlc);
   lerr sub;
   int rc;
 
   if (s_starts(o, "trust/")) {
     if (s_key_is(o, TRUST_CERT_PREFIX, author) && !is_root) {
-      if (o->kind != OP_SET || !s_field_is(o, TRUST_CHAIN_FIELD))
-        return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: a certificate must set field '%s'",
-                        WHO, seq, TRUST_CHAIN_FIELD);
-      uint8_t *raw;
-      size_t rl;
       lchain *ch = malloc(sizeof *ch);
       if (ch == NULL)
         return lerr_set(e, LINLI_ENOMEM, "out of memory");
-      rc = trust_unhex(o->str, o->str_len, &raw, &rl, &sub);
-      if (rc == 0) {
-        rc = chain_decode(ch, raw, rl, &sub);
-        free(raw);
-      }
-      if (rc == 0)
+      rc = trust_op_chain(author, o, ch, &sub);
+      /* Without a root a certificate is only checked for its form. */
+      if (rc == 0 && root == NULL && memcmp(ch->c[0].subject, author, LINLI_PK_BYTES) != 0)
+        rc = lerr_set(&sub, LINLI_EREFUSED, "the chain certifies another key");
+      if (rc == 0 && root != NULL)
         rc = chain_verify(ch, root, author, &sub);
-      if (rc == 0)
+      if (rc == 0 && root != NULL)
         rc = chain_valid_at(ch, ms, &sub);
-      if (rc == 0) {
+      if (rc == 0 && root != NULL) {
         st->chain = *ch;
         st->certified = true;
+        st->chain_seq = o->seq;
       }
       free(ch);
+      if (rc == LINLI_ENOMEM)
+        return lerr_set(e, rc, "out of memory");
       if (rc)
         return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: certificate refused: %s", WHO,
                         seq, sub.msg);
       return 0;
     }
     if (s_starts(o, TRUST_REVOKE_PREFIX)) {
-      lrevoke tmp;
-      if (!is_root && !st->certified)
+      lrevoke tmp, *r = rv ? rv : &tmp;
+      if (root != NULL && !is_root && !st->certified)
         return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: no certificate, cannot revoke",
                         WHO, seq);
-      if (!is_root && (rc = chain_valid_at(&st->chain, ms, &sub)) != 0)
+      if (root != NULL && !is_root && (rc = chain_valid_at(&st->chain, ms, &sub)) != 0)
         return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", WHO, seq, sub.msg);
-      if ((rc = s_revocation(o, rv ? rv : &tmp, &sub)) != 0)
+      if ((rc = s_revocation(o, r, &sub)) != 0)
         return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", WHO, seq, sub.msg);
+      /* A revocation is a check on a key by the keys above it. */
+      if (memcmp(r->subject, author, LINLI_PK_BYTES) == 0)
+        return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: a key cannot revoke itself", WHO,
+                        seq);
       if (is_rv)
         *is_rv = true;
       return 0;

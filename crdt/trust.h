@@ -16,8 +16,10 @@
  *                               chain, written by the author itself; the
  *                               first op of every certified log
  *   trust/revoke/<subject hex>  field "revocations", set: revocations of
- *                               the subject, written by its issuer (or any
- *                               key above it, or the root)
+ *                               the subject, by any certified key but
+ *                               itself; in force only when written by the
+ *                               root or an issuer in the subject's chain
+ *                               at the revoked seq (trust_revoke_check)
  *
  * Because an author carries its own chain at the start of its log, any log
  * can be checked on its own, in any order, with nothing but the root key:
@@ -94,10 +96,28 @@ typedef struct lrevoke {
 void revoke_encode(lbuf *out, const lrevoke *rv);
 /* Decodes and checks the head signature (zeros required when seq is 0). */
 int revoke_decode(lrevoke *rv, const uint8_t *p, size_t n, lerr *e);
-/* Whether `revoker` may revoke a subject certified by `ch`: the root, or
- * the issuer of any certificate in the subject's chain. */
-bool revoke_authorised(const uint8_t root[LINLI_PK_BYTES], const uint8_t revoker[LINLI_PK_BYTES],
-                       const lchain *ch);
+/* The keys that may revoke a subject certified by a chain: the issuer of
+ * each of its certificates (the last one's is the root). */
+typedef struct ltrust_issuers {
+  uint32_t n;
+  uint8_t pk[TRUST_CHAIN_MAX][LINLI_PK_BYTES];
+} ltrust_issuers;
+void trust_issuers(const lchain *ch, ltrust_issuers *out);
+
+/* Whether a revocation written by `revoker` has force (docs/FORMAT.md,
+ * "Revocation"): the revoker is the root, or one of `in_force`, the issuers
+ * of the subject's chain in force at seq max(rv->seq, 1) (NULL: the subject
+ * had no chain there).  0 when authorised; LINLI_EREFUSED saying why not. */
+int trust_revoke_check(const uint8_t root[LINLI_PK_BYTES], const uint8_t revoker[LINLI_PK_BYTES],
+                       const lrevoke *rv, const ltrust_issuers *in_force, lerr *e);
+
+/* The seq of the subject's log whose chain decides a revocation at `seq`:
+ * a revocation at seq 0 is decided by the chain of the log's first op. */
+static inline uint64_t
+trust_revoke_at(uint64_t seq)
+{
+  return seq ? seq : 1;
+}
 
 /* Fork evidence: two deltas signed by one author that give different
  * hashes to the same seq.  ["linli-fork-v1", author, seq, delta, delta]. */
@@ -133,30 +153,54 @@ typedef struct ltrust_rev {
 typedef struct ltrust_state {
   bool certified;                /* `chain` holds the author's current chain */
   lchain chain;
-  ltrust_rev revs[TRUST_REVS_MAX]; /* revocations seen, authorised or not yet */
+  uint64_t chain_seq;            /* the seq of the op that set `chain` */
+  /* Authorised revocations only (trust_revoke_check passed): one per
+   * revoker, its smallest seq, sorted by seq.  An unauthorised revocation
+   * never takes a slot. */
+  ltrust_rev revs[TRUST_REVS_MAX];
   uint32_t nrevs;
+  /* trust_revoke_at() of the smallest revocation of this author that is
+   * held but not decided yet, because the author's log is not held up to
+   * that seq (UINT64_MAX: none).  It is decided when the log gets there. */
+  uint64_t pending_at;
   uint64_t blocked_at;           /* first seq refused; UINT64_MAX: none */
   bool forked;                   /* fork evidence is held */
   uint64_t fork_seq;
   char why[LINLI_KEY_MAX + 200]; /* why blocked (one line) */
 } ltrust_state;
 
-/* Remembers a revocation of the state's author (kept are the earliest
- * TRUST_REVS_MAX by seq; a repeat is ignored).  Returns true if it is new. */
+/* Remembers an authorised revocation of the state's author: one entry per
+ * revoker, holding its smallest seq; when TRUST_REVS_MAX revokers are
+ * held, the one with the largest seq gives way to a smaller one (the one
+ * in force is never lost).  Returns true if the state changed. */
 bool trust_add_revocation(ltrust_state *st, const uint8_t revoker[LINLI_PK_BYTES],
                           const lrevoke *rv);
-/* The revocation in force: the one with the smallest seq among those whose
- * revoker is authorised for the chain known now (the root always is), or
- * NULL. */
-const ltrust_rev *trust_revocation(const uint8_t *root, const ltrust_state *st);
+/* The revocation in force (the smallest seq), or NULL. */
+const ltrust_rev *trust_revocation(const ltrust_state *st);
+/* Whether op `seq` falls after revocation `rv` (NULL: none), i.e. is cut
+ * by it; written without `rv->rv.seq + 1`, which wraps at the top. */
+static inline bool
+trust_cut(const ltrust_rev *rv, uint64_t seq)
+{
+  return rv != NULL && seq > rv->rv.seq;
+}
+
+/* The chain that op `o` of `author` sets when it is a certificate op
+ * (set of field "chain" of trust/cert/<author>) whose value decodes (its
+ * syntax only: trust_check_op decides whether it is valid).  LINLI_ENOTFOUND
+ * when `o` is not a certificate op of `author`. */
+int trust_op_chain(const uint8_t author[LINLI_PK_BYTES], const op *o, lchain *out, lerr *e);
 
 void trust_state_init(ltrust_state *st);
 
 /* Decides whether `author` may write `o` (its seq and hlc set), given what
  * is known of it in `st`; a certificate op that passes becomes the
- * author's chain.  `root` NULL turns the rules off (a store created without
- * a trust root accepts every signed op).  Revocations and forks are not
- * looked at here: they depend on other logs (see node/ingest.c, cmd_audit.c).
+ * author's chain (and sets st->chain_seq).  With `root` NULL (a store
+ * created without a trust root) every op outside trust/ passes, and under
+ * trust/ only a well-formed certificate of the author itself or revocation
+ * of another key.  Whether a revocation has force, and forks, are not
+ * decided here: they depend on other logs (see trust_revoke_check,
+ * node/ingest.c, cmd_audit.c).  A key revoking itself is refused.
  * LINLI_EREFUSED with a reason naming author, seq and key otherwise.
  * When `rv` is not NULL and the op is a revocation, *rv gets it and
  * *is_rv is set. */

@@ -28,6 +28,32 @@ typedef struct gitem {
   lhead head;                        /* the head after this delta */
 } gitem;
 
+/* A chain an author's op in the group set: the chain in force from `seq`
+ * on, until the author's next one. */
+typedef struct gepoch {
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t seq;
+  ltrust_issuers is;
+} gepoch;
+
+/* A revocation op in the group (its writer and what it says). */
+typedef struct grev {
+  uint8_t revoker[LINLI_PK_BYTES];
+  lrevoke rv;
+  int verdict; /* staged: 0 in force, LINLI_EREFUSED not, 1 pending */
+} grev;
+
+/* What one delta would change in the group's trust state.  Built while the
+ * delta is checked, applied only once every check passed: a refused delta
+ * leaves the group as it was. */
+typedef struct tstage {
+  ltrust_state *work; /* the author's state after the delta; NULL: unchanged */
+  gepoch *ep;
+  uint32_t nep, ep_cap;
+  grev *rv;
+  uint32_t nrv, rv_cap;
+} tstage;
+
 struct lingest {
   lstore *s;
   bool keep;
@@ -35,6 +61,10 @@ struct lingest {
   hmap trust; /* author -> ltrust_state*, likewise */
   uint8_t (*revsubj)[LINLI_PK_BYTES]; /* subjects of revocations in the group */
   uint32_t nrevsubj, revsubj_cap;
+  gepoch *ep; /* chains set in the group, in arrival order */
+  uint32_t nep, ep_cap;
+  grev *grevs; /* revocations in the group, in arrival order */
+  uint32_t ngrevs, grevs_cap;
   gitem *items;
   uint32_t n, cap;
   uint64_t nops, dups;
@@ -77,6 +107,8 @@ s_group_clear(lingest *g)
       free(g->trust.slots[i].val);
   hmap_free(&g->trust);
   g->nrevsubj = 0;
+  g->nep = 0;
+  g->ngrevs = 0;
 }
 
 void
@@ -89,6 +121,8 @@ lingest_destroy(lingest **gp)
   free(g->items);
   free(g->hashes);
   free(g->revsubj);
+  free(g->ep);
+  free(g->grevs);
   lbuf_free(&g->scratch);
   free(g);
   *gp = NULL;
@@ -215,20 +249,94 @@ s_trust_precheck(lingest *g, const delta *d, lerr *e)
                     who, (unsigned long long)ts->fork_seq);
   if (ts->blocked_at <= delta_last_seq(d))
     return lerr_set(e, LINLI_EREFUSED, "%s", ts->why);
-  const ltrust_rev *rv = trust_revocation(lstore_root(g->s), ts);
-  if (rv && d->first_seq > rv->rv.seq + 1)
+  const ltrust_rev *rv = trust_revocation(ts);
+  /* Wholly after the revocation: even the op before the delta's first is
+   * cut (first_seq >= 1, so no wrap). */
+  if (trust_cut(rv, d->first_seq - 1))
     return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key revoked after seq %llu (%s)", who,
                     (unsigned long long)d->first_seq, (unsigned long long)rv->rv.seq,
                     rv->rv.reason[0] ? rv->rv.reason : "no reason given");
   return 0;
 }
 
+/* Grows an array to hold `need` elements of `size` bytes. */
+static int
+s_reserve(void **p, uint32_t *cap, uint32_t need, size_t size, lerr *e)
+{
+  if (need <= *cap)
+    return 0;
+  uint32_t c = *cap ? *cap : 4;
+  while (c < need)
+    c *= 2;
+  void *np = realloc(*p, (size_t)c * size);
+  if (np == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  *p = np;
+  *cap = c;
+  return 0;
+}
+
+static void
+s_stage_free(tstage *sg)
+{
+  free(sg->work);
+  free(sg->ep);
+  free(sg->rv);
+  memset(sg, 0, sizeof *sg);
+}
+
+typedef struct cross_ctx {
+  const uint8_t *root;
+  ltrust_state *work;
+  uint64_t seq;       /* the author's op just checked */
+  uint64_t next;      /* the smallest pending seq after it */
+} cross_ctx;
+
+static int
+s_cross_one(void *ctx, const uint8_t revoker[LINLI_PK_BYTES], const lrevoke *rv)
+{
+  cross_ctx *cc = ctx;
+  uint64_t at = trust_revoke_at(rv->seq);
+  if (memcmp(revoker, cc->root, LINLI_PK_BYTES) == 0 || at < cc->seq)
+    return 0; /* decided before */
+  if (at > cc->seq) {
+    if (at < cc->next)
+      cc->next = at;
+    return 0;
+  }
+  /* The chain in force at its seq is the one the author holds now. */
+  ltrust_issuers is;
+  if (cc->work->certified)
+    trust_issuers(&cc->work->chain, &is);
+  if (trust_revoke_check(cc->root, revoker, rv, cc->work->certified ? &is : NULL, NULL) == 0)
+    trust_add_revocation(cc->work, revoker, rv);
+  return 0;
+}
+
+/* The author's log has reached op `seq`, and revocations of it wait there
+ * (work->pending_at <= seq): decide them by the chain in force now, from
+ * the stored ones and those earlier in the group. */
+static int
+s_cross(lingest *g, const uint8_t author[LINLI_PK_BYTES], ltrust_state *work, uint64_t seq,
+        lerr *e)
+{
+  cross_ctx cc = {.root = lstore_root(g->s), .work = work, .seq = seq, .next = UINT64_MAX};
+  int rc = st_revocations_each(g->s, author, s_cross_one, &cc, e);
+  for (uint32_t i = 0; i < g->ngrevs && rc == 0; i++)
+    if (memcmp(g->grevs[i].rv.subject, author, LINLI_PK_BYTES) == 0)
+      s_cross_one(&cc, g->grevs[i].revoker, &g->grevs[i].rv);
+  if (rc == 0)
+    work->pending_at = cc.next;
+  return rc;
+}
+
 /* Runs ops [skip, nops) through the trust rules.  *keep gets how many ops
  * of the delta are kept (fewer than nops when the author was revoked inside
- * it: the cut keeps the revocation's copy of the author's signature). */
+ * it: the cut keeps the revocation's copy of the author's signature).  What
+ * the delta changes is staged in `sg` (s_stage_apply). */
 static int
 s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
-              uint8_t sig[LINLI_SIG_BYTES], lerr *e)
+              uint8_t sig[LINLI_SIG_BYTES], tstage *sg, lerr *e)
 {
   char who[LINLI_SHORT_ID_LEN + 1];
   st_short(who, d->author);
@@ -240,75 +348,156 @@ s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
   if (rc)
     return rc;
   const uint8_t *root = lstore_root(g->s);
-  if (root == NULL)
-    return 0;
-  /* Work on a copy when the delta can change the state (a certificate),
-   * so that a refused delta leaves nothing behind. */
-  bool copy = s_has_trust_op(d, skip);
+  /* Work on a copy when the delta can change the state: a trust/ op, or
+   * revocations waiting for a seq the delta reaches. */
+  bool copy = s_has_trust_op(d, skip) ||
+              (root != NULL && ts->pending_at <= delta_last_seq(d));
   ltrust_state *work = ts;
-  if (copy && (work = malloc(sizeof *work)) == NULL)
-    return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  if (copy)
+  if (copy) {
+    if ((work = malloc(sizeof *work)) == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
     *work = *ts;
-  lrevoke *revs = NULL;
-  uint32_t nrevs = 0;
+    sg->work = work;
+  }
   for (uint32_t i = skip; i < d->nops && rc == 0; i++) {
-    const ltrust_rev *rv = trust_revocation(root, work);
-    if (rv && d->ops[i].seq > rv->rv.seq) {
-      if (i > skip && rv->rv.seq == d->ops[i].seq - 1 &&
+    const op *o = &d->ops[i];
+    const ltrust_rev *rv = root ? trust_revocation(work) : NULL;
+    if (trust_cut(rv, o->seq)) {
+      if (i > skip && rv->rv.seq == o->seq - 1 &&
           memcmp(g->hashes[i - 1], rv->rv.hash, LINLI_HASH_BYTES) == 0) {
         *keep = i;
         memcpy(sig, rv->rv.sig, LINLI_SIG_BYTES);
         break;
       }
       rc = lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key revoked after seq %llu (%s)", who,
-                    (unsigned long long)d->ops[i].seq, (unsigned long long)rv->rv.seq,
+                    (unsigned long long)o->seq, (unsigned long long)rv->rv.seq,
                     rv->rv.reason[0] ? rv->rv.reason : "no reason given");
       break;
     }
     lrevoke rvk;
     bool isrv;
-    if ((rc = trust_check_op(root, d->author, work, &d->ops[i], &rvk, &isrv, e)) != 0) {
+    uint64_t chain_seq = work->chain_seq;
+    if ((rc = trust_check_op(root, d->author, work, o, &rvk, &isrv, e)) != 0) {
       /* A refused local write never existed; a received op did. */
       if (rc == LINLI_EREFUSED && memcmp(d->author, g->s->self, LINLI_PK_BYTES) != 0)
-        s_block(g, d->author, ts, d->ops[i].seq, e ? e->msg : "refused");
+        s_block(g, d->author, ts, o->seq, e ? e->msg : "refused");
       break;
     }
-    if (isrv) {
-      lrevoke *nr = realloc(revs, (nrevs + 1) * sizeof *nr);
-      if (nr == NULL) {
-        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    if (work->chain_seq != chain_seq) {
+      /* A chain set here: revocations at later seqs of this log are
+       * decided by it. */
+      if ((rc = s_reserve((void **)&sg->ep, &sg->ep_cap, sg->nep + 1, sizeof *sg->ep, e)) != 0)
         break;
-      }
-      revs = nr;
-      revs[nrevs++] = rvk;
+      gepoch *ep = &sg->ep[sg->nep++];
+      memcpy(ep->author, d->author, LINLI_PK_BYTES);
+      ep->seq = o->seq;
+      trust_issuers(&work->chain, &ep->is);
     }
-  }
-  if (rc == 0 && copy)
-    *ts = *work;
-  if (copy)
-    free(work);
-  /* Revocations take effect for their subjects from the next delta on. */
-  for (uint32_t i = 0; i < nrevs && rc == 0; i++) {
-    ltrust_state *sub;
-    if ((rc = s_group_trust(g, revs[i].subject, &sub, e)) != 0)
+    if (isrv && root != NULL) {
+      if ((rc = s_reserve((void **)&sg->rv, &sg->rv_cap, sg->nrv + 1, sizeof *sg->rv, e)) != 0)
+        break;
+      grev *r = &sg->rv[sg->nrv++];
+      memcpy(r->revoker, d->author, LINLI_PK_BYTES);
+      r->rv = rvk;
+      r->verdict = 1;
+    }
+    if (root != NULL && work->pending_at <= o->seq && (rc = s_cross(g, d->author, work, o->seq, e)) != 0)
       break;
-    if (!trust_add_revocation(sub, d->author, &revs[i]))
-      continue;
-    if (g->nrevsubj == g->revsubj_cap) {
-      uint32_t cap = g->revsubj_cap ? 2 * g->revsubj_cap : 4;
-      void *nv = realloc(g->revsubj, cap * sizeof *g->revsubj);
-      if (nv == NULL) {
-        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
-        break;
-      }
-      g->revsubj = nv;
-      g->revsubj_cap = cap;
-    }
-    memcpy(g->revsubj[g->nrevsubj++], revs[i].subject, LINLI_PK_BYTES);
   }
-  free(revs);
   return rc;
+}
+
+/* The issuers of the chain in force at `at` when one of `author`'s ops in
+ * the group set it; LINLI_ENOTFOUND when the chain there is the store's. */
+static int
+s_group_issuers_at(lingest *g, const uint8_t author[LINLI_PK_BYTES], uint64_t at,
+                   const ltrust_issuers **out)
+{
+  *out = NULL;
+  for (uint32_t i = g->nep; i-- > 0;)
+    if (g->ep[i].seq <= at && memcmp(g->ep[i].author, author, LINLI_PK_BYTES) == 0) {
+      *out = &g->ep[i].is;
+      return 0;
+    }
+  return LINLI_ENOTFOUND;
+}
+
+/* Decides each revocation the delta holds (sg->rv[].verdict): in force, no
+ * force, or pending while the subject's log is not held up to its seq.
+ * Reads only; the group is not changed. */
+static int
+s_stage_decide(lingest *g, tstage *sg, lerr *e)
+{
+  lstore *s = g->s;
+  int rc = 0;
+  for (uint32_t i = 0; i < sg->nrv && rc == 0; i++) {
+    grev *r = &sg->rv[i];
+    uint64_t at = trust_revoke_at(r->rv.seq);
+    lhead *h;
+    if (memcmp(r->revoker, s->root, LINLI_PK_BYTES) == 0) {
+      r->verdict = 0;
+      continue;
+    }
+    if ((rc = s_group_head(g, r->rv.subject, &h, e)) != 0)
+      break;
+    if (h->seq < at) {
+      r->verdict = 1;
+      continue;
+    }
+    const ltrust_issuers *is;
+    if (s_group_issuers_at(g, r->rv.subject, at, &is) == 0) {
+      r->verdict = trust_revoke_check(s->root, r->revoker, &r->rv, is, NULL);
+      continue;
+    }
+    ltrust_state *base;
+    if ((rc = st_trust_get(s, r->rv.subject, &base, e)) != 0)
+      break;
+    r->verdict = st_revoke_decide(s, base, r->rv.subject, r->revoker, &r->rv, e);
+    if (r->verdict != 0 && r->verdict != LINLI_EREFUSED)
+      rc = r->verdict;
+  }
+  /* Room for what s_stage_apply adds, so that it cannot fail. */
+  if (rc == 0)
+    rc = s_reserve((void **)&g->ep, &g->ep_cap, g->nep + sg->nep, sizeof *g->ep, e);
+  if (rc == 0)
+    rc = s_reserve((void **)&g->grevs, &g->grevs_cap, g->ngrevs + sg->nrv, sizeof *g->grevs, e);
+  if (rc == 0)
+    rc = s_reserve((void **)&g->revsubj, &g->revsubj_cap, g->nrevsubj + sg->nrv,
+                   sizeof *g->revsubj, e);
+  /* The subjects' states, loaded now (loading can fail). */
+  for (uint32_t i = 0; i < sg->nrv && rc == 0; i++) {
+    ltrust_state *sub;
+    rc = s_group_trust(g, sg->rv[i].rv.subject, &sub, e);
+  }
+  return rc;
+}
+
+/* The delta passed every check: its trust effects become the group's. */
+static void
+s_stage_apply(lingest *g, const uint8_t author[LINLI_PK_BYTES], tstage *sg)
+{
+  if (sg->work) {
+    ltrust_state *ts = hmap_get(&g->trust, author, LINLI_PK_BYTES);
+    if (ts)
+      *ts = *sg->work;
+  }
+  memcpy(g->ep + g->nep, sg->ep, sg->nep * sizeof *g->ep);
+  g->nep += sg->nep;
+  for (uint32_t i = 0; i < sg->nrv; i++) {
+    grev *r = &sg->rv[i];
+    ltrust_state *sub = hmap_get(&g->trust, r->rv.subject, LINLI_PK_BYTES);
+    g->grevs[g->ngrevs++] = *r;
+    if (sub == NULL)
+      continue;
+    if (r->verdict == 1) {
+      uint64_t at = trust_revoke_at(r->rv.seq);
+      if (at < sub->pending_at)
+        sub->pending_at = at;
+    } else if (r->verdict == 0 && trust_add_revocation(sub, r->revoker, &r->rv)) {
+      /* Enforced at commit, should the subject's log reach past it. */
+      memcpy(g->revsubj[g->nrevsubj++], r->rv.subject, LINLI_PK_BYTES);
+    }
+  }
 }
 
 int
@@ -317,8 +506,10 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   char who[LINLI_SHORT_ID_LEN + 1] = "?";
   uint8_t *raw = NULL;
   delta d;
+  tstage sg;
   int rc;
   memset(&d, 0, sizeof d);
+  memset(&sg, 0, sizeof sg);
   if (g->keep) {
     raw = malloc(n ? n : 1);
     if (raw == NULL)
@@ -393,13 +584,15 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   }
   uint32_t keep;
   uint8_t sig[LINLI_SIG_BYTES];
-  if ((rc = s_trust_delta(g, &d, skip, &keep, sig, e)) != 0)
+  if ((rc = s_trust_delta(g, &d, skip, &keep, sig, &sg, e)) != 0)
     goto fail;
   if (d.ops[skip].hlc <= h->hlc) {
     rc = lerr_set(e, LINLI_EMALFORMED, "author %s seq %llu: timestamp is not after seq %llu's",
                   who, (unsigned long long)(first + skip), (unsigned long long)h->seq);
     goto fail;
   }
+  if (lstore_root(g->s) != NULL && (rc = s_stage_decide(g, &sg, e)) != 0)
+    goto fail;
   last = first + keep - 1;
   uint64_t last_hlc = d.ops[keep - 1].hlc;
   memcpy(head, g->hashes[keep - 1], LINLI_HASH_BYTES);
@@ -425,6 +618,9 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   } else {
     delta_clear(&d);
   }
+  /* Nothing below can fail: the delta is in. */
+  s_stage_apply(g, d.author, &sg);
+  s_stage_free(&sg);
   g->dups += skip;
   g->nops += (last - first + 1) - skip;
   h->seq = last;
@@ -435,6 +631,7 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
     g->items[g->n - 1].head = *h;
   return 0;
 fail:
+  s_stage_free(&sg);
   delta_clear(&d);
   free(raw);
   return rc;
@@ -566,7 +763,7 @@ s_enforce_revocations(lingest *g, lerr *e)
     ltrust_state *st;
     if ((rc = st_trust_get(s, g->revsubj[i], &st, e)) != 0)
       break;
-    const ltrust_rev *rv = trust_revocation(lstore_root(s), st);
+    const ltrust_rev *rv = trust_revocation(st);
     lhead h;
     if (rv == NULL || lstore_head(s, g->revsubj[i], &h, NULL) != 0 || h.seq <= rv->rv.seq)
       continue;

@@ -102,6 +102,23 @@ int st_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
 
 /* The store's cached state of `author` (loaded on first use). */
 int st_trust_get(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state **out, lerr *e);
+/* Calls `cb` for each revocation of `subject` in its stored record
+ * (trust/revoke/<subject>), with the key that wrote it; stops at a nonzero
+ * return and returns it. */
+typedef int (*st_rev_cb)(void *ctx, const uint8_t revoker[LINLI_PK_BYTES], const lrevoke *rv);
+int st_revocations_each(lstore *s, const uint8_t subject[LINLI_PK_BYTES], st_rev_cb cb, void *ctx,
+                        lerr *e);
+/* The issuers of `author`'s chain in force at `seq` by the stored log (the
+ * last certificate op at or before it); *have is false when there is none.
+ * The log must be held up to `seq`. */
+int st_issuers_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, ltrust_issuers *out,
+                  bool *have, lerr *e);
+/* Whether revocation `rv` of `author` by `revoker` has force, the author's
+ * log being stored up to trust_revoke_at(rv->seq) and `st` its state there
+ * or later: trust_revoke_check with the chain in force at that seq.  0:
+ * authorised; LINLI_EREFUSED: not; other codes: the store failed. */
+int st_revoke_decide(lstore *s, const ltrust_state *st, const uint8_t author[LINLI_PK_BYTES],
+                     const uint8_t revoker[LINLI_PK_BYTES], const lrevoke *rv, lerr *e);
 /* Keeps fork evidence (if none is kept for the author yet) and stops
  * accepting the author's new ops. */
 int st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,

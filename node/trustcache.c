@@ -15,6 +15,110 @@
 #include <string.h>
 #include <unistd.h>
 
+int
+st_revocations_each(lstore *s, const uint8_t subject[LINLI_PK_BYTES], st_rev_cb cb, void *ctx,
+                    lerr *e)
+{
+  char key[96];
+  size_t kl = trust_key(key, TRUST_REVOKE_PREFIX, subject);
+  rec *r = NULL;
+  int rc = lstore_get(s, key, kl, &r, e);
+  if (rc)
+    return rc == LINLI_ENOTFOUND ? 0 : rc;
+  const rfield *f = rec_field(r, TRUST_REVOKE_FIELD, strlen(TRUST_REVOKE_FIELD), FK_SET);
+  for (uint32_t i = 0; f && i < f->nents && rc == 0; i++) {
+    uint8_t *raw;
+    size_t rl;
+    lrevoke rv;
+    /* Every element passed trust_check_op when it was stored. */
+    if (trust_unhex(f->ents[i].s, f->ents[i].s_len, &raw, &rl, NULL) != 0)
+      continue;
+    if (revoke_decode(&rv, raw, rl, NULL) == 0 && memcmp(rv.subject, subject, LINLI_PK_BYTES) == 0)
+      rc = cb(ctx, f->ents[i].st.author, &rv);
+    free(raw);
+  }
+  rec_destroy(&r);
+  return rc;
+}
+
+int
+st_issuers_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, ltrust_issuers *out,
+              bool *have, lerr *e)
+{
+  /* Back from `seq` to the last certificate op: renewals are rare, so
+   * this reads few deltas. */
+  *have = false;
+  lchain *ch = malloc(sizeof *ch);
+  if (ch == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  int rc = 0;
+  while (seq > 0 && !*have && rc == 0) {
+    delta d;
+    char *raw;
+    memset(&d, 0, sizeof d);
+    if ((rc = st_load_delta(s, author, seq, &d, &raw, NULL, e)) != 0)
+      break;
+    for (uint64_t q = seq; q >= d.first_seq && !*have; q--) {
+      if (trust_op_chain(author, &d.ops[q - d.first_seq], ch, NULL) == 0) {
+        trust_issuers(ch, out);
+        *have = true;
+      }
+    }
+    seq = d.first_seq - 1;
+    delta_clear(&d);
+    free(raw);
+  }
+  free(ch);
+  return rc;
+}
+
+int
+st_revoke_decide(lstore *s, const ltrust_state *st, const uint8_t author[LINLI_PK_BYTES],
+                 const uint8_t revoker[LINLI_PK_BYTES], const lrevoke *rv, lerr *e)
+{
+  ltrust_issuers is;
+  bool have = false;
+  uint64_t at = trust_revoke_at(rv->seq);
+  int rc = 0;
+  if (memcmp(revoker, s->root, LINLI_PK_BYTES) == 0)
+    return 0;
+  if (st->certified && st->chain_seq <= at) {
+    trust_issuers(&st->chain, &is);
+    have = true;
+  } else if ((rc = st_issuers_at(s, author, at, &is, &have, e)) != 0) {
+    return rc;
+  }
+  return trust_revoke_check(s->root, revoker, rv, have ? &is : NULL, e);
+}
+
+typedef struct load_ctx {
+  lstore *s;
+  const uint8_t *author;
+  ltrust_state *st;
+  uint64_t head;
+} load_ctx;
+
+/* One stored revocation of the author being loaded: decided when the
+ * author's log is held up to its seq (or the root wrote it), pending
+ * otherwise. */
+static int
+s_load_rev(void *ctx, const uint8_t revoker[LINLI_PK_BYTES], const lrevoke *rv)
+{
+  load_ctx *lc = ctx;
+  uint64_t at = trust_revoke_at(rv->seq);
+  bool by_root = memcmp(revoker, lc->s->root, LINLI_PK_BYTES) == 0;
+  if (!by_root && at > lc->head) {
+    if (at < lc->st->pending_at)
+      lc->st->pending_at = at;
+    return 0;
+  }
+  lerr why;
+  int rc = st_revoke_decide(lc->s, lc->st, lc->author, revoker, rv, &why);
+  if (rc == 0)
+    trust_add_revocation(lc->st, revoker, rv);
+  return rc == LINLI_EREFUSED ? 0 : rc;
+}
+
 /* What the views and the fork evidence say of `author`. */
 static int
 s_trust_load(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *st, lerr *e)
@@ -31,28 +135,23 @@ s_trust_load(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *st, 
     size_t rl;
     if (f && f->nents == 1 && trust_unhex(f->ents[0].s, f->ents[0].s_len, &raw, &rl, NULL) == 0) {
       st->certified = chain_decode(&st->chain, raw, rl, NULL) == 0;
+      st->chain_seq = f->ents[0].st.seq;
       free(raw);
     }
     rec_destroy(&r);
   } else if (rc != LINLI_ENOTFOUND) {
     return rc;
   }
-  kl = trust_key(key, TRUST_REVOKE_PREFIX, author);
-  if ((rc = lstore_get(s, key, kl, &r, e)) == 0) {
-    const rfield *f = rec_field(r, TRUST_REVOKE_FIELD, strlen(TRUST_REVOKE_FIELD), FK_SET);
-    for (uint32_t i = 0; f && i < f->nents; i++) {
-      uint8_t *raw;
-      size_t rl;
-      lrevoke rv;
-      if (trust_unhex(f->ents[i].s, f->ents[i].s_len, &raw, &rl, NULL) != 0)
-        continue;
-      if (revoke_decode(&rv, raw, rl, NULL) == 0 && memcmp(rv.subject, author, LINLI_PK_BYTES) == 0)
-        trust_add_revocation(st, f->ents[i].st.author, &rv);
-      free(raw);
-    }
-    rec_destroy(&r);
-  } else if (rc != LINLI_ENOTFOUND) {
-    return rc;
+  /* Revocations have force only under a root. */
+  if (s->has_root) {
+    lhead h;
+    load_ctx lc = {.s = s, .author = author, .st = st};
+    if ((rc = lstore_head(s, author, &h, e)) == 0)
+      lc.head = h.seq;
+    else if (rc != LINLI_ENOTFOUND)
+      return rc;
+    if ((rc = st_revocations_each(s, author, s_load_rev, &lc, e)) != 0)
+      return rc;
   }
   char mk[80] = "fork:";
   hex_encode(mk + 5, author, LINLI_PK_BYTES);

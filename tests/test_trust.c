@@ -269,28 +269,197 @@ Test(trust, revocations)
   lbuf_free(&b);
   /* who may revoke: the root, the issuers up the chain; not a stranger,
    * not the village itself */
-  cr_assert(revoke_authorised(root.pk, root.pk, NULL));
-  cr_assert(revoke_authorised(root.pk, street.pk, &vchain));
-  cr_assert(!revoke_authorised(root.pk, stranger.pk, &vchain));
-  cr_assert(!revoke_authorised(root.pk, village.pk, &vchain));
-  cr_assert(!revoke_authorised(root.pk, street.pk, NULL));
-  /* the state keeps them sorted; the first authorised one is in force */
+  ltrust_issuers vis;
+  trust_issuers(&vchain, &vis);
+  cr_assert_eq(vis.n, 2);
+  cr_assert_eq(trust_revoke_check(root.pk, root.pk, &rv, NULL, &e), 0);
+  cr_assert_eq(trust_revoke_check(root.pk, street.pk, &rv, &vis, &e), 0);
+  cr_assert_eq(trust_revoke_check(root.pk, stranger.pk, &rv, &vis, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "has no force") != NULL, "%s", e.msg);
+  cr_assert_eq(trust_revoke_check(root.pk, village.pk, &rv, &vis, &e), LINLI_EREFUSED);
+  cr_assert_eq(trust_revoke_check(root.pk, street.pk, &rv, NULL, &e), LINLI_EREFUSED);
+  /* seq 0 is decided by the chain at seq 1 */
+  cr_assert_eq(trust_revoke_at(0), 1);
+  cr_assert_eq(trust_revoke_at(7), 7);
+  /* the state keeps authorised ones sorted: the first is in force */
   ltrust_state st;
   trust_state_init(&st);
   lrevoke r9 = rv, r3 = rv;
   r9.seq = 9;
   r3.seq = 3;
   cr_assert(trust_add_revocation(&st, street.pk, &r9));
-  cr_assert(trust_add_revocation(&st, stranger.pk, &r3));
   cr_assert(!trust_add_revocation(&st, street.pk, &r9));
-  cr_assert_null(trust_revocation(root.pk, &st)); /* chain unknown: only root's count */
-  st.certified = true;
-  st.chain = vchain;
-  const ltrust_rev *in = trust_revocation(root.pk, &st);
-  cr_assert_not_null(in);
-  cr_assert_eq(in->rv.seq, 9); /* the stranger's earlier one has no force */
+  cr_assert_eq(trust_revocation(&st)->rv.seq, 9);
   cr_assert(trust_add_revocation(&st, root.pk, &r3));
-  cr_assert_eq(trust_revocation(root.pk, &st)->rv.seq, 3);
+  cr_assert_eq(trust_revocation(&st)->rv.seq, 3);
+  cr_assert_eq(st.nrevs, 2);
+  /* a revoker's earlier revocation replaces its later one */
+  lrevoke r2 = rv;
+  r2.seq = 2;
+  cr_assert(trust_add_revocation(&st, street.pk, &r2));
+  cr_assert_eq(st.nrevs, 2);
+  cr_assert_eq(trust_revocation(&st)->rv.seq, 2);
+  cr_assert_eq(memcmp(trust_revocation(&st)->revoker, street.pk, LINLI_PK_BYTES), 0);
+  cr_assert(!trust_add_revocation(&st, street.pk, &r9));
+  /* the seq cut without overflow at the top */
+  ltrust_rev top = {.rv = {.seq = UINT64_MAX}};
+  cr_assert(!trust_cut(&top, UINT64_MAX));
+  cr_assert(!trust_cut(&top, UINT64_MAX - 1));
+  cr_assert(!trust_cut(NULL, 5));
+  ltrust_rev at5 = {.rv = {.seq = 5}};
+  cr_assert(trust_cut(&at5, 6));
+  cr_assert(!trust_cut(&at5, 5));
+}
+
+/* A revocation of `subject` at `seq` with its own head signature. */
+static lrevoke
+s_rv(const lident *subject, uint64_t seq)
+{
+  lrevoke rv;
+  memset(&rv, 0, sizeof rv);
+  memcpy(rv.subject, subject->pk, LINLI_PK_BYTES);
+  rv.seq = seq;
+  if (seq > 0)
+    s_head(subject, seq, rv.hash, rv.sig);
+  return rv;
+}
+
+/* A revocation op of `subject` at `seq`, for trust_check_op. */
+static op
+s_rv_op(const lident *subject, uint64_t rseq, uint64_t opseq, char key[96], char **hex)
+{
+  lrevoke rv = s_rv(subject, rseq);
+  lbuf b;
+  lbuf_init(&b);
+  revoke_encode(&b, &rv);
+  *hex = s_hexval(b.p, b.len);
+  lbuf_free(&b);
+  trust_key(key, TRUST_REVOKE_PREFIX, subject->pk);
+  return s_op(OP_ADD, key, TRUST_REVOKE_FIELD, *hex, opseq, T0);
+}
+
+/* What a node does with a revocation of the village it holds the log of:
+ * in force only when trust_revoke_check passes. */
+static void
+s_node_takes(ltrust_state *st, const lident *revoker, const lrevoke *rv)
+{
+  ltrust_issuers is;
+  trust_issuers(&vchain, &is);
+  if (trust_revoke_check(root.pk, revoker->pk, rv, &is, NULL) == 0)
+    trust_add_revocation(st, revoker->pk, rv);
+}
+
+/* The trigger: revocations at seqs 1..8 that are no one's to write must
+ * not push the street's revocation at seq 100 out, in either order. */
+Test(trust, eight_revocations_cannot_make_a_key_unrevocable)
+{
+  char key[96], *hex;
+  lerr e = {0};
+  /* The village revoking itself is not a valid op at all. */
+  ltrust_state vst;
+  trust_state_init(&vst);
+  vst.certified = true;
+  vst.chain = vchain;
+  for (uint64_t k = 1; k <= 8; k++) {
+    op o = s_rv_op(&village, k, 100 + k, key, &hex);
+    lrevoke got;
+    bool isrv = true;
+    cr_assert_eq(trust_check_op(root.pk, village.pk, &vst, &o, &got, &isrv, &e), LINLI_EREFUSED);
+    cr_assert(strstr(e.msg, "cannot revoke itself") != NULL, "%s", e.msg);
+    cr_assert(!isrv);
+    free(hex);
+  }
+  /* A certified neighbour's revocations are valid ops without force. */
+  lcert nc = s_cert(&stranger, "v13", ROLE_VILLAGE, "gusu/jinchang/v13/");
+  cert_sign(&nc, &street);
+  ltrust_state nst;
+  trust_state_init(&nst);
+  nst.certified = true;
+  nst.chain.n = 2;
+  nst.chain.c[0] = nc;
+  nst.chain.c[1] = schain.c[0];
+  for (int order = 0; order < 2; order++) {
+    ltrust_state st;
+    trust_state_init(&st);
+    lrevoke street100 = s_rv(&village, 100);
+    if (order == 1)
+      s_node_takes(&st, &street, &street100);
+    for (uint64_t k = 1; k <= 8; k++) {
+      op o = s_rv_op(&village, k, k, key, &hex);
+      lrevoke got;
+      bool isrv = false;
+      cr_assert_eq(trust_check_op(root.pk, stranger.pk, &nst, &o, &got, &isrv, &e), 0, "%s",
+                   e.msg);
+      cr_assert(isrv);
+      s_node_takes(&st, &stranger, &got);
+      free(hex);
+    }
+    cr_assert_eq(st.nrevs, order == 1 ? 1 : 0, "an unauthorised revocation took a slot");
+    if (order == 0)
+      s_node_takes(&st, &street, &street100);
+    const ltrust_rev *in = trust_revocation(&st);
+    cr_assert_not_null(in, "order %d: the street's revocation was pushed out", order);
+    cr_assert_eq(in->rv.seq, 100);
+    cr_assert_eq(memcmp(in->revoker, street.pk, LINLI_PK_BYTES), 0);
+  }
+}
+
+/* Even TRUST_REVS_MAX authorised revokers cannot push the smallest out. */
+Test(trust, full_revocation_slots_keep_the_smallest)
+{
+  ltrust_state st;
+  trust_state_init(&st);
+  lident k[TRUST_REVS_MAX + 2];
+  for (int i = 0; i < TRUST_REVS_MAX + 2; i++) {
+    s_key(&k[i], (uint8_t)(40 + i));
+    lrevoke rv = s_rv(&village, (uint64_t)(50 - i));
+    trust_add_revocation(&st, k[i].pk, &rv);
+  }
+  cr_assert_eq(st.nrevs, TRUST_REVS_MAX);
+  cr_assert_eq(trust_revocation(&st)->rv.seq, 50 - (TRUST_REVS_MAX + 1));
+  for (uint32_t i = 1; i < st.nrevs; i++)
+    cr_assert_lt(st.revs[i - 1].rv.seq, st.revs[i].rv.seq);
+  /* a larger one does not enter a full state */
+  lident late;
+  s_key(&late, 90);
+  lrevoke rv = s_rv(&village, 60);
+  cr_assert(!trust_add_revocation(&st, late.pk, &rv));
+}
+
+/* Without a root, trust/ holds only well-formed certificates of the
+ * writer itself and revocations of other keys. */
+Test(trust, reserved_keys_without_a_root)
+{
+  ltrust_state st;
+  trust_state_init(&st);
+  lerr e = {0};
+  op o = s_op(OP_SET, "trust/x/y", "f", "v", 1, T0);
+  cr_assert_eq(trust_check_op(NULL, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "reserved") != NULL, "%s", e.msg);
+  char key[96];
+  trust_key(key, TRUST_CERT_PREFIX, village.pk);
+  o = s_op(OP_SET, key, TRUST_CHAIN_FIELD, "00ff", 1, T0);
+  cr_assert_eq(trust_check_op(NULL, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  o = s_op(OP_SET, key, "other", "00", 1, T0);
+  cr_assert_eq(trust_check_op(NULL, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  char *hex = s_chain_hex(&vchain);
+  o = s_op(OP_SET, key, TRUST_CHAIN_FIELD, hex, 1, T0);
+  cr_assert_eq(trust_check_op(NULL, village.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  /* another key's chain is not this key's */
+  cr_assert_eq(trust_check_op(NULL, street.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  char skey[96];
+  trust_key(skey, TRUST_CERT_PREFIX, street.pk);
+  o = s_op(OP_SET, skey, TRUST_CHAIN_FIELD, hex, 1, T0);
+  cr_assert_eq(trust_check_op(NULL, street.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  free(hex);
+  /* revocations: well-formed, of another key */
+  o = s_rv_op(&village, 3, 2, key, &hex);
+  cr_assert_eq(trust_check_op(NULL, street.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(trust_check_op(NULL, village.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  free(hex);
+  o = s_op(OP_ADD, key, TRUST_REVOKE_FIELD, "zz", 2, T0);
+  cr_assert_eq(trust_check_op(NULL, street.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(!st.certified, "no root: a certificate is not a chain in force");
 }
 
 /* A one-op signed delta of `id` at seq 1 setting hh/1 = val. */

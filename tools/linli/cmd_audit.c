@@ -46,6 +46,14 @@ typedef struct aauthor {
   uint8_t prev[LINLI_HASH_BYTES];
   uint64_t hlc_min, hlc_max;
   ltrust_state ts;
+  /* the chains its log set: seq and issuers, for revocations (a
+   * revocation is decided by the chain in force at its seq) */
+  struct aepoch {
+    uint64_t seq;
+    ltrust_issuers is;
+  } *epochs;
+  uint32_t nepochs, epochs_cap;
+  uint64_t valid_to;        /* the last op that passed the rules, 0: none */
   bool blocked;
   uint64_t refused;         /* ops after the first refused one */
   uint32_t problems;
@@ -76,6 +84,9 @@ typedef struct audit {
   aprob *probs;
   uint32_t nprobs, probs_cap;
   uint64_t nproblems;       /* counted even past S_PROBLEMS_MAX */
+  aprob *notes;             /* valid, but worth a look: revocations without force */
+  uint32_t nnotes, notes_cap;
+  uint64_t nnoted;
   arev *revs;
   uint32_t nrevs, revs_cap;
   const char *record;
@@ -95,31 +106,32 @@ typedef struct audit {
 } audit;
 
 static void
-s_problem(audit *a, const uint8_t *author, uint64_t seq, uint64_t seq_end, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-s_problem(audit *a, const uint8_t *author, uint64_t seq, uint64_t seq_end, const char *fmt, ...)
+s_report(audit *a, bool problem, const uint8_t *author, uint64_t seq, uint64_t seq_end,
+         const char *fmt, va_list ap)
 {
-  a->nproblems++;
-  if (author) {
-    aauthor *aa = hmap_get(&a->authors, author, LINLI_PK_BYTES);
+  aprob **list = problem ? &a->probs : &a->notes;
+  uint32_t *n = problem ? &a->nprobs : &a->nnotes, *cap = problem ? &a->probs_cap : &a->notes_cap;
+  if (problem) {
+    a->nproblems++;
+    aauthor *aa = author ? hmap_get(&a->authors, author, LINLI_PK_BYTES) : NULL;
     if (aa)
       aa->problems++;
+  } else {
+    a->nnoted++;
   }
-  if (a->nprobs == S_PROBLEMS_MAX)
+  if (*n == S_PROBLEMS_MAX)
     return;
-  if (a->nprobs == a->probs_cap) {
-    uint32_t cap = a->probs_cap ? 2 * a->probs_cap : 16;
-    aprob *np = realloc(a->probs, cap * sizeof *np);
+  if (*n == *cap) {
+    uint32_t c = *cap ? 2 * *cap : 16;
+    aprob *np = realloc(*list, c * sizeof *np);
     if (np == NULL) {
       a->oom = true;
       return;
     }
-    a->probs = np;
-    a->probs_cap = cap;
+    *list = np;
+    *cap = c;
   }
-  aprob *p = &a->probs[a->nprobs++];
+  aprob *p = &(*list)[(*n)++];
   memset(p, 0, sizeof *p);
   if (author) {
     memcpy(p->author, author, LINLI_PK_BYTES);
@@ -127,9 +139,33 @@ s_problem(audit *a, const uint8_t *author, uint64_t seq, uint64_t seq_end, const
   }
   p->seq = seq;
   p->seq_end = seq_end;
+  vsnprintf(p->what, sizeof p->what, fmt, ap);
+}
+
+static void
+s_problem(audit *a, const uint8_t *author, uint64_t seq, uint64_t seq_end, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+s_problem(audit *a, const uint8_t *author, uint64_t seq, uint64_t seq_end, const char *fmt, ...)
+{
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(p->what, sizeof p->what, fmt, ap);
+  s_report(a, true, author, seq, seq_end, fmt, ap);
+  va_end(ap);
+}
+
+/* Something valid that an auditor should see; not a problem. */
+static void
+s_note(audit *a, const uint8_t *author, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+s_note(audit *a, const uint8_t *author, uint64_t seq, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  s_report(a, false, author, seq, seq, fmt, ap);
   va_end(ap);
 }
 
@@ -303,11 +339,27 @@ s_audit_delta(audit *a, const uint8_t *p, size_t n)
     }
     lrevoke rv;
     bool isrv = false;
+    uint64_t chain_seq = aa->ts.chain_seq;
     if (trust_check_op(a->root, d.author, &aa->ts, o, &rv, &isrv, &e) != 0) {
       s_problem(a, d.author, o->seq, o->seq, "%s", e.msg);
       aa->blocked = true;
       continue;
     }
+    if (aa->ts.chain_seq != chain_seq) {
+      if (aa->nepochs == aa->epochs_cap) {
+        uint32_t cap = aa->epochs_cap ? 2 * aa->epochs_cap : 2;
+        struct aepoch *ne = realloc(aa->epochs, cap * sizeof *ne);
+        if (ne == NULL) {
+          a->oom = true;
+          continue;
+        }
+        aa->epochs = ne;
+        aa->epochs_cap = cap;
+      }
+      aa->epochs[aa->nepochs].seq = o->seq;
+      trust_issuers(&aa->ts.chain, &aa->epochs[aa->nepochs++].is);
+    }
+    aa->valid_to = o->seq;
     aa->ops++;
     if (aa->hlc_min == 0 || o->hlc < aa->hlc_min)
       aa->hlc_min = o->hlc;
@@ -362,6 +414,11 @@ s_hash_at(audit *a, const uint8_t *author, uint64_t seq, uint8_t out[LINLI_HASH_
   return rc;
 }
 
+/* Rule 6 (docs/FORMAT.md): a revocation has force when the root wrote it,
+ * or an issuer in the subject's chain in force at its seq; decided by
+ * trust_revoke_check, as a node decides it.  One the input cannot decide
+ * (the subject's log does not reach its seq here) has no force in it, as
+ * on a node holding the same logs. */
 static void
 s_check_revocations(audit *a)
 {
@@ -369,25 +426,49 @@ s_check_revocations(audit *a)
   for (uint32_t i = 0; i < a->nrevs; i++) {
     arev *r = &a->revs[i];
     aauthor *sub = hmap_get(&a->authors, r->rv.subject, LINLI_PK_BYTES);
+    uint64_t at = trust_revoke_at(r->rv.seq);
     ident_short(who, r->rv.subject);
     ident_short(by, r->revoker);
-    if (sub == NULL)
-      continue; /* the revoked log is not in this input */
-    if (!revoke_authorised(a->root, r->revoker, sub->ts.certified ? &sub->ts.chain : NULL)) {
-      s_problem(a, r->revoker, r->at_seq, r->at_seq,
-                "revokes %s, which this key did not certify (the revocation has no force)", who);
+    lerr e = {0};
+    int rc = 0;
+    if (memcmp(r->revoker, a->root, LINLI_PK_BYTES) != 0) {
+      if (sub == NULL || sub->valid_to < at) {
+        s_note(a, r->revoker, r->at_seq,
+               "revokes %s at seq %llu, whose log does not reach that seq in this input: "
+               "no force here",
+               who, (unsigned long long)r->rv.seq);
+        continue;
+      }
+      const ltrust_issuers *is = NULL;
+      for (uint32_t k = sub->nepochs; k-- > 0 && is == NULL;)
+        if (sub->epochs[k].seq <= at)
+          is = &sub->epochs[k].is;
+      rc = trust_revoke_check(a->root, r->revoker, &r->rv, is, &e);
+    }
+    if (rc != 0) {
+      s_note(a, r->revoker, r->at_seq, "%s", e.msg);
       continue;
     }
-    trust_add_revocation(&sub->ts, r->revoker, &r->rv);
-    if (sub->head_seq > r->rv.seq)
-      s_problem(a, r->rv.subject, r->rv.seq + 1, sub->head_seq,
+    if (sub != NULL)
+      trust_add_revocation(&sub->ts, r->revoker, &r->rv);
+  }
+  /* Per author, the revocation in force (the smallest seq). */
+  for (uint32_t i = 0; i < a->nlist; i++) {
+    aauthor *sub = a->list[i];
+    const ltrust_rev *in = trust_revocation(&sub->ts);
+    if (in == NULL)
+      continue;
+    ident_short(by, in->revoker);
+    if (sub->head_seq > in->rv.seq)
+      s_problem(a, sub->pk, in->rv.seq + 1, sub->head_seq,
                 "ops signed after the key was revoked at seq %llu by %s (%s)",
-                (unsigned long long)r->rv.seq, by,
-                r->rv.reason[0] ? r->rv.reason : "no reason given");
+                (unsigned long long)in->rv.seq, by,
+                in->rv.reason[0] ? in->rv.reason : "no reason given");
     uint8_t h[LINLI_HASH_BYTES];
-    if (r->rv.seq > 0 && sub->head_seq >= r->rv.seq && s_hash_at(a, r->rv.subject, r->rv.seq, h) == 0 &&
-        memcmp(h, r->rv.hash, LINLI_HASH_BYTES) != 0)
-      s_problem(a, r->rv.subject, r->rv.seq, r->rv.seq,
+    if (in->rv.seq > 0 && sub->head_seq >= in->rv.seq &&
+        s_hash_at(a, sub->pk, in->rv.seq, h) == 0 &&
+        memcmp(h, in->rv.hash, LINLI_HASH_BYTES) != 0)
+      s_problem(a, sub->pk, in->rv.seq, in->rv.seq,
                 "fork: the revocation by %s carries this key's signature over another op at this "
                 "seq",
                 by);
@@ -510,6 +591,30 @@ s_columns(const char *s)
 }
 
 static void
+s_print_list(const char *title, const aprob *list, uint32_t n, uint64_t total)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  if (total == 0)
+    return;
+  printf("\n%s:\n", title);
+  for (uint32_t i = 0; i < n; i++) {
+    const aprob *p = &list[i];
+    if (p->has_author) {
+      ident_short(who, p->author);
+      if (p->seq_end > p->seq)
+        printf("  author %s seq %llu..%llu: %s\n", who, (unsigned long long)p->seq,
+               (unsigned long long)p->seq_end, p->what);
+      else
+        printf("  author %s seq %llu: %s\n", who, (unsigned long long)p->seq, p->what);
+    } else {
+      printf("  %s\n", p->what);
+    }
+  }
+  if (total > n)
+    printf("  ... and %llu more\n", (unsigned long long)(total - n));
+}
+
+static void
 s_print_text(audit *a, const char *source)
 {
   char who[LINLI_SHORT_ID_LEN + 1], t0[64], t1[64], root[2 * LINLI_PK_BYTES + 1];
@@ -532,28 +637,36 @@ s_print_text(audit *a, const char *source)
            (unsigned long long)aa->ops, (unsigned long long)aa->head_seq,
            aa->ops ? t0 : "-", aa->ops ? t1 : "-", aa->problems);
   }
-  if (a->nproblems > 0) {
-    printf("\nproblems:\n");
-    for (uint32_t i = 0; i < a->nprobs; i++) {
-      aprob *p = &a->probs[i];
-      if (p->has_author) {
-        ident_short(who, p->author);
-        if (p->seq_end > p->seq)
-          printf("  author %s seq %llu..%llu: %s\n", who, (unsigned long long)p->seq,
-                 (unsigned long long)p->seq_end, p->what);
-        else
-          printf("  author %s seq %llu: %s\n", who, (unsigned long long)p->seq, p->what);
-      } else {
-        printf("  %s\n", p->what);
-      }
-    }
-    if (a->nproblems > a->nprobs)
-      printf("  ... and %llu more\n", (unsigned long long)(a->nproblems - a->nprobs));
-  }
+  s_print_list("problems", a->probs, a->nprobs, a->nproblems);
+  s_print_list("notes (valid, no effect)", a->notes, a->nnotes, a->nnoted);
   printf("\n%s: %llu ops in %llu deltas from %u authors, %llu problem%s\n",
          a->nproblems ? "FAILED" : "ok", (unsigned long long)a->ops,
          (unsigned long long)a->deltas, a->nlist, (unsigned long long)a->nproblems,
          a->nproblems == 1 ? "" : "s");
+}
+
+static void
+s_print_json_list(jw *w, const char *key, const aprob *list, uint32_t n)
+{
+  jw_key(w, key);
+  jw_arr_begin(w);
+  for (uint32_t i = 0; i < n; i++) {
+    const aprob *p = &list[i];
+    jw_obj_begin(w);
+    jw_key(w, "author");
+    if (p->has_author)
+      jw_hex(w, p->author, LINLI_PK_BYTES);
+    else
+      jw_null(w);
+    jw_key(w, "seq");
+    jw_uint(w, p->seq);
+    jw_key(w, "seq_end");
+    jw_uint(w, p->seq_end > p->seq ? p->seq_end : p->seq);
+    jw_key(w, "what");
+    jw_str(w, p->what);
+    jw_obj_end(w);
+  }
+  jw_arr_end(w);
 }
 
 static void
@@ -599,25 +712,8 @@ s_print_json_authors(audit *a, jw *w)
     jw_obj_end(w);
   }
   jw_arr_end(w);
-  jw_key(w, "problems");
-  jw_arr_begin(w);
-  for (uint32_t i = 0; i < a->nprobs; i++) {
-    aprob *p = &a->probs[i];
-    jw_obj_begin(w);
-    jw_key(w, "author");
-    if (p->has_author)
-      jw_hex(w, p->author, LINLI_PK_BYTES);
-    else
-      jw_null(w);
-    jw_key(w, "seq");
-    jw_uint(w, p->seq);
-    jw_key(w, "seq_end");
-    jw_uint(w, p->seq_end > p->seq ? p->seq_end : p->seq);
-    jw_key(w, "what");
-    jw_str(w, p->what);
-    jw_obj_end(w);
-  }
-  jw_arr_end(w);
+  s_print_json_list(w, "problems", a->probs, a->nprobs);
+  s_print_json_list(w, "notes", a->notes, a->nnotes);
 }
 
 /* The record's history and the state it adds up to. */
@@ -680,11 +776,14 @@ s_print_record(audit *a, jw *w)
 static void
 s_audit_free(audit *a)
 {
-  for (uint32_t i = 0; i < a->nlist; i++)
+  for (uint32_t i = 0; i < a->nlist; i++) {
+    free(a->list[i]->epochs);
     free(a->list[i]);
+  }
   free(a->list);
   hmap_free(&a->authors);
   free(a->probs);
+  free(a->notes);
   free(a->revs);
   for (uint32_t i = 0; i < a->nhist; i++) {
     free(a->hist[i].key);

@@ -347,7 +347,7 @@ s_cert_show(cli *c, lstore *s, const char *path)
     snprintf(verdict, sizeof verdict, "not valid now: %s", e.msg);
   else
     ok = true, snprintf(verdict, sizeof verdict, "valid, chains to the trust root");
-  const ltrust_rev *rv = have_root ? trust_revocation(root, st) : NULL;
+  const ltrust_rev *rv = have_root ? trust_revocation(st) : NULL;
   char hex[2 * LINLI_PK_BYTES + 1];
   hex_encode(hex, who, LINLI_PK_BYTES);
   if (c->json) {
