@@ -401,8 +401,19 @@ s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
       r->rv = rvk;
       r->verdict = 1;
     }
-    if (root != NULL && work->pending_at <= o->seq && (rc = s_cross(g, d->author, work, o->seq, e)) != 0)
-      break;
+    if (root != NULL && work->pending_at <= o->seq) {
+      if ((rc = s_cross(g, d->author, work, o->seq, e)) != 0)
+        break;
+      /* A revocation at seq 0, decided by the chain op 1 set, cuts op 1
+       * itself: nothing of the log is valid. */
+      rv = trust_revocation(work);
+      if (trust_cut(rv, o->seq)) {
+        rc = lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key revoked after seq %llu (%s)",
+                      who, (unsigned long long)o->seq, (unsigned long long)rv->rv.seq,
+                      rv->rv.reason[0] ? rv->rv.reason : "no reason given");
+        break;
+      }
+    }
   }
   return rc;
 }
@@ -615,12 +626,12 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
     it->keep = keep;
     memcpy(it->sig, sig, sizeof sig);
     memcpy(it->prev, skip ? h->hash : d.prev, LINLI_HASH_BYTES);
-  } else {
-    delta_clear(&d);
   }
   /* Nothing below can fail: the delta is in. */
   s_stage_apply(g, d.author, &sg);
   s_stage_free(&sg);
+  if (!g->keep)
+    delta_clear(&d);
   g->dups += skip;
   g->nops += (last - first + 1) - skip;
   h->seq = last;

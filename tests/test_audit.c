@@ -549,3 +549,178 @@ Test(audit, fork_with_its_evidence)
   lbuf_free(&b);
   lbuf_free(&c);
 }
+
+/* ---- one verdict for audit and import ---- */
+
+/* The village's next delta, one op `o` (seq and hlc set here). */
+static void
+s_village_delta(lbuf *out_delta, op *o, uint64_t *seq)
+{
+  lident v;
+  s_ident(path_v, &v);
+  lstore *s;
+  lhead h;
+  cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
+  cr_assert_eq(lstore_head(s, v.pk, &h, NULL), 0);
+  lstore_close(&s);
+  o->seq = h.seq + 1;
+  o->hlc = h.hlc + 1;
+  uint8_t head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
+  lbuf scratch;
+  lbuf_init(&scratch);
+  op_hash(head, h.hash, v.pk, o, &scratch);
+  head_sign(&v, o->seq, head, sig);
+  delta_encode(out_delta, v.pk, o->seq, h.hash, o, 1, sig);
+  lbuf_free(&scratch);
+  *seq = o->seq;
+  ident_wipe(&v);
+}
+
+/* A revocation op of `subject` at its last signed head held by the
+ * district; its hex value goes to `val` (freed by the caller). */
+static op
+s_revoke_op_of(const uint8_t subject[LINLI_PK_BYTES], char key[96], lbuf *val)
+{
+  lstore *s;
+  lhead h, sh;
+  cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
+  cr_assert_eq(lstore_head(s, subject, &h, NULL), 0);
+  cr_assert_eq(lstore_signed_head(s, subject, h.seq, &sh, NULL), 0);
+  lstore_close(&s);
+  lrevoke rv;
+  memset(&rv, 0, sizeof rv);
+  memcpy(rv.subject, subject, LINLI_PK_BYTES);
+  rv.seq = h.seq;
+  memcpy(rv.hash, sh.hash, LINLI_HASH_BYTES);
+  memcpy(rv.sig, sh.sig, LINLI_SIG_BYTES);
+  strcpy(rv.reason, "crafted");
+  lbuf raw;
+  lbuf_init(&raw);
+  revoke_encode(&raw, &rv);
+  trust_hex(val, raw.p, raw.len);
+  lbuf_free(&raw);
+  size_t kl = trust_key(key, TRUST_REVOKE_PREFIX, subject);
+  return (op){.kind = OP_ADD, .key = key, .key_len = (uint32_t)kl, .field = TRUST_REVOKE_FIELD,
+              .field_len = (uint32_t)strlen(TRUST_REVOKE_FIELD), .str = (const char *)val->p,
+              .str_len = (uint32_t)val->len};
+}
+
+/* `linli audit` and `linli import` into a fresh node under the same root
+ * give the same verdict on `file`; returns it (0 or 1). */
+static int
+s_same_verdict(const char *file, int k)
+{
+  char fresh[4200], name[32];
+  snprintf(name, sizeof name, "fresh%d", k);
+  s_path(fresh, name);
+  s_must(s_cli("-d", fresh, "init", "--name", name, "--root", roothex, NULL));
+  int audit = s_cli("audit", file, "--root", roothex, NULL);
+  char aout[sizeof out];
+  memcpy(aout, out, sizeof out);
+  int import = s_cli("-d", fresh, "import", file, NULL);
+  cr_assert_eq(audit, import, "audit says %d:\n%s\nimport says %d:\n%s", audit, aout, import, out);
+  memcpy(out, aout, sizeof out);
+  return audit;
+}
+
+Test(audit, audit_and_import_agree_on_revocations)
+{
+  rows r;
+  s_rows(&r);
+  lident st, v;
+  s_ident(path_s, &st);
+  s_ident(path_v, &v);
+  char key[96], want[300];
+  lbuf val, d;
+  uint64_t seq;
+  lbuf_init(&val);
+  lbuf_init(&d);
+
+  /* a village "revoking" its street: a valid op without force */
+  op o = s_revoke_op_of(st.pk, key, &val);
+  s_village_delta(&d, &o, &seq);
+  cr_assert_eq(s_same_verdict(s_bundle(&r, s_all(&r), (int)r.count, &d, 1), 1), 0);
+  snprintf(want, sizeof want, "revocation of %s at seq", s_short(st.pk));
+  cr_assert(strstr(out, want) != NULL && strstr(out, "has no force") != NULL, "%s", out);
+  cr_assert(strstr(out, "notes") != NULL, "%s", out);
+
+  /* a village revoking itself: invalid */
+  lbuf_reset(&val);
+  lbuf_reset(&d);
+  o = s_revoke_op_of(v.pk, key, &val);
+  s_village_delta(&d, &o, &seq);
+  cr_assert_eq(s_same_verdict(s_bundle(&r, s_all(&r), (int)r.count, &d, 1), 2), 1);
+  snprintf(want, sizeof want, "author %s seq %llu: author %s seq %llu: a key cannot revoke itself",
+           s_short(v.pk), (unsigned long long)seq, s_short(v.pk), (unsigned long long)seq);
+  cr_assert(strstr(out, want) != NULL, "%s", out);
+
+  /* the street revoking its village at its last op: in force, nothing cut */
+  char pub[4300];
+  snprintf(pub, sizeof pub, "%s/node.key.pub", path_v);
+  s_must(s_cli("-d", path_s, "cert", "revoke", "--subject", pub, "--reason", "moved", NULL));
+  s_up(path_s, path_d);
+  rows r2;
+  s_rows(&r2);
+  cr_assert_eq(s_same_verdict(s_bundle(&r2, s_all(&r2), (int)r2.count, NULL, 0), 3), 0);
+  /* ... and the village's op after it: refused by both */
+  lbuf_reset(&d);
+  s_village_op(&d, "gusu/jinchang/v12/hh/1", "after", 0, &seq);
+  cr_assert_eq(s_same_verdict(s_bundle(&r2, s_all(&r2), (int)r2.count, &d, 1), 4), 1);
+  cr_assert(strstr(out, "revoked at seq") != NULL, "%s", out);
+  s_rows_free(&r2);
+
+  lbuf_free(&val);
+  lbuf_free(&d);
+  ident_wipe(&st);
+  ident_wipe(&v);
+  s_rows_free(&r);
+}
+
+/* A store without a trust root refuses reserved trust/ keys, written or
+ * imported. */
+Test(audit, reserved_trust_keys_without_a_root)
+{
+  char open_[4200];
+  s_path(open_, "rootless");
+  s_must(s_cli("-d", open_, "init", "--name", "rootless", NULL));
+  cr_assert_eq(s_cli("-d", open_, "put", "trust/x/y", "f=v", NULL), 1, "%s", out);
+  cr_assert(strstr(out, "reserved") != NULL, "%s", out);
+  char key[200], arg[300];
+  lident self;
+  s_ident(open_, &self);
+  trust_key(key, TRUST_CERT_PREFIX, self.pk);
+  cr_assert_eq(s_cli("-d", open_, "put", key, "chain=zz", NULL), 1, "%s", out);
+  snprintf(arg, sizeof arg, "revocations=00");
+  cr_assert_eq(s_cli("-d", open_, "put", "trust/revoke/00", arg, NULL), 1, "%s", out);
+  /* the node's ordinary writes go on */
+  s_must(s_cli("-d", open_, "put", "hh/1", "name=x", NULL));
+  /* a bundle whose certificate is garbage */
+  lident v;
+  s_ident(path_v, &v);
+  trust_key(key, TRUST_CERT_PREFIX, v.pk);
+  op o = {.seq = 1, .hlc = hlc_make(1790000000000ull, 0), .kind = OP_SET, .key = key,
+          .key_len = (uint32_t)strlen(key), .field = TRUST_CHAIN_FIELD, .field_len = 5,
+          .str = "deadbeef", .str_len = 8};
+  uint8_t prev[LINLI_HASH_BYTES] = {0}, head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
+  lbuf scratch, d;
+  lbuf_init(&scratch);
+  lbuf_init(&d);
+  op_hash(head, prev, v.pk, &o, &scratch);
+  head_sign(&v, 1, head, sig);
+  delta_encode(&d, v.pk, 1, prev, &o, 1, sig);
+  rows none = {0};
+  const char *b = s_bundle(&none, NULL, 0, &d, 1);
+  cr_assert_eq(s_cli("-d", open_, "import", b, NULL), 1, "%s", out);
+  cr_assert(strstr(out, "certificate refused") != NULL, "%s", out);
+  s_must(s_cli("-d", open_, "ls", "trust/", NULL));
+  cr_assert(strstr(out, "trust/") == NULL, "a reserved key was stored:\n%s", out);
+  /* the village's real log, certificate and all, is accepted */
+  char full[4200];
+  s_path(full, "full.bundle");
+  s_must(s_cli("-d", path_d, "export", "-o", full, NULL));
+  s_must(s_cli("-d", open_, "import", full, NULL));
+  lbuf_free(&scratch);
+  lbuf_free(&d);
+  ident_wipe(&self);
+  ident_wipe(&v);
+}
