@@ -422,10 +422,10 @@ Test(audit, bundle_truncated)
 
 /* ---- logs that break the trust rules ---- */
 
-/* A one-op delta of the village continuing its log as the district holds
- * it: seq head+1, at time `ms` (0: just after its head). */
+/* The village's next delta as the district holds its log, one op `o`
+ * (seq head+1, at time `ms`; 0: just after its head). */
 static void
-s_village_op(lbuf *out_delta, const char *key, const char *val, uint64_t ms, uint64_t *seq)
+s_village_delta(lbuf *out_delta, op *o, uint64_t ms, uint64_t *seq)
 {
   lident v;
   s_ident(path_v, &v);
@@ -434,18 +434,26 @@ s_village_op(lbuf *out_delta, const char *key, const char *val, uint64_t ms, uin
   cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
   cr_assert_eq(lstore_head(s, v.pk, &h, NULL), 0);
   lstore_close(&s);
-  op o = {.seq = h.seq + 1, .hlc = ms ? hlc_make(ms, 0) : h.hlc + 1, .kind = OP_SET, .key = key,
-          .key_len = (uint32_t)strlen(key), .field = "name", .field_len = 4, .str = val,
-          .str_len = (uint32_t)strlen(val)};
+  o->seq = h.seq + 1;
+  o->hlc = ms ? hlc_make(ms, 0) : h.hlc + 1;
   uint8_t head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
   lbuf scratch;
   lbuf_init(&scratch);
-  op_hash(head, h.hash, v.pk, &o, &scratch);
-  head_sign(&v, o.seq, head, sig);
-  delta_encode(out_delta, v.pk, o.seq, h.hash, &o, 1, sig);
+  op_hash(head, h.hash, v.pk, o, &scratch);
+  head_sign(&v, o->seq, head, sig);
+  delta_encode(out_delta, v.pk, o->seq, h.hash, o, 1, sig);
   lbuf_free(&scratch);
-  *seq = o.seq;
+  *seq = o->seq;
   ident_wipe(&v);
+}
+
+/* A one-op delta of the village setting `key` name=`val`. */
+static void
+s_village_op(lbuf *out_delta, const char *key, const char *val, uint64_t ms, uint64_t *seq)
+{
+  op o = {.kind = OP_SET, .key = key, .key_len = (uint32_t)strlen(key), .field = "name",
+          .field_len = 4, .str = val, .str_len = (uint32_t)strlen(val)};
+  s_village_delta(out_delta, &o, ms, seq);
 }
 
 static void
@@ -552,30 +560,6 @@ Test(audit, fork_with_its_evidence)
 
 /* ---- one verdict for audit and import ---- */
 
-/* The village's next delta, one op `o` (seq and hlc set here). */
-static void
-s_village_delta(lbuf *out_delta, op *o, uint64_t *seq)
-{
-  lident v;
-  s_ident(path_v, &v);
-  lstore *s;
-  lhead h;
-  cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
-  cr_assert_eq(lstore_head(s, v.pk, &h, NULL), 0);
-  lstore_close(&s);
-  o->seq = h.seq + 1;
-  o->hlc = h.hlc + 1;
-  uint8_t head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
-  lbuf scratch;
-  lbuf_init(&scratch);
-  op_hash(head, h.hash, v.pk, o, &scratch);
-  head_sign(&v, o->seq, head, sig);
-  delta_encode(out_delta, v.pk, o->seq, h.hash, o, 1, sig);
-  lbuf_free(&scratch);
-  *seq = o->seq;
-  ident_wipe(&v);
-}
-
 /* A revocation op of `subject` at its last signed head held by the
  * district; its hex value goes to `val` (freed by the caller). */
 static op
@@ -638,7 +622,7 @@ Test(audit, audit_and_import_agree_on_revocations)
 
   /* a village "revoking" its street: a valid op without force */
   op o = s_revoke_op_of(st.pk, key, &val);
-  s_village_delta(&d, &o, &seq);
+  s_village_delta(&d, &o, 0, &seq);
   cr_assert_eq(s_same_verdict(s_bundle(&r, s_all(&r), (int)r.count, &d, 1), 1), 0);
   snprintf(want, sizeof want, "revocation of %s at seq", s_short(st.pk));
   cr_assert(strstr(out, want) != NULL && strstr(out, "has no force") != NULL, "%s", out);
@@ -648,7 +632,7 @@ Test(audit, audit_and_import_agree_on_revocations)
   lbuf_reset(&val);
   lbuf_reset(&d);
   o = s_revoke_op_of(v.pk, key, &val);
-  s_village_delta(&d, &o, &seq);
+  s_village_delta(&d, &o, 0, &seq);
   cr_assert_eq(s_same_verdict(s_bundle(&r, s_all(&r), (int)r.count, &d, 1), 2), 1);
   snprintf(want, sizeof want, "author %s seq %llu: author %s seq %llu: a key cannot revoke itself",
            s_short(v.pk), (unsigned long long)seq, s_short(v.pk), (unsigned long long)seq);

@@ -35,18 +35,10 @@ typedef struct author {
 static author root, street, street2, village, neighbour;
 
 static void
-s_key(lident *id, uint8_t n)
-{
-  uint8_t seed[LINLI_SEED_BYTES];
-  memset(seed, n, sizeof seed);
-  ident_from_seed(id, seed);
-}
-
-static void
 s_author(author *a, uint8_t n)
 {
   memset(a, 0, sizeof *a);
-  s_key(&a->id, n);
+  tu_key(&a->id, n);
   a->hlc = hlc_make(T0 + n, 0);
 }
 
@@ -70,23 +62,9 @@ s_cert(const author *subject, const author *issuer, const char *name, int role,
 static void
 s_delta(author *a, op *ops, uint32_t n, lbuf *out)
 {
-  lbuf scratch;
-  lbuf_init(&scratch);
-  uint8_t prev[LINLI_HASH_BYTES];
-  memcpy(prev, a->head, sizeof prev);
-  uint64_t first = a->seq + 1;
-  for (uint32_t i = 0; i < n; i++) {
-    ops[i].seq = ++a->seq;
-    ops[i].hlc = ++a->hlc;
-    op_hash(a->head, a->head, a->id.pk, &ops[i], &scratch);
-    cr_assert_leq(a->seq, MAXSEQ);
-    memcpy(a->heads[a->seq], a->head, LINLI_HASH_BYTES);
-  }
-  uint8_t sig[LINLI_SIG_BYTES];
-  head_sign(&a->id, a->seq, a->head, sig);
+  cr_assert_leq(a->seq + n, MAXSEQ);
   lbuf_init(out);
-  delta_encode(out, a->id.pk, first, prev, ops, n, sig);
-  lbuf_free(&scratch);
+  tu_delta(&a->id, &a->seq, &a->hlc, a->head, ops, n, out, a->heads);
 }
 
 /* Values of trust ops live as long as the test: kept here. */
@@ -182,7 +160,7 @@ s_store(void)
   char path[4200];
   snprintf(path, sizeof path, "%s/n", dir);
   lident id;
-  s_key(&id, 99);
+  tu_key(&id, 99);
   lerr e = {0};
   cr_assert_eq(lstore_init(path, "test", &id, &e), 0, "%s", e.msg);
   lstore *s;

@@ -63,21 +63,7 @@ s_incr(const char *key, const char *field, int64_t n)
 static void
 s_delta(author *a, op *ops, uint32_t n, lbuf *out)
 {
-  lbuf scratch;
-  lbuf_init(&scratch);
-  uint8_t prev[LINLI_HASH_BYTES];
-  memcpy(prev, a->head, sizeof prev);
-  uint64_t first = a->seq + 1;
-  for (uint32_t i = 0; i < n; i++) {
-    ops[i].seq = ++a->seq;
-    ops[i].hlc = ++a->hlc;
-    op_hash(a->head, a->head, a->id.pk, &ops[i], &scratch);
-  }
-  uint8_t sig[LINLI_SIG_BYTES];
-  head_sign(&a->id, a->seq, a->head, sig);
-  lbuf_reset(out);
-  delta_encode(out, a->id.pk, first, prev, ops, n, sig);
-  lbuf_free(&scratch);
+  tu_delta(&a->id, &a->seq, &a->hlc, a->head, ops, n, out, NULL);
 }
 
 static lstore *

@@ -311,6 +311,21 @@ Test(trust, revocations)
   cr_assert(!trust_cut(&at5, 5));
 }
 
+/* The invariants of revs[] the rest relies on: at most TRUST_REVS_MAX,
+ * sorted by seq, one per revoker. */
+static void
+s_revs_ok(const ltrust_state *st)
+{
+  cr_assert_leq(st->nrevs, TRUST_REVS_MAX);
+  for (uint32_t i = 0; i < st->nrevs; i++) {
+    if (i > 0)
+      cr_assert_leq(st->revs[i - 1].rv.seq, st->revs[i].rv.seq, "revs[] not sorted");
+    for (uint32_t k = 0; k < i; k++)
+      cr_assert_neq(memcmp(st->revs[i].revoker, st->revs[k].revoker, LINLI_PK_BYTES), 0,
+                    "two places for one revoker");
+  }
+}
+
 /* A revocation of `subject` at `seq` with its own head signature. */
 static lrevoke
 s_rv(const lident *subject, uint64_t seq)
@@ -347,6 +362,7 @@ s_node_takes(ltrust_state *st, const lident *revoker, const lrevoke *rv)
   trust_issuers(&vchain, &is);
   if (trust_revoke_check(root.pk, revoker->pk, rv, &is, NULL) == 0)
     trust_add_revocation(st, revoker->pk, rv);
+  s_revs_ok(st);
 }
 
 /* The trigger: revocations at seqs 1..8 that are no one's to write must
@@ -414,6 +430,11 @@ Test(trust, full_revocation_slots_keep_the_smallest)
     s_key(&k[i], (uint8_t)(40 + i));
     lrevoke rv = s_rv(&village, (uint64_t)(50 - i));
     trust_add_revocation(&st, k[i].pk, &rv);
+    s_revs_ok(&st);
+    /* a repeat, and a later one by the same revoker, change nothing */
+    cr_assert(!trust_add_revocation(&st, k[i].pk, &rv));
+    rv.seq += 100;
+    cr_assert(!trust_add_revocation(&st, k[i].pk, &rv));
   }
   cr_assert_eq(st.nrevs, TRUST_REVS_MAX);
   cr_assert_eq(trust_revocation(&st)->rv.seq, 50 - (TRUST_REVS_MAX + 1));

@@ -65,3 +65,34 @@ tu_read_file(const char *path, size_t *len)
   *len = n;
   return p;
 }
+
+void
+tu_key(lident *id, uint8_t n)
+{
+  uint8_t seed[LINLI_SEED_BYTES];
+  memset(seed, n, sizeof seed);
+  ident_from_seed(id, seed);
+}
+
+void
+tu_delta(const lident *id, uint64_t *seq, uint64_t *hlc, uint8_t head[LINLI_HASH_BYTES],
+         op *ops, uint32_t n, lbuf *out, uint8_t (*heads)[LINLI_HASH_BYTES])
+{
+  lbuf scratch;
+  lbuf_init(&scratch);
+  uint8_t prev[LINLI_HASH_BYTES];
+  memcpy(prev, head, sizeof prev);
+  uint64_t first = *seq + 1;
+  for (uint32_t i = 0; i < n; i++) {
+    ops[i].seq = ++*seq;
+    ops[i].hlc = ++*hlc;
+    op_hash(head, head, id->pk, &ops[i], &scratch);
+    if (heads)
+      memcpy(heads[*seq], head, LINLI_HASH_BYTES);
+  }
+  uint8_t sig[LINLI_SIG_BYTES];
+  head_sign(id, *seq, head, sig);
+  lbuf_reset(out);
+  delta_encode(out, id->pk, first, prev, ops, n, sig);
+  lbuf_free(&scratch);
+}
