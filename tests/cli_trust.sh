@@ -101,6 +101,10 @@ has "FAILED"
 ok "under another root the audit fails"
 
 # ---- revocation: stolen village key ----
+# no key revokes itself (its issuer or the root does)
+run -d V cert revoke --subject V/node.key.pub --reason gone
+[ "$RC" -eq 2 ] || fail "a self-revocation exited $RC"
+has "cannot revoke itself"
 VSEQ=$(cd "$T" && "$LINLI" -d V --json status | sed -n 's/.*"own_seq":\([0-9]*\).*/\1/p')
 must -d S cert revoke --subject V/node.key.pub --reason stolen
 has "after seq $VSEQ"

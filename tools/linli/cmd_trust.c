@@ -416,6 +416,9 @@ s_cert_revoke(cli *c, lstore *s)
     return cli_usage(c, "cert revoke needs --subject KEY");
   if (cli_pubkey(c->subject, rv.subject, &e) != 0)
     return cli_usage(c, "--subject: %s", e.msg);
+  if (memcmp(rv.subject, lstore_self(s), LINLI_PK_BYTES) == 0)
+    return cli_usage(c, "a key cannot revoke itself: its issuer, or the root, revokes it "
+                        "(to move to a new key, see linli rotate)");
   if (c->reason != NULL) {
     if (strlen(c->reason) > TRUST_REASON_MAX || !utf8_valid(c->reason, strlen(c->reason)))
       return cli_usage(c, "--reason must be at most %d bytes of UTF-8", TRUST_REASON_MAX);
