@@ -95,7 +95,9 @@ typedef struct load_ctx {
   lstore *s;
   const uint8_t *author;
   ltrust_state *st;
+  bool head_read;
   uint64_t head;
+  lerr *e;
 } load_ctx;
 
 /* One stored revocation of the author being loaded: decided when the
@@ -107,15 +109,25 @@ s_load_rev(void *ctx, const uint8_t revoker[LINLI_PK_BYTES], const lrevoke *rv)
   load_ctx *lc = ctx;
   uint64_t at = trust_revoke_at(rv->seq);
   bool by_root = memcmp(revoker, lc->s->root, LINLI_PK_BYTES) == 0;
+  lerr why;
+  int rc;
+  if (!lc->head_read) {
+    lhead h;
+    if ((rc = lstore_head(lc->s, lc->author, &h, lc->e)) != 0 && rc != LINLI_ENOTFOUND)
+      return rc;
+    lc->head = rc == 0 ? h.seq : 0;
+    lc->head_read = true;
+  }
   if (!by_root && at > lc->head) {
     if (at < lc->st->pending_at)
       lc->st->pending_at = at;
     return 0;
   }
-  lerr why;
-  int rc = st_revoke_decide(lc->s, lc->st, lc->author, revoker, rv, &why);
+  rc = st_revoke_decide(lc->s, lc->st, lc->author, revoker, rv, &why);
   if (rc == 0)
     trust_add_revocation(lc->st, revoker, rv);
+  else if (rc != LINLI_EREFUSED && lc->e)
+    *lc->e = why;
   return rc == LINLI_EREFUSED ? 0 : rc;
 }
 
@@ -144,12 +156,7 @@ s_trust_load(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *st, 
   }
   /* Revocations have force only under a root. */
   if (s->has_root) {
-    lhead h;
-    load_ctx lc = {.s = s, .author = author, .st = st};
-    if ((rc = lstore_head(s, author, &h, e)) == 0)
-      lc.head = h.seq;
-    else if (rc != LINLI_ENOTFOUND)
-      return rc;
+    load_ctx lc = {.s = s, .author = author, .st = st, .e = e};
     if ((rc = st_revocations_each(s, author, s_load_rev, &lc, e)) != 0)
       return rc;
   }
