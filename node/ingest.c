@@ -492,7 +492,8 @@ s_stage_apply(lingest *g, const uint8_t author[LINLI_PK_BYTES], tstage *sg)
     if (ts)
       *ts = *sg->work;
   }
-  memcpy(g->ep + g->nep, sg->ep, sg->nep * sizeof *g->ep);
+  if (sg->nep > 0)
+    memcpy(g->ep + g->nep, sg->ep, sg->nep * sizeof *g->ep);
   g->nep += sg->nep;
   for (uint32_t i = 0; i < sg->nrv; i++) {
     grev *r = &sg->rv[i];
