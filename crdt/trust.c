@@ -441,9 +441,26 @@ trust_state_init(ltrust_state *st)
   st->pending_at = UINT64_MAX;
 }
 
+/* revs[]: at most TRUST_REVS_MAX, sorted by seq, one per revoker. */
+static bool
+s_revs_ok(const ltrust_state *st)
+{
+  if (st->nrevs > TRUST_REVS_MAX)
+    return false;
+  for (uint32_t i = 1; i < st->nrevs; i++) {
+    if (st->revs[i - 1].rv.seq > st->revs[i].rv.seq)
+      return false;
+    for (uint32_t k = 0; k < i; k++)
+      if (memcmp(st->revs[i].revoker, st->revs[k].revoker, LINLI_PK_BYTES) == 0)
+        return false;
+  }
+  return true;
+}
+
 bool
 trust_add_revocation(ltrust_state *st, const uint8_t revoker[LINLI_PK_BYTES], const lrevoke *rv)
 {
+  LINLI_ASSERT(s_revs_ok(st));
   uint32_t n = st->nrevs;
   for (uint32_t i = 0; i < n; i++) {
     if (memcmp(st->revs[i].revoker, revoker, LINLI_PK_BYTES) != 0)
@@ -467,6 +484,7 @@ trust_add_revocation(ltrust_state *st, const uint8_t revoker[LINLI_PK_BYTES], co
   memcpy(st->revs[at].revoker, revoker, LINLI_PK_BYTES);
   st->revs[at].rv = *rv;
   st->nrevs++;
+  LINLI_ASSERT(s_revs_ok(st));
   return true;
 }
 

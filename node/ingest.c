@@ -327,6 +327,7 @@ s_cross(lingest *g, const uint8_t author[LINLI_PK_BYTES], ltrust_state *work, ui
       s_cross_one(&cc, g->grevs[i].revoker, &g->grevs[i].rv);
   if (rc == 0)
     work->pending_at = cc.next;
+  LINLI_ASSERT(rc != 0 || work->pending_at > seq);
   return rc;
 }
 
@@ -415,6 +416,8 @@ s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
       }
     }
   }
+  /* A cut keeps at least one new op: one at the first new op refuses. */
+  LINLI_ASSERT(rc != 0 || *keep > skip);
   return rc;
 }
 
@@ -487,6 +490,10 @@ s_stage_decide(lingest *g, tstage *sg, lerr *e)
 static void
 s_stage_apply(lingest *g, const uint8_t author[LINLI_PK_BYTES], tstage *sg)
 {
+  /* s_stage_decide made room (a store without a root stages nothing). */
+  LINLI_ASSERT(g->nep + sg->nep <= g->ep_cap || sg->nep == 0);
+  LINLI_ASSERT(g->ngrevs + sg->nrv <= g->grevs_cap || sg->nrv == 0);
+  LINLI_ASSERT(g->nrevsubj + sg->nrv <= g->revsubj_cap || sg->nrv == 0);
   if (sg->work) {
     ltrust_state *ts = hmap_get(&g->trust, author, LINLI_PK_BYTES);
     if (ts)
