@@ -52,6 +52,7 @@ typedef struct tstage {
   uint32_t nep, ep_cap;
   grev *rv;
   uint32_t nrv, rv_cap;
+  char cut[400]; /* the delta runs past its author's revocation */
 } tstage;
 
 struct lingest {
@@ -65,6 +66,7 @@ struct lingest {
   uint32_t nep, ep_cap;
   grev *grevs; /* revocations in the group, in arrival order */
   uint32_t ngrevs, grevs_cap;
+  char cut[400]; /* the first delta cut at a revocation ("": none) */
   gitem *items;
   uint32_t n, cap;
   uint64_t nops, dups;
@@ -109,6 +111,7 @@ s_group_clear(lingest *g)
   g->nrevsubj = 0;
   g->nep = 0;
   g->ngrevs = 0;
+  g->cut[0] = 0;
 }
 
 void
@@ -129,6 +132,38 @@ lingest_destroy(lingest **gp)
 }
 
 uint32_t lingest_count(const lingest *g) { return g->n; }
+
+int
+lingest_check(lingest *g, lerr *e)
+{
+  if (g->cut[0])
+    return lerr_set(e, LINLI_EREFUSED, "%s", g->cut);
+  /* A revocation after ops of its subject the group brought. */
+  for (uint32_t i = 0; i < g->nrevsubj; i++) {
+    const uint8_t *subj = g->revsubj[i];
+    ltrust_state *st = hmap_get(&g->trust, subj, LINLI_PK_BYTES);
+    lhead *h = hmap_get(&g->heads, subj, LINLI_PK_BYTES);
+    const ltrust_rev *rv = st ? trust_revocation(st) : NULL;
+    if (rv == NULL || h == NULL || !trust_cut(rv, h->seq))
+      continue;
+    lhead held;
+    int rc = lstore_head(g->s, subj, &held, e);
+    if (rc != 0 && rc != LINLI_ENOTFOUND)
+      return rc;
+    uint64_t from = rc == 0 && held.seq > rv->rv.seq ? held.seq : rv->rv.seq;
+    if (h->seq > from) {
+      char who[LINLI_SHORT_ID_LEN + 1], by[LINLI_SHORT_ID_LEN + 1];
+      return lerr_set(e, LINLI_EREFUSED,
+                      "author %s seq %llu..%llu: signed after the key was revoked at seq %llu by "
+                      "%s (%s)",
+                      st_short(who, subj), (unsigned long long)from + 1,
+                      (unsigned long long)h->seq, (unsigned long long)rv->rv.seq,
+                      st_short(by, rv->revoker),
+                      rv->rv.reason[0] ? rv->rv.reason : "no reason given");
+    }
+  }
+  return 0;
+}
 uint64_t lingest_ops(const lingest *g) { return g->nops; }
 
 static int
@@ -368,6 +403,11 @@ s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
           memcmp(g->hashes[i - 1], rv->rv.hash, LINLI_HASH_BYTES) == 0) {
         *keep = i;
         memcpy(sig, rv->rv.sig, LINLI_SIG_BYTES);
+        snprintf(sg->cut, sizeof sg->cut,
+                 "author %s seq %llu..%llu: signed after the key was revoked at seq %llu (%s)",
+                 who, (unsigned long long)o->seq, (unsigned long long)delta_last_seq(d),
+                 (unsigned long long)rv->rv.seq,
+                 rv->rv.reason[0] ? rv->rv.reason : "no reason given");
         break;
       }
       rc = lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: key revoked after seq %llu (%s)", who,
@@ -499,6 +539,8 @@ s_stage_apply(lingest *g, const uint8_t author[LINLI_PK_BYTES], tstage *sg)
     if (ts)
       *ts = *sg->work;
   }
+  if (sg->cut[0] && !g->cut[0])
+    memcpy(g->cut, sg->cut, sizeof g->cut);
   if (sg->nep > 0)
     memcpy(g->ep + g->nep, sg->ep, sg->nep * sizeof *g->ep);
   g->nep += sg->nep;

@@ -122,6 +122,13 @@ int lstore_ingest_new(lstore *s, bool keep, lingest **out);
  * A delta that runs past its author's revocation is cut there, not
  * refused. */
 int lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e);
+/* Whether the ops of the group's deltas are all valid taken together:
+ * LINLI_EREFUSED when a delta had to be cut at its author's revocation, or
+ * a revocation in the group makes ops the group brought invalid (they came
+ * before it).  A sync ingest commits such a group (the cut ops are never
+ * stored, or removed at commit); `linli import` refuses the file, as
+ * `linli audit` reports those ops. */
+int lingest_check(lingest *g, lerr *e);
 uint32_t lingest_count(const lingest *g);   /* deltas added */
 uint64_t lingest_ops(const lingest *g);     /* new ops in them */
 /* Applies the whole group in one synced WriteBatch.  `st` may be NULL.

@@ -422,13 +422,13 @@ Test(audit, bundle_truncated)
 
 /* ---- logs that break the trust rules ---- */
 
-/* The village's next delta as the district holds its log, one op `o`
- * (seq head+1, at time `ms`; 0: just after its head). */
+/* The next delta of `node`'s key as the district holds its log, one op
+ * `o` (seq head+1, at time `ms`; 0: just after its head). */
 static void
-s_village_delta(lbuf *out_delta, op *o, uint64_t ms, uint64_t *seq)
+s_next_delta(const char *node, lbuf *out_delta, op *o, uint64_t ms, uint64_t *seq)
 {
   lident v;
-  s_ident(path_v, &v);
+  s_ident(node, &v);
   lstore *s;
   lhead h;
   cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
@@ -445,6 +445,12 @@ s_village_delta(lbuf *out_delta, op *o, uint64_t ms, uint64_t *seq)
   lbuf_free(&scratch);
   *seq = o->seq;
   ident_wipe(&v);
+}
+
+static void
+s_village_delta(lbuf *out_delta, op *o, uint64_t ms, uint64_t *seq)
+{
+  s_next_delta(path_v, out_delta, o, ms, seq);
 }
 
 /* A one-op delta of the village setting `key` name=`val`. */
@@ -563,12 +569,14 @@ Test(audit, fork_with_its_evidence)
 /* A revocation op of `subject` at its last signed head held by the
  * district; its hex value goes to `val` (freed by the caller). */
 static op
-s_revoke_op_of(const uint8_t subject[LINLI_PK_BYTES], char key[96], lbuf *val)
+s_revoke_op_at(const uint8_t subject[LINLI_PK_BYTES], uint64_t at, char key[96], lbuf *val)
 {
   lstore *s;
   lhead h, sh;
   cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
   cr_assert_eq(lstore_head(s, subject, &h, NULL), 0);
+  if (at)
+    h.seq = at;
   cr_assert_eq(lstore_signed_head(s, subject, h.seq, &sh, NULL), 0);
   lstore_close(&s);
   lrevoke rv;
@@ -587,6 +595,12 @@ s_revoke_op_of(const uint8_t subject[LINLI_PK_BYTES], char key[96], lbuf *val)
   return (op){.kind = OP_ADD, .key = key, .key_len = (uint32_t)kl, .field = TRUST_REVOKE_FIELD,
               .field_len = (uint32_t)strlen(TRUST_REVOKE_FIELD), .str = (const char *)val->p,
               .str_len = (uint32_t)val->len};
+}
+
+static op
+s_revoke_op_of(const uint8_t subject[LINLI_PK_BYTES], char key[96], lbuf *val)
+{
+  return s_revoke_op_at(subject, 0, key, val);
 }
 
 /* `linli audit` and `linli import` into a fresh node under the same root
@@ -707,4 +721,157 @@ Test(audit, reserved_trust_keys_without_a_root)
   lbuf_free(&d);
   ident_wipe(&self);
   ident_wipe(&v);
+}
+
+/* Ops after a revocation in one bundle: refused by import as reported by
+ * audit, whether the revocation comes before them (the delta is cut) or
+ * after them. */
+Test(audit, audit_and_import_agree_whatever_the_order)
+{
+  char pub[4300];
+  snprintf(pub, sizeof pub, "%s/node.key.pub", path_v);
+  s_must(s_cli("-d", path_s, "cert", "revoke", "--subject", pub, "--reason", "stolen", NULL));
+  s_up(path_s, path_d);
+  rows r;
+  s_rows(&r);
+  lident v, st;
+  s_ident(path_v, &v);
+  s_ident(path_s, &st);
+  /* the village's whole log and one op more, as one delta */
+  op ops[16];
+  uint32_t n = 0;
+  delta ds[8];
+  uint32_t nd = 0;
+  int order[64], no = 0, sorder[64], ns = 0;
+  for (uint32_t i = 0; i < r.count; i++) {
+    uint8_t a[LINLI_PK_BYTES];
+    uint64_t f, l;
+    cr_assert_eq(delta_peek(r.p[i], r.n[i], a, &f, &l), 0);
+    if (memcmp(a, v.pk, LINLI_PK_BYTES) == 0) {
+      memset(&ds[nd], 0, sizeof ds[nd]);
+      cr_assert_eq(delta_decode(&ds[nd], r.p[i], r.n[i], NULL), 0);
+      for (uint32_t k = 0; k < ds[nd].nops; k++)
+        ops[n++] = ds[nd].ops[k];
+      nd++;
+    } else if (memcmp(a, st.pk, LINLI_PK_BYTES) == 0) {
+      sorder[ns++] = (int)i;
+    } else {
+      order[no++] = (int)i;
+    }
+  }
+  ops[n] = (op){.seq = n + 1, .hlc = ops[n - 1].hlc + 1, .kind = OP_SET,
+                .key = "gusu/jinchang/v12/hh/1", .key_len = 22, .field = "name", .field_len = 4,
+                .str = "thief", .str_len = 5};
+  n++;
+  uint8_t head[LINLI_HASH_BYTES] = {0}, sig[LINLI_SIG_BYTES];
+  lbuf scratch, whole;
+  lbuf_init(&scratch);
+  lbuf_init(&whole);
+  for (uint32_t k = 0; k < n; k++)
+    op_hash(head, head, v.pk, &ops[k], &scratch);
+  head_sign(&v, n, head, sig);
+  uint8_t zero[LINLI_HASH_BYTES] = {0};
+  delta_encode(&whole, v.pk, 1, zero, ops, n, sig);
+  char want[200];
+  snprintf(want, sizeof want, "author %s seq %u", s_short(v.pk), n);
+  /* the revocation first: the village's delta runs past it */
+  int first[64], nf = 0;
+  for (int i = 0; i < ns; i++)
+    first[nf++] = sorder[i];
+  for (int i = 0; i < no; i++)
+    first[nf++] = order[i];
+  cr_assert_eq(s_same_verdict(s_bundle(&r, first, nf, &whole, 1), 1), 1);
+  cr_assert(strstr(out, want) != NULL, "%s", out);
+  /* the revocation last */
+  lbuf extra[9];
+  extra[0] = whole;
+  for (int i = 0; i < ns; i++) {
+    lbuf_init(&extra[1 + i]);
+    lbuf_put(&extra[1 + i], r.p[sorder[i]], r.n[sorder[i]]);
+  }
+  cr_assert_eq(s_same_verdict(s_bundle(&r, order, no, extra, 1 + ns), 2), 1);
+  cr_assert(strstr(out, want) != NULL, "%s", out);
+  for (int i = 0; i < ns; i++)
+    lbuf_free(&extra[1 + i]);
+  for (uint32_t i = 0; i < nd; i++)
+    delta_clear(&ds[i]);
+  lbuf_free(&scratch);
+  lbuf_free(&whole);
+  ident_wipe(&v);
+  ident_wipe(&st);
+  s_rows_free(&r);
+}
+
+/* The village moves under a certificate the root issued: the street may
+ * revoke what the village wrote as its own, not what came after. */
+Test(audit, audit_and_import_decide_by_the_chain_at_the_seq)
+{
+  lident v, st, d;
+  s_ident(path_v, &v);
+  s_ident(path_s, &st);
+  s_ident(path_d, &d);
+  lstore *s;
+  lhead before;
+  cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
+  cr_assert_eq(lstore_head(s, v.pk, &before, NULL), 0);
+  lstore_close(&s);
+  /* seq before+1: the new chain; before+2: an op under it */
+  lchain ch;
+  memset(&ch, 0, sizeof ch);
+  ch.n = 1;
+  memcpy(ch.c[0].subject, v.pk, LINLI_PK_BYTES);
+  strcpy(ch.c[0].name, "v12");
+  ch.c[0].role = ROLE_VILLAGE;
+  strcpy(ch.c[0].prefix, "gusu/jinchang/v12/");
+  ch.c[0].not_before = 0;
+  ch.c[0].not_after = UINT64_MAX / 2;
+  cert_sign(&ch.c[0], &d);
+  lbuf cb, hex, dl;
+  lbuf_init(&cb);
+  lbuf_init(&hex);
+  lbuf_init(&dl);
+  chain_encode(&cb, &ch);
+  trust_hex(&hex, cb.p, cb.len);
+  char key[96], f[4200];
+  size_t kl = trust_key(key, TRUST_CERT_PREFIX, v.pk);
+  op o = {.kind = OP_SET, .key = key, .key_len = (uint32_t)kl, .field = TRUST_CHAIN_FIELD,
+          .field_len = 5, .str = (const char *)hex.p, .str_len = (uint32_t)hex.len};
+  uint64_t seq;
+  rows none = {0};
+  s_path(f, "renew.bundle");
+  s_village_delta(&dl, &o, 0, &seq);
+  rename(s_bundle(&none, NULL, 0, &dl, 1), f);
+  s_must(s_cli("-d", path_d, "import", f, NULL));
+  lbuf_reset(&dl);
+  s_village_op(&dl, "gusu/jinchang/v12/hh/5", "moved", 0, &seq);
+  rename(s_bundle(&none, NULL, 0, &dl, 1), f);
+  s_must(s_cli("-d", path_d, "import", f, NULL));
+  rows r;
+  s_rows(&r);
+  /* the street revokes the village after the move: no force */
+  lbuf val;
+  lbuf_init(&val);
+  lbuf_reset(&dl);
+  o = s_revoke_op_at(v.pk, 0, key, &val);
+  s_next_delta(path_s, &dl, &o, 0, &seq);
+  cr_assert_eq(s_same_verdict(s_bundle(&r, s_all(&r), (int)r.count, &dl, 1), 1), 0);
+  cr_assert(strstr(out, "has no force") != NULL, "%s", out);
+  /* ... and before it: in force, the moved village's ops are after it */
+  lbuf_reset(&val);
+  lbuf_reset(&dl);
+  o = s_revoke_op_at(v.pk, before.seq, key, &val);
+  s_next_delta(path_s, &dl, &o, 0, &seq);
+  cr_assert_eq(s_same_verdict(s_bundle(&r, s_all(&r), (int)r.count, &dl, 1), 2), 1);
+  char want[200];
+  snprintf(want, sizeof want, "signed after the key was revoked at seq %llu",
+           (unsigned long long)before.seq);
+  cr_assert(strstr(out, want) != NULL, "%s", out);
+  lbuf_free(&cb);
+  lbuf_free(&hex);
+  lbuf_free(&dl);
+  lbuf_free(&val);
+  s_rows_free(&r);
+  ident_wipe(&v);
+  ident_wipe(&st);
+  ident_wipe(&d);
 }

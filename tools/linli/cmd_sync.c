@@ -249,6 +249,13 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
     }
     cli_progress_update(&p, (uint64_t)(d + dn - buf), n);
   }
+  /* Ops the file holds that a revocation (in it or held here) makes
+   * invalid: refused as any invalid op is, whatever their order. */
+  if (lingest_check(g, &e) != 0) {
+    lerr_wrap(&e, LINLI_EREFUSED, "%s: ", path);
+    rc = cli_fail_e(&e);
+    goto done;
+  }
   *ndeltas = k;
   *ops_new = lingest_ops(g);
   *info = br.info;
