@@ -26,7 +26,9 @@
   X(LINLI_ETOOBIG,   -11, "too large")                                   \
   X(LINLI_EEXIST,    -12, "already exists")                              \
   X(LINLI_EBUSY,     -13, "in use by another process")                  \
-  X(LINLI_EREFUSED,  -14, "refused by the trust rules")
+  X(LINLI_EREFUSED,  -14, "refused by the trust rules")                \
+  X(LINLI_EPROTO,    -15, "protocol rule broken")                        \
+  X(LINLI_EVERSION,  -16, "no common protocol version")
 
 enum {
   LINLI_OK = 0,

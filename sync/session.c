@@ -87,10 +87,13 @@ struct lsession {
   bool peer_opts;      /* the peer's HELLO had options: ours may have them */
   bool peer_zstd;      /* the peer accepts zstd-compressed DATA */
   uint32_t peer_max;   /* the largest DATA the peer wants (0: not said) */
+  uint32_t version;    /* the protocol version both speak (0: no HELLO yet) */
   ZSTD_CCtx *zc;       /* made at the first message compressed */
   ZSTD_DCtx *zd;       /* made at the first message decompressed */
   uint64_t last_hello_tx, last_ping_tx;
   uint32_t forks_told;   /* fork evidence count when we last sent it all */
+  const uint8_t *rx0;    /* the start of what is being read, for the byte
+                            offsets in ERROR reasons */
   lsession_stat st;
 };
 
@@ -385,105 +388,207 @@ s_check_synced(lsession *s, uint64_t now_ms)
 
 /* ---- receiving ---- */
 
-static int
-s_bad(lsession *s, lerr *e, const char *what)
-{
-  s_queue_error(s, LINLI_EMALFORMED, what);
-  return lerr_set(e, LINLI_EMALFORMED, "malformed %s message", what);
-}
-
 /* Refuses a message: the peer's ERROR gets the reason we log. */
 static int s_refuse(lsession *s, lerr *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
-s_refuse(lsession *s, lerr *e, int code, const char *fmt, ...)
+s_vrefuse(lsession *s, lerr *e, int code, const char *fmt, va_list ap)
 {
   char why[sizeof e->msg];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(why, sizeof why, fmt, ap);
-  va_end(ap);
   s_queue_error(s, code, why);
   return lerr_set(e, code, "%s", why);
 }
 
-/* The options of a HELLO, a map.  "compress" (the names of the
- * compressions the peer accepts) and "max" (the largest DATA it wants)
- * mean something today; other keys and names are skipped, so that a later
- * version can add its own without breaking this one. */
 static int
-s_hello_opts(mpr *r, bool *zstd, uint32_t *max)
+s_refuse(lsession *s, lerr *e, int code, const char *fmt, ...)
 {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = s_vrefuse(s, e, code, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* Refuses a malformed message, `at` the element that is wrong: the reason
+ * names the message, the byte offset and either what was expected there
+ * or, when the element itself is cut short or not msgpack, that. */
+static int s_bad(lsession *s, lerr *e, const mpr *at, const char *msg, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int
+s_bad(lsession *s, lerr *e, const mpr *at, const char *msg, const char *fmt, ...)
+{
+  size_t off = (size_t)(at->p - s->rx0);
+  mpr t = *at;
+  if (at->p >= at->end)
+    return s_refuse(s, e, LINLI_EMALFORMED, "%s: truncated msgpack at byte %zu", msg, off);
+  if (mpr_skip(&t))
+    return s_refuse(s, e, LINLI_EMALFORMED, "%s: truncated or invalid msgpack at byte %zu", msg,
+                    off);
+  char what[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return s_refuse(s, e, LINLI_EMALFORMED, "%s: %s at byte %zu", msg, what, off);
+}
+
+/* Reads one element with `ok`; when that fails, refuses the message at
+ * that element, saying what it should have been. */
+#define S_NEED(r, ok, msg, ...)                                                                  \
+  do {                                                                                           \
+    mpr at_ = *(r);                                                                              \
+    if (!(ok))                                                                                   \
+      return s_bad(s, e, &at_, msg, __VA_ARGS__);                                                \
+  } while (0)
+
+/* What a HELLO's options say. */
+typedef struct hopts {
+  bool zstd;        /* the peer accepts zstd-compressed DATA */
+  uint32_t max;     /* the largest DATA it wants (0: not said) */
+  uint64_t min;     /* the oldest protocol version it speaks (0: not said) */
+} hopts;
+
+/* The options of a HELLO, a map.  "compress" (the names of the
+ * compressions the peer accepts), "max" (the largest DATA it wants) and
+ * "min" (the oldest version it speaks) mean something today; other keys
+ * and names are skipped, so that a later version can add its own without
+ * breaking this one.  A key twice is ambiguous: refused. */
+static int
+s_hello_opts(lsession *s, mpr *r, lerr *e, hopts *o)
+{
+  static const char M[] = "HELLO options";
   uint32_t n, m;
-  bool seen_max = false, seen_compress = false;
-  *zstd = false;
-  *max = 0;
-  if (mpr_map(r, &n))
-    return LINLI_EMALFORMED;
+  bool seen_max = false, seen_compress = false, seen_min = false;
+  memset(o, 0, sizeof *o);
+  S_NEED(r, mpr_map(r, &n) == 0, M, "not a map");
   for (uint32_t i = 0; i < n; i++) {
     const char *k, *name;
     uint32_t kn, nn;
-    if (mpr_str(r, &k, &kn))
-      return LINLI_EMALFORMED;
-    if (kn == 3 && memcmp(k, "max", 3) == 0) {
+    S_NEED(r, mpr_str(r, &k, &kn) == 0, M, "key %u is not a string", i);
+    bool is_max = kn == 3 && memcmp(k, "max", 3) == 0;
+    bool is_min = kn == 3 && memcmp(k, "min", 3) == 0;
+    if (is_max || is_min) {
       uint64_t v;
-      if (seen_max || mpr_uint(r, &v) || v < SYNC_MIN_MESSAGE || v > SYNC_MAX_MESSAGE)
-        return LINLI_EMALFORMED;
-      seen_max = true;
-      *max = (uint32_t)v;
+      uint64_t lo = is_max ? SYNC_MIN_MESSAGE : 1, hi = is_max ? SYNC_MAX_MESSAGE : UINT32_MAX;
+      bool *seen = is_max ? &seen_max : &seen_min;
+      S_NEED(r, !*seen, M, "\"%s\" given twice", is_max ? "max" : "min");
+      S_NEED(r, mpr_uint(r, &v) == 0 && v >= lo && v <= hi, M,
+             "\"%s\" is not an unsigned integer from %llu to %llu", is_max ? "max" : "min",
+             (unsigned long long)lo, (unsigned long long)hi);
+      *seen = true;
+      if (is_max)
+        o->max = (uint32_t)v;
+      else
+        o->min = v;
       continue;
     }
     if (kn != 8 || memcmp(k, "compress", 8) != 0) {
-      if (mpr_skip(r))
-        return LINLI_EMALFORMED;
+      S_NEED(r, mpr_skip(r) == 0, M, "bad value");
       continue;
     }
-    if (seen_compress || mpr_array(r, &m))
-      return LINLI_EMALFORMED; /* a repeated key is ambiguous: refuse it */
+    S_NEED(r, !seen_compress, M, "\"compress\" given twice");
+    S_NEED(r, mpr_array(r, &m) == 0, M, "\"compress\" is not an array");
     seen_compress = true;
     for (uint32_t j = 0; j < m; j++) {
-      if (mpr_str(r, &name, &nn))
-        return LINLI_EMALFORMED;
+      S_NEED(r, mpr_str(r, &name, &nn) == 0, M, "\"compress\" entry %u is not a string", j);
       if (nn == 4 && memcmp(name, "zstd", 4) == 0)
-        *zstd = true;
+        o->zstd = true;
     }
   }
   return 0;
 }
 
+/* One entry of a HELLO's heads. */
+typedef struct hhead {
+  uint8_t author[LINLI_PK_BYTES], h8[HASH8];
+  uint64_t seq, cls;
+} hhead;
+
+static int
+s_read_head(mpr *r, hhead *h)
+{
+  return mpr_array_n(r, 4) || mpr_bin_n(r, h->author, LINLI_PK_BYTES) || mpr_uint(r, &h->seq) ||
+                 mpr_bin_n(r, h->h8, HASH8) || mpr_uint(r, &h->cls)
+             ? LINLI_EMALFORMED
+             : 0;
+}
+
+/* A HELLO is checked whole before anything in it is taken: its form,
+ * the order of its heads, the classes a child may send, the version, and
+ * that it names the connection's key (docs/PROTOCOL.md, "Receiver
+ * rules"). */
 static int
 s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
 {
+  static const char M[] = "HELLO";
   const char *dom;
   uint32_t dn, nh;
   uint64_t ver, peer_now, window;
   bool reply;
   uint8_t node[LINLI_PK_BYTES];
-  if (mpr_str(r, &dom, &dn) || dn != strlen(SYNC_DOMAIN) || memcmp(dom, SYNC_DOMAIN, dn) ||
-      mpr_uint(r, &ver))
-    return s_bad(s, e, "HELLO");
-  if (ver != SYNC_VERSION) {
-    s_queue_error(s, LINLI_EINVAL, "protocol version not supported");
-    return lerr_set(e, LINLI_EINVAL, "peer speaks protocol version %llu, we speak %d",
-                    (unsigned long long)ver, SYNC_VERSION);
+  S_NEED(r, mpr_str(r, &dom, &dn) == 0 && dn == strlen(SYNC_DOMAIN) &&
+                memcmp(dom, SYNC_DOMAIN, dn) == 0,
+         M, "element 1 is not \"%s\"", SYNC_DOMAIN);
+  S_NEED(r, mpr_uint(r, &ver) == 0, M, "version is not an unsigned integer");
+  S_NEED(r, mpr_bin_n(r, node, LINLI_PK_BYTES) == 0, M, "node is not a 32-byte bin");
+  S_NEED(r, mpr_uint(r, &peer_now) == 0, M, "now_ms is not an unsigned integer");
+  S_NEED(r, mpr_uint(r, &window) == 0 && window >= 4096 && window <= (1u << 30), M,
+         "window is not an unsigned integer from 4096 to 1073741824");
+  S_NEED(r, mpr_bool(r, &reply) == 0, M, "reply is not a bool");
+  S_NEED(r, mpr_array(r, &nh) == 0 && nh <= HEADS_MAX, M,
+         "heads is not an array of at most %u entries", HEADS_MAX);
+  mpr heads = *r;
+  hhead h, prev;
+  memset(&prev, 0, sizeof prev);
+  for (uint32_t i = 0; i < nh; i++) {
+    S_NEED(r, s_read_head(r, &h) == 0, M,
+           "head %u is not [author bin 32, seq, hash8 bin 8, class]", i);
+    if (h.cls > LSCOPE_SUBTREE)
+      return s_refuse(s, e, LINLI_EMALFORMED, "HELLO: head %u has class %llu, not 0 or 1", i,
+                      (unsigned long long)h.cls);
+    if (i > 0 && memcmp(prev.author, h.author, LINLI_PK_BYTES) >= 0)
+      return s_refuse(s, e, LINLI_EMALFORMED,
+                      "HELLO: head %u is not after head %u in author byte order", i, i - 1);
+    if (!s->cfg.initiator && h.cls != LSCOPE_DOWN)
+      return s_refuse(s, e, LINLI_EPROTO,
+                      "HELLO: head %u has class %llu, but a child sends class 0 only", i,
+                      (unsigned long long)h.cls);
+    prev = h;
   }
-  if (mpr_bin_n(r, node, LINLI_PK_BYTES) || mpr_uint(r, &peer_now) || mpr_uint(r, &window) ||
-      mpr_bool(r, &reply) || mpr_array(r, &nh) || nh > HEADS_MAX)
-    return s_bad(s, e, "HELLO");
-  if (memcmp(node, s->cfg.peer, LINLI_PK_BYTES) != 0) {
-    s_queue_error(s, LINLI_EINVAL, "HELLO names another node than the connection's key");
-    return lerr_set(e, LINLI_EINVAL, "HELLO names another node than the connection's key");
-  }
-  if (window < 4096 || window > (1u << 30))
-    return s_bad(s, e, "HELLO (window)");
-  int rc = s_refresh(s, e);
-  if (rc)
+  hopts o = {0};
+  int rc;
+  if (nel > HELLO_MIN && (rc = s_hello_opts(s, r, e, &o)) != 0)
+    return rc;
+  for (uint32_t i = HELLO_MIN + 1; i < nel; i++)
+    S_NEED(r, mpr_skip(r) == 0, M, "element %u is not msgpack", i);
+  if (mpr_left(r) != 0)
+    return s_bad(s, e, r, M, "bytes after the last element");
+  /* Each side names the newest version it speaks (and in "min" the
+   * oldest, 1 when not said); both then speak the older of the two
+   * newest, unless that is below what one side still speaks. */
+  uint64_t lo = o.min ? o.min : ver < 1 ? ver : 1;
+  uint64_t common = ver < SYNC_VERSION ? ver : SYNC_VERSION;
+  if (lo > ver)
+    return s_refuse(s, e, LINLI_EMALFORMED, "HELLO: \"min\" %llu is above the version %llu",
+                    (unsigned long long)lo, (unsigned long long)ver);
+  if (common < lo || common < SYNC_VERSION_MIN)
+    return s_refuse(s, e, LINLI_EVERSION,
+                    "no common protocol version: the peer speaks %llu to %llu, this node %d to %d",
+                    (unsigned long long)lo, (unsigned long long)ver, SYNC_VERSION_MIN,
+                    SYNC_VERSION);
+  if (memcmp(node, s->cfg.peer, LINLI_PK_BYTES) != 0)
+    return s_refuse(s, e, LINLI_EPROTO,
+                    "HELLO: node is not the key this connection authenticated");
+  if ((rc = s_refresh(s, e)) != 0)
     return rc;
   if (reply && !s->cfg.initiator) {
     /* A (re)connection from the initiator: start over. */
     s->nctrl = 0;
   }
+  s->version = (uint32_t)common;
   s->peer_window = (uint32_t)window;
   /* What the peer holds of every author it told us about; authors it did
    * not mention it does not hold. */
@@ -493,42 +598,30 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
       p->acked = p->adv = 0;
     }
   for (uint32_t i = 0; i < nh; i++) {
-    uint8_t author[LINLI_PK_BYTES], h8[HASH8];
-    uint64_t seq, cls;
-    if (mpr_array_n(r, 4) || mpr_bin_n(r, author, LINLI_PK_BYTES) || mpr_uint(r, &seq) ||
-        mpr_bin_n(r, h8, HASH8) || mpr_uint(r, &cls) || cls > LSCOPE_SUBTREE)
-      return s_bad(s, e, "HELLO (heads)");
-    pstate *p = s_author(s, author, true);
+    s_read_head(&heads, &h); /* checked above */
+    pstate *p = s_author(s, h.author, true);
     if (p == NULL)
       return lerr_set(e, LINLI_ENOMEM, "out of memory");
-    p->acked = p->adv = seq;
-    p->fork = p->in_scope && p->local == seq && seq > 0 && memcmp(p->hash8, h8, HASH8) != 0;
+    p->acked = p->adv = h.seq;
+    p->fork = p->in_scope && p->local == h.seq && h.seq > 0 && memcmp(p->hash8, h.h8, HASH8) != 0;
     if (!p->in_scope && s->repl.head) {
       lrepl_head mine;
-      if (s->repl.head(s->repl.ctx, author, &mine, NULL) == 0) {
+      if (s->repl.head(s->repl.ctx, h.author, &mine, NULL) == 0) {
         p->local = mine.seq;
         memcpy(p->hash8, mine.hash, HASH8);
         p->echo = true;
       }
     }
     if (s->cfg.initiator && s->repl.classify)
-      s->repl.classify(s->repl.ctx, s->cfg.peer, author, (int)cls);
+      s->repl.classify(s->repl.ctx, s->cfg.peer, h.author, (int)h.cls);
   }
-  bool zstd = false;
-  uint32_t max = 0;
-  if (nel > HELLO_MIN && s_hello_opts(r, &zstd, &max) != 0)
-    return s_bad(s, e, "HELLO (options)");
-  for (uint32_t i = HELLO_MIN + 1; i < nel; i++)
-    if (mpr_skip(r))
-      return s_bad(s, e, "HELLO");
-  if (mpr_left(r) != 0)
-    return s_bad(s, e, "HELLO");
   s->peer_opts = nel > HELLO_MIN;
-  s->peer_zstd = zstd;
-  s->peer_max = max;
+  s->peer_zstd = o.zstd;
+  s->peer_max = o.max;
   s_reset_flight(s);
   s->hello_rx = true;
   s->st.hello_done = true;
+  s->st.version = s->version;
   s->st.clock_offset_ms = (int64_t)(peer_now - now_ms);
   if (reply)
     s_queue_hello(s, false, now_ms);
@@ -588,25 +681,38 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
   size_t plain_n;
   uint8_t *refused = NULL;
   int rc = 0;
-  /* DATA may overtake the peer's HELLO on a faulty path; it is applied
-   * all the same (nothing in it depends on the HELLO). */
-  if (mpr_uint(r, &msg_no))
-    return s_bad(s, e, "DATA");
+  static const char *M = "DATA";
+  if (!s->hello_rx) {
+    /* A child sends HELLO first, and DATA only once it has the answer.
+     * The child itself may see DATA first: what its parent sent before
+     * our HELLO of a new connection reached it.  The parent's answer to
+     * that HELLO starts over from what we hold: the DATA is ignored. */
+    if (s->cfg.initiator)
+      return 0;
+    return s_refuse(s, e, LINLI_EPROTO, "DATA before HELLO: a child sends its HELLO first");
+  }
+  S_NEED(r, mpr_uint(r, &msg_no) == 0, M, "msg_no is not an unsigned integer");
   mpr d = *r; /* the deltas */
   if (mpr_peek(r) == MP_BIN) {
     const uint8_t *z;
     uint32_t zn;
-    if (mpr_bin(r, &z, &zn) || mpr_left(r) != 0)
-      return s_bad(s, e, "DATA");
+    S_NEED(r, mpr_bin(r, &z, &zn) == 0, M, "frame is not a bin");
+    if (mpr_left(r) != 0)
+      return s_bad(s, e, r, M, "bytes after the last element");
     if ((rc = s_inflate(s, z, zn, &plain, &plain_n, e)) != 0)
       return rc;
     mpr_init(&d, plain, plain_n);
+    s->rx0 = plain; /* offsets from here on are in the decompressed array */
+    M = "DATA (decompressed)";
   }
   /* Every delta takes more than a byte: a count beyond what is left is a
    * lie, and must not size an allocation. */
-  if (mpr_array(&d, &n) || n == 0 || n > mpr_left(&d)) {
-    rc = s_bad(s, e, "DATA");
-    goto done;
+  {
+    mpr at = d;
+    if (mpr_array(&d, &n) || n == 0 || n > mpr_left(&d)) {
+      rc = s_bad(s, e, &at, M, "deltas is not an array of 1 or more deltas");
+      goto done;
+    }
   }
   ptr = malloc(n * sizeof *ptr);
   len = malloc(n * sizeof *len);
@@ -616,14 +722,15 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
   }
   for (uint32_t i = 0; i < n; i++) {
     ptr[i] = d.p;
+    mpr at = d;
     if (mpr_skip(&d)) {
-      rc = s_bad(s, e, "DATA");
+      rc = s_bad(s, e, &at, M, "delta %u is not msgpack", i);
       goto done;
     }
     len[i] = (size_t)(d.p - ptr[i]);
   }
   if (mpr_left(&d) != 0) {
-    rc = s_bad(s, e, "DATA");
+    rc = s_bad(s, e, &d, M, "bytes after the last delta");
     goto done;
   }
   refused = calloc(n, 1);
@@ -693,11 +800,21 @@ done:
 static int
 s_recv_ack(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
 {
+  static const char M[] = "ACK";
   uint64_t msg_no, credit;
   bool gap;
   uint32_t n;
-  if (mpr_uint(r, &msg_no) || mpr_uint(r, &credit) || mpr_bool(r, &gap) || mpr_array(r, &n))
-    return s_bad(s, e, "ACK");
+  S_NEED(r, mpr_uint(r, &msg_no) == 0, M, "msg_no is not an unsigned integer");
+  S_NEED(r, mpr_uint(r, &credit) == 0, M, "credit is not an unsigned integer");
+  S_NEED(r, mpr_bool(r, &gap) == 0, M, "gap is not a bool");
+  S_NEED(r, mpr_array(r, &n) == 0, M, "heads is not an array");
+  /* Our DATA are numbered upwards for the whole life of the session, over
+   * reconnections: an ACK for a number we never used is a lie.  One for a
+   * message no longer in flight (answered already, or sent before a HELLO
+   * started over) returns no credit. */
+  if (msg_no == 0 || msg_no > s->next_msg_no)
+    return s_refuse(s, e, LINLI_EPROTO, "ACK for DATA %llu, but the last DATA sent was %llu",
+                    (unsigned long long)msg_no, (unsigned long long)s->next_msg_no);
   for (uint32_t i = 0; i < s->ninfl; i++)
     if (s->infl[i].msg_no == msg_no) {
       s->credit += s->infl[i].bytes;
@@ -709,8 +826,9 @@ s_recv_ack(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
   for (uint32_t i = 0; i < n; i++) {
     uint8_t author[LINLI_PK_BYTES];
     uint64_t seq;
-    if (mpr_array_n(r, 2) || mpr_bin_n(r, author, LINLI_PK_BYTES) || mpr_uint(r, &seq))
-      return s_bad(s, e, "ACK");
+    S_NEED(r, mpr_array_n(r, 2) == 0 && mpr_bin_n(r, author, LINLI_PK_BYTES) == 0 &&
+                  mpr_uint(r, &seq) == 0,
+           M, "head %u is not [author bin 32, seq]", i);
     pstate *p = s_author(s, author, false);
     if (p == NULL)
       continue;
@@ -726,7 +844,7 @@ s_recv_ack(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
     }
   }
   if (mpr_left(r) != 0)
-    return s_bad(s, e, "ACK");
+    return s_bad(s, e, r, M, "bytes after the last element");
   (void)now_ms;
   return 0;
 }
@@ -734,38 +852,45 @@ s_recv_ack(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
 int
 session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e)
 {
+  static const char *const names[] = {"HELLO", "DATA", "ACK", "PING", "PONG", "ERROR", "FORK"};
+  /* the number of elements each type has: at least, for HELLO */
+  static const uint32_t nels[] = {HELLO_MIN, 3, 5, 2, 3, 3, 2};
   mpr r;
   uint32_t nel;
   uint64_t kind;
   s->st.last_rx_ms = now_ms;
   s->st.msgs_received++;
   s->st.bytes_received += n;
+  s->rx0 = msg;
   if (n > SYNC_MAX_MESSAGE)
-    return s_bad(s, e, "oversized");
+    return s_refuse(s, e, LINLI_ETOOBIG, "message of %zu bytes, more than the %u allowed", n,
+                    SYNC_MAX_MESSAGE);
   mpr_init(&r, msg, n);
-  if (mpr_array(&r, &nel) || nel < 2 || mpr_uint(&r, &kind))
-    return s_bad(s, e, "unknown");
+  S_NEED(&r, mpr_array(&r, &nel) == 0, "message", "not an array");
+  S_NEED(&r, mpr_uint(&r, &kind) == 0, "message", "type is not an unsigned integer");
+  if (kind > M_FORK)
+    return s_refuse(s, e, LINLI_EMALFORMED, "unknown message type %llu",
+                    (unsigned long long)kind);
+  const char *M = names[kind];
+  if (kind == M_HELLO ? nel < nels[kind] : nel != nels[kind])
+    return s_refuse(s, e, LINLI_EMALFORMED, "%s: an array of %u elements, not %s%u", M, nel,
+                    kind == M_HELLO ? "at least " : "", nels[kind]);
   int rc;
   switch (kind) {
   case M_HELLO:
-    if (nel < HELLO_MIN)
-      return s_bad(s, e, "HELLO");
     rc = s_recv_hello(s, &r, nel, now_ms, e);
     break;
   case M_DATA:
-    if (nel != 3)
-      return s_bad(s, e, "DATA");
     rc = s_recv_data(s, &r, n, now_ms, e);
     break;
   case M_ACK:
-    if (nel != 5)
-      return s_bad(s, e, "ACK");
     rc = s_recv_ack(s, &r, now_ms, e);
     break;
   case M_PING: {
     uint64_t t;
-    if (nel != 2 || mpr_uint(&r, &t) || mpr_left(&r))
-      return s_bad(s, e, "PING");
+    S_NEED(&r, mpr_uint(&r, &t) == 0, M, "now_ms is not an unsigned integer");
+    if (mpr_left(&r) != 0)
+      return s_bad(s, e, &r, M, "bytes after the last element");
     lbuf *b = s_ctrl_push(s);
     if (b) {
       mpw w;
@@ -779,9 +904,11 @@ session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e
   }
   case M_PONG: {
     uint64_t echo, peer_now;
-    if (nel != 3 || mpr_uint(&r, &echo) || mpr_uint(&r, &peer_now) || mpr_left(&r))
-      return s_bad(s, e, "PONG");
-    if (echo <= now_ms) {
+    S_NEED(&r, mpr_uint(&r, &echo) == 0, M, "echoed_ms is not an unsigned integer");
+    S_NEED(&r, mpr_uint(&r, &peer_now) == 0, M, "now_ms is not an unsigned integer");
+    if (mpr_left(&r) != 0)
+      return s_bad(s, e, &r, M, "bytes after the last element");
+    if (echo <= now_ms) { /* one from the future is ignored */
       s->st.rtt_ms = now_ms - echo;
       s->st.clock_offset_ms = (int64_t)peer_now - (int64_t)(echo + s->st.rtt_ms / 2);
     }
@@ -789,8 +916,9 @@ session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e
   }
   case M_FORK: {
     const uint8_t *ev = r.p;
-    if (nel != 2 || mpr_skip(&r) || mpr_left(&r))
-      return s_bad(s, e, "FORK");
+    S_NEED(&r, mpr_skip(&r) == 0, M, "evidence is not msgpack");
+    if (mpr_left(&r) != 0)
+      return s_bad(s, e, &r, M, "bytes after the last element");
     if (s->repl.fork_put == NULL)
       return 0;
     rc = s->repl.fork_put(s->repl.ctx, s->cfg.peer, ev, (size_t)(r.p - ev), e);
@@ -800,17 +928,23 @@ session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e
     }
     return 0;
   }
-  case M_ERROR: {
+  default: { /* M_ERROR */
     uint64_t code;
     const char *why;
     uint32_t wn;
-    if (nel != 3 || mpr_uint(&r, &code) || mpr_str(&r, &why, &wn))
+    if (mpr_uint(&r, &code) || mpr_str(&r, &why, &wn))
       return lerr_set(e, LINLI_EINVAL, "peer closed the session with a malformed ERROR");
-    return lerr_set(e, LINLI_EINVAL, "peer reported an error: %.*s", (int)(wn > 200 ? 200 : wn),
-                    why);
+    /* one line of printable text in our log, whatever the peer sent */
+    char line[201];
+    uint32_t k = wn < sizeof line - 1 ? wn : (uint32_t)sizeof line - 1;
+    for (uint32_t i = 0; i < k; i++)
+      line[i] = (unsigned char)why[i] < 0x20 || why[i] == 0x7f ? '?' : why[i];
+    line[k] = '\0';
+    return lerr_set(e, LINLI_EINVAL, "peer refused the session: ERROR %llu (%s): %s",
+                    (unsigned long long)code,
+                    code > 0 && code < 1000 ? linli_strerror(-(int)code) : "unknown error",
+                    line);
   }
-  default:
-    return s_bad(s, e, "unknown");
   }
   if (rc >= 0) {
     lerr ignore;

@@ -52,7 +52,8 @@
 #include "crdt/ident.h"
 #include "crdt/mp.h"
 
-#define SYNC_VERSION 1
+#define SYNC_VERSION 1      /* the newest protocol version this node speaks */
+#define SYNC_VERSION_MIN 1  /* the oldest */
 #define SYNC_MAX_MESSAGE (1u << 20)   /* no message is larger than 1 MiB, nor
                                          expands to more once decompressed */
 #define SYNC_MIN_MESSAGE (16u << 10)  /* the smallest DATA bound a side may ask
@@ -141,6 +142,7 @@ typedef struct lsession lsession;
 
 typedef struct lsession_stat {
   bool hello_done;               /* both sides know each other's heads */
+  uint32_t version;              /* the protocol version in use (0: none yet) */
   uint64_t last_rx_ms, last_tx_ms;
   uint64_t last_sync_ms;         /* last time neither side lacked anything */
   int64_t clock_offset_ms;       /* peer clock minus ours, from PING/PONG */

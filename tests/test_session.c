@@ -931,13 +931,70 @@ Test(session, hello_options_skip_what_they_do_not_know)
     s_session(&b, &a, false, 0, 0, 0);
     memset(&e, 0, sizeof e);
     cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), LINLI_EMALFORMED);
-    cr_assert_str_eq(e.msg, "malformed HELLO (options) message");
+    cr_assert(strncmp(e.msg, "HELLO options: ", 15) == 0, "%s", e.msg);
   }
   lbuf_free(&m);
   lbuf_free(&out);
   lbuf_free(&hello);
   s_node_free(&a);
   s_node_free(&b);
+}
+
+/* A hand-built HELLO: [0, "linli-sync", version, node, now, 1 MiB, reply,
+ * heads, opts], `opts` (raw msgpack) and the element after it only when
+ * given. */
+typedef struct thead {
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t seq;
+  uint8_t h8[8];
+  uint64_t cls;
+} thead;
+
+static void
+s_hello_build(lbuf *m, uint64_t version, const uint8_t who[LINLI_PK_BYTES], bool reply,
+              const thead *h, uint32_t nh, const void *opts, size_t optn, bool extra)
+{
+  lbuf_reset(m);
+  mpw w;
+  mpw_init(&w, m);
+  mpw_array(&w, 8 + (opts != NULL) + extra);
+  mpw_uint(&w, 0);
+  mpw_cstr(&w, "linli-sync");
+  mpw_uint(&w, version);
+  mpw_bin(&w, who, LINLI_PK_BYTES);
+  mpw_uint(&w, 1800000000000ull);
+  mpw_uint(&w, 1u << 20);
+  mpw_bool(&w, reply);
+  mpw_array(&w, nh);
+  for (uint32_t i = 0; i < nh; i++) {
+    mpw_array(&w, 4);
+    mpw_bin(&w, h[i].author, LINLI_PK_BYTES);
+    mpw_uint(&w, h[i].seq);
+    mpw_bin(&w, h[i].h8, 8);
+    mpw_uint(&w, h[i].cls);
+  }
+  if (opts)
+    lbuf_put(m, opts, optn);
+  if (extra)
+    mpw_cstr(&w, "a later version's element");
+  cr_assert(!m->oom);
+}
+
+/* b's session hears a's HELLO (holding nothing, accepting zstd) and
+ * answers it: what a connection starts with. */
+static void
+s_hello_in(node *b, node *a)
+{
+  static const uint8_t zstd[] = {0x81, 0xa8, 'c', 'o', 'm', 'p', 'r', 'e', 's', 's', 0x91,
+                                 0xa4, 'z', 's', 't', 'd'};
+  lbuf m;
+  lbuf_init(&m);
+  s_hello_build(&m, 1, a->id.pk, true, NULL, 0, zstd, sizeof zstd, false);
+  lerr e = {0};
+  cr_assert_eq(session_recv(b->sess, m.p, m.len, 1800000000000ull, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(b->sess, &m, 1800000000000ull, &e), 1);
+  cr_assert_eq(s_kind(m.p, m.len), K_HELLO);
+  lbuf_free(&m);
 }
 
 /* DATA [1, 7, bin frame]. */
@@ -990,6 +1047,7 @@ static void
 s_refused(node *b, node *a, int compress, const lbuf *m, int code, const char *what)
 {
   s_session(b, a, false, 0, 0, compress);
+  s_hello_in(b, a);
   lerr e = {0};
   int rc = session_recv(b->sess, m->p, m->len, 1800000000000ull, &e);
   if (code == 0)
@@ -1089,7 +1147,7 @@ Test(session, bad_compressed_data_and_decompression_bombs_are_refused)
    * signature: what is inside is checked as in plain DATA */
   s_frame(&f, "\x01\x02\x03", 3, true);
   s_zdata(&m, f.p, f.len);
-  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "malformed DATA message");
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "DATA (decompressed): deltas is not an array of 1 or more deltas at byte 0");
   plain.p[plain.len - 10] ^= 0x40;
   s_frame(&f, plain.p, plain.len, true);
   plain.p[plain.len - 10] ^= 0x40;
@@ -1117,11 +1175,12 @@ Test(session, bad_compressed_data_and_decompression_bombs_are_refused)
   /* exactly 1 MiB is within bounds: decompressed, then found malformed */
   s_frame(&f, zeros, SYNC_MAX_MESSAGE, true);
   s_zdata(&m, f.p, f.len);
-  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "malformed DATA message");
+  s_refused(&b, &a, 0, &m, LINLI_EMALFORMED, "DATA (decompressed): deltas is not an array of 1 or more deltas at byte 0");
   free(zeros);
 
   /* and the real message is applied */
   s_session(&b, &a, false, 0, 0, 0);
+  s_hello_in(&b, &a);
   cr_assert_eq(session_recv(b.sess, real.p, real.len, now, &e), 1, "%s", e.msg);
   lstore_stat st;
   cr_assert_eq(lstore_stat_get(b.s, &st, &e), 0);
@@ -1131,6 +1190,285 @@ Test(session, bad_compressed_data_and_decompression_bombs_are_refused)
   lbuf_free(&plain);
   lbuf_free(&f);
   lbuf_free(&m);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
+/* ---- receiver rules (docs/PROTOCOL.md, "Receiver rules") ---- */
+
+static uint64_t
+s_ops(node *n)
+{
+  lstore_stat st;
+  lerr e = {0};
+  cr_assert_eq(lstore_stat_get(n->s, &st, &e), 0, "%s", e.msg);
+  return st.ops;
+}
+
+/* n's session refuses m with `code` and a reason holding `what`, queues an
+ * ERROR [5, -code, reason] with the same reason, and applies nothing. */
+static void
+s_rule_refused(node *n, const void *m, size_t len, int code, const char *what)
+{
+  uint64_t before = s_ops(n);
+  lerr e = {0};
+  int rc = session_recv(n->sess, m, len, 1800000000000ull, &e);
+  cr_assert_eq(rc, code, "expected %d (%s), got %d: %s", code, what, rc, e.msg);
+  cr_assert(strstr(e.msg, what) != NULL, "expected \"%s\" in: %s", what, e.msg);
+  lbuf out;
+  lbuf_init(&out);
+  lerr e2 = {0};
+  int k;
+  /* the ERROR is the last thing queued */
+  while ((k = session_next_out(n->sess, &out, 1800000000000ull, &e2)) == 1 && out.p[1] != 5)
+    ;
+  cr_assert_eq(k, 1, "no ERROR for the peer");
+  mpr r;
+  uint64_t type, c;
+  const char *why;
+  uint32_t wn;
+  mpr_init(&r, out.p, out.len);
+  cr_assert_eq(mpr_array_n(&r, 3) || mpr_uint(&r, &type) || mpr_uint(&r, &c) ||
+                   mpr_str(&r, &why, &wn),
+               0);
+  cr_assert_eq(c, (uint64_t)-code);
+  cr_assert_eq(wn, strlen(e.msg));
+  cr_assert_eq(memcmp(why, e.msg, wn), 0, "the ERROR's reason is not the one logged");
+  lbuf_free(&out);
+  cr_assert_eq(s_ops(n), before, "something was applied");
+}
+
+/* The next message n sends: its type, or -1 when there is none. */
+static int
+s_next_type(node *n, lbuf *out)
+{
+  lerr e = {0};
+  int rc = session_next_out(n->sess, out, 1800000000000ull, &e);
+  cr_assert_geq(rc, 0, "%s", e.msg);
+  return rc == 1 ? out->p[1] : -1;
+}
+
+Test(session, receiver_rules_refuse_or_ignore_hand_built_messages)
+{
+  node a, b;
+  s_node(&a, "ra", 1); /* the child */
+  s_node(&b, "rb", 2); /* the parent */
+  s_write(&a, 20, 10, "c");
+  s_write(&b, 10, 10, "p");
+  lbuf m, out;
+  lbuf_init(&m);
+  lbuf_init(&out);
+  lerr e = {0};
+  uint64_t now = 1800000000000ull;
+
+  /* a real DATA from the child: it hears a hand-built parent HELLO */
+  s_session(&a, &b, true, 0, 0, LSESSION_COMPRESS_OFF);
+  session_start(a.sess, now);
+  cr_assert_eq(s_next_type(&a, &out), 0);
+  s_hello_build(&m, 1, b.id.pk, false, NULL, 0, NULL, 0, false);
+  cr_assert_eq(session_recv(a.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  lbuf data_up;
+  lbuf_init(&data_up);
+  cr_assert_eq(s_next_type(&a, &data_up), 1);
+
+  /* DATA before HELLO, at the parent: refused */
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  s_rule_refused(&b, data_up.p, data_up.len, LINLI_EPROTO, "DATA before HELLO");
+
+  /* a real DATA from the parent, to a child that holds nothing of it */
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  s_hello_in(&b, &a);
+  lbuf data_down;
+  lbuf_init(&data_down);
+  cr_assert_eq(s_next_type(&b, &data_down), 1);
+  /* DATA before HELLO, at the child (its parent sent it before our HELLO
+   * of a new connection arrived): ignored, not applied, not ACKed */
+  s_session(&a, &b, true, 0, 0, LSESSION_COMPRESS_OFF);
+  session_start(a.sess, now);
+  cr_assert_eq(s_next_type(&a, &out), 0);
+  uint64_t before = s_ops(&a);
+  cr_assert_eq(session_recv(a.sess, data_down.p, data_down.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(s_ops(&a), before);
+  cr_assert_eq(s_next_type(&a, &out), -1, "answered DATA it ignored");
+
+  /* HELLO heads not sorted by author, or an author twice: refused */
+  thead h[2];
+  memset(h, 0, sizeof h);
+  memset(h[0].author, 0xbb, LINLI_PK_BYTES);
+  memset(h[1].author, 0xaa, LINLI_PK_BYTES);
+  h[0].seq = h[1].seq = 1;
+  s_hello_build(&m, 1, a.id.pk, true, h, 2, NULL, 0, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EMALFORMED,
+                 "HELLO: head 1 is not after head 0 in author byte order");
+  memset(h[1].author, 0xbb, LINLI_PK_BYTES);
+  s_hello_build(&m, 1, a.id.pk, true, h, 2, NULL, 0, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EMALFORMED, "head 1 is not after head 0");
+
+  /* a child's head of class 1: refused; class 2 from anyone: malformed */
+  memset(h[1].author, 0xcc, LINLI_PK_BYTES);
+  h[1].cls = 1;
+  s_hello_build(&m, 1, a.id.pk, true, h, 2, NULL, 0, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EPROTO,
+                 "HELLO: head 1 has class 1, but a child sends class 0 only");
+  /* ... the same heads from a parent are what a parent sends */
+  s_hello_build(&m, 1, b.id.pk, false, h, 2, NULL, 0, false);
+  s_session(&a, &b, true, 0, 0, 0);
+  session_start(a.sess, now);
+  cr_assert_eq(session_recv(a.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  h[1].cls = 2;
+  s_hello_build(&m, 1, b.id.pk, false, h, 2, NULL, 0, false);
+  s_session(&a, &b, true, 0, 0, 0);
+  s_rule_refused(&a, m.p, m.len, LINLI_EMALFORMED, "HELLO: head 1 has class 2, not 0 or 1");
+
+  /* a HELLO naming another node than the connection authenticated */
+  s_hello_build(&m, 1, b.id.pk, true, NULL, 0, NULL, 0, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EPROTO,
+                 "HELLO: node is not the key this connection authenticated");
+
+  /* a truncated HELLO, and one whose node is not a 32-byte bin; bytes 0
+   * to 13 are 98 00 aa "linli-sync" 01, the node starts at byte 14 */
+  s_hello_build(&m, 1, a.id.pk, true, NULL, 0, NULL, 0, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, 14, LINLI_EMALFORMED, "HELLO: truncated msgpack at byte 14");
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, 30, LINLI_EMALFORMED,
+                 "HELLO: truncated or invalid msgpack at byte 14");
+  m.p[15] = 31;
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EMALFORMED, "HELLO: node is not a 32-byte bin at byte 14");
+
+  /* an unknown type; a PING with a byte after it; a message over 1 MiB */
+  const uint8_t nine[] = {0x92, 0x09, 0x01};
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, nine, sizeof nine, LINLI_EMALFORMED, "unknown message type 9");
+  const uint8_t ping[] = {0x92, 0x03, 0x05, 0xc0};
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, ping, sizeof ping, LINLI_EMALFORMED,
+                 "PING: bytes after the last element at byte 3");
+  const uint8_t ack3[] = {0x93, 0x02, 0x01, 0x01};
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, ack3, sizeof ack3, LINLI_EMALFORMED, "ACK: an array of 3 elements, not 5");
+  uint8_t *huge = calloc(1, SYNC_MAX_MESSAGE + 1);
+  cr_assert_not_null(huge);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, huge, SYNC_MAX_MESSAGE + 1, LINLI_ETOOBIG,
+                 "message of 1048577 bytes, more than the 1048576 allowed");
+  free(huge);
+
+  /* ACKs: for a DATA never sent, refused; for one no longer in flight,
+   * no credit (ignored); `credit` itself is not trusted */
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  s_hello_in(&b, &a);
+  const uint8_t ack99[] = {0x95, 0x02, 0x63, 0x10, 0xc2, 0x90};
+  s_rule_refused(&b, ack99, sizeof ack99, LINLI_EPROTO,
+                 "ACK for DATA 99, but the last DATA sent was 0");
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  s_hello_in(&b, &a);
+  cr_assert_eq(s_next_type(&b, &out), 1);
+  lsession_stat st;
+  session_stat_get(b.sess, &st);
+  cr_assert_eq(st.inflight_bytes, out.len);
+  const uint8_t ack1[] = {0x95, 0x02, 0x01, 0x10, 0xc2, 0x90}; /* credit 16 */
+  cr_assert_eq(session_recv(b.sess, ack1, sizeof ack1, now, &e), 0, "%s", e.msg);
+  session_stat_get(b.sess, &st);
+  cr_assert_eq(st.inflight_bytes, 0, "the credit of the DATA as sent comes back");
+  cr_assert_eq(st.round_trips, 1);
+  cr_assert_eq(session_recv(b.sess, ack1, sizeof ack1, now, &e), 0, "%s", e.msg);
+  session_stat_get(b.sess, &st);
+  cr_assert_eq(st.round_trips, 1, "a second ACK of one DATA counted");
+  const uint8_t ack2[] = {0x95, 0x02, 0x02, 0x10, 0xc2, 0x90};
+  s_rule_refused(&b, ack2, sizeof ack2, LINLI_EPROTO,
+                 "ACK for DATA 2, but the last DATA sent was 1");
+
+  /* a PONG echoing a time still to come: ignored */
+  const uint8_t pong[] = {0x93, 0x04, 0xcf, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x01};
+  cr_assert_eq(session_recv(b.sess, pong, sizeof pong, now, &e), 0, "%s", e.msg);
+  session_stat_get(b.sess, &st);
+  cr_assert_eq(st.rtt_ms, 0);
+
+  /* an ERROR's reason reaches our log as one line */
+  const uint8_t err[] = {0x93, 0x05, 0x10, 0xa3, 'a', '\n', 'b'};
+  cr_assert_lt(session_recv(b.sess, err, sizeof err, now, &e), 0);
+  cr_assert_str_eq(e.msg, "peer refused the session: ERROR 16 (no common protocol version): a?b");
+
+  lbuf_free(&data_up);
+  lbuf_free(&data_down);
+  lbuf_free(&m);
+  lbuf_free(&out);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
+/* The version byte of a HELLO (a fixint). */
+static int
+s_hello_version(const lbuf *m)
+{
+  cr_assert_eq(s_kind(m->p, m->len) == K_HELLO || s_kind(m->p, m->len) == K_HELLO8, 1);
+  return m->p[13];
+}
+
+Test(session, versions_the_older_common_one_is_spoken_and_none_is_refused)
+{
+  node a, b;
+  s_node(&a, "va", 1);
+  s_node(&b, "vb", 2);
+  s_write(&a, 20, 10, "c");
+  lbuf m, out;
+  lbuf_init(&m);
+  lbuf_init(&out);
+  lerr e = {0};
+  uint64_t now = 1800000000000ull;
+  lsession_stat st;
+  /* A version 2 child that still speaks 1 ({"min": 1}) and sends an
+   * element more: the parent answers as version 1 and both speak 1. */
+  const uint8_t min1[] = {0x82, 0xa3, 'm', 'i', 'n', 0x01, 0xa8, 'c', 'o', 'm', 'p', 'r', 'e',
+                          's', 's', 0x91, 0xa4, 'z', 's', 't', 'd'};
+  s_hello_build(&m, 2, a.id.pk, true, NULL, 0, min1, sizeof min1, true);
+  s_session(&b, &a, false, 0, 0, 0);
+  cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  session_stat_get(b.sess, &st);
+  cr_assert_eq(st.version, 1);
+  cr_assert_eq(s_next_type(&b, &out), 0);
+  cr_assert_eq(s_hello_version(&out), 1);
+  /* without "min" a version 2 HELLO means it speaks 1 and 2 */
+  s_hello_build(&m, 2, a.id.pk, true, NULL, 0, NULL, 0, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  /* the same at the child: a version 2 parent's answer */
+  s_session(&a, &b, true, 0, 0, 0);
+  session_start(a.sess, now);
+  cr_assert_eq(s_next_type(&a, &out), 0);
+  cr_assert_eq(s_hello_version(&out), 1);
+  s_hello_build(&m, 2, b.id.pk, false, NULL, 0, min1, sizeof min1, true);
+  cr_assert_eq(session_recv(a.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  session_stat_get(a.sess, &st);
+  cr_assert_eq(st.version, 1);
+  cr_assert_eq(s_next_type(&a, &out), 1, "no DATA after the version 2 parent's HELLO");
+  /* A peer that no longer speaks 1 ({"min": 2}), or speaks none (0):
+   * no common version, a named ERROR. */
+  const uint8_t min2[] = {0x81, 0xa3, 'm', 'i', 'n', 0x02};
+  s_hello_build(&m, 3, a.id.pk, true, NULL, 0, min2, sizeof min2, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EVERSION,
+                 "no common protocol version: the peer speaks 2 to 3, this node 1 to 1");
+  s_hello_build(&m, 0, a.id.pk, true, NULL, 0, NULL, 0, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EVERSION, "the peer speaks 0 to 0, this node 1 to 1");
+  /* a "min" above the version it comes with, or of 0: malformed */
+  const uint8_t min3[] = {0x81, 0xa3, 'm', 'i', 'n', 0x03};
+  s_hello_build(&m, 2, a.id.pk, true, NULL, 0, min3, sizeof min3, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EMALFORMED, "HELLO: \"min\" 3 is above the version 2");
+  const uint8_t min0[] = {0x81, 0xa3, 'm', 'i', 'n', 0x00};
+  s_hello_build(&m, 2, a.id.pk, true, NULL, 0, min0, sizeof min0, false);
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, m.p, m.len, LINLI_EMALFORMED, "HELLO options: \"min\" is not an unsigned");
+  lbuf_free(&m);
+  lbuf_free(&out);
   s_node_free(&a);
   s_node_free(&b);
 }
