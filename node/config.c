@@ -409,8 +409,10 @@ s_finish(s_parser *p)
       return s_fail(p, "the data path is too long for ipc://DATA/control.sock; set `control`");
     }
   }
+  /* A street relays many villages: it syncs like a district. */
   if (p->seen_line[S_K_PROFILE] == 0)
-    c->profile = c->role == LROLE_DISTRICT ? LSTORE_DISTRICT : LSTORE_VILLAGE;
+    c->profile = c->role == LROLE_DISTRICT || c->role == LROLE_STREET ? LSTORE_DISTRICT
+                                                                      : LSTORE_VILLAGE;
   return 0;
 }
 
@@ -479,6 +481,18 @@ config_destroy(lconfig **cp)
   free(c->children);
   free(c);
   *cp = NULL;
+}
+
+void
+config_sync_limits(const lconfig *c, uint32_t *window, uint32_t *max_message)
+{
+  if (c->profile == LSTORE_VILLAGE) {
+    *window = 1u << 20;
+    *max_message = 256u << 10;
+  } else {
+    *window = 8u << 20;
+    *max_message = SYNC_MAX_MESSAGE;
+  }
 }
 
 const char *

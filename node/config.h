@@ -39,7 +39,9 @@
  *              while the daemon holds the store; ipc://PATH only (the
  *              socket is unauthenticated: the file's mode is the guard).
  *   profile    village | district: the store's cache sizes (default
- *              district for a district, village for every other role).
+ *              district for a street or a district, village for a village
+ *              or a device); it also sets the sync window and message
+ *              size (config_sync_limits).
  *   compress   off | 1..19: the zstd level of the sync data this node
  *              sends (default 3).  With `off` it neither sends nor accepts
  *              compressed data; a peer that is off gets plain data.
@@ -97,6 +99,12 @@ int config_load(lconfig **out, const char *path, lerr *e);
 int config_parse(lconfig **out, const char *path, const char *text, size_t n, lerr *e);
 
 void config_destroy(lconfig **c);
+
+/* The receive window and DATA bound (lsession_cfg.window and
+ * .max_message) of every session of a node of this profile: a station on
+ * cheap hardware and a slow link gets small ones, a node that relays many
+ * stations (a street, a district) large ones.  docs/PROTOCOL.md, "DATA". */
+void config_sync_limits(const lconfig *c, uint32_t *window, uint32_t *max_message);
 
 /* "village", "street", "district", "device". */
 const char *config_role_name(int role);

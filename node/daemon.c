@@ -212,15 +212,9 @@ s_session_new(ldaemon *d, s_peer *p)
   sc.compress = d->cfg->compress;
   /* A station on cheap hardware and a slow link: a small window and small
    * messages (less memory, less lost when a link drops mid-message).  A
-   * district: large ones, so that a long catch-up commits in few, large
-   * groups while the next messages are already on their way. */
-  if (d->cfg->profile == LSTORE_VILLAGE) {
-    sc.window = 1u << 20;
-    sc.max_message = 256u << 10;
-  } else {
-    sc.window = 8u << 20;
-    sc.max_message = SYNC_MAX_MESSAGE;
-  }
+   * street or a district: large ones, so that a long catch-up commits in
+   * few, large groups while the next messages are already on their way. */
+  config_sync_limits(d->cfg, &sc.window, &sc.max_message);
   session_destroy(&p->sess);
   p->sess = session_new(&sc, &p->repl);
   p->next_tick = 0;
@@ -405,7 +399,13 @@ s_flush_news(ldaemon *d, uint64_t now)
 static void
 s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
 {
-  log_warn("%s sent bad data: %s; refusing it for %u s", p->label, e->msg, S_BAN_MS / 1000);
+  if (e->code == LINLI_EVERSION)
+    log_warn("%s and this node share no protocol version (%s): upgrade the older one; "
+             "refusing it for %u s",
+             p->label, e->msg, S_BAN_MS / 1000);
+  else
+    log_warn("%s broke the protocol: %s; refusing it for %u s", p->label, e->msg,
+             S_BAN_MS / 1000);
   s_drain(d, p, now);
   p->banned_until = now + S_BAN_MS;
   if (p->kind == LPEER_PARENT) {

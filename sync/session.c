@@ -940,10 +940,12 @@ session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e
     for (uint32_t i = 0; i < k; i++)
       line[i] = (unsigned char)why[i] < 0x20 || why[i] == 0x7f ? '?' : why[i];
     line[k] = '\0';
-    return lerr_set(e, LINLI_EINVAL, "peer refused the session: ERROR %llu (%s): %s",
-                    (unsigned long long)code,
-                    code > 0 && code < 1000 ? linli_strerror(-(int)code) : "unknown error",
-                    line);
+    /* the peer's code when we know it, so the node can tell why */
+    int known = code > 0 && code < 1000 &&
+                strcmp(linli_strerror(-(int)code), "unknown error") != 0;
+    return lerr_set(e, known ? -(int)code : LINLI_EINVAL,
+                    "peer refused the session: ERROR %llu (%s): %s", (unsigned long long)code,
+                    known ? linli_strerror(-(int)code) : "unknown error", line);
   }
   }
   if (rc >= 0) {

@@ -1,8 +1,9 @@
 /*
- * test_config.c - node/config: the `compress` setting, from the file to the
- * value the daemon hands each session.
+ * test_config.c - node/config: settings from the file to the values the
+ * daemon uses (compress, control, the profile by role and its sync limits).
  */
 #include "node/config.h"
+#include "node/store.h"
 #include "sync/session.h"
 
 #include <criterion/criterion.h>
@@ -87,4 +88,37 @@ Test(config, control_must_be_an_ipc_path)
   /* listen keeps taking tcp:// */
   cr_assert_eq(s_parse("listen = tcp://*:7401\n", &c, &e), 0, "%s", e.msg);
   config_destroy(&c);
+}
+
+/* The profile each role gets by default, and the window and DATA bound
+ * its sessions use (docs/PROTOCOL.md, "DATA"; ARCHITECTURE.md, "Storage"):
+ * a street relays many villages and syncs like a district. */
+Test(config, profile_defaults_by_role_and_the_sync_limits_they_give)
+{
+  static const struct {
+    const char *text;
+    int profile;
+    uint32_t window, max;
+  } want[] = {
+      {"name = a\nrole = village\ndata = /d\n", LSTORE_VILLAGE, 1u << 20, 256u << 10},
+      {"name = a\nrole = device\ndata = /d\n", LSTORE_VILLAGE, 1u << 20, 256u << 10},
+      {"name = a\nrole = street\ndata = /d\n", LSTORE_DISTRICT, 8u << 20, 1u << 20},
+      {"name = a\nrole = district\ndata = /d\n", LSTORE_DISTRICT, 8u << 20, 1u << 20},
+      {"name = a\nrole = street\ndata = /d\nprofile = village\n", LSTORE_VILLAGE, 1u << 20,
+       256u << 10},
+      {"name = a\nrole = village\ndata = /d\nprofile = district\n", LSTORE_DISTRICT, 8u << 20,
+       1u << 20},
+  };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    lconfig *c;
+    lerr e = {0};
+    cr_assert_eq(config_parse(&c, "/etc/linli/a.conf", want[i].text, strlen(want[i].text), &e),
+                 0, "%s", e.msg);
+    cr_assert_eq(c->profile, want[i].profile, "%s", want[i].text);
+    uint32_t window = 0, max = 0;
+    config_sync_limits(c, &window, &max);
+    cr_assert_eq(window, want[i].window, "%s", want[i].text);
+    cr_assert_eq(max, want[i].max, "%s", want[i].text);
+    config_destroy(&c);
+  }
 }

@@ -1392,7 +1392,7 @@ Test(session, receiver_rules_refuse_or_ignore_hand_built_messages)
 
   /* an ERROR's reason reaches our log as one line */
   const uint8_t err[] = {0x93, 0x05, 0x10, 0xa3, 'a', '\n', 'b'};
-  cr_assert_lt(session_recv(b.sess, err, sizeof err, now, &e), 0);
+  cr_assert_eq(session_recv(b.sess, err, sizeof err, now, &e), LINLI_EVERSION);
   cr_assert_str_eq(e.msg, "peer refused the session: ERROR 16 (no common protocol version): a?b");
 
   lbuf_free(&data_up);
