@@ -292,6 +292,11 @@ delta_read(delta *d, mpr *r, lerr *e)
     rc = lerr_set(e, LINLI_EMALFORMED, "malformed delta signature");
     goto fail;
   }
+  if (r->p - start > DELTA_MAX_BYTES) {
+    rc = lerr_set(e, LINLI_ETOOBIG, "a delta of %zu bytes, more than the %d one sync message "
+                  "carries", (size_t)(r->p - start), DELTA_MAX_BYTES);
+    goto fail;
+  }
   return 0;
 fail:
   delta_clear(d);

@@ -35,6 +35,11 @@
  * would exceed it. */
 #define DELTA_COPY_BASE 65536u
 #define DELTA_COPY_FACTOR 8u
+/* The largest encoded delta: one that fits, alone, in a sync DATA message
+ * [1, msg_no, [delta]] of at most 1 MiB whatever its msg_no (12 bytes of
+ * framing).  A log row larger than this could never be sent, so none is
+ * ever decoded, stored or joined (docs/FORMAT.md, "Signed delta"). */
+#define DELTA_MAX_BYTES ((1 << 20) - 12)
 
 typedef struct delta {
   uint8_t author[LINLI_PK_BYTES];
@@ -53,7 +58,8 @@ static inline uint64_t delta_last_seq(const delta *d) { return d->first_seq + d-
 
 /* Decodes exactly one delta from p[0..n); no trailing bytes are allowed.
  * The ops borrow strings from `p`, which must outlive `d`.  Every op is
- * checked with op_check().  On error `d` is left empty. */
+ * checked with op_check(); a delta larger than DELTA_MAX_BYTES is
+ * LINLI_ETOOBIG.  On error `d` is left empty. */
 int delta_decode(delta *d, const uint8_t *p, size_t n, lerr *e);
 /* The same, reading one delta from a stream of msgpack objects. */
 int delta_read(delta *d, mpr *r, lerr *e);

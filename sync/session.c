@@ -37,6 +37,10 @@
 #define HEADS_MAX 1000000
 #define HELLO_MIN 8   /* a HELLO without options (before compression) */
 
+/* A delta of the largest size goes alone in a DATA of the largest msg_no:
+ * 93 01 cf <8 bytes> 91 <delta>. */
+_Static_assert(DELTA_MAX_BYTES + 12 == SYNC_MAX_MESSAGE, "a delta fits in one DATA");
+
 enum { M_HELLO = 0, M_DATA = 1, M_ACK = 2, M_PING = 3, M_PONG = 4, M_ERROR = 5, M_FORK = 6 };
 
 typedef struct pstate {

@@ -1059,3 +1059,40 @@ Test(delta, encode_asserts_its_preconditions, .signal = SIGABRT)
   lbuf_free(&b);
 }
 #endif
+
+/* A delta must fit, alone, in one sync message: 15 values of 64 KiB do,
+ * 16 do not, and are refused by name before anything else is done with
+ * them. */
+Test(delta, a_delta_larger_than_one_message_carries_is_refused)
+{
+  static char big[65536 + 1];
+  memset(big, 'x', 65536);
+  op ops[16];
+  memset(ops, 0, sizeof ops);
+  for (int i = 0; i < 16; i++)
+    ops[i] = (op){.seq = (uint64_t)i + 1, .hlc = HLC0 + (uint64_t)i, .kind = OP_SET,
+                  .key = "hh/a/1", .key_len = 6, .field = "note", .field_len = 4, .str = big,
+                  .str_len = 65536};
+  uint8_t pk[LINLI_PK_BYTES], prev[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
+  memset(pk, 7, sizeof pk);
+  memset(prev, 0, sizeof prev);
+  memset(sig, 0, sizeof sig);
+  lbuf b;
+  lbuf_init(&b);
+  delta d;
+  lerr e = {0};
+  delta_encode(&b, pk, 1, prev, ops, 15, sig);
+  cr_assert_leq(b.len, DELTA_MAX_BYTES);
+  cr_assert_eq(delta_decode(&d, b.p, b.len, &e), 0, "%s", e.msg);
+  delta_clear(&d);
+  lbuf_reset(&b);
+  delta_encode(&b, pk, 1, prev, ops, 16, sig);
+  cr_assert_gt(b.len, DELTA_MAX_BYTES);
+  cr_assert_eq(delta_decode(&d, b.p, b.len, &e), LINLI_ETOOBIG);
+  char want[120];
+  snprintf(want, sizeof want,
+           "a delta of %zu bytes, more than the 1048564 one sync message carries", b.len);
+  cr_assert_str_eq(e.msg, want);
+  cr_assert_null(d.ops);
+  lbuf_free(&b);
+}

@@ -674,3 +674,41 @@ Test(store, history_export_and_summary)
   free(db);
   s_free_workload();
 }
+
+/* No delta larger than one sync message carries enters the store: a
+ * local write that would make one is refused (split it), and so is one
+ * received (a bundle from another implementation). */
+Test(store, no_delta_larger_than_a_message_is_written_or_ingested)
+{
+  char *dir;
+  lstore *s = s_fresh(&dir, "bigdelta", 1);
+  lident id;
+  s_key(&id, 1);
+  static char big[65537];
+  memset(big, 'y', 65536);
+  op ops[16];
+  for (int i = 0; i < 16; i++)
+    ops[i] = s_set("hh/a/1", "note", big);
+  lerr e = {0};
+  cr_assert_eq(lstore_write(s, &id, ops, 16, 1800000000000ull, &e), LINLI_ETOOBIG);
+  cr_assert(strstr(e.msg, "split it") != NULL, "%s", e.msg);
+  lstore_stat st;
+  cr_assert_eq(lstore_stat_get(s, &st, &e), 0);
+  cr_assert_eq(st.ops, 0);
+  cr_assert_eq(lstore_write(s, &id, ops, 15, 1800000000000ull, &e), 0, "%s", e.msg);
+  author a;
+  s_author(&a, 9);
+  lbuf b;
+  lbuf_init(&b);
+  s_delta(&a, ops, 16, &b);
+  cr_assert_gt(b.len, DELTA_MAX_BYTES);
+  cr_assert_eq(s_ingest1(s, &b, &e), LINLI_ETOOBIG, "%s", e.msg);
+  cr_assert(strstr(e.msg, "more than the 1048564 one sync message carries") != NULL, "%s",
+            e.msg);
+  cr_assert_eq(lstore_stat_get(s, &st, &e), 0);
+  cr_assert_eq(st.ops, 15);
+  lbuf_free(&b);
+  lstore_close(&s);
+  tu_rmtree(dir);
+  free(dir);
+}

@@ -29,8 +29,10 @@
 #define S_SUMMARY_MAX ((size_t)64 << 20)
 /* The largest bundle import reads; it is held in memory whole. */
 #define S_BUNDLE_MAX ((size_t)2 << 30)
-/* Deltas are joined up to this size on export, so few signatures travel. */
-#define S_DELTA_MAX_BYTES ((size_t)1 << 20)
+/* Deltas are joined up to this size on export, so few signatures travel;
+ * no more than one sync message carries, or the importer could not pass
+ * them on. */
+#define S_DELTA_MAX_BYTES ((size_t)DELTA_MAX_BYTES)
 /* A batch of an import is committed at whichever limit is reached first. */
 #define S_BATCH_DELTAS 2000
 #define S_BATCH_OPS 200000
