@@ -64,6 +64,17 @@ run cert show bad.chain --root "$ROOT"
 [ "$RC" -ne 0 ] || grep -q INVALID "$T/out" || fail "tampered chain shown as valid: $(out)"
 ok "a tampered certificate is refused"
 
+# a chain file is shown without a data directory: checked with --root, or
+# shown as not checked without one; with -d, against that store's root
+must cert show v.chain
+has "雅鹿村"
+has "not checked: no trust root"
+must cert show v.chain --root "$ROOT"
+has "valid, chains to the trust root"
+must -d V cert show v.chain
+has "valid, chains to the trust root"
+ok "cert show FILE needs no data directory"
+
 # ---- writes inside and outside namespaces ----
 must -d V put gusu/jinchang/v12/hh/1 户主=陈建国
 must -d V put gusu/jinchang/v12/hh/2 户主=李秀英

@@ -502,8 +502,10 @@ cmd_cert(cli *c)
     return cli_usage(c, "unknown cert command '%.40s' (issue, install, show, revoke)", sub);
   if (strcmp(sub, "install") == 0 ? c->argc != 2 : (c->argc != 1 && !show_file))
     return cli_usage(c, "usage: linli cert issue|install FILE|show [FILE]|revoke");
-  /* Showing a chain file needs no store. */
-  if (show_file && c->root != NULL)
+  /* Showing a chain file needs no store: the trust root to check it
+   * against comes from --root, or from the data directory if there is
+   * one. */
+  if (show_file && (c->root != NULL || (cli_shared_store() == NULL && !lstore_exists(c->dir))))
     return s_cert_show(c, NULL, c->argv[1]);
   if ((rc = cli_open(c, &s)) != CLI_OK)
     return rc;
