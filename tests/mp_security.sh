@@ -73,6 +73,13 @@ poll 20 st_refused || fail "st did not log 'refused connection from unknown tran
 poll 20 vx_refused || fail "vx did not log that st refused its key within 20 s"
 ok "st logs a refused unknown key; vx logs that st refused it"
 
+# A refused client never gets a HELLO or an ERROR, only a failed handshake:
+# it must not block on it.  vx's daemon keeps serving: a write goes in
+# (and its sync is offered to st, never sent) and status answers at once.
+q "$T/vx" put hh/vx/3 户主=新住户 >/dev/null || fail "vx stopped serving after st refused it: $(cat "$T/q.err")"
+timeout 10 "$LINLI" -d "$T/vx" status >/dev/null 2>&1 || fail "vx's status did not answer within 10 s"
+ok "a refused client keeps serving and never blocks on its parent"
+
 echo "# vb, a listed child that calls itself va, gets its own scope only"
 poll 20 same_digest hh/vb/ "$T/vb" "$T/st" || fail "vb's records did not reach st within 20 s"
 poll 20 same_digest policy/ "$T/st" "$T/vb" || fail "st's policy did not reach vb within 20 s"
