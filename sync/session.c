@@ -294,7 +294,8 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
     mpw_bin(&w, p->author, LINLI_PK_BYTES);
     mpw_uint(&w, p->local);
     mpw_bin(&w, p->hash8, HASH8);
-    mpw_uint(&w, p->in_scope ? p->cls : LSCOPE_SUBTREE);
+    /* a child says nothing about classes: its parent refuses any but 0 */
+    mpw_uint(&w, s->cfg.initiator ? LSCOPE_DOWN : p->in_scope ? p->cls : LSCOPE_SUBTREE);
   }
   free(v);
   if (opts) {

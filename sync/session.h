@@ -40,6 +40,16 @@
  * peer, in its HELLO, when it wants smaller DATA than the protocol's
  * largest; a sender keeps to the smaller of its own bound and the peer's.
  *
+ * Versions: a HELLO names the newest protocol version its sender speaks
+ * (and, in its options, the oldest); both sides speak the older of the two
+ * newest, and a peer with none in common is refused (LINLI_EVERSION).
+ *
+ * Receiver rules: what the peer must not send (DATA before HELLO at a
+ * parent, HELLO heads out of order, a child's head of class 1, an ACK for
+ * a DATA never sent, ...) is refused with an ERROR that names the rule, or,
+ * where an honest peer can produce it, ignored on purpose; malformed
+ * messages are refused with the element and byte offset that was wrong.
+ *
  * Resumption: deltas are applied and acknowledged message by message, and
  * every (re)connection starts with HELLO carrying the heads each side holds,
  * so a transfer cut off mid-way resumes from the last applied op; nothing
