@@ -1004,17 +1004,20 @@ Test(delta, op_count_is_bounded_by_the_input)
   lbuf_free(&b);
 }
 
-/* What an honest writer produces stays within the budget: 65,536 ops on
- * 512-byte keys that differ only in their last byte.  delta_encode falls
+/* What an honest writer produces stays within the budget: 16,384 ops (as
+ * many as fit in one delta of at most DELTA_MAX_BYTES) on 512-byte keys
+ * that differ only in their last two bytes: in prefix form they would copy
+ * 8 MiB from about 160 KB.  delta_encode falls
  * back to whole keys where the prefix form would exceed it, the delta
  * decodes to the same ops, and the key bytes decoded stay within the bound
  * the rule gives (base + 9 x input). */
 Test(delta, writers_keep_within_the_key_copy_budget)
 {
-  static char keys[DELTA_MAX_OPS][LINLI_KEY_MAX];
-  op *ops = calloc(DELTA_MAX_OPS, sizeof *ops);
+  enum { N = 16384 };
+  static char keys[N][LINLI_KEY_MAX];
+  op *ops = calloc(N, sizeof *ops);
   cr_assert_not_null(ops);
-  for (uint32_t i = 0; i < DELTA_MAX_OPS; i++) {
+  for (uint32_t i = 0; i < N; i++) {
     memset(keys[i], 'k', LINLI_KEY_MAX);
     memcpy(keys[i], "hh/", 3);
     keys[i][LINLI_KEY_MAX - 2] = (char)('a' + (i / 26) % 26);
@@ -1026,12 +1029,16 @@ Test(delta, writers_keep_within_the_key_copy_budget)
   memset(a, 7, 32);
   lbuf b;
   lbuf_init(&b);
-  delta_encode(&b, a, 1, prev, ops, DELTA_MAX_OPS, sig);
+  delta_encode(&b, a, 1, prev, ops, N, sig);
+  cr_assert_leq(b.len, DELTA_MAX_BYTES);
+  /* all in prefix form it would be about 12 bytes an op: the budget made
+   * the writer send whole keys */
+  cr_assert_gt(b.len, (size_t)N * 24, "%zu bytes", b.len);
   delta d;
   lerr e = {0};
   cr_assert_eq(delta_decode(&d, b.p, b.len, &e), 0, "%s", e.msg);
-  cr_assert_eq(d.nops, DELTA_MAX_OPS);
-  for (uint32_t i = 0; i < DELTA_MAX_OPS; i++)
+  cr_assert_eq(d.nops, N);
+  for (uint32_t i = 0; i < N; i++)
     cr_assert(d.ops[i].key_len == LINLI_KEY_MAX &&
                   memcmp(d.ops[i].key, keys[i], LINLI_KEY_MAX) == 0,
               "op %u", i);
