@@ -1390,6 +1390,41 @@ Test(session, receiver_rules_refuse_or_ignore_hand_built_messages)
   session_stat_get(b.sess, &st);
   cr_assert_eq(st.rtt_ms, 0);
 
+  /* ACK heads naming an author the sender does not know: that entry is
+   * ignored; the ACK itself is fine */
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  s_hello_in(&b, &a);
+  cr_assert_eq(s_next_type(&b, &out), 1);
+  lbuf ackx;
+  lbuf_init(&ackx);
+  mpw w;
+  mpw_init(&w, &ackx);
+  mpw_array(&w, 5);
+  mpw_uint(&w, 2);
+  mpw_uint(&w, 1);
+  mpw_uint(&w, out.len);
+  mpw_bool(&w, false);
+  mpw_array(&w, 1);
+  mpw_array(&w, 2);
+  mpw_bin(&w, h[0].author, LINLI_PK_BYTES);
+  mpw_uint(&w, 5);
+  cr_assert_eq(session_recv(b.sess, ackx.p, ackx.len, now, &e), 0, "%s", e.msg);
+  session_stat_get(b.sess, &st);
+  cr_assert_eq(st.inflight_bytes, 0);
+  lbuf_free(&ackx);
+  /* PING before any HELLO: answered */
+  s_session(&b, &a, false, 0, 0, 0);
+  const uint8_t ping0[] = {0x92, 0x03, 0x05};
+  cr_assert_eq(session_recv(b.sess, ping0, sizeof ping0, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(s_next_type(&b, &out), 4);
+  /* a parent's HELLO with reply true: the child answers it */
+  s_session(&a, &b, true, 0, 0, 0);
+  session_start(a.sess, now);
+  cr_assert_eq(s_next_type(&a, &out), 0);
+  s_hello_build(&m, 1, b.id.pk, true, NULL, 0, NULL, 0, false);
+  cr_assert_eq(session_recv(a.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(s_next_type(&a, &out), 0, "no HELLO in answer");
+
   /* an ERROR's reason reaches our log as one line */
   const uint8_t err[] = {0x93, 0x05, 0x10, 0xa3, 'a', '\n', 'b'};
   cr_assert_eq(session_recv(b.sess, err, sizeof err, now, &e), LINLI_EVERSION);
