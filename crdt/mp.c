@@ -147,6 +147,26 @@ mpr_peek(const mpr *r)
   return MP_BAD;
 }
 
+/* Every reader refuses a non-canonical encoding (docs/FORMAT.md,
+ * "Conventions"): a length or integer in a longer form than it needs, or a
+ * non-negative integer in a signed type.  No value then has two encodings,
+ * and what linli hashes and signs is exactly the bytes it was given.  The
+ * shortest form of a length or unsigned value v after tag `c`: */
+static bool
+s_canon_len(uint8_t c, uint64_t v)
+{
+  switch (c) {
+  case 0xdc: case 0xde: return v >= 16;           /* array 16, map 16 */
+  case 0xd9: return v >= 32;                      /* str 8 */
+  case 0xcc: return v >= 0x80;                    /* uint 8 */
+  case 0xc4: return true;                         /* bin 8: the shortest bin */
+  case 0xcd: case 0xda: case 0xc5: return v > UINT8_MAX;
+  case 0xce: case 0xdd: case 0xdf: case 0xdb: case 0xc6: return v > UINT16_MAX;
+  case 0xcf: return v > UINT32_MAX;
+  }
+  return false;
+}
+
 /* Containers: the declared count must be plausible, as every element takes
  * at least one byte; this stops a 4-byte header from asking for 4 G items. */
 static int
@@ -161,9 +181,9 @@ s_container(mpr *r, uint32_t *n, uint8_t fix_lo, uint8_t fix_hi, uint8_t t16,
     v = c & 0x0f;
     r->p++;
   } else if (c == t16) {
-    if (s_fixed(r, 2, &v)) return LINLI_EMALFORMED;
+    if (s_fixed(r, 2, &v) || !s_canon_len(c, v)) return LINLI_EMALFORMED;
   } else if (c == t32) {
-    if (s_fixed(r, 4, &v)) return LINLI_EMALFORMED;
+    if (s_fixed(r, 4, &v) || !s_canon_len(c, v)) return LINLI_EMALFORMED;
   } else {
     return LINLI_EMALFORMED;
   }
@@ -183,21 +203,28 @@ mpr_int(mpr *r, int64_t *out)
     return LINLI_EMALFORMED;
   uint8_t c = *r->p;
   uint64_t v;
+  const uint8_t *save = r->p;
   if (c <= 0x7f) { *out = c; r->p++; return 0; }
   if (c >= 0xe0) { *out = (int8_t)c; r->p++; return 0; }
+  int64_t lo; /* the smallest value that needs this signed type */
   switch (c) {
-  case 0xcc: if (s_fixed(r, 1, &v)) break; *out = (int64_t)v; return 0;
-  case 0xcd: if (s_fixed(r, 2, &v)) break; *out = (int64_t)v; return 0;
-  case 0xce: if (s_fixed(r, 4, &v)) break; *out = (int64_t)v; return 0;
-  case 0xcf:
-    if (s_fixed(r, 8, &v) || v > INT64_MAX) break;
+  case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+    int n = c == 0xcc ? 1 : c == 0xcd ? 2 : c == 0xce ? 4 : 8;
+    if (s_fixed(r, n, &v) || v > INT64_MAX || !s_canon_len(c, v))
+      goto bad;
     *out = (int64_t)v;
     return 0;
-  case 0xd0: if (s_fixed(r, 1, &v)) break; *out = (int8_t)v; return 0;
-  case 0xd1: if (s_fixed(r, 2, &v)) break; *out = (int16_t)v; return 0;
-  case 0xd2: if (s_fixed(r, 4, &v)) break; *out = (int32_t)v; return 0;
-  case 0xd3: if (s_fixed(r, 8, &v)) break; *out = (int64_t)v; return 0;
   }
+  case 0xd0: if (s_fixed(r, 1, &v)) goto bad; *out = (int8_t)v; lo = -32; break;
+  case 0xd1: if (s_fixed(r, 2, &v)) goto bad; *out = (int16_t)v; lo = INT8_MIN; break;
+  case 0xd2: if (s_fixed(r, 4, &v)) goto bad; *out = (int32_t)v; lo = INT16_MIN; break;
+  case 0xd3: if (s_fixed(r, 8, &v)) goto bad; *out = (int64_t)v; lo = INT32_MIN; break;
+  default: goto bad;
+  }
+  if (*out < lo) /* negative and too small for a shorter form */
+    return 0;
+bad:
+  r->p = save;
   return LINLI_EMALFORMED;
 }
 
@@ -207,8 +234,15 @@ mpr_uint_any(mpr *r, uint64_t *out)
   if (r->p >= r->end)
     return LINLI_EMALFORMED;
   uint8_t c = *r->p;
-  if (c == 0xcf)
-    return s_fixed(r, 8, out);
+  if (c == 0xcf) {
+    if (s_fixed(r, 8, out))
+      return LINLI_EMALFORMED;
+    if (!s_canon_len(c, *out)) {
+      r->p -= 9;
+      return LINLI_EMALFORMED;
+    }
+    return 0;
+  }
   int64_t v;
   const uint8_t *save = r->p;
   if (mpr_int(r, &v) || v < 0) {
@@ -258,7 +292,7 @@ s_bytes(mpr *r, const uint8_t **p, uint32_t *n, int want_str)
   } else {
     return LINLI_EMALFORMED;
   }
-  if (len > mpr_left(r)) {
+  if (len > mpr_left(r) || !s_canon_len(c, len)) {
     r->p = save;
     return LINLI_EMALFORMED;
   }

@@ -14,7 +14,10 @@
 
  * Reading is a strict cursor (`mpr`) over borrowed bytes: each call checks
  * the type and the length it expects and fails with LINLI_EMALFORMED
- * otherwise, so hostile input never reads past its end.  Strings and binary
+ * otherwise, so hostile input never reads past its end.  It reads the
+ * canonical form only: an integer or length in a longer encoding than its
+ * value needs, or a non-negative integer in a signed type, is refused, so
+ * the bytes read are the bytes linli hashes and signs.  Strings and binary
  * values are returned as pointers into the input (valid as long as it is).
  */
 #ifndef LINLI_MP_H

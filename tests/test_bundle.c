@@ -105,3 +105,37 @@ Test(bundle, damage_never_reaches_the_end)
   lbuf_free(&b);
   ident_wipe(&id);
 }
+
+Test(bundle, non_canonical_header_and_trailer_refused)
+{
+  /* docs/FORMAT.md, "Conventions": the header's tag as str 8 and the
+   * trailer's count as uint 8 are legal msgpack, and not the form a bundle
+   * is written in.  The count is outside what the trailer signs, so before
+   * readers were strict this variant read as a good bundle. */
+  lbuf b, v;
+  lbuf_init(&b);
+  lbuf_init(&v);
+  lident id;
+  s_make(&b, &id);
+  int count;
+  lerr e = {0};
+  cr_assert_eq(s_read_all(b.p, b.len, &count, &e), 0, "%s", e.msg);
+  /* header: 94 af "linli-bundle-v1" -> 94 d9 0f "linli-bundle-v1" */
+  cr_assert_eq(b.p[1], 0xaf);
+  lbuf_put(&v, b.p, 1);
+  lbuf_put(&v, "\xd9\x0f", 2);
+  lbuf_put(&v, b.p + 2, b.len - 2);
+  cr_assert_neq(s_read_all(v.p, v.len, &count, &e), 0, "header tag as str 8 accepted");
+  /* trailer: 94 b0 "linli-bundle-end" 03 c4 20 ... -> count as cc 03 */
+  size_t t = b.len - (1 + 17 + 1 + 34 + 66);
+  cr_assert_eq(b.p[t], 0x94);
+  cr_assert_eq(b.p[t + 18], 0x03);
+  lbuf_reset(&v);
+  lbuf_put(&v, b.p, t + 18);
+  lbuf_put(&v, "\xcc\x03", 2);
+  lbuf_put(&v, b.p + t + 19, b.len - t - 19);
+  cr_assert_neq(s_read_all(v.p, v.len, &count, &e), 0, "trailer count as uint 8 accepted");
+  lbuf_free(&b);
+  lbuf_free(&v);
+  ident_wipe(&id);
+}

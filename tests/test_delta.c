@@ -1103,3 +1103,48 @@ Test(delta, a_delta_larger_than_one_message_carries_is_refused)
   cr_assert_null(d.ops);
   lbuf_free(&b);
 }
+
+/* p with the bytes [at, at + cut) replaced by `with` (n bytes), into out. */
+static void
+s_splice(lbuf *out, const lbuf *p, size_t at, size_t cut, const char *with, size_t n)
+{
+  lbuf_reset(out);
+  lbuf_put(out, p->p, at);
+  lbuf_put(out, with, n);
+  lbuf_put(out, p->p + at + cut, p->len - at - cut);
+}
+
+Test(delta, non_canonical_encodings_refused)
+{
+  /* docs/FORMAT.md, "Conventions": a delta is read only in the canonical
+   * form it was signed in.  Each variant below is legal msgpack holding
+   * the same values, and each was accepted before readers were strict. */
+  chain *c = rich_chain();
+  lbuf b, v;
+  lbuf_init(&b);
+  lbuf_init(&v);
+  encode_range(c, 1, 3, 3, &b);
+  delta d;
+  cr_assert_eq(delta_decode(&d, b.p, b.len, NULL), 0);
+  delta_clear(&d);
+  cr_assert_eq(b.p[0], 0x96);
+  cr_assert_eq(b.p[1], 0x01);
+  cr_assert_eq(b.p[2], 0xc4);
+  cr_assert_eq(b.p[36], 0x01);
+  struct { const char *what; size_t at, cut; const char *with; size_t n; } vs[] = {
+    {"delta as array 16", 0, 1, "\xdc\x00\x06", 3},
+    {"version as uint 8", 1, 1, "\xcc\x01", 2},
+    {"author as bin 16", 2, 2, "\xc5\x00\x20", 3},
+    {"f as uint 16", 36, 1, "\xcd\x00\x01", 3},
+    {"f as int 8", 36, 1, "\xd0\x01", 2},
+  };
+  for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+    s_splice(&v, &b, vs[i].at, vs[i].cut, vs[i].with, vs[i].n);
+    lerr e = {0};
+    cr_assert_eq(delta_decode(&d, v.p, v.len, &e), LINLI_EMALFORMED, "%s accepted", vs[i].what);
+    delta_clear(&d);
+  }
+  lbuf_free(&b);
+  lbuf_free(&v);
+  free(c);
+}

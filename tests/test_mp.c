@@ -323,29 +323,116 @@ Test(mp, int_boundaries_exact_and_round_trip)
   }
 }
 
-Test(mp, int_reader_accepts_every_width)
+Test(mp, int_reader_takes_the_shortest_form_only)
 {
-  /* Non-shortest encodings are legal msgpack; the reader takes them even
-   * though the writer never produces them. */
-  static const struct { uint8_t b[9]; size_t n; int64_t v; } cases[] = {
-    {{0xcc, 0x05}, 2, 5},
-    {{0xcd, 0x00, 0x05}, 3, 5},
-    {{0xce, 0x00, 0x00, 0x00, 0x05}, 5, 5},
-    {{0xcf, 0, 0, 0, 0, 0, 0, 0, 0x05}, 9, 5},
-    {{0xd0, 0x05}, 2, 5},
-    {{0xd0, 0xfb}, 2, -5},
-    {{0xd1, 0xff, 0xfb}, 3, -5},
-    {{0xd2, 0xff, 0xff, 0xff, 0xfb}, 5, -5},
-    {{0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfb}, 9, -5},
+  /* Each integer width is read when it is the shortest form of its value
+   * (docs/FORMAT.md, "Conventions"); a longer form, or a non-negative value
+   * in a signed type, is refused and leaves the cursor. */
+  static const struct { uint8_t b[9]; size_t n; int64_t v; bool ok; } cases[] = {
+    {{0xcc, 0x80}, 2, 0x80, true},
+    {{0xcd, 0x01, 0x00}, 3, 0x100, true},
+    {{0xce, 0x00, 0x01, 0x00, 0x00}, 5, 0x10000, true},
+    {{0xcf, 0, 0, 0, 1, 0, 0, 0, 0}, 9, INT64_C(0x100000000), true},
+    {{0xd0, 0xdf}, 2, -33, true},
+    {{0xd1, 0xff, 0x7f}, 3, -129, true},
+    {{0xd2, 0xff, 0xff, 0x7f, 0xff}, 5, -32769, true},
+    {{0xd3, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff}, 9, -INT64_C(0x80000001), true},
+    {{0xcc, 0x05}, 2, 5, false},
+    {{0xcc, 0x7f}, 2, 0x7f, false},
+    {{0xcd, 0x00, 0x05}, 3, 5, false},
+    {{0xcd, 0x00, 0xff}, 3, 0xff, false},
+    {{0xce, 0x00, 0x00, 0x00, 0x05}, 5, 5, false},
+    {{0xce, 0x00, 0x00, 0xff, 0xff}, 5, 0xffff, false},
+    {{0xcf, 0, 0, 0, 0, 0, 0, 0, 0x05}, 9, 5, false},
+    {{0xcf, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, 9, 0xffffffff, false},
+    {{0xd0, 0x05}, 2, 5, false},
+    {{0xd0, 0xfb}, 2, -5, false},
+    {{0xd0, 0xe0}, 2, -32, false},
+    {{0xd1, 0xff, 0xfb}, 3, -5, false},
+    {{0xd1, 0xff, 0x80}, 3, -128, false},
+    {{0xd1, 0x00, 0x05}, 3, 5, false},
+    {{0xd2, 0xff, 0xff, 0xff, 0xfb}, 5, -5, false},
+    {{0xd2, 0xff, 0xff, 0x80, 0x00}, 5, -32768, false},
+    {{0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfb}, 9, -5, false},
+    {{0xd3, 0xff, 0xff, 0xff, 0xff, 0x80, 0, 0, 0}, 9, INT32_MIN, false},
+    {{0xd3, 0, 0, 0, 0, 0, 0, 0, 5}, 9, 5, false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     mpr r;
-    int64_t v;
+    int64_t v = 0;
+    uint64_t u = 0;
     mpr_init(&r, cases[i].b, cases[i].n);
+    if (!cases[i].ok) {
+      cr_assert_eq(mpr_int(&r, &v), LINLI_EMALFORMED, "case %zu accepted", i);
+      cr_assert_eq(mpr_left(&r), cases[i].n, "case %zu moved the cursor", i);
+      cr_assert_eq(mpr_uint(&r, &u), LINLI_EMALFORMED, "case %zu accepted as uint", i);
+      cr_assert_eq(mpr_left(&r), cases[i].n, "case %zu moved the cursor", i);
+      cr_assert_eq(mpr_skip(&r), LINLI_EMALFORMED, "case %zu skipped", i);
+      continue;
+    }
     cr_assert_eq(mpr_int(&r, &v), 0, "case %zu", i);
     cr_assert_eq(v, cases[i].v, "case %zu", i);
     cr_assert_eq(mpr_left(&r), 0);
   }
+  /* uint 64 beyond int64 is still the shortest form of its value */
+  static const uint8_t top[] = {0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  mpr r;
+  uint64_t u;
+  mpr_init(&r, top, sizeof top);
+  cr_assert_eq(mpr_uint(&r, &u), 0);
+  cr_assert_eq(u, UINT64_MAX);
+}
+
+Test(mp, readers_refuse_long_forms_of_lengths)
+{
+  /* str 8 under 32 bytes, str 16 under 256, bin 16 under 256, array 16
+   * under 16, map 16 under 16, array 32 under 65,536: each is legal
+   * msgpack but not the canonical form, and refused. */
+  static const uint8_t str8[] = {0xd9, 0x01, 'a'};
+  static const uint8_t str16[] = {0xda, 0x00, 0x01, 'a'};
+  static const uint8_t str32[] = {0xdb, 0x00, 0x00, 0x00, 0x01, 'a'};
+  static const uint8_t bin16[] = {0xc5, 0x00, 0x01, 'a'};
+  static const uint8_t bin32[] = {0xc6, 0x00, 0x00, 0x01, 0x00, 'a'};
+  static const uint8_t arr16[] = {0xdc, 0x00, 0x01, 0xc0};
+  static const uint8_t arr32[] = {0xdd, 0x00, 0x00, 0x00, 0x01, 0xc0};
+  static const uint8_t map16[] = {0xde, 0x00, 0x01, 0xc0, 0xc0};
+  const char *sp;
+  const uint8_t *bp;
+  uint32_t n;
+  mpr r;
+  mpr_init(&r, str8, sizeof str8);
+  cr_assert_eq(mpr_str(&r, &sp, &n), LINLI_EMALFORMED);
+  cr_assert_eq(mpr_left(&r), sizeof str8);
+  mpr_init(&r, str16, sizeof str16);
+  cr_assert_eq(mpr_str(&r, &sp, &n), LINLI_EMALFORMED);
+  mpr_init(&r, str32, sizeof str32);
+  cr_assert_eq(mpr_str(&r, &sp, &n), LINLI_EMALFORMED);
+  mpr_init(&r, bin16, sizeof bin16);
+  cr_assert_eq(mpr_bin(&r, &bp, &n), LINLI_EMALFORMED);
+  mpr_init(&r, bin32, sizeof bin32);
+  cr_assert_eq(mpr_bin(&r, &bp, &n), LINLI_EMALFORMED);
+  mpr_init(&r, arr16, sizeof arr16);
+  cr_assert_eq(mpr_array(&r, &n), LINLI_EMALFORMED);
+  mpr_init(&r, arr32, sizeof arr32);
+  cr_assert_eq(mpr_array(&r, &n), LINLI_EMALFORMED);
+  mpr_init(&r, map16, sizeof map16);
+  cr_assert_eq(mpr_map(&r, &n), LINLI_EMALFORMED);
+  mpr_init(&r, str8, sizeof str8);
+  cr_assert_eq(mpr_skip(&r), LINLI_EMALFORMED);
+  mpr_init(&r, arr16, sizeof arr16);
+  cr_assert_eq(mpr_skip(&r), LINLI_EMALFORMED);
+  /* the shortest forms at the boundaries are read */
+  uint8_t s8ok[2 + 32] = {0xd9, 32};
+  mpr_init(&r, s8ok, sizeof s8ok);
+  cr_assert_eq(mpr_str(&r, &sp, &n), 0);
+  cr_assert_eq(n, 32);
+  uint8_t a16ok[3 + 16] = {0xdc, 0x00, 16};
+  mpr_init(&r, a16ok, sizeof a16ok);
+  cr_assert_eq(mpr_array(&r, &n), 0);
+  cr_assert_eq(n, 16);
+  static const uint8_t bin8[] = {0xc4, 0x00};
+  mpr_init(&r, bin8, sizeof bin8);
+  cr_assert_eq(mpr_bin(&r, &bp, &n), 0, "bin 8 is the shortest bin, even when empty");
 }
 
 /* ---- strings, binary, containers at every header boundary ---- */
@@ -809,13 +896,13 @@ Test(mp, container_count_larger_than_input)
   static const uint8_t m32[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
   mpr_init(&r, m32, sizeof m32);
   cr_assert_eq(mpr_map(&r, &n), LINLI_EMALFORMED);
-  /* array16 of 5: 4 bytes left is too few, 5 is enough */
-  static const uint8_t a16[] = {0xdc, 0x00, 0x05, 1, 2, 3, 4, 5};
+  /* array16 of 20: 19 bytes left is too few, 20 is enough */
+  uint8_t a16[3 + 20] = {0xdc, 0x00, 20};
   mpr_init(&r, a16, sizeof a16 - 1);
   cr_assert_eq(mpr_array(&r, &n), LINLI_EMALFORMED);
   mpr_init(&r, a16, sizeof a16);
   cr_assert_eq(mpr_array(&r, &n), 0);
-  cr_assert_eq(n, 5);
+  cr_assert_eq(n, 20);
   /* fixmap of 2 needs at least 4 bytes */
   static const uint8_t fm[] = {0x82, 0xc0, 0xc0, 0xc0, 0xc0};
   mpr_init(&r, fm, 4);
@@ -828,7 +915,7 @@ Test(mp, container_count_larger_than_input)
   mpr_init(&r, fa, sizeof fa);
   cr_assert_eq(mpr_array(&r, &n), LINLI_EMALFORMED);
   /* strings and binary longer than the input */
-  static const uint8_t s8[] = {0xd9, 0x10, 'a', 'b', 'c'};
+  static const uint8_t s8[] = {0xd9, 0x30, 'a', 'b', 'c'};
   static const uint8_t s32[] = {0xdb, 0xff, 0xff, 0xff, 0xff, 'a'};
   static const uint8_t b32[] = {0xc6, 0x7f, 0xff, 0xff, 0xff, 0};
   static const uint8_t fs[] = {0xa5, 'a', 'b'};

@@ -535,3 +535,35 @@ Test(trust, fork_evidence)
   lbuf_free(&c);
   lbuf_free(&ev);
 }
+
+Test(trust, non_canonical_certificate_refused)
+{
+  /* A chain's certificates are read in their canonical form only: the
+   * tag or the name as str 8, or a time as a longer uint, is refused
+   * though the signature (over the canonical re-encoding) would verify. */
+  lbuf b, v;
+  lbuf_init(&b);
+  lbuf_init(&v);
+  chain_encode(&b, &vchain);
+  lchain ch;
+  lerr e = {0};
+  cr_assert_eq(chain_decode(&ch, b.p, b.len, &e), 0, "%s", e.msg);
+  /* 92 99 ad "linli-cert-v1" ...: the first certificate's tag as str 8 */
+  cr_assert_eq(b.p[0], 0x92);
+  cr_assert_eq(b.p[1], 0x99);
+  cr_assert_eq(b.p[2], 0xad);
+  lbuf_put(&v, b.p, 2);
+  lbuf_put(&v, "\xd9\x0d", 2);
+  lbuf_put(&v, b.p + 3, b.len - 3);
+  cr_assert_eq(chain_decode(&ch, v.p, v.len, &e), LINLI_EMALFORMED, "tag as str 8 accepted");
+  /* the name "v12" (a3) after the subject (c4 20 + 32) as str 8 */
+  size_t at = 3 + 13 + 34;
+  cr_assert_eq(b.p[at], 0xa3);
+  lbuf_reset(&v);
+  lbuf_put(&v, b.p, at);
+  lbuf_put(&v, "\xd9\x03", 2);
+  lbuf_put(&v, b.p + at + 1, b.len - at - 1);
+  cr_assert_eq(chain_decode(&ch, v.p, v.len, &e), LINLI_EMALFORMED, "name as str 8 accepted");
+  lbuf_free(&b);
+  lbuf_free(&v);
+}
