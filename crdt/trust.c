@@ -4,6 +4,7 @@
 #include "crdt/trust.h"
 
 #include "crdt/delta.h"
+#include "crdt/rules.h"
 #include "crdt/hlc.h"
 
 #include <stdlib.h>
@@ -325,35 +326,6 @@ fork_encode(lbuf *out, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const
   mpw_raw(&w, b, blen);
 }
 
-/* The hash a verified delta gives to `seq`. */
-static int
-s_hash_of(const uint8_t *p, size_t n, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
-          uint8_t out[LINLI_HASH_BYTES], lerr *e)
-{
-  delta d;
-  memset(&d, 0, sizeof d);
-  int rc = delta_decode(&d, p, n, e);
-  if (rc)
-    return rc;
-  if (memcmp(d.author, author, LINLI_PK_BYTES) != 0 || seq < d.first_seq ||
-      seq > delta_last_seq(&d)) {
-    delta_clear(&d);
-    return lerr_set(e, LINLI_EMALFORMED, "fork evidence: a delta does not cover the seq named");
-  }
-  uint8_t (*hs)[LINLI_HASH_BYTES] = malloc(d.nops * sizeof *hs);
-  lbuf scratch;
-  lbuf_init(&scratch);
-  uint8_t head[LINLI_HASH_BYTES];
-  if (hs == NULL)
-    rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
-  else if ((rc = delta_verify(&d, head, hs, &scratch, e)) == 0)
-    memcpy(out, hs[seq - d.first_seq], LINLI_HASH_BYTES);
-  free(hs);
-  lbuf_free(&scratch);
-  delta_clear(&d);
-  return rc;
-}
-
 int
 fork_check(const uint8_t *p, size_t n, uint8_t author[LINLI_PK_BYTES], uint64_t *seq, lerr *e)
 {
@@ -374,11 +346,11 @@ fork_check(const uint8_t *p, size_t n, uint8_t author[LINLI_PK_BYTES], uint64_t 
     return lerr_set(e, LINLI_EMALFORMED, "fork evidence is truncated or has trailing bytes");
   size_t blen = (size_t)(r.p - b);
   uint8_t ha[LINLI_HASH_BYTES], hb[LINLI_HASH_BYTES];
-  int rc = s_hash_of(a, alen, author, *seq, ha, e);
+  int rc = rules_hash_at_verified(a, alen, author, *seq, ha, e);
   if (rc == 0)
-    rc = s_hash_of(b, blen, author, *seq, hb, e);
+    rc = rules_hash_at_verified(b, blen, author, *seq, hb, e);
   if (rc)
-    return rc;
+    return lerr_wrap(e, rc, "fork evidence: ");
   if (memcmp(ha, hb, sizeof ha) == 0)
     return lerr_set(e, LINLI_EMALFORMED, "fork evidence: both deltas agree at the seq named");
   return 0;

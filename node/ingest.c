@@ -9,6 +9,7 @@
 #include "node/store_int.h"
 #include "crdt/hlc.h"
 #include "crdt/hmap.h"
+#include "crdt/rules.h"
 #include "node/log.h"
 
 #include <stdio.h>
@@ -69,6 +70,16 @@ struct lingest {
   char cut[400]; /* the first delta cut at a revocation ("": none) */
   gitem *items;
   uint32_t n, cap;
+  /* Where each delta accepted into the group lies: in items[].raw, or in
+   * the caller's bytes for a verify-only group.  A later delta of the same
+   * input that forks from one of them is kept as evidence against it. */
+  struct gref {
+    uint8_t author[LINLI_PK_BYTES];
+    uint64_t first, last;
+    const uint8_t *p;
+    size_t n;
+  } *refs;
+  uint32_t nrefs, refs_cap;
   uint64_t nops, dups;
   lbuf scratch;
   uint8_t (*hashes)[LINLI_HASH_BYTES];
@@ -98,6 +109,7 @@ s_group_clear(lingest *g)
     free(g->items[i].raw);
   }
   g->n = 0;
+  g->nrefs = 0;
   g->nops = 0;
   g->dups = 0;
   for (size_t i = 0; i < g->heads.cap; i++)
@@ -122,6 +134,7 @@ lingest_destroy(lingest **gp)
     return;
   s_group_clear(g);
   free(g->items);
+  free(g->refs);
   free(g->hashes);
   free(g->revsubj);
   free(g->ep);
@@ -228,25 +241,48 @@ s_block(lingest *g, const uint8_t author[LINLI_PK_BYTES], ltrust_state *ts, uint
   }
 }
 
-/* Two signed deltas disagree at `seq`: keep both as evidence. */
+/* The delta of this group (not stored yet) holding `author`'s op `seq`. */
+static const struct gref *
+s_group_ref(const lingest *g, const uint8_t author[LINLI_PK_BYTES], uint64_t seq)
+{
+  for (uint32_t i = 0; i < g->nrefs; i++) {
+    const struct gref *r = &g->refs[i];
+    if (memcmp(r->author, author, LINLI_PK_BYTES) == 0 && r->first <= seq && seq <= r->last)
+      return r;
+  }
+  return NULL;
+}
+
+/* Two signed deltas disagree at `seq`: keep both as evidence, whether the
+ * other one is stored or came earlier in this group (the same file). */
 static int
 s_fork_found(lingest *g, const delta *d, const uint8_t *p, size_t n, uint64_t seq, lerr *e)
 {
   char who[LINLI_SHORT_ID_LEN + 1];
   delta ours;
-  char *raw;
-  size_t rl;
+  char *raw = NULL;
+  size_t rl = 0;
+  const uint8_t *other = NULL;
   memset(&ours, 0, sizeof ours);
   if (st_load_delta(g->s, d->author, seq, &ours, &raw, &rl, NULL) == 0) {
+    other = (const uint8_t *)raw;
+  } else {
+    const struct gref *r = s_group_ref(g, d->author, seq);
+    if (r != NULL) {
+      other = r->p;
+      rl = r->n;
+    }
+  }
+  if (other != NULL) {
     lbuf ev;
     lbuf_init(&ev);
-    fork_encode(&ev, d->author, seq, (const uint8_t *)raw, rl, p, n);
+    fork_encode(&ev, d->author, seq, other, rl, p, n);
     if (!ev.oom)
       st_fork_keep(g->s, d->author, seq, ev.p, ev.len, NULL);
     lbuf_free(&ev);
-    delta_clear(&ours);
-    free(raw);
   }
+  delta_clear(&ours);
+  free(raw);
   ltrust_state *ts;
   if (s_group_trust(g, d->author, &ts, NULL) == 0 && !ts->forked) {
     ts->forked = true;
@@ -594,15 +630,10 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
    * peer send again from what we hold, which would never end. */
   if (last > h->seq && (rc = s_trust_precheck(g, &d, e)) != 0)
     goto fail;
-  if (first > h->seq + 1) {
-    rc = lerr_set(e, LINLI_EGAP, "author %s: delta starts at seq %llu but seq %llu is the last held",
-                  who, (unsigned long long)first, (unsigned long long)h->seq);
-    goto fail;
-  }
-  if (first == h->seq + 1 && memcmp(d.prev, h->hash, LINLI_HASH_BYTES) != 0) {
-    rc = lerr_set(e, LINLI_ECHAIN,
-                  "author %s seq %llu: previous hash does not match the op held at seq %llu", who,
-                  (unsigned long long)first, (unsigned long long)h->seq);
+  rules_pos held = {.seq = h->seq, .hlc = h->hlc};
+  memcpy(held.hash, h->hash, LINLI_HASH_BYTES);
+  if ((rc = rules_delta_follows(&held, &d, e)) != 0) {
+    lerr_wrap(e, rc, "author %s ", who);
     goto fail;
   }
   if (g->hashes_cap < d.nops) {
@@ -617,46 +648,46 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   uint8_t head[LINLI_HASH_BYTES];
   if ((rc = delta_verify(&d, head, g->hashes, &g->scratch, e)) != 0)
     goto fail;
-  if (last <= h->seq) {
-    /* Everything is held already.  Check that it is the same history. */
-    uint8_t mine[LINLI_HASH_BYTES];
-    if (last == h->seq) {
-      memcpy(mine, h->hash, sizeof mine);
-    } else if ((rc = st_hash_at(g->s, d.author, last, mine, &g->scratch, NULL)) != 0) {
-      /* Held only by an earlier delta of this group, not yet stored: the
-       * signature already proves the author wrote it; the fork check waits
-       * for a later import. */
-      memcpy(mine, head, sizeof mine);
-      rc = 0;
-    }
-    if (memcmp(mine, head, sizeof mine) != 0) {
-      rc = s_fork_found(g, &d, p, n, last, e);
-      goto fail;
-    }
+  /* Wholly held already: the hash held at its last seq, from the store
+   * or from an earlier delta of this group (not stored yet). */
+  uint8_t mine[LINLI_HASH_BYTES];
+  const uint8_t *at_last = NULL;
+  if (last < h->seq) {
+    const struct gref *r;
+    if (st_hash_at(g->s, d.author, last, mine, &g->scratch, NULL) == 0 ||
+        ((r = s_group_ref(g, d.author, last)) != NULL &&
+         rules_hash_at_verified(r->p, r->n, d.author, last, mine, NULL) == 0))
+      at_last = mine;
+  }
+  uint32_t skip;
+  uint64_t fork_seq;
+  rc = rules_delta_meets(&held, &d, (const uint8_t(*)[LINLI_HASH_BYTES])g->hashes, at_last, &skip,
+                         &fork_seq, e);
+  if (rc == RULES_HELD) {
     g->dups += d.nops;
     delta_clear(&d);
     free(raw);
     return 0;
   }
-  uint32_t skip = first <= h->seq ? (uint32_t)(h->seq - first + 1) : 0;
-  if (skip > 0 && memcmp(g->hashes[skip - 1], h->hash, LINLI_HASH_BYTES) != 0) {
-    rc = s_fork_found(g, &d, p, n, h->seq, e);
+  if (rc == LINLI_EFORK) {
+    rc = s_fork_found(g, &d, p, n, fork_seq, e);
+    goto fail;
+  }
+  if (rc != 0) {
+    lerr_wrap(e, rc, "author %s ", who);
     goto fail;
   }
   uint32_t keep;
   uint8_t sig[LINLI_SIG_BYTES];
   if ((rc = s_trust_delta(g, &d, skip, &keep, sig, &sg, e)) != 0)
     goto fail;
-  if (d.ops[skip].hlc <= h->hlc) {
-    rc = lerr_set(e, LINLI_EMALFORMED, "author %s seq %llu: timestamp is not after seq %llu's",
-                  who, (unsigned long long)(first + skip), (unsigned long long)h->seq);
-    goto fail;
-  }
   if (lstore_root(g->s) != NULL && (rc = s_stage_decide(g, &sg, e)) != 0)
     goto fail;
   last = first + keep - 1;
   uint64_t last_hlc = d.ops[keep - 1].hlc;
   memcpy(head, g->hashes[keep - 1], LINLI_HASH_BYTES);
+  if ((rc = s_reserve((void **)&g->refs, &g->refs_cap, g->nrefs + 1, sizeof *g->refs, e)) != 0)
+    goto fail;
   if (g->keep) {
     if (g->n == g->cap) {
       uint32_t cap = g->cap ? g->cap * 2 : 16;
@@ -677,6 +708,12 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
     memcpy(it->sig, sig, sizeof sig);
     memcpy(it->prev, skip ? h->hash : d.prev, LINLI_HASH_BYTES);
   }
+  struct gref *ref = &g->refs[g->nrefs++];
+  memcpy(ref->author, d.author, LINLI_PK_BYTES);
+  ref->first = first;
+  ref->last = last;
+  ref->p = p;
+  ref->n = n;
   /* Nothing below can fail: the delta is in. */
   s_stage_apply(g, d.author, &sg);
   s_stage_free(&sg);

@@ -11,6 +11,7 @@
  */
 #include "node/store_int.h"
 #include "crdt/hmap.h"
+#include "crdt/rules.h"
 #include "node/fsutil.h"
 #include "node/keyfile.h"
 
@@ -443,11 +444,7 @@ st_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
   int rc = st_load_delta(s, author, seq, &d, &raw, NULL, e);
   if (rc)
     return rc;
-  uint8_t h[LINLI_HASH_BYTES];
-  memcpy(h, d.prev, sizeof h);
-  for (uint64_t q = d.first_seq; q <= seq; q++)
-    op_hash(h, h, d.author, &d.ops[q - d.first_seq], scratch);
-  memcpy(out, h, sizeof h);
+  rules_hash_at(&d, seq, out, scratch);
   delta_clear(&d);
   free(raw);
   return 0;

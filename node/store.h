@@ -104,7 +104,10 @@ typedef struct lingest_stats {
 
 /* `keep` false gives a verify-only group: lingest_add checks each delta
  * (and remembers the heads it would produce) but keeps nothing, and
- * lingest_commit is refused.  Used to check a whole file before applying. */
+ * lingest_commit is refused.  Used to check a whole file before applying.
+ * It remembers where each delta it accepted lies in the caller's bytes (to
+ * keep fork evidence against a later delta of the same input), so those
+ * bytes must outlive the group. */
 int lstore_ingest_new(lstore *s, bool keep, lingest **out);
 /* Decodes and verifies one delta against the store plus the group, then
  * runs its new ops through the trust rules.  The bytes are copied.  Errors

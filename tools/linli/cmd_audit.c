@@ -20,6 +20,7 @@
 
 #include "crdt/hlc.h"
 #include "crdt/hmap.h"
+#include "crdt/rules.h"
 #include "crdt/trust.h"
 #include "node/fsutil.h"
 #include "sync/bundle.h"
@@ -42,8 +43,10 @@ typedef struct aprob {
 typedef struct aauthor {
   uint8_t pk[LINLI_PK_BYTES];
   bool started, linked;     /* linked: `prev` is a hash we verified */
+  bool gapped;              /* a gap was reported: later deltas may fill it */
   uint64_t first_seq, next_seq, ops, head_seq;
   uint8_t prev[LINLI_HASH_BYTES];
+  uint64_t last_hlc;        /* of op next_seq - 1, when linked */
   uint64_t hlc_min, hlc_max;
   ltrust_state ts;
   /* the chains its log set: seq and issuers, for revocations (a
@@ -248,12 +251,26 @@ s_keep_hist(audit *a, const delta *d, uint32_t i, const uint8_t head[LINLI_HASH_
   h->head_seq = delta_last_seq(d);
 }
 
+/* The hash the input gives to `author`'s op `seq`, or -1 when it has none. */
+static int
+s_hash_at(audit *a, const uint8_t *author, uint64_t seq, uint8_t out[LINLI_HASH_BYTES])
+{
+  uint8_t *p;
+  size_t n;
+  if (a->refetch == NULL || a->refetch(a->refetch_ctx, author, seq, &p, &n) != 0)
+    return -1;
+  int rc = rules_hash_at_verified(p, n, author, seq, out, NULL);
+  free(p);
+  return rc ? -1 : 0;
+}
+
 /* One delta of the input. */
 static int
 s_audit_delta(audit *a, const uint8_t *p, size_t n)
 {
   delta d;
   lerr e = {0};
+  int rc;
   memset(&d, 0, sizeof d);
   a->deltas++;
   if (delta_decode(&d, p, n, &e) != 0) {
@@ -281,7 +298,11 @@ s_audit_delta(audit *a, const uint8_t *p, size_t n)
     a->oom = true;
     return LINLI_ENOMEM;
   }
-  /* Continuity with what came before in this input. */
+  /* Continuity with what came before in this input, decided by the same
+   * rules as a node's (crdt/rules.h). */
+  rules_pos held = {.seq = aa->next_seq ? aa->next_seq - 1 : 0, .hlc = aa->last_hlc};
+  memcpy(held.hash, aa->prev, LINLI_HASH_BYTES);
+  bool check = aa->started && aa->linked && !(aa->gapped && first < aa->next_seq);
   if (!aa->started) {
     aa->first_seq = first;
     if (first != 1)
@@ -289,21 +310,24 @@ s_audit_delta(audit *a, const uint8_t *p, size_t n)
                 "ops before seq %llu are not in this input: its certificate and earlier chain "
                 "cannot be checked",
                 (unsigned long long)first);
-  } else if (first > aa->next_seq) {
-    s_problem(a, d.author, aa->next_seq, first - 1,
-              "ops missing from the middle of the chain (dropped)");
-  } else if (first < aa->next_seq) {
+  } else if (!check && first < aa->next_seq) {
     s_problem(a, d.author, first, last < aa->next_seq ? last : aa->next_seq - 1,
               "delta repeats seqs already seen (reordered or duplicated)");
-  } else if (aa->linked && memcmp(d.prev, aa->prev, LINLI_HASH_BYTES) != 0) {
-    s_problem(a, d.author, first, first,
-              "previous hash does not match op %llu: the chain is broken (an op dropped, "
-              "reordered or altered)",
-              (unsigned long long)(first - 1));
+  } else if (check && (rc = rules_delta_follows(&held, &d, &e)) != 0) {
+    if (rc == LINLI_EGAP) {
+      s_problem(a, d.author, aa->next_seq, first - 1,
+                "ops missing from the middle of the chain (dropped)");
+      aa->gapped = true;
+    } else {
+      s_problem(a, d.author, first, first,
+                "previous hash does not match op %llu: the chain is broken (an op dropped, "
+                "reordered or altered)",
+                (unsigned long long)(first - 1));
+    }
+    check = false;
   }
   aa->started = true;
-  bool want_hashes = a->record != NULL;
-  if (want_hashes && a->hashes_cap < d.nops) {
+  if (a->hashes_cap < d.nops) {
     void *nh = realloc(a->hashes, d.nops * sizeof *a->hashes);
     if (nh == NULL) {
       delta_clear(&d);
@@ -314,7 +338,7 @@ s_audit_delta(audit *a, const uint8_t *p, size_t n)
     a->hashes_cap = d.nops;
   }
   uint8_t head[LINLI_HASH_BYTES];
-  if (delta_verify(&d, head, want_hashes ? a->hashes : NULL, &a->scratch, &e) != 0) {
+  if (delta_verify(&d, head, a->hashes, &a->scratch, &e) != 0) {
     s_problem(a, d.author, first, last,
               "signature does not verify: an op, the order of ops or the signature was altered");
     aa->linked = false;
@@ -323,14 +347,35 @@ s_audit_delta(audit *a, const uint8_t *p, size_t n)
     delta_clear(&d);
     return 0;
   }
-  if (first >= aa->next_seq || !aa->linked) {
+  uint32_t skip = 0;
+  if (check) {
+    uint8_t at[LINLI_HASH_BYTES];
+    uint64_t fork_seq;
+    bool have_at = last < held.seq && s_hash_at(a, d.author, last, at) == 0;
+    rc = rules_delta_meets(&held, &d, (const uint8_t(*)[LINLI_HASH_BYTES])a->hashes,
+                           have_at ? at : NULL, &skip, &fork_seq, &e);
+    if (rc == RULES_HELD) { /* the same history again: nothing new */
+      delta_clear(&d);
+      return 0;
+    }
+    if (rc == LINLI_EFORK) {
+      s_problem(a, d.author, fork_seq, fork_seq,
+                "fork: two different ops signed for this seq (both deltas in this input)");
+      aa->blocked = true;
+    } else if (rc != 0) {
+      s_problem(a, d.author, first + skip, first + skip, "%s", e.msg);
+      aa->blocked = true;
+    }
+  }
+  if (first + skip >= aa->next_seq || !aa->linked) {
     memcpy(aa->prev, head, LINLI_HASH_BYTES);
+    aa->last_hlc = d.ops[d.nops - 1].hlc;
     aa->linked = true;
   }
   if (aa->next_seq <= last)
     aa->next_seq = last + 1;
   aa->head_seq = last;
-  for (uint32_t i = 0; i < d.nops; i++) {
+  for (uint32_t i = skip; i < d.nops; i++) {
     const op *o = &d.ops[i];
     a->ops++;
     if (aa->blocked) {
@@ -387,31 +432,6 @@ s_audit_delta(audit *a, const uint8_t *p, size_t n)
   delta_clear(&d);
   cli_progress_update(&a->prog, a->ops, a->total);
   return 0;
-}
-
-/* The hash the input gives to `author`'s op `seq`, or -1 when it has none. */
-static int
-s_hash_at(audit *a, const uint8_t *author, uint64_t seq, uint8_t out[LINLI_HASH_BYTES])
-{
-  uint8_t *p;
-  size_t n;
-  if (a->refetch == NULL || a->refetch(a->refetch_ctx, author, seq, &p, &n) != 0)
-    return -1;
-  delta d;
-  memset(&d, 0, sizeof d);
-  int rc = -1;
-  uint8_t (*hs)[LINLI_HASH_BYTES] = NULL;
-  uint8_t head[LINLI_HASH_BYTES];
-  if (delta_decode(&d, p, n, NULL) == 0 && seq >= d.first_seq && seq <= delta_last_seq(&d) &&
-      (hs = malloc(d.nops * sizeof *hs)) != NULL &&
-      delta_verify(&d, head, hs, &a->scratch, NULL) == 0) {
-    memcpy(out, hs[seq - d.first_seq], LINLI_HASH_BYTES);
-    rc = 0;
-  }
-  free(hs);
-  delta_clear(&d);
-  free(p);
-  return rc;
 }
 
 /* Rule 6 (docs/FORMAT.md): a revocation has force when the root wrote it,
