@@ -20,6 +20,7 @@ bundle_write_begin(bundle_writer *w, lbuf *out, const uint8_t exporter[LINLI_PK_
 {
   crypto_generichash_init(&w->h, NULL, 0, LINLI_HASH_BYTES);
   w->ndeltas = 0;
+  w->nforks = 0;
   size_t from = out->len;
   mpw m;
   mpw_init(&m, out);
@@ -40,6 +41,14 @@ bundle_write_delta(bundle_writer *w, lbuf *out, const uint8_t *p, size_t n)
   lbuf_put(out, p, n);
   crypto_generichash_update(&w->h, p, n);
   w->ndeltas++;
+}
+
+void
+bundle_write_fork(bundle_writer *w, lbuf *out, const uint8_t *p, size_t n)
+{
+  LINLI_ASSERT(w->ndeltas == w->nforks); /* evidence goes before every delta */
+  bundle_write_delta(w, out, p, n);
+  w->nforks++;
 }
 
 static void
@@ -100,9 +109,9 @@ bundle_read_begin(bundle_reader *br, const uint8_t *p, size_t n, lerr *e)
   return 0;
 }
 
-/* The trailer starts with a 4-element array and its domain string; a
- * delta starts with a 6-element array.  Peeking at the array header is
- * enough to tell them apart. */
+/* The trailer starts with a 4-element array and its domain string, fork
+ * evidence with a 5-element array, a delta with a 6-element array.
+ * Peeking at the array header is enough to tell them apart. */
 int
 bundle_read_next(bundle_reader *br, const uint8_t **p, size_t *n, lerr *e)
 {
@@ -123,7 +132,8 @@ bundle_read_next(bundle_reader *br, const uint8_t **p, size_t *n, lerr *e)
     if (mpr_left(&br->r) != 0)
       return lerr_set(e, LINLI_EMALFORMED, "trailing bytes after the bundle trailer");
     if (count != br->seen)
-      return lerr_set(e, LINLI_EMALFORMED, "bundle trailer counts %llu deltas, found %llu",
+      return lerr_set(e, LINLI_EMALFORMED,
+                      "bundle trailer counts %llu deltas and fork evidence, found %llu",
                       (unsigned long long)count, (unsigned long long)br->seen);
     linli_hash(hash, br->start, hashed);
     if (memcmp(hash, want, sizeof hash) != 0)
@@ -139,11 +149,19 @@ bundle_read_next(bundle_reader *br, const uint8_t **p, size_t *n, lerr *e)
     br->done = true;
     return 0;
   }
-  if (mpr_skip(&br->r) != 0)
-    return lerr_set(e, LINLI_EMALFORMED, "bundle delta %llu is malformed or truncated",
+  bool fork = *obj == 0x95; /* array of 5: fork evidence */
+  if (fork && br->deltas > 0)
+    return lerr_set(e, LINLI_EMALFORMED,
+                    "bundle object %llu: fork evidence after a delta (it must come first)",
                     (unsigned long long)br->seen + 1);
+  if (mpr_skip(&br->r) != 0)
+    return lerr_set(e, LINLI_EMALFORMED, "bundle %s %llu is malformed or truncated",
+                    fork ? "fork evidence" : "delta", (unsigned long long)br->seen + 1);
   *p = obj;
   *n = (size_t)(br->r.p - obj);
   br->seen++;
-  return 1;
+  if (fork)
+    return BUNDLE_FORK;
+  br->deltas++;
+  return BUNDLE_DELTA;
 }

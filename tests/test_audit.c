@@ -253,6 +253,8 @@ s_memmem(uint8_t *p, size_t n, const char *s)
   return memmem(p, n, s, strlen(s));
 }
 
+static int s_same_verdict(const char *file, int k);
+
 /* ---- the untouched export passes ---- */
 
 Test(audit, three_tier_export_passes)
@@ -568,6 +570,20 @@ Test(audit, fork_with_its_evidence)
   rename(s_bundle(&none, NULL, 0, &c, 1), fa);
   cr_assert_eq(s_cli("-d", path_d, "import", fa, NULL), 1);
   cr_assert(strstr(out, "forked at seq") != NULL, "%s", out);
+  /* the evidence travels in the district's bundle: the audit reports the
+   * fork, and a node importing it keeps the evidence (both exit 1) */
+  char full[4200], fresh[4200];
+  s_path(full, "forked.bundle");
+  s_must(s_cli("-d", path_d, "export", "-o", full, NULL));
+  cr_assert(strstr(out, "with fork evidence for 1 author") != NULL, "%s", out);
+  cr_assert_eq(s_same_verdict(full, 30), 1, "%s", out);
+  cr_assert(strstr(out, want) != NULL, "%s", out);
+  s_path(fresh, "fresh30");
+  s_must(s_cli("-d", fresh, "status", NULL));
+  cr_assert(strstr(out, "FORK: author") != NULL, "%s", out);
+  /* the other authors' ops came along */
+  s_must(s_cli("-d", fresh, "get", "notices/1", NULL));
+  cr_assert(strstr(out, "NOTICE-ONE") != NULL, "%s", out);
   lbuf_free(&a);
   lbuf_free(&b);
   lbuf_free(&c);

@@ -139,3 +139,47 @@ Test(bundle, non_canonical_header_and_trailer_refused)
   lbuf_free(&v);
   ident_wipe(&id);
 }
+
+Test(bundle, fork_evidence_before_the_deltas)
+{
+  /* Fork evidence (an array of 5) comes before every delta and counts in
+   * the trailer; after a delta it is refused. */
+  lident id;
+  uint8_t seed[LINLI_SEED_BYTES] = {7};
+  ident_from_seed(&id, seed);
+  static const uint8_t ev[] = {0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0};
+  static const uint8_t dl[] = {0x96, 0, 1, 2, 3, 4, 5};
+  for (int late = 0; late < 2; late++) {
+    lbuf b;
+    lbuf_init(&b);
+    bundle_writer w;
+    bundle_write_begin(&w, &b, id.pk, 1, NULL);
+    if (late) {
+      bundle_write_delta(&w, &b, dl, sizeof dl);
+      bundle_write_delta(&w, &b, ev, sizeof ev); /* what a writer never does */
+    } else {
+      bundle_write_fork(&w, &b, ev, sizeof ev);
+      bundle_write_delta(&w, &b, dl, sizeof dl);
+    }
+    bundle_write_end(&w, &b, &id);
+    bundle_reader br;
+    lerr e = {0};
+    const uint8_t *p;
+    size_t n;
+    cr_assert_eq(bundle_read_begin(&br, b.p, b.len, &e), 0, "%s", e.msg);
+    if (late) {
+      cr_assert_eq(bundle_read_next(&br, &p, &n, &e), BUNDLE_DELTA);
+      cr_assert_lt(bundle_read_next(&br, &p, &n, &e), 0);
+      cr_assert(strstr(e.msg, "fork evidence after a delta") != NULL, "%s", e.msg);
+    } else {
+      cr_assert_eq(bundle_read_next(&br, &p, &n, &e), BUNDLE_FORK, "%s", e.msg);
+      cr_assert_eq(n, sizeof ev);
+      cr_assert_eq(bundle_read_next(&br, &p, &n, &e), BUNDLE_DELTA, "%s", e.msg);
+      cr_assert_eq(n, sizeof dl);
+      cr_assert_eq(bundle_read_next(&br, &p, &n, &e), 0, "%s", e.msg);
+      cr_assert_eq(br.info.ndeltas, 2);
+    }
+    lbuf_free(&b);
+  }
+  ident_wipe(&id);
+}

@@ -44,6 +44,8 @@ typedef struct aauthor {
   uint8_t pk[LINLI_PK_BYTES];
   bool started, linked;     /* linked: `prev` is a hash we verified */
   bool gapped;              /* a gap was reported: later deltas may fill it */
+  bool forked;              /* fork evidence came before its deltas */
+  uint64_t fork_seq;
   uint64_t first_seq, next_seq, ops, head_seq;
   uint8_t prev[LINLI_HASH_BYTES];
   uint64_t last_hlc;        /* of op next_seq - 1, when linked */
@@ -327,6 +329,13 @@ s_audit_delta(audit *a, const uint8_t *p, size_t n)
     check = false;
   }
   aa->started = true;
+  if (aa->forked && !aa->blocked) {
+    s_problem(a, d.author, first, last,
+              "ops of an author whose log forked at seq %llu: a node holding the evidence "
+              "refuses them",
+              (unsigned long long)aa->fork_seq);
+    aa->blocked = true;
+  }
   if (a->hashes_cap < d.nops) {
     void *nh = realloc(a->hashes, d.nops * sizeof *a->hashes);
     if (nh == NULL) {
@@ -503,14 +512,23 @@ s_fork_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const u
   uint8_t au[LINLI_PK_BYTES];
   uint64_t sq;
   lerr e;
-  /* lstore_forks checked it already; the audit checks it itself. */
-  if (fork_check(ev, n, au, &sq, &e) != 0)
-    s_problem(a, author, seq, seq, "fork evidence held by the node does not check: %s", e.msg);
-  else
-    s_problem(a, au, sq, sq,
-              "fork: two different ops signed for this seq (both deltas kept as evidence)");
-  if (s_author(a, au) == NULL)
+  /* lstore_forks checked it already; the audit checks it itself.  From a
+   * bundle (author NULL) it comes before every delta. */
+  if (fork_check(ev, n, au, &sq, &e) != 0) {
+    s_problem(a, author, seq, seq, "fork evidence %s does not check: %s",
+              author ? "held by the node" : "in this input", e.msg);
+    return 0;
+  }
+  s_problem(a, au, sq, sq,
+            "fork: two different ops signed for this seq (both deltas kept as evidence)");
+  aauthor *aa = s_author(a, au);
+  if (aa == NULL) {
     a->oom = true;
+  } else if (author == NULL && !aa->forked) {
+    /* as on a node that took the evidence: the author's new ops are refused */
+    aa->forked = true;
+    aa->fork_seq = sq;
+  }
   return 0;
 }
 
@@ -870,6 +888,10 @@ cmd_audit(cli *c)
       int r = bundle_read_next(&br, &p, &dn, &e);
       if (r == 0)
         break;
+      if (r == BUNDLE_FORK) {
+        s_fork_cb(&a, NULL, 0, p, dn);
+        continue;
+      }
       if (r < 0) {
         char where[120] = "at its start";
         if (any) {

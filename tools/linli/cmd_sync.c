@@ -117,12 +117,41 @@ done:
 typedef struct s_export_ctx {
   bundle_writer bw;
   lbuf out;
+  uint8_t (*forked)[LINLI_PK_BYTES]; /* authors whose fork evidence is held */
+  uint32_t nforked;
+  uint32_t left_out;                 /* their deltas, not written */
 } s_export_ctx;
 
+/* Fork evidence goes first in a bundle (docs/FORMAT.md, "Bundle"). */
+static int
+s_emit_fork(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+            size_t n)
+{
+  (void)seq;
+  s_export_ctx *x = ctx;
+  void *nf = realloc(x->forked, (x->nforked + 1) * sizeof *x->forked);
+  if (nf == NULL)
+    return LINLI_ENOMEM;
+  x->forked = nf;
+  memcpy(x->forked[x->nforked++], author, LINLI_PK_BYTES);
+  bundle_write_fork(&x->bw, &x->out, ev, n);
+  return x->out.oom ? LINLI_ENOMEM : 0;
+}
+
+/* A forked author's deltas stay out: every receiver of the evidence
+ * refuses them, and the evidence holds both histories. */
 static int
 s_emit(void *ctx, const uint8_t *p, size_t n)
 {
   s_export_ctx *x = ctx;
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t f, l;
+  if (x->nforked > 0 && delta_peek(p, n, author, &f, &l) == 0)
+    for (uint32_t i = 0; i < x->nforked; i++)
+      if (memcmp(x->forked[i], author, LINLI_PK_BYTES) == 0) {
+        x->left_out++;
+        return 0;
+      }
   bundle_write_delta(&x->bw, &x->out, p, n);
   return x->out.oom ? LINLI_ENOMEM : 0;
 }
@@ -142,6 +171,7 @@ cmd_export(cli *c)
   memset(&want, 0, sizeof want);
   memset(&id, 0, sizeof id);
   memset(&st, 0, sizeof st);
+  memset(&x, 0, sizeof x);
   lbuf_init(&x.out);
   if (c->out == NULL)
     return cli_usage(c, "-o FILE is required");
@@ -153,6 +183,10 @@ cmd_export(cli *c)
     goto done;
   bundle_write_begin(&x.bw, &x.out, lstore_self(s), cli_wall_ms(),
                      have_want ? want.node : NULL);
+  if (lstore_forks(s, s_emit_fork, &x, &e) != 0) {
+    rc = x.out.oom ? cli_fail("out of memory while building the bundle") : cli_fail_e(&e);
+    goto done;
+  }
   if (lstore_export(s, have_want ? &want : NULL, S_DELTA_MAX_BYTES, s_emit, &x, &st, &e) !=
       0) {
     if (x.out.oom)
@@ -187,13 +221,20 @@ cmd_export(cli *c)
     jw_uint(&w, st.authors);
     jw_key(&w, "forks");
     jw_uint(&w, st.forks);
+    jw_key(&w, "fork_evidence");
+    jw_uint(&w, x.nforked);
+    jw_key(&w, "deltas_of_forked_authors_left_out");
+    jw_uint(&w, x.left_out);
     jw_key(&w, "bytes");
     jw_uint(&w, x.out.len);
     jw_obj_end(&w);
     jw_finish(&w);
   } else {
-    printf("exported %u deltas (%llu ops from %u authors) to %s\n", st.deltas,
+    printf("exported %u deltas (%llu ops from %u authors) to %s\n", st.deltas - x.left_out,
            (unsigned long long)st.ops, st.authors, c->out);
+    if (x.nforked > 0)
+      printf("with fork evidence for %u author%s (their %u deltas left out)\n", x.nforked,
+             x.nforked == 1 ? "" : "s", x.left_out);
   }
   if (st.forks > 0) {
     fflush(stdout);
@@ -204,17 +245,25 @@ cmd_export(cli *c)
   }
 done:
   ident_wipe(&id);
+  free(x.forked);
   lbuf_free(&x.out);
   summary_free(&want);
   cli_close(&s);
   return rc;
 }
 
+/* Fork evidence a file carried that this node did not hold. */
+typedef struct s_forks_new {
+  uint32_t n;
+  uint8_t author[LINLI_PK_BYTES]; /* the first one's */
+  uint64_t seq;
+} s_forks_new;
+
 /* Pass 1: every delta into a verify-only group.  *ndeltas gets the count,
  * *ops_new the number of ops not held yet. */
 static int
 s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64_t *ndeltas,
-               uint64_t *ops_new, bundle_info *info)
+               uint64_t *ops_new, bundle_info *info, s_forks_new *fk)
 {
   lingest *g = NULL;
   bundle_reader br;
@@ -242,6 +291,20 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
     }
     if (r == 0)
       break;
+    if (r == BUNDLE_FORK) {
+      /* Checked on its own and kept at once, as over the network: it comes
+       * before every delta, so the author's deltas meet it. */
+      bool is_new = false;
+      if (lstore_fork_add(s, d, dn, &is_new, &e) != 0) {
+        lerr_wrap(&e, LINLI_EMALFORMED, "%s: fork evidence (at byte %zu): ", path,
+                  (size_t)(d - buf));
+        rc = cli_fail_e(&e);
+        goto done;
+      }
+      if (is_new && fk->n++ == 0)
+        fork_check(d, dn, fk->author, &fk->seq, NULL);
+      continue;
+    }
     k++;
     if (lingest_add(g, d, dn, &e) != 0) {
       lerr_wrap(&e, LINLI_EMALFORMED, "%s: delta %llu (at byte %zu): ", path,
@@ -295,7 +358,7 @@ s_import_apply(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
       rc = r;
       break;
     }
-    if (r > 0) {
+    if (r == BUNDLE_DELTA) {
       k++;
       if ((rc = lingest_add(g, d, dn, &e)) != 0)
         break;
@@ -350,7 +413,8 @@ cmd_import(cli *c)
   }
   if ((rc = cli_open(c, &s)) != CLI_OK)
     goto done;
-  if ((rc = s_import_check(s, path, buf, n, &ndeltas, &ops_new, &info)) != CLI_OK)
+  s_forks_new fk = {0};
+  if ((rc = s_import_check(s, path, buf, n, &ndeltas, &ops_new, &info, &fk)) != CLI_OK)
     goto done;
   if ((rc = s_import_apply(s, path, buf, n, ndeltas, &st)) != CLI_OK)
     goto done;
@@ -384,6 +448,8 @@ cmd_import(cli *c)
     jw_uint(&w, st.records);
     jw_key(&w, "recovered");
     jw_bool(&w, recovered);
+    jw_key(&w, "forks_new");
+    jw_uint(&w, fk.n);
     jw_obj_end(&w);
     jw_finish(&w);
   } else {
@@ -393,6 +459,17 @@ cmd_import(cli *c)
            (unsigned long long)st.ops_dup, st.records);
     if (recovered)
       printf("own log recovered: local writes are allowed again\n");
+  }
+  /* As an import that meets a fork among the deltas, and as `linli audit`
+   * of the file: a fork needs a person's attention (exit status 1). */
+  if (fk.n > 0) {
+    char fw[LINLI_SHORT_ID_LEN + 1];
+    ident_short(fw, fk.author);
+    fflush(stdout);
+    rc = cli_fail("%s carries fork evidence new to this node: author %s signed two histories at "
+                  "seq %llu%s; evidence kept, new ops of %s are refused",
+                  path, fw, (unsigned long long)fk.seq, fk.n > 1 ? " (and more forks)" : "",
+                  fk.n > 1 ? "these authors" : "this author");
   }
 done:
   free(buf);
