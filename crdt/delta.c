@@ -184,6 +184,12 @@ s_read_ops(delta *d, mpr *r, const uint8_t *start, lerr *e)
         goto done;
       }
       const char *prevk = pk_in_arena ? (const char *)d->keys.p + pk_off : pk;
+      if (shared < pk_len && (prevk[shared] & 0xc0) == 0x80) {
+        rc = lerr_set(e, LINLI_EMALFORMED,
+                      "op seq %llu: malformed key (the shared prefix cuts a UTF-8 character)",
+                      (unsigned long long)o->seq);
+        goto done;
+      }
       key_off[i] = (uint32_t)d->keys.len;
       memmove(d->keys.p + d->keys.len, prevk, shared);
       memcpy(d->keys.p + d->keys.len + shared, s, sn);

@@ -1148,3 +1148,87 @@ Test(delta, non_canonical_encodings_refused)
   lbuf_free(&v);
   free(c);
 }
+
+/* A two-op delta whose second key is written [shared, suffix] by hand. */
+static void
+s_key_form_delta(lbuf *out, const lident *id, uint64_t shared, const char *suffix)
+{
+  const char *k1 = "hh/陈/1", *k2 = "hh/陈/2";
+  op ops[2] = {
+    {.seq = 1, .hlc = HLC0, .kind = OP_SET, .key = k1, .key_len = (uint32_t)strlen(k1),
+     .field = "f", .field_len = 1, .str = "v", .str_len = 1},
+    {.seq = 2, .hlc = HLC0 + 1, .kind = OP_SET, .key = k2, .key_len = (uint32_t)strlen(k2),
+     .field = "f", .field_len = 1, .str = "w", .str_len = 1},
+  };
+  uint8_t h[LINLI_HASH_BYTES] = {0}, zero[LINLI_HASH_BYTES] = {0}, sig[LINLI_SIG_BYTES];
+  lbuf scratch;
+  lbuf_init(&scratch);
+  op_hash(h, h, id->pk, &ops[0], &scratch);
+  op_hash(h, h, id->pk, &ops[1], &scratch);
+  head_sign(id, 2, h, sig);
+  lbuf_free(&scratch);
+  lbuf_reset(out);
+  mpw w;
+  mpw_init(&w, out);
+  mpw_array(&w, 6);
+  mpw_uint(&w, 1);
+  mpw_bin(&w, id->pk, LINLI_PK_BYTES);
+  mpw_uint(&w, 1);
+  mpw_bin(&w, zero, sizeof zero);
+  mpw_array(&w, 2);
+  mpw_array(&w, 5);
+  mpw_uint(&w, HLC0);
+  mpw_uint(&w, OP_SET);
+  mpw_cstr(&w, k1);
+  mpw_cstr(&w, "f");
+  mpw_cstr(&w, "v");
+  mpw_array(&w, 5);
+  mpw_uint(&w, 1);
+  mpw_uint(&w, OP_SET);
+  mpw_array(&w, 2);
+  mpw_uint(&w, shared);
+  mpw_cstr(&w, suffix);
+  mpw_uint(&w, 0);
+  mpw_cstr(&w, "w");
+  mpw_bin(&w, sig, sizeof sig);
+}
+
+Test(delta, key_prefix_lengths_and_character_cuts)
+{
+  /* docs/FORMAT.md, "Signed delta": a reader takes any shared length from
+   * 0 to the previous key's length (writers use 2 and more), but not one
+   * that cuts a UTF-8 character of the previous key, even when the suffix
+   * would complete it. */
+  chain *c = chain_new(9);
+  lbuf b;
+  lbuf_init(&b);
+  struct { uint64_t shared; const char *suffix; bool ok; } vs[] = {
+    {0, "hh/陈/2", true},
+    {1, "h/陈/2", true},
+    {strlen("hh/陈/"), "2", true},
+    {strlen("hh/") + 1, "\x99\x88/2", false},
+    {strlen("hh/") + 2, "\x88/2", false},
+  };
+  for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+    s_key_form_delta(&b, &c->id, vs[i].shared, vs[i].suffix);
+    delta d;
+    lerr e = {0};
+    int rc = delta_decode(&d, b.p, b.len, &e);
+    if (vs[i].ok) {
+      cr_assert_eq(rc, 0, "shared %llu: %s", (unsigned long long)vs[i].shared, e.msg);
+      uint8_t head[LINLI_HASH_BYTES];
+      lbuf s;
+      lbuf_init(&s);
+      cr_assert_eq(delta_verify(&d, head, NULL, &s, &e), 0, "%s", e.msg);
+      lbuf_free(&s);
+      cr_assert_eq(d.ops[1].key_len, strlen("hh/陈/2"));
+      cr_assert_eq(memcmp(d.ops[1].key, "hh/陈/2", d.ops[1].key_len), 0);
+    } else {
+      cr_assert_eq(rc, LINLI_EMALFORMED, "shared %llu accepted", (unsigned long long)vs[i].shared);
+      cr_assert(strstr(e.msg, "cuts a UTF-8 character") != NULL, "%s", e.msg);
+    }
+    delta_clear(&d);
+  }
+  lbuf_free(&b);
+  free(c);
+}

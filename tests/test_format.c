@@ -14,6 +14,7 @@
 #include "crdt/hlc.h"
 #include "crdt/record.h"
 #include "crdt/trust.h"
+#include "sync/bundle.h"
 #include "sync/session.h"
 #include "sync/summary.h"
 #include "testutil.h"
@@ -30,7 +31,7 @@ typedef struct example {
   lbuf bytes;
 } example;
 
-#define NEX 32
+#define NEX 40
 static example ex[NEX];
 static int nex;
 static const char *ex_doc = "FORMAT.md"; /* where s_ex's examples are */
@@ -276,6 +277,40 @@ s_build(void)
   s_build_compact_key(&id);
   s_build_chain_file(&id);
   s_build_protocol(&id, h2, d);
+
+  /* Fork evidence in a bundle: the author signed two different ops 1;
+   * the street station of "chain-file" (seed 32 to 63) exports the
+   * evidence (and no delta of the author). */
+  for (int i = 0; i < LINLI_SEED_BYTES; i++)
+    seed[i] = (uint8_t)(32 + i);
+  lident st;
+  ident_from_seed(&st, seed);
+  op alt = ops[0];
+  alt.str = "陈建民";
+  alt.str_len = 9;
+  uint8_t ha[LINLI_HASH_BYTES], sa[LINLI_SIG_BYTES], sb[LINLI_SIG_BYTES];
+  op_hash(ha, zero, id.pk, &alt, &scratch);
+  head_sign(&id, 1, h1, sa);
+  head_sign(&id, 1, ha, sb);
+  lbuf da, db, ev;
+  lbuf_init(&da);
+  lbuf_init(&db);
+  lbuf_init(&ev);
+  delta_encode(&da, id.pk, 1, zero, &ops[0], 1, sa);
+  delta_encode(&db, id.pk, 1, zero, &alt, 1, sb);
+  fork_encode(&ev, id.pk, 1, da.p, da.len, db.p, db.len);
+  uint8_t fa[LINLI_PK_BYTES];
+  uint64_t fseq;
+  cr_assert_eq(fork_check(ev.p, ev.len, fa, &fseq, NULL), 0);
+  bundle_writer bw;
+  lbuf *b = s_ex("fork-bundle");
+  bundle_write_begin(&bw, b, st.pk, 1764300120000ull, NULL);
+  bundle_write_fork(&bw, b, ev.p, ev.len);
+  bundle_write_end(&bw, b, &st);
+  lbuf_free(&da);
+  lbuf_free(&db);
+  lbuf_free(&ev);
+  ident_wipe(&st);
   lbuf_free(&scratch);
   ident_wipe(&id);
 }
