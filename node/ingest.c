@@ -801,9 +801,7 @@ s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv, u
     if (d.first_seq <= rv->seq) {
       uint32_t k2 = (uint32_t)(rv->seq - d.first_seq + 1);
       uint8_t h[LINLI_HASH_BYTES];
-      memcpy(h, d.prev, sizeof h);
-      for (uint32_t i = 0; i < k2; i++)
-        op_hash(h, h, d.author, &d.ops[i], &scratch);
+      rules_hash_at(&d, rv->seq, h, &scratch);
       if (memcmp(h, rv->hash, sizeof h) != 0) {
         delta_clear(&d);
         rc = lerr_set(e, LINLI_EFORK, "author %s seq %llu: the revocation names another op than "
