@@ -2,8 +2,11 @@
 #include "crdt/hmap.h"
 #include "crdt/err.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(sizeof(((hmap *)0)->hkey) == crypto_shorthash_KEYBYTES, "hmap hash key size");
 
 void hmap_init(hmap *m) { memset(m, 0, sizeof *m); }
 
@@ -26,15 +29,15 @@ hmap_free(hmap *m)
   m->borrow = borrow;
 }
 
-/* FNV-1a: keys here are record keys and public keys, short and not chosen
- * to collide by anyone who benefits (a flood of colliding keys only slows
- * the batch that carries them). */
+/* SipHash-2-4 under the map's own random key (see hmap.h): keys a peer
+ * picks to collide under a public hash land anywhere under this one. */
 static uint32_t
-s_hash(const uint8_t *p, size_t n)
+s_hash(const hmap *m, const uint8_t *p, size_t n)
 {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ p[i]) * 16777619u;
+  uint8_t out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, p, n, m->hkey);
+  uint32_t h;
+  memcpy(&h, out, sizeof h);
   return h;
 }
 
@@ -56,7 +59,7 @@ hmap_get(const hmap *m, const void *key, size_t klen)
 {
   if (m->n == 0)
     return NULL;
-  hmap_slot *s = s_find(m, key, klen, s_hash(key, klen));
+  hmap_slot *s = s_find(m, key, klen, s_hash(m, key, klen));
   return s->key ? s->val : NULL;
 }
 
@@ -65,6 +68,8 @@ s_resize(hmap *m, size_t cap)
 {
   hmap_slot *old = m->slots;
   size_t oldcap = m->cap;
+  if (oldcap == 0)
+    randombytes_buf(m->hkey, sizeof m->hkey); /* nothing is placed yet */
   m->slots = calloc(cap, sizeof *m->slots);
   if (m->slots == NULL) {
     m->slots = old;
@@ -83,7 +88,7 @@ hmap_put(hmap *m, const void *key, size_t klen, void *val)
 {
   if ((m->n + 1) * 4 > m->cap * 3 && s_resize(m, m->cap ? m->cap * 2 : 16) != 0)
     return LINLI_ENOMEM;
-  uint32_t h = s_hash(key, klen);
+  uint32_t h = s_hash(m, key, klen);
   hmap_slot *s = s_find(m, key, klen, h);
   if (s->key == NULL) {
     if (m->borrow) {

@@ -4,6 +4,12 @@
  * "this record's state" in O(1): the store's ingest caches, the CLI.
  * Keys are copied, or in a borrowing map (hmap_init_borrowed) only pointed
  * to; values are borrowed pointers the caller manages.
+ *
+ * Keys often come from a peer (author keys, record keys), who could choose
+ * them to collide and make every insert walk one long probe run.  So slots
+ * are placed by a keyed hash (SipHash-2-4, libsodium's crypto_shorthash)
+ * under a random key each map draws when it first allocates: without the
+ * key nobody can predict which keys collide.
  */
 #ifndef LINLI_HMAP_H
 #define LINLI_HMAP_H
@@ -15,7 +21,7 @@
 typedef struct hmap_slot {
   uint8_t *key; /* a copy, or the caller's in a borrowing map; NULL = empty */
   uint32_t klen;
-  uint32_t hash;
+  uint32_t hash; /* the keyed hash; the slot's home is hash & (cap - 1) */
   void *val;
 } hmap_slot;
 
@@ -23,6 +29,7 @@ typedef struct hmap {
   hmap_slot *slots;
   size_t cap, n; /* cap is a power of two */
   bool borrow;   /* keys are the caller's, not copies */
+  uint8_t hkey[16]; /* this map's hash key, drawn at the first allocation */
 } hmap;
 
 void hmap_init(hmap *m);
