@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static void
 check_map(bool borrow)
@@ -122,14 +121,6 @@ s_displacement(const hmap *m)
   return sum;
 }
 
-static double
-s_secs(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 Test(hmap, keys_colliding_under_fnv_stay_near_linear)
 {
   /* 50,000 author keys that FNV-1a sends to one slot of any table up to
@@ -148,12 +139,12 @@ Test(hmap, keys_colliding_under_fnv_stay_near_linear)
     uint8_t (*keys)[32] = pass ? bad : good;
     hmap m;
     hmap_init(&m);
-    double t0 = s_secs();
+    double t0 = tu_secs();
     for (int k = 0; k < N; k++)
       cr_assert_eq(hmap_put(&m, keys[k], 32, keys[k]), 0);
     for (int k = 0; k < N; k++)
       cr_assert_eq(hmap_get(&m, keys[k], 32), keys[k]);
-    t[pass] = s_secs() - t0;
+    t[pass] = tu_secs() - t0;
     cr_assert_eq(m.n, N);
     disp[pass] = s_displacement(&m);
     hmap_free(&m);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 char *
@@ -95,4 +96,12 @@ tu_delta(const lident *id, uint64_t *seq, uint64_t *hlc, uint8_t head[LINLI_HASH
   lbuf_reset(out);
   delta_encode(out, id->pk, first, prev, ops, n, sig);
   lbuf_free(&scratch);
+}
+
+double
+tu_secs(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }

@@ -14,6 +14,8 @@ char *tu_tmpdir(const char *tag);
 void tu_rmtree(const char *path);
 /* A deterministic PRNG for property tests (mulberry32). */
 uint32_t tu_rand(uint32_t *state);
+/* A monotonic clock in seconds, for tests that measure time. */
+double tu_secs(void);
 /* Reads a whole file; *len gets its size.  NULL on error. */
 uint8_t *tu_read_file(const char *path, size_t *len);
 
