@@ -28,7 +28,8 @@
   X(LINLI_EBUSY,     -13, "in use by another process")                  \
   X(LINLI_EREFUSED,  -14, "refused by the trust rules")                \
   X(LINLI_EPROTO,    -15, "protocol rule broken")                        \
-  X(LINLI_EVERSION,  -16, "no common protocol version")
+  X(LINLI_EVERSION,  -16, "no common protocol version")                \
+  X(LINLI_EFLOODED,  -17, "peer went beyond a session limit")
 
 enum {
   LINLI_OK = 0,

@@ -221,6 +221,11 @@ s_heads(void *ctx, const uint8_t peer[LINLI_PK_BYTES], lrepl_head **out, uint32_
   }
   uint32_t k = 0;
   for (uint32_t i = 0; i < nh; i++) {
+    /* Held, whichever way it came (a peer, an import, our own writes):
+     * s_head answers from memory for the authors a peer lists. */
+    s_entry *en;
+    if (s_entry_get(p->r, hs[i].author, &en, NULL) == 0)
+      en->held = true;
     int cls = 0;
     if (p->kind == LPEER_CHILD && (cls = s_child_scope(p, hs[i].author)) < 0)
       continue;
@@ -243,6 +248,12 @@ s_head(void *ctx, const uint8_t author[LINLI_PK_BYTES], lrepl_head *out, lerr *e
 {
   s_peer *p = ctx;
   lhead h;
+  /* Every held author has an entry, made at start or by s_heads, which
+   * the session calls before it reads a HELLO: the authors a peer lists
+   * are looked up in memory, and only those we hold cost a read. */
+  const s_entry *en = hmap_get(&p->r->scopes, author, LINLI_PK_BYTES);
+  if ((en == NULL || !en->held) && memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) != 0)
+    return lerr_set(e, LINLI_ENOTFOUND, "author not held");
   int rc = lstore_head(p->r->s, author, &h, e);
   if (rc)
     return rc;

@@ -4,7 +4,11 @@
  *
  * Per author in the peer's scope the session keeps three numbers: what we
  * hold (local), what the peer is known to hold (acked: from its HELLO and
- * its ACKs) and how far we have sent (sent, >= acked).  DATA carries the ops
+ * its ACKs) and how far we have sent (sent, >= acked).  Authors outside
+ * that scope get state only when we hold them (the peer listed them and
+ * our HELLO answers with what we hold); the others a peer lists are only
+ * counted (`unheld_ops`), so that what a session keeps grows with the local
+ * store, never with what a peer chooses to list.  DATA carries the ops
  * between sent and local, built only when credit allows; an ACK moves acked
  * forward and returns credit; an ACK that reports a gap (a message lost on
  * the way) moves sent back to acked, so the data goes again.  A HELLO, at
@@ -32,10 +36,13 @@
 
 #define SYNC_DOMAIN "linli-sync"
 #define HASH8 8
-#define CTRL_MAX 64
-#define INFLIGHT_MAX 256
-#define HEADS_MAX 1000000
+#define HELLO_HEADS_DEFAULT 1000000
 #define HELLO_MIN 8   /* a HELLO without options (before compression) */
+/* Heads per HELLO part, when a HELLO does not fit one message: at most 55
+ * bytes each, 16,384 of them and the rest of a HELLO stay well within
+ * SYNC_MAX_MESSAGE. */
+#define HELLO_PART_HEADS 16384
+#define HELLO_PARTS_MAX 1024
 
 /* A delta of the largest size goes alone in a DATA of the largest msg_no:
  * 93 01 cf <8 bytes> 91 <delta>. */
@@ -53,7 +60,14 @@ typedef struct pstate {
   bool echo;                        /* out of scope, but the peer listed it:
                                        our HELLO says what we hold of it */
   bool fork;                        /* same seq, different history: not synced */
+  bool unheld;                      /* counted in lsession.unheld_ops, held
+                                       since: what arrives comes off it */
 } pstate;
+
+typedef struct dhead {
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t first, last;
+} dhead;
 
 typedef struct inflight {
   uint64_t msg_no;
@@ -77,10 +91,11 @@ struct lsession {
   bool hello_rx;       /* the peer's heads are known */
   int64_t credit;
   uint32_t peer_window;
-  inflight infl[INFLIGHT_MAX];
+  inflight infl[SYNC_MAX_INFLIGHT];
   uint32_t ninfl;
   uint64_t next_msg_no;
-  lbuf ctrl[CTRL_MAX]; /* control messages waiting, FIFO */
+  lbuf *ctrl;          /* control messages waiting, FIFO: a ring of
+                          cfg.limits.answers */
   uint32_t ctrl_head, nctrl;
   int last_kind;       /* kind of the message handed out last */
   lbuf last_ctrl;      /* a copy of it when it was a control message */
@@ -98,6 +113,17 @@ struct lsession {
   uint32_t forks_told;   /* fork evidence count when we last sent it all */
   const uint8_t *rx0;    /* the start of what is being read, for the byte
                             offsets in ERROR reasons */
+  /* The ops the peer's last HELLO listed of authors we neither held nor
+   * had in its scope: what we lack of them, without state per author.  An
+   * author whose first ops from the peer are applied gets state, and every
+   * op that arrives of it comes off the count; the next HELLO counts
+   * afresh. */
+  uint64_t unheld_ops;
+  /* A HELLO in parts being received: how many, the next expected, the
+   * heads the parts so far listed and the last author they named (0
+   * parts: none under way). */
+  uint32_t hello_parts, hello_part_next, hello_part_heads;
+  uint8_t hello_part_last[LINLI_PK_BYTES];
   lsession_stat st;
 };
 
@@ -159,7 +185,16 @@ session_new(const lsession_cfg *cfg, const lrepl *repl)
     s->cfg.compress = LSESSION_COMPRESS_MAX;
   s->repl = *repl;
   hmap_init(&s->authors);
-  for (int i = 0; i < CTRL_MAX; i++)
+  if (s->cfg.limits.hello_heads == 0)
+    s->cfg.limits.hello_heads = HELLO_HEADS_DEFAULT;
+  if (s->cfg.limits.answers == 0)
+    s->cfg.limits.answers = 2 * SYNC_MAX_INFLIGHT + 64;
+  s->ctrl = calloc(s->cfg.limits.answers, sizeof *s->ctrl);
+  if (s->ctrl == NULL) {
+    free(s);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < s->cfg.limits.answers; i++)
     lbuf_init(&s->ctrl[i]);
   lbuf_init(&s->last_ctrl);
   s->last_kind = -1;
@@ -176,8 +211,9 @@ session_destroy(lsession **sp)
   s_free_authors(s);
   free(s->order);
   free(s->undo);
-  for (int i = 0; i < CTRL_MAX; i++)
+  for (uint32_t i = 0; i < s->cfg.limits.answers; i++)
     lbuf_free(&s->ctrl[i]);
+  free(s->ctrl);
   lbuf_free(&s->last_ctrl);
   ZSTD_freeCCtx(s->zc);
   ZSTD_freeDCtx(s->zd);
@@ -236,9 +272,9 @@ s_refresh(lsession *s, lerr *e)
 static lbuf *
 s_ctrl_push(lsession *s)
 {
-  if (s->nctrl == CTRL_MAX)
+  if (s->nctrl == s->cfg.limits.answers)
     return NULL; /* a peer flooding PINGs gets no more answers */
-  lbuf *b = &s->ctrl[(s->ctrl_head + s->nctrl) % CTRL_MAX];
+  lbuf *b = &s->ctrl[(s->ctrl_head + s->nctrl) % s->cfg.limits.answers];
   lbuf_reset(b);
   s->nctrl++;
   return b;
@@ -250,35 +286,23 @@ s_pstate_cmp(const void *a, const void *b)
   return memcmp((*(pstate *const *)a)->author, (*(pstate *const *)b)->author, LINLI_PK_BYTES);
 }
 
+/* Our HELLO: our logs in the peer's scope, and what we hold of the logs it
+ * listed outside that scope, sorted by author.  A HELLO that does not fit
+ * one message goes in parts of HELLO_PART_HEADS heads, each a HELLO of its
+ * own with the option "part" (docs/PROTOCOL.md, "HELLO in parts"). */
 static void
 s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
 {
-  lbuf *b = s_ctrl_push(s);
-  if (b == NULL)
-    return;
   /* A node from before options existed refuses a HELLO of 9.  So the
    * side that speaks first adds them only when it has something to say
-   * (with compression off it speaks the old protocol exactly), and an
-   * answer has them only if the peer's HELLO had them. */
+   * (with compression off, and heads that fit one message, it speaks the
+   * old protocol exactly), and an answer has them only if the peer's HELLO
+   * had them, or it goes in parts. */
   bool opts = s->peer_opts || (s->cfg.initiator && s->cfg.compress > 0);
-  mpw w;
-  mpw_init(&w, b);
-  mpw_array(&w, opts ? HELLO_MIN + 1 : HELLO_MIN);
-  mpw_uint(&w, M_HELLO);
-  mpw_cstr(&w, SYNC_DOMAIN);
-  mpw_uint(&w, SYNC_VERSION);
-  mpw_bin(&w, s->cfg.self, LINLI_PK_BYTES);
-  mpw_uint(&w, now_ms);
-  mpw_uint(&w, s->cfg.window);
-  mpw_bool(&w, reply);
-  /* Our logs in the peer's scope, and what we hold of the logs it listed
-   * outside that scope, sorted by author. */
   uint32_t n = 0;
   pstate **v = malloc((s->authors.n ? s->authors.n : 1) * sizeof *v);
-  if (v == NULL) {
-    b->oom = true;
-    return;
-  }
+  if (v == NULL)
+    return; /* no HELLO now: the next one (or a reconnection) says it all */
   for (size_t i = 0; i < s->authors.cap; i++)
     if (s->authors.slots[i].key) {
       pstate *p = s->authors.slots[i].val;
@@ -286,32 +310,72 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
         v[n++] = p;
     }
   qsort(v, n, sizeof *v, s_pstate_cmp);
-  mpw_array(&w, n);
+  /* In parts only when one message cannot hold it: a peer from before
+   * parts takes every HELLO it took before, and one that does not fit it
+   * could never take whole. */
+  size_t size = 128; /* all but the heads, options included */
   for (uint32_t i = 0; i < n; i++) {
-    pstate *p = v[i];
-    p->announced = true;
-    mpw_array(&w, 4);
-    mpw_bin(&w, p->author, LINLI_PK_BYTES);
-    mpw_uint(&w, p->local);
-    mpw_bin(&w, p->hash8, HASH8);
-    /* a child says nothing about classes: its parent refuses any but 0 */
-    mpw_uint(&w, s->cfg.initiator ? LSCOPE_DOWN : p->in_scope ? p->cls : LSCOPE_SUBTREE);
+    uint8_t seq[MP_HDR_MAX];
+    size += 1 + (2 + LINLI_PK_BYTES) + (size_t)(mp_put_uint(seq, v[i]->local) - seq) +
+            (2 + HASH8) + 1;
   }
+  uint32_t parts = 1;
+  if (size > SYNC_MAX_MESSAGE) {
+    opts = true;
+    parts = (n + HELLO_PART_HEADS - 1) / HELLO_PART_HEADS;
+  }
+  if (s->cfg.limits.answers - s->nctrl < parts) {
+    free(v); /* a peer not reading its messages gets no HELLO either */
+    return;
+  }
+  for (uint32_t part = 0; part < parts; part++) {
+    lbuf *b = s_ctrl_push(s);
+    uint32_t from = part * HELLO_PART_HEADS;
+    uint32_t to = parts == 1 || n - from < HELLO_PART_HEADS ? n : from + HELLO_PART_HEADS;
+    mpw w;
+    mpw_init(&w, b);
+    mpw_array(&w, opts ? HELLO_MIN + 1 : HELLO_MIN);
+    mpw_uint(&w, M_HELLO);
+    mpw_cstr(&w, SYNC_DOMAIN);
+    mpw_uint(&w, SYNC_VERSION);
+    mpw_bin(&w, s->cfg.self, LINLI_PK_BYTES);
+    mpw_uint(&w, now_ms);
+    mpw_uint(&w, s->cfg.window);
+    mpw_bool(&w, reply);
+    mpw_array(&w, to - from);
+    for (uint32_t i = from; i < to; i++) {
+      pstate *p = v[i];
+      mpw_array(&w, 4);
+      mpw_bin(&w, p->author, LINLI_PK_BYTES);
+      mpw_uint(&w, p->local);
+      mpw_bin(&w, p->hash8, HASH8);
+      /* a child says nothing about classes: its parent refuses any but 0 */
+      mpw_uint(&w, s->cfg.initiator ? LSCOPE_DOWN : p->in_scope ? p->cls : LSCOPE_SUBTREE);
+    }
+    if (opts) {
+      /* "max" only when it asks for less than any side may send anyway */
+      bool max = s->cfg.max_message < SYNC_MAX_MESSAGE;
+      mpw_map(&w, (s->cfg.compress > 0) + max + (parts > 1));
+      if (s->cfg.compress > 0) {
+        mpw_cstr(&w, "compress");
+        mpw_array(&w, 1);
+        mpw_cstr(&w, "zstd");
+      }
+      if (max) {
+        mpw_cstr(&w, "max");
+        mpw_uint(&w, s->cfg.max_message);
+      }
+      if (parts > 1) {
+        mpw_cstr(&w, "part");
+        mpw_array(&w, 2);
+        mpw_uint(&w, part);
+        mpw_uint(&w, parts);
+      }
+    }
+  }
+  for (uint32_t i = 0; i < n; i++)
+    v[i]->announced = true;
   free(v);
-  if (opts) {
-    /* "max" only when it asks for less than any side may send anyway */
-    bool max = s->cfg.max_message < SYNC_MAX_MESSAGE;
-    mpw_map(&w, (s->cfg.compress > 0) + max);
-    if (s->cfg.compress > 0) {
-      mpw_cstr(&w, "compress");
-      mpw_array(&w, 1);
-      mpw_cstr(&w, "zstd");
-    }
-    if (max) {
-      mpw_cstr(&w, "max");
-      mpw_uint(&w, s->cfg.max_message);
-    }
-  }
   s->last_hello_tx = now_ms;
 }
 
@@ -356,6 +420,7 @@ session_start(lsession *s, uint64_t now_ms)
   s->forks_told = 0;
   s->peer_opts = s->peer_zstd = false;
   s->peer_max = 0;
+  s->hello_parts = 0;
   s_free_authors(s);
   hmap_init(&s->authors);
   if (s->cfg.initiator) {
@@ -374,6 +439,8 @@ s_check_synced(lsession *s, uint64_t now_ms)
   for (uint32_t i = 0; i < s->norder; i++)
     if (!s->order[i]->fork && s->order[i]->local > s->order[i]->acked)
       return;
+  if (s->unheld_ops > 0)
+    return;
   for (size_t i = 0; i < s->authors.cap; i++)
     if (s->authors.slots[i].key) {
       const pstate *p = s->authors.slots[i].val;
@@ -454,25 +521,39 @@ typedef struct hopts {
   bool zstd;        /* the peer accepts zstd-compressed DATA */
   uint32_t max;     /* the largest DATA it wants (0: not said) */
   uint64_t min;     /* the oldest protocol version it speaks (0: not said) */
+  uint32_t part;    /* "part": this HELLO is part `part` of `parts` */
+  uint32_t parts;   /* (0: a HELLO in one message) */
 } hopts;
 
 /* The options of a HELLO, a map.  "compress" (the names of the
- * compressions the peer accepts), "max" (the largest DATA it wants) and
- * "min" (the oldest version it speaks) mean something today; other keys
- * and names are skipped, so that a later version can add its own without
- * breaking this one.  A key twice is ambiguous: refused. */
+ * compressions the peer accepts), "max" (the largest DATA it wants),
+ * "min" (the oldest version it speaks) and "part" (one HELLO of several)
+ * mean something today; other keys and names are skipped, so that a later
+ * version can add its own without breaking this one.  A key twice is
+ * ambiguous: refused. */
 static int
 s_hello_opts(lsession *s, mpr *r, lerr *e, hopts *o)
 {
   static const char M[] = "HELLO options";
   uint32_t n, m;
-  bool seen_max = false, seen_compress = false, seen_min = false;
+  bool seen_max = false, seen_compress = false, seen_min = false, seen_part = false;
   memset(o, 0, sizeof *o);
   S_NEED(r, mpr_map(r, &n) == 0, M, "not a map");
   for (uint32_t i = 0; i < n; i++) {
     const char *k, *name;
     uint32_t kn, nn;
     S_NEED(r, mpr_str(r, &k, &kn) == 0, M, "key %u is not a string", i);
+    if (kn == 4 && memcmp(k, "part", 4) == 0) {
+      uint64_t part, parts;
+      S_NEED(r, !seen_part, M, "\"part\" given twice");
+      S_NEED(r, mpr_array_n(r, 2) == 0 && mpr_uint(r, &part) == 0 && mpr_uint(r, &parts) == 0 &&
+                    parts >= 2 && parts <= HELLO_PARTS_MAX && part < parts,
+             M, "\"part\" is not [i, n] with 2 <= n <= %u and i < n", HELLO_PARTS_MAX);
+      seen_part = true;
+      o->part = (uint32_t)part;
+      o->parts = (uint32_t)parts;
+      continue;
+    }
     bool is_max = kn == 3 && memcmp(k, "max", 3) == 0;
     bool is_min = kn == 3 && memcmp(k, "min", 3) == 0;
     if (is_max || is_min) {
@@ -543,9 +624,9 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
   S_NEED(r, mpr_uint(r, &window) == 0 && window >= 4096 && window <= (1u << 30), M,
          "window is not an unsigned integer from 4096 to 1073741824");
   S_NEED(r, mpr_bool(r, &reply) == 0, M, "reply is not a bool");
-  S_NEED(r, mpr_array(r, &nh) == 0 && nh <= HEADS_MAX, M,
-         "heads is not an array of at most %u entries", HEADS_MAX);
+  S_NEED(r, mpr_array(r, &nh) == 0, M, "heads is not an array");
   mpr heads = *r;
+  uint8_t first_author[LINLI_PK_BYTES] = {0};
   hhead h, prev;
   memset(&prev, 0, sizeof prev);
   for (uint32_t i = 0; i < nh; i++) {
@@ -561,6 +642,8 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
       return s_refuse(s, e, LINLI_EPROTO,
                       "HELLO: head %u has class %llu, but a child sends class 0 only", i,
                       (unsigned long long)h.cls);
+    if (i == 0)
+      memcpy(first_author, h.author, LINLI_PK_BYTES);
     prev = h;
   }
   hopts o = {0};
@@ -587,39 +670,73 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
   if (memcmp(node, s->cfg.peer, LINLI_PK_BYTES) != 0)
     return s_refuse(s, e, LINLI_EPROTO,
                     "HELLO: node is not the key this connection authenticated");
+  /* A HELLO in parts (docs/PROTOCOL.md, "HELLO in parts"): part 0, or a
+   * whole HELLO, starts afresh; every other part follows the one before,
+   * its heads after that part's. */
+  bool first = o.parts == 0 || o.part == 0, last = o.parts == 0 || o.part + 1 == o.parts;
+  if (!first && (o.parts != s->hello_parts || o.part != s->hello_part_next))
+    return s_refuse(s, e, LINLI_EMALFORMED,
+                    "HELLO: part %u of %u does not follow the part before", o.part, o.parts);
+  if (!first && nh > 0 && memcmp(s->hello_part_last, first_author, LINLI_PK_BYTES) >= 0)
+    return s_refuse(s, e, LINLI_EMALFORMED,
+                    "HELLO: part %u does not start after the last head of part %u", o.part,
+                    o.part - 1);
+  uint64_t total = (first ? 0 : s->hello_part_heads) + (uint64_t)nh;
+  if (total > s->cfg.limits.hello_heads)
+    return s_refuse(s, e, LINLI_EFLOODED, "HELLO lists %llu heads, more than the %u allowed",
+                    (unsigned long long)total, s->cfg.limits.hello_heads);
   if ((rc = s_refresh(s, e)) != 0)
     return rc;
-  if (reply && !s->cfg.initiator) {
-    /* A (re)connection from the initiator: start over. */
-    s->nctrl = 0;
+  if (first) {
+    if (reply && !s->cfg.initiator)
+      s->nctrl = 0; /* a (re)connection from the initiator: start over */
+    /* What the peer holds of every author it tells us about; authors it
+     * does not mention it does not hold. */
+    for (size_t i = 0; i < s->authors.cap; i++)
+      if (s->authors.slots[i].key) {
+        pstate *p = s->authors.slots[i].val;
+        p->acked = p->adv = 0;
+        p->unheld = false;
+      }
+    s->unheld_ops = 0;
+    if (!last)
+      s->hello_rx = false; /* nothing is sent on half of the peer's heads */
   }
-  s->version = (uint32_t)common;
   s->peer_window = (uint32_t)window;
-  /* What the peer holds of every author it told us about; authors it did
-   * not mention it does not hold. */
-  for (size_t i = 0; i < s->authors.cap; i++)
-    if (s->authors.slots[i].key) {
-      pstate *p = s->authors.slots[i].val;
-      p->acked = p->adv = 0;
-    }
   for (uint32_t i = 0; i < nh; i++) {
     s_read_head(&heads, &h); /* checked above */
-    pstate *p = s_author(s, h.author, true);
-    if (p == NULL)
-      return lerr_set(e, LINLI_ENOMEM, "out of memory");
-    p->acked = p->adv = h.seq;
-    p->fork = p->in_scope && p->local == h.seq && h.seq > 0 && memcmp(p->hash8, h.h8, HASH8) != 0;
-    if (!p->in_scope && s->repl.head) {
-      lrepl_head mine;
-      if (s->repl.head(s->repl.ctx, h.author, &mine, NULL) == 0) {
-        p->local = mine.seq;
-        memcpy(p->hash8, mine.hash, HASH8);
-        p->echo = true;
-      }
-    }
     if (s->cfg.initiator && s->repl.classify)
       s->repl.classify(s->repl.ctx, s->cfg.peer, h.author, (int)h.cls);
+    /* Out of the peer's scope: what we hold of it goes back in our HELLO
+     * (echo); an author we do not hold at all is only counted. */
+    pstate *p = s_author(s, h.author, false);
+    lrepl_head mine;
+    bool held = (p == NULL || !p->in_scope) && s->repl.head &&
+                s->repl.head(s->repl.ctx, h.author, &mine, NULL) == 0;
+    if (p == NULL && !held) {
+      s->unheld_ops = h.seq > UINT64_MAX - s->unheld_ops ? UINT64_MAX : s->unheld_ops + h.seq;
+      continue;
+    }
+    if (p == NULL && (p = s_author(s, h.author, true)) == NULL)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
+    if (held) {
+      p->local = mine.seq;
+      memcpy(p->hash8, mine.hash, HASH8);
+      p->echo = true;
+    }
+    p->acked = p->adv = h.seq;
+    p->fork = p->in_scope && p->local == h.seq && h.seq > 0 && memcmp(p->hash8, h.h8, HASH8) != 0;
   }
+  if (!last) {
+    s->hello_parts = o.parts;
+    s->hello_part_next = o.part + 1;
+    s->hello_part_heads = (uint32_t)total;
+    if (nh > 0)
+      memcpy(s->hello_part_last, prev.author, LINLI_PK_BYTES);
+    return 0;
+  }
+  s->hello_parts = 0;
+  s->version = (uint32_t)common;
   s->peer_opts = nel > HELLO_MIN;
   s->peer_zstd = o.zstd;
   s->peer_max = o.max;
@@ -682,6 +799,7 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
   uint32_t n;
   const uint8_t **ptr = NULL;
   size_t *len = NULL;
+  dhead *hd = NULL;      /* each delta's author and seqs */
   uint8_t *plain = NULL; /* the deltas array of a compressed message */
   size_t plain_n;
   uint8_t *refused = NULL;
@@ -721,10 +839,14 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
   }
   ptr = malloc(n * sizeof *ptr);
   len = malloc(n * sizeof *len);
-  if (ptr == NULL || len == NULL) {
+  hd = malloc(n * sizeof *hd);
+  if (ptr == NULL || len == NULL || hd == NULL) {
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
     goto done;
   }
+  /* Every delta's header is read here, before anything is applied: the
+   * ACK names each delta's author, whatever apply got to (a gap stops it
+   * at the first delta that does not connect). */
   for (uint32_t i = 0; i < n; i++) {
     ptr[i] = d.p;
     mpr at = d;
@@ -733,6 +855,10 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
       goto done;
     }
     len[i] = (size_t)(d.p - ptr[i]);
+    if (delta_peek(ptr[i], len[i], hd[i].author, &hd[i].first, &hd[i].last) != 0) {
+      rc = s_bad(s, e, &at, M, "delta %u is not a signed delta", i);
+      goto done;
+    }
   }
   if (mpr_left(&d) != 0) {
     rc = s_bad(s, e, &d, M, "bytes after the last delta");
@@ -743,19 +869,27 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
     goto done;
   }
+  /* The ACK's place in the queue is taken before anything is applied:
+   * once deltas are committed, the peer must hear of it.  A peer whose
+   * DATA outruns its reading of our answers is refused with nothing
+   * applied. */
+  lbuf *b = s_ctrl_push(s);
+  if (b == NULL) {
+    s->nctrl--; /* the newest answer makes room for the ERROR: the peer goes */
+    rc = s_refuse(s, e, LINLI_EFLOODED,
+                  "peer sends DATA without reading the ACKs (%u answers waiting)",
+                  s->cfg.limits.answers);
+    goto done;
+  }
   rc = s->repl.apply(s->repl.ctx, s->cfg.peer, ptr, len, n, now_ms, refused, e);
   bool gap = rc == LINLI_EGAP;
   if (rc && !gap) {
+    s->nctrl--; /* the ACK's place, the last one taken, goes to the ERROR */
     s_queue_error(s, rc, e ? e->msg : linli_strerror(rc));
     goto done;
   }
   /* ACK: the credit this message used, and what we now hold of each of its
    * authors (on a gap: what we held before, so the sender rewinds). */
-  lbuf *b = s_ctrl_push(s);
-  if (b == NULL) {
-    rc = lerr_set(e, LINLI_EINVAL, "peer does not read its messages");
-    goto done;
-  }
   mpw w;
   mpw_init(&w, b);
   mpw_array(&w, 5);
@@ -766,10 +900,13 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
   mpw_array(&w, n);
   uint64_t ops = 0;
   for (uint32_t i = 0; i < n; i++) {
-    uint8_t author[LINLI_PK_BYTES];
-    uint64_t first, last;
-    delta_peek(ptr[i], len[i], author, &first, &last); /* verified by apply */
-    pstate *p = s_author(s, author, true);
+    const uint8_t *author = hd[i].author;
+    uint64_t first = hd[i].first, last = hd[i].last;
+    /* State only for an author now held: not for one refused or behind a
+     * gap, which a peer could name by the thousand. */
+    pstate *p = s_author(s, author, false);
+    if (p == NULL && !gap && !refused[i] && (p = s_author(s, author, true)) != NULL)
+      p->unheld = s->unheld_ops > 0; /* (out of memory: the ACK still names `last`) */
     if (refused[i] && !gap) {
       /* Refused by the trust rules: the peer need not send it again in
        * this session, so the ACK names its end. */
@@ -780,16 +917,19 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
       continue;
     }
     if (p && !gap) {
-      if (last > p->local)
-        ops += last - (first > p->local ? first - 1 : p->local);
-      if (last > p->local)
+      if (last > p->local) {
+        uint64_t got = last - (first > p->local ? first - 1 : p->local);
+        ops += got;
+        if (p->unheld)
+          s->unheld_ops -= got < s->unheld_ops ? got : s->unheld_ops;
         p->local = last;
+      }
       if (last > p->acked)
         p->acked = p->sent = last; /* the peer holds what it sent us */
     }
     mpw_array(&w, 2);
     mpw_bin(&w, author, LINLI_PK_BYTES);
-    mpw_uint(&w, p ? p->local : 0);
+    mpw_uint(&w, p ? p->local : gap ? 0 : last);
   }
   s->st.ops_received += ops;
   s->local_dirty = true;
@@ -797,6 +937,7 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
 done:
   free(ptr);
   free(len);
+  free(hd);
   free(refused);
   free(plain);
   return rc;
@@ -1024,7 +1165,7 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
   int rc = s_refresh(s, e);
   if (rc)
     return rc;
-  if (s->ninfl == INFLIGHT_MAX)
+  if (s->ninfl == SYNC_MAX_INFLIGHT)
     return 0;
   /* Our bound or the peer's, whichever is smaller: a station on a slow
    * link wants small messages (a dropped link loses less), a district
@@ -1190,7 +1331,7 @@ session_next_out(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
     lbuf_put(out, b->p, b->len);
     lbuf_reset(&s->last_ctrl);
     lbuf_put(&s->last_ctrl, b->p, b->len);
-    s->ctrl_head = (s->ctrl_head + 1) % CTRL_MAX;
+    s->ctrl_head = (s->ctrl_head + 1) % s->cfg.limits.answers;
     s->nctrl--;
     s->last_kind = 0;
     rc = out->oom ? lerr_set(e, LINLI_ENOMEM, "out of memory") : 1;
@@ -1209,9 +1350,9 @@ session_next_out(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
 void
 session_unsent(lsession *s)
 {
-  if (s->last_kind == 0 && s->nctrl < CTRL_MAX) {
+  if (s->last_kind == 0 && s->nctrl < s->cfg.limits.answers) {
     /* back to the front of the queue */
-    s->ctrl_head = (s->ctrl_head + CTRL_MAX - 1) % CTRL_MAX;
+    s->ctrl_head = (s->ctrl_head + s->cfg.limits.answers - 1) % s->cfg.limits.answers;
     lbuf_reset(&s->ctrl[s->ctrl_head]);
     lbuf_put(&s->ctrl[s->ctrl_head], s->last_ctrl.p, s->last_ctrl.len);
     s->nctrl++;
@@ -1262,7 +1403,9 @@ void
 session_stat_get(const lsession *s, lsession_stat *st)
 {
   *st = s->st;
-  st->ops_behind_out = st->ops_behind_in = 0;
+  st->ops_behind_out = 0;
+  st->ops_behind_in = s->unheld_ops;
+  st->authors = (uint32_t)s->authors.n;
   for (size_t i = 0; i < s->authors.cap; i++)
     if (s->authors.slots[i].key) {
       const pstate *p = s->authors.slots[i].val;

@@ -68,6 +68,7 @@
                                          expands to more once decompressed */
 #define SYNC_MIN_MESSAGE (16u << 10)  /* the smallest DATA bound a side may ask
                                          for (a lone larger delta still goes) */
+#define SYNC_MAX_INFLIGHT 256         /* DATA messages a sender has unacknowledged */
 
 /* zstd levels for lsession_cfg.compress.  Higher levels gain little on
  * deltas (signatures, hashes and values are close to random) and cost
@@ -131,6 +132,24 @@ typedef struct lrepl {
                   lerr *e);
 } lrepl;
 
+/* What a peer can make a session hold or do, in one place (0 in a field:
+ * its default).  A peer that goes beyond a limit is refused with
+ * LINLI_EFLOODED before anything of the message is applied: the session
+ * queues an ERROR and the caller drops the peer.  Per-author state is kept
+ * only for the authors in the peer's scope and those we hold (the peer's
+ * word on any other author is counted, not stored), so what a session
+ * holds grows with the local store, not with what the peer lists. */
+typedef struct lsession_limits {
+  uint32_t hello_heads;   /* heads the peer's HELLO may list, all its parts
+                             together (0: 1,000,000) */
+  uint32_t answers;       /* messages waiting to be sent: ACKs, PONGs, our
+                             HELLO, ERROR, FORK.  A peer that sends DATA
+                             while not reading our ACKs fills it (0: 2 *
+                             SYNC_MAX_INFLIGHT + 64, room for every ACK a
+                             sender within SYNC_MAX_INFLIGHT can be owed,
+                             twice: across a HELLO) */
+} lsession_limits;
+
 typedef struct lsession_cfg {
   uint8_t self[LINLI_PK_BYTES];
   uint8_t peer[LINLI_PK_BYTES];  /* authenticated by the transport */
@@ -146,6 +165,7 @@ typedef struct lsession_cfg {
                                     (0: LSESSION_COMPRESS_DEFAULT);
                                     LSESSION_COMPRESS_OFF: we neither accept
                                     nor send compressed DATA */
+  lsession_limits limits;
 } lsession_cfg;
 
 typedef struct lsession lsession;
@@ -163,6 +183,8 @@ typedef struct lsession_stat {
   uint64_t deltas_refused;       /* left out by the trust rules */
   uint64_t msgs_sent, msgs_received, round_trips;
   uint32_t inflight_bytes;
+  uint32_t authors;              /* authors the session keeps state for: those
+                                    in the peer's scope and those we hold */
   bool compress_tx;              /* the peer accepts compressed DATA and we send it */
   uint64_t data_bytes_sent;      /* DATA messages as sent */
   uint64_t data_bytes_plain;     /* the same, had none been compressed */

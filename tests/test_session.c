@@ -12,6 +12,7 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -157,13 +158,17 @@ s_node_free(node *n)
   free(n->dir);
 }
 
+/* The limits every session a test makes gets (Criterion runs each test in
+ * a process of its own). */
+static lsession_limits s_limits;
+
 /* `compress` as in lsession_cfg: 0 is the default (on). */
 static void
 s_session(node *n, const node *peer, bool initiator, uint32_t window, uint32_t maxmsg,
           int compress)
 {
   lsession_cfg cfg = {.initiator = initiator, .window = window, .max_message = maxmsg,
-                      .compress = compress};
+                      .compress = compress, .limits = s_limits};
   memcpy(cfg.self, n->id.pk, LINLI_PK_BYTES);
   memcpy(cfg.peer, peer->id.pk, LINLI_PK_BYTES);
   lrepl r = {.ctx = n->s, .heads = r_heads, .read = r_read, .apply = r_apply,
@@ -1506,4 +1511,439 @@ Test(session, versions_the_older_common_one_is_spoken_and_none_is_refused)
   lbuf_free(&out);
   s_node_free(&a);
   s_node_free(&b);
+}
+
+/* Runs the HELLO exchange between a (initiator) and b, one message each
+ * way, and leaves both output queues empty. */
+static void
+s_hellos(node *a, node *b, uint64_t now)
+{
+  lbuf out;
+  lbuf_init(&out);
+  lerr e = {0};
+  session_start(a->sess, now);
+  cr_assert_eq(session_next_out(a->sess, &out, now, &e), 1);
+  cr_assert_eq(session_recv(b->sess, out.p, out.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(b->sess, &out, now, &e), 1);
+  cr_assert_eq(session_recv(a->sess, out.p, out.len, now, &e), 0, "%s", e.msg);
+  lbuf_free(&out);
+}
+
+/* The signed deltas of `n`'s own log from seq `from` on, as the DATA
+ * message [1, msg_no, [deltas..., extra]] (extra: raw msgpack, may be
+ * NULL). */
+static void
+s_data_from(lbuf *m, node *n, uint64_t from, uint64_t msg_no, const uint8_t *extra, size_t xn)
+{
+  lbuf body;
+  lbuf_init(&body);
+  uint32_t count = 0;
+  uint64_t last = 0;
+  lerr e = {0};
+  cr_assert_eq(r_read(n->s, n->id.pk, from, 1u << 20, 1u << 20, &body, &count, &last, &e), 0,
+               "%s", e.msg);
+  cr_assert_gt(count, 0);
+  lbuf_reset(m);
+  mpw w;
+  mpw_init(&w, m);
+  mpw_array(&w, 3);
+  mpw_uint(&w, 1);
+  mpw_uint(&w, msg_no);
+  mpw_array(&w, count + (extra != NULL));
+  lbuf_put(m, body.p, body.len);
+  if (extra)
+    lbuf_put(m, extra, xn);
+  lbuf_free(&body);
+}
+
+Test(session, a_malformed_delta_behind_a_gap_is_refused)
+{
+  /* The first delta does not connect (b holds nothing, it starts at seq
+   * 11): apply stops there with a gap.  The ACK still names every delta's
+   * author, so the second, which is no delta at all, must be found out
+   * before, not read as one. */
+  node a, b;
+  s_node(&a, "ga", 1);
+  s_node(&b, "gb", 2);
+  s_write(&a, 20, 10, "v1");
+  s_session(&a, &b, true, 0, 0, LSESSION_COMPRESS_OFF);
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  uint64_t now = 1800000000000ull;
+  s_hellos(&a, &b, now);
+  const uint8_t not_a_delta[] = {0x92, 0x01, 0x02};
+  lbuf m, out;
+  lbuf_init(&m);
+  lbuf_init(&out);
+  s_data_from(&m, &a, 11, 1, not_a_delta, sizeof not_a_delta);
+  lerr e = {0};
+  cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), LINLI_EMALFORMED, "%s", e.msg);
+  cr_assert(strstr(e.msg, "DATA: delta 1 is not a signed delta at byte") != NULL, "%s", e.msg);
+  cr_assert_eq(session_next_out(b.sess, &out, now, &e), 1);
+  cr_assert_eq(out.p[1], 5, "no ERROR for the peer");
+  /* the gap alone is no fault: an ACK that names the author at what b
+   * holds (nothing) */
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  s_hellos(&a, &b, now);
+  s_data_from(&m, &a, 11, 1, NULL, 0);
+  cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(b.sess, &out, now, &e), 1);
+  const uint8_t ack_head[] = {0x95, 0x02, 0x01};
+  cr_assert_eq(memcmp(out.p, ack_head, sizeof ack_head), 0);
+  cr_assert_eq(s_ops(&b), 0);
+  lbuf_free(&m);
+  lbuf_free(&out);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
+Test(session, the_ack_has_its_place_before_the_data_is_committed)
+{
+  /* b's answers are never read: its queue fills with ACKs.  The DATA that
+   * finds no room for its ACK is refused before it is applied, never
+   * committed and then left unacknowledged. */
+  s_limits.answers = 16;
+  node a, b;
+  s_node(&a, "qa", 1);
+  s_node(&b, "qb", 2);
+  s_write(&a, 20, 10, "v1");
+  s_session(&a, &b, true, 0, 0, LSESSION_COMPRESS_OFF);
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  uint64_t now = 1800000000000ull;
+  s_hellos(&a, &b, now);
+  lbuf m1, m2, out;
+  lbuf_init(&m1);
+  lbuf_init(&m2);
+  lbuf_init(&out);
+  lerr e = {0};
+  /* ops 1..10, again and again: every copy is owed an ACK */
+  lbuf body;
+  lbuf_init(&body);
+  uint32_t count = 0;
+  uint64_t last = 0;
+  cr_assert_eq(r_read(a.s, a.id.pk, 1, 300, 300, &body, &count, &last, &e), 0, "%s", e.msg);
+  cr_assert_eq(last, 10, "the first write alone");
+  mpw w;
+  mpw_init(&w, &m1);
+  mpw_array(&w, 3);
+  mpw_uint(&w, 1);
+  mpw_uint(&w, 1);
+  mpw_array(&w, count);
+  lbuf_put(&m1, body.p, body.len);
+  lbuf_free(&body);
+  for (int i = 0; i < 16; i++)
+    cr_assert_geq(session_recv(b.sess, m1.p, m1.len, now, &e), 0, "copy %d: %s", i, e.msg);
+  cr_assert_eq(s_ops(&b), 10);
+  /* ops 11..20: no room for their ACK */
+  s_data_from(&m2, &a, 11, 2, NULL, 0);
+  memset(&e, 0, sizeof e);
+  cr_assert_eq(session_recv(b.sess, m2.p, m2.len, now, &e), LINLI_EFLOODED, "%d %s", e.code,
+               e.msg);
+  cr_assert(strstr(e.msg, "without reading the ACKs") != NULL, "%s", e.msg);
+  cr_assert_eq(s_ops(&b), 10, "committed, and the peer is never told");
+  /* the ERROR goes last, code 15 */
+  int got = 0;
+  while (session_next_out(b.sess, &out, now, &e) == 1)
+    got++;
+  cr_assert_eq(got, 16);
+  cr_assert_eq(out.p[1], 5);
+  cr_assert_eq(out.p[2], 17);
+  lbuf_free(&m1);
+  lbuf_free(&m2);
+  lbuf_free(&out);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
+static int
+s_thead_cmp(const void *x, const void *y)
+{
+  return memcmp(((const thead *)x)->author, ((const thead *)y)->author, LINLI_PK_BYTES);
+}
+
+/* A HELLO from `from` (reply = true, no options) listing `n` authors no
+ * one holds, random keys at seq 1..n, in author order. */
+static void
+s_flood_hello(lbuf *m, const node *from, uint32_t n, uint32_t seed)
+{
+  thead *h = calloc(n, sizeof *h);
+  cr_assert_not_null(h);
+  for (uint32_t i = 0; i < n; i++) {
+    for (int k = 0; k < LINLI_PK_BYTES; k++)
+      h[i].author[k] = (uint8_t)tu_rand(&seed);
+    h[i].seq = i + 1;
+  }
+  qsort(h, n, sizeof *h, s_thead_cmp);
+  s_hello_build(m, 1, from->id.pk, true, h, n, NULL, 0, false);
+  free(h);
+}
+
+Test(session, a_hello_flood_keeps_no_state_per_listed_author)
+{
+  /* A child lists 21,000 authors it made up (a 1 MiB HELLO, within the
+   * message bound): the parent keeps state only for what it holds and
+   * counts the rest; the link still syncs. */
+  node a, b;
+  s_node(&a, "fa", 1);
+  s_node(&b, "fb", 2);
+  s_write(&a, 30, 10, "v1");
+  s_write(&b, 30, 10, "v2");
+  s_session(&b, &a, false, 0, 0, 0);
+  lbuf m, out;
+  lbuf_init(&m);
+  lbuf_init(&out);
+  const uint32_t n = 21000;
+  s_flood_hello(&m, &a, n, 11);
+  cr_assert_leq(m.len, SYNC_MAX_MESSAGE);
+  cr_assert_gt(m.len, SYNC_MAX_MESSAGE - 100000);
+  lerr e = {0};
+  uint64_t now = 1800000000000ull;
+  lbuf_reserve(&out, 4096);
+  struct mallinfo2 mi0 = mallinfo2();
+  double t0 = tu_secs();
+  cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(b.sess, &out, now, &e), 1); /* its answer */
+  double t = tu_secs() - t0;
+  struct mallinfo2 mi1 = mallinfo2();
+  /* heap kept after the HELLO (glibc's count; a sanitizer's allocator
+   * reports none, and then the state count alone is checked) */
+  long kept = (long)mi1.uordblks - (long)mi0.uordblks;
+  lsession_stat st;
+  session_stat_get(b.sess, &st);
+  cr_log_info("a HELLO of %zu bytes listing %u authors: %.1f ms, state kept for %u authors, "
+              "%ld bytes of heap more, answer %zu bytes",
+              m.len, n, t * 1e3, st.authors, kept, out.len);
+  if (mi0.uordblks > 0)
+    cr_assert_lt(kept, 64 << 10, "the HELLO left %ld bytes behind", kept);
+  cr_assert_leq(st.authors, 1, "state for %u authors", st.authors);
+  cr_assert_eq(st.ops_behind_in, (uint64_t)n * (n + 1) / 2);
+  cr_assert_lt(out.len, 512, "the answer lists only what b holds");
+  cr_assert_lt(t, 2.0);
+  /* what b holds still goes to a */
+  s_session(&a, &b, true, 0, 0, 0);
+  wire w = {.seed = 1, .now = now};
+  session_start(a.sess, w.now);
+  s_pump(&a, &b, &w, 100);
+  s_assert_converged(&a, &b);
+  /* beyond the limit on heads: refused as a flood, with an ERROR */
+  s_limits.hello_heads = 20000;
+  s_session(&b, &a, false, 0, 0, 0);
+  memset(&e, 0, sizeof e);
+  cr_assert_eq(session_recv(b.sess, m.p, m.len, now, &e), LINLI_EFLOODED);
+  cr_assert_str_eq(e.msg, "HELLO lists 21000 heads, more than the 20000 allowed");
+  cr_assert_eq(session_next_out(b.sess, &out, now, &e), 1);
+  cr_assert_eq(out.p[1], 5);
+  cr_assert_eq(out.p[2], 17);
+  lbuf_free(&m);
+  lbuf_free(&out);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
+/* A signed delta of `id`'s log, seq 1 to 17 (17 `set`s of compressible
+ * values, the last one sized), of exactly `target` bytes: one that linli
+ * would not write itself. */
+static void
+s_big_delta(lbuf *out, const lident *id, size_t target)
+{
+  static char vals[17][65536];
+  char keys[17][32];
+  op o[17];
+  uint32_t last_len = 20000;
+  for (int round = 0; round < 8; round++) {
+    uint8_t head[LINLI_HASH_BYTES] = {0};
+    uint64_t seq = 0, hlc = hlc_make(1800000000000ull, 0);
+    for (int i = 0; i < 17; i++) {
+      snprintf(keys[i], sizeof keys[i], "hh/big/%d", i);
+      memset(vals[i], 'a' + i, sizeof vals[i]);
+      o[i] = (op){.kind = OP_SET, .key = keys[i], .key_len = (uint32_t)strlen(keys[i]),
+                  .field = "note", .field_len = 4, .str = vals[i],
+                  .str_len = i < 16 ? 64000 : last_len};
+    }
+    tu_delta(id, &seq, &hlc, head, o, 17, out, NULL);
+    cr_assert(!out->oom);
+    if (out->len == target)
+      return;
+    last_len = (uint32_t)((int64_t)last_len + (int64_t)target - (int64_t)out->len);
+  }
+  cr_assert_fail("no delta of %zu bytes", target);
+}
+
+/* Applies a delta straight to a store, as a node did before deltas were
+ * bounded. */
+static void
+s_store_delta(node *n, const lbuf *d)
+{
+  lingest *g;
+  lerr e = {0};
+  cr_assert_eq(lstore_ingest_new(n->s, true, &g), 0);
+  cr_assert_eq(lingest_add(g, d->p, d->len, &e), 0, "%s", e.msg);
+  cr_assert_eq(lingest_commit(g, 1800000000000ull, NULL, &e), 0, "%s", e.msg);
+  lingest_destroy(&g);
+}
+
+Test(session, every_delta_taken_in_can_be_passed_on_uncompressed)
+{
+  /* a -> b compressed, b -> c plain (c has no zstd): a delta of the
+   * largest size allowed crosses both links, no message above 1 MiB. */
+  node a, b, c;
+  s_node(&a, "za", 1);
+  s_node(&b, "zb", 2);
+  s_node(&c, "zc", 3);
+  lbuf d;
+  lbuf_init(&d);
+  s_big_delta(&d, &a.id, DELTA_MAX_BYTES);
+  s_store_delta(&a, &d);
+  wire w = {.seed = 1, .now = 1800000000000ull};
+  s_sync(&a, &b, &w, 0, 0, 0, 100);
+  cr_assert_gt(w.zdata[0], 0, "it went compressed");
+  cr_assert_eq(s_ops(&b), 17);
+  wire w2 = {.seed = 1, .now = 1800000000000ull};
+  s_sync(&b, &c, &w2, 0, 0, LSESSION_COMPRESS_OFF, 100);
+  cr_assert_eq(w2.zdata[0], 0);
+  cr_assert_leq(w2.max_data[0], SYNC_MAX_MESSAGE);
+  cr_assert_gt(w2.max_data[0], DELTA_MAX_BYTES);
+  cr_assert_eq(s_ops(&c), 17);
+
+  /* One byte more: a DATA (compressed, or it could not be sent at all)
+   * holding it is refused, nothing applied. */
+  s_big_delta(&d, &a.id, DELTA_MAX_BYTES + 1);
+  lbuf m, f;
+  lbuf_init(&m);
+  lbuf_init(&f);
+  mpw mw;
+  lbuf_reset(&f);
+  mpw_init(&mw, &f);
+  mpw_array(&mw, 1);
+  lbuf_put(&f, d.p, d.len);
+  lbuf z;
+  lbuf_init(&z);
+  s_frame(&z, f.p, f.len, true);
+  s_zdata(&m, z.p, z.len);
+  node e;
+  s_node(&e, "ze", 4);
+  s_refused(&e, &a, 0, &m, 0, "a delta of 1048565 bytes, more than the 1048564");
+  lbuf_free(&m);
+  lbuf_free(&f);
+  lbuf_free(&z);
+  lbuf_free(&d);
+  s_node_free(&a);
+  s_node_free(&b);
+  s_node_free(&c);
+  s_node_free(&e);
+}
+
+/* `n` authors of one op each (keys from seeds 1000..), the same deltas
+ * applied to every node given. */
+static void
+s_many_authors(node **nodes, int nn, uint32_t n)
+{
+  lingest *g[4];
+  lerr e = {0};
+  cr_assert_leq(nn, 4);
+  for (int k = 0; k < nn; k++)
+    cr_assert_eq(lstore_ingest_new(nodes[k]->s, true, &g[k]), 0);
+  lbuf d;
+  lbuf_init(&d);
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t seed[LINLI_SEED_BYTES] = {0}, head[LINLI_HASH_BYTES] = {0};
+    memcpy(seed, &i, sizeof i);
+    seed[31] = 0x77;
+    lident id;
+    ident_from_seed(&id, seed);
+    char key[32];
+    snprintf(key, sizeof key, "hh/m/%u", i);
+    op o = {.kind = OP_SET, .key = key, .key_len = (uint32_t)strlen(key), .field = "note",
+            .field_len = 4, .str = "x", .str_len = 1};
+    uint64_t seq = 0, hlc = hlc_make(1800000000000ull, 0);
+    tu_delta(&id, &seq, &hlc, head, &o, 1, &d, NULL);
+    for (int k = 0; k < nn; k++)
+      cr_assert_eq(lingest_add(g[k], d.p, d.len, &e), 0, "%s", e.msg);
+  }
+  for (int k = 0; k < nn; k++) {
+    cr_assert_eq(lingest_commit(g[k], 1800000000000ull, NULL, &e), 0, "%s", e.msg);
+    lingest_destroy(&g[k]);
+  }
+  lbuf_free(&d);
+}
+
+Test(session, more_heads_than_one_message_holds_go_in_parts)
+{
+  /* 20,000 logs on both sides: a HELLO of about 1.1 MiB, more than any
+   * message may be.  Each side sends its HELLO in two parts; the link
+   * syncs, and then a new connection costs the HELLOs and nothing else. */
+  node a, b;
+  s_node(&a, "pa", 1);
+  s_node(&b, "pb", 2);
+  node *both[2] = {&a, &b};
+  s_many_authors(both, 2, 24000);
+  s_write(&a, 30, 10, "v1");
+  s_write(&b, 30, 10, "v2");
+  wire w = {.seed = 1, .now = 1800000000000ull};
+  s_sync(&a, &b, &w, 0, 0, 0, 200);
+  cr_assert_eq(w.hello9[0], 2, "a's HELLO in %llu parts", (unsigned long long)w.hello9[0]);
+  cr_assert_eq(w.hello9[1], 2, "b's HELLO in %llu parts", (unsigned long long)w.hello9[1]);
+  lsession_stat sa, sb;
+  session_stat_get(a.sess, &sa);
+  session_stat_get(b.sess, &sb);
+  cr_assert_eq(sa.ops_sent, 30);
+  cr_assert_eq(sb.ops_sent, 30);
+  cr_assert_eq(sa.ops_behind_in + sa.ops_behind_out, 0);
+  cr_assert_gt(sa.last_sync_ms, 0);
+  cr_assert_eq(s_ops(&a), 24060);
+  /* every message within the bound, parts delivered one by one */
+  s_session(&a, &b, true, 0, 0, LSESSION_COMPRESS_OFF);
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  session_start(a.sess, w.now);
+  lbuf p0, p1, out;
+  lbuf_init(&p0);
+  lbuf_init(&p1);
+  lbuf_init(&out);
+  lerr e = {0};
+  cr_assert_eq(session_next_out(a.sess, &p0, w.now, &e), 1);
+  cr_assert_eq(session_next_out(a.sess, &p1, w.now, &e), 1);
+  cr_assert_eq(session_next_out(a.sess, &out, w.now, &e), 0);
+  cr_assert_leq(p0.len, SYNC_MAX_MESSAGE);
+  cr_assert_leq(p1.len, SYNC_MAX_MESSAGE);
+  cr_assert_gt(p0.len + p1.len, SYNC_MAX_MESSAGE, "%zu + %zu bytes", p0.len, p1.len);
+  cr_assert_eq(s_kind(p0.p, p0.len), K_HELLO, "compression off, but parts need options");
+  /* the second part alone, or the first twice, is out of order */
+  memset(&e, 0, sizeof e);
+  cr_assert_eq(session_recv(b.sess, p1.p, p1.len, w.now, &e), LINLI_EMALFORMED);
+  cr_assert_str_eq(e.msg, "HELLO: part 1 of 2 does not follow the part before");
+  s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
+  cr_assert_eq(session_recv(b.sess, p0.p, p0.len, w.now, &e), 0, "%s", e.msg);
+  cr_assert_eq(session_next_out(b.sess, &out, w.now, &e), 0, "b answered half a HELLO");
+  cr_assert_eq(session_recv(b.sess, p1.p, p1.len, w.now, &e), 0, "%s", e.msg);
+  int answers = 0;
+  while (session_next_out(b.sess, &out, w.now, &e) == 1) {
+    cr_assert_leq(out.len, SYNC_MAX_MESSAGE);
+    cr_assert_eq(s_kind(out.p, out.len), K_HELLO);
+    cr_assert_eq(session_recv(a.sess, out.p, out.len, w.now, &e), 0, "%s", e.msg);
+    answers++;
+  }
+  cr_assert_eq(answers, 2);
+  cr_assert_eq(session_next_out(a.sess, &out, w.now, &e), 0, "in sync: no DATA");
+  session_stat_get(b.sess, &sb);
+  cr_assert_eq(sb.ops_behind_in + sb.ops_behind_out, 0);
+  /* c holds nothing and asks for no options (compression off: the HELLO
+   * of nodes from before options).  b's answer cannot fit one message:
+   * it goes in parts all the same (an older node could not take it
+   * whole either), and c gets every log. */
+  node c;
+  s_node(&c, "pc", 3);
+  s_session(&c, &b, true, 0, 0, LSESSION_COMPRESS_OFF);
+  s_session(&b, &c, false, 0, 0, 0);
+  wire w2 = {.seed = 1, .now = w.now};
+  session_start(c.sess, w2.now);
+  s_pump(&c, &b, &w2, 2000);
+  s_assert_converged(&c, &b);
+  cr_assert_eq(w2.hello8[0], 1);
+  cr_assert_eq(w2.hello9[1], 2);
+  cr_assert_leq(w2.max_data[1], SYNC_MAX_MESSAGE);
+  lbuf_free(&p0);
+  lbuf_free(&p1);
+  lbuf_free(&out);
+  s_node_free(&a);
+  s_node_free(&b);
+  s_node_free(&c);
 }
