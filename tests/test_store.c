@@ -76,7 +76,7 @@ s_fresh(char **dir, const char *tag, uint8_t keyn)
   lident id;
   s_key(&id, keyn);
   lerr e = {0};
-  cr_assert_eq(lstore_init(path, "测试站", &id, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_init(path, "测试站", &id, NULL, &e), 0, "%s", e.msg);
   lstore *s;
   cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
   return s;
@@ -112,7 +112,7 @@ Test(store, init_open_reopen)
   char path[4096];
   snprintf(path, sizeof path, "%s/n", dir);
   lerr e = {0};
-  cr_assert_eq(lstore_init(path, "again", NULL, &e), LINLI_EEXIST);
+  cr_assert_eq(lstore_init(path, "again", NULL, NULL, &e), LINLI_EEXIST);
   /* a second open of the same directory is refused while the first lives */
   lstore *t;
   cr_assert_eq(lstore_open(&t, path, NULL, &e), LINLI_EBUSY, "%s", e.msg);
