@@ -1,0 +1,229 @@
+#!/bin/sh
+# mp_crash.sh - power cuts (SIGKILL) at many points: inside every
+# multi-write operation (the test-only failpoints, node/failpoint.h), and at
+# random moments of CLI writes, imports and a receiving linli-node.
+#
+#   sh tests/mp_crash.sh BUILD_DIR
+#
+# After every kill the store must open (finishing what the crash
+# interrupted), every write acknowledged before the kill must be there, and
+# at the end of each part the store verifies and `linli rebuild` gives the
+# digest it had.  The last line counts the kills.
+set -eu
+NAME=mp_crash
+. "$(dirname "$0")/mp_lib.sh"
+
+KILLS=0
+START=$(date +%s)
+# A small LCG: the kill moments differ from run to run but are printed.
+SEED=${MP_CRASH_SEED:-$$}
+echo "# seed $SEED"
+rnd() {
+  SEED=$(((SEED * 1103515245 + 12345) % 2147483648))
+  echo $((SEED / 65536 % $1))
+}
+# fp DIR POINT ARGS...: linli with the failpoint armed; it must be killed there.
+fp() {
+  _d=$1
+  _p=$2
+  shift 2
+  set +e
+  LINLI_FAILPOINT=$_p "$LINLI" -d "$_d" "$@" >"$T/fp.out" 2>"$T/fp.err"
+  _rc=$?
+  set -e
+  [ $_rc -eq 137 ] || fail "linli $* was not killed at failpoint $_p (status $_rc): $(cat "$T/fp.err")"
+  KILLS=$((KILLS + 1))
+}
+# consistent DIR: the store verifies, and a full rebuild keeps its digest.
+consistent() {
+  q "$1" verify >/dev/null || fail "verify of $1 failed: $(cat "$T/q.err")"
+  _a=$(q "$1" digest) || fail "digest of $1: $(cat "$T/q.err")"
+  q "$1" rebuild >/dev/null || fail "rebuild of $1 failed: $(cat "$T/q.err")"
+  _b=$(q "$1" digest)
+  [ "$_a" = "$_b" ] || fail "$1: digest $_a before a full rebuild, $_b after"
+}
+id_of() { cat "$1/node.key.pub"; }
+
+echo "# init: the store, its root and the restore flag are one write"
+for p in init-key init-db; do
+  fp "$T/i-$p" $p init --name x --root self
+  run_rc=0
+  q "$T/i-$p" status >/dev/null || run_rc=$?
+  [ $run_rc -ne 0 ] || fail "a store exists after a crash at $p"
+  q "$T/i-$p" init --name x --key "$T/i-$p/node.key" --root self >/dev/null ||
+    fail "init after a crash at $p: $(cat "$T/q.err")"
+  J=$(q "$T/i-$p" --json status)
+  printf '%s' "$J" | grep -q '"trust_root":"' || fail "store made after a crash at $p has no root: $J"
+done
+mkdir -p "$T/i-other"
+cp "$T/i-init-key/node.key" "$T/i-other/"
+if q "$T/i-other" init --name y >/dev/null; then
+  fail "init overwrote a key file it did not make"
+fi
+grep -q "holds another key but no store" "$T/q.err" || fail "init: $(cat "$T/q.err")"
+ok "a crash inside init leaves no store; init again makes it whole, with its root"
+
+echo "# a revocation reaching back over held ops"
+q "$T/D" init --name D --root self >/dev/null
+ROOT=$(id_of "$T/D")
+for n in S E; do
+  q "$T/$n" init --name $n --root "$ROOT" >/dev/null || fail "init $n: $(cat "$T/q.err")"
+done
+q "$T/D" cert issue --subject "$T/S/node.key.pub" --name S --role street --prefix a/ -o "$T/s.chain" >/dev/null
+q "$T/S" cert install "$T/s.chain" >/dev/null || fail "cert install: $(cat "$T/q.err")"
+q "$T/S" put a/1 x=1 >/dev/null
+q "$T/S" put a/2 x=2 >/dev/null
+# up FROM TO: everything FROM holds that TO lacks, by bundle
+up() {
+  q "$T/$2" summary -o "$T/$2.summary" >/dev/null || fail "summary $2: $(cat "$T/q.err")"
+  q "$T/$1" export --for "$T/$2.summary" -o "$T/$1-$2.bundle" >/dev/null || fail "export $1: $(cat "$T/q.err")"
+  q "$T/$2" import "$T/$1-$2.bundle" >/dev/null || fail "import into $2: $(cat "$T/q.err")"
+}
+up S D
+q "$T/D" cert revoke --subject "$T/S/node.key.pub" --reason stolen >/dev/null || fail "revoke: $(cat "$T/q.err")"
+# the stolen key writes on: a new record and a change to an old one
+q "$T/S" put a/3 x=3 >/dev/null
+q "$T/S" put a/1 x=changed y=1 >/dev/null
+up S E
+q "$T/E" get a/3 >/dev/null || fail "E lacks a/3"
+q "$T/E" summary -o "$T/E.summary" >/dev/null
+q "$T/D" export --for "$T/E.summary" -o "$T/rev.bundle" >/dev/null
+# E0: the revocation imported without a crash, as the reference
+cp -r "$T/E" "$T/E0"
+q "$T/E0" import "$T/rev.bundle" >/dev/null || fail "import of the revocation: $(cat "$T/q.err")"
+REF=$(q "$T/E0" digest)
+q "$T/E0" get a/3 >/dev/null && fail "the revoked op a/3 is still visible"
+q "$T/E0" get a/1 | grep -q "x (register): 1" || fail "a/1 not recomputed: $(q "$T/E0" get a/1)"
+consistent "$T/E0"
+[ "$(q "$T/E0" digest)" = "$REF" ] || fail "E0 digest changed by a full rebuild"
+ok "a revocation cuts the later ops and recomputes the records they touched"
+for p in commit-enforce enforce; do
+  cp -r "$T/E" "$T/E-$p"
+  fp "$T/E-$p" $p import "$T/rev.bundle"
+  [ "$(q "$T/E-$p" digest)" = "$REF" ] || fail "after a crash at $p and an open, E's digest is not the reference's"
+  q "$T/E-$p" get a/3 >/dev/null && fail "after a crash at $p the revoked op a/3 is still visible"
+  q "$T/E-$p" export -o "$T/E-$p.all" >/dev/null
+  q "$T/E-$p" verify >/dev/null || fail "verify after a crash at $p: $(cat "$T/q.err")"
+  consistent "$T/E-$p"
+done
+ok "a crash after the commit or inside the enforcement is finished at the next open"
+# an enforcement that fails: the commit is durable and reported so
+cp -r "$T/E" "$T/E-err"
+LINLI_FAILPOINT=enforce:err "$LINLI" -d "$T/E-err" import "$T/rev.bundle" >"$T/fp.out" 2>"$T/fp.err" ||
+  fail "an import whose enforcement failed was reported as failed: $(cat "$T/fp.err")"
+grep -q "retried at the next open" "$T/fp.err" || fail "no warning: $(cat "$T/fp.err")"
+[ "$(q "$T/E-err" digest)" = "$REF" ] || fail "the failed enforcement was not finished at the next open"
+ok "a commit whose enforcement fails reports success; the next open enforces"
+
+echo "# rebuild"
+cp -r "$T/E0" "$T/R"
+fp "$T/R" rebuild-cleared rebuild
+[ "$(q "$T/R" digest)" = "$REF" ] || fail "an interrupted rebuild was not finished at open"
+consistent "$T/R"
+ok "a rebuild killed after clearing the views is finished at the next open"
+
+echo "# CLI writes killed at random moments"
+mkstation w
+n=0
+acked=""
+while [ $n -lt 30 ]; do
+  n=$((n + 1))
+  "$LINLI" -d "$T/w" put "k/$n" v="值$n" >"$T/w.out" 2>&1 &
+  pid=$!
+  sleep "0.$(printf '%03d' "$(rnd 180)")"
+  kill -KILL $pid 2>/dev/null || :
+  rc=0
+  wait $pid || rc=$?
+  KILLS=$((KILLS + 1))
+  [ $rc -eq 0 ] && acked="$acked $n"
+  q "$T/w" status >/dev/null || fail "the store does not open after kill $n: $(cat "$T/q.err")"
+done
+for k in $acked; do
+  q "$T/w" get "k/$k" | grep -q "值$k" || fail "acknowledged write k/$k lost"
+done
+consistent "$T/w"
+ok "30 puts killed at random: $(echo $acked | wc -w) acknowledged writes all there, store consistent"
+
+echo "# imports killed at random moments"
+mkstation src
+n=0
+while [ $n -lt 20 ]; do
+  n=$((n + 1))
+  q "$T/src" put "b/$n" a="$n" b="乙$n" c=$((n * 7)) >/dev/null
+done
+q "$T/src" export -o "$T/src.bundle" >/dev/null
+SRC=$(q "$T/src" digest)
+mkstation imp
+n=0
+while [ $n -lt 12 ]; do
+  n=$((n + 1))
+  "$LINLI" -d "$T/imp" import "$T/src.bundle" >"$T/imp.out" 2>&1 &
+  pid=$!
+  sleep "0.$(printf '%03d' "$(rnd 200)")"
+  kill -KILL $pid 2>/dev/null || :
+  rc=0
+  wait $pid || rc=$?
+  KILLS=$((KILLS + 1))
+  if [ $rc -eq 0 ]; then
+    [ "$(q "$T/imp" digest)" = "$SRC" ] || fail "an acknowledged import is not all there"
+  fi
+  q "$T/imp" verify >/dev/null || fail "verify after import kill $n: $(cat "$T/q.err")"
+done
+q "$T/imp" import "$T/src.bundle" >/dev/null || fail "import after the kills: $(cat "$T/q.err")"
+[ "$(q "$T/imp" digest)" = "$SRC" ] || fail "after the kills the import does not give the exporter's digest"
+consistent "$T/imp"
+ok "12 imports killed at random: the store verifies after each, and the import completes"
+
+echo "# a receiving node killed at random moments"
+mkstation st; PK_S=$PK
+mkstation va; PK_A=$PK
+n=0
+while [ $n -lt 40 ]; do
+  n=$((n + 1))
+  q "$T/va" put "c/$n" a="$n" b="丙$n" >/dev/null
+done
+cat >"$T/st.conf.in" <<EOF2
+name = st
+role = street
+data = $T/st
+listen = tcp://127.0.0.1:@PORT@
+child = $PK_A va
+EOF2
+node_listen st 0
+cat >"$T/va.conf" <<EOF2
+name = va
+role = village
+data = $T/va
+parent = tcp://127.0.0.1:$PORT $PK_S st
+EOF2
+node_kill st
+node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
+n=0
+held=0
+while [ $n -lt 8 ]; do
+  n=$((n + 1))
+  node_start st || fail "st exited at start: $(tail -n 1 "$T/st.log")"
+  # the village writes on while the street receives
+  q "$T/va" put "c/x$n" a="$n" >/dev/null || fail "put at va: $(cat "$T/q.err")"
+  sleep "0.$(printf '%03d' "$(rnd 400)")"
+  node_kill st
+  KILLS=$((KILLS + 1))
+  J=$(q "$T/st" --json status) || fail "st does not open after kill $n: $(cat "$T/q.err")"
+  now=$(jnum ops)
+  [ "$now" -ge "$held" ] || fail "st held $held ops, after kill $n only $now"
+  held=$now
+  q "$T/st" verify >/dev/null || fail "verify of st after kill $n: $(cat "$T/q.err")"
+done
+node_start st || fail "st exited at start: $(tail -n 1 "$T/st.log")"
+same() {
+  a=$(q "$T/va" digest) && b=$(q "$T/st" digest) && [ "$a" = "$b" ]
+}
+poll 30 same || fail "digests differ after the restarts: va $(q "$T/va" digest), st $(q "$T/st" digest)"
+node_stop st
+node_stop va
+consistent "$T/st"
+ok "a receiving node killed 8 times while syncing: what it held stays, it verifies and catches up"
+
+[ $KILLS -ge 50 ] || fail "only $KILLS kills"
+echo "# $KILLS processes killed in $(($(date +%s) - START)) s"
+echo "$NAME: $PASS passed, $FAIL failed"
