@@ -246,12 +246,34 @@ s_ctx_digest(applyctx *c, const char *prefix, size_t plen, ldigest **out, lerr *
   return 0;
 }
 
+/* Moves the digests of every prefix of `key` from hash `from` to `to`
+ * (all zeros: absent). */
+static int
+s_ctx_move(applyctx *c, const char *key, uint32_t klen, const uint8_t from[LINLI_HASH_BYTES],
+           const uint8_t to[LINLI_HASH_BYTES], lerr *e)
+{
+  static const uint8_t zero[LINLI_HASH_BYTES];
+  uint32_t lens[LINLI_KEY_MAX / 2 + 1];
+  uint32_t np = digest_prefixes(key, klen, lens, sizeof lens / sizeof *lens);
+  for (uint32_t k = 0; k < np; k++) {
+    ldigest *d = NULL;
+    int rc = s_ctx_digest(c, key, lens[k], &d, e);
+    if (rc)
+      return rc;
+    if (memcmp(from, zero, sizeof zero) != 0)
+      digest_sub(d, from);
+    if (memcmp(to, zero, sizeof zero) != 0)
+      digest_add(d, to);
+  }
+  c->changed++;
+  return 0;
+}
+
 /* Writes one changed record into `wb` and moves the digests of its
  * prefixes from its old hash to its new one. */
 static int
 s_ctx_write_rec(applyctx *c, crec *cr, rocksdb_writebatch_t *wb, lerr *e)
 {
-  static const uint8_t zero[LINLI_HASH_BYTES];
   const char *key = cr->key;
   uint8_t h[LINLI_HASH_BYTES];
   rec_hash(cr->r, key, cr->klen, h, &c->scratch);
@@ -263,21 +285,8 @@ s_ctx_write_rec(applyctx *c, crec *cr, rocksdb_writebatch_t *wb, lerr *e)
   rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, cr->klen, (const char *)c->row.p,
                             c->row.len);
   int rc = 0;
-  if (memcmp(h, cr->old_hash, sizeof h) != 0) {
-    uint32_t lens[LINLI_KEY_MAX / 2 + 1];
-    uint32_t np = digest_prefixes(key, cr->klen, lens, sizeof lens / sizeof *lens);
-    for (uint32_t k = 0; k < np && rc == 0; k++) {
-      ldigest *d = NULL;
-      rc = s_ctx_digest(c, key, lens[k], &d, e);
-      if (rc)
-        break;
-      if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
-        digest_sub(d, cr->old_hash);
-      if (memcmp(h, zero, sizeof zero) != 0)
-        digest_add(d, h);
-    }
-    c->changed++;
-  }
+  if (memcmp(h, cr->old_hash, sizeof h) != 0)
+    rc = s_ctx_move(c, key, cr->klen, cr->old_hash, h, e);
   memcpy(cr->old_hash, h, sizeof h);
   cr->dirty = false;
   return rc;
@@ -494,16 +503,8 @@ st_recompute(applyctx *c, const uint8_t author[LINLI_PK_BYTES], uint64_t after,
       continue;
     }
     rocksdb_writebatch_delete_cf(wb, c->s->cf[LCF_VIEWS], cr->key, cr->klen);
-    if (memcmp(cr->old_hash, zero, sizeof zero) != 0) {
-      uint32_t lens[LINLI_KEY_MAX / 2 + 1];
-      uint32_t np = digest_prefixes(cr->key, cr->klen, lens, sizeof lens / sizeof *lens);
-      for (uint32_t k = 0; k < np && rc == 0; k++) {
-        ldigest *dg = NULL;
-        if ((rc = s_ctx_digest(c, cr->key, lens[k], &dg, e)) == 0)
-          digest_sub(dg, cr->old_hash);
-      }
-      c->changed++;
-    }
+    if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
+      rc = s_ctx_move(c, cr->key, cr->klen, cr->old_hash, zero, e);
     cr->dirty = false;
   }
   if (rc == 0)
