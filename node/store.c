@@ -15,6 +15,7 @@
 #include "node/fsutil.h"
 #include "node/failpoint.h"
 #include "node/keyfile.h"
+#include "node/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,58 @@ lstore_init(const char *dir, const char *name, const lident *id, const lstore_in
   return rc;
 }
 
+/* A key rotation (lstore_rotate) renames the key files, then writes the
+ * new key into the store.  Interrupted in between, it left
+ * node.key.retired-<short id of the store's key>: with a new key in
+ * node.key the rotation is finished (the store's key written), without a
+ * node.key it is undone (the old key put back). */
+static int
+s_rotate_recover(lstore *s, lerr *e)
+{
+  char cur[4096], pub[4200], old[4200], oldpub[4300];
+  char shrt[LINLI_SHORT_ID_LEN + 1];
+  ident_short(shrt, s->self);
+  if (fs_join(cur, sizeof cur, s->dir, "node.key"))
+    return 0;
+  snprintf(pub, sizeof pub, "%s.pub", cur);
+  snprintf(old, sizeof old, "%s.retired-%s", cur, shrt);
+  snprintf(oldpub, sizeof oldpub, "%s.pub", old);
+  if (access(old, F_OK) != 0)
+    return 0;
+  lident id;
+  if (keyfile_read(cur, &id, NULL) != 0) {
+    if (access(cur, F_OK) == 0)
+      return 0; /* unreadable: lstore_identity says so when it is needed */
+    if (rename(old, cur) != 0 || (access(oldpub, F_OK) == 0 && rename(oldpub, pub) != 0) ||
+        fs_sync_parent(cur) != 0)
+      return lerr_set(e, LINLI_EIO, "%s: an interrupted key rotation cannot be undone: %s", cur,
+                      strerror(errno));
+    log_warn("%s: a key rotation was interrupted before the new key was in place; the old key "
+             "is back", s->dir);
+    return 0;
+  }
+  int rc = 0;
+  if (memcmp(id.pk, s->self, LINLI_PK_BYTES) != 0) {
+    if (access(pub, F_OK) != 0)
+      rc = keyfile_write(cur, &id, true, e);
+    if (rc == 0) {
+      rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "self", 4, (const char *)id.pk,
+                                LINLI_PK_BYTES);
+      rc = st_write(s, wb, e);
+      rocksdb_writebatch_destroy(wb);
+    }
+    if (rc == 0) {
+      memcpy(s->self, id.pk, LINLI_PK_BYTES);
+      log_warn("%s: an interrupted key rotation was finished: this node signs as %s now (install "
+               "its certificate with linli cert install if the rotation did not)",
+               s->dir, st_short(shrt, id.pk));
+    }
+  }
+  ident_wipe(&id);
+  return rc;
+}
+
 int
 lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
 {
@@ -346,7 +399,7 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     rocksdb_iter_destroy(it);
   }
   /* What a crash interrupted is finished before anything reads. */
-  if (!s->read_only && (rc = st_recover(s, e)) != 0)
+  if (!s->read_only && ((rc = s_rotate_recover(s, e)) != 0 || (rc = st_recover(s, e)) != 0))
     goto fail;
   *out = s;
   return 0;

@@ -138,6 +138,31 @@ fp "$T/R" rebuild-cleared rebuild
 consistent "$T/R"
 ok "a rebuild killed after clearing the views is finished at the next open"
 
+echo "# key rotation: the key files are renamed, then the store's key written"
+for p in rotate-retired rotate-renamed; do
+  q "$T/K-$p" init --name K --root "$ROOT" >/dev/null
+  OLD=$(id_of "$T/K-$p")
+  q "$T/D" cert issue --subject "$T/K-$p/node.key.pub" --name K --role street --prefix k/ -o "$T/k.chain" >/dev/null
+  q "$T/K-$p" cert install "$T/k.chain" >/dev/null || fail "cert install: $(cat "$T/q.err")"
+  q "$T/K-$p" put k/1 a=1 >/dev/null
+  q "$T/K-$p" keygen -o "$T/next-$p.key" >/dev/null
+  NEW=$(cat "$T/next-$p.key.pub")
+  q "$T/D" cert issue --subject "$T/next-$p.key.pub" --name K --role street --prefix k/ -o "$T/next-$p.chain" >/dev/null
+  fp "$T/K-$p" $p rotate --key "$T/next-$p.key" "$T/next-$p.chain"
+  q "$T/K-$p" --json status >"$T/st.json" || fail "the store does not open after a crash at $p: $(cat "$T/q.err")"
+  if [ $p = rotate-retired ]; then
+    grep -q "\"id\":\"$OLD\"" "$T/st.json" || fail "the old key is not back after a crash at $p"
+    q "$T/K-$p" rotate --key "$T/next-$p.key" "$T/next-$p.chain" >/dev/null ||
+      fail "rotate again after a crash at $p: $(cat "$T/q.err")"
+  else
+    grep -q "\"id\":\"$NEW\"" "$T/st.json" || fail "the rotation was not finished after a crash at $p"
+    q "$T/K-$p" cert install "$T/next-$p.chain" >/dev/null || fail "cert install after $p: $(cat "$T/q.err")"
+  fi
+  q "$T/K-$p" put k/2 a=2 >/dev/null || fail "put after a crash at $p: $(cat "$T/q.err")"
+  consistent "$T/K-$p"
+done
+ok "a rotation killed between its renames is undone, after them finished, at the next open"
+
 echo "# CLI writes killed at random moments"
 mkstation w
 # kill moments spread over 1.5 times what an uninterrupted put takes here
