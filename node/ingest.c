@@ -85,6 +85,7 @@ struct lingest {
   lbuf scratch;
   uint8_t (*hashes)[LINLI_HASH_BYTES];
   uint32_t hashes_cap;
+  lbuf meta; /* lingest_meta_put: (u16 key length, key, u32 value length, value) ... */
 };
 
 int
@@ -98,6 +99,7 @@ lstore_ingest_new(lstore *s, bool keep, lingest **out)
   hmap_init(&g->heads);
   hmap_init(&g->trust);
   lbuf_init(&g->scratch);
+  lbuf_init(&g->meta);
   *out = g;
   return 0;
 }
@@ -125,6 +127,7 @@ s_group_clear(lingest *g)
   g->nep = 0;
   g->ngrevs = 0;
   g->cut[0] = 0;
+  lbuf_reset(&g->meta);
 }
 
 void
@@ -141,6 +144,7 @@ lingest_destroy(lingest **gp)
   free(g->ep);
   free(g->grevs);
   lbuf_free(&g->scratch);
+  lbuf_free(&g->meta);
   free(g);
   *gp = NULL;
 }
@@ -970,6 +974,27 @@ st_recover(lstore *s, lerr *e)
   return 0;
 }
 
+int
+lingest_meta_put(lingest *g, const char *key, const void *val, size_t n, lerr *e)
+{
+  char mk[ST_META_KEY_MAX];
+  int w = st_meta_key(mk, key, e);
+  if (w < 0)
+    return w;
+  if (n > UINT32_MAX)
+    return lerr_set(e, LINLI_ETOOBIG, "metadata value too large");
+  uint8_t len[4];
+  len[0] = (uint8_t)(w >> 8);
+  len[1] = (uint8_t)w;
+  lbuf_put(&g->meta, len, 2);
+  lbuf_put(&g->meta, mk, (size_t)w);
+  for (int i = 0; i < 4; i++)
+    len[i] = (uint8_t)(n >> (24 - 8 * i));
+  lbuf_put(&g->meta, len, 4);
+  lbuf_put(&g->meta, val, n);
+  return g->meta.oom ? lerr_set(e, LINLI_ENOMEM, "out of memory") : 0;
+}
+
 /* Orders group items by (author, seq): their log and heads rows in key
  * order (see st_ctx_flush). */
 static int
@@ -1077,6 +1102,15 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
       uint8_t mk[ENFORCE_TAG_LEN + LINLI_PK_BYTES];
       s_enforce_key(mk, g->revsubj[i]);
       rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], (const char *)mk, sizeof mk, "", 0);
+    }
+    for (size_t at = 0; at < g->meta.len;) {
+      const uint8_t *p = g->meta.p + at;
+      size_t kl = (size_t)p[0] << 8 | p[1];
+      const uint8_t *v = p + 2 + kl;
+      size_t vl = (size_t)v[0] << 24 | (size_t)v[1] << 16 | (size_t)v[2] << 8 | v[3];
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], (const char *)p + 2, kl, (const char *)v + 4,
+                                vl);
+      at += 2 + kl + 4 + vl;
     }
     rc = st_write(s, wb, e);
   }

@@ -779,12 +779,21 @@ lstore_summary(lstore *s, uint64_t now_ms, lsummary *out, lerr *e)
 }
 
 int
+st_meta_key(char mk[ST_META_KEY_MAX], const char *key, lerr *e)
+{
+  int w = snprintf(mk, ST_META_KEY_MAX, "x:%s", key);
+  if (w < 0 || w >= ST_META_KEY_MAX)
+    return lerr_set(e, LINLI_EINVAL, "metadata key too long");
+  return w;
+}
+
+int
 lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e)
 {
-  char mk[256];
-  int w = snprintf(mk, sizeof mk, "x:%s", key);
-  if (w < 0 || (size_t)w >= sizeof mk)
-    return lerr_set(e, LINLI_EINVAL, "metadata key too long");
+  char mk[ST_META_KEY_MAX];
+  int w = st_meta_key(mk, key, e);
+  if (w < 0)
+    return w;
   char *v;
   int rc = st_get(s, LCF_META, mk, (size_t)w, &v, n, e);
   if (rc)
@@ -802,10 +811,10 @@ lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e)
 int
 lstore_meta_put(lstore *s, const char *key, const void *val, size_t n, lerr *e)
 {
-  char mk[256];
-  int w = snprintf(mk, sizeof mk, "x:%s", key);
-  if (w < 0 || (size_t)w >= sizeof mk)
-    return lerr_set(e, LINLI_EINVAL, "metadata key too long");
+  char mk[ST_META_KEY_MAX];
+  int w = st_meta_key(mk, key, e);
+  if (w < 0)
+    return w;
   rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
   rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], mk, (size_t)w, val, n);
   int rc = st_write(s, wb, e);

@@ -149,6 +149,10 @@ uint64_t lingest_ops(const lingest *g);     /* new ops in them */
  * batch written (the group's deltas plus the states of the records it
  * changed). */
 int lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e);
+/* A value kept beside the store (as lstore_meta_put) written in the next
+ * commit's batch: what is derived from the deltas (an author's replication
+ * scope) is stored with them or not at all. */
+int lingest_meta_put(lingest *g, const char *key, const void *val, size_t n, lerr *e);
 void lingest_destroy(lingest **g);
 
 /* ---- reads ---- */

@@ -89,6 +89,10 @@ int st_rerr(lerr *e, char *err, const char *what);
 /* Reads one value; LINLI_ENOTFOUND when absent.  *val is rocksdb_free'd by
  * the caller. */
 int st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *vlen, lerr *e);
+/* The meta row key of a value kept beside the store ("x:" + key); its
+ * length, or LINLI_EINVAL. */
+#define ST_META_KEY_MAX 256
+int st_meta_key(char mk[ST_META_KEY_MAX], const char *key, lerr *e);
 /* Writes a batch with the synced WAL. */
 int st_write(lstore *s, rocksdb_writebatch_t *wb, lerr *e);
 /* Finds and decodes the stored delta holding `seq` of `author`.  `*raw`
