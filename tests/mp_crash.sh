@@ -182,6 +182,25 @@ for p in rotate-retired rotate-renamed; do
 done
 ok "a rotation killed between its renames is undone, after them finished, at the next open"
 
+echo "# a restored device: the import's commits, then recovering cleared"
+q "$T/P" init --name P --root "$ROOT" >/dev/null
+q "$T/D" cert issue --subject "$T/P/node.key.pub" --name P --role street --prefix p/ -o "$T/p.chain" >/dev/null
+q "$T/P" cert install "$T/p.chain" >/dev/null || fail "cert install: $(cat "$T/q.err")"
+q "$T/P" put p/1 a=1 >/dev/null
+up P D
+q "$T/PR" init --name P --root "$ROOT" --key "$T/P/node.key" --restore >/dev/null
+q "$T/PR" summary -o "$T/PR.summary" >/dev/null
+q "$T/D" export --for "$T/PR.summary" -o "$T/D-PR.bundle" >/dev/null
+fp "$T/PR" import-recover import "$T/D-PR.bundle"
+q "$T/PR" --json status | grep -q '"recovering":true' || fail "recovering cleared though the crash came first"
+q "$T/PR" get p/1 >/dev/null || fail "the import's data is not there after the crash"
+q "$T/PR" put p/2 a=2 >/dev/null 2>&1 && fail "a recovering node wrote"
+q "$T/PR" import "$T/D-PR.bundle" >"$T/out" || fail "import again: $(cat "$T/q.err")"
+grep -q "own log recovered" "$T/out" || fail "import again did not end recovery: $(cat "$T/out")"
+q "$T/PR" put p/2 a=2 >/dev/null || fail "put after recovery: $(cat "$T/q.err")"
+consistent "$T/PR"
+ok "an import killed before it cleared recovering: still recovering, the same bundle again ends it"
+
 echo "# CLI writes killed at random moments"
 mkstation w
 # kill moments spread over 1.5 times what an uninterrupted put takes here

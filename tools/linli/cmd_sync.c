@@ -18,6 +18,7 @@
 #include "tools/linli/json.h"
 
 #include "node/daemon.h"
+#include "node/failpoint.h"
 #include "node/fsutil.h"
 #include "sync/bundle.h"
 #include "sync/summary.h"
@@ -462,6 +463,7 @@ cmd_import(cli *c)
   bool recovered = false;
   const char *why;
   if (s_ends_recovery(s, &info, &why)) {
+    lfail("import-recover");
     if (lstore_set_recovering(s, false, &e) != 0) {
       rc = cli_fail_e(&e);
       goto done;
