@@ -955,6 +955,17 @@ st_enforce_pending(lstore *s, lerr *e)
   return rc;
 }
 
+/* Enforces what is pending; a failure is logged: the commit that marked
+ * it is durable whatever happens here, and the next open tries again. */
+static void
+s_enforce_or_warn(lstore *s)
+{
+  lerr inner = {0};
+  if (st_enforce_pending(s, &inner) != 0)
+    log_warn("%s: a revocation could not be enforced yet (retried at the next open): %s", s->dir,
+             inner.msg);
+}
+
 int
 st_recover(lstore *s, lerr *e)
 {
@@ -967,10 +978,7 @@ st_recover(lstore *s, lerr *e)
     if (rc)
       return rc;
   }
-  lerr inner = {0};
-  if (st_enforce_pending(s, &inner) != 0)
-    log_warn("%s: a revocation could not be enforced yet (retried at the next open): %s", s->dir,
-             inner.msg);
+  s_enforce_or_warn(s);
   return 0;
 }
 
@@ -1128,10 +1136,8 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     /* The commit is durable now, and reported so: a revocation that
      * cannot be enforced at once stays marked and is retried at the next
      * open (st_recover). */
-    lerr inner = {0};
-    if (revs && !lfail("commit-enforce") && st_enforce_pending(s, &inner) != 0)
-      log_warn("a revocation could not be enforced yet (retried at the next open): %s",
-               inner.msg);
+    if (revs && !lfail("commit-enforce"))
+      s_enforce_or_warn(s);
   }
   free(order);
   free(ops);
