@@ -17,8 +17,8 @@ fs_join(char *out, size_t n, const char *dir, const char *name)
   return w < 0 || (size_t)w >= n ? LINLI_ETOOBIG : 0;
 }
 
-static int
-s_fsync_dir(const char *path)
+int
+fs_sync_parent(const char *path)
 {
   char copy[4096];
   if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
@@ -77,7 +77,7 @@ fs_write_atomic(const char *path, const void *p, size_t n, mode_t mode, lerr *e)
   fd = -1;
   if (rename(tmp, path) != 0)
     goto werr;
-  if (s_fsync_dir(path) != 0)
+  if (fs_sync_parent(path) != 0)
     return lerr_set(e, LINLI_EIO, "%s: fsync of the directory: %s", path, strerror(errno));
   return 0;
 werr:;

@@ -22,6 +22,10 @@
  * `mode` before the rename). */
 int fs_write_atomic(const char *path, const void *p, size_t n, mode_t mode, lerr *e);
 
+/* fsyncs the directory holding `path` (after a rename into it); -1 and
+ * errno on failure. */
+int fs_sync_parent(const char *path);
+
 /* Reads a whole file (at most `max` bytes; larger is LINLI_ETOOBIG).
  * *out is malloc'd; the caller frees it.  Anything but a regular file (a
  * FIFO, a device, a directory) is refused by name without waiting on it:

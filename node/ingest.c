@@ -10,6 +10,7 @@
 #include "crdt/hlc.h"
 #include "crdt/hmap.h"
 #include "crdt/rules.h"
+#include "node/failpoint.h"
 #include "node/log.h"
 
 #include <stdio.h>
@@ -84,6 +85,7 @@ struct lingest {
   lbuf scratch;
   uint8_t (*hashes)[LINLI_HASH_BYTES];
   uint32_t hashes_cap;
+  lbuf meta; /* lingest_meta_put: (u16 key length, key, u32 value length, value) ... */
 };
 
 int
@@ -97,6 +99,7 @@ lstore_ingest_new(lstore *s, bool keep, lingest **out)
   hmap_init(&g->heads);
   hmap_init(&g->trust);
   lbuf_init(&g->scratch);
+  lbuf_init(&g->meta);
   *out = g;
   return 0;
 }
@@ -124,6 +127,7 @@ s_group_clear(lingest *g)
   g->nep = 0;
   g->ngrevs = 0;
   g->cut[0] = 0;
+  lbuf_reset(&g->meta);
 }
 
 void
@@ -140,6 +144,7 @@ lingest_destroy(lingest **gp)
   free(g->ep);
   free(g->grevs);
   lbuf_free(&g->scratch);
+  lbuf_free(&g->meta);
   free(g);
   *gp = NULL;
 }
@@ -760,18 +765,18 @@ s_trust_publish(lingest *g)
   }
 }
 
-/* Cuts `author`'s log back to the revocation's seq: rows past it are
- * deleted, the row across it is cut there and signed with the author's
- * signature the revocation carries.  Returns the ops removed. */
+/* Cuts `author`'s log back to the revocation's seq, into `wb`: rows past
+ * it are deleted, the row across it is cut there and signed with the
+ * author's signature the revocation carries.  The key of every op removed
+ * goes into `c` (st_recompute_want); *removed counts them. */
 static int
-s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv, uint64_t *removed,
-           lerr *e)
+s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv,
+           rocksdb_writebatch_t *wb, applyctx *c, uint64_t *removed, lerr *e)
 {
   char who[LINLI_SHORT_ID_LEN + 1];
   st_short(who, author);
   uint8_t key[LOG_KEY_LEN];
   st_log_key(key, author, rv->seq);
-  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_LOG]);
   lbuf enc, scratch;
   lbuf_init(&enc);
@@ -798,8 +803,9 @@ s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv, u
       delta_clear(&d);
       continue;
     }
+    uint32_t k2 = 0; /* ops of this row that stay */
     if (d.first_seq <= rv->seq) {
-      uint32_t k2 = (uint32_t)(rv->seq - d.first_seq + 1);
+      k2 = (uint32_t)(rv->seq - d.first_seq + 1);
       uint8_t h[LINLI_HASH_BYTES];
       rules_hash_at(&d, rv->seq, h, &scratch);
       if (memcmp(h, rv->hash, sizeof h) != 0) {
@@ -815,10 +821,10 @@ s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv, u
       rocksdb_writebatch_put_cf(wb, s->cf[LCF_LOG], (const char *)nk, sizeof nk,
                                 (const char *)enc.p, enc.len);
       hlc_at = d.ops[k2 - 1].hlc;
-      *removed += d.nops - k2;
-    } else {
-      *removed += d.nops;
     }
+    for (uint32_t i = k2; i < d.nops && rc == 0; i++)
+      rc = st_recompute_want(c, d.ops[i].key, d.ops[i].key_len, e);
+    *removed += d.nops - k2;
     rocksdb_writebatch_delete_cf(wb, s->cf[LCF_LOG], k, kl);
     delta_clear(&d);
   }
@@ -838,43 +844,163 @@ s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv, u
       rocksdb_writebatch_put_cf(wb, s->cf[LCF_HEADS], (const char *)author, LINLI_PK_BYTES,
                                 (const char *)enc.p, enc.len);
     }
-    rc = st_write(s, wb, e);
   }
-  rocksdb_writebatch_destroy(wb);
   lbuf_free(&enc);
   lbuf_free(&scratch);
   return rc;
 }
 
-/* A revocation in the group may reach back over ops already held: those
- * are cut from the log and the views recomputed without them.  Rare (a
- * stolen key), so a full rebuild is the simple, certain way. */
-static int
-s_enforce_revocations(lingest *g, lerr *e)
+/* A revocation committed in a group may reach back over ops already held.
+ * The commit's own batch leaves a marker per subject (ENFORCE_TAG ||
+ * subject in the meta column family); enforcing it is one more batch that
+ * cuts the log, recomputes the records the cut ops touched from the ops
+ * that stay, moves their digests and deletes the marker.  A crash between
+ * the two leaves the marker, and st_recover finishes the job at the next
+ * open. */
+#define ENFORCE_TAG "enforce:"
+#define ENFORCE_TAG_LEN 8
+
+static void
+s_enforce_key(uint8_t k[ENFORCE_TAG_LEN + LINLI_PK_BYTES], const uint8_t subject[LINLI_PK_BYTES])
 {
-  lstore *s = g->s;
-  bool rebuild = false;
-  int rc = 0;
-  for (uint32_t i = 0; i < g->nrevsubj && rc == 0; i++) {
-    ltrust_state *st;
-    if ((rc = st_trust_get(s, g->revsubj[i], &st, e)) != 0)
-      break;
-    const ltrust_rev *rv = trust_revocation(st);
-    lhead h;
-    if (rv == NULL || lstore_head(s, g->revsubj[i], &h, NULL) != 0 || h.seq <= rv->rv.seq)
-      continue;
-    uint64_t removed;
-    if ((rc = s_truncate(s, g->revsubj[i], &rv->rv, &removed, e)) == 0) {
-      char who[LINLI_SHORT_ID_LEN + 1];
-      log_warn("author %s revoked after seq %llu: %llu ops it signed later removed",
-              st_short(who, g->revsubj[i]), (unsigned long long)rv->rv.seq,
-              (unsigned long long)removed);
-      rebuild = true;
+  memcpy(k, ENFORCE_TAG, ENFORCE_TAG_LEN);
+  memcpy(k + ENFORCE_TAG_LEN, subject, LINLI_PK_BYTES);
+}
+
+/* Enforces the revocation of one subject in one batch that also deletes
+ * its marker.  *cut tells whether ops were removed. */
+static int
+s_enforce_one(lstore *s, const uint8_t subject[LINLI_PK_BYTES], bool *cut, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  st_short(who, subject);
+  *cut = false;
+  ltrust_state *st;
+  int rc = st_trust_get(s, subject, &st, e);
+  if (rc)
+    return rc;
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  const ltrust_rev *rv = trust_revocation(st);
+  lhead h;
+  uint64_t removed = 0;
+  if (rv != NULL && lstore_head(s, subject, &h, NULL) == 0 && h.seq > rv->rv.seq) {
+    applyctx c;
+    st_ctx_init(&c, s);
+    rc = s_truncate(s, subject, &rv->rv, wb, &c, &removed, e);
+    if (rc == 0)
+      rc = st_recompute(&c, subject, rv->rv.seq, wb, e);
+    st_ctx_free(&c);
+    if (rc == LINLI_EFORK) {
+      /* Cannot be enforced, ever: the log held is another history. */
+      log_warn("%s", e ? e->msg : "a revocation names an op not held");
+      rocksdb_writebatch_clear(wb);
+      rc = 0;
+      removed = 0;
     }
   }
-  if (rc == 0 && rebuild)
-    rc = lstore_rebuild(s, NULL, NULL, e);
+  if (rc == 0) {
+    uint8_t mk[ENFORCE_TAG_LEN + LINLI_PK_BYTES];
+    s_enforce_key(mk, subject);
+    rocksdb_writebatch_delete_cf(wb, s->cf[LCF_META], (const char *)mk, sizeof mk);
+    if (lfail("enforce"))
+      rc = lerr_set(e, LINLI_EIO, "author %s: enforcing its revocation failed (test failpoint)", who);
+  }
+  if (rc == 0)
+    rc = st_write(s, wb, e);
+  rocksdb_writebatch_destroy(wb);
+  if (rc == 0 && removed > 0) {
+    log_warn("author %s revoked after seq %llu: %llu ops it signed later removed", who,
+             (unsigned long long)rv->rv.seq, (unsigned long long)removed);
+    *cut = true;
+  }
   return rc;
+}
+
+int
+st_enforce_pending(lstore *s, lerr *e)
+{
+  uint8_t (*subj)[LINLI_PK_BYTES] = NULL;
+  size_t n = 0, cap = 0;
+  int rc = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
+  for (rocksdb_iter_seek(it, ENFORCE_TAG, ENFORCE_TAG_LEN); rocksdb_iter_valid(it);
+       rocksdb_iter_next(it)) {
+    size_t kl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < ENFORCE_TAG_LEN || memcmp(k, ENFORCE_TAG, ENFORCE_TAG_LEN) != 0)
+      break;
+    if (kl != ENFORCE_TAG_LEN + LINLI_PK_BYTES)
+      continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 4;
+      void *ns = realloc(subj, cap * sizeof *subj);
+      if (ns == NULL) {
+        rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+        break;
+      }
+      subj = ns;
+    }
+    memcpy(subj[n++], k + ENFORCE_TAG_LEN, LINLI_PK_BYTES);
+  }
+  rocksdb_iter_destroy(it);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    bool cut;
+    rc = s_enforce_one(s, subj[i], &cut, e);
+    /* What was loaded from the views may be stale once ops are cut (a
+     * certificate renewal cut out of a log). */
+    if (rc == 0 && cut)
+      st_trust_forget(s);
+  }
+  free(subj);
+  return rc;
+}
+
+/* Enforces what is pending; a failure is logged: the commit that marked
+ * it is durable whatever happens here, and the next open tries again. */
+static void
+s_enforce_or_warn(lstore *s)
+{
+  lerr inner = {0};
+  if (st_enforce_pending(s, &inner) != 0)
+    log_warn("%s: a revocation could not be enforced yet (retried at the next open): %s", s->dir,
+             inner.msg);
+}
+
+int
+st_recover(lstore *s, lerr *e)
+{
+  char *v;
+  size_t vl;
+  if (st_get(s, LCF_META, REBUILD_MARK, strlen(REBUILD_MARK), &v, &vl, NULL) == 0) {
+    rocksdb_free(v);
+    log_warn("%s: a rebuild of the views was interrupted; finishing it now", s->dir);
+    int rc = lstore_rebuild(s, NULL, NULL, e);
+    if (rc)
+      return rc;
+  }
+  s_enforce_or_warn(s);
+  return 0;
+}
+
+int
+lingest_meta_put(lingest *g, const char *key, const void *val, size_t n, lerr *e)
+{
+  char mk[ST_META_KEY_MAX];
+  int w = st_meta_key(mk, key, e);
+  if (w < 0)
+    return w;
+  if (n > UINT32_MAX)
+    return lerr_set(e, LINLI_ETOOBIG, "metadata value too large");
+  uint8_t len[4];
+  len[0] = (uint8_t)(w >> 8);
+  len[1] = (uint8_t)w;
+  lbuf_put(&g->meta, len, 2);
+  lbuf_put(&g->meta, mk, (size_t)w);
+  for (int i = 0; i < 4; i++)
+    len[i] = (uint8_t)(n >> (24 - 8 * i));
+  lbuf_put(&g->meta, len, 4);
+  lbuf_put(&g->meta, val, n);
+  return g->meta.oom ? lerr_set(e, LINLI_ENOMEM, "out of memory") : 0;
 }
 
 /* Orders group items by (author, seq): their log and heads rows in key
@@ -980,6 +1106,20 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
     uint8_t hb[8];
     st_be64(hb, hlc);
     rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "hlc", 3, (const char *)hb, sizeof hb);
+    for (uint32_t i = 0; i < g->nrevsubj; i++) {
+      uint8_t mk[ENFORCE_TAG_LEN + LINLI_PK_BYTES];
+      s_enforce_key(mk, g->revsubj[i]);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], (const char *)mk, sizeof mk, "", 0);
+    }
+    for (size_t at = 0; at < g->meta.len;) {
+      const uint8_t *p = g->meta.p + at;
+      size_t kl = (size_t)p[0] << 8 | p[1];
+      const uint8_t *v = p + 2 + kl;
+      size_t vl = (size_t)v[0] << 24 | (size_t)v[1] << 16 | (size_t)v[2] << 8 | v[3];
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], (const char *)p + 2, kl, (const char *)v + 4,
+                                vl);
+      at += 2 + kl + 4 + vl;
+    }
     rc = st_write(s, wb, e);
   }
   if (rc == 0) {
@@ -991,8 +1131,13 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
       st->records = c.changed;
     }
     s_trust_publish(g);
-    rc = s_enforce_revocations(g, e);
+    bool revs = g->nrevsubj > 0;
     s_group_clear(g);
+    /* The commit is durable now, and reported so: a revocation that
+     * cannot be enforced at once stays marked and is retried at the next
+     * open (st_recover). */
+    if (revs && !lfail("commit-enforce"))
+      s_enforce_or_warn(s);
   }
   free(order);
   free(ops);

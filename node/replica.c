@@ -66,11 +66,14 @@ s_entry_get(lreplica *r, const uint8_t author[LINLI_PK_BYTES], s_entry **out, le
   return 0;
 }
 
-/* Writes an entry's class.  A failure is logged and otherwise ignored: the
- * class stays in memory, and the worst outcome after a restart is an
- * author shared with fewer nodes until it is classified again. */
+/* Writes an entry's class: into the commit `g` of the deltas that made it
+ * (may be NULL: a write of its own), so that a held author always has the
+ * class its deltas gave it, crash or not.  A failure is logged and
+ * otherwise ignored: the class stays in memory, and the worst outcome
+ * after a restart is an author shared with fewer nodes until it is
+ * classified again. */
 static void
-s_persist(lreplica *r, const uint8_t author[LINLI_PK_BYTES], const s_entry *en)
+s_persist(lreplica *r, lingest *g, const uint8_t author[LINLI_PK_BYTES], const s_entry *en)
 {
   char key[8 + 2 * LINLI_PK_BYTES];
   uint8_t val[1 + LINLI_PK_BYTES];
@@ -82,7 +85,7 @@ s_persist(lreplica *r, const uint8_t author[LINLI_PK_BYTES], const s_entry *en)
     memcpy(val + 1, en->child, LINLI_PK_BYTES);
     n += LINLI_PK_BYTES;
   }
-  if (lstore_meta_put(r->s, key, val, n, &e) != 0) {
+  if ((g ? lingest_meta_put(g, key, val, n, &e) : lstore_meta_put(r->s, key, val, n, &e)) != 0) {
     char who[LINLI_SHORT_ID_LEN + 1];
     ident_short(who, author);
     log_warn("cannot record the replication scope of author %s: %s", who, e.msg);
@@ -318,9 +321,10 @@ s_read(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t from, size_t ma
   return 0;
 }
 
-/* Gives every author of an applied batch its class (see replica.h). */
+/* Gives every author of a batch about to be committed in `g` its class
+ * (see replica.h). */
 static void
-s_assign(s_peer *p, const uint8_t author[LINLI_PK_BYTES])
+s_assign(s_peer *p, lingest *g, const uint8_t author[LINLI_PK_BYTES])
 {
   lreplica *r = p->r;
   s_entry *en;
@@ -334,15 +338,15 @@ s_assign(s_peer *p, const uint8_t author[LINLI_PK_BYTES])
     if (en->cls == LCLASS_NONE || en->cls == LCLASS_UNASSIGNED) {
       en->cls = LCLASS_CHILD;
       memcpy(en->child, p->pk, LINLI_PK_BYTES);
-      s_persist(r, author, en);
+      s_persist(r, g, author, en);
     }
     return;
   }
   if (en->cls == LCLASS_NONE) {
     en->cls = LCLASS_UNASSIGNED; /* the parent never said: share with no child */
-    s_persist(r, author, en);
+    s_persist(r, g, author, en);
   } else if (!was_held) {
-    s_persist(r, author, en); /* the parent's word, kept in memory until now */
+    s_persist(r, g, author, en); /* the parent's word, kept in memory until now */
   }
 }
 
@@ -375,18 +379,20 @@ s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
       goto done;
     }
   }
-  if ((rc = lingest_commit(g, now_ms, &st, e)) != 0)
-    goto done;
-  p->r->applied += st.ops_new;
   /* Classes are assigned for every author of the batch, duplicates
    * included: a child re-sending its own log is how an UNASSIGNED author
-   * (restored from a parent) finds its child again. */
+   * (restored from a parent) finds its child again.  They are written with
+   * the deltas; a commit that fails leaves them in memory only, and the
+   * same deltas assign them again when they come back. */
   for (uint32_t i = 0; i < n; i++) {
     uint8_t author[LINLI_PK_BYTES];
     uint64_t first, last;
     if (!refused[i] && delta_peek(d[i], len[i], author, &first, &last) == 0)
-      s_assign(p, author);
+      s_assign(p, g, author);
   }
+  if ((rc = lingest_commit(g, now_ms, &st, e)) != 0)
+    goto done;
+  p->r->applied += st.ops_new;
 done:
   lingest_destroy(&g);
   return rc;
@@ -441,7 +447,7 @@ s_classify(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t author[L
     return;
   en->cls = want;
   if (en->held)
-    s_persist(r, author, en);
+    s_persist(r, NULL, author, en);
 }
 
 int

@@ -13,11 +13,14 @@
 #include "crdt/hmap.h"
 #include "crdt/rules.h"
 #include "node/fsutil.h"
+#include "node/failpoint.h"
 #include "node/keyfile.h"
+#include "node/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 #define STORE_FORMAT "1"
@@ -184,7 +187,8 @@ lstore_close(lstore **sp)
 }
 
 int
-lstore_init(const char *dir, const char *name, const lident *id, lerr *e)
+lstore_init(const char *dir, const char *name, const lident *id, const lstore_init_opts *o,
+            lerr *e)
 {
   size_t nl = strlen(name);
   if (nl == 0 || nl > STORE_NAME_MAX || !utf8_valid(name, nl))
@@ -206,12 +210,41 @@ lstore_init(const char *dir, const char *name, const lident *id, lerr *e)
   uint8_t pk[LINLI_PK_BYTES];
   memcpy(pk, id->pk, sizeof pk);
   ident_wipe(&fresh);
+  if (rc == LINLI_EEXIST) {
+    /* The same key, left by an init that stopped before its store was
+     * made, is reused; another key is never overwritten. */
+    lident have;
+    if (keyfile_read(keypath, &have, NULL) == 0 && memcmp(have.pk, pk, sizeof pk) == 0)
+      rc = 0;
+    ident_wipe(&have);
+    if (rc)
+      return lerr_set(e, LINLI_EEXIST,
+                      "%s holds another key but no store (an interrupted init?): remove it, or "
+                      "pass it to init with --key", keypath);
+  }
   if (rc)
     return rc;
+  lfail("init-key");
+  /* The store is made in DIR/.init/db and renamed to DIR/db once its
+   * metadata is written: a crash leaves no store, never one without its
+   * root or its recovering flag. */
+  char tmp[4096], tmpdb[4096], db[4096];
+  if (fs_join(tmp, sizeof tmp, dir, ".init") || fs_join(tmpdb, sizeof tmpdb, tmp, "db") ||
+      fs_join(db, sizeof db, dir, "db"))
+    return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", dir);
   lstore *s = calloc(1, sizeof *s);
   if (s == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  rc = s_open_db(s, dir, true, LSTORE_VILLAGE, false, e);
+  {
+    rocksdb_options_t *dopt = rocksdb_options_create();
+    char *err = NULL;
+    rocksdb_destroy_db(dopt, tmpdb, &err); /* what an interrupted init left */
+    rocksdb_free(err);
+    rocksdb_options_destroy(dopt);
+  }
+  rc = fs_mkdirs(tmp, 0700, e);
+  if (rc == 0)
+    rc = s_open_db(s, tmp, true, LSTORE_VILLAGE, false, e);
   if (rc == 0) {
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     uint8_t zero[8] = {0};
@@ -219,10 +252,76 @@ lstore_init(const char *dir, const char *name, const lident *id, lerr *e)
     rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "name", 4, name, nl);
     rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "self", 4, (const char *)pk, sizeof pk);
     rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "hlc", 3, (const char *)zero, 8);
+    if (o && o->root)
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "root", 4, (const char *)o->root,
+                                LINLI_PK_BYTES);
+    if (o && o->restore) {
+      uint8_t t[8];
+      st_be64(t, o->restore_ms);
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "recovering", 10, (const char *)t, sizeof t);
+    }
     rc = st_write(s, wb, e);
     rocksdb_writebatch_destroy(wb);
   }
   lstore_close(&s);
+  if (rc == 0)
+    lfail("init-db");
+  if (rc == 0 && (rename(tmpdb, db) != 0 || fs_sync_parent(db) != 0))
+    rc = lerr_set(e, LINLI_EIO, "%s: cannot move the new store in place: %s", db, strerror(errno));
+  if (rc == 0)
+    rmdir(tmp);
+  return rc;
+}
+
+/* A key rotation (lstore_rotate) renames the key files, then writes the
+ * new key into the store.  Interrupted in between, it left
+ * node.key.retired-<short id of the store's key>: with a new key in
+ * node.key the rotation is finished (the store's key written), without a
+ * node.key it is undone (the old key put back). */
+static int
+s_rotate_recover(lstore *s, lerr *e)
+{
+  char cur[4096], pub[4200], old[4200], oldpub[4300];
+  char shrt[LINLI_SHORT_ID_LEN + 1];
+  ident_short(shrt, s->self);
+  if (fs_join(cur, sizeof cur, s->dir, "node.key"))
+    return 0;
+  snprintf(pub, sizeof pub, "%s.pub", cur);
+  snprintf(old, sizeof old, "%s.retired-%s", cur, shrt);
+  snprintf(oldpub, sizeof oldpub, "%s.pub", old);
+  if (access(old, F_OK) != 0)
+    return 0;
+  lident id;
+  if (keyfile_read(cur, &id, NULL) != 0) {
+    if (access(cur, F_OK) == 0)
+      return 0; /* unreadable: lstore_identity says so when it is needed */
+    if (rename(old, cur) != 0 || (access(oldpub, F_OK) == 0 && rename(oldpub, pub) != 0) ||
+        fs_sync_parent(cur) != 0)
+      return lerr_set(e, LINLI_EIO, "%s: an interrupted key rotation cannot be undone: %s", cur,
+                      strerror(errno));
+    log_warn("%s: a key rotation was interrupted before the new key was in place; the old key "
+             "is back", s->dir);
+    return 0;
+  }
+  int rc = 0;
+  if (memcmp(id.pk, s->self, LINLI_PK_BYTES) != 0) {
+    if (access(pub, F_OK) != 0)
+      rc = keyfile_write(cur, &id, true, e);
+    if (rc == 0) {
+      rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+      rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "self", 4, (const char *)id.pk,
+                                LINLI_PK_BYTES);
+      rc = st_write(s, wb, e);
+      rocksdb_writebatch_destroy(wb);
+    }
+    if (rc == 0) {
+      memcpy(s->self, id.pk, LINLI_PK_BYTES);
+      log_warn("%s: an interrupted key rotation was finished: this node signs as %s now (install "
+               "its certificate with linli cert install if the rotation did not)",
+               s->dir, st_short(shrt, id.pk));
+    }
+  }
+  ident_wipe(&id);
   return rc;
 }
 
@@ -283,6 +382,8 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
   }
   if (st_get(s, LCF_META, "recovering", 10, &v, &vl, NULL) == 0) {
     s->recovering = true;
+    /* Stores made before the restore time was kept hold "1". */
+    s->restore_ms = vl == 8 ? st_rd64((const uint8_t *)v) : 0;
     rocksdb_free(v);
   }
   hmap_init(&s->trust);
@@ -297,6 +398,9 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     }
     rocksdb_iter_destroy(it);
   }
+  /* What a crash interrupted is finished before anything reads. */
+  if (!s->read_only && ((rc = s_rotate_recover(s, e)) != 0 || (rc = st_recover(s, e)) != 0))
+    goto fail;
   *out = s;
   return 0;
 fail:
@@ -478,13 +582,16 @@ lstore_set_root(lstore *s, const uint8_t root[LINLI_PK_BYTES], lerr *e)
 }
 
 bool lstore_recovering(const lstore *s) { return s->recovering; }
+uint64_t lstore_restored_ms(const lstore *s) { return s->restore_ms; }
 
 int
 lstore_set_recovering(lstore *s, bool on, lerr *e)
 {
   rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  uint8_t t[8];
+  st_be64(t, s->restore_ms);
   if (on)
-    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "recovering", 10, "1", 1);
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "recovering", 10, (const char *)t, sizeof t);
   else
     rocksdb_writebatch_delete_cf(wb, s->cf[LCF_META], "recovering", 10);
   int rc = st_write(s, wb, e);
@@ -672,12 +779,21 @@ lstore_summary(lstore *s, uint64_t now_ms, lsummary *out, lerr *e)
 }
 
 int
+st_meta_key(char mk[ST_META_KEY_MAX], const char *key, lerr *e)
+{
+  int w = snprintf(mk, ST_META_KEY_MAX, "x:%s", key);
+  if (w < 0 || w >= ST_META_KEY_MAX)
+    return lerr_set(e, LINLI_EINVAL, "metadata key too long");
+  return w;
+}
+
+int
 lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e)
 {
-  char mk[256];
-  int w = snprintf(mk, sizeof mk, "x:%s", key);
-  if (w < 0 || (size_t)w >= sizeof mk)
-    return lerr_set(e, LINLI_EINVAL, "metadata key too long");
+  char mk[ST_META_KEY_MAX];
+  int w = st_meta_key(mk, key, e);
+  if (w < 0)
+    return w;
   char *v;
   int rc = st_get(s, LCF_META, mk, (size_t)w, &v, n, e);
   if (rc)
@@ -695,10 +811,10 @@ lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e)
 int
 lstore_meta_put(lstore *s, const char *key, const void *val, size_t n, lerr *e)
 {
-  char mk[256];
-  int w = snprintf(mk, sizeof mk, "x:%s", key);
-  if (w < 0 || (size_t)w >= sizeof mk)
-    return lerr_set(e, LINLI_EINVAL, "metadata key too long");
+  char mk[ST_META_KEY_MAX];
+  int w = st_meta_key(mk, key, e);
+  if (w < 0)
+    return w;
   rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
   rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], mk, (size_t)w, val, n);
   int rc = st_write(s, wb, e);

@@ -63,10 +63,19 @@ typedef struct lhead {
   uint8_t sig[LINLI_SIG_BYTES];   /* the author's signature over (seq, hash) */
 } lhead;
 
+/* What a new store starts with besides its name and key. */
+typedef struct lstore_init_opts {
+  const uint8_t *root;  /* the trust root (lstore_set_root), or NULL */
+  bool restore;         /* a restored device: starts recovering (lstore_recovering) */
+  uint64_t restore_ms;  /* when it was restored (wall clock): older bundles cannot end recovery */
+} lstore_init_opts;
+
 /* Creates a data directory: `dir`/node.key from `id` (NULL: a new key is
- * generated), and an empty store named `name`.  LINLI_EEXIST if `dir`
- * already holds a store. */
-int lstore_init(const char *dir, const char *name, const lident *id, lerr *e);
+ * generated), and an empty store named `name` with what `o` (may be NULL)
+ * asks, all its metadata in one synced write: a crash leaves either no
+ * store or the whole of it.  LINLI_EEXIST if `dir` already holds a store. */
+int lstore_init(const char *dir, const char *name, const lident *id, const lstore_init_opts *o,
+                lerr *e);
 
 /* Opens an existing data directory (`opts` may be NULL). */
 int lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e);
@@ -140,6 +149,10 @@ uint64_t lingest_ops(const lingest *g);     /* new ops in them */
  * batch written (the group's deltas plus the states of the records it
  * changed). */
 int lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e);
+/* A value kept beside the store (as lstore_meta_put) written in the next
+ * commit's batch: what is derived from the deltas (an author's replication
+ * scope) is stored with them or not at all. */
+int lingest_meta_put(lingest *g, const char *key, const void *val, size_t n, lerr *e);
 void lingest_destroy(lingest **g);
 
 /* ---- reads ---- */
@@ -253,6 +266,8 @@ int lstore_fork_get(lstore *s, uint32_t i, lbuf *out, lerr *e);
  * signed before (a fork).  While the flag is set, lstore_write refuses. */
 bool lstore_recovering(const lstore *s);
 int lstore_set_recovering(lstore *s, bool on, lerr *e);
+/* When the recovering node was restored (ms since 1970; 0 when unknown). */
+uint64_t lstore_restored_ms(const lstore *s);
 
 /* The author's signed head exactly at `seq`, as a stored delta ends there
  * (what a revocation must carry); LINLI_ENOTFOUND names the nearest ones. */

@@ -39,6 +39,7 @@ struct lstore {
   bool has_root;                   /* trust rules on (crdt/trust.h) */
   uint8_t root[LINLI_PK_BYTES];
   bool recovering;                 /* own log must come back from the parent first */
+  uint64_t restore_ms;             /* when recovering started (0: unknown) */
   hmap trust;                      /* author -> ltrust_state*, loaded on demand */
   uint32_t nforks;                 /* fork evidence rows */
   bool read_only;
@@ -88,6 +89,10 @@ int st_rerr(lerr *e, char *err, const char *what);
 /* Reads one value; LINLI_ENOTFOUND when absent.  *val is rocksdb_free'd by
  * the caller. */
 int st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *vlen, lerr *e);
+/* The meta row key of a value kept beside the store ("x:" + key); its
+ * length, or LINLI_EINVAL. */
+#define ST_META_KEY_MAX 256
+int st_meta_key(char mk[ST_META_KEY_MAX], const char *key, lerr *e);
 /* Writes a batch with the synced WAL. */
 int st_write(lstore *s, rocksdb_writebatch_t *wb, lerr *e);
 /* Finds and decodes the stored delta holding `seq` of `author`.  `*raw`
@@ -171,5 +176,27 @@ int st_ctx_want(applyctx *c, gop *g, lerr *e);
 /* Applies the ops counted by st_ctx_want record by record in key order,
  * writing views rows then digests into `wb`. */
 int st_ctx_stream(applyctx *c, const gop *ops, uint32_t n, rocksdb_writebatch_t *wb, lerr *e);
+
+/* Makes an entry for `key` (st_recompute). */
+int st_recompute_want(applyctx *c, const char *key, size_t klen, lerr *e);
+/* Recomputes each record st_recompute_want named from the ops that stay
+ * when `author`'s ops after seq `after` are removed: the record's history
+ * names every op applied to it, and those are re-read from the log (in
+ * (author, seq) order, one row decoded per run).  Views rows and the
+ * digests they move go into `wb`; a record left with no op is deleted. */
+int st_recompute(applyctx *c, const uint8_t author[LINLI_PK_BYTES], uint64_t after,
+                 rocksdb_writebatch_t *wb, lerr *e);
+/* Drops the cached trust states (reloaded from the views on next use). */
+void st_trust_forget(lstore *s);
+
+/* ---- recovery (ingest.c) ---- */
+
+/* The meta row that says the views and digests are being rebuilt. */
+#define REBUILD_MARK "rebuilding"
+/* Enforces every revocation a commit marked and a crash left pending. */
+int st_enforce_pending(lstore *s, lerr *e);
+/* At open (read-write): finishes an interrupted rebuild, then enforces
+ * pending revocations (a failure there is logged, not returned). */
+int st_recover(lstore *s, lerr *e);
 
 #endif

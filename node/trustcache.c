@@ -6,6 +6,7 @@
  */
 #include "node/store_int.h"
 #include "crdt/hmap.h"
+#include "node/failpoint.h"
 #include "node/fsutil.h"
 #include "node/keyfile.h"
 #include "node/log.h"
@@ -363,13 +364,19 @@ lstore_rotate(lstore *s, const char *next_key, lerr *e)
   /* The retired key is kept (renamed, never deleted): the old log stays
    * verifiable by its public key, and an operator can still prove which
    * device held it.  The store's own key changes in one synced write. */
+  /* A crash from here to the write below is finished or undone at the
+   * next open (store.c, s_rotate_recover). */
   if (rename(cur, old) != 0 || (access(pub, F_OK) == 0 && rename(pub, oldpub) != 0))
     return lerr_set(e, LINLI_EIO, "%s: cannot retire the current key", cur);
+  lfail("rotate-retired");
   if (rename(next_key, cur) != 0 || (access(nextpub, F_OK) == 0 && rename(nextpub, pub) != 0)) {
     rename(old, cur);
     rename(oldpub, pub);
     return lerr_set(e, LINLI_EIO, "%s: cannot install the new key", next_key);
   }
+  if (fs_sync_parent(cur) != 0)
+    return lerr_set(e, LINLI_EIO, "%s: fsync of the directory", cur);
+  lfail("rotate-renamed");
   rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
   rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "self", 4, (const char *)pk, LINLI_PK_BYTES);
   rc = st_write(s, wb, e);

@@ -6,6 +6,7 @@
  */
 #include "node/store_int.h"
 #include "crdt/hmap.h"
+#include "node/failpoint.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,12 +246,34 @@ s_ctx_digest(applyctx *c, const char *prefix, size_t plen, ldigest **out, lerr *
   return 0;
 }
 
+/* Moves the digests of every prefix of `key` from hash `from` to `to`
+ * (all zeros: absent). */
+static int
+s_ctx_move(applyctx *c, const char *key, uint32_t klen, const uint8_t from[LINLI_HASH_BYTES],
+           const uint8_t to[LINLI_HASH_BYTES], lerr *e)
+{
+  static const uint8_t zero[LINLI_HASH_BYTES];
+  uint32_t lens[LINLI_KEY_MAX / 2 + 1];
+  uint32_t np = digest_prefixes(key, klen, lens, sizeof lens / sizeof *lens);
+  for (uint32_t k = 0; k < np; k++) {
+    ldigest *d = NULL;
+    int rc = s_ctx_digest(c, key, lens[k], &d, e);
+    if (rc)
+      return rc;
+    if (memcmp(from, zero, sizeof zero) != 0)
+      digest_sub(d, from);
+    if (memcmp(to, zero, sizeof zero) != 0)
+      digest_add(d, to);
+  }
+  c->changed++;
+  return 0;
+}
+
 /* Writes one changed record into `wb` and moves the digests of its
  * prefixes from its old hash to its new one. */
 static int
 s_ctx_write_rec(applyctx *c, crec *cr, rocksdb_writebatch_t *wb, lerr *e)
 {
-  static const uint8_t zero[LINLI_HASH_BYTES];
   const char *key = cr->key;
   uint8_t h[LINLI_HASH_BYTES];
   rec_hash(cr->r, key, cr->klen, h, &c->scratch);
@@ -262,21 +285,8 @@ s_ctx_write_rec(applyctx *c, crec *cr, rocksdb_writebatch_t *wb, lerr *e)
   rocksdb_writebatch_put_cf(wb, c->s->cf[LCF_VIEWS], key, cr->klen, (const char *)c->row.p,
                             c->row.len);
   int rc = 0;
-  if (memcmp(h, cr->old_hash, sizeof h) != 0) {
-    uint32_t lens[LINLI_KEY_MAX / 2 + 1];
-    uint32_t np = digest_prefixes(key, cr->klen, lens, sizeof lens / sizeof *lens);
-    for (uint32_t k = 0; k < np && rc == 0; k++) {
-      ldigest *d = NULL;
-      rc = s_ctx_digest(c, key, lens[k], &d, e);
-      if (rc)
-        break;
-      if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
-        digest_sub(d, cr->old_hash);
-      if (memcmp(h, zero, sizeof zero) != 0)
-        digest_add(d, h);
-    }
-    c->changed++;
-  }
+  if (memcmp(h, cr->old_hash, sizeof h) != 0)
+    rc = s_ctx_move(c, key, cr->klen, cr->old_hash, h, e);
   memcpy(cr->old_hash, h, sizeof h);
   cr->dirty = false;
   return rc;
@@ -386,6 +396,132 @@ st_ctx_stream(applyctx *c, const gop *ops, uint32_t n, rocksdb_writebatch_t *wb,
   return rc;
 }
 
+/* ---- recomputing records after a cut (revocation) ---- */
+
+int
+st_recompute_want(applyctx *c, const char *key, size_t klen, lerr *e)
+{
+  return s_ctx_entry(c, key, klen) ? 0 : lerr_set(e, LINLI_ENOMEM, "out of memory");
+}
+
+/* An op a recomputed record keeps, to be re-read from the log. */
+typedef struct rwant {
+  lstamp st;
+  crec *cr;
+} rwant;
+
+static int
+s_rwant_cmp(const void *a, const void *b)
+{
+  const rwant *x = a, *y = b;
+  int d = memcmp(x->st.author, y->st.author, LINLI_PK_BYTES);
+  if (d)
+    return d;
+  return (x->st.seq > y->st.seq) - (x->st.seq < y->st.seq);
+}
+
+int
+st_recompute(applyctx *c, const uint8_t author[LINLI_PK_BYTES], uint64_t after,
+             rocksdb_writebatch_t *wb, lerr *e)
+{
+  static const uint8_t zero[LINLI_HASH_BYTES];
+  rwant *w = NULL;
+  size_t nw = 0, cap = 0;
+  int rc = 0;
+  if (c->nall > 1)
+    qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
+  /* The ops each record keeps, from its history. */
+  for (size_t i = 0; i < c->nall && rc == 0; i++) {
+    crec *cr = c->all[i];
+    char *v;
+    size_t vl;
+    if ((rc = st_get(c->s, LCF_VIEWS, cr->key, cr->klen, &v, &vl, e)) == LINLI_ENOTFOUND) {
+      rc = 0;
+      continue; /* never applied: nothing to undo */
+    }
+    if (rc)
+      break;
+    rc = s_ctx_decode(&c->arena, cr, v, vl, e);
+    rocksdb_free(v);
+    for (uint32_t k = 0; rc == 0 && k < cr->r->nhist; k++) {
+      const lstamp *st = &cr->r->hist[k];
+      if (st->seq > after && memcmp(st->author, author, LINLI_PK_BYTES) == 0)
+        continue;
+      if (nw == cap) {
+        cap = cap ? cap * 2 : 64;
+        rwant *nwp = realloc(w, cap * sizeof *w);
+        if (nwp == NULL) {
+          rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+          break;
+        }
+        w = nwp;
+      }
+      w[nw++] = (rwant){.st = *st, .cr = cr};
+    }
+    if (rc == 0 && (cr->r = rec_new_in(&c->arena)) == NULL)
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    cr->dirty = true;
+    cr->nops = 0;
+  }
+  /* Re-read them in log order: a run of ops in one stored delta costs one
+   * read and one decode. */
+  if (nw > 1)
+    qsort(w, nw, sizeof *w, s_rwant_cmp);
+  delta d;
+  memset(&d, 0, sizeof d);
+  char *raw = NULL;
+  for (size_t i = 0; i < nw && rc == 0; i++) {
+    const lstamp *st = &w[i].st;
+    if (raw == NULL || memcmp(d.author, st->author, LINLI_PK_BYTES) != 0 ||
+        st->seq < d.first_seq || st->seq > delta_last_seq(&d)) {
+      delta_clear(&d);
+      free(raw);
+      raw = NULL;
+      if ((rc = st_load_delta(c->s, st->author, st->seq, &d, &raw, NULL, e)) != 0)
+        break;
+    }
+    const op *o = &d.ops[st->seq - d.first_seq];
+    crec *cr = w[i].cr;
+    if (o->key_len != cr->klen || memcmp(o->key, cr->key, cr->klen) != 0) {
+      rc = lerr_set(e, LINLI_ESTORE, "stored state of %.*s names an op of another record (run "
+                    "linli rebuild)", (int)cr->klen, cr->key);
+      break;
+    }
+    if ((rc = s_ctx_merge(c, cr, st->author, o, e)) == 0)
+      cr->nops++;
+  }
+  delta_clear(&d);
+  free(raw);
+  free(w);
+  /* Write them back, in key order; a record left without ops goes. */
+  for (size_t i = 0; i < c->nall && rc == 0; i++) {
+    crec *cr = c->all[i];
+    if (!cr->dirty)
+      continue;
+    if (cr->nops > 0) {
+      rc = s_ctx_write_rec(c, cr, wb, e);
+      continue;
+    }
+    rocksdb_writebatch_delete_cf(wb, c->s->cf[LCF_VIEWS], cr->key, cr->klen);
+    if (memcmp(cr->old_hash, zero, sizeof zero) != 0)
+      rc = s_ctx_move(c, cr->key, cr->klen, cr->old_hash, zero, e);
+    cr->dirty = false;
+  }
+  if (rc == 0)
+    s_ctx_write_digests(c, wb);
+  return rc;
+}
+
+void
+st_trust_forget(lstore *s)
+{
+  for (size_t i = 0; i < s->trust.cap; i++)
+    if (s->trust.slots[i].key)
+      free(s->trust.slots[i].val);
+  hmap_free(&s->trust);
+  hmap_init(&s->trust);
+}
+
 int
 lstore_rebuild(lstore *s, lstore_progress_cb progress, void *ctx, lerr *e)
 {
@@ -395,20 +531,20 @@ lstore_rebuild(lstore *s, lstore_progress_cb progress, void *ctx, lerr *e)
     return rc;
   /* What was loaded from the views is stale once they are rebuilt (a
    * revocation may have cut a certificate renewal out of a log). */
-  for (size_t i = 0; i < s->trust.cap; i++)
-    if (s->trust.slots[i].key)
-      free(s->trust.slots[i].val);
-  hmap_free(&s->trust);
-  hmap_init(&s->trust);
+  st_trust_forget(s);
   /* Keys are UTF-8, which never contains the byte 0xff: [""; "\xff") spans
-   * every view and digest row. */
+   * every view and digest row.  The marker goes in with the deletion and
+   * out with the last slice: a store opened with it set is mid-rebuild, and
+   * lstore_open finishes the rebuild (st_recover). */
   rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], REBUILD_MARK, strlen(REBUILD_MARK), "1", 1);
   rocksdb_writebatch_delete_range_cf(wb, s->cf[LCF_VIEWS], "", 0, "\xff", 1);
   rocksdb_writebatch_delete_range_cf(wb, s->cf[LCF_DIGESTS], "", 0, "\xff", 1);
   rc = st_write(s, wb, e);
   rocksdb_writebatch_destroy(wb);
   if (rc)
     return rc;
+  lfail("rebuild-cleared");
   applyctx c;
   st_ctx_init(&c, s);
   uint64_t done = 0;
@@ -419,6 +555,10 @@ lstore_rebuild(lstore *s, lstore_progress_cb progress, void *ctx, lerr *e)
     if (!valid || c.ops >= 200000) {
       wb = rocksdb_writebatch_create();
       rc = st_ctx_flush(&c, wb, e);
+      if (!valid)
+        rocksdb_writebatch_delete_cf(wb, s->cf[LCF_META], REBUILD_MARK, strlen(REBUILD_MARK));
+      else
+        lfail("rebuild-slice");
       if (rc == 0)
         rc = st_write(s, wb, e);
       rocksdb_writebatch_destroy(wb);

@@ -148,6 +148,9 @@ must -d S summary -o s.summary
 must -d W export --for s.summary -o w-s.bundle
 must -d S import w-s.bundle
 cp W/node.key wbackup.key
+# a bundle the parent made for this key before the device was restored
+must -d W summary -o wold.summary
+must -d S export --for wold.summary -o stale.bundle
 must -d W2 init --name 双凤村 --root "$ROOT" --key wbackup.key --restore
 has "restored"
 run -d W2 put gusu/jinchang/v13/hh/5 户主=x
@@ -156,6 +159,16 @@ has "recover its own log"
 must -d W2 status
 has "RECOVERING"
 must -d W2 summary -o w2.summary
+# neither a stale bundle from the parent nor a fresh one from a key that
+# is no ancestor of this node ends recovery
+must -d W2 import stale.bundle
+has "made before this node was restored"
+must -d V export --for w2.summary -o forged.bundle
+must -d W2 import forged.bundle
+has "neither a configured parent nor an issuer"
+run -d W2 put gusu/jinchang/v13/hh/5 户主=x
+[ "$RC" -eq 1 ] || fail "a stale or foreign bundle ended recovery"
+ok "a stale bundle or one from a non-ancestor does not end recovery"
 must -d S export --for w2.summary -o s-w2.bundle
 must -d W2 import s-w2.bundle
 has "own log recovered"

@@ -162,7 +162,7 @@ s_store(void)
   lident id;
   tu_key(&id, 99);
   lerr e = {0};
-  cr_assert_eq(lstore_init(path, "test", &id, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_init(path, "test", &id, NULL, &e), 0, "%s", e.msg);
   lstore *s;
   cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
   cr_assert_eq(lstore_set_root(s, root.id.pk, &e), 0, "%s", e.msg);

@@ -145,7 +145,7 @@ s_node(node *n, const char *tag, uint8_t k)
   memset(seed, k, sizeof seed);
   ident_from_seed(&n->id, seed);
   lerr e = {0};
-  cr_assert_eq(lstore_init(n->path, tag, &n->id, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_init(n->path, tag, &n->id, NULL, &e), 0, "%s", e.msg);
   cr_assert_eq(lstore_open(&n->s, n->path, NULL, &e), 0, "%s", e.msg);
 }
 

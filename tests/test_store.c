@@ -76,7 +76,7 @@ s_fresh(char **dir, const char *tag, uint8_t keyn)
   lident id;
   s_key(&id, keyn);
   lerr e = {0};
-  cr_assert_eq(lstore_init(path, "测试站", &id, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_init(path, "测试站", &id, NULL, &e), 0, "%s", e.msg);
   lstore *s;
   cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
   return s;
@@ -112,7 +112,7 @@ Test(store, init_open_reopen)
   char path[4096];
   snprintf(path, sizeof path, "%s/n", dir);
   lerr e = {0};
-  cr_assert_eq(lstore_init(path, "again", NULL, &e), LINLI_EEXIST);
+  cr_assert_eq(lstore_init(path, "again", NULL, NULL, &e), LINLI_EEXIST);
   /* a second open of the same directory is refused while the first lives */
   lstore *t;
   cr_assert_eq(lstore_open(&t, path, NULL, &e), LINLI_EBUSY, "%s", e.msg);
@@ -708,6 +708,137 @@ Test(store, no_delta_larger_than_a_message_is_written_or_ingested)
   cr_assert_eq(lstore_stat_get(s, &st, &e), 0);
   cr_assert_eq(st.ops, 15);
   lbuf_free(&b);
+  lstore_close(&s);
+  tu_rmtree(dir);
+  free(dir);
+}
+
+/* init --root and --restore: the root and the recovering flag (with the
+ * restore time) are in the store from its first write. */
+Test(store, init_writes_root_and_restore_with_the_store)
+{
+  char *dir = tu_tmpdir("initopts");
+  cr_assert_not_null(dir);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/n", dir);
+  lident id, root;
+  s_key(&id, 5);
+  s_key(&root, 6);
+  lerr e = {0};
+  lstore_init_opts o = {.root = root.pk, .restore = true, .restore_ms = 1800000000123ull};
+  cr_assert_eq(lstore_init(path, "站", &id, &o, &e), 0, "%s", e.msg);
+  lstore *s;
+  cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+  cr_assert_not_null(lstore_root(s));
+  cr_assert_eq(memcmp(lstore_root(s), root.pk, LINLI_PK_BYTES), 0);
+  cr_assert(lstore_recovering(s));
+  cr_assert_eq(lstore_restored_ms(s), 1800000000123ull);
+  /* clearing and setting the flag again keeps the restore time */
+  cr_assert_eq(lstore_set_recovering(s, false, &e), 0, "%s", e.msg);
+  lstore_close(&s);
+  cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+  cr_assert_not(lstore_recovering(s));
+  lstore_close(&s);
+  /* the same key left by an interrupted init is taken again; another is not */
+  char path2[4096], key2[4200];
+  snprintf(path2, sizeof path2, "%s/m", dir);
+  cr_assert_eq(lstore_init(path2, "站", &id, NULL, &e), 0, "%s", e.msg);
+  snprintf(key2, sizeof key2, "%s/db", path2);
+  tu_rmtree(key2);
+  cr_assert_eq(lstore_init(path2, "站", &id, NULL, &e), 0, "%s", e.msg);
+  tu_rmtree(key2);
+  cr_assert_eq(lstore_init(path2, "站", &root, NULL, &e), LINLI_EEXIST);
+  cr_assert(strstr(e.msg, "another key") != NULL, "%s", e.msg);
+  tu_rmtree(dir);
+  free(dir);
+}
+
+/* Values kept beside the store in a group go in with its commit only. */
+Test(store, group_meta_is_written_with_the_commit)
+{
+  char *dir;
+  lstore *s = s_fresh(&dir, "gmeta", 1);
+  author a;
+  s_author(&a, 7);
+  op o[1] = {s_set("hh/1", "name", "x")};
+  lbuf b;
+  lbuf_init(&b);
+  s_delta(&a, o, 1, &b);
+  lerr e = {0};
+  lingest *g;
+  uint8_t *v;
+  size_t vn;
+  cr_assert_eq(lstore_ingest_new(s, true, &g), 0);
+  cr_assert_eq(lingest_add(g, b.p, b.len, &e), 0, "%s", e.msg);
+  cr_assert_eq(lingest_meta_put(g, "scope:t", "\x03", 1, &e), 0, "%s", e.msg);
+  lingest_destroy(&g);
+  cr_assert_eq(lstore_meta_get(s, "scope:t", &v, &vn, &e), LINLI_ENOTFOUND);
+  cr_assert_eq(lstore_ingest_new(s, true, &g), 0);
+  cr_assert_eq(lingest_add(g, b.p, b.len, &e), 0, "%s", e.msg);
+  cr_assert_eq(lingest_meta_put(g, "scope:t", "\x03", 1, &e), 0, "%s", e.msg);
+  cr_assert_eq(lingest_meta_put(g, "scope:u", "", 0, &e), 0, "%s", e.msg);
+  cr_assert_eq(lingest_commit(g, 1800000000000ull, NULL, &e), 0, "%s", e.msg);
+  lingest_destroy(&g);
+  cr_assert_eq(lstore_meta_get(s, "scope:t", &v, &vn, &e), 0, "%s", e.msg);
+  cr_assert_eq(vn, 1);
+  cr_assert_eq(v[0], 3);
+  free(v);
+  cr_assert_eq(lstore_meta_get(s, "scope:u", &v, &vn, &e), 0, "%s", e.msg);
+  cr_assert_eq(vn, 0);
+  free(v);
+  lbuf_free(&b);
+  lstore_close(&s);
+  tu_rmtree(dir);
+  free(dir);
+}
+
+/* A rebuild interrupted after it cleared the views (its marker set) is
+ * finished by the next open. */
+Test(store, an_interrupted_rebuild_is_finished_at_open)
+{
+  char *dir;
+  lstore *s = s_fresh(&dir, "rbmark", 3);
+  lident id;
+  s_key(&id, 3);
+  lerr e = {0};
+  for (int i = 0; i < 20; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "hh/%d", i % 7);
+    op o[1] = {s_incr(key, "n", i)};
+    cr_assert_eq(lstore_write(s, &id, o, 1, 1800000000000ull + (uint64_t)i, &e), 0, "%s", e.msg);
+  }
+  ldigest before, after;
+  s_digest(s, "", &before);
+  lstore_close(&s);
+  char path[4096], db[4200];
+  snprintf(path, sizeof path, "%s/n", dir);
+  snprintf(db, sizeof db, "%s/db", path);
+  /* what the crash left: the marker and the views and digests gone */
+  rocksdb_options_t *opts = rocksdb_options_create();
+  const rocksdb_options_t *cfo[LCF_COUNT];
+  rocksdb_column_family_handle_t *cf[LCF_COUNT];
+  for (int i = 0; i < LCF_COUNT; i++)
+    cfo[i] = opts;
+  char *err = NULL;
+  rocksdb_t *db_ = rocksdb_open_column_families(opts, db, LCF_COUNT, lstore_cf_names, cfo, cf, &err);
+  cr_assert_null(err, "%s", err);
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_put_cf(wb, cf[LCF_META], "rebuilding", 10, "1", 1);
+  rocksdb_writebatch_delete_range_cf(wb, cf[LCF_VIEWS], "", 0, "\xff", 1);
+  rocksdb_writebatch_delete_range_cf(wb, cf[LCF_DIGESTS], "", 0, "\xff", 1);
+  rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+  rocksdb_write(db_, wo, wb, &err);
+  cr_assert_null(err, "%s", err);
+  rocksdb_writeoptions_destroy(wo);
+  rocksdb_writebatch_destroy(wb);
+  for (int i = 0; i < LCF_COUNT; i++)
+    rocksdb_column_family_handle_destroy(cf[i]);
+  rocksdb_close(db_);
+  rocksdb_options_destroy(opts);
+  cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+  s_digest(s, "", &after);
+  cr_assert_eq(memcmp(before.sum, after.sum, LINLI_HASH_BYTES), 0);
+  cr_assert_eq(before.count, after.count);
   lstore_close(&s);
   tu_rmtree(dir);
   free(dir);

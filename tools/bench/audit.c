@@ -104,7 +104,7 @@ bench_audit(const workload *w, const uint8_t root[LINLI_PK_BYTES], bool json)
   lstore_opts o = {.profile = LSTORE_DISTRICT};
   uint64_t total = 0;
   double t0 = bench_now();
-  int r = lstore_init(dir, "district", NULL, &e);
+  int r = lstore_init(dir, "district", NULL, NULL, &e);
   if (r == 0)
     r = lstore_open(&s, dir, &o, &e);
   if (r == 0)

@@ -53,7 +53,7 @@ bench_fill(const char *dir, const char *name, const workload *w, uint32_t keep, 
   lingest *g = NULL;
   lstore_opts o = {.profile = profile};
   uint32_t per = w->ops_per_author / w->batch;
-  int rc = lstore_init(dir, name, NULL, e);
+  int rc = lstore_init(dir, name, NULL, NULL, e);
   if (rc == 0)
     rc = lstore_open(&s, dir, &o, e);
   if (rc == 0)
@@ -160,7 +160,7 @@ bench_catch_up(const workload *w, bool json)
   snprintf(dst, sizeof dst, "%s/district", top);
   rc = bench_fill(src, "street", w, per, LSTORE_DISTRICT, &want, &e);
   if (rc == 0)
-    rc = lstore_init(dst, "district", NULL, &e);
+    rc = lstore_init(dst, "district", NULL, NULL, &e);
   if (rc == 0)
     rc = bnode_init(&street, "street", src, &e);
   if (rc == 0)
@@ -238,7 +238,7 @@ bench_village(const workload *w, bool json)
    * station itself would have written it. */
   rc = bench_fill(vdir, "village", w, per, LSTORE_VILLAGE, &want, &e);
   if (rc == 0)
-    rc = lstore_init(sdir, "street", NULL, &e);
+    rc = lstore_init(sdir, "street", NULL, NULL, &e);
   if (rc == 0)
     rc = bnode_init(&village, "village", vdir, &e);
   if (rc == 0)
@@ -276,7 +276,7 @@ bench_village(const workload *w, bool json)
   if ((rc = keyfile_read(keypath, &id, &e)) != 0)
     goto fail;
   s_rmrf(vdir);
-  rc = lstore_init(vdir, "village", &id, &e);
+  rc = lstore_init(vdir, "village", &id, NULL, &e);
   ident_wipe(&id);
   if (rc != 0 || (rc = bnode_start(&village, exe, conf, NULL, &e)) != 0 ||
       (rc = bnode_wait_log(&village, "] connected to parent street", 60, &t_down, &e)) != 0 ||

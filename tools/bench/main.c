@@ -228,7 +228,7 @@ s_ingest(workload *w, const expect *ex, uint32_t nex, bool json, double *ops_s)
   lerr e = {0};
   lstore *s;
   lstore_opts o = {.profile = LSTORE_DISTRICT};
-  if (lstore_init(path, "bench", NULL, &e) || lstore_open(&s, path, &o, &e)) {
+  if (lstore_init(path, "bench", NULL, NULL, &e) || lstore_open(&s, path, &o, &e)) {
     fprintf(stderr, "linli-bench: %s\n", e.msg);
     return 1;
   }
@@ -302,7 +302,7 @@ s_filled(const char *path, workload *w, uint32_t keep_batches, lerr *e)
 {
   lstore *s;
   lstore_opts o = {.profile = LSTORE_DISTRICT};
-  if (lstore_init(path, "bench", NULL, e) || lstore_open(&s, path, &o, e))
+  if (lstore_init(path, "bench", NULL, NULL, e) || lstore_open(&s, path, &o, e))
     return NULL;
   uint32_t per = w->ops_per_author / w->batch;
   lingest *g;

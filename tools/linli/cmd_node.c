@@ -128,20 +128,11 @@ cmd_init(cli *c)
     rc = cli_usage(c, "--restore needs --key: the restored node's own key");
     goto done;
   }
-  if (lstore_init(c->dir, c->name, &id, &e) != 0) {
+  lstore_init_opts io = {.root = c->root != NULL ? root : NULL, .restore = c->restore,
+                         .restore_ms = cli_wall_ms()};
+  if (lstore_init(c->dir, c->name, &id, &io, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
-  }
-  if (c->root != NULL || c->restore) {
-    lstore *s = NULL;
-    if (lstore_open(&s, c->dir, NULL, &e) != 0 ||
-        (c->root != NULL && lstore_set_root(s, root, &e) != 0) ||
-        (c->restore && lstore_set_recovering(s, true, &e) != 0)) {
-      lstore_close(&s);
-      rc = cli_fail_e(&e);
-      goto done;
-    }
-    lstore_close(&s);
   }
   if (c->json) {
     jw w;

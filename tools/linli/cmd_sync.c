@@ -17,6 +17,8 @@
 #include "tools/linli/cli.h"
 #include "tools/linli/json.h"
 
+#include "node/daemon.h"
+#include "node/failpoint.h"
 #include "node/fsutil.h"
 #include "sync/bundle.h"
 #include "sync/summary.h"
@@ -391,6 +393,44 @@ s_import_apply(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
   return cli_fail_e(&e);
 }
 
+/* Whether a bundle ends this node's recovery (lstore_recovering): made
+ * for this node, after it was restored (an older bundle may lack seqs the
+ * node signed since it was backed up), by a key that holds the node's own
+ * log: a parent configured in the running linli-node, or an ancestor in
+ * the node's certificate chain (the root included).  Otherwise *why says
+ * what is missing. */
+static bool
+s_ends_recovery(lstore *s, const bundle_info *info, const char **why)
+{
+  *why = NULL;
+  if (!lstore_recovering(s) || !info->has_for ||
+      memcmp(info->for_node, lstore_self(s), LINLI_PK_BYTES) != 0)
+    return false;
+  if (info->created_ms <= lstore_restored_ms(s)) {
+    *why = "the bundle was made before this node was restored: export a fresh one from the parent";
+    return false;
+  }
+  const uint8_t *root = lstore_root(s);
+  if (root && memcmp(root, info->exporter, LINLI_PK_BYTES) == 0)
+    return true;
+  ltrust_state ts;
+  if (root && lstore_trust(s, lstore_self(s), &ts, NULL) == 0 && ts.certified)
+    for (uint32_t i = 0; i < ts.chain.n; i++)
+      if (memcmp(ts.chain.c[i].issuer, info->exporter, LINLI_PK_BYTES) == 0)
+        return true;
+  ldaemon_peer_status *ps = NULL;
+  uint32_t np = 0;
+  bool ok = false;
+  if (cli_daemon && daemon_peer_status(cli_daemon, &ps, &np, NULL) == 0)
+    for (uint32_t i = 0; i < np && !ok; i++)
+      ok = ps[i].parent && memcmp(ps[i].pk, info->exporter, LINLI_PK_BYTES) == 0;
+  free(ps);
+  if (!ok)
+    *why = "its exporter is neither a configured parent nor an issuer in this node's certificate "
+           "chain: import a bundle the parent exported";
+  return ok;
+}
+
 int
 cmd_import(cli *c)
 {
@@ -421,8 +461,9 @@ cmd_import(cli *c)
   /* A bundle made for this node holds all its exporter had of this node's
    * own log: a restored node has its history back. */
   bool recovered = false;
-  if (lstore_recovering(s) && info.has_for &&
-      memcmp(info.for_node, lstore_self(s), LINLI_PK_BYTES) == 0) {
+  const char *why;
+  if (s_ends_recovery(s, &info, &why)) {
+    lfail("import-recover");
     if (lstore_set_recovering(s, false, &e) != 0) {
       rc = cli_fail_e(&e);
       goto done;
@@ -460,6 +501,8 @@ cmd_import(cli *c)
     if (recovered)
       printf("own log recovered: local writes are allowed again\n");
   }
+  if (why)
+    fprintf(stderr, "still recovering: %s\n", why);
   /* As an import that meets a fork among the deltas, and as `linli audit`
    * of the file: a fork needs a person's attention (exit status 1). */
   if (fk.n > 0) {

@@ -102,7 +102,9 @@ static const cmd_def s_cmds[] = {
    "  --root KEY   the trust root: 64 hex digits, a .pub file, or self\n"
    "  --restore    a replacement device with the key from a backup: refuse\n"
    "               local writes until the node has recovered its own log from\n"
-   "               its parent (by linli-node, or a bundle made for it)\n"
+   "               its parent (by linli-node, or a bundle its parent or an\n"
+   "               issuer in its certificate chain made for it after the\n"
+   "               restore)\n"
    "\n"
    "Example:\n"
    "  linli -d /srv/linli init --name 太仓市双凤镇雅鹿村\n"},
@@ -243,6 +245,12 @@ static const cmd_def s_cmds[] = {
    "applied and the one-line error names the place.  Then applies it in\n"
    "synced batches.  Importing a bundle again changes nothing.  Prints the\n"
    "number of deltas, new ops and ops already held.\n"
+   "\n"
+   "On a restored node (init --restore) a bundle made for it ends the\n"
+   "recovery only if it was made after the restore, by the root, an issuer\n"
+   "in the node's certificate chain, or a parent configured in the running\n"
+   "linli-node; otherwise its data is applied and the node keeps refusing\n"
+   "local writes, saying why.\n"
    "\n"
    "Example:\n"
    "  linli -d street import /media/usb/yalu.bundle\n"},
