@@ -151,6 +151,19 @@ rec_field(const rec *r, const char *name, size_t name_len, int fk)
   return found ? &r->fields[i] : NULL;
 }
 
+int
+rec_other_kind(const rec *r, const char *name, size_t name_len, int fk)
+{
+  for (int k = FK_REGISTER; k <= FK_LOG; k++) {
+    if (k == fk)
+      continue;
+    const rfield *f = rec_field(r, name, name_len, k);
+    if (f != NULL && rfield_visible(f))
+      return k;
+  }
+  return -1;
+}
+
 static rfield *
 s_field_get(rec *r, const char *name, size_t n, int fk)
 {

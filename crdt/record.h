@@ -112,4 +112,12 @@ int rec_set_tags(const rec *r, const char *name, size_t name_len, const char *el
 /* Finds a field by name and kind, or NULL. */
 const rfield *rec_field(const rec *r, const char *name, size_t name_len, int fk);
 
+/* The kind of a visible field named `name` whose kind is not `fk`, or -1.
+ * A local write refuses to create a second field of another kind beside
+ * one that exists (a `put` on a counter would leave the counter and a
+ * register side by side, and every reader would have to choose); fields of
+ * two kinds that arrive from two stations are still merged as the model
+ * says. */
+int rec_other_kind(const rec *r, const char *name, size_t name_len, int fk);
+
 #endif

@@ -78,7 +78,7 @@ refused 2 get a/b c/d
 refused 2 ls a b
 refused 2 incr hh/x 积分 12x
 refused 2 incr hh/x 积分 ''
-refused 2 incr hh/x 积分 ' 5'
+refused 2 incr hh/x 积分 '5 5'
 refused 2 incr hh/x 积分 0x10
 refused 2 incr hh/x 积分 9223372036854775808
 refused 2 incr hh/x 积分 -9223372036854775809

@@ -1690,3 +1690,21 @@ Test(record, arena_records_and_single_pass_encoding_match_the_reference)
   lbuf_free(&b);
   lbuf_free(&c);
 }
+
+Test(record, other_kind_names_a_visible_field_of_another_kind)
+{
+  rec *r = rec_new();
+  cr_assert_eq(rec_other_kind(r, "诚信积分", strlen("诚信积分"), FK_REGISTER), -1);
+  incr_(r, A, 1, T(1), "诚信积分", 1);
+  cr_assert_eq(rec_other_kind(r, "诚信积分", strlen("诚信积分"), FK_REGISTER), FK_COUNTER);
+  cr_assert_eq(rec_other_kind(r, "诚信积分", strlen("诚信积分"), FK_COUNTER), -1,
+               "the same kind is no conflict");
+  cr_assert_eq(rec_other_kind(r, "诚信", strlen("诚信"), FK_REGISTER), -1,
+               "a prefix of the name is another name");
+  /* a field hidden by a delete is no longer in the way */
+  del_(r, A, 2, T(2));
+  cr_assert_eq(rec_other_kind(r, "诚信积分", strlen("诚信积分"), FK_REGISTER), -1);
+  add_(r, B, 1, T(3), "成员", "张小明");
+  cr_assert_eq(rec_other_kind(r, "成员", strlen("成员"), FK_LOG), FK_SET);
+  rec_destroy(&r);
+}

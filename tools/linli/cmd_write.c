@@ -7,12 +7,19 @@
  * is refused with a precise message before the store is even opened), and
  * hands them to lstore_write() as one call: one delta, one signature, one
  * synced write.  The op strings borrow argv, which outlives the call.
+ *
+ * What a clerk types is taken as meant where that is unambiguous: field
+ * names lose surrounding spaces, the IME's full-width '＝' and digits are
+ * accepted (crdt/text.h).  A write that would put a second field of another
+ * kind beside an existing one ("put 诚信积分=10" on a counter) is refused
+ * with the command that does change it.
  */
 #include "tools/linli/cli.h"
 #include "tools/linli/json.h"
 
 #include "crdt/hlc.h"
 #include "crdt/op.h"
+#include "crdt/text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +60,57 @@ s_op_init(op *o, uint8_t kind, const char *key, const char *field)
   o->key_len = (uint32_t)strlen(key);
   o->field = field;
   o->field_len = (uint32_t)strlen(field);
+}
+
+/* A field name as typed: surrounding spaces (ASCII or U+3000) dropped. */
+static void
+s_field_arg(op *o, const char *name, size_t n)
+{
+  text_trim(&name, &n);
+  o->field = name;
+  o->field_len = (uint32_t)n;
+}
+
+/* The command that writes a field of kind fk. */
+static const char *
+s_kind_cmd(int fk)
+{
+  switch (fk) {
+  case FK_REGISTER: return "put";
+  case FK_COUNTER: return "incr";
+  case FK_SET: return "add/rm";
+  default: return "append";
+  }
+}
+
+/* Refuses ops that would create a field beside a visible one of the same
+ * name and another kind (record.h, rec_other_kind).  All ops are on one
+ * key. */
+static int
+s_kinds_check(lstore *s, const op *ops, uint32_t n)
+{
+  lerr e = {0};
+  rec *r = NULL;
+  int rc = CLI_OK;
+  int g = lstore_get(s, ops[0].key, ops[0].key_len, &r, &e);
+  if (g == LINLI_ENOTFOUND)
+    return CLI_OK;
+  if (g != 0)
+    return cli_fail_e(&e);
+  for (uint32_t i = 0; i < n && rc == CLI_OK; i++) {
+    int fk = op_field_kind(ops[i].kind);
+    if (fk < 0)
+      continue;
+    int other = rec_other_kind(r, ops[i].field, ops[i].field_len, fk);
+    if (other >= 0)
+      rc = cli_fail("%.*s: field %.*s is a %s; change it with linli %s, or remove it first "
+                    "with linli del %.*s %.*s", (int)ops[i].key_len, ops[i].key,
+                    (int)ops[i].field_len, ops[i].field, field_kind_name(other),
+                    s_kind_cmd(other), (int)ops[i].key_len, ops[i].key,
+                    (int)ops[i].field_len, ops[i].field);
+  }
+  rec_destroy(&r);
+  return rc;
 }
 
 /* Signs and writes ops[0..n) as this node and prints what was written.
@@ -110,6 +168,8 @@ s_write_one(cli *c, op *o)
   if (rc == CLI_OK)
     rc = cli_open(c, &s);
   if (rc == CLI_OK)
+    rc = s_kinds_check(s, o, 1);
+  if (rc == CLI_OK)
     rc = s_write(c, s, o, 1);
   cli_close(&s);
   return rc;
@@ -131,24 +191,33 @@ cmd_put(cli *c)
     return cli_fail("out of memory");
   for (uint32_t i = 0; i < n; i++) {
     char *arg = c->argv[i + 1];
-    char *eq = strchr(arg, '=');
-    if (eq == NULL) {
+    size_t alen = strlen(arg), sep;
+    long eq = text_find_assign(arg, alen, &sep);
+    if (eq < 0 && i > 0) {
+      /* "户主=王 五" unquoted arrives as "户主=王" and "五" */
+      rc = cli_usage(c, "'%s' is not FIELD=VALUE; a value with spaces must be quoted, "
+                     "e.g. \"地址=雅鹿村 三组\"", arg);
+      goto done;
+    }
+    if (eq < 0) {
       rc = cli_usage(c, "'%s' is not FIELD=VALUE", arg);
       goto done;
     }
-    if (eq == arg) {
+    s_op_init(&ops[i], OP_SET, key, "");
+    s_field_arg(&ops[i], arg, (size_t)eq);
+    if (ops[i].field_len == 0) {
       rc = cli_usage(c, "empty field name in '%s'", arg);
       goto done;
     }
-    s_op_init(&ops[i], OP_SET, key, arg);
-    ops[i].field_len = (uint32_t)(eq - arg);
-    ops[i].str = eq + 1;
-    ops[i].str_len = (uint32_t)strlen(eq + 1);
+    ops[i].str = arg + eq + sep;
+    ops[i].str_len = (uint32_t)(alen - (size_t)eq - sep);
     rc = s_precheck(c, &ops[i]);
     if (rc != CLI_OK)
       goto done;
   }
   rc = cli_open(c, &s);
+  if (rc == CLI_OK)
+    rc = s_kinds_check(s, ops, n);
   if (rc == CLI_OK)
     rc = s_write(c, s, ops, n);
 done:
@@ -157,39 +226,19 @@ done:
   return rc;
 }
 
-/* A strict int64: optional sign, decimal digits, nothing else. */
-static int
-s_parse_i64(const char *a, int64_t *out)
-{
-  const char *d = a + (a[0] == '-' || a[0] == '+');
-  if (*d == '\0')
-    return LINLI_EINVAL;
-  for (const char *p = d; *p; p++)
-    if (*p < '0' || *p > '9')
-      return LINLI_EINVAL;
-  errno = 0;
-  char *end;
-  long long v = strtoll(a, &end, 10);
-  if (errno == ERANGE || *end != '\0')
-    return LINLI_ETOOBIG;
-  *out = (int64_t)v;
-  return 0;
-}
-
 int
 cmd_incr(cli *c)
 {
   op o;
   int64_t n;
+  lerr e = {0};
   int rc = s_key_arg(c, c->argv[0]);
   if (rc != CLI_OK)
     return rc;
-  int pr = s_parse_i64(c->argv[2], &n);
-  if (pr == LINLI_ETOOBIG)
-    return cli_usage(c, "N '%s' does not fit in a 64-bit integer", c->argv[2]);
-  if (pr != 0)
-    return cli_usage(c, "N must be an integer, got '%s'", c->argv[2]);
-  s_op_init(&o, OP_INCR, c->argv[0], c->argv[1]);
+  if (text_parse_i64(c->argv[2], strlen(c->argv[2]), &n, &e) != 0)
+    return cli_usage(c, "N: %s", e.msg);
+  s_op_init(&o, OP_INCR, c->argv[0], "");
+  s_field_arg(&o, c->argv[1], strlen(c->argv[1]));
   o.n = n;
   return s_write_one(c, &o);
 }
@@ -202,7 +251,8 @@ s_str_op(cli *c, uint8_t kind)
   int rc = s_key_arg(c, c->argv[0]);
   if (rc != CLI_OK)
     return rc;
-  s_op_init(&o, kind, c->argv[0], c->argv[1]);
+  s_op_init(&o, kind, c->argv[0], "");
+  s_field_arg(&o, c->argv[1], strlen(c->argv[1]));
   o.str = c->argv[2];
   o.str_len = (uint32_t)strlen(c->argv[2]);
   return s_write_one(c, &o);
@@ -241,7 +291,7 @@ s_get_present(lstore *s, const char *key, rec **r)
 int
 cmd_rm(cli *c)
 {
-  const char *key = c->argv[0], *field = c->argv[1], *elem = c->argv[2];
+  const char *key = c->argv[0], *elem = c->argv[2];
   lstore *s = NULL;
   rec *r = NULL;
   op_tag *tags = NULL;
@@ -252,7 +302,10 @@ cmd_rm(cli *c)
   if (rc != CLI_OK)
     return rc;
   /* Checked as the add it undoes: the tags are only known from the store. */
-  s_op_init(&o, OP_ADD, key, field);
+  s_op_init(&o, OP_ADD, key, "");
+  s_field_arg(&o, c->argv[1], strlen(c->argv[1]));
+  const char *field = o.field;
+  size_t field_len = o.field_len;
   o.str = elem;
   o.str_len = (uint32_t)strlen(elem);
   rc = s_precheck(c, &o);
@@ -267,12 +320,12 @@ cmd_rm(cli *c)
     rc = cli_fail_e(&e);
     goto done;
   }
-  if (g == 0 && rec_set_tags(r, field, strlen(field), elem, strlen(elem), &tags, &ntags) != 0) {
+  if (g == 0 && rec_set_tags(r, field, field_len, elem, strlen(elem), &tags, &ntags) != 0) {
     rc = cli_fail("out of memory");
     goto done;
   }
   if (ntags == 0) {
-    rc = cli_fail("%s is not in %s %s", elem, key, field);
+    rc = cli_fail("%s is not in %s %.*s", elem, key, (int)field_len, field);
     goto done;
   }
   /* More adds of one element than an op may name is only possible after
@@ -291,6 +344,153 @@ done:
   return rc;
 }
 
+/* The ops that remove every field named (name, name_len) from r: growing
+ * array *ops of *n ops, strings borrowed from r. */
+typedef struct opvec {
+  op *v;
+  uint32_t n, cap;
+} opvec;
+
+static op *
+s_opvec_push(opvec *ov)
+{
+  if (ov->n == ov->cap) {
+    uint32_t cap = ov->cap ? ov->cap * 2 : 16;
+    op *v = realloc(ov->v, cap * sizeof *v);
+    if (v == NULL)
+      return NULL;
+    ov->v = v;
+    ov->cap = cap;
+  }
+  memset(&ov->v[ov->n], 0, sizeof ov->v[0]);
+  return &ov->v[ov->n++];
+}
+
+/* The distinct visible elements of a set field, in entry order: entry i
+ * is a repeat when an earlier entry has the same text. */
+static bool
+s_elem_repeat(const rfield *f, uint32_t i)
+{
+  for (uint32_t k = 0; k < i; k++)
+    if (f->ents[k].s_len == f->ents[i].s_len &&
+        memcmp(f->ents[k].s, f->ents[i].s, f->ents[i].s_len) == 0)
+      return true;
+  return false;
+}
+
+/*
+ * Removing one field is expressed with the ops that exist (docs/FORMAT.md
+ * has no per-field delete):
+ *  - a set field: one `rm` per element naming the adds seen, exactly like
+ *    `linli rm`; a concurrent add elsewhere survives (add wins);
+ *  - any other kind: a `del` of the record followed, in the same delta, by
+ *    the visible state of every other field written again (a register's
+ *    value, a counter's sum as one increment, a set's elements).  Like any
+ *    `del`, it also hides what other stations wrote before it and this
+ *    station has not seen yet.  A record whose other fields include a log
+ *    is refused: its entries would be re-dated and re-signed by this
+ *    station, which an audit would rightly call a rewrite of history.
+ */
+static int
+s_del_field(cli *c, lstore *s, const rec *r, const char *key, const char *name,
+            size_t name_len)
+{
+  opvec ov = {0};
+  op_tag *tags = NULL;
+  uint32_t ntags = 0;
+  bool found = false, only_set = true;
+  int rc = CLI_OK;
+  size_t klen = strlen(key);
+
+  for (uint32_t i = 0; i < r->nfields; i++) {
+    const rfield *f = &r->fields[i];
+    if (!rfield_visible(f) || f->name_len != name_len || memcmp(f->name, name, name_len) != 0)
+      continue;
+    found = true;
+    if (f->fk != FK_SET)
+      only_set = false;
+  }
+  if (!found)
+    return cli_fail("%s has no field %.*s", key, (int)name_len, name);
+
+  for (uint32_t i = 0; i < r->nfields && rc == CLI_OK; i++) {
+    const rfield *f = &r->fields[i];
+    bool mine = f->name_len == name_len && memcmp(f->name, name, name_len) == 0;
+    if (!rfield_visible(f) || (only_set && !mine))
+      continue;
+    if (only_set) {
+      for (uint32_t k = 0; k < f->nents && rc == CLI_OK; k++) {
+        if (s_elem_repeat(f, k))
+          continue;
+        free(tags);
+        tags = NULL;
+        if (rec_set_tags(r, name, name_len, f->ents[k].s, f->ents[k].s_len, &tags, &ntags) != 0)
+          rc = cli_fail("out of memory");
+        op *o = rc == CLI_OK ? s_opvec_push(&ov) : NULL;
+        if (rc == CLI_OK && o == NULL)
+          rc = cli_fail("out of memory");
+        if (rc != CLI_OK)
+          break;
+        /* tags are copied below: each rm keeps its own array */
+        op_tag *own = malloc((ntags ? ntags : 1) * sizeof *own);
+        if (own == NULL) {
+          ov.n--;
+          rc = cli_fail("out of memory");
+          break;
+        }
+        memcpy(own, tags, ntags * sizeof *own);
+        *o = (op){.kind = OP_RM, .key = key, .key_len = (uint32_t)klen, .field = f->name,
+                  .field_len = f->name_len, .str = f->ents[k].s, .str_len = f->ents[k].s_len,
+                  .tags = own, .ntags = ntags > LINLI_TAGS_MAX ? LINLI_TAGS_MAX : ntags};
+      }
+      continue;
+    }
+    if (ov.n == 0) {
+      op *d = s_opvec_push(&ov);
+      if (d == NULL) {
+        rc = cli_fail("out of memory");
+        break;
+      }
+      s_op_init(d, OP_DEL, key, "");
+    }
+    if (mine)
+      continue;
+    if (f->fk == FK_LOG) {
+      rc = cli_fail("cannot remove %.*s from %s: its log field %.*s would be rewritten; "
+                    "delete the record with linli del %s instead", (int)name_len, name, key,
+                    (int)f->name_len, f->name, key);
+      break;
+    }
+    uint32_t nput = f->fk == FK_SET ? f->nents : 1;
+    for (uint32_t k = 0; k < nput && rc == CLI_OK; k++) {
+      if (f->fk == FK_SET && s_elem_repeat(f, k))
+        continue;
+      op *o = s_opvec_push(&ov);
+      if (o == NULL) {
+        rc = cli_fail("out of memory");
+        break;
+      }
+      *o = (op){.key = key, .key_len = (uint32_t)klen, .field = f->name,
+                .field_len = f->name_len};
+      if (f->fk == FK_COUNTER) {
+        o->kind = OP_INCR;
+        o->n = rfield_counter(f);
+      } else {
+        o->kind = f->fk == FK_SET ? OP_ADD : OP_SET;
+        o->str = f->ents[k].s;
+        o->str_len = f->ents[k].s_len;
+      }
+    }
+  }
+  if (rc == CLI_OK)
+    rc = s_write(c, s, ov.v, ov.n);
+  for (uint32_t i = 0; i < ov.n; i++)
+    free((void *)ov.v[i].tags);
+  free(ov.v);
+  free(tags);
+  return rc;
+}
+
 int
 cmd_del(cli *c)
 {
@@ -302,6 +502,21 @@ cmd_del(cli *c)
 
   if (rc != CLI_OK)
     return rc;
+  if (c->argc == 2) {
+    s_op_init(&o, OP_SET, key, "");
+    s_field_arg(&o, c->argv[1], strlen(c->argv[1]));
+    o.str = "";
+    rc = s_precheck(c, &o); /* the field name's syntax */
+    if (rc == CLI_OK)
+      rc = cli_open(c, &s);
+    if (rc == CLI_OK)
+      rc = s_get_present(s, key, &r);
+    if (rc == CLI_OK)
+      rc = s_del_field(c, s, r, key, o.field, o.field_len);
+    rec_destroy(&r);
+    cli_close(&s);
+    return rc;
+  }
   s_op_init(&o, OP_DEL, key, "");
   rc = cli_open(c, &s);
   if (rc == CLI_OK)

@@ -147,14 +147,22 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli append diary/yalu/2026 民情日记 \"走访0012户，老人身体好转\"\n"},
-  {"del", cmd_del, 1, 1, 0, "del KEY",
-   "delete a record",
+  {"del", cmd_del, 1, 2, 0, "del KEY [FIELD]",
+   "delete a record, or one field of it",
    "Deletes record KEY: everything written to it before the delete is\n"
    "hidden; a later write makes it reappear with just that write.  Fails\n"
    "when the record is not present.\n"
    "\n"
+   "With FIELD, removes only that field (of whatever kind).  A set field\n"
+   "loses every element this station has seen, as with linli rm.  Any other\n"
+   "field is removed by deleting the record and writing its other fields\n"
+   "again in the same signed delta, so what other stations wrote to the\n"
+   "record and this station has not yet received is hidden too; a record\n"
+   "with a log field beside FIELD is refused (delete the whole record).\n"
+   "\n"
    "Example:\n"
-   "  linli del hh/yalu/0031\n"},
+   "  linli del hh/yalu/0031\n"
+   "  linli del hh/yalu/0002 \"户主 \"\n"},
   {"get", cmd_get, 1, 1, 0, "get KEY",
    "show a record",
    "Prints each visible field of record KEY as `name (kind): value`: a\n"
@@ -520,6 +528,15 @@ s_writes(const cmd_def *cmd, const cli *c)
          cmd->run == cmd_rebuild;
 }
 
+/* Whether the command's arguments include a field name or text a person
+ * types, which may contain spaces. */
+static bool
+s_takes_text(const cmd_def *cmd)
+{
+  return cmd->run == cmd_incr || cmd->run == cmd_add || cmd->run == cmd_rm ||
+         cmd->run == cmd_append || cmd->run == cmd_del;
+}
+
 int
 cli_main(int argc, char **argv)
 {
@@ -562,7 +579,12 @@ cli_main(int argc, char **argv)
     goto done;
   }
   if (cmd->max_args >= 0 && c.argc > cmd->max_args) {
-    rc = cli_usage(&c, "too many arguments; usage: linli %s", cmd->usage);
+    /* The usual cause is text with a space typed without quotes. */
+    if (s_takes_text(cmd))
+      rc = cli_usage(&c, "too many arguments; text with spaces must be quoted, e.g. "
+                     "\"走访 0012户\"; usage: linli %s", cmd->usage);
+    else
+      rc = cli_usage(&c, "too many arguments; usage: linli %s", cmd->usage);
     goto done;
   }
   c.argv = pos;
