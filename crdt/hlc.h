@@ -36,8 +36,14 @@ uint64_t hlc_next(uint64_t last, uint64_t wall_ms);
  * broken or hostile clock must not drag ours into the future). */
 uint64_t hlc_observe(uint64_t last, uint64_t remote, uint64_t wall_ms, uint64_t max_ahead_ms);
 
-/* "2026-11-28T04:30:12.345Z" plus "+N" when the logical part is non-zero.
- * Returns out. */
+/* The time of a timestamp as ISO 8601 with milliseconds and a UTC offset
+ * of `offset_s` seconds (east positive): "2026-12-01T10:17:56.270+08:00",
+ * or "...Z" for offset 0.  The logical counter is not part of a time and is
+ * not shown: a reader who needs it takes hlc_logical(h) as its own field.
+ * An offset with seconds (local mean time before 1900) is written
+ * +HH:MM:SS.  Cut to fit n bytes, always NUL-terminated.  Returns out. */
+char *hlc_format_at(char *out, size_t n, uint64_t h, int32_t offset_s);
+/* hlc_format_at in UTC: "2026-11-28T04:30:12.345Z". */
 char *hlc_format(char *out, size_t n, uint64_t h);
 
 #endif

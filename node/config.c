@@ -22,12 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* A configuration file larger than this is not a configuration file. */
 #define S_FILE_MAX (1u << 20)
 
 enum { S_K_NAME, S_K_ROLE, S_K_DATA, S_K_LISTEN, S_K_LOG, S_K_CONTROL, S_K_PROFILE,
-       S_K_COMPRESS, S_K_COUNT };
+       S_K_COMPRESS, S_K_TIMEZONE, S_K_COUNT };
 
 typedef struct s_parser {
   lconfig *c;
@@ -246,6 +247,37 @@ s_once(s_parser *p, int k, const char *key)
   return 0;
 }
 
+/* An IANA zone name ("Asia/Shanghai", "UTC") that the system's zone
+ * database ($TZDIR, else /usr/share/zoneinfo) holds: glibc silently takes
+ * an unknown name for UTC, which would show every time eight hours off. */
+static int
+s_timezone(s_parser *p, const char *v, size_t vn)
+{
+  lconfig *c = p->c;
+  if (vn == 0 || vn >= sizeof c->timezone || v[0] == '/' || v[0] == '.')
+    goto bad;
+  for (size_t i = 0; i < vn; i++) {
+    char ch = v[i];
+    bool okc = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+               ch == '/' || ch == '_' || ch == '-' || ch == '+';
+    if (!okc || (ch == '/' && v[i + 1] == '.'))
+      goto bad;
+  }
+  memcpy(c->timezone, v, vn);
+  c->timezone[vn] = '\0';
+  const char *dir = getenv("TZDIR");
+  char path[LCONFIG_PATH_MAX];
+  struct stat st;
+  int n = snprintf(path, sizeof path, "%s/%s", dir != NULL && dir[0] ? dir : "/usr/share/zoneinfo",
+                   c->timezone);
+  if (n < 0 || (size_t)n >= sizeof path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return s_fail(p, "timezone %s is not in the zone database (%s); install tzdata or "
+                  "use a name such as Asia/Shanghai", c->timezone, path);
+  return 0;
+bad:
+  return s_fail(p, "timezone must be a zone name such as Asia/Shanghai");
+}
+
 static int
 s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
 {
@@ -328,6 +360,11 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
                     LSESSION_COMPRESS_MAX);
     c->compress = level;
     return 0;
+  }
+  if (strcmp(key, "timezone") == 0) {
+    if ((rc = s_once(p, S_K_TIMEZONE, key)) != 0)
+      return rc;
+    return s_timezone(p, v, vn);
   }
   if (strcmp(key, "parent") == 0)
     return s_parent(p, v, vn);

@@ -45,6 +45,10 @@
  *   compress   off | 1..19: the zstd level of the sync data this node
  *              sends (default 3).  With `off` it neither sends nor accepts
  *              compressed data; a peer that is off gets plain data.
+ *   timezone   the station's time zone for times shown to people (the
+ *              output of `linli` commands the daemon runs), an IANA name
+ *              such as Asia/Shanghai that the zone database holds (default:
+ *              TZ, else the system's).  Ops and the daemon's log keep UTC.
  *
  * Endpoints are tcp://HOST:PORT or ipc://PATH.  Any other key, a repeated
  * single-valued key, a malformed value or a key listed twice (as two
@@ -83,6 +87,7 @@ typedef struct lconfig {
   int profile;                         /* LSTORE_VILLAGE or LSTORE_DISTRICT */
   int compress;                        /* as lsession_cfg.compress: 0 default,
                                           -1 off, else a zstd level */
+  char timezone[64];                   /* "" when not set */
   lconfig_peer *parents;
   uint32_t nparents;
   lconfig_peer *children;

@@ -2,7 +2,8 @@
 # cli_records.sh - writes a clerk cannot get silently wrong: a field of one
 # kind never gets a twin of another kind from this station, field names are
 # trimmed, the IME's full-width '＝' and digits are understood, one field
-# can be removed, and unquoted text with spaces gets a "quote it" hint.
+# can be removed, unquoted text with spaces gets a "quote it" hint, and
+# times are shown in the station's zone with the offset.
 #
 #   sh tests/cli_records.sh BUILD_DIR      (the binary is BUILD_DIR/linli)
 set -eu
@@ -93,5 +94,23 @@ refused 1 "not found" -d A del hh/0404 户主
 refused 2 "too many arguments" -d A del hh/0003 a b
 must -d A verify
 ok "del KEY FIELD removes a set, counter or register field and keeps the rest"
+
+echo "# local time"
+# 2026-11-30T18:00:00Z is 02:00 on 1 December in Beijing; a store of its
+# own, whose clock has not yet passed that time
+LINLI_TEST_NOW_MS=1796061600000 must -d B init --name 石路
+LINLI_TEST_NOW_MS=1796061600000 must -d B append diary/2026 民情日记 走访
+LINLI_TEST_NOW_MS=1796061600000 must -d B append diary/2026 民情日记 再访
+TZ=Asia/Shanghai must -d B get diary/2026
+grep -q '2026-12-01T02:00:00.000+08:00' "$T/out" || fail "not Beijing time: $(out)"
+TZ=UTC must -d B get diary/2026
+grep -q '2026-11-30T18:00:00.000Z' "$T/out" || fail "not UTC: $(out)"
+# the second entry has logical counter 1: its own member, never in the time
+TZ=Asia/Shanghai must -d B --json log diary/2026
+grep -q '"time":"2026-12-01T02:00:00.000+08:00","logical":1,' "$T/out" || fail "log --json: $(out)"
+grep -q 'Z+\|00+[0-9]*"' "$T/out" && fail "logical glued to a time: $(out)"
+TZ=Asia/Shanghai must -d B --json status
+grep -q '"time":"[0-9T:.-]*+08:00","logical":[0-9]' "$T/out" || fail "status --json: $(out)"
+ok "times shown in TZ with their offset, the logical counter apart"
 
 echo "$NAME: $PASS passed, $FAIL failed"

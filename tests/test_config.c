@@ -1,6 +1,7 @@
 /*
  * test_config.c - node/config: settings from the file to the values the
- * daemon uses (compress, control, the profile by role and its sync limits).
+ * daemon uses (compress, control, the profile by role and its sync limits,
+ * timezone).
  */
 #include "node/config.h"
 #include "node/store.h"
@@ -121,4 +122,24 @@ Test(config, profile_defaults_by_role_and_the_sync_limits_they_give)
     cr_assert_eq(max, want[i].max, "%s", want[i].text);
     config_destroy(&c);
   }
+}
+
+/* An unknown zone would be taken for UTC by the C library without a word:
+ * the name must be in the zone database. */
+Test(config, timezone_is_a_known_zone)
+{
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("", &c, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(c->timezone, "");
+  config_destroy(&c);
+  cr_assert_eq(s_parse("timezone = Asia/Shanghai\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(c->timezone, "Asia/Shanghai");
+  config_destroy(&c);
+  const char *bad[] = {"timezone = /etc/passwd\n", "timezone = Asia/../../etc/passwd\n",
+                       "timezone = Asia/Shang hai\n", "timezone = \n"};
+  s_refused(bad, sizeof bad / sizeof *bad,
+            "/etc/linli/shilu.conf:4: timezone must be a zone name such as Asia/Shanghai");
+  const char *unknown[] = {"timezone = Asia/Beijing\n"};
+  s_refused(unknown, 1, "/etc/linli/shilu.conf:4: timezone Asia/Beijing is not in the zone database");
 }

@@ -177,21 +177,39 @@ Test(hlc, format)
   cr_assert_str_eq(hlc_format(buf, sizeof buf, 0), "1970-01-01T00:00:00.000Z");
   cr_assert_str_eq(hlc_format(buf, sizeof buf, hlc_make(T2026, 0)),
                    "2026-11-28T04:30:12.345Z");
+  /* the logical counter is never glued to the time */
   cr_assert_str_eq(hlc_format(buf, sizeof buf, hlc_make(T2026, 7)),
-                   "2026-11-28T04:30:12.345Z+7");
+                   "2026-11-28T04:30:12.345Z");
   cr_assert_str_eq(hlc_format(buf, sizeof buf, hlc_make(T2026, 65535)),
-                   "2026-11-28T04:30:12.345Z+65535");
+                   "2026-11-28T04:30:12.345Z");
   /* a leap day, and milliseconds with leading zeros */
   cr_assert_str_eq(hlc_format(buf, sizeof buf, hlc_make(UINT64_C(951868799) * 1000 + 7, 0)),
                    "2000-02-29T23:59:59.007Z");
-  cr_assert_str_eq(hlc_format(buf, sizeof buf, hlc_make(1, 1)), "1970-01-01T00:00:00.001Z+1");
+  cr_assert_str_eq(hlc_format(buf, sizeof buf, hlc_make(1, 1)), "1970-01-01T00:00:00.001Z");
   /* the returned pointer is the buffer */
   cr_assert_eq(hlc_format(buf, sizeof buf, 0), buf);
   /* the largest stamp still formats (year 10889) */
   hlc_format(buf, sizeof buf, UINT64_MAX);
-  cr_assert_str_eq(buf, "10889-08-02T05:31:50.655Z+65535");
+  cr_assert_str_eq(buf, "10889-08-02T05:31:50.655Z");
   /* a short buffer is cut and stays NUL-terminated */
   memset(buf, 'x', sizeof buf);
   hlc_format(buf, 11, hlc_make(T2026, 0));
   cr_assert_str_eq(buf, "2026-11-28");
+}
+
+Test(hlc, format_with_offset)
+{
+  char buf[64];
+  /* 2026-12-01T02:17:56.270Z is 10:17 in Beijing, and still 1 December */
+  uint64_t h = hlc_make(UINT64_C(1764555476270), 3);
+  cr_assert_str_eq(hlc_format_at(buf, sizeof buf, h, 8 * 3600), "2025-12-01T10:17:56.270+08:00");
+  /* a diary entry at 02:00 Beijing time is dated that day, not the one before */
+  h = hlc_make(UINT64_C(1764525600000), 0); /* 2025-11-30T18:00:00Z */
+  cr_assert_str_eq(hlc_format_at(buf, sizeof buf, h, 8 * 3600), "2025-12-01T02:00:00.000+08:00");
+  cr_assert_str_eq(hlc_format_at(buf, sizeof buf, h, -(3 * 3600 + 30 * 60)),
+                   "2025-11-30T14:30:00.000-03:30");
+  cr_assert_str_eq(hlc_format_at(buf, sizeof buf, h, 0), "2025-11-30T18:00:00.000Z");
+  /* Shanghai's local mean time before 1901: +08:05:43 */
+  cr_assert_str_eq(hlc_format_at(buf, sizeof buf, h, 8 * 3600 + 5 * 60 + 43),
+                   "2025-12-01T02:05:43.000+08:05:43");
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef LINLI_VERSION
 #define LINLI_VERSION "0.0.0"
@@ -96,6 +97,11 @@ main(int argc, char **argv)
     goto done;
   }
   log_init(cfg->name, cfg->log_level);
+  /* Times the commands print are in the station's zone (cli_time). */
+  if (cfg->timezone[0] != '\0') {
+    setenv("TZ", cfg->timezone, 1);
+    tzset();
+  }
   /* glibc gives each thread that allocates (ZeroMQ's I/O thread, RocksDB's
    * flush and compaction threads) an arena of its own, each holding freed
    * memory back.  On a station that is several MB of a 40 MB budget, for

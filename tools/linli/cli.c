@@ -9,6 +9,7 @@
  */
 #include "tools/linli/cli.h"
 
+#include "crdt/hlc.h"
 #include "crdt/mp.h"
 
 #include <errno.h>
@@ -231,4 +232,24 @@ void
 cli_progress_cb(void *ctx, uint64_t done, uint64_t total)
 {
   cli_progress_update(ctx, done, total);
+}
+
+char *
+cli_time(char *out, size_t n, uint64_t h)
+{
+  time_t secs = (time_t)(hlc_ms(h) / 1000);
+  struct tm tm;
+  /* The offset at that instant, daylight saving time included. */
+  long off = localtime_r(&secs, &tm) != NULL ? tm.tm_gmtoff : 0;
+  return hlc_format_at(out, n, h, (int32_t)off);
+}
+
+void
+cli_time_json(jw *w, uint64_t h)
+{
+  char when[64];
+  jw_key(w, "time");
+  jw_str(w, cli_time(when, sizeof when, h));
+  jw_key(w, "logical");
+  jw_uint(w, hlc_logical(h));
 }

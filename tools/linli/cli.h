@@ -113,6 +113,16 @@ int cli_clock_check(uint64_t now_ms, bool writes, lerr *e);
 /* A monotonic millisecond count, only for deciding when to show progress. */
 uint64_t cli_mono_ms(void);
 
+/* The time of HLC timestamp h for a person: ISO 8601 in the station's time
+ * zone with its offset ("2026-12-01T10:17:56.270+08:00"), the zone being
+ * TZ when set, else the system's (/etc/localtime); inside linli-node, its
+ * `timezone` setting.  Ops keep UTC; only what is shown changes.  The
+ * logical counter is never part of it (JSON output gives it as "logical").
+ * Returns out. */
+char *cli_time(char *out, size_t n, uint64_t h);
+/* The JSON members "time" and "logical" of timestamp h. */
+void cli_time_json(jw *w, uint64_t h);
+
 /* Writes s[0..n) for a person to read: UTF-8 as is, control characters and
  * the backslash as C-style escapes, so one value stays on one line. */
 void cli_text(FILE *f, const char *s, size_t n);

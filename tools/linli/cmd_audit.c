@@ -672,8 +672,8 @@ s_print_text(audit *a, const char *source)
     ident_short(who, aa->pk);
     const char *role = aa->ts.certified ? trust_role_name(aa->ts.chain.c[0].role)
                        : memcmp(aa->pk, a->root, LINLI_PK_BYTES) == 0 ? "root" : "-";
-    hlc_format(t0, sizeof t0, aa->hlc_min);
-    hlc_format(t1, sizeof t1, aa->hlc_max);
+    cli_time(t0, sizeof t0, aa->hlc_min);
+    cli_time(t1, sizeof t1, aa->hlc_max);
     t0[19] = t1[19] = 0;
     printf("%-12s  ", who);
     cli_text(stdout, s_name(a, aa), strlen(s_name(a, aa)));
@@ -749,9 +749,9 @@ s_print_json_authors(audit *a, jw *w)
     else
       jw_null(w);
     jw_key(w, "first_time");
-    jw_str(w, aa->ops ? hlc_format(t, sizeof t, aa->hlc_min) : "");
+    jw_str(w, aa->ops ? cli_time(t, sizeof t, aa->hlc_min) : "");
     jw_key(w, "last_time");
-    jw_str(w, aa->ops ? hlc_format(t, sizeof t, aa->hlc_max) : "");
+    jw_str(w, aa->ops ? cli_time(t, sizeof t, aa->hlc_max) : "");
     jw_key(w, "problems");
     jw_uint(w, aa->problems);
     jw_obj_end(w);

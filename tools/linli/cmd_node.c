@@ -217,7 +217,7 @@ cmd_status(cli *c)
   char curve_hex[65] = "";
   if (crypto_sign_ed25519_pk_to_curve25519(curve, lstore_self(s)) == 0)
     hex_encode(curve_hex, curve, sizeof curve);
-  hlc_format(when, sizeof when, st.hlc);
+  cli_time(when, sizeof when, st.hlc);
   const uint8_t *root = lstore_root(s);
   ltrust_state *ts = malloc(sizeof *ts);
   if (ts == NULL || lstore_trust(s, lstore_self(s), ts, &e) != 0) {
@@ -247,8 +247,7 @@ cmd_status(cli *c)
     jw_str(&w, lstore_dir(s));
     jw_key(&w, "hlc");
     jw_uint(&w, st.hlc);
-    jw_key(&w, "time");
-    jw_str(&w, when);
+    cli_time_json(&w, st.hlc);
     jw_key(&w, "own_seq");
     jw_uint(&w, st.own_seq);
     jw_key(&w, "authors");
@@ -318,7 +317,7 @@ cmd_status(cli *c)
     }
     if (ts->certified) {
       char until[64];
-      hlc_format(until, sizeof until, hlc_make(ts->chain.c[0].not_after, 0));
+      cli_time(until, sizeof until, hlc_make(ts->chain.c[0].not_after, 0));
       fputs("certificate: ", stdout);
       cli_text(stdout, ts->chain.c[0].name, strlen(ts->chain.c[0].name));
       printf(", %s, prefix '%s', valid until %.10s\n", trust_role_name(ts->chain.c[0].role),

@@ -103,7 +103,7 @@ cli_rec_text(const rec *r)
       for (uint32_t k = 0; k < f->nents; k++) {
         const rentry *en = &f->ents[k];
         ident_short(who, en->st.author);
-        printf("\n  %s  %s  ", hlc_format(when, sizeof when, en->st.hlc), who);
+        printf("\n  %s  %s  ", cli_time(when, sizeof when, en->st.hlc), who);
         cli_text(stdout, en->s, en->s_len);
       }
       break;
@@ -131,7 +131,7 @@ s_get_json(const rec *r, const char *key)
 int
 cli_rec_json(jw *w, const rec *r)
 {
-  char when[64], name[LINLI_FIELD_MAX + 32];
+  char name[LINLI_FIELD_MAX + 32];
   jw_obj_begin(w);
   const rfield *prev = NULL;
   for (uint32_t i = 0; i < r->nfields; i++) {
@@ -173,8 +173,7 @@ cli_rec_json(jw *w, const rec *r)
       for (uint32_t k = 0; k < f->nents; k++) {
         const rentry *en = &f->ents[k];
         jw_obj_begin(w);
-        jw_key(w, "time");
-        jw_str(w, hlc_format(when, sizeof when, en->st.hlc));
+        cli_time_json(w, en->st.hlc);
         jw_key(w, "hlc");
         jw_uint(w, en->st.hlc);
         jw_key(w, "author");
@@ -305,7 +304,7 @@ cli_hist_text(FILE *f, const lhist_entry *h)
   ident_short(who, h->author);
   hex_encode(head, h->head_hash, LINLI_HASH_BYTES);
   head[LINLI_SHORT_ID_LEN] = '\0';
-  fprintf(f, "%s  %s  seq %llu  %s", hlc_format(when, sizeof when, o->hlc), who,
+  fprintf(f, "%s  %s  seq %llu  %s", cli_time(when, sizeof when, o->hlc), who,
           (unsigned long long)o->seq, op_kind_name(o->kind));
   if (o->kind != OP_DEL) {
     fputc(' ', f);
@@ -339,10 +338,8 @@ void
 cli_hist_json(jw *w, const lhist_entry *h)
 {
   const op *o = h->o;
-  char when[64];
   jw_obj_begin(w);
-  jw_key(w, "time");
-  jw_str(w, hlc_format(when, sizeof when, o->hlc));
+  cli_time_json(w, o->hlc);
   jw_key(w, "hlc");
   jw_uint(w, o->hlc);
   jw_key(w, "author");

@@ -120,7 +120,6 @@ s_write(cli *c, lstore *s, op *ops, uint32_t n)
 {
   lident id;
   lerr e = {0};
-  char when[64];
   int rc = cli_identity(s, &id);
 
   if (rc != CLI_OK)
@@ -129,7 +128,6 @@ s_write(cli *c, lstore *s, op *ops, uint32_t n)
     rc = cli_fail_e(&e);
     goto done;
   }
-  hlc_format(when, sizeof when, ops[n - 1].hlc);
   if (c->json) {
     jw w;
     jw_init(&w, stdout);
@@ -144,8 +142,7 @@ s_write(cli *c, lstore *s, op *ops, uint32_t n)
     jw_uint(&w, n);
     jw_key(&w, "hlc");
     jw_uint(&w, ops[n - 1].hlc);
-    jw_key(&w, "time");
-    jw_str(&w, when);
+    cli_time_json(&w, ops[n - 1].hlc);
     jw_obj_end(&w);
     jw_finish(&w);
   } else if (n == 1) {

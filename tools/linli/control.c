@@ -221,7 +221,7 @@ cli_print_peers(FILE *f, jw *w)
   for (uint32_t i = 0; i < n; i++) {
     char when[64] = "never";
     if (p[i].last_sync_ms)
-      hlc_format(when, sizeof when, hlc_make(p[i].last_sync_ms, 0));
+      cli_time(when, sizeof when, hlc_make(p[i].last_sync_ms, 0));
     if (w) {
       jw_obj_begin(w);
       jw_key(w, "name");
