@@ -137,3 +137,23 @@ bad:
   return lerr_set(e, LINLI_EINVAL, "'%.*s' is not an integer (digits with an optional sign, "
                   "e.g. 5 or -2)", (int)(n > 64 ? 64 : n), s);
 }
+
+int
+text_key_resolve(const char *ns, const char *arg, size_t n, char *out, size_t cap, lerr *e)
+{
+  size_t nsl = strlen(ns);
+  if (n > 0 && arg[0] == '/') {
+    arg++;
+    n--;
+    nsl = 0;
+  } else if (n >= nsl && memcmp(arg, ns, nsl) == 0) {
+    nsl = 0;
+  }
+  if (nsl + n + 1 > cap)
+    return lerr_set(e, LINLI_ETOOBIG, "key %s%.*s is longer than %zu bytes", nsl ? ns : "",
+                    (int)(n > 64 ? 64 : n), arg, cap - 1);
+  memcpy(out, ns, nsl);
+  memcpy(out + nsl, arg, n);
+  out[nsl + n] = '\0';
+  return 0;
+}

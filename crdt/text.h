@@ -38,4 +38,13 @@ long text_find_assign(const char *s, size_t n, size_t *sep_len);
  * LINLI_ETOOBIG (does not fit). */
 int text_parse_i64(const char *s, size_t n, int64_t *out, lerr *e);
 
+/* A record key or key prefix as typed, made absolute against the station's
+ * namespace `ns` ("" or ending in '/', e.g. "gusu/jinchang/shilu/"):
+ *   "/gusu/x/hh/1"  a leading '/' means absolute: "gusu/x/hh/1"
+ *   "hh/0012"       relative: ns + "hh/0012"
+ *   ns + "hh/0012"  a key already inside the namespace is taken as written
+ * out gets the result, NUL-terminated, in at most cap bytes; LINLI_ETOOBIG
+ * when it does not fit.  Syntax is the caller's to check (key_check). */
+int text_key_resolve(const char *ns, const char *arg, size_t n, char *out, size_t cap, lerr *e);
+
 #endif

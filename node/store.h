@@ -247,6 +247,11 @@ int lstore_set_root(lstore *s, const uint8_t root[LINLI_PK_BYTES], lerr *e);
  * it is accepted) and fork evidence. */
 int lstore_trust(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *out, lerr *e);
 
+/* The station's own namespace: the key prefix of its certificate ("" when
+ * it holds none, or for the root), NUL-terminated in out.  Keys a person
+ * types are relative to it (crdt/text.h, text_key_resolve). */
+int lstore_namespace(lstore *s, char out[LINLI_KEY_MAX + 1], lerr *e);
+
 /* Fork evidence held (docs/FORMAT.md, "Fork evidence"), author by author;
  * each is re-checked on the way.  A non-zero return from cb stops. */
 typedef int (*lstore_fork_cb)(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,

@@ -212,6 +212,17 @@ lstore_trust(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *out,
 }
 
 int
+lstore_namespace(lstore *s, char out[LINLI_KEY_MAX + 1], lerr *e)
+{
+  ltrust_state *st;
+  out[0] = '\0';
+  int rc = st_trust_get(s, lstore_self(s), &st, e);
+  if (rc == 0 && st->certified)
+    snprintf(out, LINLI_KEY_MAX + 1, "%s", st->chain.c[0].prefix);
+  return rc;
+}
+
+int
 lstore_forks(lstore *s, lstore_fork_cb cb, void *ctx, lerr *e)
 {
   int rc = 0;

@@ -79,18 +79,48 @@ ok "cert show FILE needs no data directory"
 must -d V put gusu/jinchang/v12/hh/1 户主=陈建国
 must -d V put gusu/jinchang/v12/hh/2 户主=李秀英
 must -d V incr gusu/jinchang/v12/hh/1 诚信积分 5
-run -d V put gusu/jinchang/v13/hh/1 户主=x
+run -d V put /gusu/jinchang/v13/hh/1 户主=x
 [ "$RC" -eq 1 ] || fail "out-of-namespace write exited $RC"
 has "outside its namespace"
-run -d V put notices/2026/1 title=x
+run -d V put /notices/2026/1 title=x
 [ "$RC" -eq 1 ] || fail "village notice exited $RC"
-run -d S put notices/2026/1 title=x
+run -d S put /notices/2026/1 title=x
 [ "$RC" -eq 1 ] || fail "street notice exited $RC"
 must -d D put notices/2026/1 title=防汛通知
 must -d W put gusu/jinchang/v13/hh/1 户主=周文
-ok "writes stay inside their namespaces; notices are the district's"
 # a refused local write leaves the node able to write
 must -d V put gusu/jinchang/v12/hh/3 户主=王芳
+ok "writes stay inside their namespaces; notices are the district's"
+
+# ---- keys relative to the station's namespace ----
+must -d V put hh/4 户主=赵敏
+must -d V get /gusu/jinchang/v12/hh/4
+grep -q '赵敏' "$T/out" || fail "relative put did not write gusu/jinchang/v12/hh/4: $(out)"
+must -d V get hh/4
+must -d V ls hh/
+[ "$(out)" = "$(printf 'gusu/jinchang/v12/hh/1\ngusu/jinchang/v12/hh/2\ngusu/jinchang/v12/hh/3\ngusu/jinchang/v12/hh/4')" ] ||
+  fail "ls hh/ at v12: $(out)"
+must -d V digest hh/
+REL=$(out)
+must -d V digest /gusu/jinchang/v12/hh/
+[ "$(out)" = "$REL" ] || fail "relative and absolute digests differ"
+must -d V incr hh/4 诚信积分 2
+must -d V --json log hh/4
+grep -q '"key":"gusu/jinchang/v12/hh/4"' "$T/out" || fail "log key: $(out)"
+# the street's namespace is one level up: a village's records by its name
+must -d S put v12x/hh/1 户主=钱立
+must -d S get /gusu/jinchang/v12x/hh/1
+# the district has the empty prefix: keys are as typed, '/' or not
+must -d D get notices/2026/1
+must -d D get /notices/2026/1
+refused_usage() {
+  run "$@"
+  [ "$RC" -eq 2 ] || fail "linli $* exited $RC, not 2: $(cat "$T/err")"
+}
+refused_usage -d V put hh/ x=1
+refused_usage -d V put / x=1
+refused_usage -d D put nokey x=1
+ok "keys are relative to the station's namespace; a leading / is absolute"
 
 # ---- up the tree, and the audit of the district's export ----
 up V S

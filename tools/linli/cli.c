@@ -11,6 +11,8 @@
 
 #include "crdt/hlc.h"
 #include "crdt/mp.h"
+#include "crdt/op.h"
+#include "crdt/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -252,4 +254,40 @@ cli_time_json(jw *w, uint64_t h)
   jw_str(w, cli_time(when, sizeof when, h));
   jw_key(w, "logical");
   jw_uint(w, hlc_logical(h));
+}
+
+int
+cli_key_typed(const cli *c, const char *arg, bool prefix)
+{
+  lerr e = {0};
+  size_t n = strlen(arg);
+  if (cli_prefix_check(arg, n, &e) != 0)
+    return cli_usage(c, "%s", e.msg);
+  if (prefix)
+    return CLI_OK;
+  if (arg[0] == '/') {
+    if (key_check(arg + 1, n - 1, &e) != 0)
+      return cli_usage(c, "%s", e.msg);
+    return CLI_OK;
+  }
+  if (n == 0 || arg[n - 1] == '/' || strstr(arg, "//") != NULL)
+    return cli_usage(c, "record key '%s' is empty, ends with '/' or has an empty path "
+                     "component", arg);
+  return CLI_OK;
+}
+
+int
+cli_key(const cli *c, lstore *s, const char *arg, bool prefix, char out[LINLI_KEY_MAX + 1])
+{
+  lerr e = {0};
+  char ns[LINLI_KEY_MAX + 1];
+  out[0] = '\0';
+  if (lstore_namespace(s, ns, &e) != 0)
+    return cli_fail_e(&e);
+  if (text_key_resolve(ns, arg, strlen(arg), out, LINLI_KEY_MAX + 1, &e) != 0)
+    return cli_usage(c, "%s", e.msg);
+  int r = prefix ? cli_prefix_check(out, strlen(out), &e) : key_check(out, strlen(out), &e);
+  if (r != 0)
+    return cli_usage(c, "%s", e.msg);
+  return CLI_OK;
 }

@@ -131,6 +131,20 @@ void cli_text(FILE *f, const char *s, size_t n);
  * valid UTF-8, no control characters, at most LINLI_KEY_MAX bytes. */
 int cli_prefix_check(const char *p, size_t n, lerr *e);
 
+/* Record keys and prefixes on the command line are relative to the
+ * station's namespace, its certificate's prefix (lstore_namespace): at
+ * gusu/jinchang/shilu/, "hh/0012" is gusu/jinchang/shilu/hh/0012; a leading
+ * '/' makes a key absolute, and a key already inside the namespace is
+ * taken as written (crdt/text.h, text_key_resolve).
+ *
+ * cli_key_typed checks what can be checked before the store is open (a
+ * usage error, CLI_USAGE): for a prefix, cli_prefix_check; for a key, not
+ * empty, no control character, no empty component, not ending in '/', and
+ * an absolute key whole.  cli_key makes the argument absolute into out
+ * and checks the result (key_check for a key). */
+int cli_key_typed(const cli *c, const char *arg, bool prefix);
+int cli_key(const cli *c, lstore *s, const char *arg, bool prefix, char out[LINLI_KEY_MAX + 1]);
+
 /* Progress on stderr for long runs: shown only when stderr is a terminal
  * and the run has lasted longer than two seconds, and erased again before
  * the final result or error is printed. */

@@ -17,23 +17,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Opens the store and makes the optional prefix argument absolute (no
+ * argument: the whole store). */
 static int
-s_key_arg(cli *c, const char *key)
+s_open_prefix(cli *c, lstore **s, char prefix[LINLI_KEY_MAX + 1])
 {
-  lerr e = {0};
-  if (key_check(key, strlen(key), &e) != 0)
-    return cli_usage(c, "%s", e.msg);
-  return CLI_OK;
+  int rc = c->argc > 0 ? cli_key_typed(c, c->argv[0], true) : CLI_OK;
+  prefix[0] = '\0';
+  if (rc == CLI_OK)
+    rc = cli_open(c, s);
+  if (rc == CLI_OK && c->argc > 0)
+    rc = cli_key(c, *s, c->argv[0], true, prefix);
+  return rc;
 }
 
+/* Opens the store and makes the key argument absolute. */
 static int
-s_prefix_arg(cli *c, const char **prefix)
+s_open_key(cli *c, lstore **s, char key[LINLI_KEY_MAX + 1])
 {
-  lerr e = {0};
-  *prefix = c->argc > 0 ? c->argv[0] : "";
-  if (cli_prefix_check(*prefix, strlen(*prefix), &e) != 0)
-    return cli_usage(c, "%s", e.msg);
-  return CLI_OK;
+  int rc = cli_key_typed(c, c->argv[0], false);
+  key[0] = '\0';
+  if (rc == CLI_OK)
+    rc = cli_open(c, s);
+  if (rc == CLI_OK)
+    rc = cli_key(c, *s, c->argv[0], false, key);
+  return rc;
 }
 
 /* ---- get ---- */
@@ -195,14 +203,12 @@ cli_rec_json(jw *w, const rec *r)
 int
 cmd_get(cli *c)
 {
-  const char *key = c->argv[0];
+  char key[LINLI_KEY_MAX + 1];
   lstore *s = NULL;
   rec *r = NULL;
   lerr e = {0};
-  int rc = s_key_arg(c, key);
+  int rc = s_open_key(c, &s, key);
 
-  if (rc == CLI_OK)
-    rc = cli_open(c, &s);
   if (rc != CLI_OK)
     goto done;
   int g = lstore_get(s, key, strlen(key), &r, &e);
@@ -246,16 +252,14 @@ s_ls_cb(void *ctx, const char *key, size_t klen, const rec *r)
 int
 cmd_ls(cli *c)
 {
-  const char *prefix;
+  char prefix[LINLI_KEY_MAX + 1];
   lstore *s = NULL;
   lerr e = {0};
   char *buf = NULL;
   size_t len = 0;
   s_ls_ctx x = {.f = NULL, .json = c->json};
-  int rc = s_prefix_arg(c, &prefix);
+  int rc = s_open_prefix(c, &s, prefix);
 
-  if (rc == CLI_OK)
-    rc = cli_open(c, &s);
   if (rc != CLI_OK)
     goto done;
   x.f = open_memstream(&buf, &len);
@@ -400,16 +404,14 @@ s_log_cb(void *ctx, const lhist_entry *h)
 int
 cmd_log(cli *c)
 {
-  const char *key = c->argv[0];
+  char key[LINLI_KEY_MAX + 1];
   lstore *s = NULL;
   lerr e = {0};
   char *buf = NULL;
   size_t len = 0;
   s_log_ctx x = {.f = NULL, .json = c->json};
-  int rc = s_key_arg(c, key);
+  int rc = s_open_key(c, &s, key);
 
-  if (rc == CLI_OK)
-    rc = cli_open(c, &s);
   if (rc != CLI_OK)
     goto done;
   x.f = open_memstream(&buf, &len);
@@ -457,15 +459,13 @@ done:
 int
 cmd_digest(cli *c)
 {
-  const char *prefix;
+  char prefix[LINLI_KEY_MAX + 1];
   lstore *s = NULL;
   ldigest d;
   lerr e = {0};
   char hex[2 * LINLI_HASH_BYTES + 1];
-  int rc = s_prefix_arg(c, &prefix);
+  int rc = s_open_prefix(c, &s, prefix);
 
-  if (rc == CLI_OK)
-    rc = cli_open(c, &s);
   if (rc != CLI_OK)
     goto done;
   if (lstore_digest(s, prefix, strlen(prefix), &d, &e) != 0) {

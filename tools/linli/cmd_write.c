@@ -25,30 +25,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs op_check() on an op before it has a sequence number and a time:
- * the placeholders only satisfy the checks of those two fields. */
+/* Runs op_check() on an op before it has a sequence number, a time and
+ * its absolute key (known once the store is open): the placeholders only
+ * satisfy the checks of those fields, which are made elsewhere. */
 static int
 s_precheck(cli *c, op *o)
 {
   lerr e = {0};
-  uint64_t seq = o->seq, hlc = o->hlc;
-  o->seq = 1;
-  o->hlc = 1;
-  int r = op_check(o, &e);
-  o->seq = seq;
-  o->hlc = hlc;
-  if (r != 0)
+  op t = *o;
+  t.seq = 1;
+  t.hlc = 1;
+  t.key = "k/k";
+  t.key_len = 3;
+  if (op_check(&t, &e) != 0)
     return cli_usage(c, "%s", e.msg);
   return CLI_OK;
 }
 
+/* Opens the store and makes the key argument (argv[0]) absolute against
+ * the station's namespace, into key. */
 static int
-s_key_arg(cli *c, const char *key)
+s_open_key(cli *c, lstore **s, char key[LINLI_KEY_MAX + 1])
 {
-  lerr e = {0};
-  if (key_check(key, strlen(key), &e) != 0)
-    return cli_usage(c, "%s", e.msg);
-  return CLI_OK;
+  int rc = cli_open(c, s);
+  if (rc == CLI_OK)
+    rc = cli_key(c, *s, c->argv[0], false, key);
+  return rc;
+}
+
+static void
+s_op_key(op *o, const char *key)
+{
+  o->key = key;
+  o->key_len = (uint32_t)strlen(key);
 }
 
 static void
@@ -161,11 +170,14 @@ static int
 s_write_one(cli *c, op *o)
 {
   lstore *s = NULL;
+  char key[LINLI_KEY_MAX + 1] = "";
   int rc = s_precheck(c, o);
   if (rc == CLI_OK)
-    rc = cli_open(c, &s);
-  if (rc == CLI_OK)
+    rc = s_open_key(c, &s, key);
+  if (rc == CLI_OK) {
+    s_op_key(o, key);
     rc = s_kinds_check(s, o, 1);
+  }
   if (rc == CLI_OK)
     rc = s_write(c, s, o, 1);
   cli_close(&s);
@@ -176,9 +188,10 @@ int
 cmd_put(cli *c)
 {
   const char *key = c->argv[0];
+  char abs[LINLI_KEY_MAX + 1] = "";
   uint32_t n = (uint32_t)(c->argc - 1);
   lstore *s = NULL;
-  int rc = s_key_arg(c, key);
+  int rc = cli_key_typed(c, key, false);
   op *ops = NULL;
 
   if (rc != CLI_OK)
@@ -212,7 +225,9 @@ cmd_put(cli *c)
     if (rc != CLI_OK)
       goto done;
   }
-  rc = cli_open(c, &s);
+  rc = s_open_key(c, &s, abs);
+  for (uint32_t i = 0; i < n && rc == CLI_OK; i++)
+    s_op_key(&ops[i], abs);
   if (rc == CLI_OK)
     rc = s_kinds_check(s, ops, n);
   if (rc == CLI_OK)
@@ -229,7 +244,7 @@ cmd_incr(cli *c)
   op o;
   int64_t n;
   lerr e = {0};
-  int rc = s_key_arg(c, c->argv[0]);
+  int rc = cli_key_typed(c, c->argv[0], false);
   if (rc != CLI_OK)
     return rc;
   if (text_parse_i64(c->argv[2], strlen(c->argv[2]), &n, &e) != 0)
@@ -245,7 +260,7 @@ static int
 s_str_op(cli *c, uint8_t kind)
 {
   op o;
-  int rc = s_key_arg(c, c->argv[0]);
+  int rc = cli_key_typed(c, c->argv[0], false);
   if (rc != CLI_OK)
     return rc;
   s_op_init(&o, kind, c->argv[0], "");
@@ -288,18 +303,19 @@ s_get_present(lstore *s, const char *key, rec **r)
 int
 cmd_rm(cli *c)
 {
-  const char *key = c->argv[0], *elem = c->argv[2];
+  const char *elem = c->argv[2];
+  char key[LINLI_KEY_MAX + 1] = "";
   lstore *s = NULL;
   rec *r = NULL;
   op_tag *tags = NULL;
   uint32_t ntags = 0;
   op o;
-  int rc = s_key_arg(c, key);
+  int rc = cli_key_typed(c, c->argv[0], false);
 
   if (rc != CLI_OK)
     return rc;
   /* Checked as the add it undoes: the tags are only known from the store. */
-  s_op_init(&o, OP_ADD, key, "");
+  s_op_init(&o, OP_ADD, c->argv[0], "");
   s_field_arg(&o, c->argv[1], strlen(c->argv[1]));
   const char *field = o.field;
   size_t field_len = o.field_len;
@@ -307,9 +323,10 @@ cmd_rm(cli *c)
   o.str_len = (uint32_t)strlen(elem);
   rc = s_precheck(c, &o);
   if (rc == CLI_OK)
-    rc = cli_open(c, &s);
+    rc = s_open_key(c, &s, key);
   if (rc != CLI_OK)
     goto done;
+  s_op_key(&o, key);
   lerr e = {0};
   int g = lstore_get(s, key, strlen(key), &r, &e);
   if (g != 0 && g != LINLI_ENOTFOUND) {
@@ -491,21 +508,21 @@ s_del_field(cli *c, lstore *s, const rec *r, const char *key, const char *name,
 int
 cmd_del(cli *c)
 {
-  const char *key = c->argv[0];
+  char key[LINLI_KEY_MAX + 1] = "";
   lstore *s = NULL;
   rec *r = NULL;
   op o;
-  int rc = s_key_arg(c, key);
+  int rc = cli_key_typed(c, c->argv[0], false);
 
   if (rc != CLI_OK)
     return rc;
   if (c->argc == 2) {
-    s_op_init(&o, OP_SET, key, "");
+    s_op_init(&o, OP_SET, c->argv[0], "");
     s_field_arg(&o, c->argv[1], strlen(c->argv[1]));
     o.str = "";
     rc = s_precheck(c, &o); /* the field name's syntax */
     if (rc == CLI_OK)
-      rc = cli_open(c, &s);
+      rc = s_open_key(c, &s, key);
     if (rc == CLI_OK)
       rc = s_get_present(s, key, &r);
     if (rc == CLI_OK)
@@ -514,8 +531,8 @@ cmd_del(cli *c)
     cli_close(&s);
     return rc;
   }
+  rc = s_open_key(c, &s, key);
   s_op_init(&o, OP_DEL, key, "");
-  rc = cli_open(c, &s);
   if (rc == CLI_OK)
     rc = s_get_present(s, key, &r);
   if (rc == CLI_OK)
