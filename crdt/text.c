@@ -9,6 +9,7 @@
  */
 #include "crdt/text.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* The ASCII character a full-width form at s[0..n) stands for, with its
@@ -156,4 +157,55 @@ text_key_resolve(const char *ns, const char *arg, size_t n, char *out, size_t ca
   memcpy(out + nsl, arg, n);
   out[nsl + n] = '\0';
   return 0;
+}
+
+/* Splits UTF-8 into code points by their lead bytes: enough to count edits
+ * in characters, which is what a typo is.  Returns max + 1 when s holds
+ * more than max. */
+static size_t
+s_codepoints(const char *s, size_t n, uint32_t *cp, size_t max)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  size_t k = 0, i = 0;
+  while (i < n) {
+    if (k == max)
+      return max + 1;
+    size_t len = p[i] < 0x80 ? 1 : p[i] >= 0xF0 ? 4 : p[i] >= 0xE0 ? 3 : p[i] >= 0xC0 ? 2 : 1;
+    if (len > n - i)
+      len = n - i;
+    uint32_t c = 0;
+    for (size_t j = 0; j < len; j++)
+      c = (c << 8) | p[i + j];
+    cp[k++] = c;
+    i += len;
+  }
+  return k;
+}
+
+unsigned
+text_distance(const char *a, size_t an, const char *b, size_t bn)
+{
+  enum { MAXCP = 64 };
+  uint32_t x[MAXCP], y[MAXCP];
+  unsigned row[MAXCP + 1];
+  size_t n = s_codepoints(a, an, x, MAXCP), m = s_codepoints(b, bn, y, MAXCP);
+  if (n > MAXCP || m > MAXCP)
+    return UINT_MAX;
+  for (size_t j = 0; j <= m; j++)
+    row[j] = (unsigned)j;
+  for (size_t i = 1; i <= n; i++) {
+    unsigned diag = row[0];
+    row[0] = (unsigned)i;
+    for (size_t j = 1; j <= m; j++) {
+      unsigned up = row[j];
+      unsigned best = diag + (x[i - 1] != y[j - 1]);
+      if (up + 1 < best)
+        best = up + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[m];
 }

@@ -47,4 +47,9 @@ int text_parse_i64(const char *s, size_t n, int64_t *out, lerr *e);
  * when it does not fit.  Syntax is the caller's to check (key_check). */
 int text_key_resolve(const char *ns, const char *arg, size_t n, char *out, size_t cap, lerr *e);
 
+/* Levenshtein distance between two UTF-8 strings counted in code points
+ * (each at most 64 code points; longer strings give UINT_MAX).  For "did
+ * you mean" suggestions. */
+unsigned text_distance(const char *a, size_t an, const char *b, size_t bn);
+
 #endif

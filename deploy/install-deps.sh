@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages linli builds against, if any is missing.
 # As root it uses apt-get; otherwise it names what to install and stops.
 set -e
-PKGS="build-essential cmake pkg-config libzmq3-dev librocksdb-dev libmsgpack-dev libsodium-dev libcriterion-dev libzstd-dev"
+PKGS="build-essential cmake pkg-config libzmq3-dev librocksdb-dev libmsgpack-dev libsodium-dev libcriterion-dev libzstd-dev libjansson-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

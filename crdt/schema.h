@@ -1,0 +1,127 @@
+/*
+ * schema.h - record types: what the records of a community mean, and the
+ * check of a write against them.
+ *
+ * A schema (docs/SCHEMA.md; deploy/schemas/community.json) is JSON that
+ * names record types.  Each type owns one collection: a record key
+ * NAMESPACE/COLLECTION/ID (ID one path component) belongs to the type whose
+ * collection is its next-to-last component, so "gusu/jinchang/shilu/hh/0012"
+ * is a 户 (household) of the namespace gusu/jinchang/shilu/.  Keys of no
+ * type stay free-form.  A type lists its fields: CRDT kind (register,
+ * counter, set, log), value type (text, integer, money in fen, date, enum
+ * with a code list, phone, resident ID), required or not, a lower bound for
+ * numbers, zh and en labels; and the aggregates it contributes (a count,
+ * counts by enum value, sums, by month of a date field).
+ *
+ * Pure: the text comes in, the caller owns the store that holds it.  The
+ * structs are public so that a front end (command line, API, web forms)
+ * can read labels and codes; only this module builds them.
+ */
+#ifndef LINLI_SCHEMA_H
+#define LINLI_SCHEMA_H
+
+#include "crdt/err.h"
+#include "crdt/op.h"
+#include "crdt/record.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The reserved record that carries the schema a station holds: register
+ * field "json" (the schema text) of key "schema/community", written by the
+ * trust root only (docs/FORMAT.md, "Schema"). */
+#define LSCHEMA_KEY "schema/community"
+#define LSCHEMA_FIELD "json"
+
+enum lschema_vt {
+  LSV_TEXT,
+  LSV_INTEGER,
+  LSV_MONEY,       /* integer fen, >= 0 unless min says otherwise */
+  LSV_DATE,        /* YYYY-MM-DD */
+  LSV_ENUM,        /* one of the codes' zh labels (a code is accepted as input) */
+  LSV_PHONE,       /* mobile 1[3-9] and 9 digits, or 0AREA-NUMBER */
+  LSV_RESIDENT_ID, /* 18 characters, GB 11643 check digit */
+  LSV_COUNT_
+};
+
+typedef struct lschema_code {
+  char *code, *zh, *en;
+} lschema_code;
+
+typedef struct lschema_field {
+  char *name;           /* also its zh label */
+  char *en;
+  int fk;               /* enum field_kind */
+  int vt;               /* enum lschema_vt */
+  bool required;
+  bool has_min;
+  int64_t min;          /* integer, money, counter sum */
+  lschema_code *codes;  /* LSV_ENUM */
+  uint32_t ncodes;
+} lschema_field;
+
+enum lschema_agg { LSA_COUNT, LSA_COUNT_BY, LSA_SUM };
+
+typedef struct lschema_aggregate {
+  int what;                    /* enum lschema_agg */
+  const lschema_field *field;  /* NULL for LSA_COUNT */
+} lschema_aggregate;
+
+typedef struct lschema_type {
+  char *name;                  /* zh: 户 */
+  char *en;
+  char *collection;            /* hh */
+  lschema_field *fields;       /* in the order of the schema text */
+  uint32_t nfields;
+  const lschema_field *month;  /* a date field aggregates are kept by, or NULL */
+  lschema_aggregate *aggs;
+  uint32_t naggs;
+} lschema_type;
+
+typedef struct lschema {
+  char *name;
+  int64_t version;
+  lschema_type *types;
+  uint32_t ntypes;
+} lschema;
+
+/* Parses schema text.  Errors (LINLI_EINVAL) name the line and column of a
+ * JSON syntax error, or the path of a wrong member
+ * ("types.户.fields.电话: unknown type 'phon'").  *out is the caller's
+ * (schema_destroy). */
+int schema_parse(lschema **out, const char *text, size_t n, lerr *e);
+void schema_destroy(lschema **s);
+
+/* The type whose collection is the next-to-last component of key, or NULL.
+ * *ns_len gets the length of the namespace before the collection. */
+const lschema_type *schema_type_of_key(const lschema *s, const char *key, size_t n,
+                                       size_t *ns_len);
+/* A type by zh name, en name or collection, or NULL. */
+const lschema_type *schema_type(const lschema *s, const char *name);
+const lschema_field *schema_field(const lschema_type *t, const char *name, size_t n);
+const char *schema_vt_name(int vt);
+/* An example of a valid value of the field, for messages and forms. */
+const char *schema_example(const lschema_field *f);
+
+/* Checks one value of field f and writes its canonical form to out (cap
+ * bytes, NUL-terminated): full-width digits folded, an enum code replaced
+ * by its zh label, an ID's check letter upper-cased.  A text value is
+ * copied unchanged when it fits, else *out_len is set and out is untouched
+ * (the caller keeps the value as typed).  LINLI_EINVAL names the field,
+ * the expected type and an example. */
+int schema_value(const lschema_field *f, const char *v, size_t n, char *out, size_t cap,
+                 size_t *out_len, lerr *e);
+
+/* Checks ops[0..n), all on one key of type t, against t and the record's
+ * current state r (NULL when absent): each field known (else "did you
+ * mean"), of its kind, its value valid (values must already be canonical:
+ * run schema_value first), a counter not taken below its bound, and a new
+ * record given every required field.  A `del` op passes; ops after it are
+ * checked as writing a new record. */
+int schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n, lerr *e);
+
+/* Checks a stored record's visible state against t (for a schema change:
+ * the new schema must accept what is stored). */
+int schema_check_record(const lschema_type *t, const rec *r, lerr *e);
+
+#endif
