@@ -11,7 +11,7 @@
  * The commands live in cmd_node.c (keygen, init, status, verify, rebuild),
  * cmd_write.c (put, incr, add, rm, append, del), cmd_read.c (get, ls, log,
  * digest), cmd_sync.c (summary, export, import), cmd_trust.c (cert,
- * rotate) and cmd_audit.c (audit).
+ * rotate), cmd_audit.c (audit) and cmd_records.c (schema).
  */
 #ifndef LINLI_CLI_H
 #define LINLI_CLI_H
@@ -181,6 +181,7 @@ int cmd_import(cli *c);
 int cmd_cert(cli *c);
 int cmd_rotate(cli *c);
 int cmd_audit(cli *c);
+int cmd_schema(cli *c);
 
 /* A record's visible state, as `get` prints it (text on stdout, or one
  * JSON object of its fields), and one op of a history, as `log` prints it

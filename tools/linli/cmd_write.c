@@ -20,6 +20,7 @@
 #include "crdt/hlc.h"
 #include "crdt/op.h"
 #include "crdt/text.h"
+#include "node/records.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -80,60 +81,21 @@ s_field_arg(op *o, const char *name, size_t n)
   o->field_len = (uint32_t)n;
 }
 
-/* The command that writes a field of kind fk. */
-static const char *
-s_kind_cmd(int fk)
-{
-  switch (fk) {
-  case FK_REGISTER: return "put";
-  case FK_COUNTER: return "incr";
-  case FK_SET: return "add/rm";
-  default: return "append";
-  }
-}
-
-/* Refuses ops that would create a field beside a visible one of the same
- * name and another kind (record.h, rec_other_kind).  All ops are on one
- * key. */
-static int
-s_kinds_check(lstore *s, const op *ops, uint32_t n)
-{
-  lerr e = {0};
-  rec *r = NULL;
-  int rc = CLI_OK;
-  int g = lstore_get(s, ops[0].key, ops[0].key_len, &r, &e);
-  if (g == LINLI_ENOTFOUND)
-    return CLI_OK;
-  if (g != 0)
-    return cli_fail_e(&e);
-  for (uint32_t i = 0; i < n && rc == CLI_OK; i++) {
-    int fk = op_field_kind(ops[i].kind);
-    if (fk < 0)
-      continue;
-    int other = rec_other_kind(r, ops[i].field, ops[i].field_len, fk);
-    if (other >= 0)
-      rc = cli_fail("%.*s: field %.*s is a %s; change it with linli %s, or remove it first "
-                    "with linli del %.*s %.*s", (int)ops[i].key_len, ops[i].key,
-                    (int)ops[i].field_len, ops[i].field, field_kind_name(other),
-                    s_kind_cmd(other), (int)ops[i].key_len, ops[i].key,
-                    (int)ops[i].field_len, ops[i].field);
-  }
-  rec_destroy(&r);
-  return rc;
-}
-
-/* Signs and writes ops[0..n) as this node and prints what was written.
+/* Checks ops[0..n) (lrecords_write: kinds, and the schema the station
+ * holds), signs and writes them as this node and prints what was written.
  * The store stays open; the caller closes it. */
 static int
 s_write(cli *c, lstore *s, op *ops, uint32_t n)
 {
   lident id;
   lerr e = {0};
+  lschema *sch = NULL;
   int rc = cli_identity(s, &id);
 
   if (rc != CLI_OK)
     return rc;
-  if (lstore_write(s, &id, ops, n, cli_wall_ms(), &e) != 0) {
+  if (lrecords_schema(s, &sch, &e) != 0 ||
+      lrecords_write(s, sch, &id, ops, n, cli_wall_ms(), &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -161,6 +123,7 @@ s_write(cli *c, lstore *s, op *ops, uint32_t n)
            (unsigned long long)ops[n - 1].seq, n);
   }
 done:
+  schema_destroy(&sch);
   ident_wipe(&id);
   return rc;
 }
@@ -174,10 +137,8 @@ s_write_one(cli *c, op *o)
   int rc = s_precheck(c, o);
   if (rc == CLI_OK)
     rc = s_open_key(c, &s, key);
-  if (rc == CLI_OK) {
+  if (rc == CLI_OK)
     s_op_key(o, key);
-    rc = s_kinds_check(s, o, 1);
-  }
   if (rc == CLI_OK)
     rc = s_write(c, s, o, 1);
   cli_close(&s);
@@ -228,8 +189,6 @@ cmd_put(cli *c)
   rc = s_open_key(c, &s, abs);
   for (uint32_t i = 0; i < n && rc == CLI_OK; i++)
     s_op_key(&ops[i], abs);
-  if (rc == CLI_OK)
-    rc = s_kinds_check(s, ops, n);
   if (rc == CLI_OK)
     rc = s_write(c, s, ops, n);
 done:

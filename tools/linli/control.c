@@ -132,8 +132,9 @@ cli_forward(const cli *c, int argc, char **argv, int *status)
   if (!s_listening(sock))
     return 0;
   snprintf(endpoint, sizeof endpoint, "ipc://%s", sock);
-  const char *files[4] = {c->out, c->for_file, c->key,
-                          strcmp(c->cmd, "import") == 0 && c->argc > 0 ? c->argv[0] : NULL};
+  const char *files[5] = {c->out, c->for_file, c->key,
+                          strcmp(c->cmd, "import") == 0 && c->argc > 0 ? c->argv[0] : NULL,
+                          strcmp(c->cmd, "schema") == 0 && c->argc > 1 ? c->argv[1] : NULL};
   lbuf req;
   lbuf_init(&req);
   mpw w;
@@ -143,7 +144,7 @@ cli_forward(const cli *c, int argc, char **argv, int *status)
   mpw_cstr(&w, cwd);
   mpw_array(&w, (uint32_t)argc);
   for (int i = 0; i < argc; i++) {
-    const char *f = s_file_in(argv[i], files, 4);
+    const char *f = s_file_in(argv[i], files, 5);
     char *abs = f ? s_absolute(argv[i], f, cwd) : NULL;
     mpw_cstr(&w, abs ? abs : argv[i]);
     free(abs);

@@ -320,6 +320,29 @@ static const cmd_def s_cmds[] = {
    "Example:\n"
    "  linli audit district.bundle --root district.key.pub\n"
    "  linli -d /srv/district audit --root 3b6a...e1 --record hh/yalu/0012\n"},
+  {"schema", cmd_schema, 1, 2, 0, "schema publish FILE | schema show",
+   "publish or show the record-type schema",
+   "The schema names the record types of the community work (households,\n"
+   "residents, requests, votes, points, volunteer hours, visit diaries,\n"
+   "charity, micro-projects, notices): for each, its key collection, its\n"
+   "fields with their kind, value type, labels and whether required\n"
+   "(docs/SCHEMA.md).  Under a schema every local write is checked: a wrong\n"
+   "type, an unknown field or points taken below zero are refused with the\n"
+   "field, the expected type and an example.  Without one, records are\n"
+   "free-form.\n"
+   "\n"
+   "  schema publish FILE\n"
+   "      the trust root only: check FILE, check that every stored record\n"
+   "      still fits it, and write it as signed ops under schema/; every\n"
+   "      station receives it by sync.  Its version must be above the one\n"
+   "      held.\n"
+   "  schema show\n"
+   "      the schema this station holds (--json: every type, field, label\n"
+   "      and code, for forms)\n"
+   "\n"
+   "Example:\n"
+   "  linli -d district schema publish deploy/schemas/community.json\n"
+   "  linli schema show\n"},
   {"verify", cmd_verify, 0, 0, 0, "verify",
    "re-verify every stored hash chain and signature",
    "Reads every author log back and checks that it is contiguous, chains\n"
@@ -530,7 +553,7 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
 static bool
 s_writes(const cmd_def *cmd, const cli *c)
 {
-  if (cmd->run == cmd_cert)
+  if (cmd->run == cmd_cert || cmd->run == cmd_schema)
     return c->argc > 0 && strcmp(c->argv[0], "show") != 0;
   return cmd->run == cmd_init || cmd->run == cmd_put || cmd->run == cmd_incr ||
          cmd->run == cmd_add || cmd->run == cmd_rm || cmd->run == cmd_append ||
