@@ -617,6 +617,14 @@ s_unknown(const lschema_type *t, const char *name, size_t n, lerr *e)
                   list);
 }
 
+int
+schema_field_named(const lschema_type *t, const char *name, size_t n, const lschema_field **out,
+                   lerr *e)
+{
+  *out = schema_field(t, name, n);
+  return *out != NULL ? 0 : s_unknown(t, name, n, e);
+}
+
 static const char *const s_kind_cmds[] = {"put", "incr", "add", "append"};
 
 /* The sum a counter would have with the ops so far, checked at each step
@@ -738,4 +746,150 @@ schema_check_record(const lschema_type *t, const rec *r, lerr *e)
       return lerr_set(e, LINLI_EINVAL, "required %s.%s is missing", t->name, f->name);
   }
   return 0;
+}
+
+/* ---- queries ---- */
+
+int
+schema_where_parse(const lschema_type *t, const char *s, lschema_where *w, lerr *e)
+{
+  char buf[LINLI_FIELD_MAX + 256];
+  size_t n = strlen(s);
+  memset(w, 0, sizeof *w);
+  if (n >= sizeof buf)
+    return lerr_set(e, LINLI_EINVAL, "--where '%.40s...' is too long", s);
+  /* Only the operator is folded: the field name and the value keep their
+   * bytes until schema_value folds a typed value. */
+  long at = -1;
+  for (size_t i = 0; i < n && at < 0; i++) {
+    if (s[i] == '<' || s[i] == '>' || s[i] == '!' || s[i] == '=')
+      at = (long)i;
+    else if (i + 3 <= n && (unsigned char)s[i] == 0xEF &&
+             ((unsigned char)s[i + 1] == 0xBC && ((unsigned char)s[i + 2] == 0x9C ||
+              (unsigned char)s[i + 2] == 0x9D || (unsigned char)s[i + 2] == 0x9E ||
+              (unsigned char)s[i + 2] == 0x81)))
+      at = (long)i;
+  }
+  if (at <= 0)
+    return lerr_set(e, LINLI_EINVAL, "--where '%s' is not FIELD=VALUE (or !=, <, <=, >, >=)", s);
+  /* the operator: one or two characters, each ASCII or full width */
+  char cmp[3] = "";
+  size_t p = (size_t)at, k = 0;
+  while (p < n && k < 2) {
+    size_t len = 1;
+    char c = s[p];
+    if ((unsigned char)c == 0xEF && p + 3 <= n) {
+      char f[2];
+      text_fold_ascii(s + p, 3, f);
+      c = f[0];
+      len = 3;
+    }
+    if (c != '<' && c != '>' && c != '!' && c != '=')
+      break;
+    cmp[k++] = c;
+    p += len;
+  }
+  static const char *const ops[] = {"=", "!=", "<", "<=", ">", ">="};
+  w->cmp = -1;
+  for (int i = 0; i < 6; i++)
+    if (strcmp(cmp, ops[i]) == 0)
+      w->cmp = i;
+  if (w->cmp < 0)
+    return lerr_set(e, LINLI_EINVAL, "--where '%s': unknown comparison '%s'", s, cmp);
+  const char *name = s;
+  size_t name_len = (size_t)at;
+  text_trim(&name, &name_len);
+  w->field = schema_field(t, name, name_len);
+  if (w->field == NULL)
+    return s_unknown(t, name, name_len, e);
+  const lschema_field *f = w->field;
+  w->numeric = f->vt == LSV_INTEGER || f->vt == LSV_MONEY;
+  if (w->numeric) {
+    if (text_parse_i64(s + p, n - p, &w->n, NULL) != 0)
+      return s_bad(f, e, s + p, n - p, "is not an integer");
+    w->value_len = (size_t)snprintf(w->value, sizeof w->value, "%lld", (long long)w->n);
+    return 0;
+  }
+  /* an absent value in a filter is a value like any other: not required */
+  lschema_field g = *f;
+  g.required = false;
+  int rc = schema_value(&g, s + p, n - p, w->value, sizeof w->value, &w->value_len, e);
+  if (rc != 0)
+    return rc;
+  if (w->value_len >= sizeof w->value)
+    return lerr_set(e, LINLI_EINVAL, "--where %s: the value is too long", f->name);
+  return 0;
+}
+
+static int
+s_cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+  size_t n = an < bn ? an : bn;
+  int d = n ? memcmp(a, b, n) : 0;
+  return d != 0 ? d : (an > bn) - (an < bn);
+}
+
+static bool
+s_cmp_ok(int cmp, int d)
+{
+  switch (cmp) {
+  case LSC_EQ: return d == 0;
+  case LSC_NE: return d != 0;
+  case LSC_LT: return d < 0;
+  case LSC_LE: return d <= 0;
+  case LSC_GT: return d > 0;
+  default: return d >= 0;
+  }
+}
+
+static bool
+s_contains(const char *h, size_t hn, const char *nd, size_t nn)
+{
+  if (nn == 0)
+    return true;
+  for (size_t i = 0; i + nn <= hn; i++)
+    if (memcmp(h + i, nd, nn) == 0)
+      return true;
+  return false;
+}
+
+static bool
+s_entry_match(const lschema_where *w, const char *v, size_t vn)
+{
+  if (w->numeric) {
+    int64_t x;
+    if (text_parse_i64(v, vn, &x, NULL) != 0)
+      return false;
+    return s_cmp_ok(w->cmp, (x > w->n) - (x < w->n));
+  }
+  return s_cmp_ok(w->cmp, s_cmp_bytes(v, vn, w->value, w->value_len));
+}
+
+bool
+schema_where_match(const lschema_where *w, const rec *r)
+{
+  const lschema_field *f = w->field;
+  const rfield *rf = rec_field(r, f->name, strlen(f->name), f->fk);
+  if (rf == NULL || !rfield_visible(rf))
+    return w->cmp == LSC_NE;
+  switch (f->fk) {
+  case FK_COUNTER: {
+    int64_t x = rfield_counter(rf);
+    return s_cmp_ok(w->cmp, (x > w->n) - (x < w->n));
+  }
+  case FK_LOG:
+    for (uint32_t i = 0; i < rf->nents; i++) {
+      bool has = s_contains(rf->ents[i].s, rf->ents[i].s_len, w->value, w->value_len);
+      if (w->cmp == LSC_EQ ? has : w->cmp == LSC_NE ? !has
+                                                    : s_entry_match(w, rf->ents[i].s,
+                                                                    rf->ents[i].s_len))
+        return true;
+    }
+    return false;
+  default:
+    for (uint32_t i = 0; i < rf->nents; i++)
+      if (s_entry_match(w, rf->ents[i].s, rf->ents[i].s_len))
+        return true;
+    return false;
+  }
 }

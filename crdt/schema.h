@@ -99,6 +99,10 @@ const lschema_type *schema_type_of_key(const lschema *s, const char *key, size_t
 /* A type by zh name, en name or collection, or NULL. */
 const lschema_type *schema_type(const lschema *s, const char *name);
 const lschema_field *schema_field(const lschema_type *t, const char *name, size_t n);
+/* schema_field, or LINLI_EINVAL naming the type, with "did you mean" or
+ * the list of its fields. */
+int schema_field_named(const lschema_type *t, const char *name, size_t n,
+                       const lschema_field **out, lerr *e);
 const char *schema_vt_name(int vt);
 /* An example of a valid value of the field, for messages and forms. */
 const char *schema_example(const lschema_field *f);
@@ -123,5 +127,29 @@ int schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_
 /* Checks a stored record's visible state against t (for a schema change:
  * the new schema must accept what is stored). */
 int schema_check_record(const lschema_type *t, const rec *r, lerr *e);
+
+/* A filter of a query: FIELD OP VALUE. */
+enum lschema_cmp { LSC_EQ, LSC_NE, LSC_LT, LSC_LE, LSC_GT, LSC_GE };
+
+typedef struct lschema_where {
+  const lschema_field *field;
+  int cmp;            /* enum lschema_cmp */
+  bool numeric;       /* integer and money: compare n; else value's bytes */
+  int64_t n;
+  char value[128];    /* canonical (schema_value) */
+  size_t value_len;
+} lschema_where;
+
+/* Parses "FIELD=VALUE", also with !=, <, <=, >, >= (the IME's full-width
+ * forms too): the field must be one of t's (else "did you mean"), the
+ * value valid for its type; it is made canonical, so an enum's code
+ * matches its label. */
+int schema_where_parse(const lschema_type *t, const char *s, lschema_where *w, lerr *e);
+
+/* Whether record r passes w: a register's value, a counter's sum, any
+ * element of a set, any entry of a log (which contains VALUE, for =).
+ * Numbers compare as numbers, anything else by bytes (so dates compare in
+ * time order).  A record without the field passes only !=. */
+bool schema_where_match(const lschema_where *w, const rec *r);
 
 #endif

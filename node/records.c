@@ -187,3 +187,33 @@ done:
   schema_destroy(&held);
   return rc;
 }
+
+typedef struct s_query_ctx {
+  const lschema *sch;
+  const lschema_type *t;
+  const lschema_where *w;
+  uint32_t nw;
+  lrecords_row_cb cb;
+  void *ctx;
+} s_query_ctx;
+
+static int
+s_query_cb(void *ctx, const char *key, size_t klen, const rec *r)
+{
+  s_query_ctx *x = ctx;
+  size_t ns = 0;
+  if (schema_type_of_key(x->sch, key, klen, &ns) != x->t)
+    return 0;
+  for (uint32_t i = 0; i < x->nw; i++)
+    if (!schema_where_match(&x->w[i], r))
+      return 0;
+  return x->cb(x->ctx, key, klen, ns, r);
+}
+
+int
+lrecords_query(lstore *s, const lschema *sch, const lschema_type *t, const char *prefix,
+               const lschema_where *w, uint32_t nw, lrecords_row_cb cb, void *ctx, lerr *e)
+{
+  s_query_ctx x = {.sch = sch, .t = t, .w = w, .nw = nw, .cb = cb, .ctx = ctx};
+  return lstore_scan(s, prefix, strlen(prefix), s_query_cb, &x, e);
+}

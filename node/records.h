@@ -44,4 +44,14 @@ int lrecords_write(lstore *s, const lschema *sch, const lident *id, op *ops, uin
 int lrecords_publish(lstore *s, const lident *id, const char *text, size_t n, uint64_t wall_ms,
                      lerr *e);
 
+/* Calls cb for every present record of type t whose key starts with
+ * `prefix` (absolute) and that passes every filter w[0..nw), in key order;
+ * ns_len is the length of the record's namespace (the village) in key.
+ * The record is valid only during the call; a non-zero return from cb
+ * stops and is returned. */
+typedef int (*lrecords_row_cb)(void *ctx, const char *key, size_t klen, size_t ns_len,
+                               const rec *r);
+int lrecords_query(lstore *s, const lschema *sch, const lschema_type *t, const char *prefix,
+                   const lschema_where *w, uint32_t nw, lrecords_row_cb cb, void *ctx, lerr *e);
+
 #endif

@@ -4,7 +4,8 @@
 # write against it (wrong kind, every wrong value type, unknown field with
 # "did you mean", required fields, points below zero), values are stored in
 # canonical form, free-form keys stay free, and a schema change that would
-# make stored data invalid is refused at publish time with the reason.
+# make stored data invalid is refused at publish time with the reason;
+# query with filters, as text, JSON and CSV.
 #
 #   sh tests/cli_schema.sh BUILD_DIR      (the binary is BUILD_DIR/linli)
 set -eu
@@ -94,6 +95,38 @@ must -d V put charity/0001 日期=2026-11-30 类别=收入 金额分=12050 摘�
 # keys of no type stay free-form
 must -d V put misc/0001 anything=goes
 ok "every wrong kind and value type refused with field, type and example; values canonical"
+
+echo "# query"
+must -d V put hh/0002 户主=李四 "地址=石路2号, 东" 电话=0512-65231234 人口=2
+must -d V add hh/0002 特殊群体 独居老人
+must -d V append hh/0002 走访 '老人身体好转 "好"'
+must -d V query 户 --where 特殊群体=elderly --fields 户主,电话
+[ "$(out)" = "$(printf 'gusu/shilu/hh/0001  户主=王五  电话=13812345678\ngusu/shilu/hh/0002  户主=李四  电话=0512-65231234')" ] ||
+  fail "query: $(out)"
+must -d V query hh --where '人口>=3'
+[ "$(out)" = "gusu/shilu/hh/0001  户主=王五  地址=石路1号  电话=13812345678  人口=3  特殊群体=独居老人  诚信积分=0" ] ||
+  fail "query 人口>=3: $(out)"
+must -d V query 户 --where '人口<3' --where '户主!=王五' --fields 户主
+[ "$(out)" = "gusu/shilu/hh/0002  户主=李四" ] || fail "two filters: $(out)"
+must -d V query 诉求 / --where 状态=办理中 --where 日期\>=2026-11-01 --fields 事项
+[ "$(out)" = "gusu/shilu/req/0001  事项=晾衣架" ] || fail "query from /: $(out)"
+must -d V query 户 --where 走访=身体 --fields 户主
+[ "$(out)" = "gusu/shilu/hh/0002  户主=李四" ] || fail "log contains: $(out)"
+TZ=Asia/Shanghai must -d V query 户 --csv --fields 户主,地址,走访
+printf '\357\273\277所属,编号,户主,地址,走访\r\n' >want.head
+head -c "$(wc -c <want.head)" "$T/out" | cmp -s - want.head || fail "CSV header/BOM: $(od -c "$T/out" | head -3)"
+grep -q '^gusu/shilu/,0002,李四,"石路2号, 东","2026-[0-9-]*T[0-9:.]*+08:00 老人身体好转 ""好"""' "$T/out" ||
+  fail "CSV quoting or local time: $(out)"
+[ "$(grep -c "$(printf '\r')\$" "$T/out")" -eq 3 ] || fail "CSV lines do not end in CRLF"
+must -d V --json query 户 --where 户主=王五
+grep -q '^\[{"key":"gusu/shilu/hh/0001","namespace":"gusu/shilu/","id":"0001","fields":{"户主":"王五"' "$T/out" ||
+  fail "query --json: $(out)"
+refused 2 "户 has no field 户注; did you mean 户主?" -d V query 户 --where 户注=x
+refused 2 "--fields: 户 has no field 电活; did you mean 电话?" -d V query 户 --fields 电活
+refused 2 "状态: '完成' is not one of" -d V query 诉求 --where 状态=完成
+refused 2 "no record type 'xx' (types: 户 居民" -d V query xx
+refused 2 "is not FIELD=VALUE" -d V query 户 --where 户主
+ok "query filters by =, !=, <, >=, enum code, set element and log text; CSV with BOM, RFC 4180, local times"
 
 echo "# a schema change that would make stored data invalid"
 up V D

@@ -46,6 +46,11 @@ typedef struct cli {
   const char *seq;      /* --seq N */
   const char *reason;   /* --reason TEXT */
   const char *record;   /* --record KEY */
+  const char *wheres[16]; /* --where FILTER, repeatable */
+  int nwheres;
+  const char *fields;   /* --fields a,b */
+  bool csv;             /* --csv */
+  bool dry_run;         /* --dry-run */
   bool force;           /* --force */
   bool restore;         /* --restore */
   /* positional arguments */
@@ -182,12 +187,20 @@ int cmd_cert(cli *c);
 int cmd_rotate(cli *c);
 int cmd_audit(cli *c);
 int cmd_schema(cli *c);
+int cmd_query(cli *c);
 
 /* A record's visible state, as `get` prints it (text on stdout, or one
  * JSON object of its fields), and one op of a history, as `log` prints it
  * (cmd_read.c); shared with audit. */
 int cli_rec_text(const rec *r);
 int cli_rec_json(jw *w, const rec *r);
+/* One visible field's value: as JSON (register a string, counter an
+ * integer, set an array, log an array of entries), or as plain text for a
+ * CSV cell (a set's elements joined by CLI_SET_SEP, a log's entries one per
+ * line, each after its local time).  CLI_FAIL only when out of memory. */
+int cli_field_json(jw *w, const rfield *f);
+int cli_field_plain(FILE *out, const rfield *f);
+#define CLI_SET_SEP "、"
 void cli_hist_text(FILE *f, const lhist_entry *h);
 void cli_hist_json(jw *w, const lhist_entry *h);
 

@@ -137,6 +137,84 @@ s_get_json(const rec *r, const char *key)
 }
 
 int
+cli_field_json(jw *w, const rfield *f)
+{
+  switch (f->fk) {
+  case FK_REGISTER:
+    jw_strn(w, f->ents[0].s, f->ents[0].s_len);
+    break;
+  case FK_COUNTER:
+    jw_int(w, rfield_counter(f));
+    break;
+  case FK_SET: {
+    const rentry **v;
+    int64_t n = s_set_elems(f, &v);
+    if (n < 0)
+      return CLI_FAIL;
+    jw_arr_begin(w);
+    for (int64_t k = 0; k < n; k++)
+      jw_strn(w, v[k]->s, v[k]->s_len);
+    jw_arr_end(w);
+    free(v);
+    break;
+  }
+  case FK_LOG:
+    jw_arr_begin(w);
+    for (uint32_t k = 0; k < f->nents; k++) {
+      const rentry *en = &f->ents[k];
+      jw_obj_begin(w);
+      cli_time_json(w, en->st.hlc);
+      jw_key(w, "hlc");
+      jw_uint(w, en->st.hlc);
+      jw_key(w, "author");
+      jw_hex(w, en->st.author, LINLI_PK_BYTES);
+      jw_key(w, "seq");
+      jw_uint(w, en->st.seq);
+      jw_key(w, "text");
+      jw_strn(w, en->s, en->s_len);
+      jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    break;
+  }
+  return CLI_OK;
+}
+
+int
+cli_field_plain(FILE *out, const rfield *f)
+{
+  char when[64];
+  switch (f->fk) {
+  case FK_REGISTER:
+    fwrite(f->ents[0].s, 1, f->ents[0].s_len, out);
+    break;
+  case FK_COUNTER:
+    fprintf(out, "%lld", (long long)rfield_counter(f));
+    break;
+  case FK_SET: {
+    const rentry **v;
+    int64_t n = s_set_elems(f, &v);
+    if (n < 0)
+      return CLI_FAIL;
+    for (int64_t k = 0; k < n; k++) {
+      if (k > 0)
+        fputs(CLI_SET_SEP, out);
+      fwrite(v[k]->s, 1, v[k]->s_len, out);
+    }
+    free(v);
+    break;
+  }
+  case FK_LOG:
+    for (uint32_t k = 0; k < f->nents; k++) {
+      fprintf(out, "%s%s ", k ? "\n" : "", cli_time(when, sizeof when, f->ents[k].st.hlc));
+      fwrite(f->ents[k].s, 1, f->ents[k].s_len, out);
+    }
+    break;
+  }
+  return CLI_OK;
+}
+
+int
 cli_rec_json(jw *w, const rec *r)
 {
   char name[LINLI_FIELD_MAX + 32];
@@ -157,44 +235,8 @@ cli_rec_json(jw *w, const rec *r)
       jw_keyn(w, f->name, f->name_len);
     }
     prev = f;
-    switch (f->fk) {
-    case FK_REGISTER:
-      jw_strn(w, f->ents[0].s, f->ents[0].s_len);
-      break;
-    case FK_COUNTER:
-      jw_int(w, rfield_counter(f));
-      break;
-    case FK_SET: {
-      const rentry **v;
-      int64_t n = s_set_elems(f, &v);
-      if (n < 0)
-        return cli_fail("out of memory");
-      jw_arr_begin(w);
-      for (int64_t k = 0; k < n; k++)
-        jw_strn(w, v[k]->s, v[k]->s_len);
-      jw_arr_end(w);
-      free(v);
-      break;
-    }
-    case FK_LOG:
-      jw_arr_begin(w);
-      for (uint32_t k = 0; k < f->nents; k++) {
-        const rentry *en = &f->ents[k];
-        jw_obj_begin(w);
-        cli_time_json(w, en->st.hlc);
-        jw_key(w, "hlc");
-        jw_uint(w, en->st.hlc);
-        jw_key(w, "author");
-        jw_hex(w, en->st.author, LINLI_PK_BYTES);
-        jw_key(w, "seq");
-        jw_uint(w, en->st.seq);
-        jw_key(w, "text");
-        jw_strn(w, en->s, en->s_len);
-        jw_obj_end(w);
-      }
-      jw_arr_end(w);
-      break;
-    }
+    if (cli_field_json(w, f) != CLI_OK)
+      return cli_fail("out of memory");
   }
   jw_obj_end(w);
   return CLI_OK;

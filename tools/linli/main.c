@@ -33,6 +33,8 @@ enum {
   OPT_CERT = 1 << 6,  /* --subject, --role, --prefix, --days, --seq, --reason */
   OPT_RECORD = 1 << 7, /* --record KEY */
   OPT_RESTORE = 1 << 8, /* --restore */
+  OPT_QUERY = 1 << 9,   /* --where (repeatable), --fields, --csv */
+  OPT_DRYRUN = 1 << 10, /* --dry-run */
 };
 
 /* Options that take a value, beyond -d: the bit a command must allow, and
@@ -56,6 +58,7 @@ static const opt_def s_opts[] = {
   {"--seq", OPT_CERT, offsetof(cli, seq)},
   {"--reason", OPT_CERT, offsetof(cli, reason)},
   {"--record", OPT_RECORD, offsetof(cli, record)},
+  {"--fields", OPT_QUERY, offsetof(cli, fields)},
 };
 
 typedef struct cmd_def {
@@ -343,6 +346,21 @@ static const cmd_def s_cmds[] = {
    "Example:\n"
    "  linli -d district schema publish deploy/schemas/community.json\n"
    "  linli schema show\n"},
+  {"query", cmd_query, 1, 2, OPT_QUERY, "query TYPE [PREFIX] [--where F=V]... [--fields A,B] [--csv]",
+   "list the records of one type, filtered",
+   "Prints every record of TYPE (a type of the schema, by its name such as\n"
+   "户, its English name or its collection such as hh) under PREFIX (the\n"
+   "station's own namespace when absent; / for everything held), that\n"
+   "passes every --where filter: FIELD=VALUE, or with !=, <, <=, >, >=.\n"
+   "Numbers compare as numbers, dates in time order; a set passes when one\n"
+   "element does, a log when one entry contains VALUE.  One row per record:\n"
+   "its namespace (the village), its ID and the fields (--fields: these,\n"
+   "in this order).  --csv writes CSV for Excel: UTF-8 with a byte order\n"
+   "mark, RFC 4180 quoting, zh column labels, local times; --json an array.\n"
+   "\n"
+   "Example:\n"
+   "  linli query 户 --where 特殊群体=独居老人 --fields 户主,电话\n"
+   "  linli query 诉求 / --where 状态=受理 --where 日期>=2026-11-01 --csv >诉求.csv\n"},
   {"verify", cmd_verify, 0, 0, 0, "verify",
    "re-verify every stored hash chain and signature",
    "Reads every author log back and checks that it is contiguous, chains\n"
@@ -515,6 +533,22 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
     } else if (strcmp(opt, "--restore") == 0 && (allowed & OPT_RESTORE)) {
       c->restore = true;
       flag = true;
+    } else if (strcmp(opt, "--csv") == 0 && (allowed & OPT_QUERY)) {
+      c->csv = true;
+      flag = true;
+    } else if (strcmp(opt, "--dry-run") == 0 && (allowed & OPT_DRYRUN)) {
+      c->dry_run = true;
+      flag = true;
+    } else if (strcmp(opt, "--where") == 0 && (allowed & OPT_QUERY)) {
+      if (val == NULL) {
+        if (i + 1 >= argc)
+          return cli_usage(c, "option --where needs a value");
+        val = argv[++i];
+      }
+      if (c->nwheres == (int)(sizeof c->wheres / sizeof c->wheres[0]))
+        return cli_usage(c, "at most 16 --where filters");
+      c->wheres[c->nwheres++] = val;
+      continue;
     } else if (strcmp(opt, "-d") == 0) {
       slot = &dir;
     } else {
