@@ -188,6 +188,7 @@ int cmd_rotate(cli *c);
 int cmd_audit(cli *c);
 int cmd_schema(cli *c);
 int cmd_query(cli *c);
+int cmd_import_csv(cli *c);
 
 /* A record's visible state, as `get` prints it (text on stdout, or one
  * JSON object of its fields), and one op of a history, as `log` prints it

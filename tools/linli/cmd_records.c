@@ -10,8 +10,14 @@
 
 #include "node/fsutil.h"
 #include "node/records.h"
+#include "crdt/arena.h"
+#include "crdt/csv.h"
+#include "crdt/hmap.h"
 #include "crdt/text.h"
 
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,5 +402,487 @@ done:
   free(q.cols);
   schema_destroy(&sch);
   cli_close(&s);
+  return rc;
+}
+
+/* ---- import-csv ---- */
+
+/* Rows are written in deltas of at most this many ops, well inside the
+ * 1 MiB bound on a delta (LSTORE_WRITE_MAX): at most 256 cells of a row
+ * under 64 KiB each would not fit in one, so a batch is also cut at
+ * S_BATCH_BYTES of values. */
+#define S_BATCH_OPS 2048u
+#define S_BATCH_BYTES (512u << 10)
+
+typedef struct s_import {
+  cli *c;
+  lstore *s;
+  const lschema *sch;
+  const lschema_type *t;
+  char ns[LINLI_KEY_MAX + 1];
+  int col_ns, col_id;
+  const lschema_field *cols[LCSV_CELLS_MAX];
+  bool write;         /* the second pass: ops are written */
+  bool fatal;         /* the header is wrong: stop */
+  uint64_t rows, bad, nops, deltas, records;
+  hmap ids;           /* ID -> first row, in the first pass */
+  larena arena;       /* the strings of the batch's ops */
+  larena rowarena;    /* set elements of the row being read */
+  char vals[LCSV_CELLS_MAX * 128]; /* canonical values of the row's cells */
+  op *ops;
+  uint32_t nops_batch, cap;
+  size_t batch_bytes;
+  lident id;
+  char msg[400];
+} s_import;
+
+static int
+s_import_flush(s_import *x, lerr *e)
+{
+  if (x->nops_batch == 0)
+    return 0;
+  int rc = lstore_write(x->s, &x->id, x->ops, x->nops_batch, cli_wall_ms(), e);
+  if (rc == 0)
+    x->deltas++;
+  x->nops_batch = 0;
+  x->batch_bytes = 0;
+  larena_reset(&x->arena);
+  return rc;
+}
+
+/* Adds one op to the row's list (strings still borrowed: copied into the
+ * arena when the row is kept). */
+static op *
+s_import_op(op *row, uint32_t *n, uint32_t cap, uint8_t kind, const char *key,
+            const lschema_field *f)
+{
+  if (*n == cap)
+    return NULL;
+  op *o = &row[(*n)++];
+  memset(o, 0, sizeof *o);
+  o->kind = kind;
+  o->key = key;
+  o->key_len = (uint32_t)strlen(key);
+  o->field = f->name;
+  o->field_len = (uint32_t)strlen(f->name);
+  return o;
+}
+
+static bool
+s_has_entry(const rfield *rf, const char *v, size_t n)
+{
+  for (uint32_t i = 0; rf != NULL && i < rf->nents; i++)
+    if (rf->ents[i].s_len == n && memcmp(rf->ents[i].s, v, n) == 0)
+      return true;
+  return false;
+}
+
+/* The length of a leading "2026-12-01T10:17:56.270+08:00 " (or "...Z "),
+ * as cli_time writes it, else 0. */
+static size_t
+s_time_prefix(const char *t, size_t n)
+{
+  if (n < 25 || t[4] != '-' || t[10] != 'T' || t[19] != '.')
+    return 0;
+  if (t[23] == 'Z' && t[24] == ' ')
+    return 25;
+  if (n >= 30 && (t[23] == '+' || t[23] == '-') && t[26] == ':' && t[29] == ' ')
+    return 30;
+  return 0;
+}
+
+/* The ops that make record `key` (held as r, or NULL) show the row's cells;
+ * an empty cell changes nothing.  Values made canonical into vals
+ * (LCSV_CELLS_MAX slots of 128 bytes).  Returns the number of ops, or -1
+ * with the reason in e. */
+static int
+s_row_ops(s_import *x, const char *key, const rec *r, char **cells, const size_t *len,
+          uint32_t ncells, op *ops, uint32_t cap, char *vals, lerr *e)
+{
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < ncells; i++) {
+    const lschema_field *f = x->cols[i];
+    const char *v = cells[i];
+    size_t vn = len[i];
+    if (f == NULL || vn == 0)
+      continue;
+    const rfield *rf = r != NULL ? rec_field(r, f->name, strlen(f->name), f->fk) : NULL;
+    if (rf != NULL && !rfield_visible(rf))
+      rf = NULL;
+    char *slot = vals + (size_t)i * 128;
+    size_t sl;
+    op *o = NULL;
+    switch (f->fk) {
+    case FK_REGISTER:
+      if (schema_value(f, v, vn, slot, 128, &sl, e) != 0)
+        return -1;
+      if (sl >= 128) /* text too long for the slot: kept as typed */
+        slot = (char *)v;
+      if (rf != NULL && rf->ents[0].s_len == sl && memcmp(rf->ents[0].s, slot, sl) == 0)
+        break;
+      o = s_import_op(ops, &n, cap, OP_SET, key, f);
+      if (o != NULL) {
+        o->str = slot;
+        o->str_len = (uint32_t)sl;
+      }
+      break;
+    case FK_COUNTER: {
+      int64_t target;
+      if (text_parse_i64(v, vn, &target, NULL) != 0) {
+        lerr_set(e, LINLI_EINVAL, "%s: '%.*s' is not an integer; expected %s, e.g. %s",
+                 f->name, (int)(vn > 60 ? 60 : vn), v, schema_vt_name(f->vt),
+                 schema_example(f));
+        return -1;
+      }
+      /* The cell is the value the counter should show: the increment is
+       * the difference, so importing the same file twice adds nothing. */
+      int64_t now = rf != NULL ? rfield_counter(rf) : 0;
+      if (target != now && (o = s_import_op(ops, &n, cap, OP_INCR, key, f)) != NULL)
+        o->n = (int64_t)((uint64_t)target - (uint64_t)now);
+      break;
+    }
+    case FK_LOG: {
+      /* one entry a line; a line as query --csv writes it starts with its
+       * time, which the entry already carries */
+      const char *p = v, *end = v + vn;
+      while (p < end) {
+        const char *q = memchr(p, '\n', (size_t)(end - p));
+        if (q == NULL)
+          q = end;
+        const char *t = p;
+        size_t tn = (size_t)(q - p);
+        p = q < end ? q + 1 : end;
+        if (tn > 0 && t[tn - 1] == '\r')
+          tn--;
+        size_t skip = s_time_prefix(t, tn);
+        t += skip;
+        tn -= skip;
+        if (tn == 0 || s_has_entry(rf, t, tn))
+          continue;
+        if ((o = s_import_op(ops, &n, cap, OP_APPEND, key, f)) != NULL) {
+          o->str = t;
+          o->str_len = (uint32_t)tn;
+        }
+      }
+      break;
+    }
+    case FK_SET: {
+      /* elements joined by 、 as query --csv writes them */
+      const char *p = v, *end = v + vn;
+      while (p < end) {
+        const char *q = p;
+        while (q < end && !(end - q >= 3 && memcmp(q, CLI_SET_SEP, 3) == 0))
+          q++;
+        const char *el = p;
+        size_t eln = (size_t)(q - p);
+        text_trim(&el, &eln);
+        p = q < end ? q + 3 : end;
+        if (eln == 0)
+          continue;
+        char *es = larena_alloc(&x->rowarena, 128);
+        if (es == NULL)
+          return lerr_set(e, LINLI_ENOMEM, "out of memory"), -1;
+        if (schema_value(f, el, eln, es, 128, &sl, e) != 0)
+          return -1;
+        if (sl >= 128)
+          es = (char *)el;
+        if (!s_has_entry(rf, es, sl) && (o = s_import_op(ops, &n, cap, OP_ADD, key, f)) != NULL) {
+          o->str = es;
+          o->str_len = (uint32_t)sl;
+        }
+      }
+      break;
+    }
+    }
+    if (n == cap)
+      return lerr_set(e, LINLI_ETOOBIG, "too many values in one row"), -1;
+  }
+  return (int)n;
+}
+
+static int
+s_header(s_import *x, char **cells, const size_t *len, uint32_t n)
+{
+  lerr e = {0};
+  x->col_ns = x->col_id = -1;
+  for (uint32_t i = 0; i < n; i++) {
+    const char *h = cells[i];
+    size_t hn = len[i];
+    text_trim(&h, &hn);
+    x->cols[i] = NULL;
+    if (hn == strlen("编号") && memcmp(h, "编号", hn) == 0)
+      x->col_id = (int)i;
+    else if (hn == strlen("所属") && memcmp(h, "所属", hn) == 0)
+      x->col_ns = (int)i;
+    else if (hn > 0 && schema_field_named(x->t, h, hn, &x->cols[i], &e) != 0) {
+      snprintf(x->msg, sizeof x->msg, "row 1 (header) column %u: %s", i + 1, e.msg);
+      return -1;
+    }
+  }
+  if (x->col_id < 0) {
+    snprintf(x->msg, sizeof x->msg, "row 1 (header): no column 编号 (the record's ID)");
+    return -1;
+  }
+  return 0;
+}
+
+static int
+s_import_row(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t n)
+{
+  s_import *x = ctx;
+  if (row == 1) {
+    if (s_header(x, cells, len, n) != 0) {
+      x->fatal = true;
+      return 1;
+    }
+    return 0;
+  }
+  bool empty = true;
+  for (uint32_t i = 0; i < n && empty; i++)
+    empty = len[i] == 0;
+  if (empty)
+    return 0;
+  x->rows++;
+  lerr e = {0};
+  char key[LINLI_KEY_MAX + 1];
+  const char *idv = (uint32_t)x->col_id < n ? cells[x->col_id] : "";
+  size_t idn = (uint32_t)x->col_id < n ? len[x->col_id] : 0;
+  text_trim(&idv, &idn);
+  const char *ns = x->ns;
+  size_t nsn = strlen(x->ns);
+  if (x->col_ns >= 0 && (uint32_t)x->col_ns < n && len[x->col_ns] > 0) {
+    ns = cells[x->col_ns];
+    nsn = len[x->col_ns];
+    text_trim(&ns, &nsn);
+  }
+  int kn = snprintf(key, sizeof key, "%.*s%s%s/%.*s", (int)nsn, ns,
+                    nsn > 0 && ns[nsn - 1] != '/' ? "/" : "", x->t->collection, (int)idn, idv);
+  rec *r = NULL;
+  op ops[LCSV_CELLS_MAX * 2];
+  int nops = -1;
+  larena_reset(&x->rowarena);
+  if (idn == 0 || memchr(idv, '/', idn) != NULL)
+    lerr_set(&e, LINLI_EINVAL, "编号 '%.*s' is empty or holds '/'", (int)idn, idv);
+  else if (kn < 0 || (size_t)kn >= sizeof key || key_check(key, (size_t)kn, &e) != 0)
+    lerr_set(&e, LINLI_EINVAL, "the key of 编号 '%.*s' is not valid", (int)idn, idv);
+  else if (strncmp(key, x->ns, strlen(x->ns)) != 0)
+    lerr_set(&e, LINLI_EINVAL, "%s is outside this station's namespace %s", key, x->ns);
+  else if (!x->write && hmap_get(&x->ids, key, (size_t)kn) != NULL)
+    lerr_set(&e, LINLI_EINVAL, "编号 %.*s again (first on row %llu)", (int)idn, idv,
+             (unsigned long long)(uintptr_t)hmap_get(&x->ids, key, (size_t)kn));
+  else if (!x->write && hmap_put(&x->ids, key, (size_t)kn, (void *)(uintptr_t)row) != 0)
+    lerr_set(&e, LINLI_ENOMEM, "out of memory");
+  else {
+    lerr ge = {0};
+    int g = lstore_get(x->s, key, (size_t)kn, &r, &ge);
+    if (g != 0 && g != LINLI_ENOTFOUND) {
+      snprintf(x->msg, sizeof x->msg, "%s", ge.msg);
+      x->fatal = true;
+      return 1;
+    }
+    if (g != 0)
+      r = NULL;
+    nops = s_row_ops(x, key, r, cells, len, n, ops, LCSV_CELLS_MAX * 2, x->vals, &e);
+    if (nops >= 0 && schema_check_ops(x->t, r, ops, (uint32_t)nops, &e) != 0)
+      nops = -1;
+  }
+  rec_destroy(&r);
+  if (nops < 0) {
+    x->bad++;
+    printf("row %llu: %s\n", (unsigned long long)row, e.msg);
+    return 0;
+  }
+  x->nops += (uint64_t)nops;
+  x->records += nops > 0;
+  if (!x->write || nops == 0)
+    return 0;
+  /* Kept for the batch: the ops and their strings copied into the arena. */
+  if (x->nops_batch + (uint32_t)nops > S_BATCH_OPS || x->batch_bytes >= S_BATCH_BYTES)
+    if (s_import_flush(x, &e) != 0) {
+      snprintf(x->msg, sizeof x->msg, "%s", e.msg);
+      x->fatal = true;
+      return 1;
+    }
+  char *k = larena_dup(&x->arena, key, (size_t)kn + 1);
+  for (int i = 0; i < nops && k != NULL; i++) {
+    op *o = &x->ops[x->nops_batch++];
+    *o = ops[i];
+    o->key = k;
+    o->field = larena_dup(&x->arena, o->field, o->field_len);
+    if (o->str_len > 0)
+      o->str = larena_dup(&x->arena, o->str, o->str_len);
+    if (o->field == NULL || (o->str_len > 0 && o->str == NULL))
+      k = NULL;
+    x->batch_bytes += o->str_len + o->field_len + (size_t)kn;
+  }
+  if (k == NULL) {
+    snprintf(x->msg, sizeof x->msg, "out of memory");
+    x->fatal = true;
+    return 1;
+  }
+  return 0;
+}
+
+/* Feeds the file through iconv (from `enc` to UTF-8) into the CSV reader,
+ * in chunks; with p NULL, only checks that the file is valid in enc.
+ * LINLI_EMALFORMED when it is not. */
+static int
+s_stream(const char *path, const char *enc, size_t skip, lcsv *p, lerr *e)
+{
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(errno));
+  iconv_t cd = iconv_open("UTF-8", enc);
+  if (cd == (iconv_t)-1) {
+    fclose(f);
+    return lerr_set(e, LINLI_EIO, "cannot convert from %s: %s", enc, strerror(errno));
+  }
+  char in[65536 + 8], out[4 * 65536 + 64];
+  size_t have = 0;
+  uint64_t offset = 0;
+  int rc = 0;
+  if (skip > 0 && fread(in, 1, skip, f) != skip)
+    rc = lerr_set(e, LINLI_EIO, "%s: cannot read", path);
+  for (;;) {
+    if (rc != 0)
+      break;
+    size_t got = fread(in + have, 1, 65536, f);
+    if (got == 0 && ferror(f)) {
+      rc = lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(errno));
+      break;
+    }
+    have += got;
+    if (have == 0)
+      break;
+    char *ip = in, *outp = out;
+    size_t il = have, ol = sizeof out;
+    size_t r = iconv(cd, &ip, &il, &outp, &ol);
+    if (r == (size_t)-1 && errno == EILSEQ) {
+      rc = lerr_set(e, LINLI_EMALFORMED, "%s: not valid %s at byte %llu", path, enc,
+                    (unsigned long long)(offset + skip + (uint64_t)(ip - in)));
+      break;
+    }
+    /* EINVAL: a character cut by the chunk's end, completed next time */
+    if (r == (size_t)-1 && errno == EINVAL && got == 0) {
+      rc = lerr_set(e, LINLI_EMALFORMED, "%s: ends inside a %s character", path, enc);
+      break;
+    }
+    offset += (uint64_t)(ip - in);
+    memmove(in, ip, il);
+    have = il;
+    if (p != NULL && outp > out && (rc = lcsv_feed(p, out, (size_t)(outp - out), e)) < 0)
+      lerr_wrap(e, rc, "%s: ", path);
+    if (got == 0)
+      break;
+  }
+  if (rc == 0 && p != NULL && (rc = lcsv_finish(p, e)) < 0)
+    lerr_wrap(e, rc, "%s: ", path);
+  iconv_close(cd);
+  fclose(f);
+  return rc;
+}
+
+int
+cmd_import_csv(cli *c)
+{
+  const char *path = c->argv[1];
+  s_import x = {.c = c, .col_ns = -1, .col_id = -1};
+  lschema *sch = NULL;
+  lcsv p;
+  lerr e = {0};
+  int rc = cli_open(c, &x.s);
+  bool have_id = false;
+
+  hmap_init(&x.ids);
+  larena_init(&x.arena);
+  larena_init(&x.rowarena);
+  lcsv_init(&p, s_import_row, &x);
+  if (rc != CLI_OK)
+    goto done;
+  if (lrecords_schema(x.s, &sch, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (sch == NULL || (x.t = schema_type(sch, c->argv[0])) == NULL) {
+    rc = sch == NULL ? cli_fail("this station holds no schema, so there are no types to import "
+                                "(see linli schema --help)")
+                     : cli_usage(c, "no record type '%s'", c->argv[0]);
+    goto done;
+  }
+  x.sch = sch;
+  if ((rc = cli_key(c, x.s, "", true, x.ns)) != CLI_OK)
+    goto done;
+  /* The encoding: UTF-8 with a byte order mark, UTF-8 without when every
+   * byte is valid UTF-8, else GB18030 (what Chinese Excel saves as CSV). */
+  unsigned char bom[3] = {0};
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    rc = cli_fail("%s: %s", path, strerror(errno));
+    goto done;
+  }
+  size_t nb = fread(bom, 1, 3, f);
+  fclose(f);
+  size_t skip = nb == 3 && memcmp(bom, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  const char *enc = "UTF-8";
+  if (skip == 0 && s_stream(path, "UTF-8", 0, NULL, &e) != 0) {
+    if (e.code != LINLI_EMALFORMED) {
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    enc = "GB18030";
+  }
+  /* Pass 1: every row checked, every bad one reported; nothing written. */
+  if (s_stream(path, enc, skip, &p, &e) != 0 && !x.fatal) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (x.fatal) {
+    rc = cli_fail("%s: %s", path, x.msg);
+    goto done;
+  }
+  if (x.bad > 0) {
+    rc = cli_fail("%s: %llu of %llu rows refused (listed above); nothing written", path,
+                  (unsigned long long)x.bad, (unsigned long long)x.rows);
+    goto done;
+  }
+  if (c->dry_run) {
+    printf("%s (%s): %llu rows valid; would write %llu ops to %llu records\n", path, enc,
+           (unsigned long long)x.rows, (unsigned long long)x.nops,
+           (unsigned long long)x.records);
+    goto done;
+  }
+  /* Pass 2: the same rows again, written in deltas of S_BATCH_OPS. */
+  if ((rc = cli_identity(x.s, &x.id)) != CLI_OK)
+    goto done;
+  have_id = true;
+  x.ops = malloc(S_BATCH_OPS * sizeof *x.ops);
+  if (x.ops == NULL) {
+    rc = cli_fail("out of memory");
+    goto done;
+  }
+  hmap_free(&x.ids);
+  x.write = true;
+  x.rows = x.nops = x.records = 0;
+  lcsv_free(&p);
+  lcsv_init(&p, s_import_row, &x);
+  if (s_stream(path, enc, skip, &p, &e) != 0 || x.fatal || x.bad > 0 ||
+      s_import_flush(&x, &e) != 0) {
+    rc = cli_fail("%s: stopped after %llu deltas: %s", path, (unsigned long long)x.deltas,
+                  x.fatal ? x.msg : e.msg[0] ? e.msg : "a row changed between the passes");
+    goto done;
+  }
+  printf("imported %llu rows of %s from %s (%s): %llu ops to %llu records in %llu deltas\n",
+         (unsigned long long)x.rows, x.t->name, path, enc, (unsigned long long)x.nops,
+         (unsigned long long)x.records, (unsigned long long)x.deltas);
+done:
+  if (have_id)
+    ident_wipe(&x.id);
+  free(x.ops);
+  lcsv_free(&p);
+  larena_free(&x.arena);
+  larena_free(&x.rowarena);
+  hmap_free(&x.ids);
+  schema_destroy(&sch);
+  cli_close(&x.s);
   return rc;
 }

@@ -134,7 +134,8 @@ cli_forward(const cli *c, int argc, char **argv, int *status)
   snprintf(endpoint, sizeof endpoint, "ipc://%s", sock);
   const char *files[5] = {c->out, c->for_file, c->key,
                           strcmp(c->cmd, "import") == 0 && c->argc > 0 ? c->argv[0] : NULL,
-                          strcmp(c->cmd, "schema") == 0 && c->argc > 1 ? c->argv[1] : NULL};
+                          (strcmp(c->cmd, "schema") == 0 || strcmp(c->cmd, "import-csv") == 0) &&
+                                  c->argc > 1 ? c->argv[1] : NULL};
   lbuf req;
   lbuf_init(&req);
   mpw w;

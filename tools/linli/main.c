@@ -361,6 +361,24 @@ static const cmd_def s_cmds[] = {
    "Example:\n"
    "  linli query 户 --where 特殊群体=独居老人 --fields 户主,电话\n"
    "  linli query 诉求 / --where 状态=受理 --where 日期>=2026-11-01 --csv >诉求.csv\n"},
+  {"import-csv", cmd_import_csv, 2, 2, OPT_DRYRUN, "import-csv TYPE FILE [--dry-run]",
+   "import a ledger saved as CSV by Excel",
+   "Reads FILE, a CSV of records of TYPE (UTF-8 with or without a byte order\n"
+   "mark, or GB18030, what Chinese Excel saves), and checks every row\n"
+   "against the schema before anything is written.  Row 1 names the\n"
+   "columns: 编号 (the record's ID, required), 所属 (its namespace; default\n"
+   "this station's) and fields of the type by their zh names, in any order\n"
+   "-- the CSV linli query --csv writes reads back.  An empty cell changes\n"
+   "nothing; a counter's cell is the value it should show; a set's cell\n"
+   "lists elements joined by 、 (added when missing); a log's cell is\n"
+   "appended unless the same entry is there.  Every bad row is listed with\n"
+   "its row number and reason, and then nothing is written.  Otherwise the\n"
+   "rows are written in signed deltas of up to 2,048 ops; should the\n"
+   "station stop halfway, running the same import again completes it.\n"
+   "With --dry-run, only the check.\n"
+   "\n"
+   "Example:\n"
+   "  linli import-csv 户 花名册.csv --dry-run\n"},
   {"verify", cmd_verify, 0, 0, 0, "verify",
    "re-verify every stored hash chain and signature",
    "Reads every author log back and checks that it is contiguous, chains\n"
@@ -592,6 +610,7 @@ s_writes(const cmd_def *cmd, const cli *c)
   return cmd->run == cmd_init || cmd->run == cmd_put || cmd->run == cmd_incr ||
          cmd->run == cmd_add || cmd->run == cmd_rm || cmd->run == cmd_append ||
          cmd->run == cmd_del || cmd->run == cmd_import || cmd->run == cmd_rotate ||
+         cmd->run == cmd_import_csv ||
          cmd->run == cmd_rebuild;
 }
 
