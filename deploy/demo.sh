@@ -22,6 +22,7 @@ B=$1
 case $B in /*) ;; *) B=$(pwd)/$B ;; esac
 LINLI=$B/linli
 NODE=$B/linli-node
+SCHEMA=$(cd "$(dirname "$0")" && pwd)/schemas/community.json
 for x in "$LINLI" "$NODE"; do
   [ -x "$x" ] || { echo "demo: $x is not an executable (build first: make build)" >&2; exit 1; }
 done
@@ -168,6 +169,17 @@ household() {
   q "$1" incr "$k" 诚信积分 10
 }
 
+say "The district publishes the community schema; it reaches every station by sync"
+q gusu schema publish "$SCHEMA"
+has_schema() {
+  for n in $ALL; do
+    l "$n" schema show >/dev/null 2>&1 || return 1
+  done
+}
+wait_for 20 has_schema || { echo "demo: the schema did not reach every station" >&2; exit 1; }
+l shilu schema show | sed -n '1,6p'
+echo "...  (10 record types; linli schema show lists them all)"
+
 say "Villages record their work"
 household shilu 0012 张建国 13912345012 石路社区3幢12号
 household shilu 0013 李秀英 13912345013 石路社区3幢13号
@@ -177,16 +189,19 @@ q shilu incr "$(ns shilu)hh/0013" 诚信积分 -2
 household caixiang 0101 陈明 13800000101 彩香一村5幢101室
 household niujia 0007 周慧 13700000007 钮家巷7号
 household guanqian 0230 吴强 13600000230 观前街230号
-q shilu put "$(ns shilu)req/2026-001" 事项="小区晾衣架" 提出人=张建国 状态=受理
-q caixiang put "$(ns caixiang)req/2026-004" 事项="楼道灯不亮" 提出人=陈明 状态=受理
-q niujia put "$(ns niujia)vote/2026-01-10" 议题="微实事：加装电梯" 日期=2026-01-10
-q niujia add "$(ns niujia)vote/2026-01-10" 赞成 周慧
-q niujia add "$(ns niujia)vote/2026-01-10" 赞成 吴小燕
-q niujia add "$(ns niujia)vote/2026-01-10" 反对 钱伟
-q guanqian incr "$(ns guanqian)volunteer/吴强" 服务时长 3
-q guanqian incr "$(ns guanqian)volunteer/吴强" 服务时长 2
-q shilu append "$(ns shilu)diary/2026-01" 民情日记 "走访张建国家，反映楼下晾衣不便"
-q gusu put gusu/notice/2026-01 标题="民主决策日" 内容="各村（社区）议事项目于1月10日表决"
+# keys are relative to the station's own namespace: req/2026-001 at 石路社区
+# is gusu/jinchang/shilu/req/2026-001
+q shilu put req/2026-001 事项="小区晾衣架" 提出人=张建国 日期=2026-11-03 状态=受理
+q caixiang put req/2026-004 事项="楼道灯不亮" 提出人=陈明 日期=2026-11-05 状态=received
+q niujia put vote/2026-11-10 议题="微实事：加装电梯" 日期=2026-11-10
+q niujia add vote/2026-11-10 赞成 周慧
+q niujia add vote/2026-11-10 赞成 吴小燕
+q niujia add vote/2026-11-10 反对 钱伟
+q guanqian put vol/2026-11-001 志愿者=吴强 日期=2026-11-08 时长分钟=180 内容=助老送餐
+q guanqian put vol/2026-11-002 志愿者=吴强 日期=2026-11-15 时长分钟=120 内容=垃圾分类宣传
+q shilu put diary/2026-11-0012 户=hh/0012 日期=2026-11-12
+q shilu append diary/2026-11-0012 记录 "走访张建国家，反映楼下晾衣不便"
+q gusu put gusu/notice/2026-11 标题="民主决策日" 日期=2026-11-01 正文="各村（社区）议事项目于11月10日表决"
 q jinchang put gusu/jinchang/policy/duty 值班="周一至周五 8:30-17:00" 负责人=刘洁
 echo "households, integrity points, requests, a decision-day vote, volunteer hours,"
 echo "a visit diary; a district notice and a street duty list"
@@ -200,9 +215,9 @@ converged() {
     [ "$a" = "$(l "$s" digest "$(ns "$v")")" ] || return 1
     [ "$a" = "$(l gusu digest "$(ns "$v")")" ] || return 1
   done
-  n=$(l gusu digest gusu/notice/)
+  n=$(l gusu digest /gusu/notice/)
   for x in $ALL; do
-    [ "$n" = "$(l "$x" digest gusu/notice/)" ] || return 1
+    [ "$n" = "$(l "$x" digest /gusu/notice/)" ] || return 1
   done
 }
 # show_digests: what each node holds, for a failure message.
@@ -212,7 +227,7 @@ show_digests() {
     echo "$v: $(l "$v" digest "$(ns "$v")") $(l "$s" digest "$(ns "$v")") $(l gusu digest "$(ns "$v")")"
   done
   for x in $ALL; do
-    echo "notices at $x: $(l "$x" digest gusu/notice/)"
+    echo "notices at $x: $(l "$x" digest /gusu/notice/)"
   done
 }
 wait_for 20 converged || { echo "demo: no convergence; logs in $T" >&2; show_digests >&2; exit 1; }
@@ -222,14 +237,14 @@ say "金阊街道 goes down; its villages keep working offline"
 kill -TERM "$(cat "$T/jinchang.pid")"
 while kill -0 "$(cat "$T/jinchang.pid")" 2>/dev/null; do sleep 0.1; done
 rm -f "$T/jinchang.pid"
-q shilu put "$(ns shilu)req/2026-001" 状态=办理中
-q shilu append "$(ns shilu)diary/2026-01" 民情日记 "议事会讨论晾衣架位置，居民同意放在3幢南侧"
-q shilu put "$(ns shilu)req/2026-001" 状态=已办结
+q shilu put req/2026-001 状态=办理中
+q shilu append diary/2026-11-0012 记录 "议事会讨论晾衣架位置，居民同意放在3幢南侧"
+q shilu put req/2026-001 状态=已办结
 q shilu incr "$(ns shilu)hh/0012" 诚信积分 3
 q caixiang put "$(ns caixiang)req/2026-004" 状态=已办结
 q caixiang rm "$(ns caixiang)hh/0101" 成员 陈明
 q caixiang add "$(ns caixiang)hh/0101" 成员 陈明（户主）
-q gusu put gusu/notice/2026-02 标题="负面清单" 内容="村（社区）不得出具的12类证明，详见附件"
+q gusu put gusu/notice/2026-12 标题="负面清单" 日期=2026-11-28 正文="村（社区）不得出具的12类证明，详见附件"
 echo "石路社区 and 彩香社区 wrote 7 changes while their street was away:"
 l shilu status | grep -E '^  parent'
 
@@ -254,21 +269,40 @@ done
 [ $bad -eq 0 ] || { echo "demo: digests differ" >&2; exit 1; }
 
 say "Scope: 石路社区 holds the district notices but none of 彩香社区's residents"
-l shilu ls gusu/notice/
-echo "records of 彩香社区 at 石路社区: $(l shilu ls "$(ns caixiang)" | wc -l)"
-echo "records of 彩香社区 at 金阊街道:  $(l jinchang ls "$(ns caixiang)" | wc -l)"
-[ "$(l shilu ls "$(ns caixiang)" | wc -l)" -eq 0 ] || { echo "demo: a village holds a sibling's records" >&2; exit 1; }
+l shilu ls /gusu/notice/
+echo "records of 彩香社区 at 石路社区: $(l shilu ls "/$(ns caixiang)" | wc -l)"
+echo "records of 彩香社区 at 金阊街道:  $(l jinchang ls "/$(ns caixiang)" | wc -l)"
+[ "$(l shilu ls "/$(ns caixiang)" | wc -l)" -eq 0 ] || { echo "demo: a village holds a sibling's records" >&2; exit 1; }
 
 say "The signed history of one request, read at the district"
 l gusu get "$(ns shilu)req/2026-001"
 l gusu log "$(ns shilu)req/2026-001"
 
 say "Trust: a village cannot write into its neighbour's records"
-if l shilu put "$(ns caixiang)hh/0101" 户主=冒名 2>"$T/refused.err"; then
+if l shilu put "/$(ns caixiang)hh/0101" 户主=冒名 地址=彩香一村 2>"$T/refused.err"; then
   echo "demo: a write outside the village's namespace was accepted" >&2
   exit 1
 fi
 cat "$T/refused.err"
+
+say "The district's requests of November, from every village (linli query)"
+l gusu query 诉求 / --where 日期\>=2026-11-01 --where 日期\<2026-12-01 --fields 事项,状态
+
+say "石路社区's households as CSV for Excel, read at 金阊街道 (first lines)"
+l jinchang query 户 shilu/ --csv --fields 户主,电话,地址,诚信积分 >"$T/shilu.csv"
+head -n 3 "$T/shilu.csv"
+echo "(UTF-8 with a byte order mark, so Excel shows the Chinese; linli import-csv reads it back)"
+
+say "A clerk's typo is refused with what to write instead"
+for typo in "put hh/0012 电活=13912345012" "put hh/0012 电话=1391234" "incr hh/0013 诚信积分 -100"; do
+  # shellcheck disable=SC2086
+  if l shilu $typo 2>"$T/typo.err"; then
+    echo "demo: a typo was accepted: $typo" >&2
+    exit 1
+  fi
+  echo "linli $typo"
+  echo "  -> $(cat "$T/typo.err")"
+done
 
 say "Audit: the district's records, verified with nothing but the root key"
 q gusu export -o "$T/district.bundle"
