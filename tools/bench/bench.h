@@ -129,4 +129,11 @@ int bench_catch_up(const workload *w, bool json);
  * sending everything up to an empty street, then restored from it. */
 int bench_village(const workload *w, bool json);
 
+/* ---- records.c ---- */
+
+/* query: 100,000 households of ten villages (10,000 with quick) written
+ * through a schema's household type, then lrecords_query without a filter,
+ * with one, with two, and in one village.  0 or 1. */
+int bench_query(bool quick, bool json);
+
 #endif

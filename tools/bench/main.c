@@ -510,7 +510,8 @@ s_sync_bytes(workload *w, bool json, int level)
 
 /* The scenarios, in the order they run.  "audit" is reserved for the
  * scenario that re-verifies a whole store (not written yet). */
-static const char *const s_scenarios[] = {"ingest", "sync-bytes", "catch-up", "village", "audit"};
+static const char *const s_scenarios[] = {"ingest", "sync-bytes", "catch-up", "village", "audit",
+                                          "query"};
 enum { NSCEN = sizeof s_scenarios / sizeof s_scenarios[0] };
 
 /* Marks the scenarios named in a comma-separated list; in-sync runs with
@@ -573,7 +574,8 @@ main(int argc, char **argv)
            "directory and prints one line per scenario (--json: one JSON object per\n"
            "line).  Scenarios: ingest, sync-bytes (zstd at the sessions' default\n"
            "level, or LEVEL from 1 to 19; with sync-bytes-raw, no compression, and\n"
-           "in-sync), catch-up, village, audit; --only runs the ones named.\n"
+           "in-sync), catch-up, village, audit, query (100,000 households, 10,000\n"
+           "with --quick); --only runs the ones named.\n"
            "catch-up, village and audit start linli-node or linli, which must be\n"
            "beside linli-bench.  --group: deltas per commit in ingest (default\n"
            "1000, about 3.5 MB).  docs/BENCHMARKS.md explains each scenario.");
@@ -622,6 +624,8 @@ main(int argc, char **argv)
     rc = bench_audit(&w, root.pk, json);
     ident_wipe(&root);
   }
+  if (rc == 0 && on[5])
+    rc = bench_query(quick, json);
   for (uint32_t i = 0; i < w.ndeltas; i++)
     lbuf_free(&w.deltas[i]);
   free(w.deltas);
