@@ -28,7 +28,7 @@ typedef struct lcsv {
   lcsv_row_cb cb;
   void *ctx;
   lbuf row;                    /* the cells of the row being read, each NUL-ended */
-  size_t start[LCSV_CELLS_MAX];
+  size_t start[LCSV_CELLS_MAX + 1]; /* where each cell begins; one more for the cell that overflows */
   uint32_t ncells;
   int state;
   uint64_t rows;
