@@ -691,7 +691,11 @@ schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n,
     if (rc != 0)
       return rc;
   }
-  if (present)
+  /* A delete with nothing written after it leaves no record to check. */
+  uint32_t after = n;
+  while (after > 0 && ops[after - 1].kind != OP_DEL)
+    after--;
+  if (present || after == n)
     return 0;
   /* A new record (or one written again after a delete) starts with every
    * required field. */
@@ -700,7 +704,7 @@ schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n,
     if (!f->required)
       continue;
     bool given = false;
-    for (uint32_t i = 0; i < n && !given; i++)
+    for (uint32_t i = after; i < n && !given; i++)
       given = ops[i].kind != OP_DEL && op_field_kind(ops[i].kind) == f->fk &&
               strlen(f->name) == ops[i].field_len &&
               memcmp(ops[i].field, f->name, ops[i].field_len) == 0;
@@ -892,4 +896,66 @@ schema_where_match(const lschema_where *w, const rec *r)
         return true;
     return false;
   }
+}
+
+/* ---- aggregates ---- */
+
+static int
+s_contrib_month(const lschema_type *t, const rec *r, const char *month, lschema_agg_cb cb,
+                void *ctx)
+{
+  char item[2 * LINLI_FIELD_MAX + LINLI_VALUE_MAX / 1024 + 16];
+  int rc = 0;
+  for (uint32_t i = 0; i < t->naggs && rc == 0; i++) {
+    const lschema_aggregate *a = &t->aggs[i];
+    if (a->what == LSA_COUNT) {
+      rc = cb(ctx, month, "count", 5, 1);
+      continue;
+    }
+    const lschema_field *f = a->field;
+    const rfield *rf = rec_field(r, f->name, strlen(f->name), f->fk);
+    if (rf == NULL || !rfield_visible(rf))
+      continue;
+    if (a->what == LSA_SUM) {
+      int64_t v = 0;
+      if (rf->fk == FK_COUNTER)
+        v = rfield_counter(rf);
+      else if (text_parse_i64(rf->ents[0].s, rf->ents[0].s_len, &v, NULL) != 0)
+        continue; /* a value from before the schema: not a number, not summed */
+      int n = snprintf(item, sizeof item, "sum:%s", f->name);
+      rc = cb(ctx, month, item, (size_t)n, v);
+      continue;
+    }
+    /* LSA_COUNT_BY: each distinct value once */
+    for (uint32_t k = 0; k < rf->nents && rc == 0; k++) {
+      bool seen = false;
+      for (uint32_t j = 0; j < k && !seen; j++)
+        seen = rf->ents[j].s_len == rf->ents[k].s_len &&
+               memcmp(rf->ents[j].s, rf->ents[k].s, rf->ents[k].s_len) == 0;
+      if (seen || rf->ents[k].s_len > 128)
+        continue;
+      int n = snprintf(item, sizeof item, "by:%s=%.*s", f->name, (int)rf->ents[k].s_len,
+                       rf->ents[k].s);
+      rc = cb(ctx, month, item, (size_t)n, 1);
+    }
+  }
+  return rc;
+}
+
+int
+schema_contrib(const lschema_type *t, const rec *r, lschema_agg_cb cb, void *ctx)
+{
+  if (r == NULL || !rec_present(r) || t->naggs == 0)
+    return 0;
+  int rc = s_contrib_month(t, r, "", cb, ctx);
+  if (rc != 0 || t->month == NULL)
+    return rc;
+  const rfield *d = rec_field(r, t->month->name, strlen(t->month->name), FK_REGISTER);
+  if (d == NULL || !rfield_visible(d) || d->ents[0].s_len != 10 || d->ents[0].s[4] != '-' ||
+      d->ents[0].s[7] != '-')
+    return 0;
+  char month[8];
+  memcpy(month, d->ents[0].s, 7);
+  month[7] = '\0';
+  return s_contrib_month(t, r, month, cb, ctx);
 }

@@ -128,6 +128,16 @@ int schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_
  * the new schema must accept what is stored). */
 int schema_check_record(const lschema_type *t, const rec *r, lerr *e);
 
+/* What record r (of type t) adds to the aggregates t declares: cb is
+ * called once per (month, item, value), month "" for all time and, when t
+ * has a month field holding a date, "YYYY-MM" too.  Items: "count" (1),
+ * "by:FIELD=VALUE" (1 per register value or set element), "sum:FIELD" (a
+ * counter's sum, or a register's integer value).  An absent record adds
+ * nothing.  A non-zero return from cb stops and is returned. */
+typedef int (*lschema_agg_cb)(void *ctx, const char *month, const char *item, size_t ilen,
+                              int64_t v);
+int schema_contrib(const lschema_type *t, const rec *r, lschema_agg_cb cb, void *ctx);
+
 /* A filter of a query: FIELD OP VALUE. */
 enum lschema_cmp { LSC_EQ, LSC_NE, LSC_LT, LSC_LE, LSC_GT, LSC_GE };
 

@@ -285,6 +285,14 @@ if l shilu put "/$(ns caixiang)hh/0101" 户主=冒名 地址=彩香一村 2>"$T/
 fi
 cat "$T/refused.err"
 
+say "The district's report for November (aggregates kept as the ops arrived)"
+l gusu report / --month 2026-11
+echo "households of 金阊街道, all time:"
+l gusu report /gusu/jinchang/ --type 户 | sed 's/^/  /'
+[ "$(l jinchang --json report /gusu/jinchang/)" = "$(l gusu --json report /gusu/jinchang/)" ] ||
+  { echo "demo: the street's and the district's reports differ" >&2; exit 1; }
+echo "(the same report at 金阊街道, which holds the same ops)"
+
 say "The district's requests of November, from every village (linli query)"
 l gusu query 诉求 / --where 日期\>=2026-11-01 --where 日期\<2026-12-01 --fields 事项,状态
 

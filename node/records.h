@@ -54,4 +54,15 @@ typedef int (*lrecords_row_cb)(void *ctx, const char *key, size_t klen, size_t n
 int lrecords_query(lstore *s, const lschema *sch, const lschema_type *t, const char *prefix,
                    const lschema_where *w, uint32_t nw, lrecords_row_cb cb, void *ctx, lerr *e);
 
+/* The aggregates the schema declares, for the namespace level `prefix`
+ * ("" for everything held, else a prefix ending in '/'): cb gets each
+ * (type, month ("" for all time, else "YYYY-MM"), item, value), item being
+ * "count", "by:FIELD=VALUE" or "sum:FIELD" (schema_contrib).  Kept up to
+ * date by every commit; recomputed from the records first when they are
+ * not (no aggregates yet, a new schema, a rebuild).  LINLI_ENOTFOUND when
+ * the station holds no schema. */
+typedef int (*lrecords_agg_cb)(void *ctx, const lschema_type *t, const char *month,
+                               const char *item, size_t ilen, int64_t v);
+int lrecords_aggregates(lstore *s, const char *prefix, lrecords_agg_cb cb, void *ctx, lerr *e);
+
 #endif

@@ -165,7 +165,18 @@ typedef struct applyctx {
   lbuf scratch, row;
   uint32_t changed;
   uint64_t ops;
+  struct aggctx *agg; /* the schema's aggregates (node/aggregates.c); NULL until used */
 } applyctx;
+
+/* The aggregates of node/aggregates.c: a record's contribution leaves with
+ * sign -1 (its state as loaded) and comes back with +1 (as written);
+ * st_agg_write adds the moves to the rows in wb; st_agg_free forgets them;
+ * st_agg_drop removes every row (rebuild), which makes them stale until
+ * lrecords_aggregates recomputes them. */
+int st_agg_record(applyctx *c, const char *key, size_t klen, const rec *r, int sign, lerr *e);
+int st_agg_write(applyctx *c, rocksdb_writebatch_t *wb, lerr *e);
+void st_agg_free(applyctx *c);
+void st_agg_drop(lstore *s, rocksdb_writebatch_t *wb);
 
 
 void st_ctx_init(applyctx *c, lstore *s);

@@ -2,7 +2,8 @@
  * views.c - applying ops to records, shared by commit and rebuild: the
  * apply context loads each record the ops touch, merges them (crdt/record),
  * writes the new state with its hash and moves the digests of every
- * prefix.  Rebuild replays the whole log through the same code.
+ * prefix, and the schema's aggregates (st_agg_*, node/aggregates.c).
+ * Rebuild replays the whole log through the same code.
  */
 #include "node/store_int.h"
 #include "crdt/hmap.h"
@@ -45,6 +46,7 @@ void
 st_ctx_free(applyctx *c)
 {
   s_ctx_reset(c);
+  st_agg_free(c);
   free(c->all);
   larena_free(&c->arena);
   larena_free(&c->rarena);
@@ -105,6 +107,8 @@ s_ctx_rec(applyctx *c, const char *key, size_t klen, crec **out, lerr *e)
     if (rc == 0) {
       rc = s_ctx_decode(&c->arena, cr, v, vl, e);
       rocksdb_free(v);
+      if (rc == 0)
+        rc = st_agg_record(c, cr->key, cr->klen, cr->r, -1, e);
       if (rc)
         return rc;
     } else if (rc != LINLI_ENOTFOUND) {
@@ -316,11 +320,16 @@ st_ctx_flush(applyctx *c, rocksdb_writebatch_t *wb, lerr *e)
   if (c->nall > 1) /* c->all is NULL in an empty context */
     qsort(c->all, c->nall, sizeof *c->all, s_crec_cmp);
   int rc = 0;
-  for (size_t i = 0; i < c->nall && rc == 0; i++)
-    if (c->all[i]->dirty)
+  for (size_t i = 0; i < c->nall && rc == 0; i++) {
+    if (c->all[i]->r != NULL)
+      rc = st_agg_record(c, c->all[i]->key, c->all[i]->klen, c->all[i]->r, +1, e);
+    if (rc == 0 && c->all[i]->dirty)
       rc = s_ctx_write_rec(c, c->all[i], wb, e);
+  }
   if (rc == 0)
     s_ctx_write_digests(c, wb);
+  if (rc == 0)
+    rc = st_agg_write(c, wb, e);
   return rc;
 }
 
@@ -368,6 +377,8 @@ st_ctx_stream(applyctx *c, const gop *ops, uint32_t n, rocksdb_writebatch_t *wb,
       rc = s_ctx_decode(&c->rarena, cr, v, vl, e);
     else if ((cr->r = rec_new_in(&c->rarena)) == NULL)
       rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    if (rc == 0 && v)
+      rc = st_agg_record(c, cr->key, cr->klen, cr->r, -1, e);
     for (uint32_t k = cr->first; rc == 0 && k < cr->first + cr->nops; k++) {
       if (k + STREAM_PREFETCH_OP < n)
         __builtin_prefetch(seq[k + STREAM_PREFETCH_OP].o);
@@ -378,6 +389,8 @@ st_ctx_stream(applyctx *c, const gop *ops, uint32_t n, rocksdb_writebatch_t *wb,
       }
       rc = s_ctx_merge(c, cr, seq[k].author, seq[k].o, e);
     }
+    if (rc == 0)
+      rc = st_agg_record(c, cr->key, cr->klen, cr->r, +1, e);
     if (rc == 0 && cr->dirty)
       rc = s_ctx_write_rec(c, cr, wb, e);
     cr->r = NULL;
@@ -393,6 +406,8 @@ st_ctx_stream(applyctx *c, const gop *ops, uint32_t n, rocksdb_writebatch_t *wb,
   free(seq);
   if (rc == 0)
     s_ctx_write_digests(c, wb);
+  if (rc == 0)
+    rc = st_agg_write(c, wb, e);
   return rc;
 }
 
@@ -443,6 +458,8 @@ st_recompute(applyctx *c, const uint8_t author[LINLI_PK_BYTES], uint64_t after,
       break;
     rc = s_ctx_decode(&c->arena, cr, v, vl, e);
     rocksdb_free(v);
+    if (rc == 0)
+      rc = st_agg_record(c, cr->key, cr->klen, cr->r, -1, e);
     for (uint32_t k = 0; rc == 0 && k < cr->r->nhist; k++) {
       const lstamp *st = &cr->r->hist[k];
       if (st->seq > after && memcmp(st->author, author, LINLI_PK_BYTES) == 0)
@@ -499,7 +516,9 @@ st_recompute(applyctx *c, const uint8_t author[LINLI_PK_BYTES], uint64_t after,
     if (!cr->dirty)
       continue;
     if (cr->nops > 0) {
-      rc = s_ctx_write_rec(c, cr, wb, e);
+      rc = st_agg_record(c, cr->key, cr->klen, cr->r, +1, e);
+      if (rc == 0)
+        rc = s_ctx_write_rec(c, cr, wb, e);
       continue;
     }
     rocksdb_writebatch_delete_cf(wb, c->s->cf[LCF_VIEWS], cr->key, cr->klen);
@@ -509,6 +528,8 @@ st_recompute(applyctx *c, const uint8_t author[LINLI_PK_BYTES], uint64_t after,
   }
   if (rc == 0)
     s_ctx_write_digests(c, wb);
+  if (rc == 0)
+    rc = st_agg_write(c, wb, e);
   return rc;
 }
 
@@ -540,6 +561,7 @@ lstore_rebuild(lstore *s, lstore_progress_cb progress, void *ctx, lerr *e)
   rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], REBUILD_MARK, strlen(REBUILD_MARK), "1", 1);
   rocksdb_writebatch_delete_range_cf(wb, s->cf[LCF_VIEWS], "", 0, "\xff", 1);
   rocksdb_writebatch_delete_range_cf(wb, s->cf[LCF_DIGESTS], "", 0, "\xff", 1);
+  st_agg_drop(s, wb);
   rc = st_write(s, wb, e);
   rocksdb_writebatch_destroy(wb);
   if (rc)

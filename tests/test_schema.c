@@ -247,6 +247,9 @@ Test(schema, writes_checked_against_the_type)
   /* after a del, the record is new again */
   op o13[] = {s_op(OP_DEL, "", NULL, 0), s_op(OP_SET, "户主", "王五", 0)};
   s_refused_ops(hh, r, o13, 2, "a new 户 needs 地址");
+  /* a delete alone leaves nothing to check */
+  op o14[] = {s_op(OP_DEL, "", NULL, 0)};
+  cr_assert_eq(schema_check_ops(hh, r, o14, 1, &e), 0, "%s", e.msg);
   /* the stored record passes as it is, and fails a schema that forbids it */
   cr_assert_eq(schema_check_record(hh, r, &e), 0, "%s", e.msg);
   const lschema_type *res = schema_type(s_community, "居民");
@@ -254,4 +257,55 @@ Test(schema, writes_checked_against_the_type)
   cr_assert_eq(schema_check_record(res, r, &e2), LINLI_EINVAL);
   cr_assert(strstr(e2.msg, "居民 has no field") != NULL, "%s", e2.msg);
   rec_destroy(&r);
+}
+
+typedef struct s_items {
+  char text[512];
+  size_t len;
+} s_items;
+
+static int
+s_item_cb(void *ctx, const char *month, const char *item, size_t ilen, int64_t v)
+{
+  s_items *x = ctx;
+  x->len += (size_t)snprintf(x->text + x->len, sizeof x->text - x->len, "%s|%.*s|%lld\n",
+                             month, (int)ilen, item, (long long)v);
+  return 0;
+}
+
+Test(schema, contributions_of_a_record)
+{
+  cr_assert_eq(linli_crypto_init(), 0);
+  uint8_t seed[LINLI_SEED_BYTES] = {9};
+  lident id;
+  ident_from_seed(&id, seed);
+  const lschema_type *req = schema_type(s_community, "诉求");
+  rec *r = rec_new();
+  s_items x = {0};
+  cr_assert_eq(schema_contrib(req, r, s_item_cb, &x), 0);
+  cr_assert_str_eq(x.text, "", "an absent record adds nothing");
+  op o[] = {s_op(OP_SET, "事项", "晾衣架", 0), s_op(OP_SET, "日期", "2026-11-03", 0),
+            s_op(OP_SET, "状态", "受理", 0)};
+  for (int i = 0; i < 3; i++) {
+    o[i].seq = (uint64_t)i + 1;
+    cr_assert_eq(rec_apply(r, id.pk, &o[i]), 1);
+  }
+  cr_assert_eq(schema_contrib(req, r, s_item_cb, &x), 0);
+  cr_assert_str_eq(x.text, "|count|1\n|by:状态=受理|1\n2026-11|count|1\n2026-11|by:状态=受理|1\n");
+  /* sums: a counter's sum and a register's integer value */
+  const lschema_type *hh = schema_type(s_community, "户");
+  rec *h = rec_new();
+  op p[] = {s_op(OP_SET, "户主", "王五", 0), s_op(OP_SET, "人口", "3", 0),
+            s_op(OP_INCR, "诚信积分", NULL, 7), s_op(OP_ADD, "特殊群体", "残疾", 0),
+            s_op(OP_ADD, "特殊群体", "低保", 0)};
+  for (int i = 0; i < 5; i++) {
+    p[i].seq = (uint64_t)i + 1;
+    cr_assert_eq(rec_apply(h, id.pk, &p[i]), 1);
+  }
+  s_items y = {0};
+  cr_assert_eq(schema_contrib(hh, h, s_item_cb, &y), 0);
+  cr_assert_str_eq(y.text, "|count|1\n|by:特殊群体=残疾|1\n|by:特殊群体=低保|1\n|sum:诚信积分|7\n"
+                           "|sum:人口|3\n");
+  rec_destroy(&r);
+  rec_destroy(&h);
 }

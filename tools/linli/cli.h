@@ -49,6 +49,8 @@ typedef struct cli {
   const char *wheres[16]; /* --where FILTER, repeatable */
   int nwheres;
   const char *fields;   /* --fields a,b */
+  const char *type;     /* --type T */
+  const char *month;    /* --month YYYY-MM */
   bool csv;             /* --csv */
   bool dry_run;         /* --dry-run */
   bool force;           /* --force */
@@ -189,6 +191,7 @@ int cmd_audit(cli *c);
 int cmd_schema(cli *c);
 int cmd_query(cli *c);
 int cmd_import_csv(cli *c);
+int cmd_report(cli *c);
 
 /* A record's visible state, as `get` prints it (text on stdout, or one
  * JSON object of its fields), and one op of a history, as `log` prints it

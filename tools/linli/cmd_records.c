@@ -886,3 +886,132 @@ done:
   cli_close(&x.s);
   return rc;
 }
+
+/* ---- report ---- */
+
+typedef struct s_report {
+  cli *c;
+  const char *type;  /* --type, resolved to a collection below */
+  const char *month; /* --month */
+  jw w;
+  uint64_t rows;
+} s_report;
+
+/* "count" is 数量, "sum:F" is F合计, "by:F=V" stays F=V: the zh label of an
+ * aggregate item. */
+static void
+s_item_label(char *out, size_t cap, const char *item, size_t n)
+{
+  if (n == 5 && memcmp(item, "count", 5) == 0)
+    snprintf(out, cap, "数量");
+  else if (n > 4 && memcmp(item, "sum:", 4) == 0)
+    snprintf(out, cap, "%.*s合计", (int)(n - 4), item + 4);
+  else if (n > 3 && memcmp(item, "by:", 3) == 0)
+    snprintf(out, cap, "%.*s", (int)(n - 3), item + 3);
+  else
+    snprintf(out, cap, "%.*s", (int)n, item);
+}
+
+static int
+s_report_row(void *ctx, const lschema_type *t, const char *month, const char *item, size_t ilen,
+             int64_t v)
+{
+  s_report *x = ctx;
+  if (x->type != NULL && strcmp(x->type, t->collection) != 0)
+    return 0;
+  if (x->month != NULL ? strcmp(x->month, month) != 0 : month[0] != '\0')
+    return 0;
+  char label[600];
+  s_item_label(label, sizeof label, item, ilen);
+  x->rows++;
+  if (x->c->json) {
+    jw_obj_begin(&x->w);
+    jw_key(&x->w, "type");
+    jw_str(&x->w, t->name);
+    jw_key(&x->w, "collection");
+    jw_str(&x->w, t->collection);
+    jw_key(&x->w, "month");
+    jw_str(&x->w, month);
+    jw_key(&x->w, "item");
+    jw_strn(&x->w, item, ilen);
+    jw_key(&x->w, "label");
+    jw_str(&x->w, label);
+    jw_key(&x->w, "value");
+    jw_int(&x->w, v);
+    jw_obj_end(&x->w);
+  } else if (x->c->csv) {
+    s_csv_cell(stdout, t->name, strlen(t->name));
+    fputc(',', stdout);
+    s_csv_cell(stdout, month, strlen(month));
+    fputc(',', stdout);
+    s_csv_cell(stdout, label, strlen(label));
+    printf(",%lld\r\n", (long long)v);
+  } else {
+    printf("%s%s%s  ", t->name, month[0] ? " " : "", month);
+    cli_text(stdout, label, strlen(label));
+    printf("  %lld\n", (long long)v);
+  }
+  return 0;
+}
+
+int
+cmd_report(cli *c)
+{
+  lstore *s = NULL;
+  lschema *sch = NULL;
+  char prefix[LINLI_KEY_MAX + 1];
+  lerr e = {0};
+  s_report x = {.c = c, .month = c->month};
+  int rc = c->argc > 0 ? cli_key_typed(c, c->argv[0], true) : CLI_OK;
+
+  if (c->json && c->csv)
+    return cli_usage(c, "--json and --csv exclude each other");
+  if (c->month != NULL &&
+      (strlen(c->month) != 7 || c->month[4] != '-' || strspn(c->month, "0123456789-") != 7))
+    return cli_usage(c, "--month is YYYY-MM, e.g. 2026-11");
+  if (rc == CLI_OK)
+    rc = cli_open(c, &s);
+  if (rc == CLI_OK)
+    rc = cli_key(c, s, c->argc > 0 ? c->argv[0] : "", true, prefix);
+  if (rc != CLI_OK)
+    goto done;
+  if (prefix[0] != '\0' && prefix[strlen(prefix) - 1] != '/') {
+    rc = cli_usage(c, "PREFIX is a namespace level ending in '/', e.g. gusu/jinchang/");
+    goto done;
+  }
+  if (c->type != NULL) {
+    if (lrecords_schema(s, &sch, &e) != 0) {
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    const lschema_type *t = sch != NULL ? schema_type(sch, c->type) : NULL;
+    if (t == NULL) {
+      rc = cli_usage(c, "no record type '%s'", c->type);
+      goto done;
+    }
+    x.type = t->collection;
+  }
+  if (c->json) {
+    jw_init(&x.w, stdout);
+    jw_obj_begin(&x.w);
+    jw_key(&x.w, "prefix");
+    jw_str(&x.w, prefix);
+    jw_key(&x.w, "rows");
+    jw_arr_begin(&x.w);
+  } else if (c->csv) {
+    fputs("\xEF\xBB\xBF类型,月份,项目,数值\r\n", stdout);
+  }
+  if (lrecords_aggregates(s, prefix, s_report_row, &x, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (c->json) {
+    jw_arr_end(&x.w);
+    jw_obj_end(&x.w);
+    jw_finish(&x.w);
+  }
+done:
+  schema_destroy(&sch);
+  cli_close(&s);
+  return rc;
+}

@@ -33,8 +33,10 @@ enum {
   OPT_CERT = 1 << 6,  /* --subject, --role, --prefix, --days, --seq, --reason */
   OPT_RECORD = 1 << 7, /* --record KEY */
   OPT_RESTORE = 1 << 8, /* --restore */
-  OPT_QUERY = 1 << 9,   /* --where (repeatable), --fields, --csv */
+  OPT_QUERY = 1 << 9,   /* --where (repeatable), --fields */
   OPT_DRYRUN = 1 << 10, /* --dry-run */
+  OPT_REPORT = 1 << 11, /* --type, --month */
+  OPT_CSV = 1 << 12,    /* --csv */
 };
 
 /* Options that take a value, beyond -d: the bit a command must allow, and
@@ -59,6 +61,8 @@ static const opt_def s_opts[] = {
   {"--reason", OPT_CERT, offsetof(cli, reason)},
   {"--record", OPT_RECORD, offsetof(cli, record)},
   {"--fields", OPT_QUERY, offsetof(cli, fields)},
+  {"--type", OPT_REPORT, offsetof(cli, type)},
+  {"--month", OPT_REPORT, offsetof(cli, month)},
 };
 
 typedef struct cmd_def {
@@ -346,7 +350,7 @@ static const cmd_def s_cmds[] = {
    "Example:\n"
    "  linli -d district schema publish deploy/schemas/community.json\n"
    "  linli schema show\n"},
-  {"query", cmd_query, 1, 2, OPT_QUERY, "query TYPE [PREFIX] [--where F=V]... [--fields A,B] [--csv]",
+  {"query", cmd_query, 1, 2, OPT_QUERY | OPT_CSV, "query TYPE [PREFIX] [--where F=V]... [--fields A,B] [--csv]",
    "list the records of one type, filtered",
    "Prints every record of TYPE (a type of the schema, by its name such as\n"
    "户, its English name or its collection such as hh) under PREFIX (the\n"
@@ -361,6 +365,22 @@ static const cmd_def s_cmds[] = {
    "Example:\n"
    "  linli query 户 --where 特殊群体=独居老人 --fields 户主,电话\n"
    "  linli query 诉求 / --where 状态=受理 --where 日期>=2026-11-01 --csv >诉求.csv\n"},
+  {"report", cmd_report, 0, 1, OPT_REPORT | OPT_CSV, "report [PREFIX] [--type T] [--month YYYY-MM] [--csv]",
+   "the aggregates of a namespace: counts, counts by value, sums",
+   "Prints the aggregates the schema declares (docs/SCHEMA.md) for the\n"
+   "namespace level PREFIX (the station's own when absent, / for everything\n"
+   "held; a street gives gusu/jinchang/, a village of it gusu/jinchang/shilu/\n"
+   "or, at the street, shilu/): per record type, the number of records,\n"
+   "the number per value of an enum (状态=受理), and sums (诚信积分合计).\n"
+   "Without --month, over all time; with it, for the records whose date\n"
+   "falls in that month.  They are kept up to date as ops arrive, in the\n"
+   "same write as the records, so a district's report is a read, the same\n"
+   "at every tier that holds the same ops.  --csv for Excel (as query),\n"
+   "--json an object with the rows.\n"
+   "\n"
+   "Example:\n"
+   "  linli report / --month 2026-11\n"
+   "  linli report shilu/ --type 户 --csv >石路户.csv\n"},
   {"import-csv", cmd_import_csv, 2, 2, OPT_DRYRUN, "import-csv TYPE FILE [--dry-run]",
    "import a ledger saved as CSV by Excel",
    "Reads FILE, a CSV of records of TYPE (UTF-8 with or without a byte order\n"
@@ -551,7 +571,7 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
     } else if (strcmp(opt, "--restore") == 0 && (allowed & OPT_RESTORE)) {
       c->restore = true;
       flag = true;
-    } else if (strcmp(opt, "--csv") == 0 && (allowed & OPT_QUERY)) {
+    } else if (strcmp(opt, "--csv") == 0 && (allowed & OPT_CSV)) {
       c->csv = true;
       flag = true;
     } else if (strcmp(opt, "--dry-run") == 0 && (allowed & OPT_DRYRUN)) {
