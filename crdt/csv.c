@@ -46,6 +46,28 @@ s_end_cell(lcsv *p, lerr *e)
   return 0;
 }
 
+static int s_end_row(lcsv *p, lerr *e);
+
+/* A ',' ends a cell: the next one starts where the row's bytes end. */
+static int
+s_next_cell(lcsv *p, lerr *e)
+{
+  int rc = s_end_cell(p, e);
+  if (rc == 0)
+    p->start[p->ncells] = p->row.len;
+  p->state = S_START;
+  return rc;
+}
+
+/* A line break ends the row (CR: a LF may follow, and belongs to it). */
+static int
+s_line_end(lcsv *p, char c, lerr *e)
+{
+  int rc = s_end_row(p, e);
+  p->state = c == '\r' ? S_CR : S_START;
+  return rc;
+}
+
 static int
 s_end_row(lcsv *p, lerr *e)
 {
@@ -89,13 +111,9 @@ lcsv_feed(lcsv *p, const char *buf, size_t n, lerr *e)
                       "(quote the whole cell and double the quote)",
                       (unsigned long long)p->rows + 1, p->ncells + 1);
       } else if (c == ',') {
-        rc = s_end_cell(p, e);
-        if (rc == 0)
-          p->start[p->ncells] = p->row.len;
-        p->state = S_START;
+        rc = s_next_cell(p, e);
       } else if (c == '\r' || c == '\n') {
-        rc = s_end_row(p, e);
-        p->state = c == '\r' ? S_CR : S_START;
+        rc = s_line_end(p, c, e);
       } else {
         rc = s_byte(p, c, e);
         p->state = S_PLAIN;
@@ -112,13 +130,9 @@ lcsv_feed(lcsv *p, const char *buf, size_t n, lerr *e)
         rc = s_byte(p, c, e);
         p->state = S_QUOTED;
       } else if (c == ',') {
-        rc = s_end_cell(p, e);
-        if (rc == 0)
-          p->start[p->ncells] = p->row.len;
-        p->state = S_START;
+        rc = s_next_cell(p, e);
       } else if (c == '\r' || c == '\n') {
-        rc = s_end_row(p, e);
-        p->state = c == '\r' ? S_CR : S_START;
+        rc = s_line_end(p, c, e);
       } else {
         rc = lerr_set(e, LINLI_EMALFORMED, "row %llu cell %u: text after the closing quote",
                       (unsigned long long)p->rows + 1, p->ncells + 1);

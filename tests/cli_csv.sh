@@ -12,16 +12,6 @@ export LC_ALL
 NAME=cli_csv
 unset LINLI_DATA
 . "$(dirname "$0")/clilib.sh"
-SCHEMA=$(dirname "$0")/../deploy/schemas/community.json
-case $SCHEMA in /*) ;; *) SCHEMA=$OLDPWD/$SCHEMA ;; esac
-refused() {
-  want=$1 pat=$2
-  shift 2
-  run "$@"
-  [ "$RC" -eq "$want" ] || fail "linli $* exited $RC, not $want: $(cat "$T/err")"
-  [ "$(wc -l <"$T/err")" -eq 1 ] || fail "linli $*: not one line on stderr: $(cat "$T/err")"
-  grep -q -- "$pat" "$T/err" || fail "linli $*: '$pat' not in: $(cat "$T/err")"
-}
 state() {
   must -d S --json status
   sed -n 's/.*"ops":\([0-9]*\).*"digest":"\([0-9a-f]*\)".*/\1 \2/p' "$T/out"
@@ -52,13 +42,13 @@ awk 'BEGIN { print "编号,户主,地址,电话,诚信积分";
     phone = (i == 7) ? "1381234" : sprintf("138%08d", i);
     printf "%04d,户主%d,石路%d号,%s,%d\n", i + 100, i, i, phone, i % 10 } }' >rows.csv
 BEFORE=$(state)
-refused 1 "rows.csv: 1 of 499 rows refused (listed above); nothing written" -d S import-csv 户 rows.csv
+refused_with 1 "rows.csv: 1 of 499 rows refused (listed above); nothing written" -d S import-csv 户 rows.csv
 [ "$(out)" = "row 7: 电话: '1381234' is not a phone number; expected phone, e.g. 13812345678 or 0512-65231234" ] ||
   fail "row 7 not named: $(out)"
 [ "$(state)" = "$BEFORE" ] || fail "a refused import wrote something"
 # every bad row is listed, each with its reason
 sed -e '3s/,户主3,/,,/' -e '12s/,[0-9]$/,-1/' rows.csv >rows3.csv
-refused 1 "3 of 499 rows refused" -d S import-csv 户 rows3.csv
+refused_with 1 "3 of 499 rows refused" -d S import-csv 户 rows3.csv
 [ "$(sed -n 1p "$T/out")" = "row 3: a new 户 needs 户主 (text, e.g. 张建国)" ] || fail "row 3: $(out)"
 grep -q '^row 7: 电话' "$T/out" || fail "row 7: $(out)"
 grep -q '^row 12: 户.诚信积分 would be -1, below its smallest allowed value 0' "$T/out" || fail "row 12: $(out)"
@@ -89,18 +79,18 @@ ok "GB18030, UTF-8 and UTF-8 with a byte order mark"
 
 echo "# files that are not what they should be"
 printf '编号,户注\n1,x\n' >h.csv
-refused 1 "h.csv: row 1 (header) column 2: 户 has no field 户注; did you mean 户主?" -d S import-csv 户 h.csv
+refused_with 1 "h.csv: row 1 (header) column 2: 户 has no field 户注; did you mean 户主?" -d S import-csv 户 h.csv
 printf '户主\nx\n' >noid.csv
-refused 1 "no column 编号" -d S import-csv 户 noid.csv
+refused_with 1 "no column 编号" -d S import-csv 户 noid.csv
 printf '编号,户主,地址\n5,a,b\n5,c,d\n' >dup.csv
-refused 1 "1 of 2 rows refused" -d S import-csv 户 dup.csv
+refused_with 1 "1 of 2 rows refused" -d S import-csv 户 dup.csv
 grep -q '^row 3: 编号 5 again (first on row 2)' "$T/out" || fail "dup: $(out)"
 printf '编号,户主,地址\n6,"a,b\n' >quote.csv
-refused 1 "quote.csv: row 2: a quote is never closed" -d S import-csv 户 quote.csv
+refused_with 1 "quote.csv: row 2: a quote is never closed" -d S import-csv 户 quote.csv
 printf '编号,户主,地址\n7,a"b,c\n' >q2.csv
-refused 1 "row 2 cell 2: a quote inside an unquoted cell" -d S import-csv 户 q2.csv
-refused 1 "nope.csv: No such file" -d S import-csv 户 nope.csv
-refused 2 "no record type 'xx'" -d S import-csv xx u.csv
+refused_with 1 "row 2 cell 2: a quote inside an unquoted cell" -d S import-csv 户 q2.csv
+refused_with 1 "nope.csv: No such file" -d S import-csv 户 nope.csv
+refused_with 2 "no record type 'xx'" -d S import-csv xx u.csv
 ok "unknown column, no ID column, repeated ID, broken quotes and a missing file are refused"
 
 echo "# 100,000 rows in bounded memory"

@@ -13,15 +13,6 @@ export LC_ALL
 NAME=cli_records
 unset LINLI_DATA
 . "$(dirname "$0")/clilib.sh"
-# refused WANT PATTERN ARGS: exit status WANT, one stderr line matching PATTERN.
-refused() {
-  want=$1 pat=$2
-  shift 2
-  run "$@"
-  [ "$RC" -eq "$want" ] || fail "linli $* exited $RC, not $want: $(cat "$T/err")"
-  [ "$(wc -l <"$T/err")" -eq 1 ] || fail "linli $*: not one line on stderr: $(cat "$T/err")"
-  grep -q -- "$pat" "$T/err" || fail "linli $*: '$pat' not in: $(cat "$T/err")"
-}
 ops() {
   must -d A --json status
   jnum own_seq
@@ -31,13 +22,13 @@ must -d A init --name 石路
 
 echo "# a field keeps its kind"
 must -d A incr hh/0003 诚信积分 1
-refused 1 "诚信积分 is a counter; change it with linli incr" -d A put hh/0003 诚信积分=10
-refused 1 "is a counter" -d A add hh/0003 诚信积分 10
-refused 1 "is a counter" -d A append hh/0003 诚信积分 10
+refused_with 1 "诚信积分 is a counter; change it with linli incr" -d A put hh/0003 诚信积分=10
+refused_with 1 "is a counter" -d A add hh/0003 诚信积分 10
+refused_with 1 "is a counter" -d A append hh/0003 诚信积分 10
 must -d A put hh/0003 户主=王五
-refused 1 "户主 is a register; change it with linli put" -d A incr hh/0003 户主 1
+refused_with 1 "户主 is a register; change it with linli put" -d A incr hh/0003 户主 1
 # nothing of a refused put is written, not even its valid pairs
-refused 1 "is a counter" -d A put hh/0003 电话=1 诚信积分=10
+refused_with 1 "is a counter" -d A put hh/0003 电话=1 诚信积分=10
 [ "$(ops)" -eq 2 ] || fail "a refused write wrote ops: own_seq $(ops)"
 must -d A --json get hh/0003
 grep -q '"诚信积分":1' "$T/out" || fail "counter changed: $(out)"
@@ -56,13 +47,13 @@ grep -q '"诚信积分":3' "$T/out" || fail "full-width digits not taken: $(out)
 must -d A put hh/0002 备注＝Ａ区，３号
 must -d A --json get hh/0002
 grep -q '"备注":"Ａ区，３号"' "$T/out" || fail "value altered: $(out)"
-refused 2 "empty field name" -d A put hh/0002 "　＝x"
-refused 2 "is not an integer" -d A incr hh/0002 诚信积分 五
+refused_with 2 "empty field name" -d A put hh/0002 "　＝x"
+refused_with 2 "is not an integer" -d A incr hh/0002 诚信积分 五
 ok "\"户主 =王五\", ＝ and ５/－２ write the field meant; values stay as typed"
 
 echo "# quote it"
-refused 2 "must be quoted" -d A put hh/0002 地址=雅鹿村 三组
-refused 2 "must be quoted" -d A append hh/0002 日记 走访 0012户
+refused_with 2 "must be quoted" -d A put hh/0002 地址=雅鹿村 三组
+refused_with 2 "must be quoted" -d A append hh/0002 日记 走访 0012户
 ok "unquoted text with spaces is answered with a hint to quote it"
 
 echo "# del KEY FIELD"
@@ -88,10 +79,10 @@ grep -q '"电话":"13800000000"' "$T/out" || fail "register lost: $(out)"
 must -d A del hh/0003 户主
 must -d A --json get hh/0003
 grep -q '"诚信积分":1' "$T/out" || fail "counter changed by removing 户主: $(out)"
-refused 1 "has no field 户主" -d A del hh/0003 户主
-refused 1 "its log field 日记" -d A del hh/0009 状态
-refused 1 "not found" -d A del hh/0404 户主
-refused 2 "too many arguments" -d A del hh/0003 a b
+refused_with 1 "has no field 户主" -d A del hh/0003 户主
+refused_with 1 "its log field 日记" -d A del hh/0009 状态
+refused_with 1 "not found" -d A del hh/0404 户主
+refused_with 2 "too many arguments" -d A del hh/0003 a b
 must -d A verify
 ok "del KEY FIELD removes a set, counter or register field and keeps the rest"
 

@@ -12,17 +12,6 @@ export LC_ALL
 NAME=cli_report
 unset LINLI_DATA
 . "$(dirname "$0")/clilib.sh"
-SCHEMA=$(dirname "$0")/../deploy/schemas/community.json
-case $SCHEMA in /*) ;; *) SCHEMA=$OLDPWD/$SCHEMA ;; esac
-id() {
-  "$LINLI" -d "$1" --json status | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p'
-}
-# up FROM TO: everything FROM holds that TO lacks, by bundle
-up() {
-  must -d "$2" summary -o "$T/$2.summary"
-  must -d "$1" export --for "$T/$2.summary" -o "$T/$1.bundle"
-  must -d "$2" import "$T/$1.bundle"
-}
 # rep DIR PREFIX: the report of PREFIX at DIR, as JSON
 rep() {
   must -d "$1" --json report "$2"

@@ -14,26 +14,6 @@ export LC_ALL
 NAME=cli_schema
 unset LINLI_DATA
 . "$(dirname "$0")/clilib.sh"
-SCHEMA=$(dirname "$0")/../deploy/schemas/community.json
-case $SCHEMA in /*) ;; *) SCHEMA=$OLDPWD/$SCHEMA ;; esac
-# refused WANT PATTERN ARGS: exit status WANT, one stderr line with PATTERN.
-refused() {
-  want=$1 pat=$2
-  shift 2
-  run "$@"
-  [ "$RC" -eq "$want" ] || fail "linli $* exited $RC, not $want: $(cat "$T/err")"
-  [ "$(wc -l <"$T/err")" -eq 1 ] || fail "linli $*: not one line on stderr: $(cat "$T/err")"
-  grep -q -- "$pat" "$T/err" || fail "linli $*: '$pat' not in: $(cat "$T/err")"
-}
-id() {
-  "$LINLI" -d "$1" --json status | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p'
-}
-# up FROM TO: everything FROM holds that TO lacks, by bundle
-up() {
-  must -d "$2" summary -o "$T/$2.summary"
-  must -d "$1" export --for "$T/$2.summary" -o "$T/$1.bundle"
-  must -d "$2" import "$T/$1.bundle"
-}
 
 must -d D init --name 姑苏区 --root self
 ROOT=$(id D)
@@ -42,16 +22,16 @@ must -d D cert issue --subject "$(id V)" --name 石路 --role village --prefix g
 must -d V cert install v.chain
 
 echo "# publish"
-refused 1 "holds no schema" -d V schema show
+refused_with 1 "holds no schema" -d V schema show
 printf '{\n  "schema": "community",\n  "version": 1,\n  "types": {\n    "户": {"collection": "hh" "fields": {}}\n  }\n}\n' >bad.json
-refused 1 "bad.json: schema line 5" -d D schema publish bad.json
+refused_with 1 "bad.json: schema line 5" -d D schema publish bad.json
 sed 's/"type": "phone"/"type": "phon"/' "$SCHEMA" >typo.json
-refused 1 "types.户.fields.电话: unknown type 'phon'" -d D schema publish typo.json
-refused 1 "only the trust root publishes" -d V schema publish "$SCHEMA"
+refused_with 1 "types.户.fields.电话: unknown type 'phon'" -d D schema publish typo.json
+refused_with 1 "only the trust root publishes" -d V schema publish "$SCHEMA"
 must -d D schema publish "$SCHEMA"
 grep -q "published schema community version 1" "$T/out" || fail "publish said: $(out)"
-refused 1 "version 1 is not above the version held, 1" -d D schema publish "$SCHEMA"
-refused 1 "reserved" -d D put schema/community json=x
+refused_with 1 "version 1 is not above the version held, 1" -d D schema publish "$SCHEMA"
+refused_with 1 "reserved" -d D put schema/community json=x
 ok "the root publishes a schema that parses; others, a bad file and a stale version are refused"
 
 echo "# the village receives it by sync"
@@ -64,33 +44,33 @@ grep -q '"name":"状态","en":"status","kind":"register","type":"enum","required
 ok "the schema arrives with the district's ops"
 
 echo "# writes checked against it"
-refused 1 "a new 户 needs 地址 (text, e.g." -d V put hh/0001 户主=王五
-refused 1 "特殊群体 is a enum set field: write it with linli add" -d V put hh/0001 户主=王五 地址=石路1号 特殊群体=残疾
+refused_with 1 "a new 户 needs 地址 (text, e.g." -d V put hh/0001 户主=王五
+refused_with 1 "特殊群体 is a enum set field: write it with linli add" -d V put hh/0001 户主=王五 地址=石路1号 特殊群体=残疾
 must -d V put hh/0001 户主=王五 地址=石路1号 电话=１３８１２３４５６７８ 人口=３
 must -d V add hh/0001 特殊群体 elderly
 must -d V --json get hh/0001
 grep -q '"电话":"13812345678"' "$T/out" || fail "phone not canonical: $(out)"
 grep -q '"人口":"3"' "$T/out" || fail "integer not canonical: $(out)"
 grep -q '"特殊群体":\["独居老人"\]' "$T/out" || fail "enum code not made its label: $(out)"
-refused 1 "户 has no field 户注; did you mean 户主?" -d V put hh/0001 户注=x
-refused 1 "户 has no field 颜色 (its fields: 户主 地址" -d V put hh/0001 颜色=红
-refused 1 "户.诚信积分 is a integer counter field: write it with linli incr, e.g. 5 or -2" -d V put hh/0001 诚信积分=10
-refused 1 "户.户主 is a text register field: write it with linli put" -d V incr hh/0001 户主 1
-refused 1 "人口: '三' is not an integer; expected integer, e.g. 3" -d V put hh/0001 人口=三
-refused 1 "人口: '0' is below the smallest allowed, 1" -d V put hh/0001 人口=0
-refused 1 "电话: '138' is not a phone number; expected phone" -d V put hh/0001 电话=138
-refused 1 "特殊群体: '富裕' is not one of: 独居老人 (elderly)" -d V add hh/0001 特殊群体 富裕
+refused_with 1 "户 has no field 户注; did you mean 户主?" -d V put hh/0001 户注=x
+refused_with 1 "户 has no field 颜色 (its fields: 户主 地址" -d V put hh/0001 颜色=红
+refused_with 1 "户.诚信积分 is a integer counter field: write it with linli incr, e.g. 5 or -2" -d V put hh/0001 诚信积分=10
+refused_with 1 "户.户主 is a text register field: write it with linli put" -d V incr hh/0001 户主 1
+refused_with 1 "人口: '三' is not an integer; expected integer, e.g. 3" -d V put hh/0001 人口=三
+refused_with 1 "人口: '0' is below the smallest allowed, 1" -d V put hh/0001 人口=0
+refused_with 1 "电话: '138' is not a phone number; expected phone" -d V put hh/0001 电话=138
+refused_with 1 "特殊群体: '富裕' is not one of: 独居老人 (elderly)" -d V add hh/0001 特殊群体 富裕
 must -d V incr hh/0001 诚信积分 8
-refused 1 "户.诚信积分 would be -92, below its smallest allowed value 0 (now 8)" -d V incr hh/0001 诚信积分 -100
+refused_with 1 "户.诚信积分 would be -92, below its smallest allowed value 0 (now 8)" -d V incr hh/0001 诚信积分 -100
 must -d V incr hh/0001 诚信积分 -8
-refused 1 "日期: '2026-02-30' is not a date YYYY-MM-DD; expected date, e.g. 2026-11-30" -d V put req/0001 事项=晾衣架 日期=2026-02-30 状态=受理
-refused 1 "状态: '完成' is not one of: 受理 (received), 办理中 (in_progress), 已办结 (done)" -d V put req/0001 事项=晾衣架 日期=2026-11-30 状态=完成
+refused_with 1 "日期: '2026-02-30' is not a date YYYY-MM-DD; expected date, e.g. 2026-11-30" -d V put req/0001 事项=晾衣架 日期=2026-02-30 状态=受理
+refused_with 1 "状态: '完成' is not one of: 受理 (received), 办理中 (in_progress), 已办结 (done)" -d V put req/0001 事项=晾衣架 日期=2026-11-30 状态=完成
 must -d V put req/0001 事项=晾衣架 日期=２０２６－１１－３０ 状态=受理
 must -d V put req/0001 状态=in_progress
 must -d V append req/0001 进展 "议事会讨论通过"
-refused 1 "身份证号: '110105194912310021' has a wrong check character" -d V put res/0001 姓名=王五 身份证号=110105194912310021
+refused_with 1 "身份证号: '110105194912310021' has a wrong check character" -d V put res/0001 姓名=王五 身份证号=110105194912310021
 must -d V put res/0001 姓名=王五 身份证号=11010519491231002x 性别=m
-refused 1 "金额分: '120.50' is not a whole number of fen; expected money, e.g. 12050" -d V put charity/0001 日期=2026-11-30 类别=收入 金额分=120.50 摘要=捐款
+refused_with 1 "金额分: '120.50' is not a whole number of fen; expected money, e.g. 12050" -d V put charity/0001 日期=2026-11-30 类别=收入 金额分=120.50 摘要=捐款
 must -d V put charity/0001 日期=2026-11-30 类别=收入 金额分=12050 摘要=捐款
 # keys of no type stay free-form
 must -d V put misc/0001 anything=goes
@@ -121,18 +101,18 @@ grep -q '^gusu/shilu/,0002,李四,"石路2号, 东","2026-[0-9-]*T[0-9:.]*+08:00
 must -d V --json query 户 --where 户主=王五
 grep -q '^\[{"key":"gusu/shilu/hh/0001","namespace":"gusu/shilu/","id":"0001","fields":{"户主":"王五"' "$T/out" ||
   fail "query --json: $(out)"
-refused 2 "户 has no field 户注; did you mean 户主?" -d V query 户 --where 户注=x
-refused 2 "--fields: 户 has no field 电活; did you mean 电话?" -d V query 户 --fields 电活
-refused 2 "状态: '完成' is not one of" -d V query 诉求 --where 状态=完成
-refused 2 "no record type 'xx' (types: 户 居民" -d V query xx
-refused 2 "is not FIELD=VALUE" -d V query 户 --where 户主
+refused_with 2 "户 has no field 户注; did you mean 户主?" -d V query 户 --where 户注=x
+refused_with 2 "--fields: 户 has no field 电活; did you mean 电话?" -d V query 户 --fields 电活
+refused_with 2 "状态: '完成' is not one of" -d V query 诉求 --where 状态=完成
+refused_with 2 "no record type 'xx' (types: 户 居民" -d V query xx
+refused_with 2 "is not FIELD=VALUE" -d V query 户 --where 户主
 ok "query filters by =, !=, <, >=, enum code, set element and log text; CSV with BOM, RFC 4180, local times"
 
 echo "# a schema change that would make stored data invalid"
 up V D
 sed -e 's/"version": 1/"version": 2/' -e '/"电话": {"kind": "register", "type": "phone", "en": "phone"},/d' "$SCHEMA" >v2.json
 grep -q '"电话"' v2.json
-refused 1 "the schema would make stored data invalid: gusu/shilu/hh/0001: 户 has no field 电话" -d D schema publish v2.json
+refused_with 1 "the schema would make stored data invalid: gusu/shilu/hh/0001: 户 has no field 电话" -d D schema publish v2.json
 sed -e 's/"version": 1/"version": 2/' "$SCHEMA" >v2.json
 must -d D schema publish v2.json
 up D V

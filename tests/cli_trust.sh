@@ -11,16 +11,6 @@ NAME=cli_trust
 unset LINLI_DATA
 . "$(dirname "$0")/clilib.sh"
 
-# id DIR: the node's public key (hex)
-id() {
-  "$LINLI" -d "$1" --json status | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p'
-}
-# up FROM TO: everything FROM holds that TO lacks, by bundle
-up() {
-  must -d "$2" summary -o "$T/$2.summary"
-  must -d "$1" export --for "$T/$2.summary" -o "$T/$1-$2.bundle"
-  must -d "$2" import "$T/$1-$2.bundle"
-}
 # has WORDS: the last output or error mentions WORDS
 has() {
   grep -q -- "$1" "$T/out" "$T/err" || fail "expected '$1' in: $(cat "$T/out" "$T/err")"
@@ -113,13 +103,9 @@ must -d S get /gusu/jinchang/v12x/hh/1
 # the district has the empty prefix: keys are as typed, '/' or not
 must -d D get notices/2026/1
 must -d D get /notices/2026/1
-refused_usage() {
-  run "$@"
-  [ "$RC" -eq 2 ] || fail "linli $* exited $RC, not 2: $(cat "$T/err")"
-}
-refused_usage -d V put hh/ x=1
-refused_usage -d V put / x=1
-refused_usage -d D put nokey x=1
+refused_with 2 "record key" -d V put hh/ x=1
+refused_with 2 "record key" -d V put / x=1
+refused_with 2 "record key 'nokey' is not of the form collection/id" -d D put nokey x=1
 ok "keys are relative to the station's namespace; a leading / is absolute"
 
 # ---- up the tree, and the audit of the district's export ----

@@ -116,6 +116,39 @@ s_schema_text(const lschema *s)
   }
 }
 
+/* The schema the station holds into *sch, or one line saying it holds
+ * none (records are then free-form). */
+static int
+s_schema_held(lstore *s, lschema **sch)
+{
+  lerr e = {0};
+  if (lrecords_schema(s, sch, &e) != 0)
+    return cli_fail_e(&e);
+  if (*sch == NULL)
+    return cli_fail("this station holds no schema: records are free-form, without types (the "
+                    "root publishes one with linli schema publish FILE)");
+  return CLI_OK;
+}
+
+/* The type named by `name` (zh, en or collection), or a usage error that
+ * lists the types. */
+static int
+s_type_arg(const cli *c, const lschema *sch, const char *name, const lschema_type **t)
+{
+  *t = schema_type(sch, name);
+  if (*t != NULL)
+    return CLI_OK;
+  char list[400] = "";
+  size_t k = 0;
+  for (uint32_t i = 0; i < sch->ntypes && k < sizeof list; i++) {
+    int n = snprintf(list + k, sizeof list - k, "%s%s", i ? " " : "", sch->types[i].name);
+    if (n < 0)
+      break;
+    k += (size_t)n;
+  }
+  return cli_usage(c, "no record type '%s' (types: %s)", name, list);
+}
+
 int
 cmd_schema(cli *c)
 {
@@ -157,17 +190,10 @@ cmd_schema(cli *c)
   if (c->argc != 1)
     return cli_usage(c, "usage: linli schema show");
   rc = cli_open(c, &s);
+  if (rc == CLI_OK)
+    rc = s_schema_held(s, &sch);
   if (rc != CLI_OK)
     goto done;
-  if (lrecords_schema(s, &sch, &e) != 0) {
-    rc = cli_fail_e(&e);
-    goto done;
-  }
-  if (sch == NULL) {
-    rc = cli_fail("this station holds no schema: records are free-form (the root publishes one "
-                  "with linli schema publish FILE)");
-    goto done;
-  }
   if (c->json)
     s_schema_json(sch);
   else
@@ -338,30 +364,13 @@ cmd_query(cli *c)
     rc = cli_open(c, &s);
   if (rc == CLI_OK)
     rc = cli_key(c, s, c->argc > 1 ? c->argv[1] : "", true, prefix);
+  const lschema_type *t = NULL;
+  if (rc == CLI_OK)
+    rc = s_schema_held(s, &sch);
+  if (rc == CLI_OK)
+    rc = s_type_arg(c, sch, c->argv[0], &t);
   if (rc != CLI_OK)
     goto done;
-  if (lrecords_schema(s, &sch, &e) != 0) {
-    rc = cli_fail_e(&e);
-    goto done;
-  }
-  if (sch == NULL) {
-    rc = cli_fail("this station holds no schema, so records have no types (see linli schema "
-                  "--help)");
-    goto done;
-  }
-  const lschema_type *t = schema_type(sch, c->argv[0]);
-  if (t == NULL) {
-    char list[400] = "";
-    size_t k = 0;
-    for (uint32_t i = 0; i < sch->ntypes && k < sizeof list; i++) {
-      int n = snprintf(list + k, sizeof list - k, "%s%s", i ? " " : "", sch->types[i].name);
-      if (n < 0)
-        break;
-      k += (size_t)n;
-    }
-    rc = cli_usage(c, "no record type '%s' (types: %s)", c->argv[0], list);
-    goto done;
-  }
   for (int i = 0; i < c->nwheres; i++)
     if (schema_where_parse(t, c->wheres[i], &w[i], &e) != 0) {
       rc = cli_usage(c, "%s", e.msg);
@@ -797,18 +806,12 @@ cmd_import_csv(cli *c)
   larena_init(&x.arena);
   larena_init(&x.rowarena);
   lcsv_init(&p, s_import_row, &x);
+  if (rc == CLI_OK)
+    rc = s_schema_held(x.s, &sch);
+  if (rc == CLI_OK)
+    rc = s_type_arg(c, sch, c->argv[0], &x.t);
   if (rc != CLI_OK)
     goto done;
-  if (lrecords_schema(x.s, &sch, &e) != 0) {
-    rc = cli_fail_e(&e);
-    goto done;
-  }
-  if (sch == NULL || (x.t = schema_type(sch, c->argv[0])) == NULL) {
-    rc = sch == NULL ? cli_fail("this station holds no schema, so there are no types to import "
-                                "(see linli schema --help)")
-                     : cli_usage(c, "no record type '%s'", c->argv[0]);
-    goto done;
-  }
   x.sch = sch;
   if ((rc = cli_key(c, x.s, "", true, x.ns)) != CLI_OK)
     goto done;
@@ -980,15 +983,12 @@ cmd_report(cli *c)
     goto done;
   }
   if (c->type != NULL) {
-    if (lrecords_schema(s, &sch, &e) != 0) {
-      rc = cli_fail_e(&e);
+    const lschema_type *t = NULL;
+    rc = s_schema_held(s, &sch);
+    if (rc == CLI_OK)
+      rc = s_type_arg(c, sch, c->type, &t);
+    if (rc != CLI_OK)
       goto done;
-    }
-    const lschema_type *t = sch != NULL ? schema_type(sch, c->type) : NULL;
-    if (t == NULL) {
-      rc = cli_usage(c, "no record type '%s'", c->type);
-      goto done;
-    }
     x.type = t->collection;
   }
   if (c->json) {
