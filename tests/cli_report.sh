@@ -109,4 +109,15 @@ head -c "$(wc -c <want.head)" "$T/out" | cmp -s - want.head || fail "CSV header:
 grep -q '^诉求,2026-11,状态=办理中,1' "$T/out" || fail "CSV rows: $(out)"
 ok "the aggregates equal a recomputation (rebuild, query, a new schema version)"
 
+echo "# a revocation cuts a village's last ops: the aggregates follow"
+# 彩香's seqs: 1 its certificate, 2-3 hh/0101, 4 its special group, 5-7
+# req/0004, 8-9 hh/0102
+must -d D cert revoke --subject "$(id V2)" --seq 7 --reason 测试
+[ "$(value D gusu/jinchang/caixiang/ 户 count)" = 1 ] ||
+  fail "after the cut: $(value D gusu/jinchang/caixiang/ 户 count) households of 彩香"
+CUT=$(rep D /)
+must -d D rebuild
+[ "$(rep D /)" = "$CUT" ] || fail "after the cut, not a recomputation: $CUT vs $(rep D /)"
+ok "records recomputed after a revocation move the aggregates with them"
+
 echo "$NAME: $PASS passed, $FAIL failed"

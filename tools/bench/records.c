@@ -82,7 +82,7 @@ bench_query(bool quick, bool json)
   op *ops = calloc(PER * 6, sizeof *ops);
   char(*keys)[40] = calloc(PER, sizeof *keys);
   char(*vals)[4][40] = calloc(PER, sizeof *vals);
-  if (ops == NULL || keys == NULL || vals == NULL || lstore_init(path, "bench", NULL, &e) ||
+  if (ops == NULL || keys == NULL || vals == NULL || lstore_init(path, "bench", NULL, NULL, &e) ||
       lstore_open(&s, path, &o, &e) || lstore_identity(s, &id, &e) ||
       schema_parse(&sch, s_schema, sizeof s_schema - 1, &e) ||
       lstore_set_root(s, id.pk, &e) ||
