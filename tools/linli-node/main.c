@@ -21,10 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef LINLI_VERSION
-#define LINLI_VERSION "0.0.0"
-#endif
-
 static const char s_usage[] =
     "usage: linli-node [-c CONFIG] [--help] [--version]\n"
     "\n"
