@@ -2,11 +2,13 @@
 #   make demo   install what is missing, build, run the live 7-node demo
 #   make walkthrough   the CLI alone on two data directories (USB sticks)
 #   make test   install what is missing, build with ASan+UBSan, run the suite
+#   make deb    the Debian package linli_VERSION_ARCH.deb, left here for
+#               `apt install ./linli_*.deb`
 BUILD      ?= build
 BUILD_SAN  ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build build-san demo walkthrough test clean
+.PHONY: all deps build build-san demo walkthrough test deb clean
 
 all: build
 
@@ -31,6 +33,16 @@ walkthrough: build
 test: build build-san
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# CPack packs the build (deploy/package.cmake); dpkg-shlibdeps, from
+# dpkg-dev, computes the libraries it depends on.
+deb: build
+	@sh deploy/install-deps.sh deb
+	rm -f $(BUILD)/deb/linli_*.deb
+	cd $(BUILD) && cpack
+	cp $(BUILD)/deb/linli_*.deb .
+	@if command -v lintian >/dev/null; then lintian linli_*.deb; fi
+	@ls linli_*.deb
 
 clean:
 	rm -rf $(BUILD)

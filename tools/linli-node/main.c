@@ -22,10 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#ifndef LINLI_VERSION
-#define LINLI_VERSION "0.0.0"
-#endif
-
 static const char s_usage[] =
     "usage: linli-node [-c CONFIG] [--help] [--version]\n"
     "\n"

@@ -24,8 +24,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define LINLI_CLI_VERSION "0.1.0"
-
 /* Exit statuses, documented in `linli --help`. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 

@@ -39,31 +39,46 @@ enum {
   OPT_CSV = 1 << 12,    /* --csv */
 };
 
-/* Options that take a value, beyond -d: the bit a command must allow, and
- * where the value goes. */
+/* A command's options: the bit a command must allow, and where the value
+ * goes.  An option with an `arg` takes a value (a const char * in struct
+ * cli); one without is a flag (a bool).  `linli --complete` lists them too,
+ * so shell completion knows exactly what the parser accepts. */
 typedef struct opt_def {
   const char *name;
   unsigned bit;
-  size_t off; /* of the const char * in struct cli */
+  size_t off;
+  const char *arg; /* what the value is, for completion; NULL for a flag */
 } opt_def;
 
 static const opt_def s_opts[] = {
-  {"-o", OPT_OUT, offsetof(cli, out)},
-  {"--name", OPT_NAME, offsetof(cli, name)},
-  {"--key", OPT_KEY, offsetof(cli, key)},
-  {"--for", OPT_FOR, offsetof(cli, for_file)},
-  {"--root", OPT_ROOT, offsetof(cli, root)},
-  {"--subject", OPT_CERT, offsetof(cli, subject)},
-  {"--role", OPT_CERT, offsetof(cli, role)},
-  {"--prefix", OPT_CERT, offsetof(cli, prefix)},
-  {"--days", OPT_CERT, offsetof(cli, days)},
-  {"--seq", OPT_CERT, offsetof(cli, seq)},
-  {"--reason", OPT_CERT, offsetof(cli, reason)},
-  {"--record", OPT_RECORD, offsetof(cli, record)},
-  {"--fields", OPT_QUERY, offsetof(cli, fields)},
-  {"--type", OPT_REPORT, offsetof(cli, type)},
-  {"--month", OPT_REPORT, offsetof(cli, month)},
+  {"-o", OPT_OUT, offsetof(cli, out), "FILE"},
+  {"--name", OPT_NAME, offsetof(cli, name), "NAME"},
+  {"--key", OPT_KEY, offsetof(cli, key), "FILE"},
+  {"--for", OPT_FOR, offsetof(cli, for_file), "FILE"},
+  {"--root", OPT_ROOT, offsetof(cli, root), "KEY"},
+  {"--subject", OPT_CERT, offsetof(cli, subject), "KEY"},
+  {"--role", OPT_CERT, offsetof(cli, role), "ROLE"},
+  {"--prefix", OPT_CERT, offsetof(cli, prefix), "PREFIX"},
+  {"--days", OPT_CERT, offsetof(cli, days), "N"},
+  {"--seq", OPT_CERT, offsetof(cli, seq), "N"},
+  {"--reason", OPT_CERT, offsetof(cli, reason), "TEXT"},
+  {"--record", OPT_RECORD, offsetof(cli, record), "KEY"},
+  {"--force", OPT_FORCE, offsetof(cli, force), NULL},
+  {"--restore", OPT_RESTORE, offsetof(cli, restore), NULL},
+  /* --where is repeatable: s_parse collects it into c->wheres itself; the
+   * row is here for --complete and --help. */
+  {"--where", OPT_QUERY, offsetof(cli, wheres), "FILTER"},
+  {"--fields", OPT_QUERY, offsetof(cli, fields), "FIELDS"},
+  {"--type", OPT_REPORT, offsetof(cli, type), "TYPE"},
+  {"--month", OPT_REPORT, offsetof(cli, month), "YYYY-MM"},
+  {"--csv", OPT_CSV, offsetof(cli, csv), NULL},
+  {"--dry-run", OPT_DRYRUN, offsetof(cli, dry_run), NULL},
 };
+
+#define S_NOPTS (sizeof s_opts / sizeof s_opts[0])
+
+/* The options every command accepts, handled by s_parse itself. */
+static const char *const s_global_opts[] = {"-d DIR", "--json", "--help", "--version"};
 
 typedef struct cmd_def {
   const char *name;
@@ -445,7 +460,7 @@ s_print_general_help(FILE *f)
         "\n"
         "Commands:\n", f);
   for (size_t i = 0; i < S_NCMDS; i++)
-    fprintf(f, "  %-8s  %s\n", s_cmds[i].name, s_cmds[i].what);
+    fprintf(f, "  %-10s  %s\n", s_cmds[i].name, s_cmds[i].what);
   fputs("\n"
         "Global options (before or after the command):\n"
         "  -d DIR      data directory (default: $LINLI_DATA, else ./linli-data)\n"
@@ -493,6 +508,34 @@ s_cmd_help(cli *c)
     return cli_usage(c, "unknown command '%s'", c->argv[0]);
   s_print_cmd_help(d, stdout);
   return CLI_OK;
+}
+
+/* `linli --complete [COMMAND]`, for shell completion (not in --help): with
+ * no COMMAND the command names, then the global options; with one, the
+ * options it accepts, then the global options.  One word per line; an
+ * option that takes a value is followed by a blank and what the value is
+ * ("-o FILE").  Printed from the tables the parser uses, so the completion
+ * of an installed linli always matches that linli. */
+static int
+s_complete(const char *name)
+{
+  unsigned allowed = 0;
+  if (name == NULL) {
+    for (size_t i = 0; i < S_NCMDS; i++)
+      printf("%s\n", s_cmds[i].name);
+  } else {
+    const cmd_def *d = s_find(name);
+    if (d == NULL)
+      return CLI_USAGE; /* nothing to offer; completion stays quiet */
+    allowed = d->opts;
+  }
+  for (size_t k = 0; k < S_NOPTS; k++)
+    if (allowed & s_opts[k].bit)
+      printf("%s%s%s\n", s_opts[k].name, s_opts[k].arg ? " " : "",
+             s_opts[k].arg ? s_opts[k].arg : "");
+  for (size_t k = 0; k < sizeof s_global_opts / sizeof s_global_opts[0]; k++)
+    printf("%s\n", s_global_opts[k]);
+  return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 }
 
 /* "-5", "-0" and "-12x": a dash followed by a digit is an argument (the
@@ -565,18 +608,6 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
     } else if (strcmp(opt, "--json") == 0) {
       c->json = true;
       flag = true;
-    } else if (strcmp(opt, "--force") == 0 && (allowed & OPT_FORCE)) {
-      c->force = true;
-      flag = true;
-    } else if (strcmp(opt, "--restore") == 0 && (allowed & OPT_RESTORE)) {
-      c->restore = true;
-      flag = true;
-    } else if (strcmp(opt, "--csv") == 0 && (allowed & OPT_CSV)) {
-      c->csv = true;
-      flag = true;
-    } else if (strcmp(opt, "--dry-run") == 0 && (allowed & OPT_DRYRUN)) {
-      c->dry_run = true;
-      flag = true;
     } else if (strcmp(opt, "--where") == 0 && (allowed & OPT_QUERY)) {
       if (val == NULL) {
         if (i + 1 >= argc)
@@ -590,10 +621,17 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
     } else if (strcmp(opt, "-d") == 0) {
       slot = &dir;
     } else {
-      for (size_t k = 0; k < sizeof s_opts / sizeof s_opts[0]; k++)
-        if (strcmp(opt, s_opts[k].name) == 0 && (allowed & s_opts[k].bit))
+      for (size_t k = 0; k < S_NOPTS; k++) {
+        if (strcmp(opt, s_opts[k].name) != 0 || !(allowed & s_opts[k].bit))
+          continue;
+        if (s_opts[k].arg == NULL) {
+          *(bool *)((char *)c + s_opts[k].off) = true;
+          flag = true;
+        } else {
           slot = (const char **)((char *)c + s_opts[k].off);
-      if (slot == NULL)
+        }
+      }
+      if (slot == NULL && !flag)
         return cli_usage(c, "unknown option '%.60s'", opt);
     }
     if (flag) {
@@ -652,6 +690,8 @@ cli_main(int argc, char **argv)
   char **pos = NULL;
   int rc;
 
+  if (argc >= 2 && strcmp(argv[1], "--complete") == 0 && argc <= 3)
+    return s_complete(argc == 3 ? argv[2] : NULL);
   if (linli_crypto_init() != 0)
     return cli_fail("cannot initialise libsodium");
   pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
@@ -661,7 +701,7 @@ cli_main(int argc, char **argv)
   if (rc != CLI_OK)
     goto done;
   if (version) {
-    printf("linli %s\n", LINLI_CLI_VERSION);
+    printf("linli %s\n", LINLI_VERSION);
     goto done;
   }
   if (help) {
