@@ -399,7 +399,14 @@ s_flush_news(ldaemon *d, uint64_t now)
 static void
 s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
 {
-  if (e->code == LINLI_EVERSION)
+  /* A full disk, here or there, is nobody's bad data: the session is
+   * dropped all the same and tried again after the pause. */
+  if (e->code == LINLI_ENOSPC && strncmp(e->msg, "peer refused the session", 24) == 0)
+    log_warn("%s cannot store more: %s; trying again in %u s", p->label, e->msg,
+             S_BAN_MS / 1000);
+  else if (e->code == LINLI_ENOSPC || e->code == LINLI_ESTORE)
+    log_error("%s: %s; trying again in %u s", p->label, e->msg, S_BAN_MS / 1000);
+  else if (e->code == LINLI_EVERSION)
     log_warn("%s and this node share no protocol version (%s): upgrade the older one; "
              "refusing it for %u s",
              p->label, e->msg, S_BAN_MS / 1000);
@@ -1013,6 +1020,32 @@ done:
   return rc;
 }
 
+/* How long the node waits at start for a data directory another process
+ * holds (a `linli` command that opened it a moment before). */
+#define S_LOCK_WAIT_MS 10000u
+
+/* Opens the store.  A lock held by someone else is waited for; a disk too
+ * full to open for writing still lets the node serve reads and sync-out,
+ * read-only, until it is restarted with space freed. */
+static int
+s_open_store(ldaemon *d, const lconfig *cfg, lerr *e)
+{
+  lstore_opts so = {.profile = cfg->profile};
+  for (unsigned waited = 0;; waited += 50) {
+    int rc = lstore_open(&d->s, cfg->data, &so, e);
+    if (rc == LINLI_ENOSPC && !so.read_only) {
+      log_error("%s; serving reads and sync-out only, refusing new data, until restarted",
+                e->msg);
+      so.read_only = true;
+      continue;
+    }
+    if (rc != LINLI_EBUSY || waited >= S_LOCK_WAIT_MS)
+      return rc;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
 int
 daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
 {
@@ -1024,8 +1057,7 @@ daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
   hmap_init(&d->by_curve);
   hmap_init(&d->by_pk);
   lbuf_init(&d->out);
-  lstore_opts so = {.profile = cfg->profile};
-  int rc = lstore_open(&d->s, cfg->data, &so, e);
+  int rc = s_open_store(d, cfg, e);
   if (rc)
     goto fail;
   memcpy(d->self, lstore_self(d->s), LINLI_PK_BYTES);

@@ -390,8 +390,10 @@ s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
     if (!refused[i] && delta_peek(d[i], len[i], author, &first, &last) == 0)
       s_assign(p, g, author);
   }
-  if ((rc = lingest_commit(g, now_ms, &st, e)) != 0)
+  if ((rc = lingest_commit(g, now_ms, &st, e)) != 0) {
+    lerr_wrap(e, rc, "cannot store what %s sent: ", who);
     goto done;
+  }
   p->r->applied += st.ops_new;
 done:
   lingest_destroy(&g);

@@ -47,8 +47,22 @@ enum lstore_profile {
 
 typedef struct lstore_opts {
   int profile;    /* enum lstore_profile */
-  bool read_only; /* open beside a running node; every write fails */
+  bool read_only; /* open beside a running node, or on a full disk; every
+                   * write fails and nothing is written, not even at open */
+  uint64_t min_free; /* free bytes a write must leave on the disk (0: the
+                      * default, LSTORE_MIN_FREE, or $LINLI_MIN_FREE) */
 } lstore_opts;
+
+/* A store opened for writing refuses to write (LINLI_ENOSPC, with the disk
+ * and the space needed named) when the disk holding it would keep less
+ * than this free: RocksDB itself needs room for its flushes, compactions
+ * and manifest, and fails badly without it.  Reads never need space. */
+#define LSTORE_MIN_FREE (32u << 20)
+
+/* Checks that the disk holding `dir` has `need` bytes free beyond
+ * `min_free` (0: the default); LINLI_ENOSPC names the disk (its mount
+ * point) and the space needed. */
+int lstore_space_check(const char *dir, uint64_t min_free, uint64_t need, lerr *e);
 
 /* Column families, in the order lstore_cf_names lists them. */
 enum { LCF_META, LCF_LOG, LCF_HEADS, LCF_VIEWS, LCF_DIGESTS, LCF_COUNT };

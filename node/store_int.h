@@ -43,6 +43,11 @@ struct lstore {
   hmap trust;                      /* author -> ltrust_state*, loaded on demand */
   uint32_t nforks;                 /* fork evidence rows */
   bool read_only;
+  /* A write failed in RocksDB (a full disk, an I/O error): nothing more is
+   * written, not even the flush at close, which RocksDB's own checks
+   * would turn into an abort.  The WAL holds every acknowledged write. */
+  bool write_failed;
+  uint64_t min_free; /* bytes a write leaves free at least (lstore_opts) */
 };
 
 /* ---- small encodings ---- */
@@ -84,6 +89,9 @@ int st_head_decode(lhead *h, const uint8_t *p, size_t n);
 
 /* ---- RocksDB plumbing (store.c) ---- */
 
+/* Gives `o` a logger that keeps nothing (nolog.cc). */
+void st_options_no_info_log(rocksdb_options_t *o);
+
 /* Turns a RocksDB error string into an lerr (and frees it). */
 int st_rerr(lerr *e, char *err, const char *what);
 /* Reads one value; LINLI_ENOTFOUND when absent.  *val is rocksdb_free'd by
@@ -93,7 +101,9 @@ int st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *
  * length, or LINLI_EINVAL. */
 #define ST_META_KEY_MAX 256
 int st_meta_key(char mk[ST_META_KEY_MAX], const char *key, lerr *e);
-/* Writes a batch with the synced WAL. */
+/* Writes a batch with the synced WAL, after checking that the disk keeps
+ * s->min_free bytes free once it is written (LINLI_ENOSPC, RocksDB never
+ * asked, when not). */
 int st_write(lstore *s, rocksdb_writebatch_t *wb, lerr *e);
 /* Finds and decodes the stored delta holding `seq` of `author`.  `*raw`
  * (a malloc'd copy) must outlive `d`. */

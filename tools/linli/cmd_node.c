@@ -199,7 +199,7 @@ cmd_status(cli *c)
   lerr e = {0};
   char hex[2 * LINLI_PK_BYTES + 1], shrt[LINLI_SHORT_ID_LEN + 1];
   char dig[2 * LINLI_HASH_BYTES + 1], when[64];
-  int rc = cli_open(c, &s);
+  int rc = cli_open_read(c, &s);
 
   if (rc != CLI_OK)
     goto done;
@@ -352,7 +352,7 @@ cmd_verify(cli *c)
   lerr e = {0};
   cli_progress p;
   uint64_t ops = 0;
-  int rc = cli_open(c, &s);
+  int rc = cli_open_read(c, &s);
 
   if (rc != CLI_OK)
     goto done;

@@ -203,7 +203,7 @@ cmd_get(cli *c)
   int rc = s_key_arg(c, key);
 
   if (rc == CLI_OK)
-    rc = cli_open(c, &s);
+    rc = cli_open_read(c, &s);
   if (rc != CLI_OK)
     goto done;
   int g = lstore_get(s, key, strlen(key), &r, &e);
@@ -256,7 +256,7 @@ cmd_ls(cli *c)
   int rc = s_prefix_arg(c, &prefix);
 
   if (rc == CLI_OK)
-    rc = cli_open(c, &s);
+    rc = cli_open_read(c, &s);
   if (rc != CLI_OK)
     goto done;
   x.f = open_memstream(&buf, &len);
@@ -412,7 +412,7 @@ cmd_log(cli *c)
   int rc = s_key_arg(c, key);
 
   if (rc == CLI_OK)
-    rc = cli_open(c, &s);
+    rc = cli_open_read(c, &s);
   if (rc != CLI_OK)
     goto done;
   x.f = open_memstream(&buf, &len);
@@ -468,7 +468,7 @@ cmd_digest(cli *c)
   int rc = s_prefix_arg(c, &prefix);
 
   if (rc == CLI_OK)
-    rc = cli_open(c, &s);
+    rc = cli_open_read(c, &s);
   if (rc != CLI_OK)
     goto done;
   if (lstore_digest(s, prefix, strlen(prefix), &d, &e) != 0) {

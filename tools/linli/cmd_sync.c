@@ -52,7 +52,7 @@ cmd_summary(cli *c)
   lbuf_init(&b);
   if (c->out == NULL)
     return cli_usage(c, "-o FILE is required");
-  rc = cli_open(c, &s);
+  rc = cli_open_read(c, &s);
   if (rc != CLI_OK)
     goto done;
   if (lstore_summary(s, cli_wall_ms(), &sum, &e) != 0) {
@@ -179,7 +179,7 @@ cmd_export(cli *c)
     return cli_usage(c, "-o FILE is required");
   if (have_want && (rc = s_read_summary(c->for_file, &want)) != CLI_OK)
     goto done;
-  if ((rc = cli_open(c, &s)) != CLI_OK)
+  if ((rc = cli_open_read(c, &s)) != CLI_OK)
     goto done;
   if ((rc = cli_identity(s, &id)) != CLI_OK)
     goto done;

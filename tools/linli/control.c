@@ -97,6 +97,16 @@ s_listening(const char *path)
   return ok;
 }
 
+bool
+cli_daemon_listening(const cli *c)
+{
+  char dir[PATH_MAX], sock[PATH_MAX + 32];
+  if (realpath(c->dir, dir) == NULL)
+    return false;
+  snprintf(sock, sizeof sock, "%s/control.sock", dir);
+  return s_listening(sock);
+}
+
 /* `arg` with the file name at `file` (inside arg) made absolute. */
 static char *
 s_absolute(const char *arg, const char *file, const char *cwd)

@@ -581,6 +581,15 @@ cli_main(int argc, char **argv)
       cmd->run != cmd_audit && cli_forward(&c, argc, argv, &rc) == 1)
     goto done;
   rc = cmd->run(&c);
+  /* The command found the directory taken by a linli-node starting up:
+   * the node runs it (and should the node stop again at once, the command
+   * runs here). */
+  for (int k = 0; rc == CLI_FORWARD && k < 3; k++)
+    if (cli_forward(&c, argc, argv, &rc) == 0)
+      rc = cmd->run(&c);
+  if (rc == CLI_FORWARD)
+    rc = cli_fail("%s: the data directory is held by a linli-node that does not answer",
+                  c.dir);
   /* Output that cannot be written (a full disk, a closed pipe) is a
    * failure too, not a silent truncation. */
   if (fflush(stdout) != 0 || ferror(stdout)) {
