@@ -323,6 +323,73 @@ Test(store, bad_deltas_are_rejected_without_any_change)
   s_free_workload();
 }
 
+static int
+s_count_fork(void *ctx, const uint8_t pk[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+             size_t n)
+{
+  uint8_t who[LINLI_PK_BYTES];
+  uint64_t at;
+  cr_assert_eq(fork_check(ev, n, who, &at, NULL), 0);
+  cr_assert_eq(memcmp(who, pk, LINLI_PK_BYTES), 0);
+  cr_assert_eq(at, seq);
+  (*(int *)ctx)++;
+  return 0;
+}
+
+/* Both halves of a fork in one group (one bundle), as a verify-only group
+ * (import's check) and as a keeping one (sync): the evidence is kept and
+ * the author counts as forked, whichever half is the shorter. */
+Test(store, fork_inside_one_group_keeps_evidence)
+{
+  for (int verify_only = 0; verify_only <= 1; verify_only++) {
+    for (int shorter = 0; shorter <= 1; shorter++) {
+      char *dir;
+      lstore *s = s_fresh(&dir, "fork1", 1);
+      author a, clone;
+      s_author(&a, 22);
+      lbuf b1, b2;
+      lbuf_init(&b1);
+      lbuf_init(&b2);
+      lerr e = {0};
+      op o1[1] = {s_set("hh/1", "name", "one")};
+      s_delta(&a, o1, 1, &b1);
+      cr_assert_eq(s_ingest1(s, &b1, &e), 0, "%s", e.msg);
+      clone = a;
+      op o2[2] = {s_set("hh/1", "name", "two"), s_set("hh/1", "tel", "1")};
+      s_delta(&a, o2, 2, &b1); /* seqs 2-3 */
+      op o3[2] = {s_set("hh/1", "name", "evil twin"), s_set("hh/1", "tel", "2")};
+      s_delta(&clone, o3, shorter ? 1 : 2, &b2); /* seq 2, or 2-3 */
+      lingest *g;
+      cr_assert_eq(lstore_ingest_new(s, !verify_only, &g), 0);
+      cr_assert_eq(lingest_add(g, b1.p, b1.len, &e), 0, "%s", e.msg);
+      int rc = lingest_add(g, b2.p, b2.len, &e);
+      cr_assert_eq(rc, LINLI_EFORK, "verify_only %d shorter %d: %d %s", verify_only, shorter, rc,
+                   e.msg);
+      cr_assert(strstr(e.msg, "evidence kept") != NULL, "%s", e.msg);
+      lingest_destroy(&g);
+      cr_assert_eq(lstore_fork_count(s), 1, "verify_only %d shorter %d", verify_only, shorter);
+      ltrust_state ts;
+      cr_assert_eq(lstore_trust(s, a.id.pk, &ts, &e), 0, "%s", e.msg);
+      cr_assert(ts.forked);
+      cr_assert_eq(ts.fork_seq, shorter ? 2u : 3u);
+      int nev = 0;
+      cr_assert_eq(lstore_forks(s, s_count_fork, &nev, &e), 0, "%s", e.msg);
+      cr_assert_eq(nev, 1);
+      /* and it survives a reopen */
+      char path[4096];
+      snprintf(path, sizeof path, "%s/n", dir);
+      lstore_close(&s);
+      cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+      cr_assert_eq(lstore_fork_count(s), 1);
+      lstore_close(&s);
+      lbuf_free(&b1);
+      lbuf_free(&b2);
+      tu_rmtree(dir);
+      free(dir);
+    }
+  }
+}
+
 Test(store, fork_and_broken_chain_are_detected)
 {
   char *dir;
