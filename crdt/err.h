@@ -30,7 +30,8 @@
   X(LINLI_EPROTO,    -15, "protocol rule broken")                        \
   X(LINLI_EVERSION,  -16, "no common protocol version")                \
   X(LINLI_EFLOODED,  -17, "peer went beyond a session limit")           \
-  X(LINLI_ENOSPC,    -18, "not enough free disk space")
+  X(LINLI_ENOSPC,    -18, "not enough free disk space")                 \
+  X(LINLI_EFUTURE,   -19, "dated ahead of this clock: held back")
 
 enum {
   LINLI_OK = 0,

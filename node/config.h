@@ -45,6 +45,9 @@
  *   compress   off | 1..19: the zstd level of the sync data this node
  *              sends (default 3).  With `off` it neither sends nor accepts
  *              compressed data; a peer that is off gets plain data.
+ *   max_ahead  seconds an op may be dated ahead of this node's clock before
+ *              its delta is held back until the clock gets there (default
+ *              3600; 60 to 315360000).
  *
  * Endpoints are tcp://HOST:PORT or ipc://PATH.  Any other key, a repeated
  * single-valued key, a malformed value or a key listed twice (as two
@@ -81,6 +84,7 @@ typedef struct lconfig {
   char control[LCONFIG_ENDPOINT_MAX];
   int log_level;                       /* LLOG_* of node/log.h */
   int profile;                         /* LSTORE_VILLAGE or LSTORE_DISTRICT */
+  uint64_t ahead_ms;                   /* max_ahead: hold-back bound */
   int compress;                        /* as lsession_cfg.compress: 0 default,
                                           -1 off, else a zstd level */
   lconfig_peer *parents;

@@ -525,6 +525,15 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     rocksdb_free(v);
   }
   hmap_init(&s->trust);
+  st_held_init(s);
+  if (st_get(s, LCF_META, "x:pclock", 8, &v, &vl, NULL) == 0) {
+    if (vl == 16) {
+      s->has_pclock = true;
+      s->pclock_at = st_rd64((const uint8_t *)v);
+      s->pclock_offset = (int64_t)st_rd64((const uint8_t *)v + 8);
+    }
+    rocksdb_free(v);
+  }
   {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
     for (rocksdb_iter_seek(it, "x:fork:", 7); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
@@ -944,6 +953,21 @@ lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e)
   memcpy(*val, v, *n);
   rocksdb_free(v);
   return 0;
+}
+
+int
+lstore_set_parent_clock(lstore *s, uint64_t at_ms, int64_t offset_ms, lerr *e)
+{
+  uint8_t v[16];
+  st_be64(v, at_ms);
+  st_be64(v + 8, (uint64_t)offset_ms);
+  int rc = lstore_meta_put(s, "pclock", v, sizeof v, e);
+  if (rc == 0) {
+    s->has_pclock = true;
+    s->pclock_at = at_ms;
+    s->pclock_offset = offset_ms;
+  }
+  return rc;
 }
 
 int

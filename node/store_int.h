@@ -48,6 +48,10 @@ struct lstore {
    * would turn into an abort.  The WAL holds every acknowledged write. */
   bool write_failed;
   uint64_t min_free; /* bytes a write leaves free at least (lstore_opts) */
+  uint32_t nheld;    /* deltas held back for their future dates (holdback.c) */
+  bool has_pclock;   /* the parent's clock, as the daemon last measured it */
+  uint64_t pclock_at;
+  int64_t pclock_offset;
 };
 
 /* ---- small encodings ---- */
@@ -138,6 +142,19 @@ int st_revoke_decide(lstore *s, const ltrust_state *st, const uint8_t author[LIN
  * accepting the author's new ops. */
 int st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
                  size_t evl, lerr *e);
+
+/* ---- deltas held back for their future dates (holdback.c) ---- */
+
+/* Counts the held rows (at open). */
+void st_held_init(lstore *s);
+/* Does the store hold back a delta of `author`? */
+bool st_held_has(lstore *s, const uint8_t author[LINLI_PK_BYTES]);
+/* Keeps a verified delta p[0..n) back (written at once). */
+int st_held_put(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t first, const uint8_t *p,
+                size_t n, lerr *e);
+/* Marks a group as the one releasing held rows: the rows it reads are not
+ * held back again for being held. */
+void st_ingest_releasing(lingest *g);
 
 /* ---- applying ops to records (views.c) ---- */
 
