@@ -33,20 +33,6 @@ s_key(char out[HELD_KEY_MAX], const uint8_t author[LINLI_PK_BYTES], uint64_t fir
   return n + (size_t)snprintf(out + n, HELD_KEY_MAX - n, ":%016llx", (unsigned long long)first);
 }
 
-void
-st_held_init(lstore *s)
-{
-  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
-  for (rocksdb_iter_seek(it, HELD, HELD_LEN); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-    size_t kl;
-    const char *k = rocksdb_iter_key(it, &kl);
-    if (kl < HELD_LEN || memcmp(k, HELD, HELD_LEN) != 0)
-      break;
-    s->nheld++;
-  }
-  rocksdb_iter_destroy(it);
-}
-
 bool
 st_held_has(lstore *s, const uint8_t author[LINLI_PK_BYTES])
 {

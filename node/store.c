@@ -209,6 +209,22 @@ st_write(lstore *s, rocksdb_writebatch_t *wb, lerr *e)
   return 0;
 }
 
+uint32_t
+st_prefix_count(lstore *s, int cf, const char *prefix, size_t n)
+{
+  uint32_t count = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+  for (rocksdb_iter_seek(it, prefix, n); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    size_t kl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < n || memcmp(k, prefix, n) != 0)
+      break;
+    count++;
+  }
+  rocksdb_iter_destroy(it);
+  return count;
+}
+
 bool
 lstore_exists(const char *dir)
 {
@@ -525,7 +541,7 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     rocksdb_free(v);
   }
   hmap_init(&s->trust);
-  st_held_init(s);
+  s->nheld = st_prefix_count(s, LCF_META, "x:held:", 7);
   if (st_get(s, LCF_META, "x:pclock", 8, &v, &vl, NULL) == 0) {
     if (vl == 16) {
       s->has_pclock = true;
@@ -534,17 +550,7 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     }
     rocksdb_free(v);
   }
-  {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
-    for (rocksdb_iter_seek(it, "x:fork:", 7); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-      size_t kl;
-      const char *k = rocksdb_iter_key(it, &kl);
-      if (kl < 7 || memcmp(k, "x:fork:", 7) != 0)
-        break;
-      s->nforks++;
-    }
-    rocksdb_iter_destroy(it);
-  }
+  s->nforks = st_prefix_count(s, LCF_META, "x:fork:", 7);
   /* What a crash interrupted is finished before anything reads. */
   if (!s->read_only && ((rc = s_rotate_recover(s, e)) != 0 || (rc = st_recover(s, e)) != 0))
     goto fail;

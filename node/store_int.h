@@ -105,6 +105,8 @@ int st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *
  * length, or LINLI_EINVAL. */
 #define ST_META_KEY_MAX 256
 int st_meta_key(char mk[ST_META_KEY_MAX], const char *key, lerr *e);
+/* The number of rows of column family `cf` whose key starts with prefix. */
+uint32_t st_prefix_count(lstore *s, int cf, const char *prefix, size_t n);
 /* Writes a batch with the synced WAL, after checking that the disk keeps
  * s->min_free bytes free once it is written (LINLI_ENOSPC, RocksDB never
  * asked, when not). */
@@ -145,8 +147,6 @@ int st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, 
 
 /* ---- deltas held back for their future dates (holdback.c) ---- */
 
-/* Counts the held rows (at open). */
-void st_held_init(lstore *s);
 /* Does the store hold back a delta of `author`? */
 bool st_held_has(lstore *s, const uint8_t author[LINLI_PK_BYTES]);
 /* Keeps a verified delta p[0..n) back (written at once). */
