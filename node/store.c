@@ -90,7 +90,7 @@ st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *vlen
 /* ---- free space ---- */
 
 static uint64_t
-s_min_free(uint64_t min_free)
+s_min_free(uint64_t min_free, int profile)
 {
   if (min_free)
     return min_free;
@@ -102,7 +102,7 @@ s_min_free(uint64_t min_free)
     if (errno == 0 && *end == '\0')
       return v;
   }
-  return LSTORE_MIN_FREE;
+  return profile == LSTORE_DISTRICT ? LSTORE_MIN_FREE_DISTRICT : LSTORE_MIN_FREE;
 }
 
 /* The mount point of the file system holding `path` (what a person calls
@@ -151,7 +151,7 @@ lstore_space_check(const char *dir, uint64_t min_free, uint64_t need, lerr *e)
   if (statvfs(dir, &v) != 0)
     return 0; /* nothing to measure; RocksDB reports what goes wrong */
   uint64_t avail = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
-  uint64_t want = s_min_free(min_free) + need;
+  uint64_t want = s_min_free(min_free, LSTORE_VILLAGE) + need;
   if (avail >= want)
     return 0;
   return s_disk_full(dir, avail, want, e);
@@ -163,7 +163,7 @@ s_rocksdb_full(const char *dir, uint64_t min_free, lerr *e)
 {
   struct statvfs v;
   uint64_t avail = statvfs(dir, &v) == 0 ? (uint64_t)v.f_bavail * (uint64_t)v.f_frsize : 0;
-  return s_disk_full(dir, avail, s_min_free(min_free), e);
+  return s_disk_full(dir, avail, s_min_free(min_free, LSTORE_VILLAGE), e);
 }
 
 static int
@@ -264,6 +264,9 @@ s_open_db(lstore *s, const char *dir, bool create, int profile, bool read_only, 
   /* No RocksDB info log (db/LOG): on a full disk it would abort the
    * process (nolog.cc says why). */
   st_options_no_info_log(s->opts);
+  /* A new manifest is made at every open for writing; RocksDB would
+   * preallocate 4 MiB for it, a tenth of what a station's disk floor is. */
+  rocksdb_options_set_manifest_preallocation_size(s->opts, 256u << 10);
   const rocksdb_options_t *cfo[LCF_COUNT];
   for (int i = 0; i < LCF_COUNT; i++)
     cfo[i] = s->opts;
@@ -489,7 +492,7 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
   }
   s->read_only = opts ? opts->read_only : false;
-  s->min_free = opts ? opts->min_free : 0;
+  s->min_free = s_min_free(opts ? opts->min_free : 0, opts ? opts->profile : LSTORE_VILLAGE);
   /* Opening for writing writes (a WAL, the manifest, an options file):
    * below the floor only a read-only open is possible. */
   int rc = s->read_only ? 0 : lstore_space_check(dir, s->min_free, 0, e);

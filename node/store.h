@@ -49,15 +49,19 @@ typedef struct lstore_opts {
   int profile;    /* enum lstore_profile */
   bool read_only; /* open beside a running node, or on a full disk; every
                    * write fails and nothing is written, not even at open */
-  uint64_t min_free; /* free bytes a write must leave on the disk (0: the
-                      * default, LSTORE_MIN_FREE, or $LINLI_MIN_FREE) */
+  uint64_t min_free; /* free bytes a write must leave on the disk (0:
+                      * $LINLI_MIN_FREE, else LSTORE_MIN_FREE or, for the
+                      * district profile, LSTORE_MIN_FREE_DISTRICT) */
 } lstore_opts;
 
 /* A store opened for writing refuses to write (LINLI_ENOSPC, with the disk
  * and the space needed named) when the disk holding it would keep less
- * than this free: RocksDB itself needs room for its flushes, compactions
- * and manifest, and fails badly without it.  Reads never need space. */
+ * than this free: RocksDB itself needs room for its flushes, compactions,
+ * manifest and the WAL it preallocates (1.1 times a memtable: 1.1 MiB in
+ * the village profile, 70 MiB in the district one).  Reads never need
+ * space. */
 #define LSTORE_MIN_FREE (32u << 20)
+#define LSTORE_MIN_FREE_DISTRICT (128u << 20)
 
 /* Checks that the disk holding `dir` has `need` bytes free beyond
  * `min_free` (0: the default); LINLI_ENOSPC names the disk (its mount
