@@ -16,6 +16,10 @@
 #   3. The street's daemon, its disk filled below the floor, refuses what
 #      its village sends (error in its log, the village told why), keeps
 #      serving reads, and stops on SIGTERM with status 0 and "stopped".
+#   4. The same with the floor at one byte and 8 KiB left: the data is
+#      refused for its own size (twice the batch must stay free), reads
+#      are served, and SIGTERM, which must not flush into a full disk,
+#      stops the daemon cleanly.
 set -eu
 NAME=mp_diskfull
 . "$(dirname "$0")/mp_lib.sh"
@@ -130,7 +134,28 @@ q "$DISK/st" put hh/st/x f=1 >/dev/null || rc=$?
   fail "a put through the street's daemon on the full disk: exit $rc, $(cat "$T/q.err")"
 ok "a put through the daemon is refused: $(cat "$T/q.err")"
 node_stop st
+node_stop va
 ok "the street's daemon stops on SIGTERM with status 0 and its 'stopped' line"
+
+echo "# 4. the same daemon with the floor at one byte and 8 KiB left"
+rm -f "$DISK/filler"
+LINLI_MIN_FREE=1
+node_start st || fail "st exited at start: $(tail -n 1 "$T/st.log")"
+LINLI_MIN_FREE=$((2 << 20))
+FROM=$(($(wc -l <"$T/st.log") + 1))
+node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
+fill_to 8192
+q "$T/va" put hh/va/2 "名=$BIG" >/dev/null || fail "put at va: $(cat "$T/q.err")"
+q "$T/va" put hh/va/3 "名=$BIG" >/dev/null || fail "put at va: $(cat "$T/q.err")"
+# (the message of this round: a few KiB free)
+nospace() {
+  tail -n +$FROM "$T/st.log" |
+    grep -q "ERROR.*cannot store what [0-9a-f]* sent: the disk at $DISK is full: .* KiB free"
+}
+poll 20 nospace || fail "the street did not log the refused data"
+q "$DISK/st" get hh/st/1 >/dev/null || fail "get through the street's daemon: $(cat "$T/q.err")"
+node_stop st
+ok "8 KiB left: the data refused for its size and logged, reads served, SIGTERM stops the daemon cleanly"
 node_stop va
 rm -f "$DISK/filler"
 echo "$NAME: $PASS passed, $FAIL failed"
