@@ -51,7 +51,7 @@ fill_to() {
 }
 # reads_work DIR: every read command succeeds.
 reads_work() {
-  for _c in status "get hh/st/1" ls "ls hh/" digest "log hh/st/1" verify; do
+  for _c in status "get hh/st/1" ls "ls hh/" digest "log hh/st/1" verify "cert show"; do
     # shellcheck disable=SC2086
     "$LINLI" -d "$1" $_c >/dev/null 2>"$T/q.err" || fail "'$_c' on the full disk: $(cat "$T/q.err")"
   done
@@ -80,7 +80,7 @@ ok "put $i refused with exit 1 after $WRITTEN writes: $(cat "$T/q.err")"
 reads_work "$DISK/st"
 J=$("$LINLI" -d "$DISK/st" --json status) || fail "status"
 [ "$(jnum ops)" -eq $WRITTEN ] || fail "status shows $(jnum ops) ops, $WRITTEN were acknowledged"
-ok "status, get, ls, log, digest, verify, summary and export work at the floor; all $WRITTEN writes kept"
+ok "status, get, ls, log, digest, verify, cert show, summary and export work at the floor; all $WRITTEN writes kept"
 
 echo "# 2. the disk full to the last blocks, no floor"
 fill_to 8192
