@@ -60,9 +60,19 @@ st_held_put(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t first, con
   size_t kl = s_key(k, author, first, true);
   char *v;
   size_t vl;
-  bool is_new = st_get(s, LCF_META, k, kl, &v, &vl, NULL) != 0;
-  if (!is_new)
+  /* Offered again (a peer's next session): held already, nothing to
+   * write, unless this copy reaches further. */
+  bool is_new = true;
+  if (st_get(s, LCF_META, k, kl, &v, &vl, NULL) == 0) {
+    uint8_t who[LINLI_PK_BYTES];
+    uint64_t f, held_last = 0, last = 0;
+    delta_peek((const uint8_t *)v, vl, who, &f, &held_last);
     rocksdb_free(v);
+    delta_peek(p, n, who, &f, &last);
+    if (last <= held_last)
+      return 0;
+    is_new = false;
+  }
   rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
   rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], k, kl, (const char *)p, n);
   int rc = st_write(s, wb, e);
