@@ -918,6 +918,14 @@ Test(store, future_ops_are_held_back_until_the_clock_reaches_them)
   lingest_set_clock(g, now, hour);
   cr_assert_eq(lingest_add(g, d4.p, d4.len, &e), LINLI_EFUTURE, "%s", e.msg);
   lingest_destroy(&g);
+  /* offered again (a peer's next session): held once */
+  cr_assert_eq(lstore_ingest_new(s, true, &g), 0);
+  lingest_set_clock(g, now, hour);
+  cr_assert_eq(lingest_add(g, d1.p, d1.len, &e), LINLI_EFUTURE, "%s", e.msg);
+  lingest_destroy(&g);
+  cr_assert_eq(lstore_held(s, &held, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 3);
+  free(held);
   /* half an hour later they are still too far ahead */
   lingest_stats st;
   cr_assert_eq(lstore_release_held(s, now + hour / 2, hour, &st, &e), 0, "%s", e.msg);
