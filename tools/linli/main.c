@@ -210,8 +210,11 @@ static const cmd_def s_cmds[] = {
    "length of the node's own log, number of author logs, total ops, present\n"
    "records and the store digest (equal digests on two stations rule out\n"
    "accidental divergence, not a deliberate forgery: see linli digest\n"
-   "--help).  With --json the clock is given both as \"hlc\" (the raw\n"
-   "64-bit value) and \"time\" (formatted).\n"
+   "--help).  Deltas held back because they are dated more than an hour\n"
+   "ahead of this PC's clock are listed (HELD: author, seqs, how far\n"
+   "ahead); they are applied once the clock gets there.  With --json the\n"
+   "clock is given both as \"hlc\" (the raw 64-bit value) and \"time\"\n"
+   "(formatted), and held deltas as \"held\".\n"
    "\n"
    "Example:\n"
    "  linli status --json\n"},
