@@ -121,7 +121,7 @@ q "$T/va" put hh/va/1 名=一 >/dev/null || fail "put at va: $(cat "$T/q.err")"
 poll 20 grep -q "ERROR.*cannot store what [0-9a-f]* sent: the disk at $DISK is full" "$T/st.log" ||
   fail "the street did not log the refused data at error level"
 ok "the street refuses the village's data: $(grep -m 1 "cannot store what" "$T/st.log")"
-poll 20 grep -q "WARN.*parent st cannot store more: peer reported an error: cannot store" "$T/va.log" ||
+poll 20 grep -q "WARN.*parent st cannot store more: peer refused the session: ERROR 18 (not enough free disk space): cannot store" "$T/va.log" ||
   fail "the village was not told why"
 ok "the village is told: $(grep -m 1 "cannot store more" "$T/va.log")"
 J=$(q "$DISK/st" --json status) || fail "status through the street's daemon: $(cat "$T/q.err")"
