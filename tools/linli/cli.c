@@ -95,6 +95,10 @@ s_open(const cli *c, lstore **s, bool read_only)
   if (!lstore_exists(c->dir))
     return cli_fail("%s: not a linli data directory (create one with: linli -d %s init "
                     "--name NAME)", c->dir, c->dir);
+  /* A reader opens for writing while the disk has room, so that the open
+   * finishes what a crash interrupted (store.h); on a full disk it opens
+   * read-only, which writes nothing. */
+  read_only = read_only && lstore_space_check(c->dir, 0, 0, NULL) != 0;
   lstore_opts o = {.read_only = read_only};
   uint64_t start = cli_mono_ms();
   for (int tries = 1;; tries++) {

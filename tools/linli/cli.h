@@ -70,8 +70,10 @@ int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 
  * holds the directory it waits: for the lock, or for a linli-node's control
  * socket (then CLI_FORWARD, which the command returns as it is). */
 int cli_open(const cli *c, lstore **s);
-/* The same for a command that only reads: the store is opened read-only,
- * which takes no lock and writes nothing (it works on a full disk). */
+/* The same for a command that only reads: on a disk below the free-space
+ * floor the store is opened read-only, which writes nothing (so reads work
+ * on a full disk); otherwise as cli_open, so that the open finishes what
+ * a crash interrupted. */
 int cli_open_read(const cli *c, lstore **s);
 /* Does a linli-node answer on c->dir's control socket? */
 bool cli_daemon_listening(const cli *c);
