@@ -29,7 +29,9 @@
   X(LINLI_EREFUSED,  -14, "refused by the trust rules")                \
   X(LINLI_EPROTO,    -15, "protocol rule broken")                        \
   X(LINLI_EVERSION,  -16, "no common protocol version")                \
-  X(LINLI_EFLOODED,  -17, "peer went beyond a session limit")
+  X(LINLI_EFLOODED,  -17, "peer went beyond a session limit")           \
+  X(LINLI_ENOSPC,    -18, "not enough free disk space")                 \
+  X(LINLI_EFUTURE,   -19, "dated ahead of this clock: held back")
 
 enum {
   LINLI_OK = 0,

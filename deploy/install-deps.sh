@@ -4,14 +4,10 @@
 #   sh deploy/install-deps.sh       what `make build` and `make test` need
 #   sh deploy/install-deps.sh deb   what `make deb` needs besides
 set -e
-<<<<<<< HEAD
 PKGS="build-essential cmake pkg-config libzmq3-dev librocksdb-dev libmsgpack-dev libsodium-dev libcriterion-dev libzstd-dev libjansson-dev"
-=======
-PKGS="build-essential cmake pkg-config libzmq3-dev librocksdb-dev libmsgpack-dev libsodium-dev libcriterion-dev libzstd-dev"
 if [ "${1:-}" = deb ]; then
   PKGS="dpkg-dev"
 fi
->>>>>>> deb
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

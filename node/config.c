@@ -28,7 +28,7 @@
 #define S_FILE_MAX (1u << 20)
 
 enum { S_K_NAME, S_K_ROLE, S_K_DATA, S_K_LISTEN, S_K_LOG, S_K_CONTROL, S_K_PROFILE,
-       S_K_COMPRESS, S_K_TIMEZONE, S_K_COUNT };
+       S_K_COMPRESS, S_K_TIMEZONE, S_K_AHEAD, S_K_COUNT };
 
 typedef struct s_parser {
   lconfig *c;
@@ -366,6 +366,22 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
       return rc;
     return s_timezone(p, v, vn);
   }
+  if (strcmp(key, "max_ahead") == 0) {
+    if ((rc = s_once(p, S_K_AHEAD, key)) != 0)
+      return rc;
+    uint64_t sec = 0;
+    for (size_t i = 0; i < vn && sec <= 10ull * 365 * 86400; i++) {
+      if (v[i] < '0' || v[i] > '9') {
+        sec = 0;
+        break;
+      }
+      sec = sec * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (sec < 60 || sec > 10ull * 365 * 86400)
+      return s_fail(p, "max_ahead must be a number of seconds from 60 to 315360000");
+    c->ahead_ms = sec * 1000;
+    return 0;
+  }
   if (strcmp(key, "parent") == 0)
     return s_parent(p, v, vn);
   if (strcmp(key, "child") == 0)
@@ -462,6 +478,7 @@ config_parse(lconfig **out, const char *path, const char *text, size_t n, lerr *
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
   s_parser p = {.c = c, .path = path, .line = 0, .e = e};
   c->log_level = LLOG_INFO;
+  c->ahead_ms = LSTORE_AHEAD_MS;
   int rc = 0;
   size_t plen = strlen(path);
   if (plen >= sizeof c->path) {

@@ -49,6 +49,9 @@
  *              output of `linli` commands the daemon runs), an IANA name
  *              such as Asia/Shanghai that the zone database holds (default:
  *              TZ, else the system's).  Ops and the daemon's log keep UTC.
+ *   max_ahead  seconds an op may be dated ahead of this node's clock before
+ *              its delta is held back until the clock gets there (default
+ *              3600; 60 to 315360000).
  *
  * Endpoints are tcp://HOST:PORT or ipc://PATH.  Any other key, a repeated
  * single-valued key, a malformed value or a key listed twice (as two
@@ -85,6 +88,7 @@ typedef struct lconfig {
   char control[LCONFIG_ENDPOINT_MAX];
   int log_level;                       /* LLOG_* of node/log.h */
   int profile;                         /* LSTORE_VILLAGE or LSTORE_DISTRICT */
+  uint64_t ahead_ms;                   /* max_ahead: hold-back bound */
   int compress;                        /* as lsession_cfg.compress: 0 default,
                                           -1 off, else a zstd level */
   char timezone[64];                   /* "" when not set */

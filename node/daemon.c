@@ -40,6 +40,10 @@
 #include <zmq.h>
 
 #define S_BAN_MS 60000u
+/* How often held-back deltas are tried again, and the parent's clock
+ * offset recorded for local writes (lstore_set_parent_clock). */
+#define S_HELD_MS 60000u
+#define S_PCLOCK_MS 600000u
 #define S_KICK_DELAY_MS 200u     /* time for an ERROR to leave before disconnecting */
 #define S_RETRY_MS 20u           /* a full send queue is retried this often */
 #define S_POLL_MAX_MS 1000u
@@ -79,6 +83,7 @@ typedef struct s_peer {
   uint64_t base_rx, base_tx;         /* counters at the last "synced" line */
   uint64_t progress_at, synced_at, behind_since;
   bool round_open, reported;
+  uint64_t pclock_at;                /* parent: its clock last recorded */
 } s_peer;
 
 typedef struct s_refused {
@@ -103,6 +108,7 @@ struct ldaemon {
   void *exec_ctx;
   lbuf out;                                /* reused for every outgoing message */
   s_refused refused[S_REFUSED_SLOTS];
+  uint64_t held_at;                        /* held-back deltas last tried */
 };
 
 static volatile sig_atomic_t s_stop;
@@ -393,13 +399,39 @@ s_flush_news(ldaemon *d, uint64_t now)
   }
 }
 
+/* Once a minute, the deltas held back for their future dates are tried
+ * again: those the clock has reached are applied and passed on. */
+static void
+s_release_held(ldaemon *d, uint64_t now)
+{
+  if (now >= d->held_at && now - d->held_at < S_HELD_MS)
+    return;
+  d->held_at = now;
+  lingest_stats st;
+  lerr e = {0};
+  if (lstore_release_held(d->s, now, d->cfg->ahead_ms, &st, &e) != 0)
+    log_error("cannot apply the deltas held back for their dates: %s", e.msg);
+  else if (st.deltas > 0) {
+    log_info("applied %u deltas held back until their dates (%llu ops)", st.deltas,
+             (unsigned long long)st.ops_new);
+    s_news(d, NULL);
+  }
+}
+
 /* A peer broke the protocol: log why, let its ERROR go out, and refuse it
  * for S_BAN_MS.  A parent is disconnected once the ERROR had time to leave;
  * a child's session is dropped and a fresh one made after the ban. */
 static void
 s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
 {
-  if (e->code == LINLI_EVERSION)
+  /* A full disk, here or there, is nobody's bad data: the session is
+   * dropped all the same and tried again after the pause. */
+  if (e->code == LINLI_ENOSPC && strncmp(e->msg, "peer refused the session", 24) == 0)
+    log_warn("%s cannot store more: %s; trying again in %u s", p->label, e->msg,
+             S_BAN_MS / 1000);
+  else if (e->code == LINLI_ENOSPC || e->code == LINLI_ESTORE)
+    log_error("%s: %s; trying again in %u s", p->label, e->msg, S_BAN_MS / 1000);
+  else if (e->code == LINLI_EVERSION)
     log_warn("%s and this node share no protocol version (%s): upgrade the older one; "
              "refusing it for %u s",
              p->label, e->msg, S_BAN_MS / 1000);
@@ -413,6 +445,30 @@ s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
   } else {
     session_destroy(&p->sess);
     p->connected = false;
+  }
+}
+
+/* The parent's clock, as the session measured it, recorded now and then
+ * for local writes (lstore_set_parent_clock); a far-off clock is logged. */
+static void
+s_parent_clock(ldaemon *d, s_peer *p, uint64_t now)
+{
+  if (p->kind != LPEER_PARENT || p->sess == NULL)
+    return;
+  lsession_stat st;
+  session_stat_get(p->sess, &st);
+  if (!st.hello_done)
+    return;
+  if (p->kind == LPEER_PARENT && (p->pclock_at == 0 || now - p->pclock_at >= S_PCLOCK_MS)) {
+    lerr e = {0};
+    p->pclock_at = now;
+    if (lstore_set_parent_clock(d->s, now, st.clock_offset_ms, &e) != 0)
+      log_warn("cannot record %s's clock: %s", p->label, e.msg);
+    int64_t off = st.clock_offset_ms;
+    if (off > (int64_t)LSTORE_CLOCK_SKEW_MS || off < -(int64_t)LSTORE_CLOCK_SKEW_MS)
+      log_error("this PC's clock is %lld min %s %s's: local writes are refused until it is set "
+                "right", (long long)((off < 0 ? -off : off) / 60000),
+                off < 0 ? "ahead of" : "behind", p->label);
   }
 }
 
@@ -435,6 +491,7 @@ s_received(ldaemon *d, s_peer *p, const uint8_t *msg, size_t n, uint64_t now)
   if (replica_take_applied(d->repl) > 0)
     s_news(d, p);
   s_report(p, now);
+  s_parent_clock(d, p, now);
   s_recovery(d, p);
 }
 
@@ -1013,6 +1070,32 @@ done:
   return rc;
 }
 
+/* How long the node waits at start for a data directory another process
+ * holds (a `linli` command that opened it a moment before). */
+#define S_LOCK_WAIT_MS 10000u
+
+/* Opens the store.  A lock held by someone else is waited for; a disk too
+ * full to open for writing still lets the node serve reads and sync-out,
+ * read-only, until it is restarted with space freed. */
+static int
+s_open_store(ldaemon *d, const lconfig *cfg, lerr *e)
+{
+  lstore_opts so = {.profile = cfg->profile};
+  for (unsigned waited = 0;; waited += 50) {
+    int rc = lstore_open(&d->s, cfg->data, &so, e);
+    if (rc == LINLI_ENOSPC && !so.read_only) {
+      log_error("%s; serving reads and sync-out only, refusing new data, until restarted",
+                e->msg);
+      so.read_only = true;
+      continue;
+    }
+    if (rc != LINLI_EBUSY || waited >= S_LOCK_WAIT_MS)
+      return rc;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
 int
 daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
 {
@@ -1024,14 +1107,14 @@ daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
   hmap_init(&d->by_curve);
   hmap_init(&d->by_pk);
   lbuf_init(&d->out);
-  lstore_opts so = {.profile = cfg->profile};
-  int rc = lstore_open(&d->s, cfg->data, &so, e);
+  int rc = s_open_store(d, cfg, e);
   if (rc)
     goto fail;
   memcpy(d->self, lstore_self(d->s), LINLI_PK_BYTES);
   ident_short(d->self_short, d->self);
   if ((rc = replica_new(&d->repl, d->s, e)) != 0)
     goto fail;
+  replica_set_ahead(d->repl, cfg->ahead_ms);
   d->npeers = cfg->nparents + cfg->nchildren;
   d->nparents = cfg->nparents;
   d->peers = calloc(d->npeers ? d->npeers : 1, sizeof *d->peers);
@@ -1286,6 +1369,7 @@ daemon_run(ldaemon *d, lerr *e)
         ;
     s_flush_news(d, now);
     s_control(d, now);
+    s_release_held(d, now);
   }
   free(items);
   return rc;

@@ -51,9 +51,11 @@ typedef int (*daemon_exec_fn)(void *ctx, lstore *s, const char *cwd, int argc, c
                               lbuf *out, lbuf *err);
 
 /* Opens the store named by `cfg` (borrowed: it must outlive the daemon),
- * reads the node's key, creates and binds every socket.  Errors name what
- * failed: LINLI_EBUSY (another process holds the store), LINLI_EIO (a
- * socket could not be bound), LINLI_EINVAL (a peer with our own key). */
+ * reads the node's key, creates and binds every socket.  A store another
+ * process holds is waited for up to 10 s; on a disk too full to open it
+ * for writing it is opened read-only (reads and sync-out only; logged).
+ * Errors name what failed: LINLI_EBUSY (the store stayed held), LINLI_EIO
+ * (a socket could not be bound), LINLI_EINVAL (a peer with our own key). */
 int daemon_new(ldaemon **out, const lconfig *cfg, lerr *e);
 
 /* Closes the sockets, then the store (which flushes it); *d becomes NULL.

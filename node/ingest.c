@@ -86,7 +86,23 @@ struct lingest {
   uint8_t (*hashes)[LINLI_HASH_BYTES];
   uint32_t hashes_cap;
   lbuf meta; /* lingest_meta_put: (u16 key length, key, u32 value length, value) ... */
+  uint64_t wall_ms, ahead_ms; /* hold-back (lingest_set_clock); 0: off */
+  bool releasing;             /* reading the held rows back (holdback.c) */
+  hmap held;                  /* authors with a delta held back in this group */
 };
+
+void
+lingest_set_clock(lingest *g, uint64_t wall_ms, uint64_t ahead_ms)
+{
+  g->wall_ms = wall_ms;
+  g->ahead_ms = ahead_ms;
+}
+
+void
+st_ingest_releasing(lingest *g)
+{
+  g->releasing = true;
+}
 
 int
 lstore_ingest_new(lstore *s, bool keep, lingest **out)
@@ -98,6 +114,7 @@ lstore_ingest_new(lstore *s, bool keep, lingest **out)
   g->keep = keep;
   hmap_init(&g->heads);
   hmap_init(&g->trust);
+  hmap_init(&g->held);
   lbuf_init(&g->scratch);
   lbuf_init(&g->meta);
   *out = g;
@@ -128,6 +145,7 @@ s_group_clear(lingest *g)
   g->ngrevs = 0;
   g->cut[0] = 0;
   lbuf_reset(&g->meta);
+  hmap_free(&g->held); /* values are no pointers of their own */
 }
 
 void
@@ -297,6 +315,27 @@ s_fork_found(lingest *g, const delta *d, const uint8_t *p, size_t n, uint64_t se
                   "author %s seq %llu: two signed histories (a fork); evidence kept, new ops of "
                   "this author are refused",
                   st_short(who, d->author), (unsigned long long)seq);
+}
+
+/* Holds a verified delta back for its future date (holdback.c). */
+static int
+s_hold(lingest *g, const delta *d, const uint8_t *p, size_t n, lerr *e)
+{
+  char who[LINLI_SHORT_ID_LEN + 1];
+  int rc = hmap_get(&g->held, d->author, LINLI_PK_BYTES) != NULL
+               ? 0
+               : hmap_put(&g->held, d->author, LINLI_PK_BYTES, g);
+  if (rc)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  if (g->keep && (rc = st_held_put(g->s, d->author, d->first_seq, p, n, e)) != 0)
+    return rc;
+  uint64_t t = hlc_ms(d->ops[d->nops - 1].hlc);
+  uint64_t ahead = t > g->wall_ms ? t - g->wall_ms : 0;
+  return lerr_set(e, LINLI_EFUTURE,
+                  "author %s seqs %llu-%llu: dated up to %llu min ahead of this clock; held "
+                  "back (not applied, not passed on) until this clock reaches them",
+                  st_short(who, d->author), (unsigned long long)d->first_seq,
+                  (unsigned long long)delta_last_seq(d), (unsigned long long)(ahead / 60000));
 }
 
 static bool
@@ -635,9 +674,14 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
    * peer send again from what we hold, which would never end. */
   if (last > h->seq && (rc = s_trust_precheck(g, &d, e)) != 0)
     goto fail;
+  /* A log is a chain: after a delta held back for its date, the author's
+   * later ones wait too (they would be gaps otherwise). */
+  bool waits = g->wall_ms && last > h->seq &&
+               (hmap_get(&g->held, d.author, LINLI_PK_BYTES) != NULL ||
+                (!g->releasing && st_held_has(g->s, d.author)));
   rules_pos held = {.seq = h->seq, .hlc = h->hlc};
   memcpy(held.hash, h->hash, LINLI_HASH_BYTES);
-  if ((rc = rules_delta_follows(&held, &d, e)) != 0) {
+  if (!waits && (rc = rules_delta_follows(&held, &d, e)) != 0) {
     lerr_wrap(e, rc, "author %s ", who);
     goto fail;
   }
@@ -653,6 +697,10 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   uint8_t head[LINLI_HASH_BYTES];
   if ((rc = delta_verify(&d, head, g->hashes, &g->scratch, e)) != 0)
     goto fail;
+  if (waits) {
+    rc = s_hold(g, &d, p, n, e);
+    goto fail;
+  }
   /* Wholly held already: the hash held at its last seq, from the store
    * or from an earlier delta of this group (not stored yet). */
   uint8_t mine[LINLI_HASH_BYTES];
@@ -680,6 +728,14 @@ lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e)
   }
   if (rc != 0) {
     lerr_wrap(e, rc, "author %s ", who);
+    goto fail;
+  }
+  /* A new op dated too far ahead of the clock: held back (holdback.c). */
+  bool future = false;
+  for (uint32_t i = skip; g->wall_ms && i < d.nops && !future; i++)
+    future = hlc_ms(d.ops[i].hlc) > g->wall_ms + g->ahead_ms;
+  if (future) {
+    rc = s_hold(g, &d, p, n, e);
     goto fail;
   }
   uint32_t keep;
@@ -1160,6 +1216,17 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
     return lerr_set(e, LINLI_EBUSY,
                     "this node was restored and must first recover its own log from its parent "
                     "(start linli-node, or import a bundle its parent exported for it)");
+  /* A clock far from the parent's would date the ops wrongly for ever
+   * (a far-future op wins every merge until that date). */
+  if (s->has_pclock && wall_ms + 86400000ull > s->pclock_at && s->pclock_at + 86400000ull > wall_ms &&
+      (s->pclock_offset > (int64_t)LSTORE_CLOCK_SKEW_MS ||
+       s->pclock_offset < -(int64_t)LSTORE_CLOCK_SKEW_MS)) {
+    int64_t off = s->pclock_offset;
+    return lerr_set(e, LINLI_EINVAL,
+                    "this PC's clock is %lld min %s its parent station's: set the PC's date "
+                    "and time right, then retry (nothing was written)",
+                    (long long)((off < 0 ? -off : off) / 60000), off < 0 ? "ahead of" : "behind");
+  }
   lhead h;
   int rc = lstore_head(s, s->self, &h, e);
   if (rc != 0 && rc != LINLI_ENOTFOUND)

@@ -42,7 +42,14 @@ struct lreplica {
   uint32_t npeers;
   uint64_t applied;
   uint64_t refused;   /* deltas left out by the trust rules */
+  uint64_t ahead_ms;  /* hold-back bound (lingest_set_clock) */
 };
+
+void
+replica_set_ahead(lreplica *r, uint64_t ahead_ms)
+{
+  r->ahead_ms = ahead_ms;
+}
 
 static void
 s_meta_key(char key[8 + 2 * LINLI_PK_BYTES], const uint8_t author[LINLI_PK_BYTES])
@@ -139,6 +146,7 @@ replica_new(lreplica **out, lstore *s, lerr *e)
   if (r == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
   r->s = s;
+  r->ahead_ms = LSTORE_AHEAD_MS;
   hmap_init(&r->scopes);
   int rc = s_load(r, e);
   if (rc) {
@@ -362,10 +370,13 @@ s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
   if (rc)
     return lerr_set(e, rc, "out of memory");
   ident_short(who, peer);
+  lingest_set_clock(g, now_ms, p->r->ahead_ms);
   for (uint32_t i = 0; i < n; i++) {
     lerr re;
     rc = lingest_add(g, d[i], len[i], &re);
-    if (rc == LINLI_EREFUSED || rc == LINLI_EFORK) {
+    /* Held back for a future date: kept aside, neither applied nor passed
+     * on, and not asked for again in this session. */
+    if (rc == LINLI_EREFUSED || rc == LINLI_EFORK || rc == LINLI_EFUTURE) {
       /* The author's fault, not the peer's: leave it out, keep serving. */
       refused[i] = 1;
       p->r->refused++;
@@ -390,8 +401,10 @@ s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
     if (!refused[i] && delta_peek(d[i], len[i], author, &first, &last) == 0)
       s_assign(p, g, author);
   }
-  if ((rc = lingest_commit(g, now_ms, &st, e)) != 0)
+  if ((rc = lingest_commit(g, now_ms, &st, e)) != 0) {
+    lerr_wrap(e, rc, "cannot store what %s sent: ", who);
     goto done;
+  }
   p->r->applied += st.ops_new;
 done:
   lingest_destroy(&g);

@@ -56,6 +56,9 @@ enum { LPEER_PARENT = 0, LPEER_CHILD = 1 };
 /* Loads the scope registry of `s` (borrowed: it must outlive the replica).
  * Errors: LINLI_ENOMEM, LINLI_ESTORE. */
 int replica_new(lreplica **out, lstore *s, lerr *e);
+/* How far ahead of our clock received ops may be dated before they are
+ * held back (default LSTORE_AHEAD_MS; config max_ahead). */
+void replica_set_ahead(lreplica *r, uint64_t ahead_ms);
 void replica_destroy(lreplica **r);
 
 /* Registers a peer (LPEER_PARENT or LPEER_CHILD) and fills `out` with the

@@ -17,10 +17,14 @@
 #include "node/keyfile.h"
 #include "node/log.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define STORE_FORMAT "1"
@@ -60,6 +64,8 @@ st_rerr(lerr *e, char *err, const char *what)
   int code = LINLI_ESTORE;
   if (err && (strstr(err, "lock") || strstr(err, "Resource temporarily unavailable")))
     code = LINLI_EBUSY;
+  else if (err && strstr(err, "No space left on device"))
+    code = LINLI_ENOSPC;
   if (code == LINLI_EBUSY)
     lerr_set(e, code, "%s: the data directory is in use by another process (is linli-node running?)",
              what);
@@ -81,12 +87,142 @@ st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *vlen
   return *val ? 0 : LINLI_ENOTFOUND;
 }
 
+/* ---- free space ---- */
+
+static uint64_t
+s_min_free(uint64_t min_free, int profile)
+{
+  if (min_free)
+    return min_free;
+  const char *env = getenv("LINLI_MIN_FREE");
+  if (env != NULL && env[0] >= '0' && env[0] <= '9') {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(env, &end, 10);
+    if (errno == 0 && *end == '\0')
+      return v;
+  }
+  return profile == LSTORE_DISTRICT ? LSTORE_MIN_FREE_DISTRICT : LSTORE_MIN_FREE;
+}
+
+/* The mount point of the file system holding `path` (what a person calls
+ * "the disk"): the last directory up from it on the same device. */
+static void
+s_mount_point(const char *path, char *out, size_t n)
+{
+  char cur[PATH_MAX];
+  struct stat st, up;
+  if (realpath(path, cur) == NULL || stat(cur, &st) != 0) {
+    snprintf(out, n, "%s", path);
+    return;
+  }
+  for (;;) {
+    char *slash = strrchr(cur, '/');
+    if (slash == NULL || slash == cur) {
+      if (stat("/", &up) == 0 && up.st_dev == st.st_dev)
+        snprintf(cur, sizeof cur, "/");
+      break;
+    }
+    *slash = '\0';
+    if (stat(cur, &up) != 0 || up.st_dev != st.st_dev) {
+      *slash = '/';
+      break;
+    }
+  }
+  snprintf(out, n, "%s", cur);
+}
+
+static int s_disk_full(const char *dir, uint64_t avail, uint64_t want, lerr *e);
+
+static const char *
+s_size(char buf[32], uint64_t n)
+{
+  if (n >= 1048576)
+    snprintf(buf, 32, "%.1f MiB", (double)n / 1048576.0);
+  else
+    snprintf(buf, 32, "%llu KiB", (unsigned long long)((n + 1023) / 1024));
+  return buf;
+}
+
+int
+lstore_space_check(const char *dir, uint64_t min_free, uint64_t need, lerr *e)
+{
+  struct statvfs v;
+  if (statvfs(dir, &v) != 0)
+    return 0; /* nothing to measure; RocksDB reports what goes wrong */
+  uint64_t avail = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+  uint64_t want = s_min_free(min_free, LSTORE_VILLAGE) + need;
+  if (avail >= want)
+    return 0;
+  return s_disk_full(dir, avail, want, e);
+}
+
+/* A write RocksDB failed for want of space: the same message. */
+static int
+s_rocksdb_full(const char *dir, uint64_t min_free, lerr *e)
+{
+  struct statvfs v;
+  uint64_t avail = statvfs(dir, &v) == 0 ? (uint64_t)v.f_bavail * (uint64_t)v.f_frsize : 0;
+  return s_disk_full(dir, avail, s_min_free(min_free, LSTORE_VILLAGE), e);
+}
+
+static int
+s_disk_full(const char *dir, uint64_t avail, uint64_t want, lerr *e)
+{
+  char disk[PATH_MAX];
+  s_mount_point(dir, disk, sizeof disk);
+  char have[32], need[32];
+  if (avail >= want) /* RocksDB wanted more than the floor */
+    return lerr_set(e, LINLI_ENOSPC,
+                    "the disk at %s is full: %s free is too little for this write (free space "
+                    "there, then retry; reading still works)", disk, s_size(have, avail));
+  return lerr_set(e, LINLI_ENOSPC,
+                  "the disk at %s is full: %s free, writing needs %s free (free space there, "
+                  "then retry; reading still works)",
+                  disk, s_size(have, avail), s_size(need, want));
+}
+
 int
 st_write(lstore *s, rocksdb_writebatch_t *wb, lerr *e)
 {
+  if (s->write_failed)
+    return lerr_set(e, LINLI_ESTORE, "an earlier write to %s failed; nothing more is written "
+                    "until the store is opened again", s->dir);
+  if (s->read_only) {
+    int rc = lstore_space_check(s->dir, s->min_free, 0, e);
+    return rc ? rc : lerr_set(e, LINLI_ESTORE, "%s is open read-only: nothing is written",
+                              s->dir);
+  }
+  size_t n = 0;
+  rocksdb_writebatch_data(wb, &n);
+  /* The batch goes to the WAL and later, about as large, to a table. */
+  int rc = lstore_space_check(s->dir, s->min_free, 2 * (uint64_t)n, e);
+  if (rc)
+    return rc;
   char *err = NULL;
   rocksdb_write(s->db, s->wo, wb, &err);
-  return err ? st_rerr(e, err, "write") : 0;
+  if (err) {
+    s->write_failed = true;
+    rc = st_rerr(e, err, "write");
+    return rc == LINLI_ENOSPC ? s_rocksdb_full(s->dir, s->min_free, e) : rc;
+  }
+  return 0;
+}
+
+uint32_t
+st_prefix_count(lstore *s, int cf, const char *prefix, size_t n)
+{
+  uint32_t count = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[cf]);
+  for (rocksdb_iter_seek(it, prefix, n); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    size_t kl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < n || memcmp(k, prefix, n) != 0)
+      break;
+    count++;
+  }
+  rocksdb_iter_destroy(it);
+  return count;
 }
 
 bool
@@ -125,7 +261,12 @@ s_open_db(lstore *s, const char *dir, bool create, int profile, bool read_only, 
   }
   rocksdb_block_based_options_set_block_cache(s->bbto, s->cache);
   rocksdb_options_set_block_based_table_factory(s->opts, s->bbto);
-  rocksdb_options_set_keep_log_file_num(s->opts, 2);
+  /* No RocksDB info log (db/LOG): on a full disk it would abort the
+   * process (nolog.cc says why). */
+  st_options_no_info_log(s->opts);
+  /* A new manifest is made at every open for writing; RocksDB would
+   * preallocate 4 MiB for it, a tenth of what a station's disk floor is. */
+  rocksdb_options_set_manifest_preallocation_size(s->opts, 256u << 10);
   const rocksdb_options_t *cfo[LCF_COUNT];
   for (int i = 0; i < LCF_COUNT; i++)
     cfo[i] = s->opts;
@@ -136,8 +277,10 @@ s_open_db(lstore *s, const char *dir, bool create, int profile, bool read_only, 
   else
     s->db = rocksdb_open_column_families(s->opts, path, LCF_COUNT, lstore_cf_names, cfo, s->cf,
                                          &err);
-  if (err)
-    return st_rerr(e, err, dir);
+  if (err) {
+    int rc = st_rerr(e, err, dir);
+    return rc == LINLI_ENOSPC ? s_rocksdb_full(dir, s->min_free, e) : rc;
+  }
   s->ro = rocksdb_readoptions_create();
   s->wo = rocksdb_writeoptions_create();
   rocksdb_writeoptions_set_sync(s->wo, 1);
@@ -157,7 +300,11 @@ lstore_close(lstore **sp)
     rocksdb_close(s->db);
     s->db = NULL;
   }
-  if (s->db) {
+  /* After a failed write RocksDB's files may hold a write error that any
+   * further write to them turns into an abort (assertions on): no flush,
+   * the synced WAL holds every acknowledged write. */
+  if (s->db && !s->write_failed && !s->read_only &&
+      lstore_space_check(s->dir, s->min_free, 0, NULL) == 0) {
     rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
     for (int i = 0; i < LCF_COUNT; i++) {
@@ -166,6 +313,8 @@ lstore_close(lstore **sp)
       rocksdb_free(err); /* the WAL still holds everything if this fails */
     }
     rocksdb_flushoptions_destroy(fo);
+  }
+  if (s->db) {
     for (int i = 0; i < LCF_COUNT; i++)
       if (s->cf[i])
         rocksdb_column_family_handle_destroy(s->cf[i]);
@@ -197,6 +346,8 @@ lstore_init(const char *dir, const char *name, const lident *id, const lstore_in
     return lerr_set(e, LINLI_EEXIST, "%s already holds a linli store", dir);
   int rc = fs_mkdirs(dir, 0700, e);
   if (rc)
+    return rc;
+  if ((rc = lstore_space_check(dir, 0, 0, e)) != 0)
     return rc;
   char keypath[4096];
   if (fs_join(keypath, sizeof keypath, dir, "node.key"))
@@ -233,8 +384,10 @@ lstore_init(const char *dir, const char *name, const lident *id, const lstore_in
       fs_join(db, sizeof db, dir, "db"))
     return lerr_set(e, LINLI_ETOOBIG, "%s: path too long", dir);
   lstore *s = calloc(1, sizeof *s);
-  if (s == NULL)
+  if (s == NULL || (s->dir = strdup(dir)) == NULL) {
+    free(s);
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  }
   {
     rocksdb_options_t *dopt = rocksdb_options_create();
     char *err = NULL;
@@ -338,9 +491,13 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     free(s);
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
   }
-  int rc = s_open_db(s, dir, false, opts ? opts->profile : LSTORE_VILLAGE,
-                     opts ? opts->read_only : false, e);
   s->read_only = opts ? opts->read_only : false;
+  s->min_free = s_min_free(opts ? opts->min_free : 0, opts ? opts->profile : LSTORE_VILLAGE);
+  /* Opening for writing writes (a WAL, the manifest, an options file):
+   * below the floor only a read-only open is possible. */
+  int rc = s->read_only ? 0 : lstore_space_check(dir, s->min_free, 0, e);
+  if (rc == 0)
+    rc = s_open_db(s, dir, false, opts ? opts->profile : LSTORE_VILLAGE, s->read_only, e);
   if (rc)
     goto fail;
   char *v;
@@ -387,17 +544,16 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     rocksdb_free(v);
   }
   hmap_init(&s->trust);
-  {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
-    for (rocksdb_iter_seek(it, "x:fork:", 7); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-      size_t kl;
-      const char *k = rocksdb_iter_key(it, &kl);
-      if (kl < 7 || memcmp(k, "x:fork:", 7) != 0)
-        break;
-      s->nforks++;
+  s->nheld = st_prefix_count(s, LCF_META, "x:held:", 7);
+  if (st_get(s, LCF_META, "x:pclock", 8, &v, &vl, NULL) == 0) {
+    if (vl == 16) {
+      s->has_pclock = true;
+      s->pclock_at = st_rd64((const uint8_t *)v);
+      s->pclock_offset = (int64_t)st_rd64((const uint8_t *)v + 8);
     }
-    rocksdb_iter_destroy(it);
+    rocksdb_free(v);
   }
+  s->nforks = st_prefix_count(s, LCF_META, "x:fork:", 7);
   /* What a crash interrupted is finished before anything reads. */
   if (!s->read_only && ((rc = s_rotate_recover(s, e)) != 0 || (rc = st_recover(s, e)) != 0))
     goto fail;
@@ -806,6 +962,21 @@ lstore_meta_get(lstore *s, const char *key, uint8_t **val, size_t *n, lerr *e)
   memcpy(*val, v, *n);
   rocksdb_free(v);
   return 0;
+}
+
+int
+lstore_set_parent_clock(lstore *s, uint64_t at_ms, int64_t offset_ms, lerr *e)
+{
+  uint8_t v[16];
+  st_be64(v, at_ms);
+  st_be64(v + 8, (uint64_t)offset_ms);
+  int rc = lstore_meta_put(s, "pclock", v, sizeof v, e);
+  if (rc == 0) {
+    s->has_pclock = true;
+    s->pclock_at = at_ms;
+    s->pclock_offset = offset_ms;
+  }
+  return rc;
 }
 
 int

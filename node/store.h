@@ -47,8 +47,26 @@ enum lstore_profile {
 
 typedef struct lstore_opts {
   int profile;    /* enum lstore_profile */
-  bool read_only; /* open beside a running node; every write fails */
+  bool read_only; /* open beside a running node, or on a full disk; every
+                   * write fails and nothing is written, not even at open */
+  uint64_t min_free; /* free bytes a write must leave on the disk (0:
+                      * $LINLI_MIN_FREE, else LSTORE_MIN_FREE or, for the
+                      * district profile, LSTORE_MIN_FREE_DISTRICT) */
 } lstore_opts;
+
+/* A store opened for writing refuses to write (LINLI_ENOSPC, with the disk
+ * and the space needed named) when the disk holding it would keep less
+ * than this free: RocksDB itself needs room for its flushes, compactions,
+ * manifest and the WAL it preallocates (1.1 times a memtable: 1.1 MiB in
+ * the village profile, 70 MiB in the district one).  Reads never need
+ * space. */
+#define LSTORE_MIN_FREE (32u << 20)
+#define LSTORE_MIN_FREE_DISTRICT (128u << 20)
+
+/* Checks that the disk holding `dir` has `need` bytes free beyond
+ * `min_free` (0: the default); LINLI_ENOSPC names the disk (its mount
+ * point) and the space needed. */
+int lstore_space_check(const char *dir, uint64_t min_free, uint64_t need, lerr *e);
 
 /* Column families, in the order lstore_cf_names lists them. */
 enum { LCF_META, LCF_LOG, LCF_HEADS, LCF_VIEWS, LCF_DIGESTS, LCF_COUNT };
@@ -154,6 +172,43 @@ int lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e);
  * scope) is stored with them or not at all. */
 int lingest_meta_put(lingest *g, const char *key, const void *val, size_t n, lerr *e);
 void lingest_destroy(lingest **g);
+
+/* ---- clocks (docs/FORMAT.md, "Clocks") ---- */
+
+/* How far ahead of the receiver's clock an op may be dated before its
+ * delta is held back: one hour unless configured. */
+#define LSTORE_AHEAD_MS (60ull * 60 * 1000)
+
+/* Gives a group the wall clock (ms since the epoch) and the bound: a delta
+ * with a new op dated more than `ahead_ms` after `wall_ms` is then neither
+ * applied nor passed on but held back (kept aside by a keeping group), and
+ * so is every later delta of its author; lingest_add returns LINLI_EFUTURE
+ * for it.  Without this call nothing is held back (own writes). */
+void lingest_set_clock(lingest *g, uint64_t wall_ms, uint64_t ahead_ms);
+
+/* A delta held back. */
+typedef struct lheld {
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t first, last;
+  uint64_t max_hlc; /* its latest op's HLC */
+} lheld;
+/* The deltas held back, by author and seq; *out is malloc'd. */
+int lstore_held(lstore *s, lheld **out, uint32_t *n, lerr *e);
+/* Runs the held deltas through ingest again with the clock at `wall_ms`:
+ * those no longer too far ahead are applied (one synced batch) or, when
+ * the rules refuse them, dropped; the rest stay held.  `st` (may be NULL)
+ * counts what was applied. */
+int lstore_release_held(lstore *s, uint64_t wall_ms, uint64_t ahead_ms, lingest_stats *st,
+                        lerr *e);
+
+/* How far this node's clock may be from its parent's before a local write
+ * is refused (the clerk must set the PC's clock right first). */
+#define LSTORE_CLOCK_SKEW_MS (10ull * 60 * 1000)
+/* Records the parent's clock minus ours (`offset_ms`) as measured at our
+ * wall time `at_ms` (linli-node, from the sync session).  lstore_write
+ * refuses while the latest measurement, taken within a day of its own
+ * wall time, is off by more than LSTORE_CLOCK_SKEW_MS. */
+int lstore_set_parent_clock(lstore *s, uint64_t at_ms, int64_t offset_ms, lerr *e);
 
 /* ---- reads ---- */
 

@@ -43,6 +43,15 @@ struct lstore {
   hmap trust;                      /* author -> ltrust_state*, loaded on demand */
   uint32_t nforks;                 /* fork evidence rows */
   bool read_only;
+  /* A write failed in RocksDB (a full disk, an I/O error): nothing more is
+   * written, not even the flush at close, which RocksDB's own checks
+   * would turn into an abort.  The WAL holds every acknowledged write. */
+  bool write_failed;
+  uint64_t min_free; /* bytes a write leaves free at least (lstore_opts) */
+  uint32_t nheld;    /* deltas held back for their future dates (holdback.c) */
+  bool has_pclock;   /* the parent's clock, as the daemon last measured it */
+  uint64_t pclock_at;
+  int64_t pclock_offset;
 };
 
 /* ---- small encodings ---- */
@@ -84,6 +93,9 @@ int st_head_decode(lhead *h, const uint8_t *p, size_t n);
 
 /* ---- RocksDB plumbing (store.c) ---- */
 
+/* Gives `o` a logger that keeps nothing (nolog.cc). */
+void st_options_no_info_log(rocksdb_options_t *o);
+
 /* Turns a RocksDB error string into an lerr (and frees it). */
 int st_rerr(lerr *e, char *err, const char *what);
 /* Reads one value; LINLI_ENOTFOUND when absent.  *val is rocksdb_free'd by
@@ -93,7 +105,11 @@ int st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *
  * length, or LINLI_EINVAL. */
 #define ST_META_KEY_MAX 256
 int st_meta_key(char mk[ST_META_KEY_MAX], const char *key, lerr *e);
-/* Writes a batch with the synced WAL. */
+/* The number of rows of column family `cf` whose key starts with prefix. */
+uint32_t st_prefix_count(lstore *s, int cf, const char *prefix, size_t n);
+/* Writes a batch with the synced WAL, after checking that the disk keeps
+ * s->min_free bytes free once it is written (LINLI_ENOSPC, RocksDB never
+ * asked, when not). */
 int st_write(lstore *s, rocksdb_writebatch_t *wb, lerr *e);
 /* Finds and decodes the stored delta holding `seq` of `author`.  `*raw`
  * (a malloc'd copy) must outlive `d`. */
@@ -128,6 +144,17 @@ int st_revoke_decide(lstore *s, const ltrust_state *st, const uint8_t author[LIN
  * accepting the author's new ops. */
 int st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
                  size_t evl, lerr *e);
+
+/* ---- deltas held back for their future dates (holdback.c) ---- */
+
+/* Does the store hold back a delta of `author`? */
+bool st_held_has(lstore *s, const uint8_t author[LINLI_PK_BYTES]);
+/* Keeps a verified delta p[0..n) back (written at once). */
+int st_held_put(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t first, const uint8_t *p,
+                size_t n, lerr *e);
+/* Marks a group as the one releasing held rows: the rows it reads are not
+ * held back again for being held. */
+void st_ingest_releasing(lingest *g);
 
 /* ---- applying ops to records (views.c) ---- */
 

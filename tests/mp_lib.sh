@@ -62,6 +62,8 @@ mp_cleanup() {
     fi
   done
   wait 2>/dev/null || :
+  # a test's own cleanup (mp_diskfull.sh unmounts its small disk)
+  ${MP_CLEANUP:-:}
   if [ -n "${MP_KEEP:-}" ]; then
     echo "$NAME: kept $T" >&2
   else

@@ -323,6 +323,73 @@ Test(store, bad_deltas_are_rejected_without_any_change)
   s_free_workload();
 }
 
+static int
+s_count_fork(void *ctx, const uint8_t pk[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+             size_t n)
+{
+  uint8_t who[LINLI_PK_BYTES];
+  uint64_t at;
+  cr_assert_eq(fork_check(ev, n, who, &at, NULL), 0);
+  cr_assert_eq(memcmp(who, pk, LINLI_PK_BYTES), 0);
+  cr_assert_eq(at, seq);
+  (*(int *)ctx)++;
+  return 0;
+}
+
+/* Both halves of a fork in one group (one bundle), as a verify-only group
+ * (import's check) and as a keeping one (sync): the evidence is kept and
+ * the author counts as forked, whichever half is the shorter. */
+Test(store, fork_inside_one_group_keeps_evidence)
+{
+  for (int verify_only = 0; verify_only <= 1; verify_only++) {
+    for (int shorter = 0; shorter <= 1; shorter++) {
+      char *dir;
+      lstore *s = s_fresh(&dir, "fork1", 1);
+      author a, clone;
+      s_author(&a, 22);
+      lbuf b1, b2;
+      lbuf_init(&b1);
+      lbuf_init(&b2);
+      lerr e = {0};
+      op o1[1] = {s_set("hh/1", "name", "one")};
+      s_delta(&a, o1, 1, &b1);
+      cr_assert_eq(s_ingest1(s, &b1, &e), 0, "%s", e.msg);
+      clone = a;
+      op o2[2] = {s_set("hh/1", "name", "two"), s_set("hh/1", "tel", "1")};
+      s_delta(&a, o2, 2, &b1); /* seqs 2-3 */
+      op o3[2] = {s_set("hh/1", "name", "evil twin"), s_set("hh/1", "tel", "2")};
+      s_delta(&clone, o3, shorter ? 1 : 2, &b2); /* seq 2, or 2-3 */
+      lingest *g;
+      cr_assert_eq(lstore_ingest_new(s, !verify_only, &g), 0);
+      cr_assert_eq(lingest_add(g, b1.p, b1.len, &e), 0, "%s", e.msg);
+      int rc = lingest_add(g, b2.p, b2.len, &e);
+      cr_assert_eq(rc, LINLI_EFORK, "verify_only %d shorter %d: %d %s", verify_only, shorter, rc,
+                   e.msg);
+      cr_assert(strstr(e.msg, "evidence kept") != NULL, "%s", e.msg);
+      lingest_destroy(&g);
+      cr_assert_eq(lstore_fork_count(s), 1, "verify_only %d shorter %d", verify_only, shorter);
+      ltrust_state ts;
+      cr_assert_eq(lstore_trust(s, a.id.pk, &ts, &e), 0, "%s", e.msg);
+      cr_assert(ts.forked);
+      cr_assert_eq(ts.fork_seq, shorter ? 2u : 3u);
+      int nev = 0;
+      cr_assert_eq(lstore_forks(s, s_count_fork, &nev, &e), 0, "%s", e.msg);
+      cr_assert_eq(nev, 1);
+      /* and it survives a reopen */
+      char path[4096];
+      snprintf(path, sizeof path, "%s/n", dir);
+      lstore_close(&s);
+      cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+      cr_assert_eq(lstore_fork_count(s), 1);
+      lstore_close(&s);
+      lbuf_free(&b1);
+      lbuf_free(&b2);
+      tu_rmtree(dir);
+      free(dir);
+    }
+  }
+}
+
 Test(store, fork_and_broken_chain_are_detected)
 {
   char *dir;
@@ -792,6 +859,99 @@ Test(store, group_meta_is_written_with_the_commit)
   free(dir);
 }
 
+/* Clocks (docs/FORMAT.md, "Clocks"), with the receiver's wall clock
+ * faked: ops dated more than the bound ahead are held back, and the rest
+ * of their author's log after them; released when the clock gets there. */
+Test(store, future_ops_are_held_back_until_the_clock_reaches_them)
+{
+  const uint64_t now = 1800000000000ull, hour = 3600000ull;
+  char *dir;
+  lstore *s = s_fresh(&dir, "future", 1);
+  author a, b;
+  s_author(&a, 30);
+  s_author(&b, 31);
+  a.hlc = hlc_make(now + 2 * hour, 0); /* a station whose clock is 2 h ahead */
+  b.hlc = hlc_make(now - 1000, 0);
+  lbuf d1, d2, d3;
+  lbuf_init(&d1);
+  lbuf_init(&d2);
+  lbuf_init(&d3);
+  op o1[1] = {s_set("hh/1", "name", "from the future")};
+  op o2[1] = {s_set("hh/1", "tel", "1")};
+  op o3[1] = {s_set("hh/2", "name", "now")};
+  s_delta(&a, o1, 1, &d1);
+  s_delta(&a, o2, 1, &d2);
+  s_delta(&b, o3, 1, &d3);
+  lerr e = {0};
+  for (int keep = 0; keep <= 1; keep++) {
+    lingest *g;
+    cr_assert_eq(lstore_ingest_new(s, keep, &g), 0);
+    lingest_set_clock(g, now, hour);
+    cr_assert_eq(lingest_add(g, d1.p, d1.len, &e), LINLI_EFUTURE, "%s", e.msg);
+    cr_assert(strstr(e.msg, "ahead of this clock") != NULL, "%s", e.msg);
+    /* the rest of the author's log waits behind it (not a gap) */
+    cr_assert_eq(lingest_add(g, d2.p, d2.len, &e), LINLI_EFUTURE, "%s", e.msg);
+    cr_assert_eq(lingest_add(g, d3.p, d3.len, &e), 0, "%s", e.msg);
+    if (keep)
+      cr_assert_eq(lingest_commit(g, now, NULL, &e), 0, "%s", e.msg);
+    lingest_destroy(&g);
+  }
+  lhead h;
+  cr_assert_eq(lstore_head(s, a.id.pk, &h, NULL), LINLI_ENOTFOUND);
+  cr_assert_eq(lstore_head(s, b.id.pk, &h, &e), 0, "%s", e.msg);
+  lheld *held;
+  uint32_t n;
+  cr_assert_eq(lstore_held(s, &held, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(memcmp(held[0].author, a.id.pk, LINLI_PK_BYTES), 0);
+  cr_assert_eq(held[0].first, 1);
+  cr_assert_eq(held[1].first, 2);
+  cr_assert_eq(hlc_ms(held[0].max_hlc), now + 2 * hour);
+  free(held);
+  /* a later delta of the held author, arriving alone, waits too */
+  op o4[1] = {s_set("hh/1", "tel", "2")};
+  lbuf d4;
+  lbuf_init(&d4);
+  s_delta(&a, o4, 1, &d4);
+  lingest *g;
+  cr_assert_eq(lstore_ingest_new(s, true, &g), 0);
+  lingest_set_clock(g, now, hour);
+  cr_assert_eq(lingest_add(g, d4.p, d4.len, &e), LINLI_EFUTURE, "%s", e.msg);
+  lingest_destroy(&g);
+  /* offered again (a peer's next session): held once */
+  cr_assert_eq(lstore_ingest_new(s, true, &g), 0);
+  lingest_set_clock(g, now, hour);
+  cr_assert_eq(lingest_add(g, d1.p, d1.len, &e), LINLI_EFUTURE, "%s", e.msg);
+  lingest_destroy(&g);
+  cr_assert_eq(lstore_held(s, &held, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 3);
+  free(held);
+  /* half an hour later they are still too far ahead */
+  lingest_stats st;
+  cr_assert_eq(lstore_release_held(s, now + hour / 2, hour, &st, &e), 0, "%s", e.msg);
+  cr_assert_eq(st.deltas, 0);
+  cr_assert_eq(lstore_head(s, a.id.pk, &h, NULL), LINLI_ENOTFOUND);
+  /* survives a reopen, and once the clock is within the bound, applies */
+  char path[4096];
+  snprintf(path, sizeof path, "%s/n", dir);
+  lstore_close(&s);
+  cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_release_held(s, now + hour + 1000, hour, &st, &e), 0, "%s", e.msg);
+  cr_assert_eq(st.deltas, 3);
+  cr_assert_eq(lstore_head(s, a.id.pk, &h, &e), 0, "%s", e.msg);
+  cr_assert_eq(h.seq, 3);
+  cr_assert_eq(lstore_held(s, &held, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 0);
+  free(held);
+  lbuf_free(&d1);
+  lbuf_free(&d2);
+  lbuf_free(&d3);
+  lbuf_free(&d4);
+  lstore_close(&s);
+  tu_rmtree(dir);
+  free(dir);
+}
+
 /* A rebuild interrupted after it cleared the views (its marker set) is
  * finished by the next open. */
 Test(store, an_interrupted_rebuild_is_finished_at_open)
@@ -840,6 +1000,39 @@ Test(store, an_interrupted_rebuild_is_finished_at_open)
   cr_assert_eq(memcmp(before.sum, after.sum, LINLI_HASH_BYTES), 0);
   cr_assert_eq(before.count, after.count);
   lstore_close(&s);
+  tu_rmtree(dir);
+  free(dir);
+}
+
+/* A writer whose clock is far from its parent's refuses to write. */
+Test(store, writer_refuses_with_a_clock_far_from_the_parents)
+{
+  const uint64_t now = 1800000000000ull, min = 60000ull;
+  char *dir;
+  lstore *s = s_fresh(&dir, "skew", 1);
+  lident id;
+  s_key(&id, 1);
+  lerr e = {0};
+  op o = s_set("hh/1", "name", "x");
+  /* the parent's clock is 3 h behind ours: ours is 3 h ahead */
+  cr_assert_eq(lstore_set_parent_clock(s, now, -(int64_t)(180 * min), &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_write(s, &id, &o, 1, now + min, &e), LINLI_EINVAL);
+  cr_assert(strstr(e.msg, "180 min ahead of its parent") != NULL, "%s", e.msg);
+  cr_assert(strstr(e.msg, "set the PC's date and time right") != NULL, "%s", e.msg);
+  /* the refusal holds after a reopen */
+  char path[4096];
+  snprintf(path, sizeof path, "%s/n", dir);
+  lstore_close(&s);
+  cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+  o = s_set("hh/1", "name", "x");
+  cr_assert_eq(lstore_write(s, &id, &o, 1, now + min, &e), LINLI_EINVAL);
+  /* the clock set right (3 h back): the old measurement no longer counts
+   * once it is more than a day away; a fresh one within bounds allows */
+  cr_assert_eq(lstore_set_parent_clock(s, now, 2 * (int64_t)min, &e), 0, "%s", e.msg);
+  o = s_set("hh/1", "name", "x");
+  cr_assert_eq(lstore_write(s, &id, &o, 1, now + min, &e), 0, "%s", e.msg);
+  lstore_close(&s);
+  ident_wipe(&id);
   tu_rmtree(dir);
   free(dir);
 }

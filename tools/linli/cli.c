@@ -75,10 +75,14 @@ cli_usage(const cli *c, const char *fmt, ...)
   return CLI_USAGE;
 }
 
-int
-cli_open(const cli *c, lstore **s)
+/* How long a command waits for a data directory another process holds: a
+ * linli-node starting (until its control socket answers) or another
+ * command writing. */
+#define S_LOCK_WAIT_MS 15000
+
+static int
+s_open(const cli *c, lstore **s, bool read_only)
 {
-  lerr e = {0};
   struct stat st;
   *s = cli_shared_store();
   if (*s != NULL)
@@ -94,11 +98,43 @@ cli_open(const cli *c, lstore **s)
   if (!lstore_exists(c->dir))
     return cli_fail("%s: not a linli data directory (create one with: linli -d %s init "
                     "--name NAME)", c->dir, c->dir);
-  if (lstore_open(s, c->dir, NULL, &e) != 0) {
+  /* A reader opens for writing while the disk has room, so that the open
+   * finishes what a crash interrupted (store.h); on a full disk it opens
+   * read-only, which writes nothing. */
+  read_only = read_only && lstore_space_check(c->dir, 0, 0, NULL) != 0;
+  lstore_opts o = {.read_only = read_only};
+  uint64_t start = cli_mono_ms();
+  for (int tries = 1;; tries++) {
+    lerr e = {0};
+    int rc = lstore_open(s, c->dir, &o, &e);
+    if (rc == 0)
+      return CLI_OK;
     *s = NULL;
-    return cli_fail_e(&e);
+    /* A read-only open takes no lock but may see a file that a writer
+     * beside it just replaced: it tries again. */
+    bool again = rc == LINLI_EBUSY || (read_only && rc == LINLI_ESTORE && tries < 5);
+    if (!again)
+      return cli_fail_e(&e);
+    if (rc == LINLI_EBUSY && cli_daemon_listening(c))
+      return CLI_FORWARD; /* a linli-node took the directory: ask it */
+    if (cli_mono_ms() - start > S_LOCK_WAIT_MS)
+      return cli_fail("%s: the data directory is still in use by another process after %d s "
+                      "and no linli-node answers on its control socket; retry when that "
+                      "process is done", c->dir, S_LOCK_WAIT_MS / 1000);
+    usleep(50 * 1000);
   }
-  return CLI_OK;
+}
+
+int
+cli_open(const cli *c, lstore **s)
+{
+  return s_open(c, s, false);
+}
+
+int
+cli_open_read(const cli *c, lstore **s)
+{
+  return s_open(c, s, true);
 }
 
 int

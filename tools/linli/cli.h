@@ -26,6 +26,9 @@
 
 /* Exit statuses, documented in `linli --help`. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+/* Not an exit status: cli_open found the data directory taken by a
+ * linli-node that has just started; cli_main sends the command to it. */
+enum { CLI_FORWARD = 100 };
 
 typedef struct cli {
   const char *cmd;      /* name of the running command, for messages */
@@ -66,10 +69,19 @@ int cli_fail_e(const lerr *e);
  * CLI_USAGE. */
 int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Opens the store at c->dir, or prints why not and returns CLI_FAIL.  When
- * the command runs inside linli-node (cli_exec), it is the daemon's open
- * store instead, whatever c->dir says. */
+/* Opens the store at c->dir for writing, or prints why not and returns
+ * CLI_FAIL.  When the command runs inside linli-node (cli_exec), it is the
+ * daemon's open store instead, whatever c->dir says.  When another process
+ * holds the directory it waits: for the lock, or for a linli-node's control
+ * socket (then CLI_FORWARD, which the command returns as it is). */
 int cli_open(const cli *c, lstore **s);
+/* The same for a command that only reads: on a disk below the free-space
+ * floor the store is opened read-only, which writes nothing (so reads work
+ * on a full disk); otherwise as cli_open, so that the open finishes what
+ * a crash interrupted. */
+int cli_open_read(const cli *c, lstore **s);
+/* Does a linli-node answer on c->dir's control socket? */
+bool cli_daemon_listening(const cli *c);
 /* Closes what cli_open opened (never the daemon's store); *s becomes NULL. */
 void cli_close(lstore **s);
 

@@ -199,7 +199,7 @@ cmd_status(cli *c)
   lerr e = {0};
   char hex[2 * LINLI_PK_BYTES + 1], shrt[LINLI_SHORT_ID_LEN + 1];
   char dig[2 * LINLI_HASH_BYTES + 1], when[64];
-  int rc = cli_open(c, &s);
+  int rc = cli_open_read(c, &s);
 
   if (rc != CLI_OK)
     goto done;
@@ -231,6 +231,15 @@ cmd_status(cli *c)
     rc = cli_fail_e(&e);
     goto done;
   }
+  lheld *held = NULL;
+  uint32_t nheld = 0;
+  if (lstore_held(s, &held, &nheld, &e) != 0) {
+    free(ts);
+    free(fk.v);
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  uint64_t now = cli_wall_ms();
   if (c->json) {
     jw w;
     jw_init(&w, stdout);
@@ -291,6 +300,22 @@ cmd_status(cli *c)
       jw_obj_end(&w);
     }
     jw_arr_end(&w);
+    jw_key(&w, "held");
+    jw_arr_begin(&w);
+    for (uint32_t i = 0; i < nheld; i++) {
+      uint64_t t = hlc_ms(held[i].max_hlc);
+      jw_obj_begin(&w);
+      jw_key(&w, "author");
+      jw_hex(&w, held[i].author, LINLI_PK_BYTES);
+      jw_key(&w, "first_seq");
+      jw_uint(&w, held[i].first);
+      jw_key(&w, "last_seq");
+      jw_uint(&w, held[i].last);
+      jw_key(&w, "ahead_ms");
+      jw_uint(&w, t > now ? t - now : 0);
+      jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
     cli_print_peers(stdout, &w);
     jw_obj_end(&w);
     jw_finish(&w);
@@ -334,10 +359,21 @@ cmd_status(cli *c)
              "refused)\n",
              fh, (unsigned long long)fk.v[i].seq);
     }
+    for (uint32_t i = 0; i < nheld; i++) {
+      char hh[LINLI_SHORT_ID_LEN + 1];
+      uint64_t t = hlc_ms(held[i].max_hlc);
+      uint64_t ahead = t > now ? t - now : 0;
+      ident_short(hh, held[i].author);
+      printf("HELD: author %s seqs %llu-%llu dated up to %llu h %llu min ahead of this clock "
+             "(applied when the clock gets there)\n",
+             hh, (unsigned long long)held[i].first, (unsigned long long)held[i].last,
+             (unsigned long long)(ahead / 3600000), (unsigned long long)(ahead / 60000 % 60));
+    }
     cli_print_peers(stdout, NULL);
   }
   free(ts);
   free(fk.v);
+  free(held);
 done:
   cli_close(&s);
   return rc;
@@ -351,7 +387,7 @@ cmd_verify(cli *c)
   lerr e = {0};
   cli_progress p;
   uint64_t ops = 0;
-  int rc = cli_open(c, &s);
+  int rc = cli_open_read(c, &s);
 
   if (rc != CLI_OK)
     goto done;

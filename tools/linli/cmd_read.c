@@ -25,7 +25,7 @@ s_open_prefix(cli *c, lstore **s, char prefix[LINLI_KEY_MAX + 1])
   int rc = c->argc > 0 ? cli_key_typed(c, c->argv[0], true) : CLI_OK;
   prefix[0] = '\0';
   if (rc == CLI_OK)
-    rc = cli_open(c, s);
+    rc = cli_open_read(c, s);
   if (rc == CLI_OK && c->argc > 0)
     rc = cli_key(c, *s, c->argv[0], true, prefix);
   return rc;
@@ -38,7 +38,7 @@ s_open_key(cli *c, lstore **s, char key[LINLI_KEY_MAX + 1])
   int rc = cli_key_typed(c, c->argv[0], false);
   key[0] = '\0';
   if (rc == CLI_OK)
-    rc = cli_open(c, s);
+    rc = cli_open_read(c, s);
   if (rc == CLI_OK)
     rc = cli_key(c, *s, c->argv[0], false, key);
   return rc;

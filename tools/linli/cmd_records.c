@@ -189,7 +189,7 @@ cmd_schema(cli *c)
     return cli_usage(c, "unknown subcommand '%s' (publish or show)", sub);
   if (c->argc != 1)
     return cli_usage(c, "usage: linli schema show");
-  rc = cli_open(c, &s);
+  rc = cli_open_read(c, &s);
   if (rc == CLI_OK)
     rc = s_schema_held(s, &sch);
   if (rc != CLI_OK)
@@ -361,7 +361,7 @@ cmd_query(cli *c)
   if (c->json && c->csv)
     return cli_usage(c, "--json and --csv exclude each other");
   if (rc == CLI_OK)
-    rc = cli_open(c, &s);
+    rc = cli_open_read(c, &s);
   if (rc == CLI_OK)
     rc = cli_key(c, s, c->argc > 1 ? c->argv[1] : "", true, prefix);
   const lschema_type *t = NULL;

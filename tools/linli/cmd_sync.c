@@ -52,7 +52,7 @@ cmd_summary(cli *c)
   lbuf_init(&b);
   if (c->out == NULL)
     return cli_usage(c, "-o FILE is required");
-  rc = cli_open(c, &s);
+  rc = cli_open_read(c, &s);
   if (rc != CLI_OK)
     goto done;
   if (lstore_summary(s, cli_wall_ms(), &sum, &e) != 0) {
@@ -179,7 +179,7 @@ cmd_export(cli *c)
     return cli_usage(c, "-o FILE is required");
   if (have_want && (rc = s_read_summary(c->for_file, &want)) != CLI_OK)
     goto done;
-  if ((rc = cli_open(c, &s)) != CLI_OK)
+  if ((rc = cli_open_read(c, &s)) != CLI_OK)
     goto done;
   if ((rc = cli_identity(s, &id)) != CLI_OK)
     goto done;
@@ -276,6 +276,7 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
 
   if (lstore_ingest_new(s, false, &g) != 0)
     return cli_fail("out of memory");
+  lingest_set_clock(g, cli_wall_ms(), LSTORE_AHEAD_MS);
   cli_progress_init(&p, "checked", " bytes");
   if (bundle_read_begin(&br, buf, n, &e) != 0) {
     lerr_wrap(&e, LINLI_EMALFORMED, "%s: ", path);
@@ -308,7 +309,10 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
       continue;
     }
     k++;
-    if (lingest_add(g, d, dn, &e) != 0) {
+    int a = lingest_add(g, d, dn, &e);
+    if (a == LINLI_EFUTURE)
+      continue; /* held back when applied */
+    if (a != 0) {
       lerr_wrap(&e, LINLI_EMALFORMED, "%s: delta %llu (at byte %zu): ", path,
                 (unsigned long long)k, (size_t)(d - buf));
       rc = cli_fail_e(&e);
@@ -337,7 +341,7 @@ done:
  * were committed; the message says how far the import got. */
 static int
 s_import_apply(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64_t total,
-               lingest_stats *sum)
+               lingest_stats *sum, uint64_t *held)
 {
   lingest *g = NULL;
   bundle_reader br;
@@ -350,6 +354,8 @@ s_import_apply(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
   memset(sum, 0, sizeof *sum);
   if (lstore_ingest_new(s, true, &g) != 0)
     return cli_fail("out of memory");
+  lingest_set_clock(g, cli_wall_ms(), LSTORE_AHEAD_MS);
+  *held = 0;
   cli_progress_init(&p, "imported", " deltas");
   rc = bundle_read_begin(&br, buf, n, &e);
   while (rc == 0) {
@@ -362,7 +368,11 @@ s_import_apply(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
     }
     if (r == BUNDLE_DELTA) {
       k++;
-      if ((rc = lingest_add(g, d, dn, &e)) != 0)
+      if ((rc = lingest_add(g, d, dn, &e)) == LINLI_EFUTURE) {
+        (*held)++;
+        rc = 0;
+      }
+      if (rc != 0)
         break;
     }
     /* The last commit happens even when the group holds no delta: deltas
@@ -456,7 +466,14 @@ cmd_import(cli *c)
   s_forks_new fk = {0};
   if ((rc = s_import_check(s, path, buf, n, &ndeltas, &ops_new, &info, &fk)) != CLI_OK)
     goto done;
-  if ((rc = s_import_apply(s, path, buf, n, ndeltas, &st)) != CLI_OK)
+  /* What was held back before and is due now goes in first. */
+  lingest_stats rel;
+  if (lstore_release_held(s, cli_wall_ms(), LSTORE_AHEAD_MS, &rel, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  uint64_t held = 0;
+  if ((rc = s_import_apply(s, path, buf, n, ndeltas, &st, &held)) != CLI_OK)
     goto done;
   /* A bundle made for this node holds all its exporter had of this node's
    * own log: a restored node has its history back. */
@@ -491,6 +508,8 @@ cmd_import(cli *c)
     jw_bool(&w, recovered);
     jw_key(&w, "forks_new");
     jw_uint(&w, fk.n);
+    jw_key(&w, "held");
+    jw_uint(&w, held);
     jw_obj_end(&w);
     jw_finish(&w);
   } else {
@@ -500,6 +519,10 @@ cmd_import(cli *c)
            (unsigned long long)st.ops_dup, st.records);
     if (recovered)
       printf("own log recovered: local writes are allowed again\n");
+    if (held)
+      printf("%llu deltas held back: dated more than %llu min ahead of this PC's clock, they "
+             "are applied when it gets there (linli status lists them)\n",
+             (unsigned long long)held, (unsigned long long)(LSTORE_AHEAD_MS / 60000));
   }
   if (why)
     fprintf(stderr, "still recovering: %s\n", why);

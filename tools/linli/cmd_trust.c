@@ -507,7 +507,9 @@ cmd_cert(cli *c)
    * one. */
   if (show_file && (c->root != NULL || (cli_shared_store() == NULL && !lstore_exists(c->dir))))
     return s_cert_show(c, NULL, c->argv[1]);
-  if ((rc = cli_open(c, &s)) != CLI_OK)
+  /* issue and show only read the store (a full disk does not stop them) */
+  bool reads = strcmp(sub, "issue") == 0 || strcmp(sub, "show") == 0;
+  if ((rc = reads ? cli_open_read(c, &s) : cli_open(c, &s)) != CLI_OK)
     return rc;
   if (strcmp(sub, "issue") == 0)
     rc = s_cert_issue(c, s);

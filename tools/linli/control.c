@@ -97,6 +97,16 @@ s_listening(const char *path)
   return ok;
 }
 
+bool
+cli_daemon_listening(const cli *c)
+{
+  char dir[PATH_MAX], sock[PATH_MAX + 32];
+  if (realpath(c->dir, dir) == NULL)
+    return false;
+  snprintf(sock, sizeof sock, "%s/control.sock", dir);
+  return s_listening(sock);
+}
+
 /* `arg` with the file name at `file` (inside arg) made absolute. */
 static char *
 s_absolute(const char *arg, const char *file, const char *cwd)
@@ -168,8 +178,16 @@ cli_forward(const cli *c, int argc, char **argv, int *status)
   /* A command may take long (an import); the daemon answers when done. */
   zmq_pollitem_t it = {.socket = req_sock, .events = ZMQ_POLLIN};
   int waited = 0;
+  bool gone = false;
   while ((rc = zmq_poll(&it, 1, 1000)) == 0 && ++waited < 3600)
-    ;
+    if ((gone = !s_listening(sock)))
+      break;
+  if (gone) {
+    /* Stopped before answering: it may or may not have run the command. */
+    cli_fail("the linli-node of %s stopped before answering; the command may not have run "
+             "(check, then retry)", dir);
+    goto done;
+  }
   if (rc <= 0 || zmq_msg_recv(&m, req_sock, 0) < 0) {
     cli_fail("the daemon at %s did not answer", sock);
     goto done;

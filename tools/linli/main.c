@@ -240,8 +240,11 @@ static const cmd_def s_cmds[] = {
    "length of the node's own log, number of author logs, total ops, present\n"
    "records and the store digest (equal digests on two stations rule out\n"
    "accidental divergence, not a deliberate forgery: see linli digest\n"
-   "--help).  With --json the clock is given both as \"hlc\" (the raw\n"
-   "64-bit value) and as \"time\" with \"logical\" (its counter).\n"
+   "--help).  Deltas held back because they are dated more than an hour\n"
+   "ahead of this PC's clock are listed (HELD: author, seqs, how far\n"
+   "ahead); they are applied once the clock gets there.  With --json the\n"
+   "clock is given both as \"hlc\" (the raw 64-bit value) and as \"time\"\n"
+   "with \"logical\" (its counter), and held deltas as \"held\".\n"
    "\n"
    "Example:\n"
    "  linli status --json\n"},
@@ -749,6 +752,15 @@ cli_main(int argc, char **argv)
       cmd->run != cmd_audit && cli_forward(&c, argc, argv, &rc) == 1)
     goto done;
   rc = cmd->run(&c);
+  /* The command found the directory taken by a linli-node starting up:
+   * the node runs it (and should the node stop again at once, the command
+   * runs here). */
+  for (int k = 0; rc == CLI_FORWARD && k < 3; k++)
+    if (cli_forward(&c, argc, argv, &rc) == 0)
+      rc = cmd->run(&c);
+  if (rc == CLI_FORWARD)
+    rc = cli_fail("%s: the data directory is held by a linli-node that does not answer",
+                  c.dir);
   /* Output that cannot be written (a full disk, a closed pipe) is a
    * failure too, not a silent truncation. */
   if (fflush(stdout) != 0 || ferror(stdout)) {
