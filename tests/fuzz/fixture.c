@@ -410,26 +410,57 @@ s_hold(fx_repl *r, const fx_log *l, uint32_t first, uint32_t last)
   lbuf_free(&b);
 }
 
+/* A deep copy: its own delta bytes and fork evidence. */
+static void
+s_clone(fx_repl *r, const fx_repl *from)
+{
+  *r = *from;
+  for (uint32_t i = 0; i < r->nlogs; i++)
+    for (uint32_t j = 0; j < r->logs[i].nd; j++) {
+      fx_rdelta *rd = &r->logs[i].d[j];
+      uint8_t *copy = malloc(rd->n);
+      if (copy == NULL)
+        abort();
+      memcpy(copy, rd->p, rd->n);
+      rd->p = copy;
+    }
+  for (uint32_t i = 0; i < r->nforks; i++) {
+    lbuf_init(&r->forks[i]);
+    lbuf_put(&r->forks[i], from->forks[i].p, from->forks[i].len);
+  }
+}
+
+/* Both sides are built (signed, verified) once and copied for each use. */
 void
 fx_repl_target(fx_repl *r)
 {
-  const fx *f = fx_get();
-  memset(r, 0, sizeof *r);
-  s_hold(r, &f->village, 1, 3);
-  s_hold(r, &f->other, 1, 2);
+  static fx_repl t;
+  static bool done;
+  if (!done) {
+    const fx *f = fx_get();
+    s_hold(&t, &f->village, 1, 3);
+    s_hold(&t, &f->other, 1, 2);
+    done = true;
+  }
+  s_clone(r, &t);
 }
 
 void
 fx_repl_peer(fx_repl *r)
 {
-  const fx *f = fx_get();
-  memset(r, 0, sizeof *r);
-  s_hold(r, &f->village, 1, 3);
-  s_hold(r, &f->village, 4, 5);
-  s_hold(r, &f->village, 6, 7);
-  s_hold(r, &f->street, 1, 3);
-  fx_fork(f, &r->forks[0]);
-  r->nforks = 1;
+  static fx_repl t;
+  static bool done;
+  if (!done) {
+    const fx *f = fx_get();
+    s_hold(&t, &f->village, 1, 3);
+    s_hold(&t, &f->village, 4, 5);
+    s_hold(&t, &f->village, 6, 7);
+    s_hold(&t, &f->street, 1, 3);
+    fx_fork(f, &t.forks[0]);
+    t.nforks = 1;
+    done = true;
+  }
+  s_clone(r, &t);
 }
 
 lsession_cfg
