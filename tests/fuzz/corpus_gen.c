@@ -258,6 +258,11 @@ s_session(uint8_t flags, const char *tag)
     s_put_msg(&b, r.m[i].p, r.m[i].len);
     snprintf(name, sizeof name, "%s-%s", tag, kind_names[k]);
     s_write_buf("session", name, &b);
+    /* the same after a long silence in which local data changed */
+    if (k == 3 && flags == FX_SESS_HELLO) {
+      b.p[1] |= FX_SESS_PAUSE >> 8;
+      s_write_buf("session", "hello-pause-ping", &b);
+    }
   }
   /* an ERROR, as a session sends it to a peer that broke the protocol */
   if (flags == FX_SESS_HELLO) {

@@ -102,7 +102,11 @@ void fx_repl_target(fx_repl *r);
 void fx_repl_peer(fx_repl *r);
 
 /* Session targets' input: one flags byte, then messages, each a 2-byte
- * big-endian length and that many bytes (the last may be short). */
+ * big-endian length and that many bytes (the last may be short).  A length
+ * with its top bit (FX_SESS_PAUSE) set is 6 minutes of silence before the
+ * message (PING and the anti-entropy HELLO fall due) in which local data
+ * changed; the rest of it is the length. */
+#define FX_SESS_PAUSE 0x8000
 enum {
   FX_SESS_HELLO = 1,     /* exchange valid HELLOs before the input's messages */
   FX_SESS_INITIATOR = 2, /* the session under test connected (is the child) */

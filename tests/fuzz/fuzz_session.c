@@ -21,6 +21,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     at += 2;
     if (at > size)
       break;
+    if (n & FX_SESS_PAUSE) {
+      n &= ~(size_t)FX_SESS_PAUSE;
+      s->now += 6 * 60 * 1000;
+      session_local_change(s->t);
+      session_tick(s->t, s->now);
+    }
     if (n > size - at)
       n = size - at;
     lerr e = {0};
