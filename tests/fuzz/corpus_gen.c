@@ -115,13 +115,18 @@ s_summaries(const fx *f)
 }
 
 static void
-s_bundle(const fx *f, const char *name, const uint8_t *for_node, int ndeltas, size_t cut)
+s_bundle(const fx *f, const char *name, const uint8_t *for_node, int ndeltas, size_t cut,
+         bool fork)
 {
   lbuf b, d;
   lbuf_init(&b);
   lbuf_init(&d);
   bundle_writer w;
   bundle_write_begin(&w, &b, f->k.street.pk, FX_NOW, for_node);
+  if (fork) {
+    fx_fork(f, &d);
+    bundle_write_fork(&w, &b, d.p, d.len);
+  }
   const fx_log *logs[] = {&f->village, &f->street, &f->other};
   for (int i = 0; i < ndeltas; i++) {
     lbuf_reset(&d);
@@ -327,10 +332,11 @@ main(int argc, char **argv)
   const fx *f = fx_get();
   s_deltas(f);
   s_summaries(f);
-  s_bundle(f, "three-logs", NULL, 3, 0);
-  s_bundle(f, "for-node", f->k.village.pk, 1, 0);
-  s_bundle(f, "no-deltas", NULL, 0, 0);
-  s_bundle(f, "edge-truncated", NULL, 3, 200);
+  s_bundle(f, "three-logs", NULL, 3, 0, false);
+  s_bundle(f, "for-node", f->k.village.pk, 1, 0, false);
+  s_bundle(f, "no-deltas", NULL, 0, 0, false);
+  s_bundle(f, "fork-evidence", NULL, 2, 0, true);
+  s_bundle(f, "edge-truncated", NULL, 3, 200, false);
   s_trust(f);
   s_session(FX_SESS_HELLO, "hello");
   s_session(FX_SESS_HELLO | FX_SESS_INITIATOR, "hello-initiator");

@@ -1,5 +1,6 @@
-/* fuzz_bundle.c - the bundle reader, and the delta decoder on every delta
- * it hands out (as `linli import` and `linli audit` do). */
+/* fuzz_bundle.c - the bundle reader, and the delta decoder (or the fork
+ * evidence check) on every object it hands out, as `linli import` and
+ * `linli audit` do. */
 #include "fuzz.h"
 #include "sync/bundle.h"
 
@@ -19,8 +20,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const uint8_t *p;
   size_t n;
   int rc;
-  while ((rc = bundle_read_next(&br, &p, &n, NULL)) == 1) {
+  while ((rc = bundle_read_next(&br, &p, &n, NULL)) > 0) {
     if (p < data || p + n > data + size)
+      abort();
+    if (rc == BUNDLE_FORK) {
+      uint8_t author[LINLI_PK_BYTES];
+      uint64_t seq;
+      (void)fork_check(p, n, author, &seq, NULL);
+      continue;
+    }
+    if (rc != BUNDLE_DELTA)
       abort();
     delta d;
     memset(&d, 0, sizeof d);
