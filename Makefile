@@ -4,11 +4,15 @@
 #   make test   install what is missing, build with ASan+UBSan, run the suite
 #   make deb    the Debian package linli_VERSION_ARCH.deb, left here for
 #               `apt install ./linli_*.deb`
+#   make fuzz   build the libFuzzer targets with clang, run each FUZZ_SECONDS
 BUILD      ?= build
 BUILD_SAN  ?= build/asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD_FUZZ ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= delta bundle summary session config trust
 
-.PHONY: all deps build build-san demo walkthrough test deb clean
+.PHONY: all deps build build-san demo walkthrough test deb fuzz clean
 
 all: build
 
@@ -43,6 +47,15 @@ deb: build
 	cp $(BUILD)/deb/linli_*.deb .
 	@if command -v lintian >/dev/null; then lintian linli_*.deb; fi
 	@ls linli_*.deb
+
+# libFuzzer with ASan+UBSan (clang, its own build directory); new inputs
+# go to $(BUILD_FUZZ)/corpus, crashes to $(BUILD_FUZZ)/crash-*.
+fuzz:
+	@sh deploy/install-deps.sh --fuzz
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DLINLI_TESTS=OFF -DLINLI_FUZZ=ON >/dev/null
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
+	@sh tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD)

@@ -166,7 +166,7 @@ s_read_ops(delta *d, mpr *r, const uint8_t *start, lerr *e)
       uint64_t shared;
       size_t pos = (size_t)(r->p - start);
       if (i == 0 || mpr_array_n(r, 2) || mpr_uint(r, &shared) || mpr_str(r, &s, &sn) ||
-          shared > pk_len || shared + sn > LINLI_KEY_MAX) {
+          shared > pk_len || shared + sn == 0 || shared + sn > LINLI_KEY_MAX) {
         rc = lerr_set(e, LINLI_EMALFORMED, "op seq %llu: malformed key",
                       (unsigned long long)o->seq);
         goto done;

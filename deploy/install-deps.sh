@@ -1,12 +1,16 @@
 #!/bin/sh
 # Installs the Debian 12 packages linli builds against, if any is missing.
 # As root it uses apt-get; otherwise it names what to install and stops.
-#   sh deploy/install-deps.sh       what `make build` and `make test` need
-#   sh deploy/install-deps.sh deb   what `make deb` needs besides
+#   sh deploy/install-deps.sh        what `make build` and `make test` need
+#   sh deploy/install-deps.sh deb    what `make deb` needs besides
+#   sh deploy/install-deps.sh --fuzz that and clang with libFuzzer, for `make fuzz`
 set -e
 PKGS="build-essential cmake pkg-config libzmq3-dev librocksdb-dev libmsgpack-dev libsodium-dev libcriterion-dev libzstd-dev libjansson-dev"
 if [ "${1:-}" = deb ]; then
   PKGS="dpkg-dev"
+fi
+if [ "${1:-}" = --fuzz ]; then
+  PKGS="$PKGS clang-14 libclang-rt-14-dev"
 fi
 missing=""
 for p in $PKGS; do

@@ -285,7 +285,7 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
   if (kn == 0)
     return s_fail(p, "expected key = value");
   if (kn >= sizeof key)
-    return s_fail(p, "unknown key \"%.*s\"", 40, k);
+    return s_fail(p, "unknown key \"%.*s...\"", (int)sizeof key, k);
   memcpy(key, k, kn);
   key[kn] = '\0';
   lconfig *c = p->c;
