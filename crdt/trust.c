@@ -414,7 +414,7 @@ trust_state_init(ltrust_state *st)
 }
 
 /* revs[]: at most TRUST_REVS_MAX, sorted by seq, one per revoker. */
-static bool
+static bool __attribute__((unused)) /* only LINLI_ASSERT calls it */
 s_revs_ok(const ltrust_state *st)
 {
   if (st->nrevs > TRUST_REVS_MAX)
