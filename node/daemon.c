@@ -26,6 +26,7 @@
 #include "crdt/hmap.h"
 #include "node/log.h"
 #include "node/replica.h"
+#include "node/sdnotify.h"
 #include "sync/session.h"
 
 #include <errno.h>
@@ -55,6 +56,7 @@
 #define S_ARGV_MAX 4096
 #define S_REFUSED_SLOTS 16
 #define S_REFUSED_QUIET_MS 600000u /* an unknown key is logged once per 10 min */
+#define S_REDIAL_MS 5000u        /* a parent that refused our key is tried again */
 
 typedef struct s_peer {
   int kind;                          /* LPEER_PARENT or LPEER_CHILD */
@@ -74,6 +76,7 @@ typedef struct s_peer {
   bool news;                         /* local data changed since it was last told */
   bool read_failed;                  /* session_next_out failed; logged once */
   uint64_t retry_at, banned_until, kick_at, next_tick;
+  uint64_t redial_at;                /* parent: reconnect then (it refused our key) */
   uint8_t rid[256];                  /* child: routing id of its connection */
   size_t rid_len;
   int fd;                            /* child: the connection's file descriptor */
@@ -109,9 +112,15 @@ struct ldaemon {
   lbuf out;                                /* reused for every outgoing message */
   s_refused refused[S_REFUSED_SLOTS];
   uint64_t held_at;                        /* held-back deltas last tried */
+  lconfig *own_cfg;                        /* the configuration of the last reload */
+  uint32_t mon_seq;                        /* names each parent's monitor endpoint */
+  zmq_pollitem_t *items;                   /* what the loop polls */
+  uint32_t nitems;
+  uint64_t watchdog_ms, watchdog_at, status_at;
+  char status[160];                        /* the last STATUS= sent to systemd */
 };
 
-static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_stop, s_reload;
 
 static uint64_t
 s_now(void)
@@ -763,6 +772,11 @@ s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
       s_set_disconnected(p, "handshake failed");
+      /* libzmq does not reconnect after a handshake it counts as a protocol
+       * error, a refused key included; the parent may admit us later (a
+       * reload there), so we dial again ourselves. */
+      if (p->redial_at == 0)
+        p->redial_at = now + S_REDIAL_MS;
       if (p->fail_logged != ev) {
         const char *why =
             ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
@@ -925,19 +939,31 @@ s_peer_init(ldaemon *d, s_peer *p, const lconfig_peer *c, int kind, lerr *e)
     return lerr_set(e, rc, "%s:%u: that is this node's own key", d->cfg->path, c->line);
   if (rc)
     return rc;
-  if (kind == LPEER_CHILD) {
-    if (hmap_put(&d->by_curve, p->curve_pk, sizeof p->curve_pk, p) != 0 ||
-        hmap_put(&d->by_pk, c->pk, LINLI_PK_BYTES, p) != 0)
-      return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  } else {
+  if (kind == LPEER_PARENT)
     snprintf(p->address, sizeof p->address, "%s", c->endpoint);
+  return 0;
+}
+
+/* Indexes the children by transport key and by ed25519 key (again, after
+ * the peers array was rebuilt by a reload). */
+static int
+s_index(ldaemon *d, lerr *e)
+{
+  hmap_free(&d->by_curve);
+  hmap_free(&d->by_pk);
+  hmap_init(&d->by_curve);
+  hmap_init(&d->by_pk);
+  for (uint32_t i = d->nparents; i < d->npeers; i++) {
+    s_peer *p = &d->peers[i];
+    if (hmap_put(&d->by_curve, p->curve_pk, sizeof p->curve_pk, p) != 0 ||
+        hmap_put(&d->by_pk, p->cfg->pk, LINLI_PK_BYTES, p) != 0)
+      return lerr_set(e, LINLI_ENOMEM, "out of memory");
   }
   return 0;
 }
 
 static int
-s_parent_socket(ldaemon *d, s_peer *p, const uint8_t pk[32], const uint8_t sk[32], int idx,
-                lerr *e)
+s_parent_socket(ldaemon *d, s_peer *p, const uint8_t pk[32], const uint8_t sk[32], lerr *e)
 {
   int one = 1, ivl = 500, ivl_max = 10000;
   p->sock = zmq_socket(d->zctx, ZMQ_DEALER);
@@ -953,7 +979,7 @@ s_parent_socket(ldaemon *d, s_peer *p, const uint8_t pk[32], const uint8_t sk[32
       zmq_setsockopt(p->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
       zmq_setsockopt(p->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0)
     return s_zerr(e, "parent socket options");
-  snprintf(p->mon_ep, sizeof p->mon_ep, "inproc://linli-parent-%d", idx);
+  snprintf(p->mon_ep, sizeof p->mon_ep, "inproc://linli-parent-%u", d->mon_seq++);
   if ((rc = s_monitor(d, p->sock, p->mon_ep, &p->mon, e)) != 0)
     return rc;
   if (zmq_connect(p->sock, p->cfg->endpoint) != 0)
@@ -1031,19 +1057,29 @@ daemon_bind_control(void *sock, const char *ep, char *path, size_t cap, lerr *e)
   return 0;
 }
 
+/* The node's CURVE key pair, from its ed25519 identity; the caller wipes
+ * csk. */
 static int
-s_sockets(ldaemon *d, lerr *e)
+s_curve_pair(ldaemon *d, uint8_t cpk[32], uint8_t csk[32], lerr *e)
 {
   lident id;
-  uint8_t cpk[32], csk[32];
   int rc = lstore_identity(d->s, &id, e);
   if (rc)
     return rc;
   if (crypto_sign_ed25519_pk_to_curve25519(cpk, id.pk) != 0 ||
-      crypto_sign_ed25519_sk_to_curve25519(csk, id.sk) != 0) {
+      crypto_sign_ed25519_sk_to_curve25519(csk, id.sk) != 0)
     rc = lerr_set(e, LINLI_EINVAL, "the node key cannot be converted for CURVE");
+  ident_wipe(&id);
+  return rc;
+}
+
+static int
+s_sockets(ldaemon *d, lerr *e)
+{
+  uint8_t cpk[32], csk[32];
+  int rc = s_curve_pair(d, cpk, csk, e);
+  if (rc)
     goto done;
-  }
   d->zctx = zmq_ctx_new();
   if (d->zctx == NULL) {
     rc = s_zerr(e, "ZeroMQ context");
@@ -1061,12 +1097,11 @@ s_sockets(ldaemon *d, lerr *e)
   if (d->cfg->listen[0] && (rc = s_listen(d, cpk, csk, e)) != 0)
     goto done;
   for (uint32_t i = 0; i < d->nparents; i++)
-    if ((rc = s_parent_socket(d, &d->peers[i], cpk, csk, (int)i, e)) != 0)
+    if ((rc = s_parent_socket(d, &d->peers[i], cpk, csk, e)) != 0)
       goto done;
   rc = s_control_bind(d, e);
 done:
   sodium_memzero(csk, sizeof csk);
-  ident_wipe(&id);
   return rc;
 }
 
@@ -1128,10 +1163,13 @@ daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
     rc = s_peer_init(d, &d->peers[i], parent ? &cfg->parents[i] : &cfg->children[i - cfg->nparents],
                      parent ? LPEER_PARENT : LPEER_CHILD, e);
   }
+  if (rc == 0)
+    rc = s_index(d, e);
   if (rc)
     goto fail;
   if ((rc = s_sockets(d, e)) != 0)
     goto fail;
+  d->watchdog_ms = sdnotify_watchdog_ms();
   *out = d;
   return 0;
 fail:
@@ -1147,20 +1185,25 @@ s_close(void **sock)
   *sock = NULL;
 }
 
+/* Ends a peer's session and closes its sockets (a parent's connection). */
+static void
+s_peer_release(s_peer *p)
+{
+  session_destroy(&p->sess);
+  if (p->sock)
+    zmq_socket_monitor(p->sock, NULL, 0);
+  s_close(&p->mon);
+  s_close(&p->sock);
+}
+
 void
 daemon_destroy(ldaemon **dp)
 {
   ldaemon *d = *dp;
   if (d == NULL)
     return;
-  for (uint32_t i = 0; i < d->npeers; i++) {
-    s_peer *p = &d->peers[i];
-    session_destroy(&p->sess);
-    if (p->sock)
-      zmq_socket_monitor(p->sock, NULL, 0);
-    s_close(&p->mon);
-    s_close(&p->sock);
-  }
+  for (uint32_t i = 0; i < d->npeers; i++)
+    s_peer_release(&d->peers[i]);
   if (d->router)
     zmq_socket_monitor(d->router, NULL, 0);
   s_close(&d->router_mon);
@@ -1177,6 +1220,8 @@ daemon_destroy(ldaemon **dp)
   replica_destroy(&d->repl);
   lstore_close(&d->s);
   lbuf_free(&d->out);
+  free(d->items);
+  config_destroy(&d->own_cfg);
   free(d);
   *dp = NULL;
 }
@@ -1203,8 +1248,10 @@ daemon_request_stop(void)
 static void
 s_on_signal(int sig)
 {
-  (void)sig;
-  s_stop = 1;
+  if (sig == SIGHUP)
+    s_reload = 1;
+  else
+    s_stop = 1;
 }
 
 int
@@ -1262,6 +1309,14 @@ s_timers(ldaemon *d, s_peer *p, uint64_t now)
       return p->kick_at;
     }
   }
+  if (p->redial_at && p->banned_until == 0) {
+    if (now < p->redial_at)
+      return p->redial_at;
+    p->redial_at = 0;
+    zmq_disconnect(p->sock, p->cfg->endpoint);
+    if (zmq_connect(p->sock, p->cfg->endpoint) != 0)
+      log_error("cannot connect to %s: %s", p->cfg->endpoint, zmq_strerror(zmq_errno()));
+  }
   if (p->banned_until) {
     if (now < p->banned_until)
       return p->banned_until;
@@ -1308,20 +1363,13 @@ s_log_start(ldaemon *d)
            c->nchildren, parents, c->control);
 }
 
-int
-daemon_run(ldaemon *d, lerr *e)
+/* (Re)builds what the loop polls: after start and after a reload changed
+ * the parents. */
+static int
+s_items(ldaemon *d, lerr *e)
 {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = s_on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0; /* no SA_RESTART: zmq_poll must return on a signal */
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
-
-  uint32_t nitems = 2 + (d->router ? 2 : 0) + 2 * d->nparents;
-  zmq_pollitem_t *items = calloc(nitems, sizeof *items);
+  uint32_t n = 2 + (d->router ? 2 : 0) + 2 * d->nparents;
+  zmq_pollitem_t *items = calloc(n, sizeof *items);
   if (items == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
   uint32_t k = 0;
@@ -1335,11 +1383,234 @@ daemon_run(ldaemon *d, lerr *e)
     items[k++] = (zmq_pollitem_t){.socket = d->peers[i].mon, .events = ZMQ_POLLIN};
     items[k++] = (zmq_pollitem_t){.socket = d->peers[i].sock, .events = ZMQ_POLLIN};
   }
+  free(d->items);
+  d->items = items;
+  d->nitems = n;
+  return 0;
+}
+
+/* A setting a reload cannot change while the store and the sockets stay
+ * open: the running value is kept and the change waits for a restart. */
+static void
+s_keep(const char *key, char *nv, const char *old, size_t cap)
+{
+  if (strcmp(nv, old) == 0)
+    return;
+  log_warn("reload: %s changed from %s to %s; that takes effect at the next restart", key, old,
+           nv);
+  snprintf(nv, cap, "%s", old);
+}
+
+/* The running peer that a peer of the new configuration continues: same
+ * key, same kind and, for a parent, the same endpoint. */
+static s_peer *
+s_match(ldaemon *d, const lconfig_peer *c, int kind, const bool *taken, uint32_t *at)
+{
+  for (uint32_t j = 0; j < d->npeers; j++) {
+    s_peer *p = &d->peers[j];
+    if (taken[j] || p->kind != kind || memcmp(p->cfg->pk, c->pk, LINLI_PK_BYTES) != 0)
+      continue;
+    if (kind == LPEER_PARENT && strcmp(p->cfg->endpoint, c->endpoint) != 0)
+      continue;
+    *at = j;
+    return p;
+  }
+  return NULL;
+}
+
+/* SIGHUP: reads the configuration file again and applies what can change
+ * while running: parents and children (added, removed, renamed), the log
+ * level, compression for new sessions.  A peer that is still configured
+ * the same way keeps its session and connection.  A file with an error
+ * changes nothing. */
+static void
+s_reload_config(ldaemon *d, uint64_t now)
+{
+  lerr e = {0};
+  lconfig *nc = NULL;
+  sdnotify("RELOADING=1");
+  if (config_load(&nc, d->cfg->path, &e) != 0) {
+    log_error("reload: %s; the running configuration stays", e.msg);
+    sdnotify("READY=1");
+    return;
+  }
+  const lconfig *oc = d->cfg;
+  s_keep("data", nc->data, oc->data, sizeof nc->data);
+  s_keep("listen", nc->listen, oc->listen, sizeof nc->listen);
+  s_keep("control", nc->control, oc->control, sizeof nc->control);
+  if (nc->role != oc->role) {
+    log_warn("reload: role changed from %s to %s; that takes effect at the next restart",
+             config_role_name(oc->role), config_role_name(nc->role));
+    nc->role = oc->role;
+  }
+  if (nc->profile != oc->profile) {
+    log_warn("reload: profile changed; that takes effect at the next restart");
+    nc->profile = oc->profile;
+  }
+  if (nc->nchildren && !d->router) {
+    log_error("reload: children need a listening socket, which this node opened none of at "
+              "start; the running configuration stays");
+    config_destroy(&nc);
+    sdnotify("READY=1");
+    return;
+  }
+  uint32_t n = nc->nparents + nc->nchildren;
+  s_peer *np = calloc(n ? n : 1, sizeof *np);
+  bool *taken = calloc(d->npeers ? d->npeers : 1, sizeof *taken);
+  bool *fresh = calloc(n ? n : 1, sizeof *fresh);
+  if (np == NULL || taken == NULL || fresh == NULL) {
+    log_error("reload: out of memory; the running configuration stays");
+    free(np);
+    free(taken);
+    free(fresh);
+    config_destroy(&nc);
+    sdnotify("READY=1");
+    return;
+  }
+  /* Peers that continue are moved over (sessions hold no pointer into the
+   * array); the others are closed before the new ones are registered, so
+   * that a key that moved from child to parent is registered once. */
+  for (uint32_t i = 0; i < n; i++) {
+    bool parent = i < nc->nparents;
+    const lconfig_peer *c = parent ? &nc->parents[i] : &nc->children[i - nc->nparents];
+    uint32_t at;
+    s_peer *old = s_match(d, c, parent ? LPEER_PARENT : LPEER_CHILD, taken, &at);
+    if (old == NULL) {
+      fresh[i] = true;
+      continue;
+    }
+    taken[at] = true;
+    np[i] = *old;
+    np[i].cfg = c;
+    snprintf(np[i].label, sizeof np[i].label, "%s %s", parent ? "parent" : "child", c->name);
+  }
+  uint32_t added = 0, removed = 0;
+  for (uint32_t j = 0; j < d->npeers; j++) {
+    if (taken[j])
+      continue;
+    s_peer *p = &d->peers[j];
+    log_info("reload: %s is no longer configured%s", p->label,
+             p->kind == LPEER_CHILD ? "; its messages are ignored from now on" : "");
+    s_peer_release(p);
+    replica_peer_drop(d->repl, p->cfg->pk);
+    removed++;
+  }
+  uint8_t cpk[32], csk[32];
+  int krc = s_curve_pair(d, cpk, csk, &e);
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    bool parent = i < nc->nparents;
+    if (!fresh[i]) {
+      np[k++] = np[i];
+      continue;
+    }
+    const lconfig_peer *c = parent ? &nc->parents[i] : &nc->children[i - nc->nparents];
+    s_peer *p = &np[k];
+    memset(p, 0, sizeof *p);
+    int rc = krc ? krc : s_peer_init(d, p, c, parent ? LPEER_PARENT : LPEER_CHILD, &e);
+    if (rc == 0 && parent)
+      rc = s_parent_socket(d, p, cpk, csk, &e);
+    if (rc) {
+      log_error("reload: cannot add %s %s: %s", parent ? "parent" : "child", c->name, e.msg);
+      s_peer_release(p);
+      replica_peer_drop(d->repl, c->pk);
+      memset(p, 0, sizeof *p);
+      continue;
+    }
+    log_info("reload: %s added", p->label);
+    added++;
+    k++;
+  }
+  sodium_memzero(csk, sizeof csk);
+  uint32_t nparents = 0;
+  for (uint32_t i = 0; i < k; i++)
+    nparents += np[i].kind == LPEER_PARENT;
+  free(d->peers);
+  d->peers = np;
+  d->npeers = k;
+  d->nparents = nparents;
+  d->cfg = nc;
+  config_destroy(&d->own_cfg);
+  d->own_cfg = nc;
+  free(taken);
+  free(fresh);
+  if (s_index(d, &e) != 0 || s_items(d, &e) != 0) {
+    log_error("reload: %s; stopping", e.msg);
+    s_stop = 1;
+    return;
+  }
+  log_init(nc->name, nc->log_level);
+  log_info("reloaded %s: %u parents, %u children (%u added, %u removed)", nc->path, nparents,
+           k - nparents, added, removed);
+  for (uint32_t i = 0; i < d->npeers; i++)
+    d->peers[i].news = true;
+  s_flush_news(d, now);
+  sdnotify("READY=1");
+}
+
+/* STATUS= for `systemctl status`, when it changed; at most once a second. */
+static void
+s_notify_status(ldaemon *d, uint64_t now)
+{
+  if (now - d->status_at < 1000u)
+    return;
+  d->status_at = now;
+  uint32_t up = 0;
+  uint64_t out = 0, in = 0;
+  for (uint32_t i = 0; i < d->npeers; i++) {
+    s_peer *p = &d->peers[i];
+    if (!p->connected || p->banned_until > now)
+      continue;
+    up++;
+    if (p->sess) {
+      lsession_stat st;
+      session_stat_get(p->sess, &st);
+      out += st.ops_behind_out;
+      in += st.ops_behind_in;
+    }
+  }
+  char msg[sizeof d->status];
+  snprintf(msg, sizeof msg, "STATUS=%u of %u peers connected; %llu ops to send, %llu to receive",
+           up, d->npeers, (unsigned long long)out, (unsigned long long)in);
+  if (strcmp(msg, d->status) == 0)
+    return;
+  memcpy(d->status, msg, sizeof msg);
+  sdnotify(msg);
+}
+
+int
+daemon_run(ldaemon *d, lerr *e)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = s_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: zmq_poll must return on a signal */
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (s_items(d, e) != 0)
+    return e->code;
   s_log_start(d);
+  /* The store is open and every socket bound: `linli` works from now on. */
+  sdnotify("READY=1");
   int rc = 0;
   while (!s_stop) {
     uint64_t now = s_now();
+    if (s_reload) {
+      s_reload = 0;
+      s_reload_config(d, now);
+    }
+    if (d->watchdog_ms && now >= d->watchdog_at) {
+      sdnotify("WATCHDOG=1");
+      d->watchdog_at = now + d->watchdog_ms;
+    }
+    s_notify_status(d, now);
     uint64_t next = now + S_POLL_MAX_MS;
+    if (d->watchdog_ms && d->watchdog_at < next)
+      next = d->watchdog_at;
     s_flush_news(d, now);
     for (uint32_t i = 0; i < d->npeers; i++) {
       uint64_t t = s_timers(d, &d->peers[i], now);
@@ -1347,7 +1618,7 @@ daemon_run(ldaemon *d, lerr *e)
         next = t;
     }
     long timeout = next > now ? (long)(next - now) : 0;
-    if (zmq_poll(items, (int)nitems, timeout) < 0) {
+    if (zmq_poll(d->items, (int)d->nitems, timeout) < 0) {
       if (zmq_errno() == EINTR)
         continue;
       rc = s_zerr(e, "poll");
@@ -1371,6 +1642,6 @@ daemon_run(ldaemon *d, lerr *e)
     s_control(d, now);
     s_release_held(d, now);
   }
-  free(items);
+  sdnotify("STOPPING=1");
   return rc;
 }

@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,8 +20,30 @@
 
 static char s_name[128] = "linli-node";
 static int s_level = LLOG_INFO;
+static bool s_journal; /* stderr is systemd's journal stream */
 
 static const char *const s_level_names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
+/* syslog priorities: err, warning, info, debug. */
+static const char s_prio[] = {'3', '4', '6', '7'};
+
+/* systemd sets $JOURNAL_STREAM to "DEVICE:INODE" of the stream it connects
+ * to stderr; it only counts when stderr is still that stream (and not, say,
+ * a file a shell redirected it to in a unit's child). */
+static bool
+s_under_journal(void)
+{
+  const char *v = getenv("JOURNAL_STREAM");
+  if (v == NULL || v[0] == '\0')
+    return false;
+  unsigned long long dev, ino;
+  char tail;
+  if (sscanf(v, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+    return false;
+  struct stat st;
+  if (fstat(STDERR_FILENO, &st) != 0)
+    return false;
+  return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *name, int level)
@@ -34,6 +58,7 @@ log_init(const char *name, int level)
     s_name[0] = '\0';
   }
   s_level = level;
+  s_journal = s_under_journal();
 }
 
 bool
@@ -58,13 +83,20 @@ log_msg(int level, const char *fmt, ...)
   if (level > s_level || level < LLOG_ERROR)
     return;
   char line[S_LINE_MAX];
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s [%s] ",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                   tm.tm_sec, ts.tv_nsec / 1000000L, s_level_names[level], s_name);
+  int n;
+  if (s_journal) {
+    /* The journal stamps the line itself and reads the priority from the
+     * "<N>" prefix, so that `journalctl -p warning` filters. */
+    n = snprintf(line, sizeof line, "<%c>[%s] ", s_prio[level], s_name);
+  } else {
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s [%s] ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 ts.tv_nsec / 1000000L, s_level_names[level], s_name);
+  }
   if (n < 0 || (size_t)n >= sizeof line)
     n = 0; /* a name too long for the line: leave the prefix out */
   size_t head = (size_t)n;

@@ -8,6 +8,14 @@
  * that lines stay whole when systemd's journal or a pipe collects them, and
  * control characters in a message (which may quote a peer's words) are
  * shown as '?' so that a peer cannot forge extra log lines.
+ *
+ * Under systemd's journal ($JOURNAL_STREAM names the stream stderr is) the
+ * journal adds its own timestamp, so the line is instead
+ *
+ *   <6>[金阊街道] synced with 雅鹿村: received 1200 ops
+ *
+ * with the syslog priority in angle brackets (3 error, 4 warn, 6 info,
+ * 7 debug), which journald takes as the line's priority.
  */
 #ifndef LINLI_LOG_H
 #define LINLI_LOG_H
@@ -17,7 +25,8 @@
 enum llog_level { LLOG_ERROR = 0, LLOG_WARN = 1, LLOG_INFO = 2, LLOG_DEBUG = 3 };
 
 /* Sets the name shown in brackets (copied; NULL: none) and the most verbose
- * level that is written.  Until it is called, "linli-node" and INFO apply. */
+ * level that is written, and looks whether stderr is the journal.  Until it
+ * is called, "linli-node", INFO and plain lines apply. */
 void log_init(const char *name, int level);
 
 /* True when a line of `level` would be written: lets a caller skip

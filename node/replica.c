@@ -494,3 +494,15 @@ replica_peer(lreplica *r, const uint8_t pk[LINLI_PK_BYTES], int kind, lrepl *out
   out->fork_put = s_fork_put;
   return 0;
 }
+
+void
+replica_peer_drop(lreplica *r, const uint8_t pk[LINLI_PK_BYTES])
+{
+  for (uint32_t i = 0; i < r->npeers; i++) {
+    if (memcmp(r->peers[i]->pk, pk, LINLI_PK_BYTES) != 0)
+      continue;
+    free(r->peers[i]);
+    r->peers[i] = r->peers[--r->npeers];
+    return;
+  }
+}

@@ -67,6 +67,10 @@ void replica_destroy(lreplica **r);
  * LINLI_EINVAL when it is our own key. */
 int replica_peer(lreplica *r, const uint8_t pk[LINLI_PK_BYTES], int kind, lrepl *out, lerr *e);
 
+/* Forgets a peer registered with replica_peer (a reload that removed it);
+ * every session using its lrepl must be gone.  Unknown keys are ignored. */
+void replica_peer_drop(lreplica *r, const uint8_t pk[LINLI_PK_BYTES]);
+
 /* The class of `author` and, for LCLASS_CHILD, the child's key (may be
  * NULL). */
 int replica_class(const lreplica *r, const uint8_t author[LINLI_PK_BYTES],

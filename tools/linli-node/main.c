@@ -2,7 +2,7 @@
  * main.c - `linli-node`, the sync daemon of a station, street or district.
  *
  * It runs in the foreground (systemd, or a terminal) until SIGTERM or
- * SIGINT, logging on stderr.  Everything it does is configured in one file
+ * SIGINT, logging on stderr; SIGHUP reloads the configuration.  Everything it does is configured in one file
  * (node/config.h, deploy/README.md); the work is done by node/daemon.c.
  * Exit status: 0 after a requested stop, 1 when it cannot start or the
  * loop fails, 2 for a mistake on the command line.  A failure to start is
@@ -28,7 +28,8 @@ static const char s_usage[] =
     "Runs a linli node in the foreground: keeps the data directory open, syncs\n"
     "with the parents and children named in CONFIG over ZeroMQ (CURVE-encrypted,\n"
     "keys from the node's identity), and serves `linli` commands through the\n"
-    "control socket.  Stops cleanly on SIGTERM or SIGINT.\n"
+    "control socket.  Stops cleanly on SIGTERM or SIGINT; reads CONFIG again on\n"
+    "SIGHUP.  Under systemd it notifies readiness and the watchdog.\n"
     "\n"
     "Options:\n"
     "  -c CONFIG   the configuration file (default: $LINLI_CONFIG)\n"
