@@ -54,8 +54,8 @@ S="-d shuangfeng" # the town station: 太仓市双凤镇社工站
 
 step "A key pair for the village secretary's computer, then two stations"
 linli keygen -o yalu.key
-linli $V init --name 太仓市双凤镇雅鹿村 --key yalu.key
-linli $S init --name 太仓市双凤镇社工站
+linli $V init --no-trust --name 太仓市双凤镇雅鹿村 --key yalu.key
+linli $S init --no-trust --name 太仓市双凤镇社工站
 
 step "Households of 雅鹿村: one signed delta per command"
 linli $V put hh/yalu/0012 户主=张建国 地址=雅鹿村三组12号 电话=13912345012 人口=4

@@ -126,6 +126,8 @@ fs_read_all(const char *path, size_t max, uint8_t **out, size_t *n, lerr *e)
   if (!S_ISREG(st.st_mode))
     return s_not_regular(path, st.st_mode, e);
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0 && errno == EACCES)
+    return lerr_set(e, LINLI_EIO, "%s: unreadable (permission denied)", path);
   if (fd < 0)
     return lerr_set(e, errno == ENOENT ? LINLI_ENOTFOUND : LINLI_EIO, "%s: %s", path,
                     strerror(errno));

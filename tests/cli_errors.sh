@@ -84,8 +84,8 @@ refused 2 incr hh/x 积分 9223372036854775808
 refused 2 incr hh/x 积分 -9223372036854775809
 refused 2 keygen
 refused 2 init
-refused 2 init --name ''
-refused 2 init --name "$(printf '%0101d' 0)"
+refused 2 init --no-trust --name ''
+refused 2 init --no-trust --name "$(printf '%0101d' 0)"
 refused 2 summary
 refused 2 export
 refused 2 export --for
@@ -123,21 +123,21 @@ must keygen -o node.key
 refused 1 keygen -o node.key
 must keygen -o node.key --force
 chmod 644 node.key
-refused 1 -d K init --name 雅鹿村 --key node.key
+refused 1 -d K init --no-trust --name 雅鹿村 --key node.key
 grep -q 'mode 644' "$T/err" || fail "0644 key: $(cat "$T/err")"
 [ ! -e K ] || [ ! -e K/db ] || fail "init with a refused key created a store"
 chmod 600 node.key
-must -d K init --name 雅鹿村 --key node.key
-refused 1 -d K init --name 雅鹿村
-refused 1 -d K init --name 雅鹿村 --key missing.key
+must -d K init --no-trust --name 雅鹿村 --key node.key
+refused 1 -d K init --no-trust --name 雅鹿村
+refused 1 -d K init --no-trust --name 雅鹿村 --key missing.key
 ok "keygen writes 0600; a 0644 secret key is refused; init twice fails"
 
 echo "# stores and bundles to damage"
-must -d A init --name 太仓市双凤镇雅鹿村
+must -d A init --no-trust --name 太仓市双凤镇雅鹿村
 must -d A put hh/yalu/0012 户主=张建国 电话=13912345012
 must -d A incr hh/yalu/0012 诚信积分 5
-must -d B init --name 太仓市双凤镇社工站
-must -d C init --name 太仓市双凤镇东林村
+must -d B init --no-trust --name 太仓市双凤镇社工站
+must -d C init --no-trust --name 太仓市双凤镇东林村
 must -d C put notice/shuangfeng/2026-01 标题=民主决策日 日期=2026-01-10
 must -d C export -o c.bundle
 must -d B import c.bundle
@@ -203,12 +203,12 @@ refused 1 -d A export --for random.bin -o x.bundle
 ok "random bytes, empty, text, a summary, a public key, a directory are refused"
 
 echo "# a bundle that starts after ops the store lacks"
-must -d D init --name 太仓市双凤镇新湖村
+must -d D init --no-trust --name 太仓市双凤镇新湖村
 must -d D import c.bundle
 must -d D summary -o d.summary
 must -d C put notice/shuangfeng/2026-01 日期=2026-07-10
 must -d C export --for d.summary -o c-for-d.bundle
-must -d E init --name 空站
+must -d E init --no-trust --name 空站
 refused 1 -d E import c-for-d.bundle
 grep -q 'seq' "$T/err" || fail "gap error does not name the seq: $(cat "$T/err")"
 must -d E --json status
@@ -270,7 +270,7 @@ for f in "fifo:a FIFO (named pipe)" "dir.bundle:a directory" "/dev/null:a device
   special "$p" "$w" audit @ --root R/node.key.pub
   special "$p" "$w" -d R audit --root @
   special "$p" "$w" -d R export --for @ -o x.bundle
-  special "$p" "$w" -d N init --name n --key @
+  special "$p" "$w" -d N init --no-trust --name n --key @
   special "$p" "$w" -d N init --name n --root @
   special "$p" "$w" -d R cert install @
   special "$p" "$w" -d R cert show @
@@ -295,7 +295,7 @@ echo "# a PC clock before 1970 or before 2020"
 # itself aborts on a write, so linli must refuse before opening the store.
 S2=$(state)
 for now in -86400000 0; do
-  LINLI_TEST_NOW_MS=$now refused 1 -d Z init --name 钟
+  LINLI_TEST_NOW_MS=$now refused 1 -d Z init --no-trust --name 钟
   grep -q "clock reads a time before 1970: set the PC's date and time" "$T/err" ||
     fail "init with the clock at $now: $(cat "$T/err")"
   [ ! -e Z ] || fail "init with the clock at $now created Z"
@@ -325,7 +325,7 @@ set -e
 [ "$RC" -eq 1 ] && grep -q "^linli-node: this PC's clock reads 2019-12-31 23:59 UTC, before 2020" \
   "$T/err" || fail "linli-node with a 2019 clock: $RC $(cat "$T/err")"
 # from 2020 on, writing works
-LINLI_TEST_NOW_MS=1577836800000 must -d Z init --name 钟
+LINLI_TEST_NOW_MS=1577836800000 must -d Z init --no-trust --name 钟
 unset LINLI_TEST_NOW_MS
 ok "a clock before 1970 or 2020 is refused before the store is opened, with what to do"
 

@@ -19,9 +19,9 @@ NAME=cli_exchange
 . "$(dirname "$0")/clilib.sh"
 
 echo "# three stations"
-must -d A init --name 太仓市双凤镇雅鹿村
-must -d B init --name 太仓市双凤镇社工站
-must -d C init --name 太仓市双凤镇东林村
+must -d A init --no-trust --name 太仓市双凤镇雅鹿村
+must -d B init --no-trust --name 太仓市双凤镇社工站
+must -d C init --no-trust --name 太仓市双凤镇东林村
 ok "init A, B and C"
 
 echo "# a common starting point: A's households, carried to B and C"

@@ -74,6 +74,6 @@ id() {
 # up FROM TO: everything FROM holds that TO lacks, by bundle
 up() {
   must -d "$2" summary -o "$T/$2.summary"
-  must -d "$1" export --for "$T/$2.summary" -o "$T/$1-$2.bundle"
+  must -d "$1" export --for "$T/$2.summary" -o "$T/$1-$2.bundle" --force
   must -d "$2" import "$T/$1-$2.bundle"
 }

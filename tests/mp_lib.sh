@@ -189,7 +189,7 @@ node_check_log() {
 
 # mkstation N: a data directory $T/N for station N; sets PK to its key.
 mkstation() {
-  "$LINLI" -d "$T/$1" init --name "$1" >"$T/q.out" 2>"$T/q.err" ||
+  "$LINLI" -d "$T/$1" init --no-trust --name "$1" >"$T/q.out" 2>"$T/q.err" ||
     fail "init of $1 failed: $(cat "$T/q.err")"
   PK=$(cat "$T/$1/node.key.pub")
 }

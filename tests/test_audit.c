@@ -85,7 +85,7 @@ s_up(const char *from, const char *to)
   s_path(sum, "up.summary");
   s_path(bun, "up.bundle");
   s_must(s_cli("-d", to, "summary", "-o", sum, NULL));
-  s_must(s_cli("-d", from, "export", "--for", sum, "-o", bun, NULL));
+  s_must(s_cli("-d", from, "export", "--for", sum, "-o", bun, "--force", NULL));
   s_must(s_cli("-d", to, "import", bun, NULL));
 }
 
@@ -705,7 +705,7 @@ Test(audit, reserved_trust_keys_without_a_root)
 {
   char open_[4200];
   s_path(open_, "rootless");
-  s_must(s_cli("-d", open_, "init", "--name", "rootless", NULL));
+  s_must(s_cli("-d", open_, "init", "--no-trust", "--name", "rootless", NULL));
   cr_assert_eq(s_cli("-d", open_, "put", "trust/x/y", "f=v", NULL), 1, "%s", out);
   cr_assert(strstr(out, "reserved") != NULL, "%s", out);
   char key[200], arg[300];
@@ -978,7 +978,7 @@ Test(audit, partial_bundle_audits_what_is_there)
   s_path(sum, "d.summary");
   s_path(bun, "partial.bundle");
   s_must(s_cli("-d", path_d, "summary", "-o", sum, NULL));
-  s_must(s_cli("-d", path_s, "export", "--for", sum, "-o", bun, NULL));
+  s_must(s_cli("-d", path_s, "export", "--for", sum, "-o", bun, "--force", NULL));
   s_must(s_cli("audit", bun, "--root", roothex, NULL));
   cr_assert(strstr(out, "a partial bundle") != NULL, "%s", out);
   cr_assert(strstr(out, "certificate and namespace checks not possible") != NULL, "%s", out);

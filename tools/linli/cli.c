@@ -15,6 +15,8 @@
 #include "crdt/text.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +97,18 @@ s_open(const cli *c, lstore **s, bool read_only)
   }
   if (!S_ISDIR(st.st_mode))
     return cli_fail("%s: not a directory", c->dir);
+  /* Another user's station is not "not a data directory": saying so would
+   * invite a second init. */
+  char probe[4096];
+  if (snprintf(probe, sizeof probe, "%s/db", c->dir) < (int)sizeof probe &&
+      access(probe, X_OK) != 0 && errno == EACCES) {
+    struct passwd *pw = getpwuid(st.st_uid);
+    struct group *gr = getgrgid(st.st_gid);
+    return cli_fail("%s: permission denied (it belongs to user %s, group %s; run linli as "
+                    "that user, or join the group: adduser YOU %s)",
+                    c->dir, pw ? pw->pw_name : "?", gr ? gr->gr_name : "?",
+                    gr ? gr->gr_name : "GROUP");
+  }
   if (!lstore_exists(c->dir))
     return cli_fail("%s: not a linli data directory (create one with: linli -d %s init "
                     "--name NAME)", c->dir, c->dir);

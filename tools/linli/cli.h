@@ -56,6 +56,8 @@ typedef struct cli {
   bool dry_run;         /* --dry-run */
   bool force;           /* --force */
   bool restore;         /* --restore */
+  bool no_trust;        /* --no-trust */
+  bool nul;             /* -0 */
   /* positional arguments */
   int argc;
   char **argv;

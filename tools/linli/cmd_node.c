@@ -14,6 +14,8 @@
 #include "crdt/mp.h"
 #include "node/keyfile.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,39 @@ s_name_check(const char *name, lerr *e)
   return 0;
 }
 
+/* init makes a new directory or fills an empty one: never one that
+ * already holds other files (an /etc/linli full of configurations). */
+static int
+s_init_dir_check(const char *dir)
+{
+  if (lstore_exists(dir))
+    return CLI_OK; /* lstore_init says it already holds a store */
+  DIR *dh = opendir(dir);
+  if (dh == NULL) {
+    if (errno == ENOENT)
+      return CLI_OK;
+    if (errno == EACCES)
+      return cli_fail("%s: permission denied (init must run as a user who can write there)",
+                      dir);
+    if (errno == ENOTDIR)
+      return cli_fail("%s exists and is not a directory", dir);
+    return cli_fail("%s: %s", dir, strerror(errno));
+  }
+  const struct dirent *de;
+  bool empty = true;
+  while ((de = readdir(dh)) != NULL)
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  closedir(dh);
+  if (!empty)
+    return cli_fail("%s is not empty; init creates a new data directory or uses an empty one "
+                    "(choose another -d)",
+                    dir);
+  return CLI_OK;
+}
+
 int
 cmd_init(cli *c)
 {
@@ -105,6 +140,13 @@ cmd_init(cli *c)
     return cli_usage(c, "--name NAME is required");
   if (s_name_check(c->name, &e) != 0)
     return cli_usage(c, "%s", e.msg);
+  if (c->root == NULL && !c->no_trust)
+    return cli_usage(c, "--root KEY is required (the district's public key, or self at the "
+                        "district); --no-trust makes a store that accepts any signer");
+  if (c->root != NULL && c->no_trust)
+    return cli_usage(c, "--root and --no-trust exclude each other");
+  if ((rc = s_init_dir_check(c->dir)) != CLI_OK)
+    return rc;
   /* The key is made (or read) here rather than inside lstore_init so that
    * its id can be printed without opening the new store. */
   if (c->key != NULL) {
@@ -338,7 +380,7 @@ cmd_status(cli *c)
       printf("trust root: %s%s\n", rh,
              memcmp(root, lstore_self(s), LINLI_PK_BYTES) == 0 ? " (this node)" : "");
     } else {
-      printf("trust root: none: every validly signed op is accepted (linli init --root)\n");
+      printf("trust root: none: this store trusts any signer (made with --no-trust)\n");
     }
     if (ts->certified) {
       char until[64];

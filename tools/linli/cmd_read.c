@@ -275,8 +275,36 @@ done:
 typedef struct s_ls_ctx {
   FILE *f;
   jw w;
-  bool json;
+  bool json, nul;
 } s_ls_ctx;
+
+/* Prints a key so that a shell reads it back as one word: as it is when
+ * it holds nothing a shell treats specially, else in single quotes (a
+ * quote inside as '\''), as ls(1) does.  Bytes of 0x80 and up (UTF-8
+ * text) are plain. */
+static void
+s_ls_quoted(FILE *f, const char *key, size_t n)
+{
+  static const char special[] = " \t'\"\\$`&|;<>()*?[]#~{}!";
+  bool quote = n == 0;
+  for (size_t i = 0; i < n && !quote; i++)
+    quote = (unsigned char)key[i] < 0x20 || key[i] == 0x7f || strchr(special, key[i]) != NULL;
+  if (!quote) {
+    cli_text(f, key, n);
+    return;
+  }
+  fputc('\'', f);
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (key[i] != '\'')
+      continue;
+    cli_text(f, key + from, i - from);
+    fputs("'\\''", f);
+    from = i + 1;
+  }
+  cli_text(f, key + from, n - from);
+  fputc('\'', f);
+}
 
 static int
 s_ls_cb(void *ctx, const char *key, size_t klen, const rec *r)
@@ -284,8 +312,11 @@ s_ls_cb(void *ctx, const char *key, size_t klen, const rec *r)
   s_ls_ctx *x = ctx;
   if (x->json) {
     jw_strn(&x->w, key, klen);
+  } else if (x->nul) {
+    fwrite(key, 1, klen, x->f);
+    fputc('\0', x->f);
   } else {
-    cli_text(x->f, key, klen);
+    s_ls_quoted(x->f, key, klen);
     fputc('\n', x->f);
   }
   return 0;
@@ -299,7 +330,7 @@ cmd_ls(cli *c)
   lerr e = {0};
   char *buf = NULL;
   size_t len = 0;
-  s_ls_ctx x = {.f = NULL, .json = c->json};
+  s_ls_ctx x = {.f = NULL, .json = c->json, .nul = c->nul};
   int rc = s_open_prefix(c, &s, prefix);
 
   if (rc != CLI_OK)

@@ -25,6 +25,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Larger summaries are not plausible: a summary costs ~80 bytes per
  * author, and a district has thousands of authors, not millions. */
@@ -177,6 +178,9 @@ cmd_export(cli *c)
   lbuf_init(&x.out);
   if (c->out == NULL)
     return cli_usage(c, "-o FILE is required");
+  struct stat ost;
+  if (!c->force && lstat(c->out, &ost) == 0)
+    return cli_fail("%s exists; give --force to replace it, or another -o FILE", c->out);
   if (have_want && (rc = s_read_summary(c->for_file, &want)) != CLI_OK)
     goto done;
   if ((rc = cli_open_read(c, &s)) != CLI_OK)

@@ -29,7 +29,7 @@ cli_pubkey(const char *arg, uint8_t pk[LINLI_PK_BYTES], lerr *e)
   if (strlen(arg) == 2 * LINLI_PK_BYTES && hex_decode(pk, LINLI_PK_BYTES, arg) == 0)
     return 0;
   int rc = keyfile_read_pub(arg, pk, e);
-  if (rc == LINLI_EINVAL) /* a FIFO, directory, device: its own message */
+  if (rc == LINLI_EINVAL || rc == LINLI_EIO) /* not a plain file, unreadable: its own message */
     return rc;
   if (rc)
     return lerr_set(e, rc, "'%.80s' is neither 64 hex digits nor a public key file", arg);

@@ -19,6 +19,7 @@
 #include "crdt/ident.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,8 @@ enum {
   OPT_DRYRUN = 1 << 10, /* --dry-run */
   OPT_REPORT = 1 << 11, /* --type, --month */
   OPT_CSV = 1 << 12,    /* --csv */
+  OPT_NO_TRUST = 1 << 13, /* --no-trust */
+  OPT_NUL = 1 << 14,    /* -0 */
 };
 
 /* A command's options: the bit a command must allow, and where the value
@@ -65,6 +68,8 @@ static const opt_def s_opts[] = {
   {"--record", OPT_RECORD, offsetof(cli, record), "KEY"},
   {"--force", OPT_FORCE, offsetof(cli, force), NULL},
   {"--restore", OPT_RESTORE, offsetof(cli, restore), NULL},
+  {"--no-trust", OPT_NO_TRUST, offsetof(cli, no_trust), NULL},
+  {"-0", OPT_NUL, offsetof(cli, nul), NULL},
   /* --where is repeatable: s_parse collects it into c->wheres itself; the
    * row is here for --complete and --help. */
   {"--where", OPT_QUERY, offsetof(cli, wheres), "FILTER"},
@@ -106,8 +111,8 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli keygen -o yalu.key\n"},
-  {"init", cmd_init, 0, 0, OPT_NAME | OPT_KEY | OPT_ROOT | OPT_RESTORE,
-   "init --name NAME [--key FILE] [--root KEY|self] [--restore]",
+  {"init", cmd_init, 0, 0, OPT_NAME | OPT_KEY | OPT_ROOT | OPT_RESTORE | OPT_NO_TRUST,
+   "init --name NAME (--root KEY|self | --no-trust) [--key FILE] [--restore]",
    "create a data directory for a station",
    "Creates the data directory (see -d) with an empty store called NAME and\n"
    "the node's key pair in DIR/node.key.  NAME is UTF-8 text of 1 to 100\n"
@@ -115,13 +120,16 @@ static const cmd_def s_cmds[] = {
    "\n"
    "With --root the store accepts an op only if its author holds a valid\n"
    "certificate chain to that key and writes inside its namespace (see\n"
-   "linli cert --help); the district uses --root self.  Without it, every\n"
-   "validly signed op is accepted.\n"
+   "linli cert --help); the district uses --root self.  One of --root and\n"
+   "--no-trust is required: with --no-trust every validly signed op is\n"
+   "accepted, and `linli status` says so.  The directory must not exist or\n"
+   "be empty.\n"
    "\n"
    "Options:\n"
    "  --name NAME  the station's name (required)\n"
    "  --key FILE   use the secret key in FILE (made by linli keygen)\n"
    "  --root KEY   the trust root: 64 hex digits, a .pub file, or self\n"
+   "  --no-trust   no trust root: accept any validly signed op\n"
    "  --restore    a replacement device with the key from a backup: refuse\n"
    "               local writes until the node has recovered its own log from\n"
    "               its parent (by linli-node, or a bundle its parent or an\n"
@@ -129,7 +137,7 @@ static const cmd_def s_cmds[] = {
    "               restore)\n"
    "\n"
    "Example:\n"
-   "  linli -d /srv/linli init --name 太仓市双凤镇雅鹿村\n"},
+   "  linli -d /srv/linli init --name 太仓市双凤镇雅鹿村 --root district.key.pub\n"},
   {"put", cmd_put, 2, -1, 0, "put KEY FIELD=VALUE...",
    "set register fields of a record",
    "Sets each FIELD of record KEY to VALUE; when two stations set the same\n"
@@ -202,14 +210,20 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli get hh/yalu/0012\n"},
-  {"ls", cmd_ls, 0, 1, 0, "ls [PREFIX]",
+  {"ls", cmd_ls, 0, 1, OPT_NUL, "ls [-0] [PREFIX]",
    "list the keys of present records",
    "Prints the key of every present record that starts with PREFIX (all\n"
-   "records when PREFIX is absent), one per line, in byte order.  With\n"
-   "--json: an array of keys.\n"
+   "records when PREFIX is absent), one per line, in byte order.  A key\n"
+   "holding a space or another character a shell treats specially is\n"
+   "printed in single quotes, as a shell reads it back.  With --json: an\n"
+   "array of keys.\n"
+   "\n"
+   "Options:\n"
+   "  -0    each key as it is, ended by a NUL byte (for xargs -0)\n"
    "\n"
    "Example:\n"
-   "  linli ls hh/yalu/\n"},
+   "  linli ls hh/yalu/\n"
+   "  linli ls -0 hh/ | xargs -0 -n 1 linli get\n"},
   {"log", cmd_log, 1, 1, 0, "log KEY",
    "show the signed history of a record",
    "Prints every op ever applied to record KEY, in time order: time, author\n"
@@ -258,7 +272,8 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli -d street summary -o /media/usb/jingang.summary\n"},
-  {"export", cmd_export, 0, 0, OPT_OUT | OPT_FOR, "export [--for SUMMARY] -o FILE",
+  {"export", cmd_export, 0, 0, OPT_OUT | OPT_FOR | OPT_FORCE,
+   "export [--for SUMMARY] -o FILE [--force]",
    "write a bundle of signed deltas",
    "Writes a bundle with every op this store holds that the node which wrote\n"
    "SUMMARY lacks (everything without --for), signed by this node.  An\n"
@@ -268,6 +283,7 @@ static const cmd_def s_cmds[] = {
    "Options:\n"
    "  --for SUMMARY  only what the summary's node lacks\n"
    "  -o FILE        where to write the bundle (required)\n"
+   "  --force        replace FILE if it exists\n"
    "\n"
    "Example:\n"
    "  linli -d yalu export --for /media/usb/jingang.summary -o /media/usb/yalu.bundle\n"},
@@ -452,6 +468,79 @@ s_find(const char *name)
   return NULL;
 }
 
+/* Edit distance (insertions, deletions, substitutions of bytes) between a
+ * and b; words longer than 63 bytes count as far from everything. */
+static size_t
+s_distance(const char *a, const char *b)
+{
+  size_t n = strlen(a), m = strlen(b);
+  if (n > 63 || m > 63)
+    return SIZE_MAX;
+  size_t row[64];
+  for (size_t j = 0; j <= m; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= n; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= m; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best)
+        best = up + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[m];
+}
+
+/* Keeps `cand` in *best when it is nearer to `w` than what *best holds, and
+ * near enough to be what was meant: at most 2 edits, fewer than the
+ * word's length. */
+static void
+s_nearer(const char *w, const char *cand, const char **best, size_t *bestd)
+{
+  size_t d = s_distance(w, cand);
+  if (d <= 2 && d < strlen(cand) && d < *bestd) {
+    *best = cand;
+    *bestd = d;
+  }
+}
+
+/* " (did you mean 'X'?)" for the command nearest to `w`, or "". */
+static const char *
+s_cmd_hint(const char *w, char *buf, size_t cap)
+{
+  const char *best = NULL;
+  size_t bestd = SIZE_MAX;
+  for (size_t i = 0; i < S_NCMDS; i++)
+    s_nearer(w, s_cmds[i].name, &best, &bestd);
+  if (best == NULL)
+    return "";
+  snprintf(buf, cap, " (did you mean '%s'?)", best);
+  return buf;
+}
+
+/* The same for an option of a command allowing `allowed`. */
+static const char *
+s_opt_hint(const char *w, unsigned allowed, char *buf, size_t cap)
+{
+  static const char *const every[] = {"--help", "--version", "--json", "-d"};
+  const char *best = NULL;
+  size_t bestd = SIZE_MAX;
+  for (size_t k = 0; k < sizeof every / sizeof every[0]; k++)
+    s_nearer(w, every[k], &best, &bestd);
+  for (size_t k = 0; k < S_NOPTS; k++)
+    if (allowed & s_opts[k].bit)
+      s_nearer(w, s_opts[k].name, &best, &bestd);
+  if (best == NULL)
+    return "";
+  snprintf(buf, cap, " (did you mean '%s'?)", best);
+  return buf;
+}
+
 static void
 s_print_general_help(FILE *f)
 {
@@ -507,8 +596,10 @@ s_cmd_help(cli *c)
     return CLI_OK;
   }
   const cmd_def *d = s_find(c->argv[0]);
+  char hint[64];
   if (d == NULL)
-    return cli_usage(c, "unknown command '%s'", c->argv[0]);
+    return cli_usage(c, "unknown command '%s'%s", c->argv[0],
+                     s_cmd_hint(c->argv[0], hint, sizeof hint));
   s_print_cmd_help(d, stdout);
   return CLI_OK;
 }
@@ -570,11 +661,14 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
   const char *dir = NULL;
   for (int i = 1; i < argc; i++) {
     char *a = argv[i];
-    if (dashdash || a[0] != '-' || a[1] == '\0' || (*cmd != NULL && s_looks_negative(a))) {
+    bool nul_opt = *cmd != NULL && ((*cmd)->opts & OPT_NUL) && strcmp(a, "-0") == 0;
+    if (dashdash || a[0] != '-' || a[1] == '\0' ||
+        (*cmd != NULL && s_looks_negative(a) && !nul_opt)) {
       if (*cmd == NULL) {
         *cmd = s_find(a);
+        char hint[64];
         if (*cmd == NULL)
-          return cli_usage(c, "unknown command '%s'", a);
+          return cli_usage(c, "unknown command '%s'%s", a, s_cmd_hint(a, hint, sizeof hint));
         c->cmd = (*cmd)->name;
       } else {
         pos[c->argc++] = a;
@@ -634,8 +728,10 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
           slot = (const char **)((char *)c + s_opts[k].off);
         }
       }
+      char hint[64];
       if (slot == NULL && !flag)
-        return cli_usage(c, "unknown option '%.60s'", opt);
+        return cli_usage(c, "unknown option '%.60s'%s", opt,
+                         s_opt_hint(opt, allowed, hint, sizeof hint));
     }
     if (flag) {
       if (val != NULL)
