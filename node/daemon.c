@@ -77,6 +77,8 @@ typedef struct s_peer {
   bool read_failed;                  /* session_next_out failed; logged once */
   uint64_t retry_at, banned_until, kick_at, next_tick;
   uint64_t redial_at;                /* parent: reconnect then (it refused our key) */
+  uint64_t dup_at;                   /* child: last seen on two live connections */
+  char dup_address[LCONFIG_ENDPOINT_MAX]; /* ... the other connection's address */
   uint8_t rid[256];                  /* child: routing id of its connection */
   size_t rid_len;
   int fd;                            /* child: the connection's file descriptor */
@@ -646,9 +648,21 @@ s_router_one(ldaemon *d, uint64_t now)
   if (rn > sizeof p->rid)
     goto done;
   if (!p->connected || rn != p->rid_len || memcmp(p->rid, zmq_msg_data(&rid), rn) != 0) {
+    const char *addr = zmq_msg_gets(&body, "Peer-Address");
+    /* A new connection while the last one is still open (its close would
+     * have been seen first, monitors come before messages): two nodes
+     * run with one identity, a copied data directory or key. */
+    if (p->connected && zmq_msg_get(&body, ZMQ_SRCFD) != p->fd) {
+      if (p->dup_at == 0 || now - p->dup_at >= S_REFUSED_QUIET_MS)
+        log_error("two live connections authenticated by %s's key, from %s and %s: two "
+                  "nodes run with the same identity (a copied data directory or key); stop "
+                  "one of them",
+                  p->label, p->address, addr ? addr : "?");
+      p->dup_at = now;
+      snprintf(p->dup_address, sizeof p->dup_address, "%s", p->address);
+    }
     memcpy(p->rid, zmq_msg_data(&rid), rn);
     p->rid_len = rn;
-    const char *addr = zmq_msg_gets(&body, "Peer-Address");
     snprintf(p->address, sizeof p->address, "%s", addr ? addr : "?");
     if (!p->connected) {
       log_info("%s connected from %s", p->label, p->address);
@@ -1273,6 +1287,8 @@ daemon_peer_status(const ldaemon *d, ldaemon_peer_status **out, uint32_t *n, ler
     st->banned = p->banned_until > now;
     st->connected = p->connected && !st->banned;
     snprintf(st->address, sizeof st->address, "%s", p->address);
+    st->duplicate_ms = p->dup_at;
+    snprintf(st->duplicate_address, sizeof st->duplicate_address, "%s", p->dup_address);
     if (p->sess) {
       lsession_stat ss;
       session_stat_get(p->sess, &ss);

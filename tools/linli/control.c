@@ -268,6 +268,8 @@ cli_print_peers(FILE *f, jw *w)
       jw_uint(w, p[i].ops_sent);
       jw_key(w, "ops_received");
       jw_uint(w, p[i].ops_received);
+      jw_key(w, "duplicate_connection_ms");
+      jw_uint(w, p[i].duplicate_ms);
       jw_obj_end(w);
     } else {
       fprintf(f, "  %-7s %s (%s) %s%s, last sync %s, they lack %llu ops, we lack %llu ops, "
@@ -276,6 +278,13 @@ cli_print_peers(FILE *f, jw *w)
               p[i].connected ? "connected" : "not connected", p[i].banned ? " (refused)" : "",
               when, (unsigned long long)p[i].ops_behind_out,
               (unsigned long long)p[i].ops_behind_in, (long long)p[i].clock_offset_ms);
+      if (p[i].duplicate_ms) {
+        char dup[64];
+        hlc_format(dup, sizeof dup, hlc_make(p[i].duplicate_ms, 0));
+        fprintf(f, "          ERROR: two live connections with this key (also from %s), last "
+                   "seen %s: two nodes run with one identity; stop one\n",
+                p[i].duplicate_address, dup);
+      }
     }
   }
   if (w)
