@@ -18,6 +18,7 @@
 #include "node/store.h"
 #include "sync/session.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 #define S_FILE_MAX (1u << 20)
 
 enum { S_K_NAME, S_K_ROLE, S_K_DATA, S_K_LISTEN, S_K_LOG, S_K_CONTROL, S_K_PROFILE,
-       S_K_COMPRESS, S_K_TIMEZONE, S_K_AHEAD, S_K_COUNT };
+       S_K_COMPRESS, S_K_TIMEZONE, S_K_AHEAD, S_K_CONTROL_GROUP, S_K_METRICS, S_K_COUNT };
 
 typedef struct s_parser {
   lconfig *c;
@@ -37,6 +38,8 @@ typedef struct s_parser {
   lerr *e;
   unsigned seen_line[S_K_COUNT]; /* line where each single-valued key was set */
 } s_parser;
+
+static int s_hostport(s_parser *p, lconfig *c, const char *v, size_t vn);
 
 static int s_fail(s_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -382,11 +385,61 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
     c->ahead_ms = sec * 1000;
     return 0;
   }
+  if (strcmp(key, "control_group") == 0) {
+    if ((rc = s_once(p, S_K_CONTROL_GROUP, key)) != 0)
+      return rc;
+    /* A Debian group name: letters, digits, '_', '-', '.', at most 32. */
+    bool good = vn > 0 && vn <= 32;
+    for (size_t i = 0; i < vn && good; i++)
+      good = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+             (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-' || v[i] == '.';
+    if (!good)
+      return s_fail(p, "control_group must be a group name or none");
+    memcpy(c->control_group, v, vn);
+    c->control_group[vn] = '\0';
+    return 0;
+  }
+  if (strcmp(key, "metrics_listen") == 0) {
+    if ((rc = s_once(p, S_K_METRICS, key)) != 0)
+      return rc;
+    return s_hostport(p, c, v, vn);
+  }
   if (strcmp(key, "parent") == 0)
     return s_parent(p, v, vn);
   if (strcmp(key, "child") == 0)
     return s_child(p, v, vn);
   return s_fail(p, "unknown key \"%s\"", key);
+}
+
+/* metrics_listen = HOST:PORT, an IPv4 address (127.0.0.1 by default in the
+ * examples: the metrics are not authenticated). */
+static int
+s_hostport(s_parser *p, lconfig *c, const char *v, size_t vn)
+{
+  char buf[32];
+  if (vn >= sizeof buf)
+    return s_fail(p, "metrics_listen must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
+  memcpy(buf, v, vn);
+  buf[vn] = '\0';
+  char *colon = strrchr(buf, ':');
+  if (colon == NULL)
+    return s_fail(p, "metrics_listen must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
+  *colon = '\0';
+  unsigned port = 0;
+  const char *q = colon + 1;
+  if (*q == '\0')
+    return s_fail(p, "metrics_listen must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
+  for (; *q; q++) {
+    if (*q < '0' || *q > '9' || port > 65535)
+      return s_fail(p, "metrics_listen must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
+    port = port * 10 + (unsigned)(*q - '0');
+  }
+  struct in_addr a;
+  if (port == 0 || port > 65535 || inet_pton(AF_INET, buf, &a) != 1)
+    return s_fail(p, "metrics_listen must be an IPv4 ADDRESS:PORT, e.g. 127.0.0.1:9464");
+  c->metrics_addr = a.s_addr;
+  c->metrics_port = (uint16_t)port;
+  return 0;
 }
 
 static int

@@ -52,6 +52,11 @@
  *   max_ahead  seconds an op may be dated ahead of this node's clock before
  *              its delta is held back until the clock gets there (default
  *              3600; 60 to 315360000).
+ *   control_group  GROUP | none: the group that may use the control
+ *              socket (mode 0660, owned by GROUP); default: the data
+ *              directory's group.  `none`: the owner only (0600).
+ *   metrics_listen  ADDRESS:PORT (IPv4): serve Prometheus metrics over
+ *              HTTP at /metrics there (node/http.c).  Off by default.
  *
  * Endpoints are tcp://HOST:PORT or ipc://PATH.  Any other key, a repeated
  * single-valued key, a malformed value or a key listed twice (as two
@@ -92,6 +97,10 @@ typedef struct lconfig {
   int compress;                        /* as lsession_cfg.compress: 0 default,
                                           -1 off, else a zstd level */
   char timezone[64];                   /* "" when not set */
+  char control_group[33];              /* "" default (the data directory's group),
+                                          "none", or a group name */
+  uint32_t metrics_addr;               /* IPv4, network order */
+  uint16_t metrics_port;               /* 0: no metrics endpoint */
   lconfig_peer *parents;
   uint32_t nparents;
   lconfig_peer *children;

@@ -30,6 +30,7 @@
 #include "sync/session.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -1039,11 +1040,28 @@ s_control_bind(ldaemon *d, lerr *e)
   if (zmq_setsockopt(d->control, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
       zmq_setsockopt(d->control, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
     return s_zerr(e, "control socket options");
-  return daemon_bind_control(d->control, ep, d->control_path, sizeof d->control_path, e);
+  /* Who besides the owner may use it: the configured group, by default the
+   * data directory's (linli:linli on a packaged install). */
+  gid_t gid = (gid_t)-1;
+  const char *g = d->cfg->control_group;
+  if (strcmp(g, "none") == 0) {
+    gid = (gid_t)-1;
+  } else if (g[0] != '\0') {
+    struct group *gr = getgrnam(g);
+    if (gr == NULL)
+      return lerr_set(e, LINLI_EINVAL, "%s: control_group %s: no such group", d->cfg->path, g);
+    gid = gr->gr_gid;
+  } else {
+    struct stat st;
+    if (stat(d->cfg->data, &st) != 0)
+      return lerr_set(e, LINLI_EIO, "%s: %s", d->cfg->data, strerror(errno));
+    gid = st.st_gid;
+  }
+  return daemon_bind_control(d->control, ep, gid, d->control_path, sizeof d->control_path, e);
 }
 
 int
-daemon_bind_control(void *sock, const char *ep, char *path, size_t cap, lerr *e)
+daemon_bind_control(void *sock, const char *ep, gid_t gid, char *path, size_t cap, lerr *e)
 {
   path[0] = '\0';
   if (strncmp(ep, "ipc://", 6) != 0)
@@ -1052,11 +1070,12 @@ daemon_bind_control(void *sock, const char *ep, char *path, size_t cap, lerr *e)
    * file left there is stale. */
   snprintf(path, cap, "%s", ep + 6);
   unlink(path);
-  /* Whoever can connect can write to the store: the owner only, even when
-   * the socket lives outside the (0700) data directory.  The socket file is
-   * created by the bind itself (in this thread), under umask 077, so it is
-   * never open to others, not even for a moment; the chmod only narrows
-   * 0700 to 0600. */
+  /* Whoever can connect can write to the store: the owner and the group
+   * chosen, even when the socket lives outside the data directory.  The
+   * socket file is created by the bind itself (in this thread), under
+   * umask 077, so it is never open to anyone else, not even for a moment;
+   * then the group is set while the mode still excludes it, and only then
+   * does the chmod open it to that group (0660), or narrow it to 0600. */
   mode_t old_mask = umask(077);
   int brc = zmq_bind(sock, ep);
   int berr = zmq_errno();
@@ -1066,7 +1085,14 @@ daemon_bind_control(void *sock, const char *ep, char *path, size_t cap, lerr *e)
     return lerr_set(e, LINLI_EIO, "cannot bind the control socket %s: %s", ep,
                     zmq_strerror(berr));
   }
-  if (chmod(path, 0600) != 0)
+  if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0) {
+    struct group *gr = getgrgid(gid);
+    return lerr_set(e, LINLI_EIO,
+                    "cannot give the control socket %s to group %s: %s (the node's user must "
+                    "be a member; or set control_group = none)",
+                    path, gr ? gr->gr_name : "?", strerror(errno));
+  }
+  if (chmod(path, gid != (gid_t)-1 ? 0660 : 0600) != 0)
     return lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(errno));
   return 0;
 }

@@ -24,7 +24,8 @@
  * a ROUTER, so the connection itself may stay up, unused).
  *
  * Control socket.  A REP socket at cfg->control (ipc://DATA/control.sock by
- * default, reachable only by the data directory's owner) lets `linli` run
+ * default, mode 0660 for the group of cfg->control_group, which defaults
+ * to the data directory's group; 0600 with `none`) lets `linli` run
  * commands against the store the daemon holds open.  Request, msgpack:
  * ["linli-ctl-v1", cwd, [argv...]] (all strings); reply: [exit code,
  * stdout (bin), stderr (bin)].  The command runs through the hook installed
@@ -38,6 +39,8 @@
 #include "crdt/mp.h"
 #include "node/config.h"
 #include "node/store.h"
+
+#include <sys/types.h>
 
 typedef struct ldaemon ldaemon;
 
@@ -77,10 +80,12 @@ void daemon_request_stop(void);
 
 /* Binds the ZeroMQ socket `sock` to the control endpoint `ep`, which must be
  * ipc://PATH: a stale socket file is removed, and the new one is created
- * owner-only (umask 077 around the bind, then 0600), with no moment when
- * anyone else could connect.  `path` (size `cap`) gets PATH, to remove at
- * exit; it is empty on failure. */
-int daemon_bind_control(void *sock, const char *ep, char *path, size_t cap, lerr *e);
+ * owner-only (umask 077 around the bind), then given to group `gid` and
+ * made 0660, or made 0600 when gid is (gid_t)-1; at no moment can anyone
+ * else connect.  `path` (size `cap`) gets PATH, to remove at exit; it is
+ * empty on failure. */
+int daemon_bind_control(void *sock, const char *ep, gid_t gid, char *path, size_t cap,
+                        lerr *e);
 
 lstore *daemon_store(ldaemon *d);
 

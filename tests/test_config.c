@@ -7,6 +7,7 @@
 #include "node/store.h"
 #include "sync/session.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -142,4 +143,40 @@ Test(config, timezone_is_a_known_zone)
             "/etc/linli/shilu.conf:4: timezone must be a zone name such as Asia/Shanghai");
   const char *unknown[] = {"timezone = Asia/Beijing\n"};
   s_refused(unknown, 1, "/etc/linli/shilu.conf:4: timezone Asia/Beijing is not in the zone database");
+}
+
+Test(config, control_group_takes_a_group_name_or_none)
+{
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("", &c, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(c->control_group, "");
+  config_destroy(&c);
+  cr_assert_eq(s_parse("control_group = linli\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(c->control_group, "linli");
+  config_destroy(&c);
+  cr_assert_eq(s_parse("control_group = none\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_str_eq(c->control_group, "none");
+  config_destroy(&c);
+  const char *bad[] = {"control_group = a b\n", "control_group = ../x\n",
+                       "control_group = 0123456789012345678901234567890123\n"};
+  s_refused(bad, sizeof bad / sizeof *bad,
+            "/etc/linli/shilu.conf:4: control_group must be a group name or none");
+}
+
+Test(config, metrics_listen_is_off_by_default_and_takes_an_ipv4_address_and_port)
+{
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->metrics_port, 0);
+  config_destroy(&c);
+  cr_assert_eq(s_parse("metrics_listen = 127.0.0.1:9464\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->metrics_port, 9464);
+  cr_assert_eq(c->metrics_addr, htonl(0x7f000001));
+  config_destroy(&c);
+  const char *bad[] = {"metrics_listen = 9464\n", "metrics_listen = 127.0.0.1:\n",
+                       "metrics_listen = 127.0.0.1:0\n", "metrics_listen = 127.0.0.1:65536\n",
+                       "metrics_listen = localhost:9464\n", "metrics_listen = 1.2.3.4:94x\n"};
+  s_refused(bad, sizeof bad / sizeof *bad, "/etc/linli/shilu.conf:4: metrics_listen must be");
 }
