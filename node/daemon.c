@@ -24,14 +24,18 @@
 #include "node/daemon.h"
 
 #include "crdt/hmap.h"
+#include "node/http.h"
 #include "node/log.h"
 #include "node/replica.h"
 #include "node/sdnotify.h"
 #include "sync/session.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
+#include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +62,10 @@
 #define S_REFUSED_SLOTS 16
 #define S_REFUSED_QUIET_MS 600000u /* an unknown key is logged once per 10 min */
 #define S_REDIAL_MS 5000u        /* a parent that refused our key is tried again */
+#define S_NBUCKETS 11
+
+/* Upper bounds of the commit latency histogram, in milliseconds. */
+static const unsigned s_buckets_ms[S_NBUCKETS] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500};
 
 typedef struct s_peer {
   int kind;                          /* LPEER_PARENT or LPEER_CHILD */
@@ -79,6 +87,8 @@ typedef struct s_peer {
   uint64_t retry_at, banned_until, kick_at, next_tick;
   uint64_t redial_at;                /* parent: reconnect then (it refused our key) */
   uint64_t dup_at;                   /* child: last seen on two live connections */
+  uint64_t bytes_in, bytes_out;      /* sync messages, since the node started */
+  uint64_t refusals;                 /* times refused after bad data */
   char dup_address[LCONFIG_ENDPOINT_MAX]; /* ... the other connection's address */
   uint8_t rid[256];                  /* child: routing id of its connection */
   size_t rid_len;
@@ -121,9 +131,15 @@ struct ldaemon {
   uint32_t nitems;
   uint64_t watchdog_ms, watchdog_at, status_at;
   char status[160];                        /* the last STATUS= sent to systemd */
+  lhttp *http;                             /* the metrics endpoint, when configured */
+  uint64_t ops_ingested;                   /* ops applied from peers since start */
+  uint64_t commit_n, commit_us;            /* received messages that applied ops, and their time */
+  uint64_t commit_le[S_NBUCKETS];          /* ... of them at most s_buckets_ms[i] */
 };
 
 static volatile sig_atomic_t s_stop, s_reload;
+
+static int s_http(void *ctx, const char *path, lbuf *body, const char **ctype);
 
 static uint64_t
 s_now(void)
@@ -131,6 +147,14 @@ s_now(void)
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t
+s_mono_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int
@@ -338,11 +362,17 @@ s_set_disconnected(s_peer *p, const char *why)
 static int
 s_send(ldaemon *d, s_peer *p, const uint8_t *msg, size_t n)
 {
-  if (p->kind == LPEER_PARENT)
-    return zmq_send(p->sock, msg, n, ZMQ_DONTWAIT) < 0 ? zmq_errno() : 0;
-  if (zmq_send(d->router, p->rid, p->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-    return zmq_errno();
-  return zmq_send(d->router, msg, n, ZMQ_DONTWAIT) < 0 ? zmq_errno() : 0;
+  int rc;
+  if (p->kind == LPEER_PARENT) {
+    rc = zmq_send(p->sock, msg, n, ZMQ_DONTWAIT) < 0 ? zmq_errno() : 0;
+  } else {
+    if (zmq_send(d->router, p->rid, p->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+      return zmq_errno();
+    rc = zmq_send(d->router, msg, n, ZMQ_DONTWAIT) < 0 ? zmq_errno() : 0;
+  }
+  if (rc == 0)
+    p->bytes_out += n;
+  return rc;
 }
 
 /* Sends what the session has to send now, until it has nothing more or
@@ -451,6 +481,7 @@ s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
     log_warn("%s broke the protocol: %s; refusing it for %u s", p->label, e->msg,
              S_BAN_MS / 1000);
   s_drain(d, p, now);
+  p->refusals++;
   p->banned_until = now + S_BAN_MS;
   if (p->kind == LPEER_PARENT) {
     p->kick_at = now + S_KICK_DELAY_MS;
@@ -493,14 +524,28 @@ s_received(ldaemon *d, s_peer *p, const uint8_t *msg, size_t n, uint64_t now)
     return;
   lerr e = {0};
   p->next_tick = 0; /* what arrived may move the session's timers */
-  if (session_recv(p->sess, msg, n, now, &e) < 0) {
+  p->bytes_in += n;
+  uint64_t t0 = s_mono_us();
+  int rrc = session_recv(p->sess, msg, n, now, &e);
+  uint64_t applied = replica_take_applied(d->repl);
+  if (applied > 0) {
+    /* What applying received ops took, synced write included. */
+    uint64_t us = s_mono_us() - t0;
+    d->ops_ingested += applied;
+    d->commit_n++;
+    d->commit_us += us;
+    for (int i = 0; i < S_NBUCKETS; i++)
+      if (us <= (uint64_t)s_buckets_ms[i] * 1000u)
+        d->commit_le[i]++;
+  }
+  if (rrc < 0) {
     if (e.msg[0] == '\0')
       lerr_set(&e, LINLI_EMALFORMED, "a message that breaks the protocol");
     s_ban(d, p, &e, now);
   } else {
     s_drain(d, p, now);
   }
-  if (replica_take_applied(d->repl) > 0)
+  if (applied > 0)
     s_news(d, p);
   s_report(p, now);
   s_parent_clock(d, p, now);
@@ -1209,6 +1254,9 @@ daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
     goto fail;
   if ((rc = s_sockets(d, e)) != 0)
     goto fail;
+  if (cfg->metrics_port &&
+      (rc = http_start(&d->http, cfg->metrics_addr, cfg->metrics_port, s_http, d, e)) != 0)
+    goto fail;
   d->watchdog_ms = sdnotify_watchdog_ms();
   *out = d;
   return 0;
@@ -1248,6 +1296,7 @@ daemon_destroy(ldaemon **dp)
     zmq_socket_monitor(d->router, NULL, 0);
   s_close(&d->router_mon);
   s_close(&d->router);
+  http_stop(&d->http);
   s_close(&d->control);
   s_close(&d->zap);
   if (d->zctx)
@@ -1332,6 +1381,189 @@ daemon_peer_status(const ldaemon *d, ldaemon_peer_status **out, uint32_t *n, ler
   return 0;
 }
 
+/* ---- metrics (Prometheus text format 0.0.4) ---- */
+
+static void
+s_mprintf(lbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+s_mprintf(lbuf *b, const char *fmt, ...)
+{
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    lbuf_put(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* A label value: backslash, double quote and line feed escaped. */
+static void
+s_label(char *out, size_t cap, const char *s)
+{
+  size_t k = 0;
+  for (; *s && k + 3 < cap; s++) {
+    if (*s == '\\' || *s == '"') {
+      out[k++] = '\\';
+      out[k++] = *s;
+    } else if (*s == '\n') {
+      out[k++] = '\\';
+      out[k++] = 'n';
+    } else {
+      out[k++] = *s;
+    }
+  }
+  out[k] = '\0';
+}
+
+/* Bytes of the files in DATA/db (RocksDB's tables, logs and manifest). */
+static uint64_t
+s_store_bytes(const char *data)
+{
+  char dir[LCONFIG_PATH_MAX + 4], path[LCONFIG_PATH_MAX + 300];
+  snprintf(dir, sizeof dir, "%s/db", data);
+  DIR *dh = opendir(dir);
+  if (dh == NULL)
+    return 0;
+  uint64_t total = 0;
+  const struct dirent *de;
+  while ((de = readdir(dh)) != NULL) {
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+      total += (uint64_t)st.st_size;
+  }
+  closedir(dh);
+  return total;
+}
+
+static void
+s_help(lbuf *b, const char *name, const char *type, const char *help)
+{
+  s_mprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int
+s_metrics(ldaemon *d, lbuf *b)
+{
+  uint64_t now = s_now();
+  char node[3 * LCONFIG_NAME_MAX + 1];
+  s_label(node, sizeof node, d->cfg->name);
+  s_help(b, "linli_node_info", "gauge", "The node: its name, role and id.");
+  s_mprintf(b, "linli_node_info{name=\"%s\",role=\"%s\",id=\"%s\"} 1\n", node,
+            config_role_name(d->cfg->role), d->self_short);
+
+  static const struct {
+    const char *name, *type, *help;
+  } per[] = {
+      {"linli_peer_connected", "gauge", "1 while the peer's connection is up."},
+      {"linli_peer_last_sync_timestamp_seconds", "gauge",
+       "When neither side last lacked anything (0: not since the node started)."},
+      {"linli_peer_last_sync_age_seconds", "gauge",
+       "Seconds since the last sync (+Inf: none since the node started)."},
+      {"linli_peer_ops_they_lack", "gauge", "Ops this node holds that the peer lacks."},
+      {"linli_peer_ops_we_lack", "gauge", "Ops the peer holds that this node lacks."},
+      {"linli_peer_received_bytes_total", "counter", "Sync bytes received from the peer."},
+      {"linli_peer_sent_bytes_total", "counter", "Sync bytes sent to the peer."},
+      {"linli_peer_refusals_total", "counter", "Times the peer was refused after bad data."},
+      {"linli_peer_duplicate_connection", "gauge",
+       "1 when the peer's key was seen on two live connections in the last 10 minutes."},
+  };
+  for (size_t m = 0; m < sizeof per / sizeof per[0]; m++) {
+    s_help(b, per[m].name, per[m].type, per[m].help);
+    for (uint32_t i = 0; i < d->npeers; i++) {
+      const s_peer *p = &d->peers[i];
+      lsession_stat st;
+      memset(&st, 0, sizeof st);
+      if (p->sess)
+        session_stat_get(p->sess, &st);
+      char name[3 * LCONFIG_NAME_MAX + 1];
+      s_label(name, sizeof name, p->cfg->name);
+      s_mprintf(b, "%s{peer=\"%s\",kind=\"%s\",id=\"%s\"} ", per[m].name, name,
+                p->kind == LPEER_PARENT ? "parent" : "child", p->short_id);
+      switch (m) {
+      case 0:
+        s_mprintf(b, "%d\n", p->connected && p->banned_until <= now);
+        break;
+      case 1:
+        s_mprintf(b, "%.3f\n", (double)st.last_sync_ms / 1000.0);
+        break;
+      case 2:
+        if (st.last_sync_ms == 0)
+          s_mprintf(b, "+Inf\n");
+        else
+          s_mprintf(b, "%.3f\n",
+                    now > st.last_sync_ms ? (double)(now - st.last_sync_ms) / 1000.0 : 0.0);
+        break;
+      case 3:
+        s_mprintf(b, "%llu\n", (unsigned long long)st.ops_behind_out);
+        break;
+      case 4:
+        s_mprintf(b, "%llu\n", (unsigned long long)st.ops_behind_in);
+        break;
+      case 5:
+        s_mprintf(b, "%llu\n", (unsigned long long)p->bytes_in);
+        break;
+      case 6:
+        s_mprintf(b, "%llu\n", (unsigned long long)p->bytes_out);
+        break;
+      case 7:
+        s_mprintf(b, "%llu\n", (unsigned long long)p->refusals);
+        break;
+      default:
+        s_mprintf(b, "%d\n", p->dup_at != 0 && now - p->dup_at < S_REFUSED_QUIET_MS);
+        break;
+      }
+    }
+  }
+
+  lhead *heads = NULL;
+  uint32_t nheads = 0;
+  lerr e = {0};
+  uint64_t ops = 0;
+  if (lstore_heads(d->s, &heads, &nheads, &e) == 0)
+    for (uint32_t i = 0; i < nheads; i++)
+      ops += heads[i].seq;
+  free(heads);
+  s_help(b, "linli_store_ops", "gauge", "Ops held (the sum of every author's log length).");
+  s_mprintf(b, "linli_store_ops %llu\n", (unsigned long long)ops);
+  s_help(b, "linli_store_authors", "gauge", "Authors whose ops are held.");
+  s_mprintf(b, "linli_store_authors %u\n", nheads);
+  s_help(b, "linli_store_size_bytes", "gauge", "Bytes of the store's files on disk.");
+  s_mprintf(b, "linli_store_size_bytes %llu\n", (unsigned long long)s_store_bytes(d->cfg->data));
+  uint32_t forks = 0;
+  if (d->npeers && d->peers[0].repl.fork_count)
+    forks = d->peers[0].repl.fork_count(d->peers[0].repl.ctx);
+  s_help(b, "linli_store_forks", "gauge", "Authors with proof of two ops at one seq.");
+  s_mprintf(b, "linli_store_forks %u\n", forks);
+  s_help(b, "linli_ops_ingested_total", "counter", "Ops received from peers and applied.");
+  s_mprintf(b, "linli_ops_ingested_total %llu\n", (unsigned long long)d->ops_ingested);
+  s_help(b, "linli_commit_seconds", "histogram",
+         "Time to apply and durably write a received message that carried new ops.");
+  for (int i = 0; i < S_NBUCKETS; i++)
+    s_mprintf(b, "linli_commit_seconds_bucket{le=\"%g\"} %llu\n", s_buckets_ms[i] / 1000.0,
+              (unsigned long long)d->commit_le[i]);
+  s_mprintf(b, "linli_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+            (unsigned long long)d->commit_n);
+  s_mprintf(b, "linli_commit_seconds_sum %.6f\n", (double)d->commit_us / 1e6);
+  s_mprintf(b, "linli_commit_seconds_count %llu\n", (unsigned long long)d->commit_n);
+  return 0;
+}
+
+static int
+s_http(void *ctx, const char *path, lbuf *body, const char **ctype)
+{
+  ldaemon *d = ctx;
+  if (strcmp(path, "/metrics") != 0) {
+    lbuf_put(body, "not found: the metrics are at /metrics\n", 39);
+    return 404;
+  }
+  *ctype = "text/plain; version=0.0.4; charset=utf-8";
+  s_metrics(d, body);
+  return 200;
+}
+
 /* ---- the loop ---- */
 
 /* Timers of one peer: the end of a ban, a delayed disconnection, the
@@ -1410,7 +1642,7 @@ s_log_start(ldaemon *d)
 static int
 s_items(ldaemon *d, lerr *e)
 {
-  uint32_t n = 2 + (d->router ? 2 : 0) + 2 * d->nparents;
+  uint32_t n = 2 + (d->router ? 2 : 0) + 2 * d->nparents + (d->http ? 1 : 0);
   zmq_pollitem_t *items = calloc(n, sizeof *items);
   if (items == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
@@ -1425,6 +1657,8 @@ s_items(ldaemon *d, lerr *e)
     items[k++] = (zmq_pollitem_t){.socket = d->peers[i].mon, .events = ZMQ_POLLIN};
     items[k++] = (zmq_pollitem_t){.socket = d->peers[i].sock, .events = ZMQ_POLLIN};
   }
+  if (d->http)
+    items[k++] = (zmq_pollitem_t){.socket = NULL, .fd = http_fd(d->http), .events = ZMQ_POLLIN};
   free(d->items);
   d->items = items;
   d->nitems = n;
@@ -1653,6 +1887,11 @@ daemon_run(ldaemon *d, lerr *e)
     uint64_t next = now + S_POLL_MAX_MS;
     if (d->watchdog_ms && d->watchdog_at < next)
       next = d->watchdog_at;
+    if (d->http) {
+      uint64_t t = http_timeout_ms(d->http);
+      if (t < next - now)
+        next = now + t;
+    }
     s_flush_news(d, now);
     for (uint32_t i = 0; i < d->npeers; i++) {
       uint64_t t = s_timers(d, &d->peers[i], now);
@@ -1683,6 +1922,8 @@ daemon_run(ldaemon *d, lerr *e)
     s_flush_news(d, now);
     s_control(d, now);
     s_release_held(d, now);
+    if (d->http)
+      http_run(d->http);
   }
   sdnotify("STOPPING=1");
   return rc;
