@@ -304,7 +304,7 @@ for now in -86400000 0; do
   LINLI_TEST_NOW_MS=$now refused 1 -d A status
 done
 # 2019-12-31 23:59:59.999 UTC: writes refused, reads still work
-for w in "init --name 钟" "put hh/yalu/0012 户主=钟" "incr hh/yalu/0012 积分 1" \
+for w in "init --no-trust --name 钟" "put hh/yalu/0012 户主=钟" "incr hh/yalu/0012 积分 1" \
   "del hh/yalu/0012" "import b.bundle" "rebuild"; do
   d=A
   case $w in init*) d=Z ;; esac

@@ -72,13 +72,13 @@ for p in init-key init-db; do
   printf '%s' "$J" | grep -q '"trust_root":"' || fail "store made after a crash at $p has no root: $J"
 done
 # a restored device: a crash in init leaves no store that could write
-fp "$T/i-r" init-db init --name x --key "$T/i-init-db/node.key" --restore
-q "$T/i-r" init --name x --key "$T/i-init-db/node.key" --restore >/dev/null ||
+fp "$T/i-r" init-db init --no-trust --name x --key "$T/i-init-db/node.key" --restore
+q "$T/i-r" init --no-trust --name x --key "$T/i-init-db/node.key" --restore >/dev/null ||
   fail "init --restore after a crash: $(cat "$T/q.err")"
 q "$T/i-r" --json status | grep -q '"recovering":true' || fail "a restored store is not recovering"
 mkdir -p "$T/i-other"
 cp "$T/i-init-key/node.key" "$T/i-other/"
-if q "$T/i-other" init --name y >/dev/null; then
+if q "$T/i-other" init --no-trust --name y >/dev/null; then
   fail "init overwrote a key file it did not make"
 fi
 grep -q "holds another key but no store" "$T/q.err" || fail "init: $(cat "$T/q.err")"
@@ -102,7 +102,7 @@ q "$T/S" put a/2 x=2 >/dev/null
 # up FROM TO: everything FROM holds that TO lacks, by bundle
 up() {
   q "$T/$2" summary -o "$T/$2.summary" >/dev/null || fail "summary $2: $(cat "$T/q.err")"
-  q "$T/$1" export --for "$T/$2.summary" -o "$T/$1-$2.bundle" >/dev/null || fail "export $1: $(cat "$T/q.err")"
+  q "$T/$1" export --for "$T/$2.summary" -o "$T/$1-$2.bundle" --force >/dev/null || fail "export $1: $(cat "$T/q.err")"
   q "$T/$2" import "$T/$1-$2.bundle" >/dev/null || fail "import into $2: $(cat "$T/q.err")"
 }
 up S D
