@@ -506,10 +506,27 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     rc = lerr_set(e, LINLI_ESTORE, "%s: store metadata is missing", dir);
     goto fail;
   }
-  bool ok = vl == strlen(STORE_FORMAT) && memcmp(v, STORE_FORMAT, vl) == 0;
+  /* The format is a decimal number.  An older one would be migrated here,
+   * step by step, before anything else reads the store (format 1 is the
+   * first, so there is no step yet; tests/fixtures holds a store of each
+   * released format to prove the steps).  A newer one is refused before
+   * anything is written: the newer linli that made it still reads it. */
+  unsigned long fmt = 0;
+  bool num = vl > 0 && vl <= 9;
+  for (size_t i = 0; i < vl && num; i++) {
+    num = v[i] >= '0' && v[i] <= '9';
+    fmt = fmt * 10 + (unsigned long)(v[i] - '0');
+  }
   rocksdb_free(v);
-  if (!ok) {
-    rc = lerr_set(e, LINLI_ESTORE, "%s: store format is not supported by this version", dir);
+  if (!num || fmt == 0) {
+    rc = lerr_set(e, LINLI_ESTORE, "%s: the store's format version is unreadable", dir);
+    goto fail;
+  }
+  if (fmt > strtoul(STORE_FORMAT, NULL, 10)) {
+    rc = lerr_set(e, LINLI_ESTORE,
+                  "%s: the store has format %lu, written by a newer linli; this version reads "
+                  "format %s: install the newer linli again (the store was not changed)",
+                  dir, fmt, STORE_FORMAT);
     goto fail;
   }
   if (st_get(s, LCF_META, "name", 4, &v, &vl, e) != 0 || vl > STORE_NAME_MAX) {

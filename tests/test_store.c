@@ -1035,4 +1035,65 @@ Test(store, writer_refuses_with_a_clock_far_from_the_parents)
   ident_wipe(&id);
   tu_rmtree(dir);
   free(dir);
+
+/* Sets the raw meta row `format` of the closed store at `path`, as another
+ * version of linli would have written it (RocksDB opened directly). */
+static void
+s_set_format(const char *path, const char *fmt)
+{
+  char db[4200];
+  snprintf(db, sizeof db, "%s/db", path);
+  rocksdb_options_t *o = rocksdb_options_create();
+  char *err = NULL;
+  size_t ncf = 0;
+  char **names = rocksdb_list_column_families(o, db, &ncf, &err);
+  cr_assert_null(err, "%s", err);
+  const rocksdb_options_t **opts = calloc(ncf, sizeof *opts);
+  rocksdb_column_family_handle_t **h = calloc(ncf, sizeof *h);
+  for (size_t i = 0; i < ncf; i++)
+    opts[i] = o;
+  rocksdb_t *r = rocksdb_open_column_families(o, db, (int)ncf, (const char *const *)names, opts,
+                                              h, &err);
+  cr_assert_null(err, "%s", err);
+  rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+  rocksdb_put(r, wo, "format", 6, fmt, strlen(fmt), &err); /* the default family: meta */
+  cr_assert_null(err, "%s", err);
+  rocksdb_writeoptions_destroy(wo);
+  for (size_t i = 0; i < ncf; i++)
+    rocksdb_column_family_handle_destroy(h[i]);
+  rocksdb_close(r);
+  rocksdb_list_column_families_destroy(names, ncf);
+  free(h);
+  free(opts);
+  rocksdb_options_destroy(o);
+}
+
+/* A store made by a newer linli (a higher format number) is refused with
+ * a message that says so, and a format that is no number is refused too;
+ * either way the meta row is left as it was. */
+Test(store, a_newer_or_unreadable_format_is_refused_and_left_alone)
+{
+  static const char *const fmts[] = {"2", "10", "x", ""};
+  for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+    char *dir;
+    lstore *s = s_fresh(&dir, "format", 1);
+    lerr e = {0};
+    lstore_close(&s);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/n", dir);
+    s_set_format(path, fmts[i]);
+    cr_assert_eq(lstore_open(&s, path, NULL, &e), LINLI_ESTORE, "format '%s' opened", fmts[i]);
+    cr_assert_null(s);
+    if (i < 2)
+      cr_assert(strstr(e.msg, "written by a newer linli; this version reads format 1") != NULL,
+                "%s", e.msg);
+    else
+      cr_assert(strstr(e.msg, "format version is unreadable") != NULL, "%s", e.msg);
+    /* Refused twice the same way: nothing was rewritten. */
+    lerr e2 = {0};
+    cr_assert_eq(lstore_open(&s, path, NULL, &e2), LINLI_ESTORE);
+    cr_assert_str_eq(e2.msg, e.msg);
+    tu_rmtree(dir);
+    free(dir);
+  }
 }
