@@ -1714,6 +1714,12 @@ s_reload_config(ldaemon *d, uint64_t now)
   s_keep("data", nc->data, oc->data, sizeof nc->data);
   s_keep("listen", nc->listen, oc->listen, sizeof nc->listen);
   s_keep("control", nc->control, oc->control, sizeof nc->control);
+  s_keep("control_group", nc->control_group, oc->control_group, sizeof nc->control_group);
+  if (nc->metrics_addr != oc->metrics_addr || nc->metrics_port != oc->metrics_port) {
+    log_warn("reload: metrics_listen changed; that takes effect at the next restart");
+    nc->metrics_addr = oc->metrics_addr;
+    nc->metrics_port = oc->metrics_port;
+  }
   if (nc->role != oc->role) {
     log_warn("reload: role changed from %s to %s; that takes effect at the next restart",
              config_role_name(oc->role), config_role_name(nc->role));
