@@ -484,7 +484,7 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
   *out = NULL;
   if (!lstore_exists(dir))
     return lerr_set(e, LINLI_ENOTFOUND,
-                    "%s is not a linli data directory (create one with: linli init --name NAME)",
+                    "%s is not a linli data directory (create one with: linli init --name NAME --root KEY)",
                     dir);
   lstore *s = calloc(1, sizeof *s);
   if (s == NULL || (s->dir = strdup(dir)) == NULL) {

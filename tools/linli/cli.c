@@ -92,7 +92,7 @@ s_open(const cli *c, lstore **s, bool read_only)
   if (stat(c->dir, &st) != 0) {
     if (errno == ENOENT)
       return cli_fail("%s: no such data directory (create one with: linli -d %s init "
-                      "--name NAME)", c->dir, c->dir);
+                      "--name NAME --root KEY)", c->dir, c->dir);
     return cli_fail("%s: %s", c->dir, strerror(errno));
   }
   if (!S_ISDIR(st.st_mode))
@@ -111,7 +111,7 @@ s_open(const cli *c, lstore **s, bool read_only)
   }
   if (!lstore_exists(c->dir))
     return cli_fail("%s: not a linli data directory (create one with: linli -d %s init "
-                    "--name NAME)", c->dir, c->dir);
+                    "--name NAME --root KEY)", c->dir, c->dir);
   /* A reader opens for writing while the disk has room, so that the open
    * finishes what a crash interrupted (store.h); on a full disk it opens
    * read-only, which writes nothing. */
