@@ -97,7 +97,8 @@ s_name_check(const char *name, lerr *e)
 
 /* init makes a new directory or fills an empty one: never one that
  * already holds other files (an /etc/linli full of configurations).  What
- * an init cut short leaves (node.key*, db) is for lstore_init to judge. */
+ * an init cut short leaves (node.key*, .init, db) is for lstore_init to
+ * judge. */
 static int
 s_init_dir_check(const char *dir)
 {
@@ -118,7 +119,8 @@ s_init_dir_check(const char *dir)
   bool empty = true;
   while ((de = readdir(dh)) != NULL)
     if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-        strncmp(de->d_name, "node.key", 8) != 0 && strcmp(de->d_name, "db") != 0) {
+        strncmp(de->d_name, "node.key", 8) != 0 && strcmp(de->d_name, "db") != 0 &&
+        strcmp(de->d_name, ".init") != 0) {
       empty = false;
       break;
     }
