@@ -97,7 +97,7 @@ ok "28 kinds of bad usage exit 2 with one line"
 echo "# bad record keys"
 # a key without '/' is refused once the store shows it has no namespace;
 # the others before any store is opened
-must -d KEYS init --name 石路
+must -d KEYS init --no-trust --name 石路
 for k in nokey a//b //a/b a/b/ / '' "$(printf 'a/\tb')" "$(printf 'hh/\001x')"; do
   refused 2 -d KEYS put "$k" f=v
 done

@@ -18,7 +18,7 @@ ops() {
   jnum own_seq
 }
 
-must -d A init --name 石路
+must -d A init --no-trust --name 石路
 
 echo "# a field keeps its kind"
 must -d A incr hh/0003 诚信积分 1
@@ -89,7 +89,7 @@ ok "del KEY FIELD removes a set, counter or register field and keeps the rest"
 echo "# local time"
 # 2026-11-30T18:00:00Z is 02:00 on 1 December in Beijing; a store of its
 # own, whose clock has not yet passed that time
-LINLI_TEST_NOW_MS=1796061600000 must -d B init --name 石路
+LINLI_TEST_NOW_MS=1796061600000 must -d B init --no-trust --name 石路
 LINLI_TEST_NOW_MS=1796061600000 must -d B append diary/2026 民情日记 走访
 LINLI_TEST_NOW_MS=1796061600000 must -d B append diary/2026 民情日记 再访
 TZ=Asia/Shanghai must -d B get diary/2026
