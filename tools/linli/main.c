@@ -69,7 +69,6 @@ static const opt_def s_opts[] = {
   {"--force", OPT_FORCE, offsetof(cli, force), NULL},
   {"--restore", OPT_RESTORE, offsetof(cli, restore), NULL},
   {"--no-trust", OPT_NO_TRUST, offsetof(cli, no_trust), NULL},
-  {"-0", OPT_NUL, offsetof(cli, nul), NULL},
   /* --where is repeatable: s_parse collects it into c->wheres itself; the
    * row is here for --complete and --help. */
   {"--where", OPT_QUERY, offsetof(cli, wheres), "FILTER"},
@@ -715,6 +714,10 @@ s_parse(int argc, char **argv, cli *c, const cmd_def **cmd, bool *help, bool *ve
         return cli_usage(c, "at most 16 --where filters");
       c->wheres[c->nwheres++] = val;
       continue;
+    } else if (nul_opt) {
+      /* Not in s_opts: elsewhere "-0" is an argument (a number). */
+      c->nul = true;
+      flag = true;
     } else if (strcmp(opt, "-d") == 0) {
       slot = &dir;
     } else {
