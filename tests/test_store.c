@@ -1035,6 +1035,7 @@ Test(store, writer_refuses_with_a_clock_far_from_the_parents)
   ident_wipe(&id);
   tu_rmtree(dir);
   free(dir);
+}
 
 /* Sets the raw meta row `format` of the closed store at `path`, as another
  * version of linli would have written it (RocksDB opened directly). */
