@@ -17,8 +17,8 @@ NOW=1800000000000         # 2027-01-15
 HOUR=3600000
 AHEAD=$((NOW + 2 * HOUR)) # the writing station's clock, 2 h ahead
 
-must -d A init --name 快站
-must -d B init --name 收站
+must -d A init --no-trust --name 快站
+must -d B init --no-trust --name 收站
 LINLI_TEST_NOW_MS=$AHEAD must -d A put hh/a/1 户主=未来
 LINLI_TEST_NOW_MS=$AHEAD must -d A put hh/a/1 电话=1
 LINLI_TEST_NOW_MS=$AHEAD must -d A export -o a.bundle
@@ -39,7 +39,7 @@ grep -q '"held":\[{"author":"'"$(cat A/node.key.pub)"'","first_seq":1' "$T/out" 
 ok "import holds back ops 2 h ahead; get does not see them; status lists them"
 
 echo "# half an hour later: still held; 61 min later: applied"
-must -d C init --name 空站
+must -d C init --no-trust --name 空站
 must -d C export -o empty.bundle
 LINLI_TEST_NOW_MS=$((NOW + HOUR / 2)) must -d B import empty.bundle
 LINLI_TEST_NOW_MS=$((NOW + HOUR / 2)) run -d B get hh/a/1

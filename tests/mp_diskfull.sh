@@ -56,10 +56,10 @@ reads_work() {
     "$LINLI" -d "$1" $_c >/dev/null 2>"$T/q.err" || fail "'$_c' on the full disk: $(cat "$T/q.err")"
   done
   "$LINLI" -d "$1" summary -o "$T/st.summary" 2>"$T/q.err" || fail "summary on the full disk: $(cat "$T/q.err")"
-  "$LINLI" -d "$1" export -o "$T/st.bundle" 2>"$T/q.err" || fail "export on the full disk: $(cat "$T/q.err")"
+  "$LINLI" -d "$1" export -o "$T/st.bundle" --force 2>"$T/q.err" || fail "export on the full disk: $(cat "$T/q.err")"
 }
 
-"$LINLI" -d "$DISK/st" init --name st >/dev/null 2>"$T/q.err" || fail "init on the small disk: $(cat "$T/q.err")"
+"$LINLI" -d "$DISK/st" init --no-trust --name st >/dev/null 2>"$T/q.err" || fail "init on the small disk: $(cat "$T/q.err")"
 PK_S=$(cat "$DISK/st/node.key.pub")
 ln -s "$DISK/st" "$T/st" # where node_start looks for the control socket
 
