@@ -338,7 +338,8 @@ cmd_status(cli *c)
       printf("trust root: %s%s\n", rh,
              memcmp(root, lstore_self(s), LINLI_PK_BYTES) == 0 ? " (this node)" : "");
     } else {
-      printf("trust root: none: every validly signed op is accepted (linli init --root)\n");
+      printf("trust root: none: every validly signed op is accepted and a log is shared with the "
+             "child it first came from (linli init --root)\n");
     }
     if (ts->certified) {
       char until[64];
