@@ -1,0 +1,85 @@
+#!/bin/sh
+# mp_backup.sh - linli backup of a running station and linli restore.
+#
+#   sh tests/mp_backup.sh BUILD_DIR
+#
+# Village va, child of street st, is backed up while its node runs (through
+# the control socket), writes more that reaches the street, then loses its
+# disk.  The restored station refuses local writes, saying why, until its
+# node has received its own log back from the street; then it holds all of
+# it and writes again.  A damaged or foreign backup file is refused with
+# nothing written.
+set -eu
+NAME=mp_backup
+. "$(dirname "$0")/mp_lib.sh"
+
+nkeys() {
+  q "$1" ls "$2" >"$T/ls.out" || fail "ls $2 at $1 failed: $(cat "$T/q.err")"
+  wc -l <"$T/ls.out" | tr -d ' '
+}
+has_n() { [ "$(nkeys "$1" "$2")" -eq "$3" ]; }
+
+mkstation st; PK_S=$PK
+mkstation va; PK_A=$PK
+cat >"$T/st.conf.in" <<EOF
+name = st
+role = street
+data = $T/st
+listen = tcp://127.0.0.1:@PORT@
+child = $PK_A va
+EOF
+node_listen st 0
+cat >"$T/va.conf" <<EOF
+name = va
+role = village
+data = $T/va
+parent = tcp://127.0.0.1:$PORT $PK_S st
+EOF
+node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
+for i in 1 2 3; do
+  q "$T/va" put "hh/va/$i" 户主=甲$i >/dev/null || fail "put at va: $(cat "$T/q.err")"
+done
+q "$T/va" backup -o "$T/va.bk" >/dev/null || fail "backup of running va: $(cat "$T/q.err")"
+[ -s "$T/va.bk" ] || fail "no backup file"
+ok "a running station is backed up through its node"
+
+for i in 4 5; do
+  q "$T/va" put "hh/va/$i" 户主=甲$i >/dev/null || fail "put at va: $(cat "$T/q.err")"
+done
+poll 20 has_n "$T/st" hh/va/ 5 || fail "va's 5 records did not reach st"
+node_stop va
+q "$T/va" backup -o "$T/va-stopped.bk" >/dev/null || fail "backup of stopped va: $(cat "$T/q.err")"
+q "$T/vs" restore "$T/va-stopped.bk" >/dev/null || fail "restore of the stopped copy: $(cat "$T/q.err")"
+[ "$(nkeys "$T/vs" hh/va/)" -eq 5 ] || fail "the stopped station's backup does not hold 5 records"
+rm -rf "$T/va"
+ok "a stopped station is backed up too; 5 records at the street, va's disk is lost"
+
+cp "$T/va.bk" "$T/bad.bk"
+printf 'X' | dd of="$T/bad.bk" bs=1 seek=100 conv=notrunc 2>/dev/null
+if q "$T/va" restore "$T/bad.bk" >/dev/null; then fail "a damaged backup was restored"; fi
+grep -q "damaged" "$T/q.err" || fail "no word of damage: $(cat "$T/q.err")"
+[ ! -e "$T/va" ] || fail "a refused restore left $T/va behind"
+printf 'not a backup' >"$T/junk.bk"
+if q "$T/va" restore "$T/junk.bk" >/dev/null; then fail "a foreign file was restored"; fi
+grep -q "not a linli backup" "$T/q.err" || fail "foreign file: $(cat "$T/q.err")"
+ok "a damaged or foreign backup is refused, nothing written"
+
+q "$T/va" restore "$T/va.bk" >/dev/null || fail "restore: $(cat "$T/q.err")"
+[ "$(cat "$T/va/node.key.pub")" = "$PK_A" ] || fail "the restored station has another key"
+[ "$(nkeys "$T/va" hh/va/)" -eq 3 ] || fail "the backup does not hold va's 3 records"
+q "$T/va" status | grep -q RECOVERING || fail "restored station does not show RECOVERING"
+if q "$T/va" put hh/va/6 户主=丙 >/dev/null; then fail "a restored station accepted a write"; fi
+grep -q "recover its own log" "$T/q.err" || fail "refusal does not say why: $(cat "$T/q.err")"
+ok "restored: 3 records, RECOVERING, a write is refused saying why"
+
+node_start va || fail "restored va exited at start: $(tail -n 1 "$T/va.log")"
+poll 30 has_n "$T/va" hh/va/ 5 || fail "restored va holds $(nkeys "$T/va" hh/va/) of 5 after 30 s"
+can_write() { q "$T/va" put hh/va/6 户主=丙 >/dev/null; }
+poll 20 can_write || fail "va still refuses writes after recovering: $(cat "$T/q.err")"
+poll 20 has_n "$T/st" hh/va/ 6 || fail "va's write after recovery did not reach st"
+ok "va recovers its 5 records from the street, then writes again"
+
+node_stop va
+node_stop st
+ok "all stopped cleanly"
+echo "$NAME: $PASS passed, $FAIL failed"
