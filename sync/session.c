@@ -1399,6 +1399,13 @@ session_tick(lsession *s, uint64_t now_ms)
   return next > now_ms ? next : now_ms + 1;
 }
 
+uint64_t
+session_peer_seq(lsession *s, const uint8_t author[LINLI_PK_BYTES])
+{
+  const pstate *p = s_author(s, author, false);
+  return p ? p->adv : 0;
+}
+
 void
 session_stat_get(const lsession *s, lsession_stat *st)
 {

@@ -228,6 +228,9 @@ int session_next_out(lsession *s, lbuf *out, uint64_t now_ms, lerr *e);
 void session_unsent(lsession *s);
 
 void session_stat_get(const lsession *s, lsession_stat *st);
+/* How much of `author`'s log the peer holds, as its HELLO and ACKs said
+ * (0 when it named none). */
+uint64_t session_peer_seq(lsession *s, const uint8_t author[LINLI_PK_BYTES]);
 const uint8_t *session_peer(const lsession *s);
 
 #endif

@@ -79,6 +79,30 @@ poll 20 can_write || fail "va still refuses writes after recovering: $(cat "$T/q
 poll 20 has_n "$T/st" hh/va/ 6 || fail "va's write after recovery did not reach st"
 ok "va recovers its 5 records from the street, then writes again"
 
+echo "# a copy of the directory brought back by hand"
+node_stop va
+mkdir "$T/raw"
+(cd "$T/va" && tar cf - --exclude control.sock .) | (cd "$T/raw" && tar xf -)
+node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
+for i in 7 8; do
+  q "$T/va" put "hh/va/$i" 户主=丁$i >/dev/null || fail "put at va: $(cat "$T/q.err")"
+done
+poll 20 has_n "$T/st" hh/va/ 8 || fail "va's records 7 and 8 did not reach st"
+node_stop va
+rm -rf "$T/va"
+mv "$T/raw" "$T/va"
+[ "$(nkeys "$T/va" hh/va/)" -eq 6 ] || fail "the raw copy does not hold 6 records"
+node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
+copied() { grep -q "brought back from a copy" "$T/va.log"; }
+poll 20 copied || fail "the node did not see that the parent holds more of its own log"
+poll 30 has_n "$T/va" hh/va/ 8 || fail "the copied va holds $(nkeys "$T/va" hh/va/) of 8 after 30 s"
+can_write9() { q "$T/va" put hh/va/9 户主=戊 >/dev/null; }
+poll 20 can_write9 || fail "va refuses writes after recovering: $(cat "$T/q.err")"
+poll 20 has_n "$T/st" hh/va/ 9 || fail "va's write after recovery did not reach st"
+J=$(q "$T/st" --json status) || fail "status at st"
+printf '%s\n' "$J" | grep -q '"forks":\[\]' || fail "a fork at st: $J"
+ok "the parent's HELLO puts a hand-copied station in recovery; it catches up, no fork"
+
 node_stop va
 node_stop st
 ok "all stopped cleanly"
