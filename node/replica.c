@@ -435,7 +435,11 @@ s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
       /* The author's fault, not the peer's: leave it out, keep serving. */
       refused[i] = 1;
       p->r->refused++;
-      log_warn("from %s: %s", who, re.msg);
+      if (rc == LINLI_EFORK)
+        log_error("from %s: %s (the author's station, not %s, must be repaired: "
+                  "docs/OPERATING.md, \"Forks\")", who, re.msg, who);
+      else
+        log_warn("from %s: %s", who, re.msg);
       rc = 0;
       continue;
     }
@@ -466,6 +470,19 @@ done:
   return rc;
 }
 
+static int
+s_hash_at(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+          uint8_t hash[LINLI_HASH_BYTES], bool *forked, lerr *e)
+{
+  s_peer *p = ctx;
+  ltrust_state *st = malloc(sizeof *st);
+  if (st == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  *forked = lstore_trust(p->r->s, author, st, NULL) == 0 && st->forked;
+  free(st);
+  return lstore_hash_at(p->r->s, author, seq, hash, e);
+}
+
 static uint32_t
 s_fork_count(void *ctx)
 {
@@ -489,7 +506,14 @@ s_fork_put(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *ev, siz
   if (rc == 0 && is_new) {
     char who[LINLI_SHORT_ID_LEN + 1];
     ident_short(who, peer);
-    log_warn("fork evidence received from %s", who);
+    uint8_t author[LINLI_PK_BYTES] = {0};
+    uint64_t seq = 0;
+    char whose[LINLI_SHORT_ID_LEN + 1] = "?";
+    if (fork_check(ev, n, author, &seq, NULL) == 0)
+      ident_short(whose, author);
+    log_error("fork evidence received from %s: author %s signed two histories at seq %llu%s "
+              "(docs/OPERATING.md, \"Forks\")", who, whose, (unsigned long long)seq,
+              memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) == 0 ? ", this station" : "");
   }
   return rc;
 }
@@ -544,6 +568,7 @@ replica_peer(lreplica *r, const uint8_t pk[LINLI_PK_BYTES], int kind, lrepl *out
   out->read = s_read;
   out->apply = s_apply;
   out->classify = s_classify;
+  out->hash_at = s_hash_at;
   out->fork_count = s_fork_count;
   out->fork_get = s_fork_get;
   out->fork_put = s_fork_put;

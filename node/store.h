@@ -341,6 +341,11 @@ int lstore_backup(lstore *s, const char *path, lerr *e);
  * recovering (lstore_set_recovering). */
 int lstore_restore(const char *file, const char *dir, lerr *e);
 
+/* The chain hash of `author`'s op `seq`, from the stored log
+ * (LINLI_ENOTFOUND when not held). */
+int lstore_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+                   uint8_t out[LINLI_HASH_BYTES], lerr *e);
+
 /* The author's signed head exactly at `seq`, as a stored delta ends there
  * (what a revocation must carry); LINLI_ENOTFOUND names the nearest ones. */
 int lstore_signed_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, lhead *out,

@@ -103,6 +103,34 @@ J=$(q "$T/st" --json status) || fail "status at st"
 printf '%s\n' "$J" | grep -q '"forks":\[\]' || fail "a fork at st: $J"
 ok "the parent's HELLO puts a hand-copied station in recovery; it catches up, no fork"
 
+echo "# a copy brought back by hand and written to before it reconnects: a fork"
+node_stop va
+mkdir "$T/raw"
+(cd "$T/va" && tar cf - --exclude control.sock .) | (cd "$T/raw" && tar xf -)
+node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
+q "$T/va" put hh/va/10 户主=己 >/dev/null || fail "put at va: $(cat "$T/q.err")"
+poll 20 has_n "$T/st" hh/va/ 10 || fail "va's record 10 did not reach st"
+node_stop va
+rm -rf "$T/va"
+mv "$T/raw" "$T/va"
+for i in 11 12; do
+  q "$T/va" put "hh/va/$i" 户主=庚$i >/dev/null || fail "put at the copy: $(cat "$T/q.err")"
+done
+: >"$T/st.log.mark"
+wc -l <"$T/st.log" >"$T/st.log.mark"
+node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
+forks() { J=$(q "$1" --json status) && ! printf '%s\n' "$J" | grep -q '"forks":\[\]'; }
+poll 20 forks "$T/st" || fail "the street shows no fork: $J"
+poll 20 forks "$T/va" || fail "the village shows no fork: $J"
+q "$T/va" status | grep -q "^FORK: author $(printf %s "$PK_A" | cut -c1-12)" ||
+  fail "va's status does not name its own key: $(q "$T/va" status)"
+sleep 3
+if tail -n +"$(($(cat "$T/st.log.mark") + 1))" "$T/st.log" | grep -q "refusing it for"; then
+  fail "the street bans va instead of keeping fork evidence: $(grep "refusing it" "$T/st.log" | tail -n 1)"
+fi
+grep -q "ERROR.*two signed histories" "$T/st.log" || fail "the street's log has no error naming the fork"
+ok "the fork is shown on both sides with evidence, not refused in a loop"
+
 node_stop va
 node_stop st
 ok "all stopped cleanly"
