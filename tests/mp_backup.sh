@@ -13,11 +13,6 @@ set -eu
 NAME=mp_backup
 . "$(dirname "$0")/mp_lib.sh"
 
-nkeys() {
-  q "$1" ls "$2" >"$T/ls.out" || fail "ls $2 at $1 failed: $(cat "$T/q.err")"
-  wc -l <"$T/ls.out" | tr -d ' '
-}
-has_n() { [ "$(nkeys "$1" "$2")" -eq "$3" ]; }
 
 mkstation st; PK_S=$PK
 mkstation va; PK_A=$PK

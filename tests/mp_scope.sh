@@ -25,11 +25,6 @@ certify() { # STATION PREFIX
     --prefix "$2" -o "$T/$1.chain" >/dev/null || fail "cert issue for $1: $(cat "$T/q.err")"
   q "$T/$1" cert install "$T/$1.chain" >/dev/null || fail "cert install at $1: $(cat "$T/q.err")"
 }
-nkeys() {
-  q "$1" ls "$2" >"$T/ls.out" || fail "ls $2 at $1 failed: $(cat "$T/q.err")"
-  wc -l <"$T/ls.out" | tr -d ' '
-}
-has_n() { [ "$(nkeys "$1" "$2")" -eq "$3" ]; }
 
 echo "# a street that is the trust root, villages va and vb, replacement vc"
 "$LINLI" -d "$T/st" init --name st --root self >"$T/q.out" 2>"$T/q.err" ||
