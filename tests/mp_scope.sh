@@ -37,16 +37,16 @@ certify va gusu/jinchang/va/
 certify vb gusu/jinchang/vb/
 cp "$T/va/node.key" "$T/va.key"
 for i in 1 2 3; do
-  q "$T/va" put "gusu/jinchang/va/hh/$i" 户主=甲$i >/dev/null || fail "put at va: $(cat "$T/q.err")"
+  q "$T/va" put "/gusu/jinchang/va/hh/$i" 户主=甲$i >/dev/null || fail "put at va: $(cat "$T/q.err")"
 done
-q "$T/vb" put gusu/jinchang/vb/hh/1 户主=乙 >/dev/null || fail "put at vb: $(cat "$T/q.err")"
+q "$T/vb" put /gusu/jinchang/vb/hh/1 户主=乙 >/dev/null || fail "put at vb: $(cat "$T/q.err")"
 ok "va writes 3 households, vb 1"
 
 echo "# va's bundle is carried through vb"
 q "$T/vb" summary -o "$T/vb.summary" >/dev/null || fail "summary at vb: $(cat "$T/q.err")"
 q "$T/va" export --for "$T/vb.summary" -o "$T/va.bundle" >/dev/null || fail "export: $(cat "$T/q.err")"
 q "$T/vb" import "$T/va.bundle" >/dev/null || fail "import at vb: $(cat "$T/q.err")"
-[ "$(nkeys "$T/vb" gusu/jinchang/va/)" -eq 3 ] || fail "vb did not import va's 3 records"
+[ "$(nkeys "$T/vb" /gusu/jinchang/va/)" -eq 3 ] || fail "vb did not import va's 3 records"
 
 cat >"$T/st.conf.in" <<EOF
 name = st
@@ -68,20 +68,20 @@ parent = tcp://127.0.0.1:$PORT_S $PK_S st
 EOF
 done
 node_start vb || fail "vb exited at start: $(tail -n 1 "$T/vb.log")"
-poll 20 has_n "$T/st" gusu/jinchang/va/ 3 || fail "va's records did not reach st through vb"
+poll 20 has_n "$T/st" /gusu/jinchang/va/ 3 || fail "va's records did not reach st through vb"
 ok "va's records reached the street through vb first"
 
 node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
 for i in 4 5 6 7 8; do
-  q "$T/va" put "gusu/jinchang/va/hh/$i" 户主=甲$i 备注=敏感 >/dev/null ||
+  q "$T/va" put "/gusu/jinchang/va/hh/$i" 户主=甲$i 备注=敏感 >/dev/null ||
     fail "put at va: $(cat "$T/q.err")"
 done
-poll 20 has_n "$T/st" gusu/jinchang/va/ 8 || fail "va's later records did not reach st"
+poll 20 has_n "$T/st" /gusu/jinchang/va/ 8 || fail "va's later records did not reach st"
 # Give the street time to pass them on if it wrongly would.
-q "$T/vb" put gusu/jinchang/vb/hh/2 户主=乙2 >/dev/null || fail "put at vb: $(cat "$T/q.err")"
-poll 20 has_n "$T/st" gusu/jinchang/vb/ 2 || fail "vb's write did not reach st"
+q "$T/vb" put /gusu/jinchang/vb/hh/2 户主=乙2 >/dev/null || fail "put at vb: $(cat "$T/q.err")"
+poll 20 has_n "$T/st" /gusu/jinchang/vb/ 2 || fail "vb's write did not reach st"
 sleep 2
-n=$(nkeys "$T/vb" gusu/jinchang/va/)
+n=$(nkeys "$T/vb" /gusu/jinchang/va/)
 [ "$n" -eq 3 ] || fail "vb holds $n of va's records, expected the 3 carried ones"
 ok "va's later records reach the street and not vb"
 
@@ -96,16 +96,16 @@ rm -rf "$T/va"
 "$LINLI" -d "$T/va" init --name va --key "$T/va.key" --root "$PK_S" --restore >"$T/q.out" 2>"$T/q.err" ||
   fail "init --restore of va failed: $(cat "$T/q.err")"
 node_start va || fail "restored va exited at start: $(tail -n 1 "$T/va.log")"
-poll 30 has_n "$T/va" gusu/jinchang/va/ 8 ||
-  fail "restored va holds $(nkeys "$T/va" gusu/jinchang/va/) of its 8 records after 30 s"
+poll 30 has_n "$T/va" /gusu/jinchang/va/ 8 ||
+  fail "restored va holds $(nkeys "$T/va" /gusu/jinchang/va/) of its 8 records after 30 s"
 ok "restored va recovers its own 8 records"
 
 echo "# a replacement device with a new key certified for va's prefix"
 certify vc gusu/jinchang/va/
 node_start vc || fail "vc exited at start: $(tail -n 1 "$T/vc.log")"
-poll 30 has_n "$T/vc" gusu/jinchang/va/ 8 ||
-  fail "vc holds $(nkeys "$T/vc" gusu/jinchang/va/) of va's 8 records after 30 s"
-[ "$(nkeys "$T/vc" gusu/jinchang/vb/)" -eq 0 ] || fail "vc holds vb's records"
+poll 30 has_n "$T/vc" /gusu/jinchang/va/ 8 ||
+  fail "vc holds $(nkeys "$T/vc" /gusu/jinchang/va/) of va's 8 records after 30 s"
+[ "$(nkeys "$T/vc" /gusu/jinchang/vb/)" -eq 0 ] || fail "vc holds vb's records"
 ok "vc receives its prefix's history and nothing of vb"
 
 for n in vc va vb st; do node_stop $n; done
