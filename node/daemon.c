@@ -312,17 +312,35 @@ s_report(s_peer *p, uint64_t now)
 }
 
 /* A restored node may write again once a parent has told it everything it
- * holds, its own log included: then no seq it signs can be signed twice. */
+ * holds, its own log included: then no seq it signs can be signed twice.
+ * A parent holding more of our own log than we do means this store was
+ * brought back from a copy by hand: recovery mode at once, before any
+ * local write can sign a seq the parent already holds. */
 static void
 s_recovery(ldaemon *d, s_peer *p)
 {
-  if (p->kind != LPEER_PARENT || p->sess == NULL || !lstore_recovering(d->s))
+  if (p->kind != LPEER_PARENT || p->sess == NULL)
     return;
   lsession_stat st;
   session_stat_get(p->sess, &st);
+  lerr e = {0};
+  if (!lstore_recovering(d->s)) {
+    lhead h;
+    uint64_t mine = lstore_head(d->s, lstore_self(d->s), &h, NULL) == 0 ? h.seq : 0;
+    uint64_t theirs = session_peer_seq(p->sess, lstore_self(d->s));
+    if (!st.hello_done || theirs <= mine)
+      return;
+    if (lstore_set_recovering(d->s, true, &e) != 0) {
+      log_error("cannot enter recovery: %s", e.msg);
+      return;
+    }
+    log_error("parent %s holds %llu ops of this station's own log, this store only %llu: it "
+              "was brought back from a copy; local writes are refused until the own log is "
+              "back (recovery mode)",
+              p->cfg->name, (unsigned long long)theirs, (unsigned long long)mine);
+  }
   if (!st.hello_done || st.ops_behind_in != 0)
     return;
-  lerr e = {0};
   if (lstore_set_recovering(d->s, false, &e) != 0)
     log_error("cannot record that the own log was recovered: %s", e.msg);
   else

@@ -196,12 +196,60 @@ replica_take_applied(lreplica *r)
   return n;
 }
 
+/* The namespace prefix of `pk`'s certificate chain as this store holds it
+ * (from the first op of pk's own log): true and *out set when certified. */
+static bool
+s_cert_prefix(lstore *s, const uint8_t pk[LINLI_PK_BYTES], ltrust_state *st, const char **out)
+{
+  if (lstore_trust(s, pk, st, NULL) != 0 || !st->certified)
+    return false;
+  *out = st->chain.c[0].prefix;
+  return true;
+}
+
+/* Under a trust root the certificates decide (replica.h): an author whose
+ * certificate lies inside the child's namespace is its subtree, one whose
+ * namespace contains the child's is above it, the root and our own key are
+ * above it; anything else, and everything but our own and DOWN logs while
+ * we hold no certificate of the child, is out of its scope. */
+static int
+s_cert_scope(const s_peer *p, const uint8_t author[LINLI_PK_BYTES])
+{
+  lstore *s = p->r->s;
+  const uint8_t *root = lstore_root(s);
+  if (memcmp(author, lstore_self(s), LINLI_PK_BYTES) == 0 ||
+      memcmp(author, root, LINLI_PK_BYTES) == 0)
+    return LSCOPE_DOWN;
+  ltrust_state *cst = malloc(2 * sizeof *cst);
+  if (cst == NULL)
+    return -1; /* out of memory: share less */
+  ltrust_state *ast = cst + 1;
+  const char *cp, *ap;
+  int cls = -1;
+  bool child_cert = s_cert_prefix(s, p->pk, cst, &cp);
+  if (!s_cert_prefix(s, author, ast, &ap)) {
+    /* No certificate held: the parent's word that it is above us, or
+     * nothing (its ops are refused here anyway). */
+    cls = replica_class(p->r, author, NULL) == LCLASS_DOWN ? LSCOPE_DOWN : -1;
+  } else if (child_cert && strncmp(ap, cp, strlen(cp)) == 0) {
+    cls = LSCOPE_SUBTREE;
+  } else if (child_cert && strncmp(cp, ap, strlen(ap)) == 0) {
+    cls = LSCOPE_DOWN;
+  } else if (!child_cert && replica_class(p->r, author, NULL) == LCLASS_DOWN) {
+    cls = LSCOPE_DOWN;
+  }
+  free(cst);
+  return cls;
+}
+
 /* The class `author` has in the scope of child `peer`: LSCOPE_DOWN,
  * LSCOPE_SUBTREE, or -1 when the child must not see it. */
 static int
 s_child_scope(const s_peer *p, const uint8_t author[LINLI_PK_BYTES])
 {
   uint8_t child[LINLI_PK_BYTES];
+  if (lstore_root(p->r->s) != NULL)
+    return s_cert_scope(p, author);
   switch (replica_class(p->r, author, child)) {
   case LCLASS_SELF:
   case LCLASS_DOWN:
@@ -265,6 +313,13 @@ s_head(void *ctx, const uint8_t author[LINLI_PK_BYTES], lrepl_head *out, lerr *e
   const s_entry *en = hmap_get(&p->r->scopes, author, LINLI_PK_BYTES);
   if ((en == NULL || !en->held) && memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) != 0)
     return lerr_set(e, LINLI_ENOTFOUND, "author not held");
+  /* Under a trust root a child hears nothing of an author outside its
+   * scope, not even how much we hold: a village listing its sibling's key
+   * would otherwise watch the sibling's head move.  A log the child
+   * carried in (a bundle) is then sent up again on each connection, and
+   * the parent discards what it holds. */
+  if (p->kind == LPEER_CHILD && lstore_root(p->r->s) != NULL && s_child_scope(p, author) < 0)
+    return lerr_set(e, LINLI_ENOTFOUND, "author outside the peer's scope");
   int rc = lstore_head(p->r->s, author, &h, e);
   if (rc)
     return rc;
@@ -380,7 +435,11 @@ s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
       /* The author's fault, not the peer's: leave it out, keep serving. */
       refused[i] = 1;
       p->r->refused++;
-      log_warn("from %s: %s", who, re.msg);
+      if (rc == LINLI_EFORK)
+        log_error("from %s: %s (the author's station, not %s, must be repaired: "
+                  "docs/OPERATING.md, \"Forks\")", who, re.msg, who);
+      else
+        log_warn("from %s: %s", who, re.msg);
       rc = 0;
       continue;
     }
@@ -411,6 +470,19 @@ done:
   return rc;
 }
 
+static int
+s_hash_at(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+          uint8_t hash[LINLI_HASH_BYTES], bool *forked, lerr *e)
+{
+  s_peer *p = ctx;
+  ltrust_state *st = malloc(sizeof *st);
+  if (st == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  *forked = lstore_trust(p->r->s, author, st, NULL) == 0 && st->forked;
+  free(st);
+  return lstore_hash_at(p->r->s, author, seq, hash, e);
+}
+
 static uint32_t
 s_fork_count(void *ctx)
 {
@@ -434,7 +506,14 @@ s_fork_put(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *ev, siz
   if (rc == 0 && is_new) {
     char who[LINLI_SHORT_ID_LEN + 1];
     ident_short(who, peer);
-    log_warn("fork evidence received from %s", who);
+    uint8_t author[LINLI_PK_BYTES] = {0};
+    uint64_t seq = 0;
+    char whose[LINLI_SHORT_ID_LEN + 1] = "?";
+    if (fork_check(ev, n, author, &seq, NULL) == 0)
+      ident_short(whose, author);
+    log_error("fork evidence received from %s: author %s signed two histories at seq %llu%s "
+              "(docs/OPERATING.md, \"Forks\")", who, whose, (unsigned long long)seq,
+              memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) == 0 ? ", this station" : "");
   }
   return rc;
 }
@@ -489,6 +568,7 @@ replica_peer(lreplica *r, const uint8_t pk[LINLI_PK_BYTES], int kind, lrepl *out
   out->read = s_read;
   out->apply = s_apply;
   out->classify = s_classify;
+  out->hash_at = s_hash_at;
   out->fork_count = s_fork_count;
   out->fork_get = s_fork_get;
   out->fork_put = s_fork_put;

@@ -22,6 +22,15 @@
  *               receives another village's log, even if it asks for one:
  *               `read` refuses an author outside the peer's scope.
  *
+ * Under a trust root (lstore_root) the classes above decide only what
+ * a parent's word and first arrival say; what child C may see is decided
+ * by the certificate chains the store holds (docs/PROTOCOL.md,
+ * "Replication scope"): authors certified inside C's prefix are its
+ * subtree (LSCOPE_SUBTREE), SELF, the root and authors certified above
+ * C's prefix are LSCOPE_DOWN, anything else is out of scope and `head`
+ * says nothing of it.  Before C's own certificate is held, C sees SELF,
+ * the root and DOWN only.
+ *
  * Classes change only towards more knowledge: an UNASSIGNED author that
  * arrives from child C becomes CHILD(C); a parent's word moves an author
  * between DOWN and UNASSIGNED; SELF and CHILD(k) never change.  Classes are

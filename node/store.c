@@ -727,6 +727,17 @@ st_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
   return 0;
 }
 
+int
+lstore_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+               uint8_t out[LINLI_HASH_BYTES], lerr *e)
+{
+  lbuf scratch;
+  lbuf_init(&scratch);
+  int rc = st_hash_at(s, author, seq, out, &scratch, e);
+  lbuf_free(&scratch);
+  return rc;
+}
+
 /* ---- trust (crdt/trust.h) ---- */
 
 const uint8_t *

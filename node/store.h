@@ -329,6 +329,23 @@ int lstore_set_recovering(lstore *s, bool on, lerr *e);
 /* When the recovering node was restored (ms since 1970; 0 when unknown). */
 uint64_t lstore_restored_ms(const lstore *s);
 
+/* A consistent copy of the open store and the node's key files in one
+ * file at `path` (written to a temporary name, synced, renamed): a RocksDB
+ * checkpoint, so a running node takes it while it serves (through its
+ * control socket: the node holds the store's lock).  Format in
+ * docs/OPERATING.md, "Backups". */
+int lstore_backup(lstore *s, const char *path, lerr *e);
+/* Unpacks a backup into `dir`, which must not exist; the whole file is
+ * checked (its checksum, every name) before anything is written, and a
+ * failure leaves no directory behind.  The caller then marks the store
+ * recovering (lstore_set_recovering). */
+int lstore_restore(const char *file, const char *dir, lerr *e);
+
+/* The chain hash of `author`'s op `seq`, from the stored log
+ * (LINLI_ENOTFOUND when not held). */
+int lstore_hash_at(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+                   uint8_t out[LINLI_HASH_BYTES], lerr *e);
+
 /* The author's signed head exactly at `seq`, as a stored delta ends there
  * (what a revocation must carry); LINLI_ENOTFOUND names the nearest ones. */
 int lstore_signed_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, lhead *out,

@@ -726,6 +726,21 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
     }
     p->acked = p->adv = h.seq;
     p->fork = p->in_scope && p->local == h.seq && h.seq > 0 && memcmp(p->hash8, h.h8, HASH8) != 0;
+    uint8_t at[LINLI_HASH_BYTES];
+    bool forked = false;
+    if (p->in_scope && h.seq > 0 && h.seq <= p->local && s->repl.hash_at &&
+        s->repl.hash_at(s->repl.ctx, h.author, h.seq, at, &forked, NULL) == 0) {
+      /* Diverged at or below our head (a station restored from a copy
+       * that wrote again): sending from h.seq + 1 would only be refused
+       * as not chaining, again at every HELLO.  Unless evidence is held
+       * already, the op at h.seq goes once, so that the peer's own check
+       * sees two signed histories and keeps fork evidence, which then
+       * reaches both sides; after that the log is not sent. */
+      bool diverged = memcmp(at, h.h8, HASH8) != 0;
+      p->fork = diverged && forked;
+      if (diverged && !forked)
+        p->acked = p->adv = h.seq - 1;
+    }
   }
   if (!last) {
     s->hello_parts = o.parts;
@@ -1397,6 +1412,13 @@ session_tick(lsession *s, uint64_t now_ms)
   if (s->cfg.initiator && s->last_hello_tx + s->cfg.resync_ms < next)
     next = s->last_hello_tx + s->cfg.resync_ms;
   return next > now_ms ? next : now_ms + 1;
+}
+
+uint64_t
+session_peer_seq(lsession *s, const uint8_t author[LINLI_PK_BYTES])
+{
+  const pstate *p = s_author(s, author, false);
+  return p ? p->adv : 0;
 }
 
 void

@@ -121,6 +121,12 @@ typedef struct lrepl {
   /* The peer (a parent) says which class an author it offers has. */
   void (*classify)(void *ctx, const uint8_t peer[LINLI_PK_BYTES],
                    const uint8_t author[LINLI_PK_BYTES], int cls);
+  /* The chain hash of `author`'s op `seq` as held, and whether fork
+   * evidence against `author` is held (*forked).  Used when the peer's
+   * HELLO names a seq below ours: a differing hash there means our log
+   * and the peer's diverged.  May be NULL. */
+  int (*hash_at)(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
+                 uint8_t hash[LINLI_HASH_BYTES], bool *forked, lerr *e);
   /* Fork evidence (docs/FORMAT.md), so that every node hears of a fork,
    * not only the one that saw both histories.  fork_count: how many are
    * held; fork_get: the i-th (0-based) into `out`, 1 when there is one;
@@ -228,6 +234,9 @@ int session_next_out(lsession *s, lbuf *out, uint64_t now_ms, lerr *e);
 void session_unsent(lsession *s);
 
 void session_stat_get(const lsession *s, lsession_stat *st);
+/* How much of `author`'s log the peer holds, as its HELLO and ACKs said
+ * (0 when it named none). */
+uint64_t session_peer_seq(lsession *s, const uint8_t author[LINLI_PK_BYTES]);
 const uint8_t *session_peer(const lsession *s);
 
 #endif

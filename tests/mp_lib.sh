@@ -12,7 +12,8 @@
 # Helpers: ok/fail (counting; fail prints the closing line and exits 1),
 # poll SECONDS CMD... (runs CMD until it succeeds or the time is up), q DIR
 # ARGS... (linli with the output on stdout, errors in $T/q.err), jnum
-# (a number field of the JSON in $J), free_port, node_start, node_stop,
+# (a number field of the JSON in $J), nkeys and has_n (records under a
+# prefix), free_port, node_start, node_stop,
 # node_kill, node_check_log.
 if [ $# -ne 1 ]; then
   echo "usage: sh tests/$NAME.sh BUILD_DIR" >&2
@@ -112,6 +113,15 @@ q() {
   shift
   "$LINLI" -d "$_d" "$@" 2>"$T/q.err"
 }
+
+# nkeys DIR PREFIX: how many records ls lists.
+nkeys() {
+  q "$1" ls "$2" >"$T/ls.out" || fail "ls $2 at $1 failed: $(cat "$T/q.err")"
+  wc -l <"$T/ls.out" | tr -d ' '
+}
+
+# has_n DIR PREFIX N: ls lists N records under PREFIX.
+has_n() { [ "$(nkeys "$1" "$2")" -eq "$3" ]; }
 
 # jnum FIELD: the first number field FIELD of the JSON in $J.
 jnum() {

@@ -117,11 +117,6 @@ poll 20 has_notice2 "$T/vb" || fail "a live district notice did not reach vb wit
 ok "a live district notice reaches both villages through the street"
 
 echo "# a village never holds its sibling's records"
-# nkeys DIR PREFIX: how many records ls lists.
-nkeys() {
-  q "$1" ls "$2" >"$T/ls.out" || fail "ls $2 at $1 failed: $(cat "$T/q.err")"
-  wc -l <"$T/ls.out" | tr -d ' '
-}
 [ "$(nkeys "$T/va" hh/vb/)" -eq 0 ] || fail "va holds vb's records: $(head -n 3 "$T/ls.out")"
 [ "$(nkeys "$T/vb" hh/va/)" -eq 0 ] || fail "vb holds va's records: $(head -n 3 "$T/ls.out")"
 for d in st dist; do

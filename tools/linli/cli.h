@@ -184,6 +184,8 @@ int cmd_init(cli *c);
 int cmd_status(cli *c);
 int cmd_verify(cli *c);
 int cmd_rebuild(cli *c);
+int cmd_backup(cli *c);
+int cmd_restore(cli *c);
 int cmd_put(cli *c);
 int cmd_incr(cli *c);
 int cmd_add(cli *c);

@@ -384,7 +384,8 @@ cmd_status(cli *c)
       printf("trust root: %s%s\n", rh,
              memcmp(root, lstore_self(s), LINLI_PK_BYTES) == 0 ? " (this node)" : "");
     } else {
-      printf("trust root: none: this store trusts any signer (made with --no-trust)\n");
+      printf("trust root: none: this store trusts any signer and shares a log with the child it "
+             "first came from (made with --no-trust)\n");
     }
     if (ts->certified) {
       char until[64];
@@ -526,4 +527,65 @@ cmd_rebuild(cli *c)
 done:
   cli_close(&s);
   return rc;
+}
+
+int
+cmd_backup(cli *c)
+{
+  lstore *s = NULL;
+  lerr e = {0};
+  if (c->out == NULL)
+    return cli_usage(c, "-o FILE is required: where to write the backup");
+  int rc = cli_open(c, &s);
+  if (rc != CLI_OK)
+    goto done;
+  if (lstore_backup(s, c->out, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "backup");
+    jw_str(&w, c->out);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("backup written to %s (it holds the secret key: keep it safe)\n", c->out);
+  }
+done:
+  cli_close(&s);
+  return rc;
+}
+
+int
+cmd_restore(cli *c)
+{
+  lstore *s = NULL;
+  lerr e = {0};
+  if (lstore_restore(c->argv[0], c->dir, &e) != 0)
+    return cli_fail_e(&e);
+  if (lstore_open(&s, c->dir, NULL, &e) != 0 || lstore_set_recovering(s, true, &e) != 0) {
+    lstore_close(&s);
+    return cli_fail_e(&e);
+  }
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "dir");
+    jw_str(&w, c->dir);
+    s_json_id(&w, lstore_self(s));
+    jw_key(&w, "recovering");
+    jw_bool(&w, true);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    printf("restored into %s\n", c->dir);
+    s_print_id("id: ", lstore_self(s));
+    printf("recovering: writes wait until this node has recovered its own log from its parent\n");
+  }
+  lstore_close(&s);
+  return CLI_OK;
 }

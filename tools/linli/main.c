@@ -440,6 +440,29 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli verify\n"},
+  {"backup", cmd_backup, 0, 0, OPT_OUT, "backup -o FILE",
+   "write a consistent copy of the station to one file",
+   "Writes the store (a RocksDB checkpoint: consistent, taken while the\n"
+   "node serves) and the node's key files to FILE, one file in the format\n"
+   "docs/OPERATING.md describes.  With a running linli-node the node takes\n"
+   "it.  FILE holds the secret key: keep it as safe as the station.  Never\n"
+   "copy the data directory by hand instead: a copy brought back with tar\n"
+   "and written to signs a second history for seqs the station signed\n"
+   "before (a fork).\n"
+   "\n"
+   "Example:\n"
+   "  linli backup -o /media/usb/yalu-2026-12-01.linli-backup\n"},
+  {"restore", cmd_restore, 1, 1, 0, "restore FILE",
+   "bring a station back from linli backup",
+   "Unpacks FILE (made by linli backup) into the data directory (-d, which\n"
+   "must not exist) and marks the station as recovering: local writes are\n"
+   "refused until linli-node has received the station's own log back from\n"
+   "its parent (or a bundle made for it is imported), so that no seq is\n"
+   "ever signed twice.  The whole file is checked before anything is\n"
+   "written.\n"
+   "\n"
+   "Example:\n"
+   "  linli -d /srv/linli restore /media/usb/yalu-2026-12-01.linli-backup\n"},
   {"rebuild", cmd_rebuild, 0, 0, 0, "rebuild",
    "recompute views and digests from the logs",
    "Throws away every record view and digest and recomputes them from the\n"
@@ -771,7 +794,7 @@ s_writes(const cmd_def *cmd, const cli *c)
          cmd->run == cmd_add || cmd->run == cmd_rm || cmd->run == cmd_append ||
          cmd->run == cmd_del || cmd->run == cmd_import || cmd->run == cmd_rotate ||
          cmd->run == cmd_import_csv ||
-         cmd->run == cmd_rebuild;
+         cmd->run == cmd_rebuild || cmd->run == cmd_restore;
 }
 
 /* Whether the command's arguments include a field name or text a person
@@ -848,6 +871,7 @@ cli_main(int argc, char **argv)
   /* A running linli-node owns the store: hand the command to it.  Key
    * generation and initialisation never touch a running store. */
   if (cli_daemon == NULL && cmd->run != cmd_keygen && cmd->run != cmd_init &&
+      cmd->run != cmd_restore &&
       cmd->run != cmd_audit && cli_forward(&c, argc, argv, &rc) == 1)
     goto done;
   rc = cmd->run(&c);
