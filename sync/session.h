@@ -69,6 +69,9 @@
 #define SYNC_MIN_MESSAGE (16u << 10)  /* the smallest DATA bound a side may ask
                                          for (a lone larger delta still goes) */
 #define SYNC_MAX_INFLIGHT 256         /* DATA messages a sender has unacknowledged */
+#define SYNC_LINK_START (8u << 10)    /* DATA bytes on a new connection, before
+                                         the link is measured */
+#define SYNC_LINK_MIN (2u << 10)      /* the smallest DATA sized to the link */
 
 /* zstd levels for lsession_cfg.compress.  Higher levels gain little on
  * deltas (signatures, hashes and values are close to random) and cost
@@ -161,6 +164,9 @@ typedef struct lsession_cfg {
                                     SYNC_MAX_MESSAGE) */
   uint32_t ping_ms;              /* idle interval before a PING (0: 5 s) */
   uint32_t resync_ms;            /* anti-entropy HELLO interval (0: 5 min) */
+  uint32_t data_ms;              /* link time one DATA may take, as measured
+                                    from ACK timing (0: 2 s); at most two
+                                    such messages are in flight */
   int compress;                  /* zstd level of the DATA we send, 1 to 19
                                     (0: LSESSION_COMPRESS_DEFAULT);
                                     LSESSION_COMPRESS_OFF: we neither accept
@@ -183,6 +189,8 @@ typedef struct lsession_stat {
   uint64_t deltas_refused;       /* left out by the trust rules */
   uint64_t msgs_sent, msgs_received, round_trips;
   uint32_t inflight_bytes;
+  uint32_t link_cap;             /* DATA bytes (on the wire) sized to the link */
+  uint64_t link_rate;            /* the link's rate as measured, bytes/s (0: not yet) */
   uint32_t authors;              /* authors the session keeps state for: those
                                     in the peer's scope and those we hold */
   bool compress_tx;              /* the peer accepts compressed DATA and we send it */
