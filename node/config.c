@@ -604,12 +604,13 @@ config_link(const lconfig *c, lconfig_link *out)
       [LLINK_GPRS] = {60000, 1800000, 300000, 0},
   };
   *out = presets[c->link];
-  if (c->link_heartbeat_ms)
+  /* A PING keeps its ratio to the heartbeat (gprs: one in five). */
+  if (c->link_heartbeat_ms) {
+    out->ping_ms = (uint32_t)((uint64_t)out->ping_ms * c->link_heartbeat_ms / out->heartbeat_ms);
     out->heartbeat_ms = c->link_heartbeat_ms;
+  }
   if (c->link_resync_ms)
     out->resync_ms = c->link_resync_ms;
-  if (out->ping_ms < out->heartbeat_ms)
-    out->ping_ms = out->heartbeat_ms;
   out->data = c->link_data;
 }
 

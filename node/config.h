@@ -47,6 +47,8 @@
  *   link_heartbeat  seconds between transport heartbeats on an idle
  *              connection (lan 2, dsl 10, gprs 60); a connection is cut
  *              when nothing arrives for 1.5 times that (at least 6 s).
+ *              The session's PING keeps its ratio to it (lan 2.5, dsl 6,
+ *              gprs 5 heartbeats).
  *   link_resync  seconds between anti-entropy HELLOs when nothing changed
  *              (lan 300, dsl 600, gprs 1800).
  *   link_data  the largest DATA message in bytes, 16384 to 1048576

@@ -168,7 +168,7 @@ Test(config, link_sets_the_timers_and_the_file_overrides_them)
                0, "%s", e.msg);
   config_link(c, &lk);
   cr_assert_eq(lk.heartbeat_ms, 90000);
-  cr_assert_eq(lk.ping_ms, 300000);
+  cr_assert_eq(lk.ping_ms, 450000); /* five heartbeats, as the preset */
   cr_assert_eq(lk.resync_ms, 3600000);
   uint32_t window, maxmsg;
   config_sync_limits(c, &window, &maxmsg);
