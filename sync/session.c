@@ -820,13 +820,15 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
   int rc = 0;
   static const char *M = "DATA";
   if (!s->hello_rx) {
-    /* A child sends HELLO first, and DATA only once it has the answer.
-     * The child itself may see DATA first: what its parent sent before
-     * our HELLO of a new connection reached it.  The parent's answer to
-     * that HELLO starts over from what we hold: the DATA is ignored. */
-    if (s->cfg.initiator)
-      return 0;
-    return s_refuse(s, e, LINLI_EPROTO, "DATA before HELLO: a child sends its HELLO first");
+    /* A child sends HELLO first, and DATA only once it has the answer,
+     * but an honest peer still produces DATA before HELLO: a parent sees
+     * it when a child's daemon handed DATA of the old connection to a new
+     * one (a flapping line reconnects within the time the child takes to
+     * notice) after the parent restarted; a child sees what its parent
+     * sent before our HELLO of a new connection reached it.  Either way
+     * the HELLO that follows starts over from what is held: the DATA is
+     * ignored, neither applied nor ACKed. */
+    return 0;
   }
   S_NEED(r, mpr_uint(r, &msg_no) == 0, M, "msg_no is not an unsigned integer");
   mpr d = *r; /* the deltas */

@@ -44,9 +44,8 @@
  * (and, in its options, the oldest); both sides speak the older of the two
  * newest, and a peer with none in common is refused (LINLI_EVERSION).
  *
- * Receiver rules: what the peer must not send (DATA before HELLO at a
- * parent, HELLO heads out of order, a child's head of class 1, an ACK for
- * a DATA never sent, ...) is refused with an ERROR that names the rule, or,
+ * Receiver rules: what the peer must not send (HELLO heads out of order,
+ * a child's head of class 1, an ACK for a DATA never sent, ...) is refused with an ERROR that names the rule, or,
  * where an honest peer can produce it, ignored on purpose; malformed
  * messages are refused with the element and byte offset that was wrong.
  *
