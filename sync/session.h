@@ -23,6 +23,14 @@
  * returned sliver: every DATA is one synced commit at the receiver, and a
  * window of a few messages otherwise settles into many small ones.
  *
+ * Link: the sender also measures the link from its ACKs (each message's
+ * size over the time to its ACK, counted from the previous ACK when that
+ * came later; the clock is the `now_ms` of each call) and keeps each DATA
+ * to cfg.data_ms of it, two at most in flight, starting at
+ * SYNC_LINK_START on each connection: on a slow link nothing (a
+ * heartbeat, an ACK) waits behind more than a few seconds of data, and a
+ * connection cut mid-message loses one small message.
+ *
  * Compression: each side lists in its HELLO whether it accepts DATA
  * compressed with zstd; a side sends compressed DATA only to a peer that
  * did, and only when that is smaller.  Links are slow (2G) and deltas are
