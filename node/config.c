@@ -29,7 +29,8 @@
 #define S_FILE_MAX (1u << 20)
 
 enum { S_K_NAME, S_K_ROLE, S_K_DATA, S_K_LISTEN, S_K_LOG, S_K_CONTROL, S_K_PROFILE,
-       S_K_COMPRESS, S_K_TIMEZONE, S_K_AHEAD, S_K_CONTROL_GROUP, S_K_METRICS, S_K_COUNT };
+       S_K_COMPRESS, S_K_TIMEZONE, S_K_AHEAD, S_K_CONTROL_GROUP, S_K_METRICS, S_K_LINK,
+       S_K_LINK_HB, S_K_LINK_RESYNC, S_K_LINK_DATA, S_K_COUNT };
 
 typedef struct s_parser {
   lconfig *c;
@@ -343,6 +344,44 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
       return s_fail(p, "profile must be village or district");
     return 0;
   }
+  if (strcmp(key, "link") == 0) {
+    if ((rc = s_once(p, S_K_LINK, key)) != 0)
+      return rc;
+    for (int l = LLINK_LAN; l <= LLINK_GPRS; l++)
+      if (strlen(config_link_name(l)) == vn && memcmp(v, config_link_name(l), vn) == 0) {
+        c->link = l;
+        return 0;
+      }
+    return s_fail(p, "link must be lan, dsl or gprs");
+  }
+  if (strcmp(key, "link_heartbeat") == 0 || strcmp(key, "link_resync") == 0 ||
+      strcmp(key, "link_data") == 0) {
+    int kk = key[5] == 'h' ? S_K_LINK_HB : key[5] == 'r' ? S_K_LINK_RESYNC : S_K_LINK_DATA;
+    if ((rc = s_once(p, kk, key)) != 0)
+      return rc;
+    uint64_t n = 0;
+    for (size_t i = 0; i < vn && n <= UINT32_MAX; i++) {
+      if (v[i] < '0' || v[i] > '9') {
+        n = 0;
+        break;
+      }
+      n = n * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (kk == S_K_LINK_DATA) {
+      if (n < SYNC_MIN_MESSAGE || n > SYNC_MAX_MESSAGE)
+        return s_fail(p, "link_data must be a number of bytes from %u to %u", SYNC_MIN_MESSAGE,
+                      SYNC_MAX_MESSAGE);
+      c->link_data = (uint32_t)n;
+    } else {
+      if (n < 1 || n > 86400)
+        return s_fail(p, "%s must be a number of seconds from 1 to 86400", key);
+      if (kk == S_K_LINK_HB)
+        c->link_heartbeat_ms = (uint32_t)n * 1000u;
+      else
+        c->link_resync_ms = (uint32_t)n * 1000u;
+    }
+    return 0;
+  }
   if (strcmp(key, "compress") == 0) {
     if ((rc = s_once(p, S_K_COMPRESS, key)) != 0)
       return rc;
@@ -599,6 +638,43 @@ config_sync_limits(const lconfig *c, uint32_t *window, uint32_t *max_message)
   } else {
     *window = 8u << 20;
     *max_message = SYNC_MAX_MESSAGE;
+  }
+  if (c->link_data)
+    *max_message = c->link_data;
+}
+
+/* What each kind of link gets unless the file says otherwise.  gprs: a
+ * village SIM plan is tens of MB a month and the radio should sleep, so an
+ * idle connection sends a heartbeat a minute each way (about 100 bytes
+ * with its answer) and no anti-entropy HELLO for 30 min; writes are still
+ * pushed the moment they happen. */
+void
+config_link(const lconfig *c, lconfig_link *out)
+{
+  static const lconfig_link presets[] = {
+      [LLINK_LAN] = {2000, 300000, 5000, 0},
+      [LLINK_DSL] = {10000, 600000, 60000, 0},
+      [LLINK_GPRS] = {60000, 1800000, 300000, 0},
+  };
+  *out = presets[c->link];
+  /* A PING keeps its ratio to the heartbeat (gprs: one in five). */
+  if (c->link_heartbeat_ms) {
+    out->ping_ms = (uint32_t)((uint64_t)out->ping_ms * c->link_heartbeat_ms / out->heartbeat_ms);
+    out->heartbeat_ms = c->link_heartbeat_ms;
+  }
+  if (c->link_resync_ms)
+    out->resync_ms = c->link_resync_ms;
+  out->data = c->link_data;
+}
+
+const char *
+config_link_name(int link)
+{
+  switch (link) {
+  case LLINK_LAN: return "lan";
+  case LLINK_DSL: return "dsl";
+  case LLINK_GPRS: return "gprs";
+  default: return "?";
   }
 }
 

@@ -42,6 +42,18 @@
  *              district for a street or a district, village for a village
  *              or a device); it also sets the sync window and message
  *              size (config_sync_limits).
+ *   link       lan (default) | dsl | gprs: the kind of line to the parents
+ *              and children, which sets the values below (config_link).
+ *   link_heartbeat  seconds between transport heartbeats on an idle
+ *              connection (lan 2, dsl 10, gprs 60); a connection is cut
+ *              when nothing arrives for 1.5 times that (at least 6 s).
+ *              The session's PING keeps its ratio to it (lan 2.5, dsl 6,
+ *              gprs 5 heartbeats).
+ *   link_resync  seconds between anti-entropy HELLOs when nothing changed
+ *              (lan 300, dsl 600, gprs 1800).
+ *   link_data  the largest DATA message in bytes, 16384 to 1048576
+ *              (default: the profile's); smaller ones are sent while the
+ *              link is measured (docs/PROTOCOL.md, "DATA").
  *   compress   off | 1..19: the zstd level of the sync data this node
  *              sends (default 3).  With `off` it neither sends nor accepts
  *              compressed data; a peer that is off gets plain data.
@@ -76,6 +88,15 @@
 #define LCONFIG_ENDPOINT_MAX 512
 
 enum lnode_role { LROLE_VILLAGE, LROLE_STREET, LROLE_DISTRICT, LROLE_DEVICE };
+enum llink_kind { LLINK_LAN, LLINK_DSL, LLINK_GPRS };
+
+/* The timers of every sync connection of a node, from `link`. */
+typedef struct lconfig_link {
+  uint32_t heartbeat_ms;  /* ZMTP heartbeat interval */
+  uint32_t resync_ms;     /* anti-entropy HELLO period (lsession_cfg.resync_ms) */
+  uint32_t ping_ms;       /* PING on an idle session (lsession_cfg.ping_ms) */
+  uint32_t data;          /* DATA bound in bytes (0: the profile's) */
+} lconfig_link;
 
 typedef struct lconfig_peer {
   char endpoint[LCONFIG_ENDPOINT_MAX]; /* parents only; "" for children */
@@ -101,6 +122,8 @@ typedef struct lconfig {
                                           "none", or a group name */
   uint32_t metrics_addr;               /* IPv4, network order */
   uint16_t metrics_port;               /* 0: no metrics endpoint */
+  int link;                            /* enum llink_kind */
+  uint32_t link_heartbeat_ms, link_resync_ms, link_data; /* 0: the link's */
   lconfig_peer *parents;
   uint32_t nparents;
   lconfig_peer *children;
@@ -124,6 +147,10 @@ void config_destroy(lconfig **c);
  * stations (a street, a district) large ones.  docs/PROTOCOL.md, "DATA". */
 void config_sync_limits(const lconfig *c, uint32_t *window, uint32_t *max_message);
 
+/* The link's timers, the file's overrides applied. */
+void config_link(const lconfig *c, lconfig_link *out);
+/* "lan", "dsl", "gprs". */
+const char *config_link_name(int link);
 /* "village", "street", "district", "device". */
 const char *config_role_name(int role);
 

@@ -165,14 +165,23 @@ s_zerr(lerr *e, const char *what)
 
 /* ---- sockets ---- */
 
-/* Options every sync socket gets: heartbeats find dead connections in
- * seconds, the size bound keeps a hostile peer from making us allocate
- * more than one message, and a short linger lets a final ERROR leave
- * without holding up a stop. */
+/* Options every sync socket gets: heartbeats find dead connections (at
+ * the interval of the configured link; a connection is cut when nothing
+ * arrives for 1.5 intervals, at least 6 s: the sessions keep each DATA to
+ * about 2 s of the measured link, so a connection that is delivering
+ * data always has a whole message arriving well within that), the size
+ * bound keeps a hostile peer from making us allocate more than one
+ * message, and a short linger lets a final ERROR leave without holding up
+ * a stop. */
 static int
-s_common_opts(void *sock, lerr *e)
+s_common_opts(const ldaemon *d, void *sock, lerr *e)
 {
-  int ivl = 2000, timeout = 6000, ttl = 6000, linger = 200;
+  lconfig_link lk;
+  config_link(d->cfg, &lk);
+  int ivl = (int)lk.heartbeat_ms, timeout = (int)(lk.heartbeat_ms / 2 * 3), linger = 200;
+  if (timeout < 6000)
+    timeout = 6000;
+  int ttl = timeout;
   int64_t maxmsg = S_MAXMSG;
   if (zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) != 0 ||
       zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout) != 0 ||
@@ -257,6 +266,10 @@ s_session_new(ldaemon *d, s_peer *p)
    * street or a district: large ones, so that a long catch-up commits in
    * few, large groups while the next messages are already on their way. */
   config_sync_limits(d->cfg, &sc.window, &sc.max_message);
+  lconfig_link lk;
+  config_link(d->cfg, &lk);
+  sc.ping_ms = lk.ping_ms;
+  sc.resync_ms = lk.resync_ms;
   session_destroy(&p->sess);
   p->sess = session_new(&sc, &p->repl);
   p->next_tick = 0;
@@ -1043,11 +1056,13 @@ s_index(ldaemon *d, lerr *e)
 static int
 s_parent_socket(ldaemon *d, s_peer *p, const uint8_t pk[32], const uint8_t sk[32], lerr *e)
 {
-  int one = 1, ivl = 500, ivl_max = 10000;
+  /* A line that comes back is tried again within 2 s at most: the backoff
+   * doubles from 250 ms and stops there. */
+  int one = 1, ivl = 250, ivl_max = 2000;
   p->sock = zmq_socket(d->zctx, ZMQ_DEALER);
   if (p->sock == NULL)
     return s_zerr(e, "socket");
-  int rc = s_common_opts(p->sock, e);
+  int rc = s_common_opts(d, p->sock, e);
   if (rc == 0)
     rc = s_curve_keys(p->sock, pk, sk, e);
   if (rc)
@@ -1073,7 +1088,7 @@ s_listen(ldaemon *d, const uint8_t pk[32], const uint8_t sk[32], lerr *e)
   d->router = zmq_socket(d->zctx, ZMQ_ROUTER);
   if (d->router == NULL)
     return s_zerr(e, "socket");
-  int rc = s_common_opts(d->router, e);
+  int rc = s_common_opts(d, d->router, e);
   if (rc == 0)
     rc = s_curve_keys(d->router, pk, sk, e);
   if (rc)

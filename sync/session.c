@@ -72,6 +72,7 @@ typedef struct dhead {
 typedef struct inflight {
   uint64_t msg_no;
   uint32_t bytes;
+  uint64_t sent_ms;
 } inflight;
 
 /* What the DATA message handed out last advanced, to undo it if it could
@@ -91,6 +92,12 @@ struct lsession {
   bool hello_rx;       /* the peer's heads are known */
   int64_t credit;
   uint32_t peer_window;
+  /* The link as measured from ACK timing: bytes a second (0: no sample
+   * yet), and the DATA size (bytes on the wire) that takes cfg.data_ms of
+   * it, which also bounds what we keep in flight to two such messages. */
+  double link_rate;
+  uint32_t link_cap;
+  uint64_t last_ack_ms;
   inflight infl[SYNC_MAX_INFLIGHT];
   uint32_t ninfl;
   uint64_t next_msg_no;
@@ -177,6 +184,9 @@ session_new(const lsession_cfg *cfg, const lrepl *repl)
     s->cfg.ping_ms = 5000;
   if (s->cfg.resync_ms == 0)
     s->cfg.resync_ms = 5 * 60 * 1000;
+  if (s->cfg.data_ms == 0)
+    s->cfg.data_ms = 2000;
+  s->link_cap = SYNC_LINK_START;
   if (s->cfg.compress == 0)
     s->cfg.compress = LSESSION_COMPRESS_DEFAULT;
   else if (s->cfg.compress < 0)
@@ -414,6 +424,10 @@ session_start(lsession *s, uint64_t now_ms)
   s->nctrl = 0;
   s->ninfl = 0;
   s->credit = 0;
+  /* A new connection may be a new link: start small, grow with the ACKs. */
+  s->link_rate = 0;
+  s->link_cap = SYNC_LINK_START;
+  s->last_ack_ms = 0;
   s->local_dirty = true;
   s->nundo = 0;
   s->last_kind = -1;
@@ -821,13 +835,15 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
   int rc = 0;
   static const char *M = "DATA";
   if (!s->hello_rx) {
-    /* A child sends HELLO first, and DATA only once it has the answer.
-     * The child itself may see DATA first: what its parent sent before
-     * our HELLO of a new connection reached it.  The parent's answer to
-     * that HELLO starts over from what we hold: the DATA is ignored. */
-    if (s->cfg.initiator)
-      return 0;
-    return s_refuse(s, e, LINLI_EPROTO, "DATA before HELLO: a child sends its HELLO first");
+    /* A child sends HELLO first, and DATA only once it has the answer,
+     * but an honest peer still produces DATA before HELLO: a parent sees
+     * it when a child's daemon handed DATA of the old connection to a new
+     * one (a flapping line reconnects within the time the child takes to
+     * notice) after the parent restarted; a child sees what its parent
+     * sent before our HELLO of a new connection reached it.  Either way
+     * the HELLO that follows starts over from what is held: the DATA is
+     * ignored, neither applied nor ACKed. */
+    return 0;
   }
   S_NEED(r, mpr_uint(r, &msg_no) == 0, M, "msg_no is not an unsigned integer");
   mpr d = *r; /* the deltas */
@@ -958,6 +974,31 @@ done:
   return rc;
 }
 
+/* One ACK is one sample of the link: the message took from when it was
+ * sent, or from the previous ACK if that came later (it waited behind the
+ * messages before it), to its ACK.  That underestimates the rate when the
+ * pipe ran empty (a round trip is counted as link time), which only keeps
+ * messages smaller.  The DATA size follows the estimate so that one
+ * message takes cfg.data_ms of link time, at most doubling per ACK. */
+static void
+s_link_sample(lsession *s, const inflight *f, uint64_t now_ms)
+{
+  uint64_t start = f->sent_ms > s->last_ack_ms ? f->sent_ms : s->last_ack_ms;
+  uint64_t dt = now_ms > start ? now_ms - start : 1;
+  s->last_ack_ms = now_ms;
+  double sample = (double)f->bytes * 1000.0 / (double)dt;
+  s->link_rate = s->link_rate > 0 ? 0.7 * s->link_rate + 0.3 * sample : sample;
+  double want = s->link_rate * (double)s->cfg.data_ms / 1000.0;
+  double most = 2.0 * (double)s->link_cap;
+  if (want > most)
+    want = most;
+  if (want > SYNC_MAX_MESSAGE)
+    want = SYNC_MAX_MESSAGE;
+  if (want < SYNC_LINK_MIN)
+    want = SYNC_LINK_MIN;
+  s->link_cap = (uint32_t)want;
+}
+
 static int
 s_recv_ack(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
 {
@@ -978,6 +1019,7 @@ s_recv_ack(lsession *s, mpr *r, uint64_t now_ms, lerr *e)
                     (unsigned long long)msg_no, (unsigned long long)s->next_msg_no);
   for (uint32_t i = 0; i < s->ninfl; i++)
     if (s->infl[i].msg_no == msg_no) {
+      s_link_sample(s, &s->infl[i], now_ms);
       s->credit += s->infl[i].bytes;
       memmove(&s->infl[i], &s->infl[i + 1], (s->ninfl - i - 1) * sizeof *s->infl);
       s->ninfl--;
@@ -1187,13 +1229,24 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
    * large ones (fewer commits). */
   int64_t max = s->peer_max && s->peer_max < s->cfg.max_message ? s->peer_max
                                                                  : s->cfg.max_message;
-  /* Credit counts bytes on the wire, `room` bytes before compression: so
-   * much as the credit left holds at the ratio seen so far. */
+  /* Credit and the link's size count bytes on the wire, `room` bytes
+   * before compression: so much as they hold at the ratio seen so far. */
+  double ratio = 1.0;
+  if (s->st.data_bytes_sent > 0 && s->st.data_bytes_plain > s->st.data_bytes_sent)
+    ratio = (double)s->st.data_bytes_plain / (double)s->st.data_bytes_sent;
+  /* One DATA takes at most cfg.data_ms of the measured link, so that
+   * nothing (a heartbeat, an ACK) waits behind more than two of them. */
+  if ((double)s->link_cap * ratio < (double)max)
+    max = (int64_t)((double)s->link_cap * ratio);
   int64_t room = max;
   if (s->ninfl > 0) {
-    int64_t c = s->credit;
-    if (c > 0 && s->st.data_bytes_sent > 0 && s->st.data_bytes_plain > s->st.data_bytes_sent)
-      c = (int64_t)((double)c * (double)s->st.data_bytes_plain / (double)s->st.data_bytes_sent);
+    int64_t c = s->credit, flight = 0;
+    for (uint32_t i = 0; i < s->ninfl; i++)
+      flight += s->infl[i].bytes;
+    if (c > 2 * (int64_t)s->link_cap - flight)
+      c = 2 * (int64_t)s->link_cap - flight;
+    if (c > 0)
+      c = (int64_t)((double)c * ratio);
     if (c < room)
       room = c;
     /* While messages are in flight, wait for credit for a large one rather
@@ -1268,6 +1321,7 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
       /* Credit is counted in bytes on the wire, compressed or not. */
       s->infl[s->ninfl].msg_no = no;
       s->infl[s->ninfl].bytes = (uint32_t)out->len;
+      s->infl[s->ninfl].sent_ms = now_ms;
       s->ninfl++;
       s->credit -= (int64_t)out->len;
       s->st.ops_sent += ops;
@@ -1438,6 +1492,8 @@ session_stat_get(const lsession *s, lsession_stat *st)
     }
   st->compress_tx = s->cfg.compress > 0 && s->peer_zstd;
   st->zstd_bytes = ZSTD_sizeof_CCtx(s->zc) + ZSTD_sizeof_DCtx(s->zd);
+  st->link_cap = s->link_cap;
+  st->link_rate = (uint64_t)s->link_rate;
   st->inflight_bytes = 0;
   for (uint32_t i = 0; i < s->ninfl; i++)
     st->inflight_bytes += s->infl[i].bytes;

@@ -23,6 +23,14 @@
  * returned sliver: every DATA is one synced commit at the receiver, and a
  * window of a few messages otherwise settles into many small ones.
  *
+ * Link: the sender also measures the link from its ACKs (each message's
+ * size over the time to its ACK, counted from the previous ACK when that
+ * came later; the clock is the `now_ms` of each call) and keeps each DATA
+ * to cfg.data_ms of it, two at most in flight, starting at
+ * SYNC_LINK_START on each connection: on a slow link nothing (a
+ * heartbeat, an ACK) waits behind more than a few seconds of data, and a
+ * connection cut mid-message loses one small message.
+ *
  * Compression: each side lists in its HELLO whether it accepts DATA
  * compressed with zstd; a side sends compressed DATA only to a peer that
  * did, and only when that is smaller.  Links are slow (2G) and deltas are
@@ -44,9 +52,8 @@
  * (and, in its options, the oldest); both sides speak the older of the two
  * newest, and a peer with none in common is refused (LINLI_EVERSION).
  *
- * Receiver rules: what the peer must not send (DATA before HELLO at a
- * parent, HELLO heads out of order, a child's head of class 1, an ACK for
- * a DATA never sent, ...) is refused with an ERROR that names the rule, or,
+ * Receiver rules: what the peer must not send (HELLO heads out of order,
+ * a child's head of class 1, an ACK for a DATA never sent, ...) is refused with an ERROR that names the rule, or,
  * where an honest peer can produce it, ignored on purpose; malformed
  * messages are refused with the element and byte offset that was wrong.
  *
@@ -69,6 +76,9 @@
 #define SYNC_MIN_MESSAGE (16u << 10)  /* the smallest DATA bound a side may ask
                                          for (a lone larger delta still goes) */
 #define SYNC_MAX_INFLIGHT 256         /* DATA messages a sender has unacknowledged */
+#define SYNC_LINK_START (8u << 10)    /* DATA bytes on a new connection, before
+                                         the link is measured */
+#define SYNC_LINK_MIN (2u << 10)      /* the smallest DATA sized to the link */
 
 /* zstd levels for lsession_cfg.compress.  Higher levels gain little on
  * deltas (signatures, hashes and values are close to random) and cost
@@ -167,6 +177,9 @@ typedef struct lsession_cfg {
                                     SYNC_MAX_MESSAGE) */
   uint32_t ping_ms;              /* idle interval before a PING (0: 5 s) */
   uint32_t resync_ms;            /* anti-entropy HELLO interval (0: 5 min) */
+  uint32_t data_ms;              /* link time one DATA may take, as measured
+                                    from ACK timing (0: 2 s); at most two
+                                    such messages are in flight */
   int compress;                  /* zstd level of the DATA we send, 1 to 19
                                     (0: LSESSION_COMPRESS_DEFAULT);
                                     LSESSION_COMPRESS_OFF: we neither accept
@@ -189,6 +202,8 @@ typedef struct lsession_stat {
   uint64_t deltas_refused;       /* left out by the trust rules */
   uint64_t msgs_sent, msgs_received, round_trips;
   uint32_t inflight_bytes;
+  uint32_t link_cap;             /* DATA bytes (on the wire) sized to the link */
+  uint64_t link_rate;            /* the link's rate as measured, bytes/s (0: not yet) */
   uint32_t authors;              /* authors the session keeps state for: those
                                     in the peer's scope and those we hold */
   bool compress_tx;              /* the peer accepts compressed DATA and we send it */

@@ -13,8 +13,8 @@
 # poll SECONDS CMD... (runs CMD until it succeeds or the time is up), q DIR
 # ARGS... (linli with the output on stdout, errors in $T/q.err), jnum
 # (a number field of the JSON in $J), nkeys and has_n (records under a
-# prefix), free_port, node_start, node_stop,
-# node_kill, node_check_log.
+# prefix), free_port, node_start, node_stop, node_kill, node_check_log,
+# same_digest, relay_start, relay_bytes.
 if [ $# -ne 1 ]; then
   echo "usage: sh tests/$NAME.sh BUILD_DIR" >&2
   exit 2
@@ -204,6 +204,22 @@ mkstation() {
   PK=$(cat "$T/$1/node.key.pub")
 }
 
+# same_digest PREFIX DIR...: PREFIX has one non-empty digest in all DIRs.
+same_digest() {
+  _pre=$1
+  shift
+  _first=""
+  for _d in "$@"; do
+    _g=$(q "$_d" digest "$_pre") || return 1
+    [ "$_g" != 0000000000000000000000000000000000000000000000000000000000000000 ] || return 1
+    if [ -z "$_first" ]; then
+      _first=$_g
+    elif [ "$_g" != "$_first" ]; then
+      return 1
+    fi
+  done
+}
+
 # node_listen N K: starts station N whose configuration $T/N.conf.in holds
 # @PORT@ where its listening port goes; the port comes from free_port K and
 # the next ones are tried when it turns out to be taken.  Sets PORT.
@@ -219,4 +235,30 @@ node_listen() {
     _t=$((_t + 1))
   done
   fail "$1 found no free port to listen on"
+}
+
+# relay_start N LPORT TARGET_PORT ARGS...: starts tools' linkrelay as N,
+# listening on LPORT and relaying to 127.0.0.1:TARGET_PORT with ARGS
+# (-r rate, -d delay, -q queue, -c/-C cuts); its byte counts go to
+# $T/N.stats.  Stopped on exit like a daemon.
+relay_start() {
+  _n=$1
+  _l=$2
+  _t=$3
+  shift 3
+  NODES="$NODES $_n"
+  rm -f "$T/$_n.rc" "$T/$_n.pid" "$T/$_n.stats"
+  (
+    _rc=0
+    sh -c 'echo $$ >"$0"; exec "$@"' "$T/$_n.pid" "$B/linkrelay" -l "$_l" -t "127.0.0.1:$_t" \
+      -s "$T/$_n.stats" "$@" 2>>"$T/$_n.log" || _rc=$?
+    echo $_rc >"$T/$_n.rc"
+  ) </dev/null >/dev/null 2>&1 &
+  poll 10 test -s "$T/$_n.stats" || fail "relay $_n did not start: $(cat "$T/$_n.log")"
+}
+
+# relay_bytes N: sets UP and DOWN to the bytes relay N delivered each way.
+relay_bytes() {
+  UP=$(sed -n 's/^up \([0-9]*\) .*/\1/p' "$T/$1.stats")
+  DOWN=$(sed -n 's/.* down \([0-9]*\) .*/\1/p' "$T/$1.stats")
 }

@@ -58,10 +58,6 @@ for v in va vx vw vb; do
 done
 ok "st on port $PORT; va, vx, vw and vb started"
 
-# same_digest PREFIX DIR DIR: equal and non-empty.
-same_digest() {
-  _a=$(q "$2" digest "$1") && _b=$(q "$3" digest "$1") && [ "$_a" = "$_b" ] && [ "$_a" != $ZERO ]
-}
 poll 20 same_digest hh/va/ "$T/va" "$T/st" || fail "va's records did not reach st within 20 s"
 poll 20 same_digest policy/ "$T/st" "$T/va" || fail "st's policy did not reach va within 20 s"
 ok "va syncs both ways with st"

@@ -77,21 +77,6 @@ poll 20 connected "$T/st" vb || fail "vb not connected to the street within 20 s
 ok "street connected to the district and to both villages"
 
 echo "# every village's records are the same at the village, street and district"
-# same_digest PREFIX DIR...: PREFIX has one non-empty digest in all DIRs.
-same_digest() {
-  _pre=$1
-  shift
-  _first=""
-  for _d in "$@"; do
-    _g=$(q "$_d" digest "$_pre") || return 1
-    [ "$_g" != 0000000000000000000000000000000000000000000000000000000000000000 ] || return 1
-    if [ -z "$_first" ]; then
-      _first=$_g
-    elif [ "$_g" != "$_first" ]; then
-      return 1
-    fi
-  done
-}
 for v in va vb; do
   poll 20 same_digest "hh/$v/" "$T/$v" "$T/st" "$T/dist" ||
     fail "hh/$v/ digests differ after 20 s: $v $(q "$T/$v" digest "hh/$v/"), st $(q "$T/st" digest "hh/$v/"), dist $(q "$T/dist" digest "hh/$v/")"

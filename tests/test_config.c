@@ -180,3 +180,46 @@ Test(config, metrics_listen_is_off_by_default_and_takes_an_ipv4_address_and_port
                        "metrics_listen = localhost:9464\n", "metrics_listen = 1.2.3.4:94x\n"};
   s_refused(bad, sizeof bad / sizeof *bad, "/etc/linli/shilu.conf:4: metrics_listen must be");
 }
+
+Test(config, link_sets_the_timers_and_the_file_overrides_them)
+{
+  lconfig *c;
+  lerr e = {0};
+  lconfig_link lk;
+  cr_assert_eq(s_parse("", &c, &e), 0, "%s", e.msg);
+  config_link(c, &lk);
+  cr_assert_eq(lk.heartbeat_ms, 2000);
+  cr_assert_eq(lk.resync_ms, 300000);
+  cr_assert_eq(lk.data, 0);
+  config_destroy(&c);
+  /* gprs: an idle connection a heartbeat a minute, anti-entropy every 30 min */
+  cr_assert_eq(s_parse("link = gprs\n", &c, &e), 0, "%s", e.msg);
+  config_link(c, &lk);
+  cr_assert_geq(lk.heartbeat_ms, 60000);
+  cr_assert_geq(lk.ping_ms, 60000);
+  cr_assert_geq(lk.resync_ms, 30 * 60000);
+  config_destroy(&c);
+  cr_assert_eq(s_parse("link = gprs\nlink_heartbeat = 90\nlink_resync = 3600\n"
+                       "link_data = 32768\n",
+                       &c, &e),
+               0, "%s", e.msg);
+  config_link(c, &lk);
+  cr_assert_eq(lk.heartbeat_ms, 90000);
+  cr_assert_eq(lk.ping_ms, 450000); /* five heartbeats, as the preset */
+  cr_assert_eq(lk.resync_ms, 3600000);
+  uint32_t window, maxmsg;
+  config_sync_limits(c, &window, &maxmsg);
+  cr_assert_eq(maxmsg, 32768);
+  config_destroy(&c);
+}
+
+Test(config, a_bad_link_setting_names_the_line)
+{
+  const char *bad[] = {"link = 3g\n", "link = \n", "link = GPRS\n"};
+  s_refused(bad, 3, "/etc/linli/shilu.conf:4: link must be lan, dsl or gprs");
+  const char *hb[] = {"link_heartbeat = 0\n", "link_heartbeat = 86401\n",
+                      "link_heartbeat = 1m\n", "link_heartbeat = 99999999999999999999\n"};
+  s_refused(hb, 4, "/etc/linli/shilu.conf:4: link_heartbeat must be a number of seconds");
+  const char *data[] = {"link_data = 16383\n", "link_data = 1048577\n", "link_data = x\n"};
+  s_refused(data, 3, "/etc/linli/shilu.conf:4: link_data must be a number of bytes");
+}

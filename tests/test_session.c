@@ -602,9 +602,9 @@ Test(session, hostile_messages_are_refused_and_apply_nothing)
   const uint8_t junk[] = {0x93, 0x00, 0xa3, 'x', 'y', 'z', 0xc1};
   cr_assert_lt(session_recv(b.sess, junk, sizeof junk, w.now, &e), 0);
   cr_assert_lt(session_recv(b.sess, junk, 0, w.now, &e), 0);
-  /* DATA before HELLO */
+  /* DATA before HELLO: ignored (see the receiver rules) */
   const uint8_t data0[] = {0x93, 0x01, 0x01, 0x90};
-  cr_assert_lt(session_recv(b.sess, data0, sizeof data0, w.now, &e), 0);
+  cr_assert_eq(session_recv(b.sess, data0, sizeof data0, w.now, &e), 0);
   /* a real exchange, with a byte flipped in every DATA message */
   s_session(&b, &a, false, 0, 0, 0);
   session_start(a.sess, w.now);
@@ -795,7 +795,8 @@ Test(session, the_receivers_max_bounds_the_data_it_is_sent)
     node a, b;
     s_node(&a, "ma", 1);
     s_node(&b, "mb", 2);
-    s_write(&b, 3000, 50, "v2");
+    /* enough for the DATA size to grow from SYNC_LINK_START to its bound */
+    s_write(&b, 8000, 50, "v2");
     s_session(&a, &b, true, 0, c == 0 ? SYNC_MIN_MESSAGE : 0, 0);
     s_session(&b, &a, false, 0, SYNC_MAX_MESSAGE, LSESSION_COMPRESS_OFF);
     wire w = {.seed = 3, .now = 1800000000000ull};
@@ -1276,9 +1277,15 @@ Test(session, receiver_rules_refuse_or_ignore_hand_built_messages)
   lbuf_init(&data_up);
   cr_assert_eq(s_next_type(&a, &data_up), 1);
 
-  /* DATA before HELLO, at the parent: refused */
+  /* DATA before HELLO, at the parent (a child's daemon handed DATA of its
+   * old connection to a new one, after the parent restarted): ignored,
+   * not applied, not ACKed, and the HELLO that follows is answered */
   s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
-  s_rule_refused(&b, data_up.p, data_up.len, LINLI_EPROTO, "DATA before HELLO");
+  uint64_t held = s_ops(&b);
+  cr_assert_eq(session_recv(b.sess, data_up.p, data_up.len, now, &e), 0, "%s", e.msg);
+  cr_assert_eq(s_ops(&b), held);
+  cr_assert_eq(s_next_type(&b, &out), -1, "answered DATA it ignored");
+  s_hello_in(&b, &a);
 
   /* a real DATA from the parent, to a child that holds nothing of it */
   s_session(&b, &a, false, 0, 0, LSESSION_COMPRESS_OFF);
@@ -1946,4 +1953,83 @@ Test(session, more_heads_than_one_message_holds_go_in_parts)
   s_node_free(&a);
   s_node_free(&b);
   s_node_free(&c);
+}
+
+/* A link of 5,500 bytes/s each way (44 kbit/s) with 375 ms one way: the
+ * sender starts small, measures the link from its ACKs and keeps each DATA
+ * to about cfg.data_ms (2 s) of it, so nothing (a heartbeat, an ACK) waits
+ * behind more than a few seconds of data, whatever its bound (1 MiB). */
+Test(session, data_is_sized_to_the_measured_link)
+{
+  enum { RATE = 5500, DELAY = 375, QMAX = 2048 };
+  node a, b;
+  s_node(&a, "la", 1);
+  s_node(&b, "lb", 2);
+  s_write(&b, 3000, 50, "v2");
+  s_session(&a, &b, true, 0, 0, 0);
+  s_session(&b, &a, false, 0, SYNC_MAX_MESSAGE, LSESSION_COMPRESS_OFF);
+  node *nodes[2] = {&a, &b};
+  static lbuf q[2][QMAX]; /* q[side]: sent by side, in order */
+  static uint64_t at[2][QMAX];
+  uint32_t head[2] = {0, 0}, tail[2] = {0, 0};
+  uint64_t now = 1800000000000ull, link_free[2] = {now, now};
+  size_t sizes[QMAX];
+  uint32_t ndata = 0;
+  uint64_t first_busy = 0, data_time = 0;
+  session_start(a.sess, now);
+  for (int step = 0; step < 100000; step++) {
+    for (int side = 0; side < 2; side++) {
+      lbuf out;
+      lbuf_init(&out);
+      lerr e = {0};
+      while (session_next_out(nodes[side]->sess, &out, now, &e) == 1) {
+        cr_assert_lt(tail[side], QMAX);
+        if (side == 1 && s_kind(out.p, out.len) == K_DATA) {
+          sizes[ndata++] = out.len;
+          if (first_busy == 0)
+            first_busy = now;
+        }
+        uint64_t start = link_free[side] > now ? link_free[side] : now;
+        link_free[side] = start + out.len * 1000u / RATE;
+        at[side][tail[side]] = link_free[side] + DELAY;
+        lbuf_init(&q[side][tail[side]]);
+        lbuf_put(&q[side][tail[side]], out.p, out.len);
+        tail[side]++;
+      }
+      lbuf_free(&out);
+    }
+    int next = -1;
+    for (int side = 0; side < 2; side++)
+      if (head[side] < tail[side] && (next < 0 || at[side][head[side]] < at[next][head[next]]))
+        next = side;
+    if (next < 0)
+      break;
+    if (at[next][head[next]] > now)
+      now = at[next][head[next]];
+    lerr e = {0};
+    lbuf *m = &q[next][head[next]++];
+    cr_assert_geq(session_recv(nodes[1 - next]->sess, m->p, m->len, now, &e), 0, "%s", e.msg);
+    lbuf_free(m);
+    data_time = now;
+  }
+  s_assert_converged(&a, &b);
+  cr_assert_gt(ndata, 10, "%u DATA", ndata);
+  /* a lone delta may pass a bound; these are about 3 KB each */
+  cr_assert_leq(sizes[0], SYNC_LINK_START + 4096, "the first DATA: %zu bytes", sizes[0]);
+  for (uint32_t i = 4; i < ndata; i++)
+    cr_assert_leq(sizes[i], 3 * RATE + 4096, "DATA %u: %zu bytes, more than 3 s of the link", i,
+                  sizes[i]);
+  /* and the link is used: the transfer is within 30% of its bytes' time */
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < ndata; i++)
+    total += sizes[i];
+  uint64_t ideal = total * 1000u / RATE;
+  cr_assert_lt(data_time - first_busy, ideal * 13 / 10 + 2000, "%llu ms for %llu bytes",
+               (unsigned long long)(data_time - first_busy), (unsigned long long)total);
+  lsession_stat st;
+  session_stat_get(b.sess, &st);
+  cr_assert(st.link_rate > RATE / 2 && st.link_rate <= RATE * 11 / 10, "%llu bytes/s measured",
+            (unsigned long long)st.link_rate);
+  s_node_free(&a);
+  s_node_free(&b);
 }
