@@ -17,6 +17,7 @@
 #include "tools/linli/cli.h"
 
 #include "crdt/ident.h"
+#include "crdt/text.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -490,41 +491,13 @@ s_find(const char *name)
   return NULL;
 }
 
-/* Edit distance (insertions, deletions, substitutions of bytes) between a
- * and b; words longer than 63 bytes count as far from everything. */
-static size_t
-s_distance(const char *a, const char *b)
-{
-  size_t n = strlen(a), m = strlen(b);
-  if (n > 63 || m > 63)
-    return SIZE_MAX;
-  size_t row[64];
-  for (size_t j = 0; j <= m; j++)
-    row[j] = j;
-  for (size_t i = 1; i <= n; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= m; j++) {
-      size_t up = row[j];
-      size_t best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[m];
-}
-
 /* Keeps `cand` in *best when it is nearer to `w` than what *best holds, and
  * near enough to be what was meant: at most 2 edits, fewer than the
  * word's length. */
 static void
 s_nearer(const char *w, const char *cand, const char **best, size_t *bestd)
 {
-  size_t d = s_distance(w, cand);
+  unsigned d = text_distance(w, strlen(w), cand, strlen(cand));
   if (d <= 2 && d < strlen(cand) && d < *bestd) {
     *best = cand;
     *bestd = d;
