@@ -280,7 +280,7 @@ cli_print_peers(FILE *f, jw *w)
               (unsigned long long)p[i].ops_behind_in, (long long)p[i].clock_offset_ms);
       if (p[i].duplicate_ms) {
         char dup[64];
-        hlc_format(dup, sizeof dup, hlc_make(p[i].duplicate_ms, 0));
+        cli_time(dup, sizeof dup, hlc_make(p[i].duplicate_ms, 0));
         fprintf(f, "          ERROR: two live connections with this key (also from %s), last "
                    "seen %s: two nodes run with one identity; stop one\n",
                 p[i].duplicate_address, dup);
