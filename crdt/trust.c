@@ -10,12 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_roles[ROLE_COUNT] = {"district", "street", "village"};
+static const char *const s_roles[ROLE_COUNT] = {"district", "street",   "village", "clerk",
+                                                "assessor", "auditor", "admin"};
 
 const char *
 trust_role_name(int role)
 {
   return role >= 0 && role < ROLE_COUNT ? s_roles[role] : "?";
+}
+
+bool
+trust_role_person(int role)
+{
+  return role >= ROLE_CLERK && role < ROLE_COUNT;
 }
 
 int
@@ -74,7 +81,8 @@ cert_check(const lcert *c, lerr *e)
 {
   size_t nl = strlen(c->name), pl = strlen(c->prefix);
   if (c->role >= ROLE_COUNT)
-    return lerr_set(e, LINLI_EMALFORMED, "certificate role is not district, street or village");
+    return lerr_set(e, LINLI_EMALFORMED, "certificate role is not district, street, village, "
+                    "clerk, assessor, auditor or admin");
   if (nl == 0 || !utf8_valid(c->name, nl))
     return lerr_set(e, LINLI_EMALFORMED, "certificate name must be 1 to %d bytes of UTF-8",
                     TRUST_NAME_MAX);
@@ -212,7 +220,11 @@ chain_verify(const lchain *ch, const uint8_t root[LINLI_PK_BYTES],
     /* The issuer's own powers: the root's are unlimited. */
     const char *ipre = top ? "" : ch->c[i + 1].prefix;
     int irole = top ? ROLE_DISTRICT : ch->c[i + 1].role;
-    if (strncmp(c->prefix, ipre, strlen(ipre)) != 0)
+    if (trust_role_person(irole))
+      rc = lerr_set(e, LINLI_EREFUSED,
+                    "certificate of %s (%s) is issued by %s, a %s: a person certifies nobody",
+                    c->name, s_short(a, c->subject), ch->c[i + 1].name, trust_role_name(irole));
+    else if (strncmp(c->prefix, ipre, strlen(ipre)) != 0)
       rc = lerr_set(e, LINLI_EREFUSED,
                     "certificate of %s (%s): prefix '%s' is outside its issuer's '%s'", c->name,
                     s_short(a, c->subject), c->prefix, ipre);
@@ -583,6 +595,11 @@ trust_check_op(const uint8_t *root, const uint8_t author[LINLI_PK_BYTES], ltrust
     }
     if (s_starts(o, TRUST_REVOKE_PREFIX)) {
       lrevoke tmp, *r = rv ? rv : &tmp;
+      if (root != NULL && !is_root && st->certified && trust_role_person(st->chain.c[0].role))
+        return lerr_set(e, LINLI_EREFUSED,
+                        "author %s (%s, %s) seq %llu: a person writes no revocation (its "
+                        "station does)", WHO, st->chain.c[0].name,
+                        trust_role_name(st->chain.c[0].role), seq);
       if (root != NULL && !is_root && !st->certified)
         return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: no certificate, cannot revoke",
                         WHO, seq);
@@ -608,6 +625,10 @@ trust_check_op(const uint8_t *root, const uint8_t author[LINLI_PK_BYTES], ltrust
                     "author %s seq %llu: no certificate (its log must start with one)", WHO, seq);
   if ((rc = chain_valid_at(&st->chain, ms, &sub)) != 0)
     return lerr_set(e, LINLI_EREFUSED, "author %s seq %llu: %s", WHO, seq, sub.msg);
+  if (st->chain.c[0].role == ROLE_AUDITOR)
+    return lerr_set(e, LINLI_EREFUSED,
+                    "author %s (%s) seq %llu: an auditor reads and audits, it writes no record "
+                    "(key %.*s)", WHO, st->chain.c[0].name, seq, kl, o->key);
   const char *pre = st->chain.c[0].prefix;
   size_t pl = strlen(pre);
   if (o->key_len < pl || memcmp(o->key, pre, pl) != 0)

@@ -38,9 +38,26 @@
 #define TRUST_NAME_MAX 64
 #define TRUST_REASON_MAX 200
 
-enum trust_role { ROLE_DISTRICT = 0, ROLE_STREET = 1, ROLE_VILLAGE = 2, ROLE_COUNT };
-const char *trust_role_name(int role);   /* "district", "street", "village" */
+/* Stations (0..2) and the people who work at them (3..6).  A person's
+ * certificate is issued by a station and is only ever the first of a
+ * chain: a person certifies nobody.  An auditor writes nothing but its own
+ * certificate; an assessor's certificate names the points collection as
+ * its prefix (docs/FORMAT.md, "Person certificates"). */
+enum trust_role {
+  ROLE_DISTRICT = 0,
+  ROLE_STREET = 1,
+  ROLE_VILLAGE = 2,
+  ROLE_CLERK = 3,
+  ROLE_ASSESSOR = 4,
+  ROLE_AUDITOR = 5,
+  ROLE_ADMIN = 6,
+  ROLE_COUNT
+};
+/* "district", "street", "village", "clerk", "assessor", "auditor", "admin" */
+const char *trust_role_name(int role);
 int trust_role_parse(const char *s);     /* or -1 */
+/* Whether `role` is a person's (clerk, assessor, auditor, admin). */
+bool trust_role_person(int role);
 
 typedef struct lcert {
   uint8_t subject[LINLI_PK_BYTES];

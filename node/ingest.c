@@ -88,6 +88,7 @@ struct lingest {
   lbuf meta; /* lingest_meta_put: (u16 key length, key, u32 value length, value) ... */
   uint64_t wall_ms, ahead_ms; /* hold-back (lingest_set_clock); 0: off */
   bool releasing;             /* reading the held rows back (holdback.c) */
+  bool local;                 /* lstore_write's group: ops stamped by our clock */
   hmap held;                  /* authors with a delta held back in this group */
 };
 
@@ -499,8 +500,9 @@ s_trust_delta(lingest *g, const delta *d, uint32_t skip, uint32_t *keep,
     bool isrv;
     uint64_t chain_seq = work->chain_seq;
     if ((rc = trust_check_op(root, d->author, work, o, &rvk, &isrv, e)) != 0) {
-      /* A refused local write never existed; a received op did. */
-      if (rc == LINLI_EREFUSED && memcmp(d->author, g->s->self, LINLI_PK_BYTES) != 0)
+      /* A refused local write (the node's or a person's) never existed; a
+       * received op did. */
+      if (rc == LINLI_EREFUSED && !g->local)
         s_block(g, d->author, ts, o->seq, e ? e->msg : "refused");
       break;
     }
@@ -1147,9 +1149,10 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
   for (uint32_t i = 0; i < g->n && rc == 0; i++) {
     const gitem *it = &g->items[i];
     const delta *d = &it->d;
-    /* Our own ops were stamped by our clock: follow them whatever the wall
-     * clock says now.  Remote stamps are followed only up to a bound. */
-    bool own = memcmp(d->author, s->self, LINLI_PK_BYTES) == 0;
+    /* Our own ops (the node's, or a person's written here) were stamped
+     * by our clock: follow them whatever the wall clock says now.  Remote
+     * stamps are followed only up to a bound. */
+    bool own = g->local || memcmp(d->author, s->self, LINLI_PK_BYTES) == 0;
     uint64_t top = d->ops[it->keep - 1].hlc;
     if (own)
       hlc = top > hlc ? top : hlc;
@@ -1205,13 +1208,31 @@ lingest_commit(lingest *g, uint64_t wall_ms, lingest_stats *st, lerr *e)
 
 /* ---- local writes ---- */
 
+/* Another key than the node's writes here only as a person the store
+ * holds a certificate op of (node/users.c), or to write that op: a
+ * person's log starts with its own certificate, as a station's does. */
+static int
+s_local_author(lstore *s, const lident *id, const lhead *h, const op *ops, lerr *e)
+{
+  ltrust_state *st;
+  int rc = st_trust_get(s, id->pk, &st, e);
+  if (rc)
+    return rc;
+  if (st->certified && h->seq > 0)
+    return 0;
+  char key[96];
+  size_t kl = trust_key(key, TRUST_CERT_PREFIX, id->pk);
+  if (h->seq == 0 && ops[0].key_len == kl && memcmp(ops[0].key, key, kl) == 0)
+    return 0;
+  return lerr_set(e, LINLI_EINVAL,
+                  "the key given is neither this node's nor a person's certified here");
+}
+
 int
 lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms, lerr *e)
 {
   if (n == 0 || n > DELTA_MAX_OPS)
     return lerr_set(e, LINLI_EINVAL, "a write holds 1 to %d ops", DELTA_MAX_OPS);
-  if (memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0)
-    return lerr_set(e, LINLI_EINVAL, "the key given is not this node's key");
   if (s->recovering)
     return lerr_set(e, LINLI_EBUSY,
                     "this node was restored and must first recover its own log from its parent "
@@ -1228,8 +1249,12 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
                     (long long)((off < 0 ? -off : off) / 60000), off < 0 ? "ahead of" : "behind");
   }
   lhead h;
-  int rc = lstore_head(s, s->self, &h, e);
+  int rc = lstore_head(s, id->pk, &h, e);
   if (rc != 0 && rc != LINLI_ENOTFOUND)
+    return rc;
+  if (rc == LINLI_ENOTFOUND)
+    memset(&h, 0, sizeof h);
+  if (memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0 && (rc = s_local_author(s, id, &h, ops, e)))
     return rc;
   uint64_t t = s->hlc > h.hlc ? s->hlc : h.hlc;
   lbuf scratch, out;
@@ -1246,10 +1271,10 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
       rc = LINLI_EINVAL;
       goto done;
     }
-    op_hash(head, head, s->self, &ops[i], &scratch);
+    op_hash(head, head, id->pk, &ops[i], &scratch);
   }
   head_sign(id, ops[n - 1].seq, head, sig);
-  delta_encode(&out, s->self, h.seq + 1, h.hash, ops, n, sig);
+  delta_encode(&out, id->pk, h.seq + 1, h.hash, ops, n, sig);
   if (out.oom) {
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
     goto done;
@@ -1265,6 +1290,7 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
     rc = lerr_set(e, rc, "out of memory");
     goto done;
   }
+  g->local = true;
   rc = lingest_add(g, out.p, out.len, e);
   if (rc == 0)
     rc = lingest_commit(g, wall_ms, NULL, e);

@@ -113,11 +113,15 @@ int lstore_identity(const lstore *s, lident *id, lerr *e);
  * a sync message, with room for the message's own framing. */
 #define LSTORE_WRITE_MAX ((1 << 20) - 4096)
 
-/* Writes ops as the node itself: fills in each op's seq and hlc (from the
- * persisted HLC and `wall_ms`), chains and signs them as one delta, applies
- * it and syncs the WAL before returning.  The caller fills kind, key, field
- * and value (OP_RM: tags from lstore_set_tags).  `id` must be the store's
- * own identity. */
+/* Writes ops as `id`: fills in each op's seq (after id's own head) and hlc
+ * (the node's clock: the persisted HLC and `wall_ms`), chains and signs
+ * them as one delta, applies it and syncs the WAL before returning.  The
+ * caller fills kind, key, field and value (OP_RM: tags from
+ * lstore_set_tags).  `id` is the store's own identity, or a person's
+ * (node/users.h) whose certificate op the store holds, or whose first op
+ * this is and is its own certificate op (trust/cert/<hex>); any other key
+ * is LINLI_EINVAL.  The trust rules refuse what `id` may not write, and a
+ * refused local write leaves no trace (the author is not blocked). */
 int lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms, lerr *e);
 
 /* ---- ingest of signed deltas ---- */
@@ -306,6 +310,35 @@ int lstore_trust(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *
  * it holds none, or for the root), NUL-terminated in out.  Keys a person
  * types are relative to it (crdt/text.h, text_key_resolve). */
 int lstore_namespace(lstore *s, char out[LINLI_KEY_MAX + 1], lerr *e);
+
+/* The chain a key certifies a new subject with: `cert` (subject, name,
+ * role, prefix and validity filled in) signed by `issuer`, followed by the
+ * issuer's own chain as the store holds it (none when the issuer is the
+ * trust root), checked as every node will check it.  LINLI_EINVAL when
+ * the store has no root or the issuer no certificate. */
+int lstore_issue_chain(lstore *s, const lident *issuer, lcert *cert, lchain *out, lerr *e);
+/* Writes `ch` as `id`'s certificate op (trust/cert/<id>, field chain):
+ * the first op of a certified log, or its renewal. */
+int lstore_write_chain(lstore *s, const lident *id, const lchain *ch, uint64_t wall_ms, lerr *e);
+/* Writes, as `id`, a revocation of rv->subject after rv->seq with
+ * rv->reason; the head and signature at rv->seq are taken from the stored
+ * log (lstore_signed_head; zeros for seq 0). */
+int lstore_write_revocation(lstore *s, const lident *id, lrevoke *rv, uint64_t wall_ms,
+                            lerr *e);
+
+/* Who an author is, from the certificate chain held for it: a person's
+ * name, role and station (the name on its issuer's certificate), or a
+ * station's name and role (station = its own name).  certified false and
+ * name "" when the store holds no chain of the author (the trust root, an
+ * uncertified key); the root that is this node is named after it. */
+typedef struct lauthor_info {
+  char name[TRUST_NAME_MAX + 1];
+  int role; /* enum trust_role; -1 when not certified */
+  char station[TRUST_NAME_MAX + 1];
+  bool certified;
+} lauthor_info;
+int lstore_author_info(lstore *s, const uint8_t author[LINLI_PK_BYTES], lauthor_info *out,
+                       lerr *e);
 
 /* Fork evidence held (docs/FORMAT.md, "Fork evidence"), author by author;
  * each is re-checked on the way.  A non-zero return from cb stops. */

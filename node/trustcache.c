@@ -352,6 +352,133 @@ lstore_signed_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq
 }
 
 int
+lstore_issue_chain(lstore *s, const lident *issuer, lcert *cert, lchain *out, lerr *e)
+{
+  const uint8_t *root = lstore_root(s);
+  if (root == NULL)
+    return lerr_set(e, LINLI_EINVAL, "this store has no trust root (linli init --root); it "
+                    "cannot issue certificates");
+  int rc = cert_check(cert, e);
+  if (rc)
+    return rc;
+  out->n = 1;
+  if (memcmp(issuer->pk, root, LINLI_PK_BYTES) != 0) {
+    ltrust_state *st;
+    if ((rc = st_trust_get(s, issuer->pk, &st, e)) != 0)
+      return rc;
+    if (!st->certified || st->chain.n + 1 > TRUST_CHAIN_MAX)
+      return lerr_set(e, LINLI_EINVAL, "this node has no certificate (linli cert install); it "
+                      "cannot certify others");
+    memcpy(&out->c[1], st->chain.c, st->chain.n * sizeof st->chain.c[0]);
+    out->n = 1 + st->chain.n;
+  }
+  cert_sign(cert, issuer);
+  out->c[0] = *cert;
+  /* Refuse now what every node would refuse later. */
+  return chain_verify(out, root, cert->subject, e);
+}
+
+/* Writes, as `id`, one op on the trust record `prefix` + hex(subject):
+ * `kind` of `field` with the hex of raw's bytes as its value. */
+static int
+s_write_trust(lstore *s, const lident *id, uint8_t kind, const char *prefix,
+              const uint8_t subject[LINLI_PK_BYTES], const char *field, const lbuf *raw,
+              uint64_t wall_ms, lerr *e)
+{
+  lbuf hex;
+  lbuf_init(&hex);
+  trust_hex(&hex, raw->p, raw->len);
+  char key[96];
+  size_t kl = trust_key(key, prefix, subject);
+  op o = {.kind = kind, .key = key, .key_len = (uint32_t)kl, .field = field,
+          .field_len = (uint32_t)strlen(field), .str = (const char *)hex.p,
+          .str_len = (uint32_t)hex.len};
+  int rc = raw->oom || hex.oom ? lerr_set(e, LINLI_ENOMEM, "out of memory")
+                               : lstore_write(s, id, &o, 1, wall_ms, e);
+  lbuf_free(&hex);
+  return rc;
+}
+
+int
+lstore_write_chain(lstore *s, const lident *id, const lchain *ch, uint64_t wall_ms, lerr *e)
+{
+  lbuf raw;
+  lbuf_init(&raw);
+  chain_encode(&raw, ch);
+  int rc = s_write_trust(s, id, OP_SET, TRUST_CERT_PREFIX, id->pk, TRUST_CHAIN_FIELD, &raw,
+                         wall_ms, e);
+  lbuf_free(&raw);
+  return rc;
+}
+
+int
+lstore_write_revocation(lstore *s, const lident *id, lrevoke *rv, uint64_t wall_ms, lerr *e)
+{
+  memset(rv->hash, 0, sizeof rv->hash);
+  memset(rv->sig, 0, sizeof rv->sig);
+  if (rv->seq > 0) {
+    lhead sh;
+    int rc = lstore_signed_head(s, rv->subject, rv->seq, &sh, e);
+    if (rc)
+      return rc;
+    memcpy(rv->hash, sh.hash, LINLI_HASH_BYTES);
+    memcpy(rv->sig, sh.sig, LINLI_SIG_BYTES);
+  }
+  lbuf raw;
+  lbuf_init(&raw);
+  revoke_encode(&raw, rv);
+  int rc = s_write_trust(s, id, OP_ADD, TRUST_REVOKE_PREFIX, rv->subject, TRUST_REVOKE_FIELD,
+                         &raw, wall_ms, e);
+  lbuf_free(&raw);
+  return rc;
+}
+
+/* Copies a name into a TRUST_NAME_MAX field, cut at a character boundary. */
+static void
+s_name_copy(char out[TRUST_NAME_MAX + 1], const char *name)
+{
+  size_t n = strlen(name);
+  if (n > TRUST_NAME_MAX) {
+    n = TRUST_NAME_MAX;
+    while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+      n--;
+  }
+  memcpy(out, name, n);
+  out[n] = '\0';
+}
+
+int
+lstore_author_info(lstore *s, const uint8_t author[LINLI_PK_BYTES], lauthor_info *out, lerr *e)
+{
+  ltrust_state *st;
+  memset(out, 0, sizeof *out);
+  out->role = -1;
+  int rc = st_trust_get(s, author, &st, e);
+  if (rc)
+    return rc;
+  if (!st->certified) {
+    if (memcmp(author, s->self, LINLI_PK_BYTES) == 0) {
+      s_name_copy(out->name, s->name);
+      s_name_copy(out->station, s->name);
+      if (s->has_root && memcmp(author, s->root, LINLI_PK_BYTES) == 0)
+        out->role = ROLE_DISTRICT;
+    }
+    return 0;
+  }
+  const lchain *ch = &st->chain;
+  out->certified = true;
+  out->role = ch->c[0].role;
+  s_name_copy(out->name, ch->c[0].name);
+  if (!trust_role_person(ch->c[0].role))
+    s_name_copy(out->station, ch->c[0].name);
+  else if (ch->n > 1)
+    s_name_copy(out->station, ch->c[1].name);
+  else if (memcmp(ch->c[0].issuer, s->self, LINLI_PK_BYTES) == 0)
+    s_name_copy(out->station, s->name); /* the root is this node */
+  return 0;
+}
+
+int
 lstore_rotate(lstore *s, const char *next_key, lerr *e)
 {
   char cur[4096], pub[4200], old[4200], oldpub[4300], nextpub[4200];

@@ -567,3 +567,142 @@ Test(trust, non_canonical_certificate_refused)
   lbuf_free(&b);
   lbuf_free(&v);
 }
+
+/* ---- person certificates (docs/FORMAT.md, "Person certificates") ---- */
+
+Test(trust, person_roles)
+{
+  static const char *const names[] = {"clerk", "assessor", "auditor", "admin"};
+  for (int r = ROLE_CLERK; r <= ROLE_ADMIN; r++) {
+    cr_assert_str_eq(trust_role_name(r), names[r - ROLE_CLERK]);
+    cr_assert_eq(trust_role_parse(names[r - ROLE_CLERK]), r);
+    cr_assert(trust_role_person(r));
+  }
+  cr_assert_eq(ROLE_CLERK, 3);
+  cr_assert_eq(ROLE_ADMIN, 6);
+  for (int r = ROLE_DISTRICT; r <= ROLE_VILLAGE; r++)
+    cr_assert(!trust_role_person(r));
+  cr_assert(!trust_role_person(ROLE_COUNT));
+  cr_assert_eq(trust_role_parse("person"), -1);
+}
+
+/* A person certified by the village: [person, village, street]. */
+static lchain
+s_person_chain(const lident *person, const char *name, int role, const char *prefix)
+{
+  lchain ch;
+  memset(&ch, 0, sizeof ch);
+  ch.c[0] = s_cert(person, name, role, prefix);
+  cert_sign(&ch.c[0], &village);
+  ch.c[1] = vchain.c[0];
+  ch.c[2] = vchain.c[1];
+  ch.n = 3;
+  return ch;
+}
+
+Test(trust, person_chain_rules)
+{
+  lerr e = {0};
+  lchain ch = s_person_chain(&stranger, "王芳", ROLE_CLERK, "gusu/jinchang/v12/");
+  /* encodes with its role's name, decodes back, verifies */
+  lbuf b;
+  lbuf_init(&b);
+  chain_encode(&b, &ch);
+  bool named = false; /* the role travels as its name: fixstr "clerk" */
+  for (size_t i = 0; i + 6 <= b.len && !named; i++)
+    named = memcmp(b.p + i, "\xa5" "clerk", 6) == 0;
+  cr_assert(named);
+  lchain back;
+  cr_assert_eq(chain_decode(&back, b.p, b.len, &e), 0, "%s", e.msg);
+  cr_assert_eq(back.c[0].role, ROLE_CLERK);
+  cr_assert_eq(chain_verify(&back, root.pk, stranger.pk, &e), 0, "%s", e.msg);
+  lbuf_free(&b);
+  /* a person's prefix narrows its station's like any other */
+  ch = s_person_chain(&stranger, "王芳", ROLE_CLERK, "gusu/jinchang/v13/");
+  cr_assert_eq(chain_verify(&ch, root.pk, stranger.pk, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "outside its issuer") != NULL, "%s", e.msg);
+  /* a person certifies nobody: a chain with a person anywhere but c[0] */
+  lident other;
+  s_key(&other, 9);
+  lchain pch = s_person_chain(&stranger, "王芳", ROLE_ADMIN, "gusu/jinchang/v12/");
+  lchain bad;
+  memset(&bad, 0, sizeof bad);
+  bad.c[0] = s_cert(&other, "李明", ROLE_CLERK, "gusu/jinchang/v12/hh/");
+  cert_sign(&bad.c[0], &stranger);
+  memcpy(&bad.c[1], pch.c, 3 * sizeof pch.c[0]);
+  bad.n = 4;
+  cr_assert_eq(chain_verify(&bad, root.pk, other.pk, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "a person certifies nobody") != NULL, "%s", e.msg);
+  /* nor a station */
+  bad.c[0] = s_cert(&other, "v99", ROLE_VILLAGE, "gusu/jinchang/v12/x/");
+  cert_sign(&bad.c[0], &stranger);
+  cr_assert_eq(chain_verify(&bad, root.pk, other.pk, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "a person certifies nobody") != NULL, "%s", e.msg);
+  /* a person needs a prefix */
+  lcert c = s_cert(&other, "x", ROLE_AUDITOR, "");
+  cr_assert_eq(cert_check(&c, &e), LINLI_EMALFORMED);
+}
+
+/* The certificate op of `who` carrying `ch`, at seq 1. */
+static op
+s_cert_op(const lident *who, const lchain *ch, char key[96], char **hex)
+{
+  trust_key(key, TRUST_CERT_PREFIX, who->pk);
+  *hex = s_chain_hex(ch);
+  return s_op(OP_SET, key, TRUST_CHAIN_FIELD, *hex, 1, T0);
+}
+
+Test(trust, person_op_rules)
+{
+  lerr e = {0};
+  char key[96], rkey[96];
+  char *hex, *rhex;
+  ltrust_state st;
+  /* a clerk writes inside its prefix, like a station */
+  lchain ch = s_person_chain(&stranger, "王芳", ROLE_CLERK, "gusu/jinchang/v12/");
+  trust_state_init(&st);
+  op o = s_cert_op(&stranger, &ch, key, &hex);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  free(hex);
+  o = s_op(OP_SET, "gusu/jinchang/v12/hh/0001", "户主", "陈建国", 2, T0);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  o = s_op(OP_SET, "gusu/jinchang/v13/hh/0001", "户主", "陈建国", 3, T0);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  /* a person writes no revocation, not even of another person */
+  lident other;
+  s_key(&other, 9);
+  o = s_rv_op(&other, 0, 3, rkey, &rhex);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "a person writes no revocation") != NULL, "%s", e.msg);
+  free(rhex);
+
+  /* an assessor's prefix is the points collection: the prefix rule keeps
+   * it there */
+  ch = s_person_chain(&stranger, "赵评", ROLE_ASSESSOR, "gusu/jinchang/v12/pts/");
+  trust_state_init(&st);
+  o = s_cert_op(&stranger, &ch, key, &hex);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  free(hex);
+  o = s_op(OP_INCR, "gusu/jinchang/v12/pts/0001", "积分", "", 2, T0);
+  o.n = 5;
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  o = s_op(OP_SET, "gusu/jinchang/v12/hh/0001", "户主", "x", 3, T0);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "outside its namespace") != NULL, "%s", e.msg);
+
+  /* an auditor: its own certificate, then nothing */
+  ch = s_person_chain(&stranger, "孙审", ROLE_AUDITOR, "gusu/jinchang/v12/");
+  trust_state_init(&st);
+  o = s_cert_op(&stranger, &ch, key, &hex);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  cr_assert(st.certified);
+  o.seq = 2; /* a renewal of its certificate is its own op too */
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), 0, "%s", e.msg);
+  free(hex);
+  o = s_op(OP_SET, "gusu/jinchang/v12/hh/0001", "户主", "x", 3, T0);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  cr_assert(strstr(e.msg, "an auditor") != NULL, "%s", e.msg);
+  o = s_rv_op(&other, 0, 3, rkey, &rhex);
+  cr_assert_eq(trust_check_op(root.pk, stranger.pk, &st, &o, NULL, NULL, &e), LINLI_EREFUSED);
+  free(rhex);
+}

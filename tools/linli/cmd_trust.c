@@ -107,27 +107,6 @@ s_read_chain(const char *path, lchain *ch, lerr *e)
   return 0;
 }
 
-/* Writes `ch` as the op trust/cert/<self> with the node's identity. */
-static int
-s_write_chain(lstore *s, const lident *id, const lchain *ch, lerr *e)
-{
-  lbuf raw, hex;
-  lbuf_init(&raw);
-  lbuf_init(&hex);
-  chain_encode(&raw, ch);
-  trust_hex(&hex, raw.p, raw.len);
-  char key[96];
-  size_t kl = trust_key(key, TRUST_CERT_PREFIX, id->pk);
-  op o = {.kind = OP_SET, .key = key, .key_len = (uint32_t)kl, .field = TRUST_CHAIN_FIELD,
-          .field_len = (uint32_t)strlen(TRUST_CHAIN_FIELD), .str = (const char *)hex.p,
-          .str_len = (uint32_t)hex.len};
-  int rc = raw.oom || hex.oom ? lerr_set(e, LINLI_ENOMEM, "out of memory")
-                              : lstore_write(s, id, &o, 1, cli_wall_ms(), e);
-  lbuf_free(&raw);
-  lbuf_free(&hex);
-  return rc;
-}
-
 /* ---- cert issue ---- */
 
 static int
@@ -153,7 +132,8 @@ s_cert_issue(cli *c, lstore *s)
   }
   int role = trust_role_parse(c->role);
   if (role < 0) {
-    rc = cli_usage(c, "--role must be district, street or village");
+    rc = cli_usage(c, "--role must be district, street, village, clerk, assessor, auditor or "
+                      "admin");
     goto done;
   }
   cert->role = (uint8_t)role;
@@ -188,26 +168,7 @@ s_cert_issue(cli *c, lstore *s)
   }
   if ((rc = cli_identity(s, &id)) != CLI_OK)
     goto done;
-  ch->n = 1;
-  if (memcmp(id.pk, root, LINLI_PK_BYTES) != 0) {
-    ltrust_state *st = malloc(sizeof *st);
-    if (st == NULL || lstore_trust(s, id.pk, st, &e) != 0) {
-      free(st);
-      rc = st ? cli_fail_e(&e) : cli_fail("out of memory");
-      goto done;
-    }
-    if (!st->certified || st->chain.n + 1 > TRUST_CHAIN_MAX) {
-      free(st);
-      rc = cli_fail("this node has no certificate (linli cert install); it cannot certify others");
-      goto done;
-    }
-    memcpy(&ch->c[1], st->chain.c, st->chain.n * sizeof st->chain.c[0]);
-    ch->n = 1 + st->chain.n;
-    free(st);
-  }
-  cert_sign(cert, &id);
-  /* Refuse now what every node would refuse later. */
-  if (chain_verify(ch, root, cert->subject, &e) != 0) {
+  if (lstore_issue_chain(s, &id, cert, ch, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -263,7 +224,7 @@ s_cert_install(cli *c, lstore *s, const char *path)
   }
   if ((rc = cli_identity(s, &id)) != CLI_OK)
     goto done;
-  if (s_write_chain(s, &id, ch, &e) != 0) {
+  if (lstore_write_chain(s, &id, ch, cli_wall_ms(), &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -442,27 +403,10 @@ s_cert_revoke(cli *c, lstore *s)
                       (unsigned long long)h.seq);
   }
   rv.seq = seq;
-  if (seq > 0) {
-    lhead sh;
-    if (lstore_signed_head(s, rv.subject, seq, &sh, &e) != 0)
-      return cli_fail_e(&e);
-    memcpy(rv.hash, sh.hash, LINLI_HASH_BYTES);
-    memcpy(rv.sig, sh.sig, LINLI_SIG_BYTES);
-  }
-  lbuf raw, hex;
-  lbuf_init(&raw);
-  lbuf_init(&hex);
-  revoke_encode(&raw, &rv);
-  trust_hex(&hex, raw.p, raw.len);
-  char key[96];
-  size_t kl = trust_key(key, TRUST_REVOKE_PREFIX, rv.subject);
-  op o = {.kind = OP_ADD, .key = key, .key_len = (uint32_t)kl, .field = TRUST_REVOKE_FIELD,
-          .field_len = (uint32_t)strlen(TRUST_REVOKE_FIELD), .str = (const char *)hex.p,
-          .str_len = (uint32_t)hex.len};
   if ((rc = cli_identity(s, &id)) != CLI_OK)
     goto done;
-  if (raw.oom || hex.oom || lstore_write(s, &id, &o, 1, cli_wall_ms(), &e) != 0) {
-    rc = raw.oom || hex.oom ? cli_fail("out of memory") : cli_fail_e(&e);
+  if (lstore_write_revocation(s, &id, &rv, cli_wall_ms(), &e) != 0) {
+    rc = cli_fail_e(&e);
     goto done;
   }
   char who[LINLI_SHORT_ID_LEN + 1];
@@ -485,8 +429,6 @@ s_cert_revoke(cli *c, lstore *s)
   }
 done:
   ident_wipe(&id);
-  lbuf_free(&raw);
-  lbuf_free(&hex);
   return rc;
 }
 
@@ -559,7 +501,8 @@ cmd_rotate(cli *c)
   }
   memcpy(old, lstore_self(s), LINLI_PK_BYTES);
   memcpy(next, id.pk, LINLI_PK_BYTES);
-  if (lstore_rotate(s, c->key, &e) != 0 || s_write_chain(s, &id, ch, &e) != 0) {
+  if (lstore_rotate(s, c->key, &e) != 0 ||
+      lstore_write_chain(s, &id, ch, cli_wall_ms(), &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
