@@ -57,8 +57,6 @@
 #define S_SYNCED_MS 60000u       /* "synced with" at most once a minute per peer */
 #define S_BATCH 256              /* messages read from one socket per turn */
 #define S_MAXMSG ((int64_t)SYNC_MAX_MESSAGE + 4096)
-#define S_CTL_MAXMSG (1 << 20)
-#define S_ARGV_MAX 4096
 #define S_REFUSED_SLOTS 16
 #define S_REFUSED_QUIET_MS 600000u /* an unknown key is logged once per 10 min */
 #define S_REDIAL_MS 5000u        /* a parent that refused our key is tried again */
@@ -888,46 +886,28 @@ s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
 
 /* ---- control socket ---- */
 
+/* An answer the daemon gives itself: exit status 2 and one line on stderr
+ * (the hook's answer form, docs/OPERATING.md). */
 static void
-s_ctl_reply(void *sock, int code, const lbuf *out, const lbuf *err)
+s_ctl_refuse(void *sock, const char *msg)
 {
   lbuf b;
   mpw w;
   lbuf_init(&b);
   mpw_init(&w, &b);
-  mpw_array(&w, 3);
-  mpw_int(&w, code);
-  mpw_bin(&w, out->p, out->len);
-  mpw_bin(&w, err->p, err->len);
+  mpw_array(&w, 4);
+  mpw_int(&w, 2);
+  mpw_bin(&w, "", 0);
+  mpw_bin(&w, msg, strlen(msg));
+  mpw_array(&w, 0);
   if (b.oom) {
     /* REP owes an answer whatever happens; give the shortest one. */
-    static const uint8_t oom[] = {0x93, 0x01, 0xc4, 0x00, 0xc4, 0x00};
+    static const uint8_t oom[] = {0x94, 0x02, 0xc4, 0x00, 0xc4, 0x00, 0x90};
     zmq_send(sock, oom, sizeof oom, ZMQ_DONTWAIT);
   } else if (zmq_send(sock, b.p, b.len, ZMQ_DONTWAIT) < 0) {
     log_warn("cannot answer a control request: %s", zmq_strerror(zmq_errno()));
   }
   lbuf_free(&b);
-}
-
-static void
-s_ctl_text(lbuf *b, const char *s)
-{
-  lbuf_put(b, s, strlen(s));
-}
-
-/* Copies a msgpack string into a NUL-terminated one; NULL when it holds a
- * NUL (which no argument can carry) or memory ran out. */
-static char *
-s_cstr(const char *s, uint32_t n)
-{
-  if (memchr(s, '\0', n))
-    return NULL;
-  char *c = malloc((size_t)n + 1);
-  if (c) {
-    memcpy(c, s, n);
-    c[n] = '\0';
-  }
-  return c;
 }
 
 static void
@@ -947,66 +927,29 @@ s_control(ldaemon *d, uint64_t now)
     if (zmq_msg_recv(&m, d->control, 0) < 0)
       break;
   }
-  lbuf out, err;
-  lbuf_init(&out);
-  lbuf_init(&err);
-  char *cwd = NULL;
-  char **argv = NULL;
-  uint32_t argc = 0;
-  int code = 2;
-  mpr r;
-  const char *s;
-  uint32_t n;
-  mpr_init(&r, zmq_msg_data(&m), zmq_msg_size(&m));
-  if (extra || mpr_array_n(&r, 3) != 0 || mpr_str(&r, &s, &n) != 0 || n != 12 ||
-      memcmp(s, "linli-ctl-v1", 12) != 0) {
-    s_ctl_text(&err, "linli-node: not a linli-ctl-v1 request\n");
-    goto reply;
+  if (extra) {
+    s_ctl_refuse(d->control, "linli-node: a control request is one message\n");
+  } else if (d->exec == NULL) {
+    s_ctl_refuse(d->control,
+                 "linli: commands through the daemon are not available in this build\n");
+  } else {
+    lbuf reply;
+    lbuf_init(&reply);
+    d->exec(d->exec_ctx, d->s, zmq_msg_data(&m), zmq_msg_size(&m), &reply);
+    /* The command may have written: every session may have news. */
+    s_news(d, NULL);
+    s_flush_news(d, now);
+    if (reply.oom)
+      s_ctl_refuse(d->control, "linli-node: out of memory for the command's answer\n");
+    else if (reply.len > DAEMON_CTL_MAX)
+      s_ctl_refuse(d->control, "linli-node: the command's answer is larger than a control "
+                               "answer may be (256 MiB); stop linli-node and run the "
+                               "command again, which then works on the data directory "
+                               "itself\n");
+    else if (zmq_send(d->control, reply.p, reply.len, ZMQ_DONTWAIT) < 0)
+      log_warn("cannot answer a control request: %s", zmq_strerror(zmq_errno()));
+    lbuf_free(&reply);
   }
-  if (mpr_str(&r, &s, &n) != 0 || (cwd = s_cstr(s, n)) == NULL || mpr_array(&r, &argc) != 0 ||
-      argc > S_ARGV_MAX) {
-    argc = 0;
-    s_ctl_text(&err, "linli-node: malformed control request\n");
-    goto reply;
-  }
-  argv = calloc((size_t)argc + 1, sizeof *argv);
-  if (argv == NULL) {
-    argc = 0;
-    s_ctl_text(&err, "linli-node: out of memory\n");
-    goto reply;
-  }
-  for (uint32_t i = 0; i < argc; i++) {
-    if (mpr_str(&r, &s, &n) != 0 || (argv[i] = s_cstr(s, n)) == NULL) {
-      s_ctl_text(&err, "linli-node: malformed control request\n");
-      goto reply;
-    }
-  }
-  if (mpr_left(&r) != 0) {
-    s_ctl_text(&err, "linli-node: malformed control request\n");
-    goto reply;
-  }
-  if (d->exec == NULL) {
-    s_ctl_text(&err, "linli: commands through the daemon are not available in this build\n");
-    goto reply;
-  }
-  code = d->exec(d->exec_ctx, d->s, cwd, (int)argc, argv, &out, &err);
-  /* The command may have written: every session may have news. */
-  s_news(d, NULL);
-  s_flush_news(d, now);
-reply:
-  if (out.oom || err.oom) {
-    lbuf_reset(&out);
-    lbuf_reset(&err);
-    err.oom = out.oom = false;
-    s_ctl_text(&err, "linli-node: out of memory for the command's output\n");
-  }
-  s_ctl_reply(d->control, code, &out, &err);
-  for (uint32_t i = 0; argv && i < argc; i++)
-    free(argv[i]);
-  free(argv);
-  free(cwd);
-  lbuf_free(&out);
-  lbuf_free(&err);
   zmq_msg_close(&m);
 }
 
@@ -1110,7 +1053,7 @@ static int
 s_control_bind(ldaemon *d, lerr *e)
 {
   int linger = 0;
-  int64_t maxmsg = S_CTL_MAXMSG;
+  int64_t maxmsg = (int64_t)DAEMON_CTL_MAX;
   const char *ep = d->cfg->control;
   d->control = zmq_socket(d->zctx, ZMQ_REP);
   if (d->control == NULL)

@@ -26,12 +26,16 @@
  * Control socket.  A REP socket at cfg->control (ipc://DATA/control.sock by
  * default, mode 0660 for the group of cfg->control_group, which defaults
  * to the data directory's group; 0600 with `none`) lets `linli` run
- * commands against the store the daemon holds open.  Request, msgpack:
- * ["linli-ctl-v1", cwd, [argv...]] (all strings); reply: [exit code,
- * stdout (bin), stderr (bin)].  The command runs through the hook installed
- * with daemon_set_exec, in the loop's thread, and every session is told
- * afterwards that local data may have changed, so a write reaches the
- * connected peers at once.
+ * commands against the store the daemon holds open.  One request is one
+ * ZeroMQ message of at most DAEMON_CTL_MAX bytes, and so is its answer; the
+ * daemon hands the request's bytes to the hook installed with
+ * daemon_set_exec (tools/linli/control.c decodes the typed request of
+ * docs/OPERATING.md, "The control socket"), in the loop's thread, sends the
+ * answer the hook built, and tells every session afterwards that local data
+ * may have changed, so a write reaches the connected peers at once.  What
+ * the daemon answers itself (a request in several parts, no hook, an
+ * answer too large) has the hook's answer form [exit status 2, stdout "",
+ * stderr (one line), no files].
  */
 #ifndef LINLI_DAEMON_H
 #define LINLI_DAEMON_H
@@ -44,14 +48,16 @@
 
 typedef struct ldaemon ldaemon;
 
-/* Runs one `linli` command against the daemon's open store.  argv holds
- * the words the client sent (argc of them, NUL-terminated, argv[argc] ==
- * NULL), cwd the client's working directory, for relative file names.
- * The command writes what it would print to `out` and `err` and returns
- * its exit status.  `ctx` is what was given to daemon_set_exec.  The store
- * must not be closed. */
-typedef int (*daemon_exec_fn)(void *ctx, lstore *s, const char *cwd, int argc, char **argv,
-                              lbuf *out, lbuf *err);
+/* The largest control request or answer, in bytes (the files a command
+ * reads or writes travel inside them). */
+#define DAEMON_CTL_MAX ((size_t)256 << 20)
+
+/* Runs one control request (req[0..n), as the client sent it: input from
+ * any member of the socket's group, checked by the hook) against the
+ * daemon's open store and appends the whole answer to `reply`.  `ctx` is
+ * what was given to daemon_set_exec.  The store must not be closed. */
+typedef void (*daemon_exec_fn)(void *ctx, lstore *s, const uint8_t *req, size_t n,
+                               lbuf *reply);
 
 /* Opens the store named by `cfg` (borrowed: it must outlive the daemon),
  * reads the node's key, creates and binds every socket.  A store another

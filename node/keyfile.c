@@ -77,24 +77,29 @@ keyfile_read(const char *path, lident *id, lerr *e)
 }
 
 int
-keyfile_read_pub(const char *path, uint8_t pk[LINLI_PK_BYTES], lerr *e)
+keyfile_parse_pub(const char *path, const uint8_t *buf, size_t n, uint8_t pk[LINLI_PK_BYTES],
+                  lerr *e)
 {
-  uint8_t *buf;
-  size_t n;
-  int rc = fs_read_all(path, 4096, &buf, &n, e);
-  if (rc)
-    return rc;
   char hex[2 * LINLI_PK_BYTES + 1];
-  rc = LINLI_EMALFORMED;
   if (n >= 2 * LINLI_PK_BYTES && (n == 2 * LINLI_PK_BYTES || buf[2 * LINLI_PK_BYTES] == '\n' ||
                                   buf[2 * LINLI_PK_BYTES] == ' ')) {
     memcpy(hex, buf, 2 * LINLI_PK_BYTES);
     hex[2 * LINLI_PK_BYTES] = '\0';
     if (hex_decode(pk, LINLI_PK_BYTES, hex) == 0)
-      rc = 0;
+      return 0;
   }
-  free(buf);
+  return lerr_set(e, LINLI_EMALFORMED, "%s: not a linli public key file", path);
+}
+
+int
+keyfile_read_pub(const char *path, uint8_t pk[LINLI_PK_BYTES], lerr *e)
+{
+  uint8_t *buf;
+  size_t n;
+  int rc = fs_read_all(path, KEYFILE_PUB_MAX, &buf, &n, e);
   if (rc)
-    return lerr_set(e, rc, "%s: not a linli public key file", path);
-  return 0;
+    return rc;
+  rc = keyfile_parse_pub(path, buf, n, pk, e);
+  free(buf);
+  return rc;
 }

@@ -19,5 +19,9 @@ int keyfile_write(const char *path, const lident *id, bool force, lerr *e);
 int keyfile_read(const char *path, lident *id, lerr *e);
 /* Reads a public key file (or any file whose first word is 64 hex digits). */
 int keyfile_read_pub(const char *path, uint8_t pk[LINLI_PK_BYTES], lerr *e);
+/* The same for the contents buf[0..n) of the file `path` (for messages). */
+#define KEYFILE_PUB_MAX 4096
+int keyfile_parse_pub(const char *path, const uint8_t *buf, size_t n,
+                      uint8_t pk[LINLI_PK_BYTES], lerr *e);
 
 #endif

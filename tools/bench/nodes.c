@@ -341,15 +341,16 @@ bnode_ctl(bnode *n, const char *const *args, int nargs, lbuf *out, lerr *e)
   lbuf_init(&req);
   mpw w;
   mpw_init(&w, &req);
-  mpw_array(&w, 3);
-  mpw_cstr(&w, "linli-ctl-v1");
-  mpw_cstr(&w, "/");
-  mpw_array(&w, 3 + (uint32_t)nargs);
-  mpw_cstr(&w, "linli");
-  mpw_cstr(&w, "-d");
-  mpw_cstr(&w, n->dir);
-  for (int i = 0; i < nargs; i++)
+  /* A typed control request (docs/OPERATING.md, "The control socket"):
+   * the command, its arguments, no options, no files. */
+  mpw_array(&w, 5);
+  mpw_cstr(&w, "linli-ctl-v2");
+  mpw_cstr(&w, nargs > 0 ? args[0] : "");
+  mpw_array(&w, nargs > 0 ? (uint32_t)nargs - 1 : 0);
+  for (int i = 1; i < nargs; i++)
     mpw_cstr(&w, args[i]);
+  mpw_array(&w, 0);
+  mpw_array(&w, 0);
   int rc = LINLI_EIO;
   zmq_msg_t m;
   zmq_msg_init(&m);
@@ -367,8 +368,9 @@ bnode_ctl(bnode *n, const char *const *args, int nargs, lbuf *out, lerr *e)
     const uint8_t *o, *er;
     uint32_t on, en;
     mpr_init(&r, zmq_msg_data(&m), zmq_msg_size(&m));
-    if (mpr_array_n(&r, 3) || mpr_int(&r, &code) || mpr_bin(&r, &o, &on) ||
-        mpr_bin(&r, &er, &en)) {
+    uint32_t nfiles;
+    if (mpr_array_n(&r, 4) || mpr_int(&r, &code) || mpr_bin(&r, &o, &on) ||
+        mpr_bin(&r, &er, &en) || mpr_array(&r, &nfiles)) {
       rc = lerr_set(e, LINLI_EMALFORMED, "%s: malformed control answer", n->name);
     } else {
       lbuf_reset(out);

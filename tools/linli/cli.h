@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Exit statuses, documented in `linli --help`. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -88,20 +89,87 @@ bool cli_daemon_listening(const cli *c);
 void cli_close(lstore **s);
 
 /* Runs one command line (argv[0] is the program name) and returns its exit
- * status: the whole CLI, as main() and the daemon call it. */
+ * status: the whole CLI, as main() calls it. */
 int cli_main(int argc, char **argv);
 
-/* The daemon's command hook (node/daemon.h, daemon_exec_fn): runs a
- * command sent over the control socket against the daemon's store, with
- * what it prints captured in `out` and `err`.  `ctx` is the ldaemon, whose
- * peers `status` then shows. */
-int cli_exec(void *ctx, lstore *s, const char *cwd, int argc, char **argv, lbuf *out,
-             lbuf *err);
+/* ---- the caller's files ----
+ *
+ * Every file a command reads or writes goes through these.  In embedded
+ * mode they are the disk.  When the command runs inside linli-node
+ * (cli_exec), the files are the caller's: an input is what the request
+ * carried under the name given on the command line (the CLI read it), and
+ * an output is kept for the answer, which the CLI writes itself, in its own
+ * working directory and with its own permissions.  So `export -o /tmp/x`
+ * writes the caller's /tmp even when the node runs with a private one. */
+typedef struct cli_file {
+  char *name;    /* as given on the command line */
+  uint8_t *p;    /* malloc'd contents, wiped when freed (a backup holds keys) */
+  size_t n;
+  uint32_t mode; /* permissions of an output file */
+} cli_file;
+#define CLI_FILES_MAX 16
+typedef struct cli_files {
+  cli_file v[CLI_FILES_MAX];
+  uint32_t n;
+} cli_files;
+/* Copies name[0..nl) and p[0..n) in as one more file. */
+int cli_files_add(cli_files *f, const char *name, size_t nl, const void *p, size_t n,
+                  uint32_t mode, lerr *e);
+const cli_file *cli_files_find(const cli_files *f, const char *name);
+void cli_files_free(cli_files *f);
+/* While a request runs in the daemon: its input files and where outputs
+ * go; (NULL, NULL) afterwards. */
+void cli_files_serve(const cli_files *in, cli_files *out);
+/* Whether the files are the caller's at the other end of a request. */
+bool cli_files_remote(void);
 
-/* When a daemon serves the data directory, sends the command line to it
- * and prints its answer: returns 1 and sets *status then; 0 when no daemon
- * runs (the caller works on the directory itself). */
-int cli_forward(const cli *c, int argc, char **argv, int *status);
+/* The whole file (at most `max` bytes, malloc'd), as fs_read_all. */
+int cli_file_read(const char *path, size_t max, uint8_t **out, size_t *n, lerr *e);
+/* Writes the file atomically with permissions `mode`, as fs_write_atomic
+ * (a file that exists is replaced: see cli_out_check). */
+int cli_file_write(const char *path, const void *p, size_t n, mode_t mode, lerr *e);
+/* A command whose -o FILE must not replace a file without --force
+ * (export, keygen): refuses an existing FILE then.  Checked on the
+ * caller's side: in embedded mode by the command, before a request by the
+ * CLI (and again when it writes the answer's file). */
+bool cli_out_guarded(const cli *c);
+int cli_out_check(const cli *c);
+/* For code that writes its output file itself (a backup): the path on this
+ * machine to give it (`path` itself in embedded mode, a file in the data
+ * directory inside linli-node), and afterwards cli_file_local_done, which
+ * inside linli-node moves that file's contents into the answer as `path`
+ * (removing it whatever happened). */
+int cli_file_local(const char *path, char *local, size_t cap, lerr *e);
+int cli_file_local_done(const char *path, const char *local, mode_t mode, lerr *e);
+
+/* ---- commands through a running linli-node (control.c) ----
+ *
+ * The request and its answer are specified in docs/OPERATING.md ("The
+ * control socket"). */
+
+/* The daemon's command hook (node/daemon.h, daemon_exec_fn): checks and
+ * decodes a typed request, runs the command against the daemon's store
+ * with what it prints captured and its files served from the request, and
+ * encodes the answer.  `ctx` is the ldaemon, whose peers `status` then
+ * shows. */
+void cli_exec(void *ctx, lstore *s, const uint8_t *req, size_t n, lbuf *reply);
+
+/* When a daemon serves the data directory, sends the command to it as a
+ * typed request with the contents of its input files, writes the files the
+ * answer carries and prints its output: returns 1 and sets *status then; 0
+ * when no daemon runs (the caller works on the directory itself). */
+int cli_forward(const cli *c, int *status);
+
+/* For the request (main.c knows the commands and their options):
+ * cli_opts_write writes the options set in `c` as [[OPTION, VALUE]...]
+ * (VALUE nil for a flag); cli_opt_set sets one received option, a usage
+ * error (printed) when the command does not take it, it needs a value it
+ * lacks or has one it must not, or it came twice; cli_run checks the
+ * command (known, one a linli-node runs, its number of arguments) and
+ * runs it. */
+void cli_opts_write(const cli *c, mpw *w);
+int cli_opt_set(cli *c, const char *opt, const char *val);
+int cli_run(cli *c);
 
 /* The daemon running this command, or NULL in embedded mode. */
 extern void *cli_daemon;

@@ -872,7 +872,7 @@ cmd_audit(cli *c)
     const char *path = c->argv[0];
     bundle_reader br;
     snprintf(source, sizeof source, "bundle %s", path);
-    if (fs_read_all(path, S_BUNDLE_MAX, &buf, &n, &e) != 0) {
+    if (cli_file_read(path, S_BUNDLE_MAX, &buf, &n, &e) != 0) {
       rc = cli_fail_e(&e);
       goto done;
     }

@@ -539,7 +539,17 @@ cmd_backup(cli *c)
   int rc = cli_open(c, &s);
   if (rc != CLI_OK)
     goto done;
-  if (lstore_backup(s, c->out, &e) != 0) {
+  /* The backup is written to a file by the store; inside linli-node that
+   * file is in the data directory and its contents go back to the caller. */
+  char local[4200];
+  int brc = cli_file_local(c->out, local, sizeof local, &e);
+  if (brc == 0) {
+    brc = lstore_backup(s, local, &e);
+    lerr e2 = {0};
+    int drc = cli_file_local_done(c->out, local, 0600, brc == 0 ? &e : &e2);
+    brc = brc != 0 ? brc : drc;
+  }
+  if (brc != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }

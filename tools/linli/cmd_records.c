@@ -8,7 +8,7 @@
 #include "tools/linli/cli.h"
 #include "tools/linli/json.h"
 
-#include "node/fsutil.h"
+#include "node/daemon.h"
 #include "node/records.h"
 #include "crdt/arena.h"
 #include "crdt/csv.h"
@@ -163,7 +163,7 @@ cmd_schema(cli *c)
       return cli_usage(c, "usage: linli schema publish FILE");
     uint8_t *text = NULL;
     size_t n = 0;
-    if (fs_read_all(c->argv[1], LINLI_VALUE_MAX, &text, &n, &e) != 0) {
+    if (cli_file_read(c->argv[1], LINLI_VALUE_MAX, &text, &n, &e) != 0) {
       if (e.code == LINLI_ETOOBIG)
         return cli_fail("%s: a schema is at most %d bytes", c->argv[1], LINLI_VALUE_MAX);
       return cli_fail_e(&e);
@@ -422,6 +422,8 @@ done:
  * S_BATCH_BYTES of values. */
 #define S_BATCH_OPS 2048u
 #define S_BATCH_BYTES (512u << 10)
+/* The largest CSV file: as much as a request to linli-node may carry. */
+#define S_CSV_MAX DAEMON_CTL_MAX
 
 typedef struct s_import {
   cli *c;
@@ -732,13 +734,14 @@ s_import_row(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t 
   return 0;
 }
 
-/* Feeds the file through iconv (from `enc` to UTF-8) into the CSV reader,
- * in chunks; with p NULL, only checks that the file is valid in enc.
- * LINLI_EMALFORMED when it is not. */
+/* Feeds the file `path`, text[0..len), through iconv (from `enc` to UTF-8)
+ * into the CSV reader, in chunks; with p NULL, only checks that the file is
+ * valid in enc.  LINLI_EMALFORMED when it is not. */
 static int
-s_stream(const char *path, const char *enc, size_t skip, lcsv *p, lerr *e)
+s_stream(const char *path, const uint8_t *text, size_t len, const char *enc, size_t skip,
+         lcsv *p, lerr *e)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fmemopen((void *)text, len, "rb");
   if (f == NULL)
     return lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(errno));
   iconv_t cd = iconv_open("UTF-8", enc);
@@ -801,6 +804,8 @@ cmd_import_csv(cli *c)
   lerr e = {0};
   int rc = cli_open(c, &x.s);
   bool have_id = false;
+  uint8_t *text = NULL;
+  size_t tn = 0;
 
   hmap_init(&x.ids);
   larena_init(&x.arena);
@@ -817,17 +822,16 @@ cmd_import_csv(cli *c)
     goto done;
   /* The encoding: UTF-8 with a byte order mark, UTF-8 without when every
    * byte is valid UTF-8, else GB18030 (what Chinese Excel saves as CSV). */
-  unsigned char bom[3] = {0};
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    rc = cli_fail("%s: %s", path, strerror(errno));
+  if (cli_file_read(path, S_CSV_MAX, &text, &tn, &e) != 0) {
+    if (e.code == LINLI_ETOOBIG)
+      rc = cli_fail("%s: a CSV file is at most %zu MiB; split it", path, S_CSV_MAX >> 20);
+    else
+      rc = cli_fail_e(&e);
     goto done;
   }
-  size_t nb = fread(bom, 1, 3, f);
-  fclose(f);
-  size_t skip = nb == 3 && memcmp(bom, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  size_t skip = tn >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
   const char *enc = "UTF-8";
-  if (skip == 0 && s_stream(path, "UTF-8", 0, NULL, &e) != 0) {
+  if (skip == 0 && s_stream(path, text, tn, "UTF-8", 0, NULL, &e) != 0) {
     if (e.code != LINLI_EMALFORMED) {
       rc = cli_fail_e(&e);
       goto done;
@@ -835,7 +839,7 @@ cmd_import_csv(cli *c)
     enc = "GB18030";
   }
   /* Pass 1: every row checked, every bad one reported; nothing written. */
-  if (s_stream(path, enc, skip, &p, &e) != 0 && !x.fatal) {
+  if (s_stream(path, text, tn, enc, skip, &p, &e) != 0 && !x.fatal) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -868,7 +872,7 @@ cmd_import_csv(cli *c)
   x.rows = x.nops = x.records = 0;
   lcsv_free(&p);
   lcsv_init(&p, s_import_row, &x);
-  if (s_stream(path, enc, skip, &p, &e) != 0 || x.fatal || x.bad > 0 ||
+  if (s_stream(path, text, tn, enc, skip, &p, &e) != 0 || x.fatal || x.bad > 0 ||
       s_import_flush(&x, &e) != 0) {
     rc = cli_fail("%s: stopped after %llu deltas: %s", path, (unsigned long long)x.deltas,
                   x.fatal ? x.msg : e.msg[0] ? e.msg : "a row changed between the passes");
@@ -881,6 +885,7 @@ done:
   if (have_id)
     ident_wipe(&x.id);
   free(x.ops);
+  free(text);
   lcsv_free(&p);
   larena_free(&x.arena);
   larena_free(&x.rowarena);

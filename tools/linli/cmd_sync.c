@@ -3,7 +3,7 @@
  *
  * The sneakernet round trip: station B writes a summary of what it holds;
  * station A exports, for that summary, a bundle of the signed deltas B
- * lacks; B imports the bundle.  Files are written with fs_write_atomic(),
+ * lacks; B imports the bundle.  Files are written with cli_file_write(),
  * so a stick pulled out mid-write leaves the previous file or none.
  *
  * Import is deliberately two passes over the bundle held in memory.  The
@@ -65,7 +65,7 @@ cmd_summary(cli *c)
     rc = cli_fail("out of memory");
     goto done;
   }
-  if (fs_write_atomic(c->out, b.p, b.len, 0644, &e) != 0) {
+  if (cli_file_write(c->out, b.p, b.len, 0644, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -102,7 +102,7 @@ s_read_summary(const char *path, lsummary *sum)
   lerr e = {0};
   int rc = CLI_OK;
 
-  if (fs_read_all(path, S_SUMMARY_MAX, &buf, &n, &e) != 0) {
+  if (cli_file_read(path, S_SUMMARY_MAX, &buf, &n, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -178,9 +178,8 @@ cmd_export(cli *c)
   lbuf_init(&x.out);
   if (c->out == NULL)
     return cli_usage(c, "-o FILE is required");
-  struct stat ost;
-  if (!c->force && lstat(c->out, &ost) == 0)
-    return cli_fail("%s exists; give --force to replace it, or another -o FILE", c->out);
+  if ((rc = cli_out_check(c)) != CLI_OK)
+    return rc;
   if (have_want && (rc = s_read_summary(c->for_file, &want)) != CLI_OK)
     goto done;
   if ((rc = cli_open_read(c, &s)) != CLI_OK)
@@ -209,7 +208,7 @@ cmd_export(cli *c)
   }
   /* A bundle carries residents' personal data: readable by its owner only
    * (a FAT-formatted stick ignores this, a shared machine does not). */
-  if (fs_write_atomic(c->out, x.out.p, x.out.len, 0600, &e) != 0) {
+  if (cli_file_write(c->out, x.out.p, x.out.len, 0600, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -461,7 +460,7 @@ cmd_import(cli *c)
 
   memset(&info, 0, sizeof info);
   memset(&st, 0, sizeof st);
-  if (fs_read_all(path, S_BUNDLE_MAX, &buf, &n, &e) != 0) {
+  if (cli_file_read(path, S_BUNDLE_MAX, &buf, &n, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }

@@ -28,7 +28,12 @@ cli_pubkey(const char *arg, uint8_t pk[LINLI_PK_BYTES], lerr *e)
 {
   if (strlen(arg) == 2 * LINLI_PK_BYTES && hex_decode(pk, LINLI_PK_BYTES, arg) == 0)
     return 0;
-  int rc = keyfile_read_pub(arg, pk, e);
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  int rc = cli_file_read(arg, KEYFILE_PUB_MAX, &buf, &n, e);
+  if (rc == 0)
+    rc = keyfile_parse_pub(arg, buf, n, pk, e);
+  free(buf);
   if (rc == LINLI_EINVAL || rc == LINLI_EIO) /* not a plain file, unreadable: its own message */
     return rc;
   if (rc)
@@ -97,7 +102,7 @@ s_read_chain(const char *path, lchain *ch, lerr *e)
 {
   uint8_t *buf;
   size_t n;
-  int rc = fs_read_all(path, S_CHAIN_FILE_MAX, &buf, &n, e);
+  int rc = cli_file_read(path, S_CHAIN_FILE_MAX, &buf, &n, e);
   if (rc)
     return rc;
   rc = chain_decode(ch, buf, n, e);
@@ -175,7 +180,7 @@ s_cert_issue(cli *c, lstore *s)
   lbuf b;
   lbuf_init(&b);
   chain_encode(&b, ch);
-  if (b.oom || fs_write_atomic(c->out, b.p, b.len, 0644, &e) != 0)
+  if (b.oom || cli_file_write(c->out, b.p, b.len, 0644, &e) != 0)
     rc = b.oom ? cli_fail("out of memory") : cli_fail_e(&e);
   lbuf_free(&b);
   if (rc != CLI_OK)

@@ -779,6 +779,145 @@ s_takes_text(const cmd_def *cmd)
          cmd->run == cmd_append || cmd->run == cmd_del;
 }
 
+/* Checks the number of arguments and the clock before a command runs;
+ * CLI_OK or the status of the error (printed). */
+static int
+s_ready(cli *c, const cmd_def *cmd)
+{
+  if (c->argc < cmd->min_args)
+    return cli_usage(c, "missing argument; usage: linli %s", cmd->usage);
+  if (cmd->max_args >= 0 && c->argc > cmd->max_args) {
+    /* The usual cause is text with a space typed without quotes. */
+    if (s_takes_text(cmd))
+      return cli_usage(c, "too many arguments; text with spaces must be quoted, e.g. "
+                       "\"走访 0012户\"; usage: linli %s", cmd->usage);
+    return cli_usage(c, "too many arguments; usage: linli %s", cmd->usage);
+  }
+  /* A clock RocksDB or the records cannot live with is refused before any
+   * store is opened (cli.h, cli_clock_check). */
+  if (cmd->run != cmd_keygen && cmd->run != s_cmd_help) {
+    lerr e = {0};
+    if (cli_clock_check(cli_wall_ms(), s_writes(cmd, c), &e) != 0)
+      return cli_fail_e(&e);
+  }
+  return CLI_OK;
+}
+
+/* Whether a running linli-node runs the command.  Key generation,
+ * initialisation and restore never touch a running store; audit trusts
+ * nothing but the files and --root it is given; help needs no store. */
+static bool
+s_through_node(const cmd_def *cmd)
+{
+  return cmd->run != cmd_keygen && cmd->run != cmd_init && cmd->run != cmd_restore &&
+         cmd->run != cmd_audit && cmd->run != s_cmd_help;
+}
+
+bool
+cli_out_guarded(const cli *c)
+{
+  const cmd_def *d = c->cmd != NULL ? s_find(c->cmd) : NULL;
+  return d != NULL && (d->opts & OPT_FORCE);
+}
+
+void
+cli_opts_write(const cli *c, mpw *w)
+{
+  const cmd_def *d = s_find(c->cmd);
+  unsigned allowed = d != NULL ? d->opts : 0;
+  uint32_t n = (uint32_t)c->json + (uint32_t)c->nul + (uint32_t)c->nwheres;
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1)
+      mpw_array(w, n);
+    for (size_t k = 0; k < S_NOPTS; k++) {
+      if (!(allowed & s_opts[k].bit) || s_opts[k].off == offsetof(cli, wheres))
+        continue;
+      const char *v = s_opts[k].arg ? *(const char *const *)((const char *)c + s_opts[k].off)
+                                    : NULL;
+      bool set = s_opts[k].arg ? v != NULL : *(const bool *)((const char *)c + s_opts[k].off);
+      if (!set)
+        continue;
+      if (pass == 0) {
+        n++;
+        continue;
+      }
+      mpw_array(w, 2);
+      mpw_cstr(w, s_opts[k].name);
+      if (v != NULL)
+        mpw_cstr(w, v);
+      else
+        mpw_nil(w);
+    }
+  }
+  for (int i = 0; i < c->nwheres; i++) {
+    mpw_array(w, 2);
+    mpw_cstr(w, "--where");
+    mpw_cstr(w, c->wheres[i]);
+  }
+  if (c->json) {
+    mpw_array(w, 2);
+    mpw_cstr(w, "--json");
+    mpw_nil(w);
+  }
+  if (c->nul) {
+    mpw_array(w, 2);
+    mpw_cstr(w, "-0");
+    mpw_nil(w);
+  }
+}
+
+int
+cli_opt_set(cli *c, const char *opt, const char *val)
+{
+  const cmd_def *d = s_find(c->cmd);
+  if (d == NULL)
+    return cli_usage(c, "unknown command '%.40s'", c->cmd);
+  bool *flag = NULL;
+  if (strcmp(opt, "--json") == 0)
+    flag = &c->json;
+  else if (strcmp(opt, "-0") == 0 && (d->opts & OPT_NUL))
+    flag = &c->nul;
+  if (strcmp(opt, "--where") == 0 && (d->opts & OPT_QUERY)) {
+    if (val == NULL)
+      return cli_usage(c, "option --where needs a value");
+    if (c->nwheres == (int)(sizeof c->wheres / sizeof c->wheres[0]))
+      return cli_usage(c, "at most 16 --where filters");
+    c->wheres[c->nwheres++] = val;
+    return CLI_OK;
+  }
+  for (size_t k = 0; flag == NULL && k < S_NOPTS; k++) {
+    if (strcmp(opt, s_opts[k].name) != 0 || !(d->opts & s_opts[k].bit))
+      continue;
+    if (s_opts[k].arg != NULL) {
+      if (val == NULL)
+        return cli_usage(c, "option %s needs a value", opt);
+      return s_set_opt(c, (const char **)((char *)c + s_opts[k].off), opt, val);
+    }
+    flag = (bool *)((char *)c + s_opts[k].off);
+  }
+  if (flag == NULL)
+    return cli_usage(c, "unknown option '%.60s'", opt);
+  if (val != NULL)
+    return cli_usage(c, "option %s takes no value", opt);
+  if (*flag)
+    return cli_usage(c, "option %s given twice", opt);
+  *flag = true;
+  return CLI_OK;
+}
+
+int
+cli_run(cli *c)
+{
+  const cmd_def *cmd = s_find(c->cmd);
+  if (cmd == NULL)
+    return cli_usage(c, "unknown command '%.40s'", c->cmd);
+  c->cmd = cmd->name;
+  if (!s_through_node(cmd))
+    return cli_usage(c, "a running linli-node does not run this command");
+  int rc = s_ready(c, cmd);
+  return rc != CLI_OK ? rc : cmd->run(c);
+}
+
 int
 cli_main(int argc, char **argv)
 {
@@ -818,41 +957,18 @@ cli_main(int argc, char **argv)
     rc = cli_usage(&c, "no command given");
     goto done;
   }
-  if (c.argc < cmd->min_args) {
-    rc = cli_usage(&c, "missing argument; usage: linli %s", cmd->usage);
-    goto done;
-  }
-  if (cmd->max_args >= 0 && c.argc > cmd->max_args) {
-    /* The usual cause is text with a space typed without quotes. */
-    if (s_takes_text(cmd))
-      rc = cli_usage(&c, "too many arguments; text with spaces must be quoted, e.g. "
-                     "\"走访 0012户\"; usage: linli %s", cmd->usage);
-    else
-      rc = cli_usage(&c, "too many arguments; usage: linli %s", cmd->usage);
-    goto done;
-  }
   c.argv = pos;
-  /* A clock RocksDB or the records cannot live with is refused before any
-   * store is opened (cli.h, cli_clock_check). */
-  if (cmd->run != cmd_keygen && cmd->run != s_cmd_help) {
-    lerr e = {0};
-    if (cli_clock_check(cli_wall_ms(), s_writes(cmd, &c), &e) != 0) {
-      rc = cli_fail_e(&e);
-      goto done;
-    }
-  }
-  /* A running linli-node owns the store: hand the command to it.  Key
-   * generation and initialisation never touch a running store. */
-  if (cli_daemon == NULL && cmd->run != cmd_keygen && cmd->run != cmd_init &&
-      cmd->run != cmd_restore &&
-      cmd->run != cmd_audit && cli_forward(&c, argc, argv, &rc) == 1)
+  if ((rc = s_ready(&c, cmd)) != CLI_OK)
+    goto done;
+  /* A running linli-node owns the store: send the command to it. */
+  if (s_through_node(cmd) && cli_forward(&c, &rc) == 1)
     goto done;
   rc = cmd->run(&c);
   /* The command found the directory taken by a linli-node starting up:
    * the node runs it (and should the node stop again at once, the command
    * runs here). */
   for (int k = 0; rc == CLI_FORWARD && k < 3; k++)
-    if (cli_forward(&c, argc, argv, &rc) == 0)
+    if (cli_forward(&c, &rc) == 0)
       rc = cmd->run(&c);
   if (rc == CLI_FORWARD)
     rc = cli_fail("%s: the data directory is held by a linli-node that does not answer",
