@@ -22,7 +22,6 @@
 #include "crdt/hmap.h"
 #include "crdt/rules.h"
 #include "crdt/trust.h"
-#include "node/fsutil.h"
 #include "sync/bundle.h"
 
 #include <stdarg.h>

@@ -19,13 +19,11 @@
 
 #include "node/daemon.h"
 #include "node/failpoint.h"
-#include "node/fsutil.h"
 #include "sync/bundle.h"
 #include "sync/summary.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* Larger summaries are not plausible: a summary costs ~80 bytes per
  * author, and a district has thousands of authors, not millions. */

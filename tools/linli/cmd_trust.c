@@ -13,7 +13,6 @@
 
 #include "crdt/hlc.h"
 #include "crdt/trust.h"
-#include "node/fsutil.h"
 #include "node/keyfile.h"
 
 #include <stdlib.h>

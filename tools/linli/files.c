@@ -9,6 +9,10 @@
  * is kept here and goes back in the answer, and the CLI writes it in its
  * own directory with its own permissions.  So the daemon never opens a
  * file a caller named: not in its private /tmp, not with its own rights.
+ *
+ * keygen, init and restore, which never run inside linli-node (they make
+ * or replace a data directory), read and write their key and backup files
+ * through node/keyfile and node/backup directly.
  */
 #include "tools/linli/cli.h"
 #include "node/daemon.h"
