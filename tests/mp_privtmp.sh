@@ -7,10 +7,11 @@
 # The node runs as the shipped systemd unit runs it, with a /tmp of its own
 # (a mount namespace with a tmpfs on /tmp: unshare, as root); the
 # caller's commands go through its control socket.  export -o /tmp/X,
-# summary -o, backup -o must write the caller's /tmp; export -o REL the
-# caller's working directory; import, import-csv, schema publish and
-# export --for read the caller's files; an existing file without --force
-# is refused and left as it was.  `status --json` and `query --json` print
+# summary -o, backup -o, cert issue -o must write the caller's /tmp;
+# export -o REL the caller's working directory; import, import-csv, schema
+# publish, cert issue --subject and export --for read the caller's files;
+# an existing file without --force is refused and left as it was; a file
+# larger than a request may carry is refused.  `status --json` and `query --json` print
 # through the node what they print without it.  Where no mount namespace
 # can be made, the node runs in another working directory instead and only
 # what that shows (relative names are the caller's) is checked: the test
@@ -155,6 +156,16 @@ if q "$T/va" import "$CT/none.bundle" >/dev/null; then fail "import of a missing
 grep -q "none.bundle" "$T/q.err" || fail "no file named: $(cat "$T/q.err")"
 [ "$(wc -l <"$T/q.err")" -eq 1 ] || fail "more than one line: $(cat "$T/q.err")"
 ok "a missing input file is one line naming it"
+
+# more than a request may carry: refused by the CLI, with what to do
+truncate -s 300M "$CT/big.bundle"
+if q "$T/va" import "$CT/big.bundle" >/dev/null; then fail "a 300 MiB request was sent"; fi
+grep -q "big.bundle: larger than a running linli-node takes in one command (256 MiB); stop" \
+  "$T/q.err" || fail "too large: $(cat "$T/q.err")"
+[ "$(wc -l <"$T/q.err")" -eq 1 ] || fail "more than one line: $(cat "$T/q.err")"
+rm -f "$CT/big.bundle"
+q "$T/va" status >/dev/null || fail "the node does not answer after the refusal"
+ok "a file larger than a request may carry is refused in one line; the node serves on"
 
 # the same output with and without the node
 q "$T/va" query 户 --json >"$T/q1" || fail "query --json: $(cat "$T/q.err")"
