@@ -102,19 +102,23 @@ int cli_main(int argc, char **argv);
  * working directory and with its own permissions.  So `export -o /tmp/x`
  * writes the caller's /tmp even when the node runs with a private one. */
 typedef struct cli_file {
-  char *name;    /* as given on the command line */
-  uint8_t *p;    /* malloc'd contents, wiped when freed (a backup holds keys) */
+  char *name;       /* as given on the command line */
+  const uint8_t *p; /* contents */
   size_t n;
-  uint32_t mode; /* permissions of an output file */
+  uint32_t mode;    /* permissions of an output file */
+  uint8_t *own;     /* p when the set owns it: wiped when freed (a backup holds keys) */
 } cli_file;
 #define CLI_FILES_MAX 16
 typedef struct cli_files {
   cli_file v[CLI_FILES_MAX];
   uint32_t n;
 } cli_files;
-/* Copies name[0..nl) and p[0..n) in as one more file. */
+/* Adds name[0..nl) (copied) with contents p[0..n): copied, borrowed (p
+ * must outlive the set: a request's bytes) or taken (p is malloc'd and
+ * the set frees it, also on failure). */
+typedef enum { CLI_FILE_COPY, CLI_FILE_BORROW, CLI_FILE_TAKE } cli_file_how;
 int cli_files_add(cli_files *f, const char *name, size_t nl, const void *p, size_t n,
-                  uint32_t mode, lerr *e);
+                  uint32_t mode, cli_file_how how, lerr *e);
 const cli_file *cli_files_find(const cli_files *f, const char *name);
 void cli_files_free(cli_files *f);
 /* While a request runs in the daemon: its input files and where outputs

@@ -154,7 +154,8 @@ s_decode(mpr *r, larena *a, cli *c, const char **opts, const char **vals, uint32
              "4096 bytes";
     if (cli_files_find(in, name) != NULL)
       return "malformed control request: a file is given twice";
-    if (cli_files_add(in, name, strlen(name), p, pn, 0, &e) != 0)
+    /* borrowed: the request's bytes outlive the command */
+    if (cli_files_add(in, name, strlen(name), p, pn, 0, CLI_FILE_BORROW, &e) != 0)
       return "out of memory";
   }
   if (mpr_left(r) != 0)
@@ -336,8 +337,7 @@ s_inputs(const cli *c, cli_files *in)
                       "stop linli-node and run the command again, which then works on the "
                       "data directory itself", files[k]);
     if (rc == 0)
-      rc = cli_files_add(in, files[k], strlen(files[k]), p, n, 0, &e);
-    free(p);
+      rc = cli_files_add(in, files[k], strlen(files[k]), p, n, 0, CLI_FILE_TAKE, &e);
     if (rc != 0)
       return cli_fail_e(&e);
   }

@@ -40,9 +40,9 @@ cli_files_free(cli_files *f)
 {
   for (uint32_t i = 0; i < f->n; i++) {
     free(f->v[i].name);
-    if (f->v[i].p != NULL)
-      sodium_memzero(f->v[i].p, f->v[i].n);
-    free(f->v[i].p);
+    if (f->v[i].own != NULL)
+      sodium_memzero(f->v[i].own, f->v[i].n);
+    free(f->v[i].own);
   }
   f->n = 0;
 }
@@ -58,22 +58,26 @@ cli_files_find(const cli_files *f, const char *name)
 
 int
 cli_files_add(cli_files *f, const char *name, size_t nl, const void *p, size_t n, uint32_t mode,
-              lerr *e)
+              cli_file_how how, lerr *e)
 {
-  if (f->n == CLI_FILES_MAX)
+  uint8_t *own = how == CLI_FILE_TAKE ? (uint8_t *)p : NULL;
+  if (f->n == CLI_FILES_MAX) {
+    free(own);
     return lerr_set(e, LINLI_ETOOBIG, "more than %d files in one command", CLI_FILES_MAX);
+  }
   cli_file *x = &f->v[f->n];
   x->name = malloc(nl + 1);
-  x->p = malloc(n > 0 ? n : 1);
-  if (x->name == NULL || x->p == NULL) {
+  if (how == CLI_FILE_COPY && (own = malloc(n > 0 ? n : 1)) != NULL && n > 0)
+    memcpy(own, p, n);
+  if (x->name == NULL || (how != CLI_FILE_BORROW && own == NULL)) {
     free(x->name);
-    free(x->p);
+    free(own);
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
   }
   memcpy(x->name, name, nl);
   x->name[nl] = '\0';
-  if (n > 0)
-    memcpy(x->p, p, n);
+  x->own = own;
+  x->p = own != NULL ? own : p;
   x->n = n;
   x->mode = mode;
   f->n++;
@@ -113,7 +117,7 @@ cli_file_write(const char *path, const void *p, size_t n, mode_t mode, lerr *e)
     return fs_write_atomic(path, p, n, mode, e);
   if (cli_files_find(s_out, path) != NULL)
     return lerr_set(e, LINLI_EEXIST, "%s: written twice by one command", path);
-  return cli_files_add(s_out, path, strlen(path), p, n, (uint32_t)mode, e);
+  return cli_files_add(s_out, path, strlen(path), p, n, (uint32_t)mode, CLI_FILE_COPY, e);
 }
 
 int
