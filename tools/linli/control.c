@@ -385,12 +385,9 @@ s_answered(const cli *c, const char *sock, const uint8_t *p, size_t n)
       mpr_bin(&r, &o, &on) != 0 || mpr_bin(&r, &er, &en) != 0 || code < 0 || code > 255)
     return cli_fail("the daemon at %s sent a malformed answer (use linli and linli-node of "
                     "the same version)", sock);
-  if (top == 3) {
-    /* A linli-node of another version. */
-    fwrite(er, 1, en, stderr);
+  if (top == 3) /* a linli-node of another version: its own line says less */
     return cli_fail("the linli-node at %s speaks another control protocol: use linli and "
                     "linli-node of the same version", sock);
-  }
   if (mpr_array(&r, &nfiles) != 0 || nfiles > CLI_FILES_MAX)
     return cli_fail("the daemon at %s sent a malformed answer", sock);
   for (uint32_t i = 0; i < nfiles; i++) {
