@@ -172,6 +172,11 @@ int cli_forward(const cli *c, int *status);
  * command (known, one a linli-node runs, its number of arguments) and
  * runs it. */
 void cli_opts_write(const cli *c, mpw *w);
+/* The values of the options set in `c` that name a file the command reads
+ * (up to max of them; keys[i] when it is a public key that may also be
+ * given as 64 hex digits): the files the request carries beside those
+ * named by arguments. */
+int cli_opt_inputs(const cli *c, const char **files, bool *keys, int max);
 int cli_opt_set(cli *c, const char *opt, const char *val);
 int cli_run(cli *c);
 

@@ -301,36 +301,26 @@ s_key_file(const char *arg)
 static int
 s_inputs(const cli *c, cli_files *in)
 {
-  const char *files[4] = {0};
-  int nf = 0;
-  if (s_is(c, "export", NULL))
-    files[nf++] = c->for_file;
-  else if (s_is(c, "import", NULL) && c->argc > 0)
+  const char *files[CLI_FILES_MAX];
+  bool keys[CLI_FILES_MAX] = {0};
+  /* the options that name one (main.c's table says which) */
+  int nf = cli_opt_inputs(c, files, keys, CLI_FILES_MAX - 1);
+  /* and the arguments that do */
+  if (s_is(c, "import", NULL) && c->argc > 0)
     files[nf++] = c->argv[0];
   else if ((s_is(c, "import-csv", NULL) || s_is(c, "schema", "publish") ||
             s_is(c, "cert", "install") || s_is(c, "cert", "show")) &&
            c->argc > 1)
     files[nf++] = c->argv[1];
-  /* rotate reads its key and chain files only after it refused to run
-   * under a linli-node: a secret key never travels. */
-  if (s_is(c, "cert", NULL)) {
-    const char *keys[2] = {c->root, c->subject};
-    for (int k = 0; k < 2; k++) {
-      uint8_t pk[LINLI_PK_BYTES];
-      lerr e = {0};
-      if (!s_key_file(keys[k]))
-        continue;
-      if (cli_pubkey(keys[k], pk, &e) != 0)
-        return cli_fail_e(&e);
-      files[nf++] = keys[k];
-    }
-  }
   for (int k = 0; k < nf; k++) {
     uint8_t *p = NULL;
     size_t n = 0;
     lerr e = {0};
-    if (files[k] == NULL || cli_files_find(in, files[k]) != NULL)
+    uint8_t pk[LINLI_PK_BYTES];
+    if (cli_files_find(in, files[k]) != NULL || (keys[k] && !s_key_file(files[k])))
       continue;
+    if (keys[k] && cli_pubkey(files[k], pk, &e) != 0)
+      return cli_fail_e(&e);
     int rc = fs_read_all(files[k], DAEMON_CTL_MAX, &p, &n, &e);
     if (rc == LINLI_ETOOBIG)
       return cli_fail("%s: larger than a running linli-node takes in one command (256 MiB); "

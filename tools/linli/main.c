@@ -46,38 +46,44 @@ enum {
 /* A command's options: the bit a command must allow, and where the value
  * goes.  An option with an `arg` takes a value (a const char * in struct
  * cli); one without is a flag (a bool).  `linli --complete` lists them too,
- * so shell completion knows exactly what the parser accepts. */
+ * so shell completion knows exactly what the parser accepts.  `file` says
+ * whether the value names a file the command reads, which the CLI sends
+ * with a request to linli-node (control.c): S_FILE_IN a file, S_FILE_KEY
+ * a public key given as 64 hex digits or as its file; a secret key file
+ * (S_FILE_SECRET) is never sent. */
+enum { S_FILE_NONE, S_FILE_IN, S_FILE_KEY, S_FILE_SECRET, S_FILE_OUT };
 typedef struct opt_def {
   const char *name;
   unsigned bit;
   size_t off;
   const char *arg; /* what the value is, for completion; NULL for a flag */
+  int file;
 } opt_def;
 
 static const opt_def s_opts[] = {
-  {"-o", OPT_OUT, offsetof(cli, out), "FILE"},
-  {"--name", OPT_NAME, offsetof(cli, name), "NAME"},
-  {"--key", OPT_KEY, offsetof(cli, key), "FILE"},
-  {"--for", OPT_FOR, offsetof(cli, for_file), "FILE"},
-  {"--root", OPT_ROOT, offsetof(cli, root), "KEY"},
-  {"--subject", OPT_CERT, offsetof(cli, subject), "KEY"},
-  {"--role", OPT_CERT, offsetof(cli, role), "ROLE"},
-  {"--prefix", OPT_CERT, offsetof(cli, prefix), "PREFIX"},
-  {"--days", OPT_CERT, offsetof(cli, days), "N"},
-  {"--seq", OPT_CERT, offsetof(cli, seq), "N"},
-  {"--reason", OPT_CERT, offsetof(cli, reason), "TEXT"},
-  {"--record", OPT_RECORD, offsetof(cli, record), "KEY"},
-  {"--force", OPT_FORCE, offsetof(cli, force), NULL},
-  {"--restore", OPT_RESTORE, offsetof(cli, restore), NULL},
-  {"--no-trust", OPT_NO_TRUST, offsetof(cli, no_trust), NULL},
+  {"-o", OPT_OUT, offsetof(cli, out), "FILE", S_FILE_OUT},
+  {"--name", OPT_NAME, offsetof(cli, name), "NAME", S_FILE_NONE},
+  {"--key", OPT_KEY, offsetof(cli, key), "FILE", S_FILE_SECRET},
+  {"--for", OPT_FOR, offsetof(cli, for_file), "FILE", S_FILE_IN},
+  {"--root", OPT_ROOT, offsetof(cli, root), "KEY", S_FILE_KEY},
+  {"--subject", OPT_CERT, offsetof(cli, subject), "KEY", S_FILE_KEY},
+  {"--role", OPT_CERT, offsetof(cli, role), "ROLE", S_FILE_NONE},
+  {"--prefix", OPT_CERT, offsetof(cli, prefix), "PREFIX", S_FILE_NONE},
+  {"--days", OPT_CERT, offsetof(cli, days), "N", S_FILE_NONE},
+  {"--seq", OPT_CERT, offsetof(cli, seq), "N", S_FILE_NONE},
+  {"--reason", OPT_CERT, offsetof(cli, reason), "TEXT", S_FILE_NONE},
+  {"--record", OPT_RECORD, offsetof(cli, record), "KEY", S_FILE_NONE},
+  {"--force", OPT_FORCE, offsetof(cli, force), NULL, S_FILE_NONE},
+  {"--restore", OPT_RESTORE, offsetof(cli, restore), NULL, S_FILE_NONE},
+  {"--no-trust", OPT_NO_TRUST, offsetof(cli, no_trust), NULL, S_FILE_NONE},
   /* --where is repeatable: s_parse collects it into c->wheres itself; the
    * row is here for --complete and --help. */
-  {"--where", OPT_QUERY, offsetof(cli, wheres), "FILTER"},
-  {"--fields", OPT_QUERY, offsetof(cli, fields), "FIELDS"},
-  {"--type", OPT_REPORT, offsetof(cli, type), "TYPE"},
-  {"--month", OPT_REPORT, offsetof(cli, month), "YYYY-MM"},
-  {"--csv", OPT_CSV, offsetof(cli, csv), NULL},
-  {"--dry-run", OPT_DRYRUN, offsetof(cli, dry_run), NULL},
+  {"--where", OPT_QUERY, offsetof(cli, wheres), "FILTER", S_FILE_NONE},
+  {"--fields", OPT_QUERY, offsetof(cli, fields), "FIELDS", S_FILE_NONE},
+  {"--type", OPT_REPORT, offsetof(cli, type), "TYPE", S_FILE_NONE},
+  {"--month", OPT_REPORT, offsetof(cli, month), "YYYY-MM", S_FILE_NONE},
+  {"--csv", OPT_CSV, offsetof(cli, csv), NULL, S_FILE_NONE},
+  {"--dry-run", OPT_DRYRUN, offsetof(cli, dry_run), NULL, S_FILE_NONE},
 };
 
 #define S_NOPTS (sizeof s_opts / sizeof s_opts[0])
@@ -864,6 +870,24 @@ cli_opts_write(const cli *c, mpw *w)
     mpw_cstr(w, "-0");
     mpw_nil(w);
   }
+}
+
+int
+cli_opt_inputs(const cli *c, const char **files, bool *keys, int max)
+{
+  const cmd_def *d = s_find(c->cmd);
+  int n = 0;
+  for (size_t k = 0; d != NULL && k < S_NOPTS && n < max; k++) {
+    if (!(d->opts & s_opts[k].bit) ||
+        (s_opts[k].file != S_FILE_IN && s_opts[k].file != S_FILE_KEY))
+      continue;
+    const char *v = *(const char *const *)((const char *)c + s_opts[k].off);
+    if (v == NULL)
+      continue;
+    keys[n] = s_opts[k].file == S_FILE_KEY;
+    files[n++] = v;
+  }
+  return n;
 }
 
 int
