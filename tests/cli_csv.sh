@@ -117,4 +117,14 @@ case $1 in
 esac
 ok "100,000 rows imported; peak RSS $BIG KiB (1,000 rows: $SMALL KiB)"
 
+echo "# a file larger than 256 MiB"
+truncate -s 257M huge.csv
+BEFORE=$(state)
+run -d S import-csv 户 huge.csv
+[ "$RC" -eq 1 ] || fail "a 257 MiB CSV exited $RC"
+grep -q "huge.csv: a CSV file is at most 256 MiB; split it" "$T/err" || fail "message: $(cat "$T/err")"
+[ "$(state)" = "$BEFORE" ] || fail "store changed"
+rm -f huge.csv
+ok "a CSV file over 256 MiB is refused in one line, nothing written"
+
 echo "$NAME: $PASS passed, $FAIL failed"

@@ -435,7 +435,7 @@ static const cmd_def s_cmds[] = {
    "its row number and reason, and then nothing is written.  Otherwise the\n"
    "rows are written in signed deltas of up to 2,048 ops; should the\n"
    "station stop halfway, running the same import again completes it.\n"
-   "With --dry-run, only the check.\n"
+   "With --dry-run, only the check.  FILE is at most 256 MiB.\n"
    "\n"
    "Example:\n"
    "  linli import-csv 户 花名册.csv --dry-run\n"},
