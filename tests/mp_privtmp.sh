@@ -106,6 +106,16 @@ q "$T/va" export -o rel.bundle >/dev/null || fail "export -o rel.bundle: $(cat "
 [ "$(stat -c %a "$WORK/rel.bundle")" = 600 ] || fail "the bundle is not mode 600"
 ok "export -o rel.bundle writes the caller's working directory, mode 600"
 
+# a usage error is the same line and status with the node running
+set +e
+"$LINLI" -d "$T/va" export 2>"$T/q.err" >/dev/null
+RC=$?
+set -e
+[ "$RC" -eq 2 ] || fail "export without -o exited $RC"
+[ "$(cat "$T/q.err")" = "linli: export: -o FILE is required (see linli export --help)" ] ||
+  fail "usage: $(cat "$T/q.err")"
+ok "export without -o: the usage error, exit 2"
+
 # an existing file without --force: refused, unchanged
 cp "$WORK/rel.bundle" "$T/before"
 if q "$T/va" export -o rel.bundle >/dev/null; then fail "export replaced a file without --force"; fi

@@ -52,8 +52,6 @@ cmd_keygen(cli *c)
   int rc = CLI_OK;
   char pub[4200];
 
-  if (c->out == NULL)
-    return cli_usage(c, "-o FILE is required");
   if (snprintf(pub, sizeof pub, "%s.pub", c->out) >= (int)sizeof pub)
     return cli_fail("%s: path too long", c->out);
   ident_generate(&id);
@@ -534,8 +532,6 @@ cmd_backup(cli *c)
 {
   lstore *s = NULL;
   lerr e = {0};
-  if (c->out == NULL)
-    return cli_usage(c, "-o FILE is required: where to write the backup");
   int rc = cli_open(c, &s);
   if (rc != CLI_OK)
     goto done;

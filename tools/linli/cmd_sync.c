@@ -49,8 +49,6 @@ cmd_summary(cli *c)
 
   memset(&sum, 0, sizeof sum);
   lbuf_init(&b);
-  if (c->out == NULL)
-    return cli_usage(c, "-o FILE is required");
   rc = cli_open_read(c, &s);
   if (rc != CLI_OK)
     goto done;
@@ -174,8 +172,6 @@ cmd_export(cli *c)
   memset(&st, 0, sizeof st);
   memset(&x, 0, sizeof x);
   lbuf_init(&x.out);
-  if (c->out == NULL)
-    return cli_usage(c, "-o FILE is required");
   if ((rc = cli_out_check(c)) != CLI_OK)
     return rc;
   if (have_want && (rc = s_read_summary(c->for_file, &want)) != CLI_OK)

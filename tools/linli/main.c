@@ -41,6 +41,9 @@ enum {
   OPT_CSV = 1 << 12,    /* --csv */
   OPT_NO_TRUST = 1 << 13, /* --no-trust */
   OPT_NUL = 1 << 14,    /* -0 */
+  /* Not an option: -o FILE is required (checked before the command runs,
+   * by the CLI itself when a linli-node would run it). */
+  OPT_OUT_REQ = 1 << 15,
 };
 
 /* A command's options: the bit a command must allow, and where the value
@@ -104,7 +107,7 @@ typedef struct cmd_def {
 static int s_cmd_help(cli *c);
 
 static const cmd_def s_cmds[] = {
-  {"keygen", cmd_keygen, 0, 0, OPT_OUT | OPT_FORCE, "keygen -o FILE [--force]",
+  {"keygen", cmd_keygen, 0, 0, OPT_OUT | OPT_OUT_REQ | OPT_FORCE, "keygen -o FILE [--force]",
    "create an ed25519 key pair for a node",
    "Writes the secret key to FILE (mode 0600) and the public key to FILE.pub,\n"
    "then prints the node id (64 hex digits) and its short form.  Existing\n"
@@ -268,7 +271,7 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli status --json\n"},
-  {"summary", cmd_summary, 0, 0, OPT_OUT, "summary -o FILE",
+  {"summary", cmd_summary, 0, 0, OPT_OUT | OPT_OUT_REQ, "summary -o FILE",
    "write what this node holds to a file",
    "Writes a summary (one head per author log held) to FILE.  Carry it to\n"
    "another station, which answers with `linli export --for FILE`.\n"
@@ -278,7 +281,7 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli -d street summary -o /media/usb/jingang.summary\n"},
-  {"export", cmd_export, 0, 0, OPT_OUT | OPT_FOR | OPT_FORCE,
+  {"export", cmd_export, 0, 0, OPT_OUT | OPT_OUT_REQ | OPT_FOR | OPT_FORCE,
    "export [--for SUMMARY] -o FILE [--force]",
    "write a bundle of signed deltas",
    "Writes a bundle with every op this store holds that the node which wrote\n"
@@ -447,7 +450,7 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli verify\n"},
-  {"backup", cmd_backup, 0, 0, OPT_OUT, "backup -o FILE",
+  {"backup", cmd_backup, 0, 0, OPT_OUT | OPT_OUT_REQ, "backup -o FILE",
    "write a consistent copy of the station to one file",
    "Writes the store (a RocksDB checkpoint: consistent, taken while the\n"
    "node serves) and the node's key files to FILE, one file in the format\n"
@@ -799,6 +802,8 @@ s_ready(cli *c, const cmd_def *cmd)
                        "\"走访 0012户\"; usage: linli %s", cmd->usage);
     return cli_usage(c, "too many arguments; usage: linli %s", cmd->usage);
   }
+  if ((cmd->opts & OPT_OUT_REQ) && c->out == NULL)
+    return cli_usage(c, "-o FILE is required");
   /* A clock RocksDB or the records cannot live with is refused before any
    * store is opened (cli.h, cli_clock_check). */
   if (cmd->run != cmd_keygen && cmd->run != s_cmd_help) {
