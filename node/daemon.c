@@ -131,6 +131,7 @@ struct ldaemon {
   char status[160];                        /* the last STATUS= sent to systemd */
   lhttp *http;                             /* the metrics endpoint, when configured */
   uint64_t ops_ingested;                   /* ops applied from peers since start */
+  uint32_t version_min, version_max;       /* LINLI_TEST_PROTOCOL (0: this build's) */
   uint64_t commit_n, commit_us;            /* received messages that applied ops, and their time */
   uint64_t commit_le[S_NBUCKETS];          /* ... of them at most s_buckets_ms[i] */
 };
@@ -268,6 +269,8 @@ s_session_new(ldaemon *d, s_peer *p)
   config_link(d->cfg, &lk);
   sc.ping_ms = lk.ping_ms;
   sc.resync_ms = lk.resync_ms;
+  sc.version_min = d->version_min;
+  sc.version_max = d->version_max;
   session_destroy(&p->sess);
   p->sess = session_new(&sc, &p->repl);
   p->next_tick = 0;
@@ -1192,6 +1195,30 @@ s_open_store(ldaemon *d, const lconfig *cfg, lerr *e)
   }
 }
 
+/* LINLI_TEST_PROTOCOL=MIN-MAX makes the node name other protocol versions
+ * in its HELLOs than the ones it speaks, so that a test can stand in for a
+ * node of an older or newer version (tests/mp_mixed.sh).  For tests only:
+ * a real node never sets it. */
+static int
+s_test_protocol(ldaemon *d, lerr *e)
+{
+  const char *v = getenv("LINLI_TEST_PROTOCOL");
+  if (v == NULL || v[0] == '\0')
+    return 0;
+  unsigned lo, hi;
+  char tail;
+  if (sscanf(v, "%3u-%3u%c", &lo, &hi, &tail) != 2 || lo < 1 || lo > hi || hi > 255)
+    return lerr_set(e, LINLI_EINVAL,
+                    "LINLI_TEST_PROTOCOL=%s: not MIN-MAX with 1 <= MIN <= MAX <= 255 (a setting "
+                    "for tests only: unset it)",
+                    v);
+  d->version_min = lo;
+  d->version_max = hi;
+  log_warn("LINLI_TEST_PROTOCOL: this node names protocol versions %u to %u (for tests only)", lo,
+           hi);
+  return 0;
+}
+
 int
 daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
 {
@@ -1203,7 +1230,9 @@ daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
   hmap_init(&d->by_curve);
   hmap_init(&d->by_pk);
   lbuf_init(&d->out);
-  int rc = s_open_store(d, cfg, e);
+  int rc = s_test_protocol(d, e);
+  if (rc == 0)
+    rc = s_open_store(d, cfg, e);
   if (rc)
     goto fail;
   memcpy(d->self, lstore_self(d->s), LINLI_PK_BYTES);
@@ -1350,6 +1379,7 @@ daemon_peer_status(const ldaemon *d, ldaemon_peer_status **out, uint32_t *n, ler
       st->rtt_ms = ss.rtt_ms;
       st->ops_sent = ss.ops_sent;
       st->ops_received = ss.ops_received;
+      st->version = ss.version;
     }
   }
   *out = v;

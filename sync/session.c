@@ -187,6 +187,10 @@ session_new(const lsession_cfg *cfg, const lrepl *repl)
   if (s->cfg.data_ms == 0)
     s->cfg.data_ms = 2000;
   s->link_cap = SYNC_LINK_START;
+  if (s->cfg.version_max == 0)
+    s->cfg.version_max = SYNC_VERSION;
+  if (s->cfg.version_min == 0 || s->cfg.version_min > s->cfg.version_max)
+    s->cfg.version_min = s->cfg.version_min == 0 ? SYNC_VERSION_MIN : s->cfg.version_max;
   if (s->cfg.compress == 0)
     s->cfg.compress = LSESSION_COMPRESS_DEFAULT;
   else if (s->cfg.compress < 0)
@@ -308,7 +312,8 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
    * (with compression off, and heads that fit one message, it speaks the
    * old protocol exactly), and an answer has them only if the peer's HELLO
    * had them, or it goes in parts. */
-  bool opts = s->peer_opts || (s->cfg.initiator && s->cfg.compress > 0);
+  bool vmin = s->cfg.version_min != 1; /* "min" missing means 1 */
+  bool opts = s->peer_opts || (s->cfg.initiator && s->cfg.compress > 0) || vmin;
   uint32_t n = 0;
   pstate **v = malloc((s->authors.n ? s->authors.n : 1) * sizeof *v);
   if (v == NULL)
@@ -347,7 +352,7 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
     mpw_array(&w, opts ? HELLO_MIN + 1 : HELLO_MIN);
     mpw_uint(&w, M_HELLO);
     mpw_cstr(&w, SYNC_DOMAIN);
-    mpw_uint(&w, SYNC_VERSION);
+    mpw_uint(&w, s->cfg.version_max);
     mpw_bin(&w, s->cfg.self, LINLI_PK_BYTES);
     mpw_uint(&w, now_ms);
     mpw_uint(&w, s->cfg.window);
@@ -365,7 +370,7 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
     if (opts) {
       /* "max" only when it asks for less than any side may send anyway */
       bool max = s->cfg.max_message < SYNC_MAX_MESSAGE;
-      mpw_map(&w, (s->cfg.compress > 0) + max + (parts > 1));
+      mpw_map(&w, (s->cfg.compress > 0) + max + vmin + (parts > 1));
       if (s->cfg.compress > 0) {
         mpw_cstr(&w, "compress");
         mpw_array(&w, 1);
@@ -374,6 +379,10 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
       if (max) {
         mpw_cstr(&w, "max");
         mpw_uint(&w, s->cfg.max_message);
+      }
+      if (vmin) {
+        mpw_cstr(&w, "min");
+        mpw_uint(&w, s->cfg.version_min);
       }
       if (parts > 1) {
         mpw_cstr(&w, "part");
@@ -672,15 +681,15 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
    * oldest, 1 when not said); both then speak the older of the two
    * newest, unless that is below what one side still speaks. */
   uint64_t lo = o.min ? o.min : ver < 1 ? ver : 1;
-  uint64_t common = ver < SYNC_VERSION ? ver : SYNC_VERSION;
+  uint64_t common = ver < s->cfg.version_max ? ver : s->cfg.version_max;
   if (lo > ver)
     return s_refuse(s, e, LINLI_EMALFORMED, "HELLO: \"min\" %llu is above the version %llu",
                     (unsigned long long)lo, (unsigned long long)ver);
-  if (common < lo || common < SYNC_VERSION_MIN)
+  if (common < lo || common < s->cfg.version_min)
     return s_refuse(s, e, LINLI_EVERSION,
-                    "no common protocol version: the peer speaks %llu to %llu, this node %d to %d",
-                    (unsigned long long)lo, (unsigned long long)ver, SYNC_VERSION_MIN,
-                    SYNC_VERSION);
+                    "no common protocol version: the peer speaks %llu to %llu, this node %u to %u",
+                    (unsigned long long)lo, (unsigned long long)ver, s->cfg.version_min,
+                    s->cfg.version_max);
   if (memcmp(node, s->cfg.peer, LINLI_PK_BYTES) != 0)
     return s_refuse(s, e, LINLI_EPROTO,
                     "HELLO: node is not the key this connection authenticated");

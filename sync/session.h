@@ -184,6 +184,11 @@ typedef struct lsession_cfg {
                                     (0: LSESSION_COMPRESS_DEFAULT);
                                     LSESSION_COMPRESS_OFF: we neither accept
                                     nor send compressed DATA */
+  /* The protocol versions this side speaks, oldest and newest (0:
+   * SYNC_VERSION_MIN and SYNC_VERSION).  Only tests set them, to stand in
+   * for a node of another version (LINLI_TEST_PROTOCOL in linli-node):
+   * this implementation speaks version 1 whatever it says. */
+  uint32_t version_min, version_max;
   lsession_limits limits;
 } lsession_cfg;
 

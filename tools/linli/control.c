@@ -527,6 +527,8 @@ cli_print_peers(FILE *f, jw *w)
       jw_uint(w, p[i].ops_sent);
       jw_key(w, "ops_received");
       jw_uint(w, p[i].ops_received);
+      jw_key(w, "protocol");
+      jw_uint(w, p[i].version);
       jw_key(w, "duplicate_connection_ms");
       jw_uint(w, p[i].duplicate_ms);
       jw_obj_end(w);
