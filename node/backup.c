@@ -321,6 +321,10 @@ lstore_restore(const char *file, const char *dir, lerr *e)
     goto done;
   }
   made = true;
+  if (chmod(dir, LSTORE_DIR_MODE) != 0) {
+    rc = lerr_set(e, LINLI_EIO, "%s: cannot set its mode: %s", dir, strerror(errno));
+    goto done;
+  }
   if (fs_join(db, sizeof db, dir, "db") || mkdir(db, 0700) != 0) {
     rc = lerr_set(e, LINLI_EIO, "%s/db: cannot create: %s", dir, strerror(errno));
     goto done;

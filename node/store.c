@@ -335,6 +335,9 @@ lstore_close(lstore **sp)
   *sp = NULL;
 }
 
+static int s_init_in(const char *dir, const char *name, const lident *id,
+                     const lstore_init_opts *o, lerr *e);
+
 int
 lstore_init(const char *dir, const char *name, const lident *id, const lstore_init_opts *o,
             lerr *e)
@@ -344,9 +347,26 @@ lstore_init(const char *dir, const char *name, const lident *id, const lstore_in
     return lerr_set(e, LINLI_EINVAL, "node name must be 1 to %d bytes of UTF-8", STORE_NAME_MAX);
   if (lstore_exists(dir))
     return lerr_set(e, LINLI_EEXIST, "%s already holds a linli store", dir);
+  struct stat dst;
+  bool made = stat(dir, &dst) != 0;
   int rc = fs_mkdirs(dir, 0700, e);
   if (rc)
     return rc;
+  if (made && chmod(dir, LSTORE_DIR_MODE) != 0)
+    return lerr_set(e, LINLI_EIO, "%s: cannot set its mode: %s", dir, strerror(errno));
+  /* Whatever the caller's umask, the store's files are the owner's alone. */
+  mode_t old_mask = umask(077);
+  rc = s_init_in(dir, name, id, o, e);
+  umask(old_mask);
+  return rc;
+}
+
+static int
+s_init_in(const char *dir, const char *name, const lident *id, const lstore_init_opts *o,
+          lerr *e)
+{
+  size_t nl = strlen(name);
+  int rc;
   if ((rc = lstore_space_check(dir, 0, 0, e)) != 0)
     return rc;
   char keypath[4096];

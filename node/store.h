@@ -88,10 +88,18 @@ typedef struct lstore_init_opts {
   uint64_t restore_ms;  /* when it was restored (wall clock): older bundles cannot end recovery */
 } lstore_init_opts;
 
+/* The mode of a data directory init or restore creates, whatever the
+ * umask: its group (the creator's, `linli` on a packaged install) may enter
+ * it to reach the control socket, which the daemon gives that group; what
+ * is inside (node.key, db/) stays the owner's alone (0600 and 0700).  A
+ * directory that already existed keeps its mode. */
+#define LSTORE_DIR_MODE 0750
+
 /* Creates a data directory: `dir`/node.key from `id` (NULL: a new key is
  * generated), and an empty store named `name` with what `o` (may be NULL)
  * asks, all its metadata in one synced write: a crash leaves either no
- * store or the whole of it.  LINLI_EEXIST if `dir` already holds a store. */
+ * store or the whole of it.  LINLI_EEXIST if `dir` already holds a store.
+ * A `dir` it creates gets LSTORE_DIR_MODE. */
 int lstore_init(const char *dir, const char *name, const lident *id, const lstore_init_opts *o,
                 lerr *e);
 
