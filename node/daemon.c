@@ -251,6 +251,13 @@ s_monitor_read(void *mon, uint16_t *event, uint32_t *value, char *addr, size_t c
 
 /* ---- peers and sessions ---- */
 
+/* A line about peer p: its name also goes to the journal as LINLI_PEER. */
+#define plog(p, level, ...) log_kv((level), &(llog_kv){.peer = (p)->cfg->name}, __VA_ARGS__)
+#define plog_error(p, ...) plog(p, LLOG_ERROR, __VA_ARGS__)
+#define plog_warn(p, ...) plog(p, LLOG_WARN, __VA_ARGS__)
+#define plog_info(p, ...) plog(p, LLOG_INFO, __VA_ARGS__)
+#define plog_debug(p, ...) plog(p, LLOG_DEBUG, __VA_ARGS__)
+
 static void
 s_session_new(ldaemon *d, s_peer *p)
 {
@@ -278,7 +285,7 @@ s_session_new(ldaemon *d, s_peer *p)
   p->base_rx = p->base_tx = 0;
   p->round_open = p->reported = false;
   if (p->sess == NULL)
-    log_error("%s: out of memory for a session", p->label);
+    plog_error(p, "%s: out of memory for a session", p->label);
 }
 
 /* Logs sync progress: one line when a peer and we first have nothing left
@@ -303,10 +310,10 @@ s_report(s_peer *p, uint64_t now)
   if (insync && (!p->reported || (p->round_open && now - p->synced_at >= S_SYNCED_MS))) {
     p->synced_at = now;
     if (rx || tx)
-      log_info("synced with %s: received %llu ops, sent %llu ops", p->cfg->name,
+      plog_info(p, "synced with %s: received %llu ops, sent %llu ops", p->cfg->name,
                (unsigned long long)rx, (unsigned long long)tx);
     else
-      log_info("in sync with %s: nothing to exchange", p->cfg->name);
+      plog_info(p, "in sync with %s: nothing to exchange", p->cfg->name);
     p->base_rx = st.ops_received;
     p->base_tx = st.ops_sent;
     p->round_open = false;
@@ -317,7 +324,7 @@ s_report(s_peer *p, uint64_t now)
   } else if (p->behind_since == 0) {
     p->behind_since = now;
   } else if (now - p->behind_since >= S_PROGRESS_MS && now - p->progress_at >= S_PROGRESS_MS) {
-    log_info("syncing with %s: received %llu ops, sent %llu ops so far; %llu to receive, "
+    plog_info(p, "syncing with %s: received %llu ops, sent %llu ops so far; %llu to receive, "
              "%llu to send",
              p->cfg->name, (unsigned long long)rx, (unsigned long long)tx,
              (unsigned long long)st.ops_behind_in, (unsigned long long)st.ops_behind_out);
@@ -348,7 +355,7 @@ s_recovery(ldaemon *d, s_peer *p)
       log_error("cannot enter recovery: %s", e.msg);
       return;
     }
-    log_error("parent %s holds %llu ops of this station's own log, this store only %llu: it "
+    plog_error(p, "parent %s holds %llu ops of this station's own log, this store only %llu: it "
               "was brought back from a copy; local writes are refused until the own log is "
               "back (recovery mode)",
               p->cfg->name, (unsigned long long)theirs, (unsigned long long)mine);
@@ -358,7 +365,7 @@ s_recovery(ldaemon *d, s_peer *p)
   if (lstore_set_recovering(d->s, false, &e) != 0)
     log_error("cannot record that the own log was recovered: %s", e.msg);
   else
-    log_info("own log recovered from %s: local writes are allowed again", p->cfg->name);
+    plog_info(p, "own log recovered from %s: local writes are allowed again", p->cfg->name);
 }
 
 /* Starts the sync reports afresh after a (re)connection: the first time
@@ -385,9 +392,9 @@ s_set_disconnected(s_peer *p, const char *why)
   p->connected = false;
   p->blocked = false;
   if (p->kind == LPEER_PARENT)
-    log_info("disconnected from %s (%s)", p->label, why);
+    plog_info(p, "disconnected from %s (%s)", p->label, why);
   else
-    log_info("%s disconnected (%s)", p->label, why);
+    plog_info(p, "%s disconnected (%s)", p->label, why);
 }
 
 /* Sends one message to a peer without waiting.  0, or the errno. */
@@ -422,7 +429,7 @@ s_drain(ldaemon *d, s_peer *p, uint64_t now)
     int rc = session_next_out(p->sess, &d->out, now, &e);
     if (rc < 0) {
       if (!p->read_failed)
-        log_error("cannot prepare data for %s: %s", p->label, e.msg);
+        plog_error(p, "cannot prepare data for %s: %s", p->label, e.msg);
       p->read_failed = true;
       return;
     }
@@ -439,7 +446,7 @@ s_drain(ldaemon *d, s_peer *p, uint64_t now)
     } else if (err == EHOSTUNREACH) {
       s_set_disconnected(p, "no route to the connection");
     } else {
-      log_warn("cannot send to %s: %s", p->label, zmq_strerror(err));
+      plog_warn(p, "cannot send to %s: %s", p->label, zmq_strerror(err));
       p->blocked = true;
       p->retry_at = now + S_POLL_MAX_MS;
     }
@@ -501,16 +508,16 @@ s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
   /* A full disk, here or there, is nobody's bad data: the session is
    * dropped all the same and tried again after the pause. */
   if (e->code == LINLI_ENOSPC && strncmp(e->msg, "peer refused the session", 24) == 0)
-    log_warn("%s cannot store more: %s; trying again in %u s", p->label, e->msg,
+    plog_warn(p, "%s cannot store more: %s; trying again in %u s", p->label, e->msg,
              S_BAN_MS / 1000);
   else if (e->code == LINLI_ENOSPC || e->code == LINLI_ESTORE)
-    log_error("%s: %s; trying again in %u s", p->label, e->msg, S_BAN_MS / 1000);
+    plog_error(p, "%s: %s; trying again in %u s", p->label, e->msg, S_BAN_MS / 1000);
   else if (e->code == LINLI_EVERSION)
-    log_warn("%s and this node share no protocol version (%s): upgrade the older one; "
+    plog_warn(p, "%s and this node share no protocol version (%s): upgrade the older one; "
              "refusing it for %u s",
              p->label, e->msg, S_BAN_MS / 1000);
   else
-    log_warn("%s broke the protocol: %s; refusing it for %u s", p->label, e->msg,
+    plog_warn(p, "%s broke the protocol: %s; refusing it for %u s", p->label, e->msg,
              S_BAN_MS / 1000);
   s_drain(d, p, now);
   p->refusals++;
@@ -538,10 +545,10 @@ s_parent_clock(ldaemon *d, s_peer *p, uint64_t now)
     lerr e = {0};
     p->pclock_at = now;
     if (lstore_set_parent_clock(d->s, now, st.clock_offset_ms, &e) != 0)
-      log_warn("cannot record %s's clock: %s", p->label, e.msg);
+      plog_warn(p, "cannot record %s's clock: %s", p->label, e.msg);
     int64_t off = st.clock_offset_ms;
     if (off > (int64_t)LSTORE_CLOCK_SKEW_MS || off < -(int64_t)LSTORE_CLOCK_SKEW_MS)
-      log_error("this PC's clock is %lld min %s %s's: local writes are refused until it is set "
+      plog_error(p, "this PC's clock is %lld min %s %s's: local writes are refused until it is set "
                 "right", (long long)((off < 0 ? -off : off) / 60000),
                 off < 0 ? "ahead of" : "behind", p->label);
   }
@@ -558,7 +565,10 @@ s_received(ldaemon *d, s_peer *p, const uint8_t *msg, size_t n, uint64_t now)
   p->next_tick = 0; /* what arrived may move the session's timers */
   p->bytes_in += n;
   uint64_t t0 = s_mono_us();
+  /* What the store logs while it applies what p sent is about p. */
+  log_peer(p->cfg->name);
   int rrc = session_recv(p->sess, msg, n, now, &e);
+  log_peer(NULL);
   uint64_t applied = replica_take_applied(d->repl);
   if (applied > 0) {
     /* What applying received ops took, synced write included. */
@@ -672,7 +682,7 @@ s_zap(ldaemon *d, uint64_t now)
     s_zap_reply(d->zap, &f[1], "400", "unknown key", "");
   } else if (p->banned_until > now) {
     if (!s_refused_quiet(d, key, now))
-      log_warn("refused connection from %s at %s: refused for %llu s more after bad data",
+      plog_warn(p, "refused connection from %s at %s: refused for %llu s more after bad data",
                p->label, addr, (unsigned long long)((p->banned_until - now + 999) / 1000));
     s_zap_reply(d->zap, &f[1], "400", "refused for a while after bad data", "");
   } else {
@@ -732,7 +742,7 @@ s_router_one(ldaemon *d, uint64_t now)
      * run with one identity, a copied data directory or key. */
     if (p->connected && zmq_msg_get(&body, ZMQ_SRCFD) != p->fd) {
       if (p->dup_at == 0 || now - p->dup_at >= S_REFUSED_QUIET_MS)
-        log_error("two live connections authenticated by %s's key, from %s and %s: two "
+        plog_error(p, "two live connections authenticated by %s's key, from %s and %s: two "
                   "nodes run with the same identity (a copied data directory or key); stop "
                   "one of them",
                   p->label, p->address, addr ? addr : "?");
@@ -743,7 +753,7 @@ s_router_one(ldaemon *d, uint64_t now)
     p->rid_len = rn;
     snprintf(p->address, sizeof p->address, "%s", addr ? addr : "?");
     if (!p->connected) {
-      log_info("%s connected from %s", p->label, p->address);
+      plog_info(p, "%s connected from %s", p->label, p->address);
       s_report_reset(p);
     }
     p->connected = true;
@@ -813,7 +823,7 @@ s_parent_one(ldaemon *d, s_peer *p, uint64_t now)
   if (!p->connected) {
     /* The handshake event may still be on its way: the message proves it. */
     p->connected = true;
-    log_info("connected to %s at %s", p->label, p->cfg->endpoint);
+    plog_info(p, "connected to %s at %s", p->label, p->cfg->endpoint);
   }
   if (extra) {
     lerr e;
@@ -838,7 +848,7 @@ s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
     switch (ev) {
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
       if (!p->connected)
-        log_info("connected to %s at %s", p->label, p->cfg->endpoint);
+        plog_info(p, "connected to %s at %s", p->label, p->cfg->endpoint);
       p->connected = true;
       p->blocked = false;
       p->fail_logged = 0;
@@ -856,7 +866,7 @@ s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
       break;
     case ZMQ_EVENT_CONNECT_RETRIED:
       if (!p->connected && p->fail_logged == 0) {
-        log_warn("cannot reach %s at %s; retrying", p->label, p->cfg->endpoint);
+        plog_warn(p, "cannot reach %s at %s; retrying", p->label, p->cfg->endpoint);
         p->fail_logged = ev;
       }
       break;
@@ -876,7 +886,7 @@ s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
             : ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                 ? "protocol error (is the parent's public key right?)"
                 : "no detail (is the parent's public key right?)";
-        log_warn("handshake with %s at %s failed: %s; retrying", p->label, p->cfg->endpoint,
+        plog_warn(p, "handshake with %s at %s failed: %s; retrying", p->label, p->cfg->endpoint,
                  why);
         p->fail_logged = ev;
       }
@@ -1595,16 +1605,16 @@ s_timers(ldaemon *d, s_peer *p, uint64_t now)
     p->redial_at = 0;
     zmq_disconnect(p->sock, p->cfg->endpoint);
     if (zmq_connect(p->sock, p->cfg->endpoint) != 0)
-      log_error("cannot connect to %s: %s", p->cfg->endpoint, zmq_strerror(zmq_errno()));
+      plog_error(p, "cannot connect to %s: %s", p->cfg->endpoint, zmq_strerror(zmq_errno()));
   }
   if (p->banned_until) {
     if (now < p->banned_until)
       return p->banned_until;
     p->banned_until = 0;
     if (p->kind == LPEER_PARENT) {
-      log_info("reconnecting to %s after the pause", p->label);
+      plog_info(p, "reconnecting to %s after the pause", p->label);
       if (zmq_connect(p->sock, p->cfg->endpoint) != 0)
-        log_error("cannot connect to %s: %s", p->cfg->endpoint, zmq_strerror(zmq_errno()));
+        plog_error(p, "cannot connect to %s: %s", p->cfg->endpoint, zmq_strerror(zmq_errno()));
     }
   }
   if (p->sess == NULL || !p->connected)
@@ -1777,7 +1787,7 @@ s_reload_config(ldaemon *d, uint64_t now)
     if (taken[j])
       continue;
     s_peer *p = &d->peers[j];
-    log_info("reload: %s is no longer configured%s", p->label,
+    plog_info(p, "reload: %s is no longer configured%s", p->label,
              p->kind == LPEER_CHILD ? "; its messages are ignored from now on" : "");
     s_peer_release(p);
     replica_peer_drop(d->repl, p->cfg->pk);
@@ -1805,7 +1815,7 @@ s_reload_config(ldaemon *d, uint64_t now)
       memset(p, 0, sizeof *p);
       continue;
     }
-    log_info("reload: %s added", p->label);
+    plog_info(p, "reload: %s added", p->label);
     added++;
     k++;
   }

@@ -950,7 +950,8 @@ s_enforce_one(lstore *s, const uint8_t subject[LINLI_PK_BYTES], bool *cut, lerr 
     st_ctx_free(&c);
     if (rc == LINLI_EFORK) {
       /* Cannot be enforced, ever: the log held is another history. */
-      log_warn("%s", e ? e->msg : "a revocation names an op not held");
+      log_kv(LLOG_WARN, &(llog_kv){.author = subject, .seq = rv->rv.seq}, "%s",
+             e ? e->msg : "a revocation names an op not held");
       rocksdb_writebatch_clear(wb);
       rc = 0;
       removed = 0;
@@ -967,7 +968,8 @@ s_enforce_one(lstore *s, const uint8_t subject[LINLI_PK_BYTES], bool *cut, lerr 
     rc = st_write(s, wb, e);
   rocksdb_writebatch_destroy(wb);
   if (rc == 0 && removed > 0) {
-    log_warn("author %s revoked after seq %llu: %llu ops it signed later removed", who,
+    log_kv(LLOG_WARN, &(llog_kv){.author = subject, .seq = rv->rv.seq},
+           "author %s revoked after seq %llu: %llu ops it signed later removed", who,
              (unsigned long long)rv->rv.seq, (unsigned long long)removed);
     *cut = true;
   }

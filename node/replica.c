@@ -95,7 +95,8 @@ s_persist(lreplica *r, lingest *g, const uint8_t author[LINLI_PK_BYTES], const s
   if ((g ? lingest_meta_put(g, key, val, n, &e) : lstore_meta_put(r->s, key, val, n, &e)) != 0) {
     char who[LINLI_SHORT_ID_LEN + 1];
     ident_short(who, author);
-    log_warn("cannot record the replication scope of author %s: %s", who, e.msg);
+    log_kv(LLOG_WARN, &(llog_kv){.author = author}, "cannot record the replication scope of "
+           "author %s: %s", who, e.msg);
   }
 }
 
@@ -435,11 +436,17 @@ s_apply(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *const *d,
       /* The author's fault, not the peer's: leave it out, keep serving. */
       refused[i] = 1;
       p->r->refused++;
+      /* the delta's author and first seq, for the journal */
+      uint8_t whose[LINLI_PK_BYTES];
+      uint64_t first = 0, last;
+      llog_kv kv = {0};
+      if (delta_peek(d[i], len[i], whose, &first, &last) == 0)
+        kv = (llog_kv){.author = whose, .seq = first};
       if (rc == LINLI_EFORK)
-        log_error("from %s: %s (the author's station, not %s, must be repaired: "
-                  "docs/OPERATING.md, \"Forks\")", who, re.msg, who);
+        log_kv(LLOG_ERROR, &kv, "from %s: %s (the author's station, not %s, must be repaired: "
+               "docs/OPERATING.md, \"Forks\")", who, re.msg, who);
       else
-        log_warn("from %s: %s", who, re.msg);
+        log_kv(LLOG_WARN, &kv, "from %s: %s", who, re.msg);
       rc = 0;
       continue;
     }
@@ -509,10 +516,12 @@ s_fork_put(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *ev, siz
     uint8_t author[LINLI_PK_BYTES] = {0};
     uint64_t seq = 0;
     char whose[LINLI_SHORT_ID_LEN + 1] = "?";
-    if (fork_check(ev, n, author, &seq, NULL) == 0)
+    bool known = fork_check(ev, n, author, &seq, NULL) == 0;
+    if (known)
       ident_short(whose, author);
-    log_error("fork evidence received from %s: author %s signed two histories at seq %llu%s "
-              "(docs/OPERATING.md, \"Forks\")", who, whose, (unsigned long long)seq,
+    log_kv(LLOG_ERROR, &(llog_kv){.author = known ? author : NULL, .seq = seq},
+           "fork evidence received from %s: author %s signed two histories at seq %llu%s "
+           "(docs/OPERATING.md, \"Forks\")", who, whose, (unsigned long long)seq,
               memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) == 0 ? ", this station" : "");
   }
   return rc;

@@ -267,7 +267,8 @@ st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, cons
   st->forked = true;
   st->fork_seq = seq;
   s->nforks++;
-  log_warn("author %s forked at seq %llu: evidence kept, its new ops are refused",
+  log_kv(LLOG_WARN, &(llog_kv){.author = author, .seq = seq},
+         "author %s forked at seq %llu: evidence kept, its new ops are refused",
            st_short(mk, author), (unsigned long long)seq);
   return 0;
 }
