@@ -311,7 +311,7 @@ s_report(s_peer *p, uint64_t now)
     p->synced_at = now;
     if (rx || tx)
       plog_info(p, "synced with %s: received %llu ops, sent %llu ops", p->cfg->name,
-               (unsigned long long)rx, (unsigned long long)tx);
+                (unsigned long long)rx, (unsigned long long)tx);
     else
       plog_info(p, "in sync with %s: nothing to exchange", p->cfg->name);
     p->base_rx = st.ops_received;
@@ -325,9 +325,9 @@ s_report(s_peer *p, uint64_t now)
     p->behind_since = now;
   } else if (now - p->behind_since >= S_PROGRESS_MS && now - p->progress_at >= S_PROGRESS_MS) {
     plog_info(p, "syncing with %s: received %llu ops, sent %llu ops so far; %llu to receive, "
-             "%llu to send",
-             p->cfg->name, (unsigned long long)rx, (unsigned long long)tx,
-             (unsigned long long)st.ops_behind_in, (unsigned long long)st.ops_behind_out);
+              "%llu to send",
+              p->cfg->name, (unsigned long long)rx, (unsigned long long)tx,
+              (unsigned long long)st.ops_behind_in, (unsigned long long)st.ops_behind_out);
     p->progress_at = now;
   }
 }
@@ -356,9 +356,9 @@ s_recovery(ldaemon *d, s_peer *p)
       return;
     }
     plog_error(p, "parent %s holds %llu ops of this station's own log, this store only %llu: it "
-              "was brought back from a copy; local writes are refused until the own log is "
-              "back (recovery mode)",
-              p->cfg->name, (unsigned long long)theirs, (unsigned long long)mine);
+               "was brought back from a copy; local writes are refused until the own log is "
+               "back (recovery mode)",
+               p->cfg->name, (unsigned long long)theirs, (unsigned long long)mine);
   }
   if (!st.hello_done || st.ops_behind_in != 0)
     return;
@@ -509,16 +509,16 @@ s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
    * dropped all the same and tried again after the pause. */
   if (e->code == LINLI_ENOSPC && strncmp(e->msg, "peer refused the session", 24) == 0)
     plog_warn(p, "%s cannot store more: %s; trying again in %u s", p->label, e->msg,
-             S_BAN_MS / 1000);
+              S_BAN_MS / 1000);
   else if (e->code == LINLI_ENOSPC || e->code == LINLI_ESTORE)
     plog_error(p, "%s: %s; trying again in %u s", p->label, e->msg, S_BAN_MS / 1000);
   else if (e->code == LINLI_EVERSION)
     plog_warn(p, "%s and this node share no protocol version (%s): upgrade the older one; "
-             "refusing it for %u s",
-             p->label, e->msg, S_BAN_MS / 1000);
+              "refusing it for %u s",
+              p->label, e->msg, S_BAN_MS / 1000);
   else
     plog_warn(p, "%s broke the protocol: %s; refusing it for %u s", p->label, e->msg,
-             S_BAN_MS / 1000);
+              S_BAN_MS / 1000);
   s_drain(d, p, now);
   p->refusals++;
   p->banned_until = now + S_BAN_MS;
@@ -549,8 +549,8 @@ s_parent_clock(ldaemon *d, s_peer *p, uint64_t now)
     int64_t off = st.clock_offset_ms;
     if (off > (int64_t)LSTORE_CLOCK_SKEW_MS || off < -(int64_t)LSTORE_CLOCK_SKEW_MS)
       plog_error(p, "this PC's clock is %lld min %s %s's: local writes are refused until it is set "
-                "right", (long long)((off < 0 ? -off : off) / 60000),
-                off < 0 ? "ahead of" : "behind", p->label);
+                 "right", (long long)((off < 0 ? -off : off) / 60000),
+                 off < 0 ? "ahead of" : "behind", p->label);
   }
 }
 
@@ -683,7 +683,7 @@ s_zap(ldaemon *d, uint64_t now)
   } else if (p->banned_until > now) {
     if (!s_refused_quiet(d, key, now))
       plog_warn(p, "refused connection from %s at %s: refused for %llu s more after bad data",
-               p->label, addr, (unsigned long long)((p->banned_until - now + 999) / 1000));
+                p->label, addr, (unsigned long long)((p->banned_until - now + 999) / 1000));
     s_zap_reply(d->zap, &f[1], "400", "refused for a while after bad data", "");
   } else {
     s_zap_reply(d->zap, &f[1], "200", "OK", p->hex);
@@ -743,9 +743,9 @@ s_router_one(ldaemon *d, uint64_t now)
     if (p->connected && zmq_msg_get(&body, ZMQ_SRCFD) != p->fd) {
       if (p->dup_at == 0 || now - p->dup_at >= S_REFUSED_QUIET_MS)
         plog_error(p, "two live connections authenticated by %s's key, from %s and %s: two "
-                  "nodes run with the same identity (a copied data directory or key); stop "
-                  "one of them",
-                  p->label, p->address, addr ? addr : "?");
+                   "nodes run with the same identity (a copied data directory or key); stop "
+                   "one of them",
+                   p->label, p->address, addr ? addr : "?");
       p->dup_at = now;
       snprintf(p->dup_address, sizeof p->dup_address, "%s", p->address);
     }
@@ -887,7 +887,7 @@ s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
                 ? "protocol error (is the parent's public key right?)"
                 : "no detail (is the parent's public key right?)";
         plog_warn(p, "handshake with %s at %s failed: %s; retrying", p->label, p->cfg->endpoint,
-                 why);
+                  why);
         p->fail_logged = ev;
       }
       break;
@@ -1788,7 +1788,7 @@ s_reload_config(ldaemon *d, uint64_t now)
       continue;
     s_peer *p = &d->peers[j];
     plog_info(p, "reload: %s is no longer configured%s", p->label,
-             p->kind == LPEER_CHILD ? "; its messages are ignored from now on" : "");
+              p->kind == LPEER_CHILD ? "; its messages are ignored from now on" : "");
     s_peer_release(p);
     replica_peer_drop(d->repl, p->cfg->pk);
     removed++;

@@ -970,7 +970,7 @@ s_enforce_one(lstore *s, const uint8_t subject[LINLI_PK_BYTES], bool *cut, lerr 
   if (rc == 0 && removed > 0) {
     log_kv(LLOG_WARN, &(llog_kv){.author = subject, .seq = rv->rv.seq},
            "author %s revoked after seq %llu: %llu ops it signed later removed", who,
-             (unsigned long long)rv->rv.seq, (unsigned long long)removed);
+           (unsigned long long)rv->rv.seq, (unsigned long long)removed);
     *cut = true;
   }
   return rc;

@@ -522,7 +522,7 @@ s_fork_put(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *ev, siz
     log_kv(LLOG_ERROR, &(llog_kv){.author = known ? author : NULL, .seq = seq},
            "fork evidence received from %s: author %s signed two histories at seq %llu%s "
            "(docs/OPERATING.md, \"Forks\")", who, whose, (unsigned long long)seq,
-              memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) == 0 ? ", this station" : "");
+           memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) == 0 ? ", this station" : "");
   }
   return rc;
 }

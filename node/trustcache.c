@@ -269,7 +269,7 @@ st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, cons
   s->nforks++;
   log_kv(LLOG_WARN, &(llog_kv){.author = author, .seq = seq},
          "author %s forked at seq %llu: evidence kept, its new ops are refused",
-           st_short(mk, author), (unsigned long long)seq);
+         st_short(mk, author), (unsigned long long)seq);
   return 0;
 }
 
