@@ -51,24 +51,32 @@ s_create_tmp(const char *path, char *tmp, size_t cap, lerr *e)
 }
 
 int
+fs_write_all(int fd, const void *p, size_t n)
+{
+  const uint8_t *b = p;
+  while (n > 0) {
+    ssize_t w = write(fd, b, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      if (w == 0)
+        errno = EIO;
+      return -1;
+    }
+    b += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int
 fs_write_atomic(const char *path, const void *p, size_t n, mode_t mode, lerr *e)
 {
   char tmp[4096];
   int fd = s_create_tmp(path, tmp, sizeof tmp, e);
   if (fd < 0)
     return fd;
-  const uint8_t *b = p;
-  size_t left = n;
-  while (left > 0) {
-    ssize_t w = write(fd, b, left);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      goto werr;
-    b += w;
-    left -= (size_t)w;
-  }
-  if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
+  if (fs_write_all(fd, p, n) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0)
     goto werr;
   if (close(fd) != 0) {
     fd = -1;

@@ -22,6 +22,10 @@
  * `mode` before the rename). */
 int fs_write_atomic(const char *path, const void *p, size_t n, mode_t mode, lerr *e);
 
+/* Writes all of p[0..n) to fd, again after EINTR and short writes; 0, or
+ * -1 with errno set (a write that wrote nothing counts as EIO). */
+int fs_write_all(int fd, const void *p, size_t n);
+
 /* fsyncs the directory holding `path` (after a rename into it); -1 and
  * errno on failure. */
 int fs_sync_parent(const char *path);

@@ -7,6 +7,7 @@
  * still works when memory ran out, which is often what it must report.
  */
 #include "node/log.h"
+#include "node/fsutil.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -171,22 +172,6 @@ log_peer(const char *name)
   s_peer[n] = '\0';
 }
 
-static void
-s_write(const char *p, size_t len)
-{
-  int saved = errno;
-  while (len > 0) {
-    ssize_t w = write(STDERR_FILENO, p, len);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      break; /* nowhere left to report a failing log */
-    p += w;
-    len -= (size_t)w;
-  }
-  errno = saved;
-}
-
 static void s_vlog(int level, const llog_kv *kv, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
@@ -247,7 +232,9 @@ s_vlog(int level, const llog_kv *kv, const char *fmt, va_list ap)
     len += 3;
   }
   text[len++] = '\n';
-  s_write(text, len);
+  int saved = errno;
+  (void)fs_write_all(STDERR_FILENO, text, len); /* nowhere left to report a failing log */
+  errno = saved;
 }
 
 void
