@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /*
  * test_session.c - sync/session: two sessions wired together in memory over
  * real stores, with a fake clock.  Convergence, the already-in-sync round
@@ -162,13 +163,17 @@ s_node_free(node *n)
  * a process of its own). */
 static lsession_limits s_limits;
 
+/* The protocol versions the next s_session names (0, 0: this build's). */
+static uint32_t s_vmin, s_vmax;
+
 /* `compress` as in lsession_cfg: 0 is the default (on). */
 static void
 s_session(node *n, const node *peer, bool initiator, uint32_t window, uint32_t maxmsg,
           int compress)
 {
   lsession_cfg cfg = {.initiator = initiator, .window = window, .max_message = maxmsg,
-                      .compress = compress, .limits = s_limits};
+                      .compress = compress, .version_min = s_vmin, .version_max = s_vmax,
+                      .limits = s_limits};
   memcpy(cfg.self, n->id.pk, LINLI_PK_BYTES);
   memcpy(cfg.peer, peer->id.pk, LINLI_PK_BYTES);
   lrepl r = {.ctx = n->s, .heads = r_heads, .read = r_read, .apply = r_apply,
@@ -1515,6 +1520,50 @@ Test(session, versions_the_older_common_one_is_spoken_and_none_is_refused)
   s_session(&b, &a, false, 0, 0, 0);
   s_rule_refused(&b, m.p, m.len, LINLI_EMALFORMED, "HELLO options: \"min\" is not an unsigned");
   lbuf_free(&m);
+  lbuf_free(&out);
+  s_node_free(&a);
+  s_node_free(&b);
+}
+
+/* The versions a session names come from its configuration (what
+ * LINLI_TEST_PROTOCOL sets for tests): a child of version 2 only says
+ * "min": 2 and is refused by a parent of 1; a parent of 1 to 2 speaks 2
+ * with it, and names no "min" (1). */
+Test(session, configured_versions_are_named_and_negotiated)
+{
+  node a, b;
+  s_node(&a, "va", 1);
+  s_node(&b, "vb", 2);
+  lbuf hello, out;
+  lbuf_init(&hello);
+  lbuf_init(&out);
+  lerr e = {0};
+  lsession_stat st;
+  uint64_t now = 1800000000000ull;
+  s_vmin = s_vmax = 2;
+  s_session(&a, &b, true, 0, 0, 0);
+  s_vmin = s_vmax = 0;
+  session_start(a.sess, now);
+  cr_assert_eq(s_next_type(&a, &hello), 0);
+  cr_assert_eq(s_hello_version(&hello), 2);
+  cr_assert_not_null(memmem(hello.p, hello.len, "\xa3min\x02", 5), "no \"min\": 2 in the HELLO");
+  s_session(&b, &a, false, 0, 0, 0);
+  s_rule_refused(&b, hello.p, hello.len, LINLI_EVERSION,
+                 "no common protocol version: the peer speaks 2 to 2, this node 1 to 1");
+  s_vmin = 1;
+  s_vmax = 2;
+  s_session(&b, &a, false, 0, 0, 0);
+  s_vmin = s_vmax = 0;
+  cr_assert_eq(session_recv(b.sess, hello.p, hello.len, now, &e), 0, "%s", e.msg);
+  session_stat_get(b.sess, &st);
+  cr_assert_eq(st.version, 2);
+  cr_assert_eq(s_next_type(&b, &out), 0);
+  cr_assert_eq(s_hello_version(&out), 2);
+  cr_assert_null(memmem(out.p, out.len, "\xa3min", 4), "\"min\" sent for an oldest version of 1");
+  cr_assert_eq(session_recv(a.sess, out.p, out.len, now, &e), 0, "%s", e.msg);
+  session_stat_get(a.sess, &st);
+  cr_assert_eq(st.version, 2);
+  lbuf_free(&hello);
   lbuf_free(&out);
   s_node_free(&a);
   s_node_free(&b);
