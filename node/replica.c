@@ -304,7 +304,8 @@ s_heads(void *ctx, const uint8_t peer[LINLI_PK_BYTES], lrepl_head **out, uint32_
 /* What we hold of one author, whatever its scope: the session reports it
  * back for logs the peer itself listed, which reveals nothing it lacks. */
 static int
-s_head(void *ctx, const uint8_t author[LINLI_PK_BYTES], lrepl_head *out, lerr *e)
+s_head(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t h8[8],
+       lrepl_head *out, lerr *e)
 {
   s_peer *p = ctx;
   lhead h;
@@ -315,12 +316,22 @@ s_head(void *ctx, const uint8_t author[LINLI_PK_BYTES], lrepl_head *out, lerr *e
   if ((en == NULL || !en->held) && memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) != 0)
     return lerr_set(e, LINLI_ENOTFOUND, "author not held");
   /* Under a trust root a child hears nothing of an author outside its
-   * scope, not even how much we hold: a village listing its sibling's key
-   * would otherwise watch the sibling's head move.  A log the child
-   * carried in (a bundle) is then sent up again on each connection, and
-   * the parent discards what it holds. */
-  if (p->kind == LPEER_CHILD && lstore_root(p->r->s) != NULL && s_child_scope(p, author) < 0)
-    return lerr_set(e, LINLI_ENOTFOUND, "author outside the peer's scope");
+   * scope beyond what it holds itself: a village listing its sibling's key
+   * would otherwise watch the sibling's head move.  When our log passes
+   * through the very head the child listed (same seq, same hash), that
+   * head is the answer, so that a log it carried in (a bundle) is not sent
+   * up again on every connection; otherwise nothing, and what it sends is
+   * checked and what we hold discarded. */
+  if (p->kind == LPEER_CHILD && lstore_root(p->r->s) != NULL && s_child_scope(p, author) < 0) {
+    uint8_t at[LINLI_HASH_BYTES];
+    if (seq == 0 || lstore_hash_at(p->r->s, author, seq, at, NULL) != 0 || memcmp(at, h8, 8) != 0)
+      return lerr_set(e, LINLI_ENOTFOUND, "author outside the peer's scope");
+    memcpy(out->author, author, LINLI_PK_BYTES);
+    out->seq = seq;
+    memcpy(out->hash, at, LINLI_HASH_BYTES);
+    out->cls = LSCOPE_SUBTREE;
+    return 0;
+  }
   int rc = lstore_head(p->r->s, author, &h, e);
   if (rc)
     return rc;

@@ -28,7 +28,8 @@
  * "Replication scope"): authors certified inside C's prefix are its
  * subtree (LSCOPE_SUBTREE), SELF, the root and authors certified above
  * C's prefix are LSCOPE_DOWN, anything else is out of scope and `head`
- * says nothing of it.  Before C's own certificate is held, C sees SELF,
+ * says nothing of it beyond the head C listed, and that only when our log
+ * passes through it (a log C carried in is then not sent up again).  Before C's own certificate is held, C sees SELF,
  * the root and DOWN only.
  *
  * Classes change only towards more knowledge: an UNASSIGNED author that

@@ -735,7 +735,7 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
     pstate *p = s_author(s, h.author, false);
     lrepl_head mine;
     bool held = (p == NULL || !p->in_scope) && s->repl.head &&
-                s->repl.head(s->repl.ctx, h.author, &mine, NULL) == 0;
+                s->repl.head(s->repl.ctx, h.author, h.seq, h.h8, &mine, NULL) == 0;
     if (p == NULL && !held) {
       s->unheld_ops = h.seq > UINT64_MAX - s->unheld_ops ? UINT64_MAX : s->unheld_ops + h.seq;
       continue;

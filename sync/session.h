@@ -110,9 +110,12 @@ typedef struct lrepl {
                lerr *e);
   /* What we hold of one author, in or out of the peer's scope
    * (LINLI_ENOTFOUND when nothing).  Used to answer for the logs the peer
-   * itself listed in its HELLO, so that it does not send them again.  May
-   * be NULL. */
-  int (*head)(void *ctx, const uint8_t author[LINLI_PK_BYTES], lrepl_head *out, lerr *e);
+   * itself listed in its HELLO, so that it does not send them again; `seq`
+   * and `h8` (the first 8 bytes of the hash) are the head it listed, so
+   * that an answer for an author it may not be told about can say no more
+   * than that head.  May be NULL. */
+  int (*head)(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t h8[8],
+              lrepl_head *out, lerr *e);
   /* Appends to `out` signed deltas (msgpack objects) of `author` from seq
    * `from`, each at most `max_delta` bytes where possible, stopping once
    * about `budget` bytes were appended; *last gets the last seq appended

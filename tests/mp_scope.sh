@@ -8,7 +8,8 @@
 # (gusu/jinchang/vb/) hold certificates from it.  va's bundle is carried to
 # vb on a USB stick and imported there, and vb reaches the street first.
 # Then: va's later records never reach vb, vb's status shows nothing of
-# va's activity (a sibling's key in vb's HELLO gets no head back), va
+# va's activity (a sibling's key in vb's HELLO gets no head back beyond
+# the one vb listed, so the carried log is not sent up again), va
 # restored from an empty disk recovers its whole log, and vc, a replacement
 # device with a new key certified for va's prefix, receives that history.
 set -eu
@@ -89,6 +90,21 @@ J=$(q "$T/vb" --json status) || fail "status at vb: $(cat "$T/q.err")"
 bi=$(printf '%s\n' "$J" | sed -n 's/.*"name":"st",[^}]*"ops_behind_in":\([0-9]*\).*/\1/p')
 [ "${bi:-x}" = 0 ] || fail "vb sees ops_behind_in=${bi:-?} at st: the street told it of va's log"
 ok "vb's HELLO lists va's key and gets no head of va back"
+
+echo "# vb connects again: the log it carried in is not sent up again"
+node_stop vb
+node_start vb || fail "vb exited at restart: $(tail -n 1 "$T/vb.log")"
+# st_field FIELD: the number FIELD of vb's peer st in vb's status.
+st_field() {
+  J=$(q "$T/vb" --json status) || fail "status at vb: $(cat "$T/q.err")"
+  printf '%s\n' "$J" | sed -n "s/.*\"name\":\"st\",[^}]*\"$1\":\([0-9]*\).*/\1/p"
+}
+vb_synced() { [ "$(st_field last_sync_ms)" -gt 0 ] 2>/dev/null; }
+poll 20 vb_synced || fail "vb did not sync with st after its restart"
+sent=$(st_field ops_sent)
+[ "${sent:-x}" = 0 ] ||
+  fail "vb sent ${sent:-?} ops on its second connection: the 3 it carried in of va, again"
+ok "on vb's second connection the street answers for the carried log: nothing is sent again"
 
 echo "# va loses its disk and is restored with its key"
 node_stop va

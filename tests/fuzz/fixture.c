@@ -263,8 +263,11 @@ c_heads(void *ctx, const uint8_t peer[LINLI_PK_BYTES], lrepl_head **out, uint32_
 }
 
 static int
-c_head(void *ctx, const uint8_t author[LINLI_PK_BYTES], lrepl_head *out, lerr *e)
+c_head(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t h8[8],
+       lrepl_head *out, lerr *e)
 {
+  (void)seq;
+  (void)h8;
   fx_rlog *l = s_rlog(ctx, author, false);
   if (l == NULL)
     return lerr_set(e, LINLI_ENOTFOUND, "no such author");
