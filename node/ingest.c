@@ -260,6 +260,7 @@ s_block(lingest *g, const uint8_t author[LINLI_PK_BYTES], ltrust_state *ts, uint
     snprintf(ts->why, sizeof ts->why, "%s", why);
   }
   if (st_trust_get(g->s, author, &base, NULL) == 0 && seq < base->blocked_at) {
+    g->s->trust_gen++;
     base->blocked_at = seq;
     snprintf(base->why, sizeof base->why, "%s", why);
   }
@@ -818,7 +819,14 @@ s_trust_publish(lingest *g)
         st->forked = true;
         st->fork_seq = base->fork_seq;
       }
-      *base = *st;
+      /* Copied from base and changed field by field: equal bytes are an
+       * unchanged state (what lstore_trust_gen's users derived holds). */
+      if (memcmp(base, st, sizeof *st) != 0) {
+        *base = *st;
+        g->s->trust_gen++;
+      }
+    } else {
+      g->s->trust_gen++; /* loaded afresh at its next use */
     }
   }
 }

@@ -20,6 +20,7 @@
 #include "crdt/hmap.h"
 #include "node/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,13 @@ typedef struct s_peer {
   lreplica *r;
   uint8_t pk[LINLI_PK_BYTES];
   int kind;
+  /* A child's certificate prefix, as of trust generation `gen`: read once
+   * per change of the store's trust state, not per author per HELLO. */
+  bool have_prefix;     /* `cert` and `prefix` hold for `gen` */
+  bool cert;            /* the child's certificate is held */
+  uint64_t gen;
+  size_t prefix_len;
+  char prefix[LINLI_KEY_MAX + 1];
 } s_peer;
 
 struct lreplica {
@@ -197,15 +205,24 @@ replica_take_applied(lreplica *r)
   return n;
 }
 
-/* The namespace prefix of `pk`'s certificate chain as this store holds it
- * (from the first op of pk's own log): true and *out set when certified. */
-static bool
-s_cert_prefix(lstore *s, const uint8_t pk[LINLI_PK_BYTES], ltrust_state *st, const char **out)
+/* The child's certificate prefix (NULL: none held), re-read only when the
+ * store's trust state moved since. */
+static const char *
+s_child_prefix(s_peer *p)
 {
-  if (lstore_trust(s, pk, st, NULL) != 0 || !st->certified)
-    return false;
-  *out = st->chain.c[0].prefix;
-  return true;
+  lstore *s = p->r->s;
+  if (!p->have_prefix || p->gen != lstore_trust_gen(s)) {
+    const char *cp = NULL;
+    p->gen = lstore_trust_gen(s);
+    /* A read that fails leaves the child uncertified here: it sees less. */
+    p->have_prefix = lstore_cert_prefix(s, p->pk, &cp, NULL) == 0;
+    p->cert = cp != NULL;
+    if (cp) {
+      snprintf(p->prefix, sizeof p->prefix, "%s", cp);
+      p->prefix_len = strlen(p->prefix);
+    }
+  }
+  return p->cert ? p->prefix : NULL;
 }
 
 /* Under a trust root the certificates decide (replica.h): an author whose
@@ -214,39 +231,32 @@ s_cert_prefix(lstore *s, const uint8_t pk[LINLI_PK_BYTES], ltrust_state *st, con
  * above it; anything else, and everything but our own and DOWN logs while
  * we hold no certificate of the child, is out of its scope. */
 static int
-s_cert_scope(const s_peer *p, const uint8_t author[LINLI_PK_BYTES])
+s_cert_scope(s_peer *p, const uint8_t author[LINLI_PK_BYTES])
 {
   lstore *s = p->r->s;
   const uint8_t *root = lstore_root(s);
   if (memcmp(author, lstore_self(s), LINLI_PK_BYTES) == 0 ||
       memcmp(author, root, LINLI_PK_BYTES) == 0)
     return LSCOPE_DOWN;
-  ltrust_state *cst = malloc(2 * sizeof *cst);
-  if (cst == NULL)
-    return -1; /* out of memory: share less */
-  ltrust_state *ast = cst + 1;
-  const char *cp, *ap;
-  int cls = -1;
-  bool child_cert = s_cert_prefix(s, p->pk, cst, &cp);
-  if (!s_cert_prefix(s, author, ast, &ap)) {
+  const char *cp = s_child_prefix(p), *ap = NULL;
+  if (lstore_cert_prefix(s, author, &ap, NULL) != 0 || ap == NULL) {
     /* No certificate held: the parent's word that it is above us, or
      * nothing (its ops are refused here anyway). */
-    cls = replica_class(p->r, author, NULL) == LCLASS_DOWN ? LSCOPE_DOWN : -1;
-  } else if (child_cert && strncmp(ap, cp, strlen(cp)) == 0) {
-    cls = LSCOPE_SUBTREE;
-  } else if (child_cert && strncmp(cp, ap, strlen(ap)) == 0) {
-    cls = LSCOPE_DOWN;
-  } else if (!child_cert && replica_class(p->r, author, NULL) == LCLASS_DOWN) {
-    cls = LSCOPE_DOWN;
+    return replica_class(p->r, author, NULL) == LCLASS_DOWN ? LSCOPE_DOWN : -1;
   }
-  free(cst);
-  return cls;
+  if (cp && strncmp(ap, cp, p->prefix_len) == 0)
+    return LSCOPE_SUBTREE;
+  if (cp && strncmp(cp, ap, strlen(ap)) == 0)
+    return LSCOPE_DOWN;
+  if (!cp && replica_class(p->r, author, NULL) == LCLASS_DOWN)
+    return LSCOPE_DOWN;
+  return -1;
 }
 
 /* The class `author` has in the scope of child `peer`: LSCOPE_DOWN,
  * LSCOPE_SUBTREE, or -1 when the child must not see it. */
 static int
-s_child_scope(const s_peer *p, const uint8_t author[LINLI_PK_BYTES])
+s_child_scope(s_peer *p, const uint8_t author[LINLI_PK_BYTES])
 {
   uint8_t child[LINLI_PK_BYTES];
   if (lstore_root(p->r->s) != NULL)

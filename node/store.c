@@ -781,6 +781,7 @@ lstore_set_root(lstore *s, const uint8_t root[LINLI_PK_BYTES], lerr *e)
   if (rc == 0) {
     memcpy(s->root, root, LINLI_PK_BYTES);
     s->has_root = true;
+    s->trust_gen++;
   }
   return rc;
 }

@@ -314,6 +314,18 @@ int lstore_set_root(lstore *s, const uint8_t root[LINLI_PK_BYTES], lerr *e);
  * it is accepted) and fork evidence. */
 int lstore_trust(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *out, lerr *e);
 
+/* A number that moves whenever what lstore_trust answers may have changed
+ * (a certificate, a revocation, a block or fork taken in, a key rotation,
+ * the trust root set, the cache dropped): what a caller derived from trust
+ * states stays true while it stays the same. */
+uint64_t lstore_trust_gen(const lstore *s);
+
+/* The namespace prefix of `pk`'s own certificate as held (the first op of
+ * a chain it wrote), or *prefix NULL when it holds none.  The string
+ * belongs to the store and is good until lstore_trust_gen moves: unlike
+ * lstore_trust, nothing is copied. */
+int lstore_cert_prefix(lstore *s, const uint8_t pk[LINLI_PK_BYTES], const char **prefix, lerr *e);
+
 /* The station's own namespace: the key prefix of its certificate ("" when
  * it holds none, or for the root), NUL-terminated in out.  Keys a person
  * types are relative to it (crdt/text.h, text_key_resolve). */

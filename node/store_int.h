@@ -41,6 +41,8 @@ struct lstore {
   bool recovering;                 /* own log must come back from the parent first */
   uint64_t restore_ms;             /* when recovering started (0: unknown) */
   hmap trust;                      /* author -> ltrust_state*, loaded on demand */
+  uint64_t trust_gen;              /* moves whenever a trust state may have
+                                      changed (lstore_trust_gen) */
   uint32_t nforks;                 /* fork evidence rows */
   bool read_only;
   /* A write failed in RocksDB (a full disk, an I/O error): nothing more is

@@ -211,6 +211,19 @@ lstore_trust(lstore *s, const uint8_t author[LINLI_PK_BYTES], ltrust_state *out,
   return rc;
 }
 
+uint64_t lstore_trust_gen(const lstore *s) { return s->trust_gen; }
+
+int
+lstore_cert_prefix(lstore *s, const uint8_t pk[LINLI_PK_BYTES], const char **prefix, lerr *e)
+{
+  ltrust_state *st;
+  *prefix = NULL;
+  int rc = st_trust_get(s, pk, &st, e);
+  if (rc == 0 && st->certified)
+    *prefix = st->chain.c[0].prefix;
+  return rc;
+}
+
 int
 lstore_namespace(lstore *s, char out[LINLI_KEY_MAX + 1], lerr *e)
 {
@@ -266,6 +279,7 @@ st_fork_keep(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, cons
     return rc;
   st->forked = true;
   st->fork_seq = seq;
+  s->trust_gen++;
   s->nforks++;
   log_kv(LLOG_WARN, &(llog_kv){.author = author, .seq = seq},
          "author %s forked at seq %llu: evidence kept, its new ops are refused",
@@ -520,7 +534,9 @@ lstore_rotate(lstore *s, const char *next_key, lerr *e)
   rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], "self", 4, (const char *)pk, LINLI_PK_BYTES);
   rc = st_write(s, wb, e);
   rocksdb_writebatch_destroy(wb);
-  if (rc == 0)
+  if (rc == 0) {
     memcpy(s->self, pk, LINLI_PK_BYTES);
+    s->trust_gen++;
+  }
   return rc;
 }

@@ -536,6 +536,7 @@ st_recompute(applyctx *c, const uint8_t author[LINLI_PK_BYTES], uint64_t after,
 void
 st_trust_forget(lstore *s)
 {
+  s->trust_gen++;
   for (size_t i = 0; i < s->trust.cap; i++)
     if (s->trust.slots[i].key)
       free(s->trust.slots[i].val);

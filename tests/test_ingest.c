@@ -3,7 +3,8 @@
  * store applies them.  Revocations have force only when authorised by the
  * chain in force at their seq, whatever order the logs arrive in; an
  * unauthorised revocation never takes a place; a refused delta leaves no
- * trust effect behind; the top of the seq range does not wrap.
+ * trust effect behind; the top of the seq range does not wrap; the trust
+ * generation moves with every trust change and with nothing else.
  *
  * A root, two streets and three villages write their logs by hand (as
  * remote nodes would); each scenario feeds them to fresh stores in
@@ -11,6 +12,7 @@
  */
 #include "crdt/hlc.h"
 #include "crdt/trust.h"
+#include "node/keyfile.h"
 #include "node/store.h"
 #include "testutil.h"
 
@@ -586,4 +588,67 @@ Test(ingest, revocation_at_the_last_seq_does_not_wrap)
   lbuf_free(&v1);
   lbuf_free(&rrev);
   lbuf_free(&v2);
+}
+
+/* ---- the trust generation: what a cache of certificate prefixes keys on ---- */
+
+static const char *
+s_prefix(lstore *s, const author *a)
+{
+  const char *p = NULL;
+  lerr e = {0};
+  cr_assert_eq(lstore_cert_prefix(s, a->id.pk, &p, &e), 0, "%s", e.msg);
+  return p;
+}
+
+Test(ingest, trust_generation_moves_with_certificates_revocations_and_rotation_only)
+{
+  lbuf s1, v1, v2, ren, rev;
+  s_first(&street, &root, &(lchain){0}, "jinchang", ROLE_STREET, "gusu/jinchang/", &s1);
+  s_first(&village, &street, &rchain_s, "v12", ROLE_VILLAGE, "gusu/jinchang/v12/", &v1);
+  op a[3];
+  for (int i = 0; i < 3; i++)
+    a[i] = s_put("gusu/jinchang/v12/hh/1");
+  s_delta(&village, a, 3, &v2); /* 2..4 */
+  lchain ch;
+  memset(&ch, 0, sizeof ch);
+  ch.c[0] = s_cert(&village, &street, "v12", ROLE_VILLAGE, "gusu/jinchang/v12b/");
+  ch.c[1] = rchain_s.c[0];
+  ch.n = 2;
+  op r = s_cert_op(&village, &ch);
+  s_delta(&village, &r, 1, &ren); /* 5: renewed for another prefix */
+  op o = s_revoke_op(&village, 5);
+  s_delta(&street, &o, 1, &rev);
+
+  lstore *s = s_store();
+  s_must_add(s, &s1);
+  cr_assert_str_eq(s_prefix(s, &street), "gusu/jinchang/");
+  cr_assert_null(s_prefix(s, &village), "a prefix for a key whose certificate is not held");
+  uint64_t g = lstore_trust_gen(s);
+  s_must_add(s, &v1);
+  cr_assert_neq(lstore_trust_gen(s), g, "a certificate taken in left the generation");
+  cr_assert_str_eq(s_prefix(s, &village), "gusu/jinchang/v12/");
+  g = lstore_trust_gen(s);
+  s_must_add(s, &v2);
+  cr_assert_eq(lstore_trust_gen(s), g, "plain ops moved the generation: a cache never holds");
+  s_must_add(s, &ren);
+  cr_assert_neq(lstore_trust_gen(s), g, "a renewal left the generation");
+  cr_assert_str_eq(s_prefix(s, &village), "gusu/jinchang/v12b/");
+  g = lstore_trust_gen(s);
+  s_must_add(s, &rev);
+  cr_assert_neq(lstore_trust_gen(s), g, "a revocation left the generation");
+  g = lstore_trust_gen(s);
+  /* a key rotation changes the store's own key */
+  char next[4300];
+  snprintf(next, sizeof next, "%s/next.key", dirs[ndirs - 1]);
+  lident nk;
+  tu_key(&nk, 77);
+  lerr e = {0};
+  cr_assert_eq(keyfile_write(next, &nk, false, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_rotate(s, next, &e), 0, "%s", e.msg);
+  cr_assert_neq(lstore_trust_gen(s), g, "a key rotation left the generation");
+  lstore_close(&s);
+  lbuf *bufs[] = {&s1, &v1, &v2, &ren, &rev};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+    lbuf_free(bufs[i]);
 }

@@ -8,6 +8,7 @@
 #include "tools/bench/bench.h"
 
 #include "crdt/ident.h"
+#include "node/replica.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -83,6 +85,80 @@ s_run_audit(const char *linli, const char *dir, const char *roothex, const char 
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* scope-heads: what a parent does for every HELLO to a child under a
+ * trust root, the heads in the child's scope (the lrepl's heads), over
+ * the district store: the child is v000, certified for hh/v000/, among the
+ * workload's authors.  Beside it, the store's heads alone (what the scope
+ * adds to).  S_SCOPE_CALLS calls a batch, S_SCOPE_RUNS batches, timed in
+ * the thread's CPU time (steadier than the wall clock on a loaded
+ * machine), the median batch reported per call. */
+#define S_SCOPE_CALLS 500
+#define S_SCOPE_RUNS 7
+
+static double
+s_thread_cpu(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+s_scope_heads(const char *dir, const workload *w, bool json, lerr *e)
+{
+  lstore *s = NULL;
+  lreplica *r = NULL;
+  lrepl rp;
+  lstore_opts o = {.profile = LSTORE_DISTRICT};
+  uint8_t seed[LINLI_SEED_BYTES];
+  lident child;
+  linli_hash(seed, (const uint8_t *)"v000", 4);
+  ident_from_seed(&child, seed);
+  int rc = lstore_open(&s, dir, &o, e);
+  if (rc == 0)
+    rc = replica_new(&r, s, e);
+  if (rc == 0)
+    rc = replica_peer(r, child.pk, LPEER_CHILD, &rp, e);
+  double secs[S_SCOPE_RUNS], base[S_SCOPE_RUNS];
+  uint32_t n = 0, nh = 0;
+  for (int k = 0; k < S_SCOPE_RUNS && rc == 0; k++) {
+    double t0 = s_thread_cpu();
+    for (int i = 0; i < S_SCOPE_CALLS && rc == 0; i++) {
+      lrepl_head *h = NULL;
+      rc = rp.heads(rp.ctx, child.pk, &h, &n, e);
+      free(h);
+    }
+    double t1 = s_thread_cpu();
+    for (int i = 0; i < S_SCOPE_CALLS && rc == 0; i++) {
+      lhead *h = NULL;
+      rc = lstore_heads(s, &h, &nh, e);
+      free(h);
+    }
+    secs[k] = t1 - t0;
+    base[k] = s_thread_cpu() - t1;
+  }
+  ident_wipe(&child);
+  replica_destroy(&r);
+  lstore_close(&s);
+  if (rc)
+    return rc;
+  if (n != 1)
+    return lerr_set(e, LINLI_EINVAL, "%u heads in v000's scope, expected its own only", n);
+  qsort(secs, S_SCOPE_RUNS, sizeof secs[0], s_cmp_double);
+  qsort(base, S_SCOPE_RUNS, sizeof base[0], s_cmp_double);
+  double us = secs[S_SCOPE_RUNS / 2] / S_SCOPE_CALLS * 1e6,
+         us_heads = base[S_SCOPE_RUNS / 2] / S_SCOPE_CALLS * 1e6;
+  if (json)
+    printf("{\"scenario\":\"scope-heads\",\"authors\":%u,\"us_per_hello\":%.1f,"
+           "\"us_heads_alone\":%.1f,\"runs\":%d,\"checksum\":\"%08x\"}\n",
+           w->authors, us, us_heads, S_SCOPE_RUNS, w->checksum);
+  else
+    printf("%-14s %10u authors %9.1f us CPU a child's HELLO, of which %.1f us the store's "
+           "heads (scope under a trust root, median of %d)\n",
+           "scope-heads", w->authors, us, us_heads, S_SCOPE_RUNS);
+  return 0;
+}
+
 int
 bench_audit(const workload *w, const uint8_t root[LINLI_PK_BYTES], bool json)
 {
@@ -123,6 +199,10 @@ bench_audit(const workload *w, const uint8_t root[LINLI_PK_BYTES], bool json)
   lstore_close(&s);
   if (r != 0) {
     fprintf(stderr, "linli-bench: audit: the store under a trust root: %s\n", e.msg);
+    goto done;
+  }
+  if ((r = s_scope_heads(dir, w, json, &e)) != 0) {
+    fprintf(stderr, "linli-bench: scope-heads: %s\n", e.msg);
     goto done;
   }
   if (json)
