@@ -53,6 +53,7 @@ enum { M_HELLO = 0, M_DATA = 1, M_ACK = 2, M_PING = 3, M_PONG = 4, M_ERROR = 5, 
 typedef struct pstate {
   uint8_t author[LINLI_PK_BYTES];
   uint64_t local, acked, sent, adv; /* adv: the most the peer said it holds */
+  uint64_t base;                    /* acked when DATA went early (session_start) */
   uint8_t hash8[HASH8];             /* our head hash prefix at `local` */
   uint8_t cls;                      /* LSCOPE_* we tell the peer */
   bool in_scope;                    /* we may send it to the peer */
@@ -90,6 +91,11 @@ struct lsession {
   uint32_t norder, order_cap;
   bool local_dirty;
   bool hello_rx;       /* the peer's heads are known */
+  /* The initiator on a new connection, before the answer to its HELLO:
+   * `known` when the last connection's HELLO and ACKs said exactly what
+   * the peer holds (nothing was in flight when it ended) and no ERROR came
+   * since; `early` while DATA goes from there ahead of the answer. */
+  bool known, early;
   int64_t credit;
   uint32_t peer_window;
   /* The link as measured from ACK timing: bytes a second (0: no sample
@@ -401,6 +407,7 @@ s_queue_hello(lsession *s, bool reply, uint64_t now_ms)
 static void
 s_queue_error(lsession *s, int code, const char *reason)
 {
+  s->known = false; /* the session ends: the next connection waits for the answer */
   lbuf *b = s_ctrl_push(s);
   if (b == NULL)
     return;
@@ -429,10 +436,16 @@ s_reset_flight(lsession *s)
 void
 session_start(lsession *s, uint64_t now_ms)
 {
+  /* A child that knows what its parent held when the last connection
+   * ended sends what the parent lacks right behind its HELLO, a round
+   * trip before the answer (docs/PROTOCOL.md, "DATA right after HELLO"):
+   * its state per author, the peer's window and options are kept. */
+  s->early = s->cfg.initiator && s->known && s->hello_rx && s->ninfl == 0;
+  s->known = false;
   s->hello_rx = false;
   s->nctrl = 0;
   s->ninfl = 0;
-  s->credit = 0;
+  s->credit = s->early ? s->peer_window : 0;
   /* A new connection may be a new link: start small, grow with the ACKs. */
   s->link_rate = 0;
   s->link_cap = SYNC_LINK_START;
@@ -441,11 +454,19 @@ session_start(lsession *s, uint64_t now_ms)
   s->nundo = 0;
   s->last_kind = -1;
   s->forks_told = 0;
-  s->peer_opts = s->peer_zstd = false;
-  s->peer_max = 0;
   s->hello_parts = 0;
-  s_free_authors(s);
-  hmap_init(&s->authors);
+  if (s->early) {
+    for (size_t i = 0; i < s->authors.cap; i++)
+      if (s->authors.slots[i].key) {
+        pstate *p = s->authors.slots[i].val;
+        p->sent = p->base = p->acked;
+      }
+  } else {
+    s->peer_opts = s->peer_zstd = false;
+    s->peer_max = 0;
+    s_free_authors(s);
+    hmap_init(&s->authors);
+  }
   if (s->cfg.initiator) {
     lerr e;
     if (s_refresh(s, &e) == 0)
@@ -778,7 +799,27 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
   s->peer_opts = nel > HELLO_MIN;
   s->peer_zstd = o.zstd;
   s->peer_max = o.max;
-  s_reset_flight(s);
+  if (s->early && s->cfg.initiator && !reply) {
+    /* The answer to our HELLO says what the peer held before the DATA we
+     * sent behind it, which it takes after: those stay in flight (a gap
+     * in their ACK rewinds to what it really holds). */
+    int64_t flight = 0;
+    for (uint32_t i = 0; i < s->ninfl; i++)
+      flight += s->infl[i].bytes;
+    s->credit = (int64_t)s->peer_window - flight;
+    for (size_t i = 0; i < s->authors.cap; i++)
+      if (s->authors.slots[i].key) {
+        pstate *p = s->authors.slots[i].val;
+        /* Holding less than we took it to (restored from an older copy):
+         * from what it holds, and what went early is refused as a gap. */
+        if (p->sent < p->acked || p->acked < p->base)
+          p->sent = p->acked;
+      }
+  } else {
+    s_reset_flight(s);
+  }
+  s->early = false;
+  s->known = true;
   s->hello_rx = true;
   s->st.hello_done = true;
   s->st.version = s->version;
@@ -844,8 +885,9 @@ s_recv_data(lsession *s, mpr *r, size_t msg_len, uint64_t now_ms, lerr *e)
   int rc = 0;
   static const char *M = "DATA";
   if (!s->hello_rx) {
-    /* A child sends HELLO first, and DATA only once it has the answer,
-     * but an honest peer still produces DATA before HELLO: a parent sees
+    /* A child sends HELLO first, and DATA after it (right behind it when
+     * it knows what we held, or once it has the answer), but an honest
+     * peer still produces DATA before HELLO: a parent sees
      * it when a child's daemon handed DATA of the old connection to a new
      * one (a flapping line reconnects within the time the child takes to
      * notice) after the parent restarted; a child sees what its parent
@@ -1142,6 +1184,7 @@ session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, lerr *e
   }
   default: { /* M_ERROR */
     uint64_t code;
+    s->known = false; /* whatever it was, the next connection waits for the answer */
     const char *why;
     uint32_t wn;
     if (mpr_uint(&r, &code) || mpr_str(&r, &why, &wn))
@@ -1226,7 +1269,7 @@ s_rewind_sent(lsession *s)
 static int
 s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
 {
-  if (!s->hello_rx)
+  if (!s->hello_rx && !s->early)
     return 0;
   int rc = s_refresh(s, e);
   if (rc)

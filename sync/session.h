@@ -60,7 +60,10 @@
  * Resumption: deltas are applied and acknowledged message by message, and
  * every (re)connection starts with HELLO carrying the heads each side holds,
  * so a transfer cut off mid-way resumes from the last applied op; nothing
- * acknowledged is ever sent again.
+ * acknowledged is ever sent again.  The initiator, when the last
+ * connection ended with nothing in flight and no ERROR, sends what the
+ * peer then lacked right behind its HELLO, a round trip before the answer
+ * (docs/PROTOCOL.md, "DATA right after HELLO").
  */
 #ifndef LINLI_SESSION_H
 #define LINLI_SESSION_H

@@ -2082,3 +2082,130 @@ Test(session, data_is_sized_to_the_measured_link)
   s_node_free(&a);
   s_node_free(&b);
 }
+
+/* ---- flights: how many one-way trips until the parent holds the ops ---- */
+
+/* Hands everything `from` has to send now to `to` (one flight over the
+ * link); returns the number of messages, *data those that were DATA. */
+static int
+s_flight(node *from, node *to, uint64_t now, int *data)
+{
+  static lbuf q[4096];
+  int n = 0;
+  lbuf out;
+  lbuf_init(&out);
+  lerr e = {0};
+  int rc;
+  while ((rc = session_next_out(from->sess, &out, now, &e)) == 1) {
+    cr_assert_lt(n, 4096);
+    int kind = s_kind(out.p, out.len);
+    *data += kind == K_DATA || kind == K_ZDATA;
+    lbuf_init(&q[n]);
+    lbuf_put(&q[n], out.p, out.len);
+    n++;
+  }
+  cr_assert_geq(rc, 0, "%s", e.msg);
+  lbuf_free(&out);
+  for (int i = 0; i < n; i++) {
+    cr_assert_geq(session_recv(to->sess, q[i].p, q[i].len, now, &e), 0, "%s", e.msg);
+    lbuf_free(&q[i]);
+  }
+  return n;
+}
+
+static uint64_t
+s_held(node *n, const node *author)
+{
+  lhead h;
+  return lstore_head(n->s, author->id.pk, &h, NULL) == 0 ? h.seq : 0;
+}
+
+/* Connects child c to parent p (a fresh session there) and counts the
+ * flights, child first, until p holds `want` ops of c (0: never); then
+ * runs the two until quiet.  *data_first: the DATA in the child's first
+ * flight. */
+static int
+s_flights_to(node *c, node *p, uint64_t want, uint64_t *now, int *data_first)
+{
+  s_session(p, c, false, 0, 0, 0);
+  session_start(c->sess, *now);
+  node *from = c, *to = p;
+  int done_at = 0, quiet = 0;
+  *data_first = 0;
+  for (int k = 0; k < 200 && quiet < 2; k++) {
+    int data = 0;
+    int n = s_flight(from, to, *now, &data);
+    if (k == 0)
+      *data_first = data;
+    quiet = n == 0 ? quiet + 1 : 0;
+    if (done_at == 0 && s_held(p, c) >= want)
+      done_at = k + 1;
+    node *t = from;
+    from = to;
+    to = t;
+    *now += 10;
+  }
+  cr_assert_eq(quiet, 2, "the two never went quiet");
+  return done_at;
+}
+
+Test(session, what_the_parent_lacked_goes_with_the_hello_of_a_new_connection)
+{
+  node c, p;
+  s_node(&c, "fc", 1);
+  s_node(&p, "fp", 2);
+  s_write(&c, 50, 5, "v1");
+  uint64_t now = 1800000000000ull;
+  s_session(&c, &p, true, 0, 0, 0);
+  int first = 0;
+  /* A first connection: the child learns what the parent holds from its
+   * HELLO, and its DATA goes in the very next flight: HELLO, HELLO, DATA. */
+  int f = s_flights_to(&c, &p, 50, &now, &first);
+  cr_assert_eq(s_held(&p, &c), 50);
+  cr_assert_eq(first, 0, "DATA before the parent's heads were ever known");
+  cr_assert_leq(f, 3, "%d flights until the parent held the ops, expected 3", f);
+  /* The link drops; the child writes more; the same session connects
+   * again: it knows what the parent held at the last sync, so the new ops
+   * go with its HELLO, without waiting for the answer. */
+  s_write(&c, 20, 5, "v1b");
+  f = s_flights_to(&c, &p, 70, &now, &first);
+  cr_assert_eq(s_held(&p, &c), 70);
+  cr_assert_gt(first, 0, "no DATA with the HELLO of a new connection");
+  cr_assert_eq(f, 1, "%d flights until the parent held the ops, expected 1", f);
+  s_assert_converged(&c, &p);
+  lsession_stat st;
+  session_stat_get(c.sess, &st);
+  cr_assert_eq(st.ops_sent, 70, "%llu ops sent for 70: sent again after the answer",
+               (unsigned long long)st.ops_sent);
+  cr_assert_eq(st.ops_behind_out, 0);
+  s_node_free(&c);
+  s_node_free(&p);
+}
+
+Test(session, a_parent_that_lost_what_it_held_gets_it_again_after_an_early_data)
+{
+  node c, p;
+  s_node(&c, "gc", 1);
+  s_node(&p, "gp", 2);
+  s_write(&c, 50, 5, "v1");
+  uint64_t now = 1800000000000ull;
+  s_session(&c, &p, true, 0, 0, 0);
+  int first = 0;
+  s_flights_to(&c, &p, 50, &now, &first);
+  cr_assert_eq(s_held(&p, &c), 50);
+  /* The parent comes back from an empty disk with the same key: what the
+   * child sends early does not connect, and the answer's heads repair it. */
+  session_destroy(&p.sess);
+  lstore_close(&p.s);
+  tu_rmtree(p.path);
+  lerr e = {0};
+  cr_assert_eq(lstore_init(p.path, "fp", &p.id, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_open(&p.s, p.path, NULL, &e), 0, "%s", e.msg);
+  s_write(&c, 20, 5, "v1b");
+  s_flights_to(&c, &p, 70, &now, &first);
+  cr_assert_gt(first, 0);
+  cr_assert_eq(s_held(&p, &c), 70);
+  s_assert_converged(&c, &p);
+  s_node_free(&c);
+  s_node_free(&p);
+}
