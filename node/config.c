@@ -180,6 +180,86 @@ s_push(s_parser *p, lconfig_peer **v, uint32_t *n, lconfig_peer **out)
   return 0;
 }
 
+/* The value of link, link_heartbeat, link_resync or link_data (key `k`,
+ * `kn` bytes: a line's key or a word of a peer's line) into the fields
+ * given. */
+static int
+s_link_value(s_parser *p, const char *k, size_t kn, const char *v, size_t vn, int *link,
+             uint32_t *hb_ms, uint32_t *resync_ms, uint32_t *data)
+{
+  if (kn == 4 && memcmp(k, "link", 4) == 0) {
+    for (int l = LLINK_LAN; l <= LLINK_GPRS; l++)
+      if (strlen(config_link_name(l)) == vn && memcmp(v, config_link_name(l), vn) == 0) {
+        *link = l;
+        return 0;
+      }
+    return s_fail(p, "link must be lan, dsl or gprs");
+  }
+  uint64_t n = 0;
+  for (size_t i = 0; i < vn && n <= UINT32_MAX; i++) {
+    if (v[i] < '0' || v[i] > '9') {
+      n = 0;
+      break;
+    }
+    n = n * 10 + (uint64_t)(v[i] - '0');
+  }
+  if (kn == 9 && memcmp(k, "link_data", 9) == 0) {
+    if (n < SYNC_MIN_MESSAGE || n > SYNC_MAX_MESSAGE)
+      return s_fail(p, "link_data must be a number of bytes from %u to %u", SYNC_MIN_MESSAGE,
+                    SYNC_MAX_MESSAGE);
+    *data = (uint32_t)n;
+    return 0;
+  }
+  bool hb = kn == 14 && memcmp(k, "link_heartbeat", 14) == 0;
+  if (!hb && !(kn == 11 && memcmp(k, "link_resync", 11) == 0))
+    return s_fail(p, "\"%.*s\" is not a link setting (link, link_heartbeat, link_resync, "
+                  "link_data)", (int)(kn > 40 ? 40 : kn), k);
+  if (n < 1 || n > 86400)
+    return s_fail(p, "%.*s must be a number of seconds from 1 to 86400", (int)kn, k);
+  *(hb ? hb_ms : resync_ms) = (uint32_t)n * 1000u;
+  return 0;
+}
+
+/* A peer's own link settings: the words KEY=VALUE at the end of its line
+ * whose KEY starts with "link" (link=gprs link_heartbeat=6 ...), taken
+ * off the end of v, n. */
+static int
+s_peer_link(s_parser *p, lconfig_peer *peer, const char *v, size_t *n)
+{
+  peer->link = -1;
+  for (;;) {
+    size_t e = *n;
+    while (e > 0 && s_blank(v[e - 1]))
+      e--;
+    size_t b = e;
+    while (b > 0 && !s_blank(v[b - 1]))
+      b--;
+    const char *w = v + b, *eq = memchr(w, '=', e - b);
+    if (b == 0 || eq == NULL || e - b < 5 || memcmp(w, "link", 4) != 0)
+      return 0; /* (the first word is the key or the endpoint: never a setting) */
+    bool seen = false;
+    size_t kn = (size_t)(eq - w);
+    uint32_t hb = peer->link_heartbeat_ms, rs = peer->link_resync_ms, da = peer->link_data;
+    if (kn == 4)
+      seen = peer->link >= 0;
+    else if (kn == 14)
+      seen = hb != 0;
+    else if (kn == 11)
+      seen = rs != 0;
+    else if (kn == 9)
+      seen = da != 0;
+    if (seen)
+      return s_fail(p, "%.*s is given twice on this line", (int)kn, w);
+    int rc = s_link_value(p, w, kn, eq + 1, (size_t)(v + e - eq - 1), &peer->link,
+                          &peer->link_heartbeat_ms, &peer->link_resync_ms, &peer->link_data);
+    if (rc)
+      return rc;
+    *n = b;
+    while (*n > 0 && s_blank(v[*n - 1]))
+      (*n)--;
+  }
+}
+
 static int
 s_parent(s_parser *p, const char *v, size_t n)
 {
@@ -187,7 +267,7 @@ s_parent(s_parser *p, const char *v, size_t n)
   size_t wn;
   lconfig_peer *peer;
   int rc = s_push(p, &p->c->parents, &p->c->nparents, &peer);
-  if (rc)
+  if (rc || (rc = s_peer_link(p, peer, v, &n)) != 0)
     return rc;
   s_word(&v, &n, &w, &wn);
   if ((rc = s_endpoint(p, peer->endpoint, w, wn, "parent endpoint", false)) != 0)
@@ -211,7 +291,7 @@ s_child(s_parser *p, const char *v, size_t n)
   size_t wn;
   lconfig_peer *peer;
   int rc = s_push(p, &p->c->children, &p->c->nchildren, &peer);
-  if (rc)
+  if (rc || (rc = s_peer_link(p, peer, v, &n)) != 0)
     return rc;
   s_word(&v, &n, &w, &wn);
   if ((rc = s_pubkey(p, peer->pk, w, wn)) != 0)
@@ -344,43 +424,16 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
       return s_fail(p, "profile must be village or district");
     return 0;
   }
-  if (strcmp(key, "link") == 0) {
-    if ((rc = s_once(p, S_K_LINK, key)) != 0)
-      return rc;
-    for (int l = LLINK_LAN; l <= LLINK_GPRS; l++)
-      if (strlen(config_link_name(l)) == vn && memcmp(v, config_link_name(l), vn) == 0) {
-        c->link = l;
-        return 0;
-      }
-    return s_fail(p, "link must be lan, dsl or gprs");
-  }
-  if (strcmp(key, "link_heartbeat") == 0 || strcmp(key, "link_resync") == 0 ||
-      strcmp(key, "link_data") == 0) {
-    int kk = key[5] == 'h' ? S_K_LINK_HB : key[5] == 'r' ? S_K_LINK_RESYNC : S_K_LINK_DATA;
+  if (strcmp(key, "link") == 0 || strcmp(key, "link_heartbeat") == 0 ||
+      strcmp(key, "link_resync") == 0 || strcmp(key, "link_data") == 0) {
+    int kk = key[4] == '\0'  ? S_K_LINK
+             : key[5] == 'h' ? S_K_LINK_HB
+             : key[5] == 'r' ? S_K_LINK_RESYNC
+                             : S_K_LINK_DATA;
     if ((rc = s_once(p, kk, key)) != 0)
       return rc;
-    uint64_t n = 0;
-    for (size_t i = 0; i < vn && n <= UINT32_MAX; i++) {
-      if (v[i] < '0' || v[i] > '9') {
-        n = 0;
-        break;
-      }
-      n = n * 10 + (uint64_t)(v[i] - '0');
-    }
-    if (kk == S_K_LINK_DATA) {
-      if (n < SYNC_MIN_MESSAGE || n > SYNC_MAX_MESSAGE)
-        return s_fail(p, "link_data must be a number of bytes from %u to %u", SYNC_MIN_MESSAGE,
-                      SYNC_MAX_MESSAGE);
-      c->link_data = (uint32_t)n;
-    } else {
-      if (n < 1 || n > 86400)
-        return s_fail(p, "%s must be a number of seconds from 1 to 86400", key);
-      if (kk == S_K_LINK_HB)
-        c->link_heartbeat_ms = (uint32_t)n * 1000u;
-      else
-        c->link_resync_ms = (uint32_t)n * 1000u;
-    }
-    return 0;
+    return s_link_value(p, key, strlen(key), v, vn, &c->link, &c->link_heartbeat_ms,
+                        &c->link_resync_ms, &c->link_data);
   }
   if (strcmp(key, "compress") == 0) {
     if ((rc = s_once(p, S_K_COMPRESS, key)) != 0)
@@ -648,23 +701,40 @@ config_sync_limits(const lconfig *c, uint32_t *window, uint32_t *max_message)
  * idle connection sends a heartbeat a minute each way (about 100 bytes
  * with its answer) and no anti-entropy HELLO for 30 min; writes are still
  * pushed the moment they happen. */
-void
-config_link(const lconfig *c, lconfig_link *out)
+static void
+s_link(int link, uint32_t hb_ms, uint32_t resync_ms, uint32_t data, lconfig_link *out)
 {
   static const lconfig_link presets[] = {
       [LLINK_LAN] = {2000, 300000, 5000, 0},
       [LLINK_DSL] = {10000, 600000, 60000, 0},
       [LLINK_GPRS] = {60000, 1800000, 300000, 0},
   };
-  *out = presets[c->link];
+  *out = presets[link];
   /* A PING keeps its ratio to the heartbeat (gprs: one in five). */
-  if (c->link_heartbeat_ms) {
-    out->ping_ms = (uint32_t)((uint64_t)out->ping_ms * c->link_heartbeat_ms / out->heartbeat_ms);
-    out->heartbeat_ms = c->link_heartbeat_ms;
+  if (hb_ms) {
+    out->ping_ms = (uint32_t)((uint64_t)out->ping_ms * hb_ms / out->heartbeat_ms);
+    out->heartbeat_ms = hb_ms;
   }
-  if (c->link_resync_ms)
-    out->resync_ms = c->link_resync_ms;
-  out->data = c->link_data;
+  if (resync_ms)
+    out->resync_ms = resync_ms;
+  out->data = data;
+}
+
+void
+config_link(const lconfig *c, lconfig_link *out)
+{
+  s_link(c->link, c->link_heartbeat_ms, c->link_resync_ms, c->link_data, out);
+}
+
+void
+config_peer_link(const lconfig *c, const lconfig_peer *peer, lconfig_link *out)
+{
+  if (peer->link < 0) /* the node's link, the peer's own overrides on top */
+    s_link(c->link, peer->link_heartbeat_ms ? peer->link_heartbeat_ms : c->link_heartbeat_ms,
+           peer->link_resync_ms ? peer->link_resync_ms : c->link_resync_ms,
+           peer->link_data ? peer->link_data : c->link_data, out);
+  else
+    s_link(peer->link, peer->link_heartbeat_ms, peer->link_resync_ms, peer->link_data, out);
 }
 
 const char *

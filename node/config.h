@@ -33,6 +33,13 @@
  *              May repeat.
  *   child      PUBKEYHEX NAME: a node allowed to connect to us.  Only keys
  *              listed here are admitted.  May repeat.
+ *              A parent or child line may end in the peer's own link
+ *              settings, words KEY=VALUE with the keys below
+ *              (`child = 8be0...12 石路社区 link=gprs link_heartbeat=30`):
+ *              that connection's session PING, anti-entropy and DATA
+ *              bound follow them (config_peer_link), and so does its
+ *              transport heartbeat (the children's listening socket takes
+ *              the slowest heartbeat of the node's and the children's).
  *   log_level  error | warn | info (default) | debug.
  *   control    the endpoint of the local control socket (default
  *              ipc://DATA/control.sock) through which `linli` runs commands
@@ -103,6 +110,8 @@ typedef struct lconfig_peer {
   uint8_t pk[LINLI_PK_BYTES];          /* ed25519 public key */
   char name[LCONFIG_NAME_MAX + 1];     /* a parent without a name gets its short id */
   unsigned line;                       /* where it was configured, for messages */
+  int link;                            /* its own link=, enum llink_kind; -1: the node's */
+  uint32_t link_heartbeat_ms, link_resync_ms, link_data; /* its own, 0: none */
 } lconfig_peer;
 
 typedef struct lconfig {
@@ -149,6 +158,12 @@ void config_sync_limits(const lconfig *c, uint32_t *window, uint32_t *max_messag
 
 /* The link's timers, the file's overrides applied. */
 void config_link(const lconfig *c, lconfig_link *out);
+/* The same for one peer: its own link= and overrides when its line has
+ * them (a peer with link= of its own starts from that kind's values, not
+ * from the node's link_heartbeat and link_resync; one without takes the
+ * node's link with its own overrides on top).  The node's link_data bounds
+ * every session's DATA (config_sync_limits) unless the peer has its own. */
+void config_peer_link(const lconfig *c, const lconfig_peer *peer, lconfig_link *out);
 /* "lan", "dsl", "gprs". */
 const char *config_link_name(int link);
 /* "village", "street", "district", "device". */

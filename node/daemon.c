@@ -171,12 +171,28 @@ s_zerr(lerr *e, const char *what)
  * data always has a whole message arriving well within that), the size
  * bound keeps a hostile peer from making us allocate more than one
  * message, and a short linger lets a final ERROR leave without holding up
- * a stop. */
+ * a stop.  A parent's socket takes that parent's link (config_peer_link);
+ * the children's listening socket (peer NULL), whose options every
+ * connection to it shares, the slowest heartbeat of the node's link and
+ * the children's own: a child on a gprs line is not woken every 2 s
+ * because its siblings sit on a LAN (each side sends its own heartbeats,
+ * so the children on faster lines still find a dead link at their rate).
+ * Set again at a reload: new connections take the new values. */
 static int
-s_common_opts(const ldaemon *d, void *sock, lerr *e)
+s_common_opts(const ldaemon *d, const lconfig_peer *peer, void *sock, lerr *e)
 {
   lconfig_link lk;
-  config_link(d->cfg, &lk);
+  if (peer) {
+    config_peer_link(d->cfg, peer, &lk);
+  } else {
+    config_link(d->cfg, &lk);
+    for (uint32_t i = 0; i < d->cfg->nchildren; i++) {
+      lconfig_link ck;
+      config_peer_link(d->cfg, &d->cfg->children[i], &ck);
+      if (ck.heartbeat_ms > lk.heartbeat_ms)
+        lk.heartbeat_ms = ck.heartbeat_ms;
+    }
+  }
   int ivl = (int)lk.heartbeat_ms, timeout = (int)(lk.heartbeat_ms / 2 * 3), linger = 200;
   if (timeout < 6000)
     timeout = 6000;
@@ -273,9 +289,11 @@ s_session_new(ldaemon *d, s_peer *p)
    * few, large groups while the next messages are already on their way. */
   config_sync_limits(d->cfg, &sc.window, &sc.max_message);
   lconfig_link lk;
-  config_link(d->cfg, &lk);
+  config_peer_link(d->cfg, p->cfg, &lk);
   sc.ping_ms = lk.ping_ms;
   sc.resync_ms = lk.resync_ms;
+  if (lk.data)
+    sc.max_message = lk.data;
   sc.version_min = d->version_min;
   sc.version_max = d->version_max;
   session_destroy(&p->sess);
@@ -1018,7 +1036,7 @@ s_parent_socket(ldaemon *d, s_peer *p, const uint8_t pk[32], const uint8_t sk[32
   p->sock = zmq_socket(d->zctx, ZMQ_DEALER);
   if (p->sock == NULL)
     return s_zerr(e, "socket");
-  int rc = s_common_opts(d, p->sock, e);
+  int rc = s_common_opts(d, p->cfg, p->sock, e);
   if (rc == 0)
     rc = s_curve_keys(p->sock, pk, sk, e);
   if (rc)
@@ -1044,7 +1062,7 @@ s_listen(ldaemon *d, const uint8_t pk[32], const uint8_t sk[32], lerr *e)
   d->router = zmq_socket(d->zctx, ZMQ_ROUTER);
   if (d->router == NULL)
     return s_zerr(e, "socket");
-  int rc = s_common_opts(d, d->router, e);
+  int rc = s_common_opts(d, NULL, d->router, e);
   if (rc == 0)
     rc = s_curve_keys(d->router, pk, sk, e);
   if (rc)
@@ -1838,6 +1856,20 @@ s_reload_config(ldaemon *d, uint64_t now)
     return;
   }
   log_init(nc->name, nc->log_level);
+  /* Link settings: a continuing session takes its peer's timers as they
+   * are now; the sockets' heartbeats apply to their next connections. */
+  for (uint32_t i = 0; i < d->npeers; i++) {
+    s_peer *p = &d->peers[i];
+    lconfig_link lk;
+    config_peer_link(nc, p->cfg, &lk);
+    if (p->sess)
+      session_set_timers(p->sess, lk.ping_ms, lk.resync_ms);
+    if (p->sock && s_common_opts(d, p->cfg, p->sock, &e) != 0)
+      log_warn("reload: %s: %s", p->label, e.msg);
+    p->next_tick = 0;
+  }
+  if (d->router && s_common_opts(d, NULL, d->router, &e) != 0)
+    log_warn("reload: the listening socket: %s", e.msg);
   log_info("reloaded %s: %u parents, %u children (%u added, %u removed)", nc->path, nparents,
            k - nparents, added, removed);
   for (uint32_t i = 0; i < d->npeers; i++)

@@ -186,10 +186,7 @@ session_new(const lsession_cfg *cfg, const lrepl *repl)
     s->cfg.max_message = SYNC_MIN_MESSAGE;
   if (s->cfg.window < s->cfg.max_message)
     s->cfg.window = s->cfg.max_message;
-  if (s->cfg.ping_ms == 0)
-    s->cfg.ping_ms = 5000;
-  if (s->cfg.resync_ms == 0)
-    s->cfg.resync_ms = 5 * 60 * 1000;
+  session_set_timers(s, s->cfg.ping_ms, s->cfg.resync_ms);
   if (s->cfg.data_ms == 0)
     s->cfg.data_ms = 2000;
   s->link_cap = SYNC_LINK_START;
@@ -1489,6 +1486,13 @@ session_unsent(lsession *s)
     s->undo_plain = 0;
   }
   s->last_kind = -1;
+}
+
+void
+session_set_timers(lsession *s, uint32_t ping_ms, uint32_t resync_ms)
+{
+  s->cfg.ping_ms = ping_ms ? ping_ms : 5000;
+  s->cfg.resync_ms = resync_ms ? resync_ms : 5 * 60 * 1000;
 }
 
 uint64_t

@@ -246,6 +246,10 @@ int session_recv(lsession *s, const uint8_t *msg, size_t n, uint64_t now_ms, ler
  * will offer the new ops on its next session_next_out. */
 void session_local_change(lsession *s);
 
+/* Changes cfg.ping_ms and cfg.resync_ms (0: their defaults) of a running
+ * session: a reloaded link setting, taken at the next timer. */
+void session_set_timers(lsession *s, uint32_t ping_ms, uint32_t resync_ms);
+
 /* Timers: PING when idle, anti-entropy HELLO.  Returns the time of the next
  * timer. */
 uint64_t session_tick(lsession *s, uint64_t now_ms);

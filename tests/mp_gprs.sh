@@ -13,8 +13,10 @@
 #    the second connection's handshake, HELLO and heartbeats.  Before DATA
 #    was sized to the link, a 256 KiB DATA took longer than the heartbeat
 #    timeout and the connection was cut every 7-13 s for ever.
-# 2. The same backlog (a copy of the village) to a second street with
-#    link = gprs, then the idle line: the timers scaled down ten times
+# 2. The same backlog (a copy of the village) to a second street on a LAN
+#    whose child line gives this village link=gprs (the village has
+#    link = gprs), then, after a reload of the street's configuration
+#    (SIGHUP), the idle line: the timers scaled down ten times
 #    (link_heartbeat 6 s, PING 30 s, link_resync 180 s) and counted over
 #    30 s, that is five minutes of the real settings (five heartbeats each
 #    way, one PING), so the bytes counted / 5 are the bytes a minute of the
@@ -40,21 +42,22 @@ done
 cp -R "$T/va" "$T/vb"
 ok "va holds $N diary entries of 600 characters, written offline; vb is a copy"
 
-# run STREET VILLAGE RELAY EXTRA_CONF RELAY_ARGS...: the street and the
-# village (the village's parent is the relay), until equal digests.
+# run STREET VILLAGE RELAY CHILD_LINK VILLAGE_CONF RELAY_ARGS...: the
+# street (CHILD_LINK ends its child line) and the village (VILLAGE_CONF
+# added; its parent is the relay), until equal digests.
 run() {
   _s=$1
   _v=$2
   _r=$3
-  _x=$4
-  shift 4
+  _c=$4
+  _x=$5
+  shift 5
   cat >"$T/$_s.conf.in" <<EOF2
 name = $_s
 role = street
 data = $T/$_s
 listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-$_x
+child = $PK_A va $_c
 EOF2
   node_listen "$_s" 0
   _sp=$PORT
@@ -76,7 +79,7 @@ EOF2
 }
 
 echo "# 1: default link settings, the connection cut after 40,000 bytes"
-run st va r1 "" -c 40000
+run st va r1 "" "" -c 40000
 grep -q "cuts 1" "$T/r1.stats" || fail "the relay did not cut: $(cat "$T/r1.stats")"
 relay_bytes r1
 UP1=$UP
@@ -84,8 +87,8 @@ ok "the backlog reached st in $SECS s across a cut ($UP1 bytes up)"
 node_stop va
 node_stop st
 
-echo "# 2: link = gprs, no cut, then idle"
-run st2 vb r2 "link = gprs
+echo "# 2: a LAN street, link=gprs on the village's child line, no cut, then idle"
+run st2 vb r2 "link=gprs link_heartbeat=6 link_resync=180" "link = gprs
 link_heartbeat = 6
 link_resync = 180"
 relay_bytes r2
@@ -96,6 +99,9 @@ EXTRA=$((UP1 - UP2))
   fail "the cut cost $EXTRA bytes, more than one DATA message (16 KiB) and a handshake"
 ok "the cut cost $EXTRA bytes"
 
+kill -HUP "$(cat "$T/st2.pid")"
+poll 10 grep -q "reloaded" "$T/st2.log" || fail "st2 did not reload: $(tail -n 1 "$T/st2.log")"
+grep -q "child va link=" "$T/st2.log" && fail "st2 took the link settings for part of the name"
 sleep 3
 relay_bytes r2
 U0=$UP

@@ -1,7 +1,7 @@
 /*
  * test_config.c - node/config: settings from the file to the values the
  * daemon uses (compress, control, the profile by role and its sync limits,
- * timezone).
+ * timezone, the link of the node and of each peer).
  */
 #include "node/config.h"
 #include "node/store.h"
@@ -222,4 +222,71 @@ Test(config, a_bad_link_setting_names_the_line)
   s_refused(hb, 4, "/etc/linli/shilu.conf:4: link_heartbeat must be a number of seconds");
   const char *data[] = {"link_data = 16383\n", "link_data = 1048577\n", "link_data = x\n"};
   s_refused(data, 3, "/etc/linli/shilu.conf:4: link_data must be a number of bytes");
+}
+
+#define KEY_A "8be0e9e3a3b2c1d0f0e1d2c3b4a5968778695a4b3c2d1e0f1029384756abcd12"
+#define KEY_B "51d7e9e3a3b2c1d0f0e1d2c3b4a5968778695a4b3c2d1e0f1029384756abcdc4"
+
+Test(config, a_child_line_takes_its_own_link)
+{
+  lconfig *c;
+  lerr e = {0};
+  lconfig_link lk;
+  const char *text;
+  text = "name = 金阊街道\nrole = street\ndata = /var/lib/linli/jinchang\n"
+         "listen = tcp://0.0.0.0:7401\nlink_heartbeat = 4\n"
+         "child = " KEY_A " 石路 社区 link=gprs link_heartbeat=6\n"
+         "child = " KEY_B " 三乡社区\n";
+  cr_assert_eq(config_parse(&c, "/etc/linli/j.conf", text, strlen(text), &e), 0, "%s", e.msg);
+  cr_assert_eq(c->nchildren, 2);
+  cr_assert_str_eq(c->children[0].name, "石路 社区", "the settings are not part of the name");
+  cr_assert_eq(c->children[0].link, LLINK_GPRS);
+  cr_assert_eq(c->children[1].link, -1);
+  /* its own: the gprs values, its own heartbeat, PING in the gprs ratio */
+  config_peer_link(c, &c->children[0], &lk);
+  cr_assert_eq(lk.heartbeat_ms, 6000);
+  cr_assert_eq(lk.ping_ms, 30000);
+  cr_assert_eq(lk.resync_ms, 1800000);
+  /* the other: the node's link with the node's override */
+  config_peer_link(c, &c->children[1], &lk);
+  cr_assert_eq(lk.heartbeat_ms, 4000);
+  cr_assert_eq(lk.resync_ms, 300000);
+  config_destroy(&c);
+  /* a parent line too, and every link key */
+  text = "name = 石路社区\nrole = village\ndata = /var/lib/linli/shilu\n"
+         "parent = tcp://10.2.0.1:7401 " KEY_A " link=dsl link_resync=1200 link_data=65536\n";
+  cr_assert_eq(config_parse(&c, "/etc/linli/s.conf", text, strlen(text), &e), 0, "%s", e.msg);
+  cr_assert_eq(c->parents[0].link, LLINK_DSL);
+  cr_assert_eq(strlen(c->parents[0].name), 12, "a parent without a name gets its short id");
+  config_peer_link(c, &c->parents[0], &lk);
+  cr_assert_eq(lk.heartbeat_ms, 10000);
+  cr_assert_eq(lk.resync_ms, 1200000);
+  cr_assert_eq(lk.data, 65536);
+  config_destroy(&c);
+}
+
+Test(config, a_bad_link_setting_on_a_peer_line_names_the_line)
+{
+  struct {
+    const char *line, *why;
+  } bad[] = {
+      {"child = " KEY_A " 石路 link=3g\n", "j.conf:5: link must be lan, dsl or gprs"},
+      {"child = " KEY_A " 石路 link_heartbeat=0\n", "j.conf:5: link_heartbeat must be a number"},
+      {"child = " KEY_A " 石路 link_data=1\n", "j.conf:5: link_data must be a number of bytes"},
+      {"child = " KEY_A " 石路 linkage=2\n", "j.conf:5: \"linkage\" is not a link setting"},
+      {"child = " KEY_A " 石路 link=gprs link=lan\n", "j.conf:5: link is given twice"},
+      {"child = " KEY_A " link=gprs\n", "j.conf:5: child needs PUBKEYHEX NAME"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "name = 金阊街道\nrole = street\ndata = /var/lib/linli/jinchang\n"
+             "listen = tcp://0.0.0.0:7401\n%s",
+             bad[i].line);
+    lconfig *c = NULL;
+    lerr e = {0};
+    cr_assert_neq(config_parse(&c, "/etc/linli/j.conf", text, strlen(text), &e), 0, "%s",
+                  bad[i].line);
+    cr_assert(strstr(e.msg, bad[i].why) != NULL, "%s: %s", bad[i].line, e.msg);
+  }
 }
