@@ -53,7 +53,9 @@
  *              and children, which sets the values below (config_link).
  *   link_heartbeat  seconds between transport heartbeats on an idle
  *              connection (lan 2, dsl 10, gprs 60); a connection is cut
- *              when nothing arrives for 1.5 times that (at least 6 s).
+ *              when nothing arrives for 1.5 times that (at least 6 s)
+ *              after a heartbeat, so a silent line is noticed within 2.5
+ *              times that (at least that plus 6 s).
  *              The session's PING keeps its ratio to it (lan 2.5, dsl 6,
  *              gprs 5 heartbeats).
  *   link_resync  seconds between anti-entropy HELLOs when nothing changed

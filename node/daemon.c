@@ -165,8 +165,10 @@ s_zerr(lerr *e, const char *what)
 /* ---- sockets ---- */
 
 /* Options every sync socket gets: heartbeats find dead connections (at
- * the interval of the configured link; a connection is cut when nothing
- * arrives for 1.5 intervals, at least 6 s: the sessions keep each DATA to
+ * the interval of the configured link, sent whatever else travels; a
+ * connection is cut when nothing arrives for 1.5 intervals, at least 6 s,
+ * after a heartbeat, so a silent line is noticed within an interval more
+ * than that (2.5 intervals, lan 8 s; mp_blackhole): the sessions keep each DATA to
  * about 2 s of the measured link, so a connection that is delivering
  * data always has a whole message arriving well within that), the size
  * bound keeps a hostile peer from making us allocate more than one
