@@ -62,6 +62,13 @@ typedef struct bnode {
  * linli beside it.  0 or LINLI_EIO. */
 int bench_exe_dir(char *out, size_t cap, lerr *e);
 
+/* Starts argv[0] with argv, stdin and stdout on /dev/null and stderr
+ * appended to `log`; it gets SIGTERM when linli-bench dies, and
+ * bench_nodes_guard kills it.  The pid, or -1 with `e` filled. */
+pid_t bench_spawn(char *const argv[], const char *log, lerr *e);
+/* SIGKILL and reap a process bench_spawn started.  Safe on 0. */
+void bench_kill(pid_t pid);
+
 /* Sets up `n` for a data directory `dir` that exists already (its key is
  * read from DIR/node.key.pub); the configuration and log files are
  * DIR.conf and DIR.log. */
@@ -120,6 +127,18 @@ void bench_nodes_guard(void);
 
 /* ---- scenarios with real nodes (daemons.c) ---- */
 
+/* The path of linli-node beside linli-bench, checked to be executable. */
+int bench_node_exe(char *out, size_t cap, lerr *e);
+
+/* Starts a node that listens on a free port of 127.0.0.1 (n->port); `conf`
+ * is a format with one %d, the port.  A port taken meanwhile by someone
+ * else makes the node exit at start: then another is tried. */
+int bnode_start_listening(bnode *n, const char *exe, const char *conf, uint64_t *started_ms,
+                          lerr *e);
+
+/* 0 when the node's store digest (of everything) is `want`. */
+int bnode_check_digest(bnode *n, const ldigest *want, lerr *e);
+
 /* catch-up: a node holding the whole workload and an empty one, two
  * linli-node processes over CURVE on loopback; prints one line or JSON
  * object.  0 or 1. */
@@ -128,6 +147,14 @@ int bench_catch_up(const workload *w, bool json);
 /* village: a village-profile node holding the workload's records, idle,
  * sending everything up to an empty street, then restored from it. */
 int bench_village(const workload *w, bool json);
+
+/* ---- gprs.c ---- */
+
+/* gprs: a street and a village (linli-node, link = gprs) over linkrelay's
+ * GPRS line: a day of work from link-up to equal digests, the idle line's
+ * bytes a minute, a 1 MB backlog's completion; medians of three runs (one,
+ * and small, with quick).  0 or 1. */
+int bench_gprs(bool quick, bool json);
 
 /* ---- records.c ---- */
 

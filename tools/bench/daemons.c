@@ -83,8 +83,8 @@ s_rmrf(const char *dir)
     fprintf(stderr, "linli-bench: could not remove %s\n", dir);
 }
 
-static int
-s_node_exe(char *out, size_t cap, lerr *e)
+int
+bench_node_exe(char *out, size_t cap, lerr *e)
 {
   char dir[PATH_MAX];
   if (bench_exe_dir(dir, sizeof dir, e) != 0)
@@ -96,11 +96,9 @@ s_node_exe(char *out, size_t cap, lerr *e)
   return 0;
 }
 
-/* Starts a node that listens on a free port of 127.0.0.1; `conf` is a
- * format with one %d, the port.  A port taken meanwhile by someone else
- * makes the node exit at start: then another is tried. */
-static int
-s_start_listening(bnode *n, const char *exe, const char *conf, uint64_t *started_ms, lerr *e)
+int
+bnode_start_listening(bnode *n, const char *exe, const char *conf, uint64_t *started_ms,
+                      lerr *e)
 {
   int rc = LINLI_EBUSY;
   for (int tries = 0; tries < 5 && rc == LINLI_EBUSY; tries++) {
@@ -114,9 +112,8 @@ s_start_listening(bnode *n, const char *exe, const char *conf, uint64_t *started
   return rc;
 }
 
-/* 0 when the node's store digest is `want`. */
-static int
-s_check_digest(bnode *n, const ldigest *want, lerr *e)
+int
+bnode_check_digest(bnode *n, const ldigest *want, lerr *e)
 {
   const char *args[] = {"digest"};
   char hex[2 * LINLI_HASH_BYTES + 1];
@@ -149,7 +146,7 @@ bench_catch_up(const workload *w, bool json)
   ldigest want;
   uint64_t t_start = 0, t_synced = 0;
   uint32_t per = w->ops_per_author / w->batch;
-  int rc = s_node_exe(exe, sizeof exe, &e);
+  int rc = bench_node_exe(exe, sizeof exe, &e);
   if (rc == 0 && mkdtemp(top) == NULL)
     rc = lerr_set(&e, LINLI_EIO, "cannot make a temporary directory");
   if (rc != 0) {
@@ -171,7 +168,7 @@ bench_catch_up(const workload *w, bool json)
            "name = district\nrole = district\ndata = %s\nlisten = tcp://127.0.0.1:%%d\n"
            "child = %s street\nlog_level = info\n",
            dst, street.pk_hex);
-  if ((rc = s_start_listening(&district, exe, conf, NULL, &e)) != 0)
+  if ((rc = bnode_start_listening(&district, exe, conf, NULL, &e)) != 0)
     goto fail;
   snprintf(conf, sizeof conf,
            "name = street\nrole = street\ndata = %s\nparent = tcp://127.0.0.1:%d %s district\n"
@@ -180,7 +177,7 @@ bench_catch_up(const workload *w, bool json)
   if ((rc = bnode_start(&street, exe, conf, &t_start, &e)) != 0 ||
       (rc = bnode_wait_log(&district, "] synced with street", S_SYNC_TIMEOUT_S, &t_synced,
                            &e)) != 0 ||
-      (rc = s_check_digest(&district, &want, &e)) != 0)
+      (rc = bnode_check_digest(&district, &want, &e)) != 0)
     goto fail;
   double rss_src = bnode_peak_rss_mb(&street), rss_dst = bnode_peak_rss_mb(&district);
   if ((rc = bnode_stop(&street, &e)) != 0 || (rc = bnode_stop(&district, &e)) != 0)
@@ -224,7 +221,7 @@ bench_village(const workload *w, bool json)
   uint64_t t_up = 0, t_sent = 0, t_down = 0, t_restored = 0;
   double rss_idle = -1, rss_idle_now = -1, rss_send = -1, rss_recv = -1, rss_street = -1;
   uint32_t per = w->ops_per_author / w->batch;
-  int rc = s_node_exe(exe, sizeof exe, &e);
+  int rc = bench_node_exe(exe, sizeof exe, &e);
   if (rc == 0 && mkdtemp(top) == NULL)
     rc = lerr_set(&e, LINLI_EIO, "cannot make a temporary directory");
   if (rc != 0) {
@@ -266,7 +263,7 @@ bench_village(const workload *w, bool json)
       (rc = bnode_wait_log(&street, "] child village connected", 60, &t_up, &e)) != 0 ||
       (rc = bnode_wait_log(&street, "] synced with village", S_SYNC_TIMEOUT_S, &t_sent, &e)) !=
           0 ||
-      (rc = s_check_digest(&street, &want, &e)) != 0)
+      (rc = bnode_check_digest(&street, &want, &e)) != 0)
     goto fail;
   rss_send = bnode_peak_rss_mb(&village);
   if ((rc = bnode_stop(&village, &e)) != 0)
@@ -282,7 +279,7 @@ bench_village(const workload *w, bool json)
       (rc = bnode_wait_log(&village, "] connected to parent street", 60, &t_down, &e)) != 0 ||
       (rc = bnode_wait_log(&village, "] synced with street", S_SYNC_TIMEOUT_S, &t_restored, &e)) !=
           0 ||
-      (rc = s_check_digest(&village, &want, &e)) != 0)
+      (rc = bnode_check_digest(&village, &want, &e)) != 0)
     goto fail;
   rss_recv = bnode_peak_rss_mb(&village);
   rss_street = bnode_peak_rss_mb(&street);

@@ -511,7 +511,9 @@ s_sync_bytes(workload *w, bool json, int level)
 /* The scenarios, in the order they run.  "audit" is reserved for the
  * scenario that re-verifies a whole store (not written yet). */
 static const char *const s_scenarios[] = {"ingest", "sync-bytes", "catch-up", "village", "audit",
-                                          "query"};
+                                          "query", "gprs"};
+/* gprs takes over ten minutes of an emulated line: only when named. */
+enum { S_GPRS = 6 };
 enum { NSCEN = sizeof s_scenarios / sizeof s_scenarios[0] };
 
 /* Marks the scenarios named in a comma-separated list; in-sync runs with
@@ -574,10 +576,12 @@ main(int argc, char **argv)
            "directory and prints one line per scenario (--json: one JSON object per\n"
            "line).  Scenarios: ingest, sync-bytes (zstd at the sessions' default\n"
            "level, or LEVEL from 1 to 19; with sync-bytes-raw, no compression, and\n"
-           "in-sync), catch-up, village, audit, query (100,000 households, 10,000\n"
-           "with --quick); --only runs the ones named.\n"
-           "catch-up, village and audit start linli-node or linli, which must be\n"
-           "beside linli-bench.  --group: deltas per commit in ingest (default\n"
+           "in-sync), catch-up, village, audit (with scope-heads), query (100,000\n"
+           "households, 10,000 with --quick); --only runs the ones named, and gprs\n"
+           "(a village over linkrelay's emulated GPRS line, over ten minutes; a\n"
+           "minute with --quick) runs only when named.\n"
+           "catch-up, village, audit and gprs start linli-node, linli or linkrelay,\n"
+           "which must be beside linli-bench.  --group: deltas per commit in ingest (default\n"
            "1000, about 3.5 MB).  docs/BENCHMARKS.md explains each scenario.");
       return 0;
     } else {
@@ -587,7 +591,7 @@ main(int argc, char **argv)
   }
   if (!any)
     for (int i = 0; i < NSCEN; i++)
-      on[i] = true;
+      on[i] = i != S_GPRS;
   if (linli_crypto_init() != 0)
     return 1;
   bench_nodes_guard();
@@ -626,6 +630,8 @@ main(int argc, char **argv)
   }
   if (rc == 0 && on[5])
     rc = bench_query(quick, json);
+  if (rc == 0 && on[S_GPRS])
+    rc = bench_gprs(quick, json);
   for (uint32_t i = 0; i < w.ndeltas; i++)
     lbuf_free(&w.deltas[i]);
   free(w.deltas);

@@ -225,23 +225,20 @@ s_exited_err(bnode *n, int status, const char *what, lerr *e)
                   n->name, WEXITSTATUS(status), what, last);
 }
 
-int
-bnode_start(bnode *n, const char *node_exe, const char *conf_text, uint64_t *started_ms,
-            lerr *e)
+pid_t
+bench_spawn(char *const argv[], const char *log, lerr *e)
 {
-  FILE *f = fopen(n->conf, "w");
-  if (f == NULL || fputs(conf_text, f) == EOF || fclose(f) != 0)
-    return lerr_set(e, LINLI_EIO, "cannot write %s: %s", n->conf, strerror(errno));
-  struct stat st;
-  n->log_mark = stat(n->log, &st) == 0 ? (long)st.st_size : 0;
-  int logfd = open(n->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (logfd < 0)
-    return lerr_set(e, LINLI_EIO, "cannot open %s: %s", n->log, strerror(errno));
+  int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (logfd < 0) {
+    lerr_set(e, LINLI_EIO, "cannot open %s: %s", log, strerror(errno));
+    return -1;
+  }
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(logfd);
-    return lerr_set(e, LINLI_EIO, "fork: %s", strerror(errno));
+    lerr_set(e, LINLI_EIO, "fork: %s", strerror(errno));
+    return -1;
   }
   if (pid == 0) {
     /* The child: only async-signal-safe calls until exec. */
@@ -253,12 +250,38 @@ bnode_start(bnode *n, const char *node_exe, const char *conf_text, uint64_t *sta
       _exit(127);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    execl(node_exe, node_exe, "-c", n->conf, (char *)NULL);
+    execv(argv[0], argv);
     _exit(127);
   }
   close(logfd);
-  n->pid = pid;
   s_track(pid, true);
+  return pid;
+}
+
+void
+bench_kill(pid_t pid)
+{
+  if (pid <= 0)
+    return;
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  s_track(pid, false);
+}
+
+int
+bnode_start(bnode *n, const char *node_exe, const char *conf_text, uint64_t *started_ms,
+            lerr *e)
+{
+  FILE *f = fopen(n->conf, "w");
+  if (f == NULL || fputs(conf_text, f) == EOF || fclose(f) != 0)
+    return lerr_set(e, LINLI_EIO, "cannot write %s: %s", n->conf, strerror(errno));
+  struct stat st;
+  n->log_mark = stat(n->log, &st) == 0 ? (long)st.st_size : 0;
+  char *argv[] = {(char *)node_exe, "-c", n->conf, NULL};
+  pid_t pid = bench_spawn(argv, n->log, e);
+  if (pid < 0)
+    return LINLI_EIO;
+  n->pid = pid;
   for (double t0 = bench_now(); bench_now() - t0 < 60;) {
     int status;
     if (s_reaped(n, &status)) {
@@ -424,11 +447,7 @@ bnode_stop(bnode *n, lerr *e)
 void
 bnode_kill(bnode *n)
 {
-  if (n->pid <= 0)
-    return;
-  kill(n->pid, SIGKILL);
-  waitpid(n->pid, NULL, 0);
-  s_track(n->pid, false);
+  bench_kill(n->pid);
   n->pid = 0;
 }
 
