@@ -11,11 +11,6 @@ NAME=cli_trust
 unset LINLI_DATA
 . "$(dirname "$0")/clilib.sh"
 
-# has WORDS: the last output or error mentions WORDS
-has() {
-  grep -q -- "$1" "$T/out" "$T/err" || fail "expected '$1' in: $(cat "$T/out" "$T/err")"
-}
-
 # ---- the tree ----
 must -d D init --name 姑苏区 --root self
 ROOT=$(id D)

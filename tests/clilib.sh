@@ -6,7 +6,7 @@
 # directory), and defines ok/fail (counting, with the closing
 # "NAME: N passed, N failed" line on failure), run/must (linli with its
 # output in $T/out and $T/err, status in RC), out, jnum, refused_with,
-# id and up.
+# has, id and up.
 if [ $# -ne 1 ]; then
   echo "usage: sh tests/$NAME.sh BUILD_DIR" >&2
   exit 2
@@ -66,6 +66,10 @@ refused_with() {
   [ "$RC" -eq "$want" ] || fail "linli $* exited $RC, not $want: $(cat "$T/err")"
   [ "$(wc -l <"$T/err")" -eq 1 ] || fail "linli $*: not one line on stderr: $(cat "$T/err")"
   grep -q -- "$pat" "$T/err" || fail "linli $*: '$pat' not in: $(cat "$T/err")"
+}
+# has TEXT: the last run printed TEXT (on stdout or stderr)
+has() {
+  grep -q -- "$1" "$T/out" "$T/err" || fail "expected '$1' in: $(cat "$T/out" "$T/err")"
 }
 # id DIR: the node's public key (hex)
 id() {

@@ -57,6 +57,7 @@ typedef struct cli {
   bool dry_run;         /* --dry-run */
   bool force;           /* --force */
   bool restore;         /* --restore */
+  bool offline;         /* --offline */
   bool no_trust;        /* --no-trust */
   bool nul;             /* -0 */
   /* positional arguments */
@@ -278,6 +279,12 @@ int cmd_export(cli *c);
 int cmd_import(cli *c);
 int cmd_cert(cli *c);
 int cmd_rotate(cli *c);
+/* Moves the store to the key in the file `key` with its certificate chain
+ * in the file `chain` (checked against the store's root, valid now):
+ * lstore_rotate, then the chain written by the new key.  *next gets the
+ * new key. */
+int cli_rotate(lstore *s, const char *key, const char *chain, uint8_t next[LINLI_PK_BYTES],
+               lerr *e);
 int cmd_audit(cli *c);
 int cmd_schema(cli *c);
 int cmd_query(cli *c);

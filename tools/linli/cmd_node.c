@@ -565,16 +565,39 @@ done:
   return rc;
 }
 
+/* restore FILE, or restore FILE --offline --key NEXT_KEY CHAIN: the
+ * station cannot wait for its parent, so it moves to a key that has never
+ * signed anything (certified by its parent, carried over by hand) and
+ * writes at once; the old key, whose later seqs the parent may hold, never
+ * signs again. */
 int
 cmd_restore(cli *c)
 {
   lstore *s = NULL;
   lerr e = {0};
+  uint8_t old[LINLI_PK_BYTES], next[LINLI_PK_BYTES];
+  if (c->offline && (c->key == NULL || c->argc != 2))
+    return cli_usage(c, "--offline needs --key NEXT_KEY and its CHAIN, issued by the parent");
+  if (!c->offline && (c->key != NULL || c->argc != 1))
+    return cli_usage(c, "--key NEXT_KEY and CHAIN go with --offline");
   if (lstore_restore(c->argv[0], c->dir, &e) != 0)
     return cli_fail_e(&e);
   if (lstore_open(&s, c->dir, NULL, &e) != 0 || lstore_set_recovering(s, true, &e) != 0) {
     lstore_close(&s);
     return cli_fail_e(&e);
+  }
+  memcpy(old, lstore_self(s), LINLI_PK_BYTES);
+  if (c->offline) {
+    /* The new key's certificate is its first write; a failure leaves a
+     * station that waits for its parent, as a plain restore does. */
+    if (lstore_set_recovering(s, false, &e) != 0 ||
+        cli_rotate(s, c->key, c->argv[1], next, &e) != 0) {
+      lerr ignored;
+      lstore_set_recovering(s, true, &ignored);
+      lstore_close(&s);
+      return cli_fail("restored into %s, which waits for its parent to write again: cannot move "
+                      "it to the new key: %s", c->dir, e.msg);
+    }
   }
   if (c->json) {
     jw w;
@@ -583,14 +606,29 @@ cmd_restore(cli *c)
     jw_key(&w, "dir");
     jw_str(&w, c->dir);
     s_json_id(&w, lstore_self(s));
+    if (c->offline) {
+      jw_key(&w, "retired");
+      jw_hex(&w, old, LINLI_PK_BYTES);
+    }
     jw_key(&w, "recovering");
-    jw_bool(&w, true);
+    jw_bool(&w, !c->offline);
     jw_obj_end(&w);
     jw_finish(&w);
   } else {
     printf("restored into %s\n", c->dir);
     s_print_id("id: ", lstore_self(s));
-    printf("recovering: writes wait until this node has recovered its own log from its parent\n");
+    if (c->offline) {
+      char a[LINLI_SHORT_ID_LEN + 1];
+      ident_short(a, old);
+      printf("offline: this station now signs with the new key and writes at once; the old "
+             "key %s never signs again (kept as node.key.retired-%s)\n"
+             "next: the parent admits the new key (its child line) and revokes %s after the "
+             "last seq it holds of it (linli cert revoke --reason rotated)\n",
+             a, a, a);
+    } else {
+      printf("recovering: writes wait until this node has recovered its own log from its "
+             "parent\n");
+    }
   }
   lstore_close(&s);
   return CLI_OK;

@@ -472,41 +472,43 @@ cmd_cert(cli *c)
 /* ---- rotate ---- */
 
 int
+cli_rotate(lstore *s, const char *key, const char *chain, uint8_t next[LINLI_PK_BYTES], lerr *e)
+{
+  lident id;
+  lchain *ch = malloc(sizeof *ch);
+  int rc;
+  memset(&id, 0, sizeof id);
+  if (ch == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  if (lstore_root(s) == NULL)
+    rc = lerr_set(e, LINLI_EINVAL,
+                  "this store has no trust root: keys are rotated under certificates");
+  else if ((rc = keyfile_read(key, &id, e)) == 0 && (rc = s_read_chain(chain, ch, e)) == 0 &&
+           (rc = chain_verify(ch, lstore_root(s), id.pk, e)) == 0 &&
+           (rc = chain_valid_at(ch, cli_wall_ms(), e)) == 0 &&
+           (rc = lstore_rotate(s, key, e)) == 0)
+    rc = lstore_write_chain(s, &id, ch, cli_wall_ms(), e);
+  memcpy(next, id.pk, LINLI_PK_BYTES);
+  ident_wipe(&id);
+  free(ch);
+  return rc;
+}
+
+int
 cmd_rotate(cli *c)
 {
   lerr e = {0};
   lstore *s = NULL;
-  lident id;
-  lchain *ch = malloc(sizeof *ch);
   int rc = CLI_OK;
   uint8_t old[LINLI_PK_BYTES], next[LINLI_PK_BYTES];
-  memset(&id, 0, sizeof id);
-  if (ch == NULL)
-    return cli_fail("out of memory");
-  if (cli_daemon != NULL) {
-    rc = cli_fail("stop linli-node before rotating its key (its connections use the key)");
-    goto done;
-  }
-  if (c->key == NULL) {
-    rc = cli_usage(c, "--key NEXT_KEY is required");
-    goto done;
-  }
+  if (cli_daemon != NULL)
+    return cli_fail("stop linli-node before rotating its key (its connections use the key)");
+  if (c->key == NULL)
+    return cli_usage(c, "--key NEXT_KEY is required");
   if ((rc = cli_open(c, &s)) != CLI_OK)
     goto done;
-  if (lstore_root(s) == NULL) {
-    rc = cli_fail("this store has no trust root: keys are rotated under certificates");
-    goto done;
-  }
-  if (keyfile_read(c->key, &id, &e) != 0 || s_read_chain(c->argv[0], ch, &e) != 0 ||
-      chain_verify(ch, lstore_root(s), id.pk, &e) != 0 ||
-      chain_valid_at(ch, cli_wall_ms(), &e) != 0) {
-    rc = cli_fail_e(&e);
-    goto done;
-  }
   memcpy(old, lstore_self(s), LINLI_PK_BYTES);
-  memcpy(next, id.pk, LINLI_PK_BYTES);
-  if (lstore_rotate(s, c->key, &e) != 0 ||
-      lstore_write_chain(s, &id, ch, cli_wall_ms(), &e) != 0) {
+  if (cli_rotate(s, c->key, c->argv[0], next, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -531,8 +533,6 @@ cmd_rotate(cli *c)
            b, a, a, a);
   }
 done:
-  ident_wipe(&id);
-  free(ch);
   cli_close(&s);
   return rc;
 }

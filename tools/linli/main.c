@@ -44,6 +44,7 @@ enum {
   /* Not an option: -o FILE is required (checked before the command runs,
    * by the CLI itself when a linli-node would run it). */
   OPT_OUT_REQ = 1 << 15,
+  OPT_OFFLINE = 1 << 16, /* --offline */
 };
 
 /* A command's options: the bit a command must allow, and where the value
@@ -78,6 +79,7 @@ static const opt_def s_opts[] = {
   {"--record", OPT_RECORD, offsetof(cli, record), "KEY", S_FILE_NONE},
   {"--force", OPT_FORCE, offsetof(cli, force), NULL, S_FILE_NONE},
   {"--restore", OPT_RESTORE, offsetof(cli, restore), NULL, S_FILE_NONE},
+  {"--offline", OPT_OFFLINE, offsetof(cli, offline), NULL, S_FILE_NONE},
   {"--no-trust", OPT_NO_TRUST, offsetof(cli, no_trust), NULL, S_FILE_NONE},
   /* --where is repeatable: s_parse collects it into c->wheres itself; the
    * row is here for --complete and --help. */
@@ -462,7 +464,8 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli backup -o /media/usb/yalu-2026-12-01.linli-backup\n"},
-  {"restore", cmd_restore, 1, 1, 0, "restore FILE",
+  {"restore", cmd_restore, 1, 2, OPT_OFFLINE | OPT_KEY,
+   "restore FILE [--offline --key NEXT_KEY CHAIN]",
    "bring a station back from linli backup",
    "Unpacks FILE (made by linli backup) into the data directory (-d, which\n"
    "must not exist) and marks the station as recovering: local writes are\n"
@@ -471,8 +474,18 @@ static const cmd_def s_cmds[] = {
    "ever signed twice.  The whole file is checked before anything is\n"
    "written.\n"
    "\n"
+   "Options:\n"
+   "  --offline    the parent cannot be reached: move the station to\n"
+   "               NEXT_KEY (from linli keygen) with its certificate chain\n"
+   "               CHAIN, issued by the parent for the station's prefix\n"
+   "               and carried over by hand, and write at once.  The old\n"
+   "               key never signs again, so nothing is signed twice.\n"
+   "  --key FILE   NEXT_KEY, with --offline\n"
+   "\n"
    "Example:\n"
-   "  linli -d /srv/linli restore /media/usb/yalu-2026-12-01.linli-backup\n"},
+   "  linli -d /srv/linli restore /media/usb/yalu-2026-12-01.linli-backup\n"
+   "  linli -d /srv/linli restore /media/usb/yalu-2026-12-01.linli-backup \\\n"
+   "        --offline --key yalu-2.key yalu-2.chain\n"},
   {"rebuild", cmd_rebuild, 0, 0, 0, "rebuild",
    "recompute views and digests from the logs",
    "Throws away every record view and digest and recomputes them from the\n"
