@@ -24,21 +24,6 @@ extern char **environ;
 
 #define S_RUNS 3
 
-static void
-s_rmrf(const char *dir)
-{
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "linli-bench: could not remove %s\n", dir);
-}
-
-static int
-s_cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* Runs `linli -d dir audit --root hex --json` with its stdout in `outf`;
  * returns its exit status (or -1), *secs its wall time, *rss_mb its peak.
@@ -144,10 +129,8 @@ s_scope_heads(const char *dir, const workload *w, bool json, lerr *e)
     return rc;
   if (n != 1)
     return lerr_set(e, LINLI_EINVAL, "%u heads in v000's scope, expected its own only", n);
-  qsort(secs, S_SCOPE_RUNS, sizeof secs[0], s_cmp_double);
-  qsort(base, S_SCOPE_RUNS, sizeof base[0], s_cmp_double);
-  double us = secs[S_SCOPE_RUNS / 2] / S_SCOPE_CALLS * 1e6,
-         us_heads = base[S_SCOPE_RUNS / 2] / S_SCOPE_CALLS * 1e6;
+  double us = bench_median(secs, S_SCOPE_RUNS) / S_SCOPE_CALLS * 1e6,
+         us_heads = bench_median(base, S_SCOPE_RUNS) / S_SCOPE_CALLS * 1e6;
   if (json)
     printf("{\"scenario\":\"scope-heads\",\"authors\":%u,\"us_per_hello\":%.1f,"
            "\"us_heads_alone\":%.1f,\"runs\":%d,\"checksum\":\"%08x\"}\n",
@@ -235,8 +218,7 @@ bench_audit(const workload *w, const uint8_t root[LINLI_PK_BYTES], bool json)
       goto done;
     }
   }
-  qsort(secs, S_RUNS, sizeof secs[0], s_cmp_double);
-  double med = secs[S_RUNS / 2];
+  double med = bench_median(secs, S_RUNS);
   if (json)
     printf("{\"scenario\":\"audit\",\"ops\":%llu,\"seconds\":%.3f,\"ops_per_s\":%.0f,"
            "\"peak_rss_mb\":%.1f,\"runs\":%d,\"checksum\":\"%08x\"}\n",
@@ -247,6 +229,6 @@ bench_audit(const workload *w, const uint8_t root[LINLI_PK_BYTES], bool json)
            "audit", (unsigned long long)total, med, (double)total / med, rss, S_RUNS);
   rc = 0;
 done:
-  s_rmrf(tmp);
+  bench_rmrf(tmp);
   return rc;
 }

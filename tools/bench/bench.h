@@ -30,6 +30,12 @@ typedef struct workload {
 /* Seconds on the monotonic clock. */
 double bench_now(void);
 
+/* rm -rf DIR (a complaint on stderr when it fails). */
+void bench_rmrf(const char *dir);
+
+/* The median of v[0..n-1] (sorted in place). */
+double bench_median(double *v, int n);
+
 /* Creates the data directory `dir` (a fresh node key, store name `name`)
  * and ingests the first `keep` deltas of every author, in groups of 1,000
  * deltas as a district would, through the store opened with `profile`.

@@ -74,13 +74,27 @@ bench_fill(const char *dir, const char *name, const workload *w, uint32_t keep, 
   return rc;
 }
 
-static void
-s_rmrf(const char *dir)
+void
+bench_rmrf(const char *dir)
 {
   char cmd[PATH_MAX + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0)
     fprintf(stderr, "linli-bench: could not remove %s\n", dir);
+}
+
+static int
+s_cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+double
+bench_median(double *v, int n)
+{
+  qsort(v, (size_t)n, sizeof *v, s_cmp_double);
+  return v[n / 2];
 }
 
 int
@@ -197,7 +211,7 @@ bench_catch_up(const workload *w, bool json)
   fflush(stdout);
   bnode_fini(&street);
   bnode_fini(&district);
-  s_rmrf(top);
+  bench_rmrf(top);
   return 0;
 fail:
   fprintf(stderr, "linli-bench: catch-up: %s\n", e.msg);
@@ -272,7 +286,7 @@ bench_village(const workload *w, bool json)
    * and the street sends every log back down. */
   if ((rc = keyfile_read(keypath, &id, &e)) != 0)
     goto fail;
-  s_rmrf(vdir);
+  bench_rmrf(vdir);
   rc = lstore_init(vdir, "village", &id, NULL, &e);
   ident_wipe(&id);
   if (rc != 0 || (rc = bnode_start(&village, exe, conf, NULL, &e)) != 0 ||
@@ -303,7 +317,7 @@ bench_village(const workload *w, bool json)
   fflush(stdout);
   bnode_fini(&village);
   bnode_fini(&street);
-  s_rmrf(top);
+  bench_rmrf(top);
   return 0;
 fail:
   fprintf(stderr, "linli-bench: village: %s\n", e.msg);

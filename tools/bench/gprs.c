@@ -66,28 +66,6 @@ s_sleep(double secs)
     usleep(20000);
 }
 
-static void
-s_rmrf(const char *dir)
-{
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "linli-bench: could not remove %s\n", dir);
-}
-
-static int
-s_cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double
-s_median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, s_cmp_double);
-  return v[n / 2];
-}
 
 /* ---- the line ---- */
 
@@ -314,7 +292,7 @@ s_run(const char *exe, bool backlog, bool quick, grun *out, lerr *e)
   bnode_fini(&village);
   bnode_fini(&street);
   if (rc == 0)
-    s_rmrf(top);
+    bench_rmrf(top);
   else
     fprintf(stderr, "linli-bench: gprs: logs kept in %s\n", top);
   return rc;
@@ -346,8 +324,8 @@ bench_gprs(bool quick, bool json)
     iup[k] = r.idle_up;
     idown[k] = r.idle_down;
   }
-  double m_day = s_median(day, runs), m_up = s_median(up, runs), m_down = s_median(down, runs),
-         m_iup = s_median(iup, runs), m_idown = s_median(idown, runs);
+  double m_day = bench_median(day, runs), m_up = bench_median(up, runs), m_down = bench_median(down, runs),
+         m_iup = bench_median(iup, runs), m_idown = bench_median(idown, runs);
   if (json) {
     printf("{\"scenario\":\"gprs-day\",\"ops\":%llu,\"seconds\":%.3f,\"ops_per_s\":%.0f,"
            "\"bytes_up\":%.0f,\"bytes_down\":%.0f,\"runs\":%d}\n",
@@ -375,8 +353,8 @@ bench_gprs(bool quick, bool json)
     bldown[k] = (double)r.down;
     blcuts[k] = r.cuts;
   }
-  double m_bl = s_median(bl, runs), m_blup = s_median(blup, runs),
-         m_bldown = s_median(bldown, runs), m_cuts = s_median(blcuts, runs);
+  double m_bl = bench_median(bl, runs), m_blup = bench_median(blup, runs),
+         m_bldown = bench_median(bldown, runs), m_cuts = bench_median(blcuts, runs);
   double bps = m_bl > 0 ? m_blup / m_bl : 0;
   if (json)
     printf("{\"scenario\":\"gprs-backlog\",\"ops\":%llu,\"seconds\":%.3f,\"ops_per_s\":%.1f,"
