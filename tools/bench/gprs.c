@@ -148,7 +148,7 @@ s_offline(const char *dir, bool backlog, uint32_t n, uint64_t *ops, ldigest *wan
     return rc;
   rc = lstore_open(&s, dir, &o, e);
   uint32_t nf = backlog ? 10 : 5, seed = 42;
-  char key[48], fields[10][8], (*vals)[608] = calloc(nf, sizeof *vals);
+  char key[48], fields[10][16], (*vals)[608] = calloc(nf, sizeof *vals);
   if (vals == NULL)
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
   *ops = 0;
