@@ -18,7 +18,7 @@
  * of the real settings, so a fifth of them is a minute of the real line.
  *
  * backlog.  3,000 diary entries of 600 characters of random text (300
- * records of 10 fields, about 1 MB once compressed) written offline at a
+ * records of 10 fields, about 1.5 MB once compressed) written offline at a
  * fresh village; the same timing as day, the bytes up, the line's use
  * (bytes up over seconds, against 5,500 B/s) and how often the village's
  * connection was cut (it must complete).
