@@ -46,6 +46,8 @@ typedef struct aauthor {
   bool forked;              /* fork evidence came before its deltas */
   bool partial;             /* its log in the input starts after seq 1 */
   uint64_t fork_seq;
+  bool evidence;            /* fork evidence checked, at ev_seq */
+  uint64_t ev_seq;
   uint64_t first_seq, next_seq, ops, head_seq;
   uint8_t prev[LINLI_HASH_BYTES];
   uint64_t last_hlc;        /* of op next_seq - 1, when linked */
@@ -525,9 +527,12 @@ s_fork_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const u
               author ? "held by the node" : "in this input", e.msg);
     return 0;
   }
-  s_problem(a, au, sq, sq,
-            "fork: two different ops signed for this seq (both deltas kept as evidence)");
+  /* A problem, unless a revocation settles it (s_check_forks). */
   aauthor *aa = s_author(a, au);
+  if (aa != NULL && !aa->evidence) {
+    aa->evidence = true;
+    aa->ev_seq = sq;
+  }
   if (aa == NULL) {
     a->oom = true;
   } else if (author == NULL && !aa->forked) {
@@ -536,6 +541,36 @@ s_fork_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const u
     aa->fork_seq = sq;
   }
   return 0;
+}
+
+/* Fork evidence is a problem unless the key's issuer settled it: a
+ * revocation in force at or after the fork seq that carries the key's own
+ * signature over the history held here (its hash at that seq is the one
+ * held).  Then only that history, up to the revocation, is valid, and the
+ * other one's ops are refused by every node (docs/OPERATING.md, "Forks"). */
+static void
+s_check_forks(audit *a)
+{
+  char by[LINLI_SHORT_ID_LEN + 1];
+  for (uint32_t i = 0; i < a->nlist; i++) {
+    aauthor *sub = a->list[i];
+    if (!sub->evidence)
+      continue;
+    const ltrust_rev *in = trust_revocation(&sub->ts);
+    uint8_t h[LINLI_HASH_BYTES];
+    if (in != NULL && in->rv.seq >= sub->ev_seq && sub->head_seq >= in->rv.seq &&
+        s_hash_at(a, sub->pk, in->rv.seq, h) == 0 &&
+        memcmp(h, in->rv.hash, LINLI_HASH_BYTES) == 0) {
+      ident_short(by, in->revoker);
+      s_note(a, sub->pk, sub->ev_seq,
+             "fork: two different ops signed for this seq, settled: %s revoked the key at seq "
+             "%llu, naming the history held here; the other history is refused",
+             by, (unsigned long long)in->rv.seq);
+    } else {
+      s_problem(a, sub->pk, sub->ev_seq, sub->ev_seq,
+                "fork: two different ops signed for this seq (both deltas kept as evidence)");
+    }
+  }
 }
 
 /* ---- sources ---- */
@@ -950,6 +985,7 @@ cmd_audit(cli *c)
       s_problem(&a, NULL, 0, 0, "fork evidence: %s", e.msg);
   }
   s_check_revocations(&a);
+  s_check_forks(&a);
   cli_progress_clear(&a.prog);
   if (a.oom) {
     rc = cli_fail("out of memory");
