@@ -278,6 +278,34 @@ s_group_ref(const lingest *g, const uint8_t author[LINLI_PK_BYTES], uint64_t seq
   return NULL;
 }
 
+/* The first seq at which `d` parts from the stored log, when `d` starts
+ * on it (its previous hash is the one stored); else `seq`, where they are
+ * known to differ.  Evidence at that seq shows the station that forked
+ * which of its ops the other history lacks (forkfix.c). */
+static uint64_t
+s_fork_start(lstore *s, const delta *d, uint64_t seq)
+{
+  uint8_t h[LINLI_HASH_BYTES], mine[LINLI_HASH_BYTES];
+  if (d->first_seq > 1 && (lstore_hash_at(s, d->author, d->first_seq - 1, mine, NULL) != 0 ||
+                           memcmp(mine, d->prev, sizeof mine) != 0))
+    return seq;
+  lbuf scratch;
+  lbuf_init(&scratch);
+  uint64_t at = seq;
+  memcpy(h, d->prev, sizeof h);
+  for (uint64_t q = d->first_seq; q < seq; q++) {
+    op_hash(h, h, d->author, &d->ops[q - d->first_seq], &scratch);
+    if (lstore_hash_at(s, d->author, q, mine, NULL) != 0)
+      break;
+    if (memcmp(mine, h, sizeof h) != 0) {
+      at = q;
+      break;
+    }
+  }
+  lbuf_free(&scratch);
+  return at;
+}
+
 /* Two signed deltas disagree at `seq`: keep both as evidence, whether the
  * other one is stored or came earlier in this group (the same file). */
 static int
@@ -289,7 +317,11 @@ s_fork_found(lingest *g, const delta *d, const uint8_t *p, size_t n, uint64_t se
   size_t rl = 0;
   const uint8_t *other = NULL;
   memset(&ours, 0, sizeof ours);
-  if (st_load_delta(g->s, d->author, seq, &ours, &raw, &rl, NULL) == 0) {
+  uint64_t at = s_fork_start(g->s, d, seq);
+  if (at != seq && st_load_delta(g->s, d->author, at, &ours, &raw, &rl, NULL) == 0) {
+    seq = at;
+    other = (const uint8_t *)raw;
+  } else if (st_load_delta(g->s, d->author, seq, &ours, &raw, &rl, NULL) == 0) {
     other = (const uint8_t *)raw;
   } else {
     const struct gref *r = s_group_ref(g, d->author, seq);
@@ -916,6 +948,19 @@ s_truncate(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *rv,
   return rc;
 }
 
+int
+st_cut_log(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *at,
+           rocksdb_writebatch_t *wb, uint64_t *removed, lerr *e)
+{
+  applyctx c;
+  st_ctx_init(&c, s);
+  int rc = s_truncate(s, author, at, wb, &c, removed, e);
+  if (rc == 0)
+    rc = st_recompute(&c, author, at->seq, wb, e);
+  st_ctx_free(&c);
+  return rc;
+}
+
 /* A revocation committed in a group may reach back over ops already held.
  * The commit's own batch leaves a marker per subject (ENFORCE_TAG ||
  * subject in the meta column family); enforcing it is one more batch that
@@ -950,12 +995,7 @@ s_enforce_one(lstore *s, const uint8_t subject[LINLI_PK_BYTES], bool *cut, lerr 
   lhead h;
   uint64_t removed = 0;
   if (rv != NULL && lstore_head(s, subject, &h, NULL) == 0 && h.seq > rv->rv.seq) {
-    applyctx c;
-    st_ctx_init(&c, s);
-    rc = s_truncate(s, subject, &rv->rv, wb, &c, &removed, e);
-    if (rc == 0)
-      rc = st_recompute(&c, subject, rv->rv.seq, wb, e);
-    st_ctx_free(&c);
+    rc = st_cut_log(s, subject, &rv->rv, wb, &removed, e);
     if (rc == LINLI_EFORK) {
       /* Cannot be enforced, ever: the log held is another history. */
       log_kv(LLOG_WARN, &(llog_kv){.author = subject, .seq = rv->rv.seq}, "%s",
@@ -1047,7 +1087,7 @@ st_recover(lstore *s, lerr *e)
       return rc;
   }
   s_enforce_or_warn(s);
-  return 0;
+  return st_forkfix_pending(s, e);
 }
 
 int
@@ -1239,14 +1279,12 @@ s_local_author(lstore *s, const lident *id, const lhead *h, const op *ops, lerr 
 }
 
 int
-lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms, lerr *e)
+st_write_signed(lingest *g, const lident *id, lhead *h, uint64_t *t, op *ops, uint32_t n,
+                uint64_t wall_ms, lerr *e)
 {
+  lstore *s = g->s;
   if (n == 0 || n > DELTA_MAX_OPS)
     return lerr_set(e, LINLI_EINVAL, "a write holds 1 to %d ops", DELTA_MAX_OPS);
-  if (s->recovering)
-    return lerr_set(e, LINLI_EBUSY,
-                    "this node was restored and must first recover its own log from its parent "
-                    "(start linli-node, or import a bundle its parent exported for it)");
   /* A clock far from the parent's would date the ops wrongly for ever
    * (a far-future op wins every merge until that date). */
   if (s->has_pclock && wall_ms + 86400000ull > s->pclock_at && s->pclock_at + 86400000ull > wall_ms &&
@@ -1258,23 +1296,16 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
                     "and time right, then retry (nothing was written)",
                     (long long)((off < 0 ? -off : off) / 60000), off < 0 ? "ahead of" : "behind");
   }
-  lhead h;
-  int rc = lstore_head(s, id->pk, &h, e);
-  if (rc != 0 && rc != LINLI_ENOTFOUND)
-    return rc;
-  if (rc == LINLI_ENOTFOUND)
-    memset(&h, 0, sizeof h);
-  if (memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0 && (rc = s_local_author(s, id, &h, ops, e)))
-    return rc;
-  uint64_t t = s->hlc > h.hlc ? s->hlc : h.hlc;
+  int rc = 0;
   lbuf scratch, out;
   lbuf_init(&scratch);
   lbuf_init(&out);
   uint8_t head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
-  memcpy(head, h.hash, sizeof head);
+  uint64_t tt = *t;
+  memcpy(head, h->hash, sizeof head);
   for (uint32_t i = 0; i < n; i++) {
-    ops[i].seq = h.seq + 1 + i;
-    ops[i].hlc = t = hlc_next(t, wall_ms);
+    ops[i].seq = h->seq + 1 + i;
+    ops[i].hlc = tt = hlc_next(tt, wall_ms);
     if ((rc = op_check(&ops[i], e)) != 0) {
       if (e)
         e->code = LINLI_EINVAL;
@@ -1284,7 +1315,7 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
     op_hash(head, head, id->pk, &ops[i], &scratch);
   }
   head_sign(id, ops[n - 1].seq, head, sig);
-  delta_encode(&out, id->pk, h.seq + 1, h.hash, ops, n, sig);
+  delta_encode(&out, id->pk, h->seq + 1, h->hash, ops, n, sig);
   if (out.oom) {
     rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
     goto done;
@@ -1295,18 +1326,42 @@ lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms,
                   LSTORE_WRITE_MAX);
     goto done;
   }
-  lingest *g;
-  if ((rc = lstore_ingest_new(s, true, &g)) != 0) {
-    rc = lerr_set(e, rc, "out of memory");
-    goto done;
-  }
   g->local = true;
-  rc = lingest_add(g, out.p, out.len, e);
-  if (rc == 0)
-    rc = lingest_commit(g, wall_ms, NULL, e);
-  lingest_destroy(&g);
+  if ((rc = lingest_add(g, out.p, out.len, e)) == 0) {
+    h->seq = ops[n - 1].seq;
+    h->hlc = tt;
+    memcpy(h->hash, head, sizeof head);
+    *t = tt;
+  }
 done:
   lbuf_free(&scratch);
   lbuf_free(&out);
+  return rc;
+}
+
+int
+lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms, lerr *e)
+{
+  if (s->recovering)
+    return lerr_set(e, LINLI_EBUSY,
+                    "this node was restored and must first recover its own log from its parent "
+                    "(start linli-node, or import a bundle its parent exported for it)");
+  lhead h;
+  int rc = lstore_head(s, id->pk, &h, e);
+  if (rc != 0 && rc != LINLI_ENOTFOUND)
+    return rc;
+  if (rc == LINLI_ENOTFOUND)
+    memset(&h, 0, sizeof h);
+  if (n > 0 && memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0 &&
+      (rc = s_local_author(s, id, &h, ops, e)))
+    return rc;
+  uint64_t t = s->hlc > h.hlc ? s->hlc : h.hlc;
+  lingest *g;
+  if ((rc = lstore_ingest_new(s, true, &g)) != 0)
+    return lerr_set(e, rc, "out of memory");
+  rc = st_write_signed(g, id, &h, &t, ops, n, wall_ms, e);
+  if (rc == 0)
+    rc = lingest_commit(g, wall_ms, NULL, e);
+  lingest_destroy(&g);
   return rc;
 }

@@ -410,6 +410,42 @@ int lstore_signed_head(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t
  * rewritten.  The caller then installs the new key's certificate. */
 int lstore_rotate(lstore *s, const char *next_key, lerr *e);
 
+/* ---- fork repair (forkfix.c; docs/OPERATING.md, "Forks") ---- */
+
+/* The first seq at which the log of `author` held here and the other
+ * history in the fork evidence held of it differ.  LINLI_ENOTFOUND without
+ * evidence; LINLI_EINVAL when the evidence does not show it (the histories
+ * part before both of its deltas start). */
+int lstore_fork_first(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t *first,
+                      lerr *e);
+
+/* A fork repair done here: the ops of `old` from seq `first` on (`count`
+ * of them) were signed again by `next` as its seqs 2 to count + 1. */
+typedef struct lforkfix {
+  uint8_t old[LINLI_PK_BYTES], next[LINLI_PK_BYTES];
+  uint64_t first, count;
+  bool cut; /* old's copies removed from this store */
+} lforkfix;
+/* The repair that moved this store from or to `key`; LINLI_ENOTFOUND. */
+int lstore_forkfix_get(lstore *s, const uint8_t key[LINLI_PK_BYTES], lforkfix *out, lerr *e);
+
+/* Called for each op signed again: its seq in the old log, and the op as
+ * the new key signed it (o->seq its new seq).  Non-zero stops the repair
+ * before anything is written. */
+typedef int (*lstore_resign_cb)(void *ctx, uint64_t old_seq, const op *o);
+/* Repairs this station after its key forked: every op of its own log from
+ * seq `first` on (the ops its parent does not hold) is signed again by the
+ * secret key file `next_key`, after that key's certificate op (`ch`,
+ * checked by the caller), same records, fields, kinds and values, new seqs
+ * and HLCs (an rm's tags naming re-signed adds follow them), in one commit;
+ * then the old key's copies of those ops are cut from this store (each
+ * change counts once), the recovering flag is cleared, and the store moves
+ * to the new key (lstore_rotate).  Run again after a crash, with the same
+ * key, it finishes the repair.  `out` (may be NULL) gets what was done. */
+int lstore_fork_repair(lstore *s, const char *next_key, const lchain *ch, uint64_t first,
+                       uint64_t wall_ms, lstore_resign_cb cb, void *ctx, lforkfix *out,
+                       lerr *e);
+
 /* Every stored delta as raw bytes, in log order (author by author, seq
  * ascending), for readers that trust nothing the store derived (audit).
  * A non-zero return from cb stops the scan and is returned. */

@@ -229,7 +229,34 @@ int st_recompute(applyctx *c, const uint8_t author[LINLI_PK_BYTES], uint64_t aft
 /* Drops the cached trust states (reloaded from the views on next use). */
 void st_trust_forget(lstore *s);
 
+/* Cuts `author`'s log back to at->seq into `wb`: rows past it deleted, the
+ * row across it cut there and signed with at->sig (the author's signature
+ * of at->hash at that seq), the head moved back, and the records the
+ * removed ops touched recomputed from the ops that stay.  *removed counts
+ * the ops removed.  LINLI_EFORK when the op held at at->seq is not
+ * at->hash. */
+int st_cut_log(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *at,
+               rocksdb_writebatch_t *wb, uint64_t *removed, lerr *e);
+
+/* Signs `ops` as `id` (seqs after h->seq, HLCs from *t and `wall_ms`,
+ * chained from h->hash) as one delta and adds it to `g` as a local write;
+ * h and *t then describe its last op.  The clock check of lstore_write
+ * applies; the recovering flag is the caller's to check. */
+int st_write_signed(lingest *g, const lident *id, lhead *h, uint64_t *t, op *ops, uint32_t n,
+                    uint64_t wall_ms, lerr *e);
+
+/* Fills `o` with the op on the trust record `prefix` + hex(subject):
+ * `kind` of `field`, the hex of raw's bytes (put in `hex`) as its value;
+ * `key` (96 bytes) holds the record key. */
+int st_trust_op(op *o, char key[96], lbuf *hex, uint8_t kind, const char *prefix,
+                const uint8_t subject[LINLI_PK_BYTES], const char *field, const lbuf *raw,
+                lerr *e);
+
 /* ---- recovery (ingest.c) ---- */
+
+/* Finishes a fork repair a crash interrupted after its re-signed ops were
+ * committed (forkfix.c): cuts the old key's diverged ops. */
+int st_forkfix_pending(lstore *s, lerr *e);
 
 /* The meta row that says the views and digests are being rebuilt. */
 #define REBUILD_MARK "rebuilding"

@@ -393,6 +393,18 @@ lstore_issue_chain(lstore *s, const lident *issuer, lcert *cert, lchain *out, le
   return chain_verify(out, root, cert->subject, e);
 }
 
+int
+st_trust_op(op *o, char key[96], lbuf *hex, uint8_t kind, const char *prefix,
+            const uint8_t subject[LINLI_PK_BYTES], const char *field, const lbuf *raw, lerr *e)
+{
+  trust_hex(hex, raw->p, raw->len);
+  size_t kl = trust_key(key, prefix, subject);
+  *o = (op){.kind = kind, .key = key, .key_len = (uint32_t)kl, .field = field,
+            .field_len = (uint32_t)strlen(field), .str = (const char *)hex->p,
+            .str_len = (uint32_t)hex->len};
+  return raw->oom || hex->oom ? lerr_set(e, LINLI_ENOMEM, "out of memory") : 0;
+}
+
 /* Writes, as `id`, one op on the trust record `prefix` + hex(subject):
  * `kind` of `field` with the hex of raw's bytes as its value. */
 static int
@@ -402,14 +414,11 @@ s_write_trust(lstore *s, const lident *id, uint8_t kind, const char *prefix,
 {
   lbuf hex;
   lbuf_init(&hex);
-  trust_hex(&hex, raw->p, raw->len);
   char key[96];
-  size_t kl = trust_key(key, prefix, subject);
-  op o = {.kind = kind, .key = key, .key_len = (uint32_t)kl, .field = field,
-          .field_len = (uint32_t)strlen(field), .str = (const char *)hex.p,
-          .str_len = (uint32_t)hex.len};
-  int rc = raw->oom || hex.oom ? lerr_set(e, LINLI_ENOMEM, "out of memory")
-                               : lstore_write(s, id, &o, 1, wall_ms, e);
+  op o;
+  int rc = st_trust_op(&o, key, &hex, kind, prefix, subject, field, raw, e);
+  if (rc == 0)
+    rc = lstore_write(s, id, &o, 1, wall_ms, e);
   lbuf_free(&hex);
   return rc;
 }

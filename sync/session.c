@@ -774,13 +774,16 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
       /* Diverged at or below our head (a station restored from a copy
        * that wrote again): sending from h.seq + 1 would only be refused
        * as not chaining, again at every HELLO.  Unless evidence is held
-       * already, the op at h.seq goes once, so that the peer's own check
-       * sees two signed histories and keeps fork evidence, which then
-       * reaches both sides; after that the log is not sent. */
+       * already, the log goes once from its start (where it is the
+       * peer's too), so that the peer's own check sees two signed
+       * histories and keeps fork evidence that shows the first seq where
+       * they part (the repair re-signs from there), which then reaches
+       * both sides; after that the log is not sent.  The ops the peer
+       * holds already cost their bytes once and are skipped. */
       bool diverged = memcmp(at, h.h8, HASH8) != 0;
       p->fork = diverged && forked;
       if (diverged && !forked)
-        p->acked = p->adv = h.seq - 1;
+        p->acked = p->adv = 0;
     }
   }
   if (!last) {

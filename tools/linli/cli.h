@@ -48,6 +48,7 @@ typedef struct cli {
   const char *seq;      /* --seq N */
   const char *reason;   /* --reason TEXT */
   const char *record;   /* --record KEY */
+  const char *from;     /* --from SEQ */
   const char *wheres[16]; /* --where FILTER, repeatable */
   int nwheres;
   const char *fields;   /* --fields a,b */
@@ -285,6 +286,7 @@ int cmd_rotate(cli *c);
  * new key. */
 int cli_rotate(lstore *s, const char *key, const char *chain, uint8_t next[LINLI_PK_BYTES],
                lerr *e);
+int cmd_repair_fork(cli *c);
 int cmd_audit(cli *c);
 int cmd_schema(cli *c);
 int cmd_query(cli *c);

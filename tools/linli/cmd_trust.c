@@ -1,6 +1,7 @@
 /*
  * cmd_trust.c - certificates and keys: cert issue | install | show |
- * revoke, and rotate.
+ * revoke, rotate, and repair-fork (a forked key's diverged ops signed again
+ * by its successor).
  *
  * Certificates live in the logs (crdt/trust.h): `cert install` writes the
  * node's chain as its own op, `cert revoke` writes a revocation into the
@@ -469,7 +470,22 @@ cmd_cert(cli *c)
   return rc;
 }
 
-/* ---- rotate ---- */
+/* ---- rotate and repair-fork ---- */
+
+/* The key file `key` and its certificate chain in the file `chain`,
+ * checked against the store's root and valid now. */
+static int
+s_next_key(lstore *s, const char *key, const char *chain, lident *id, lchain *ch, lerr *e)
+{
+  int rc;
+  if (lstore_root(s) == NULL)
+    return lerr_set(e, LINLI_EINVAL,
+                    "this store has no trust root: keys are rotated under certificates");
+  if ((rc = keyfile_read(key, id, e)) == 0 && (rc = s_read_chain(chain, ch, e)) == 0 &&
+      (rc = chain_verify(ch, lstore_root(s), id->pk, e)) == 0)
+    rc = chain_valid_at(ch, cli_wall_ms(), e);
+  return rc;
+}
 
 int
 cli_rotate(lstore *s, const char *key, const char *chain, uint8_t next[LINLI_PK_BYTES], lerr *e)
@@ -480,13 +496,7 @@ cli_rotate(lstore *s, const char *key, const char *chain, uint8_t next[LINLI_PK_
   memset(&id, 0, sizeof id);
   if (ch == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
-  if (lstore_root(s) == NULL)
-    rc = lerr_set(e, LINLI_EINVAL,
-                  "this store has no trust root: keys are rotated under certificates");
-  else if ((rc = keyfile_read(key, &id, e)) == 0 && (rc = s_read_chain(chain, ch, e)) == 0 &&
-           (rc = chain_verify(ch, lstore_root(s), id.pk, e)) == 0 &&
-           (rc = chain_valid_at(ch, cli_wall_ms(), e)) == 0 &&
-           (rc = lstore_rotate(s, key, e)) == 0)
+  if ((rc = s_next_key(s, key, chain, &id, ch, e)) == 0 && (rc = lstore_rotate(s, key, e)) == 0)
     rc = lstore_write_chain(s, &id, ch, cli_wall_ms(), e);
   memcpy(next, id.pk, LINLI_PK_BYTES);
   ident_wipe(&id);
@@ -533,6 +543,210 @@ cmd_rotate(cli *c)
            b, a, a, a);
   }
 done:
+  cli_close(&s);
+  return rc;
+}
+
+/* The ops re-signed, as repair-fork lists them. */
+typedef struct resigned {
+  uint64_t old_seq, seq;
+  char *key, *field;
+  uint8_t kind;
+} resigned;
+
+typedef struct resign_list {
+  resigned *v;
+  size_t n, cap;
+} resign_list;
+
+static int
+s_resigned(void *ctx, uint64_t old_seq, const op *o)
+{
+  resign_list *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 64;
+    resigned *nv = realloc(l->v, cap * sizeof *nv);
+    if (nv == NULL)
+      return LINLI_ENOMEM;
+    l->v = nv;
+    l->cap = cap;
+  }
+  resigned *r = &l->v[l->n];
+  r->old_seq = old_seq;
+  r->seq = o->seq;
+  r->kind = o->kind;
+  r->key = strndup(o->key, o->key_len);
+  r->field = strndup(o->field != NULL ? o->field : "", o->field != NULL ? o->field_len : 0);
+  if (r->key == NULL || r->field == NULL) {
+    free(r->key);
+    free(r->field);
+    return LINLI_ENOMEM;
+  }
+  l->n++;
+  return 0;
+}
+
+static int
+s_str_cmp(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The records re-signed, each once, in key order, on one line. */
+static void
+s_print_records(const resign_list *l)
+{
+  char **k = malloc((l->n ? l->n : 1) * sizeof *k);
+  if (k == NULL)
+    return;
+  for (size_t i = 0; i < l->n; i++)
+    k[i] = l->v[i].key;
+  qsort(k, l->n, sizeof *k, s_str_cmp);
+  size_t nrec = 0;
+  for (size_t i = 0; i < l->n; i++)
+    nrec += i == 0 || strcmp(k[i], k[i - 1]) != 0;
+  printf("records (%zu):", nrec);
+  for (size_t i = 0; i < l->n; i++)
+    if (i == 0 || strcmp(k[i], k[i - 1]) != 0)
+      printf(" %s", k[i]);
+  printf("\n");
+  free(k);
+}
+
+int
+cmd_repair_fork(cli *c)
+{
+  lerr e = {0};
+  lstore *s = NULL;
+  lident id;
+  lchain *ch = malloc(sizeof *ch);
+  resign_list l = {0};
+  int rc = CLI_OK;
+  char a[LINLI_SHORT_ID_LEN + 1], b[LINLI_SHORT_ID_LEN + 1];
+  memset(&id, 0, sizeof id);
+  if (ch == NULL)
+    return cli_fail("out of memory");
+  uint64_t first = 0;
+  if (c->from != NULL) {
+    char *end;
+    first = strtoull(c->from, &end, 10);
+    if (*c->from == '\0' || *end != '\0' || first < 2) {
+      rc = cli_usage(c, "--from must be a seq of 2 or more");
+      goto done;
+    }
+  }
+  if (cli_daemon != NULL) {
+    rc = cli_fail("stop linli-node before repairing the fork (its connections use the key)");
+    goto done;
+  }
+  if (c->key == NULL) {
+    rc = cli_usage(c, "--key NEXT_KEY is required");
+    goto done;
+  }
+  if ((rc = cli_open(c, &s)) != CLI_OK)
+    goto done;
+  const uint8_t *self = lstore_self(s);
+  ident_short(a, self);
+  lforkfix fx;
+  bool begun = lstore_forkfix_get(s, self, &fx, NULL) == 0;
+  if (begun && memcmp(fx.next, self, LINLI_PK_BYTES) == 0) {
+    ident_short(b, fx.old);
+    rc = cli_fail("this node's fork was repaired already: the %llu ops of %s from seq %llu on "
+                  "are signed by %s, this node's key; nothing to do",
+                  (unsigned long long)fx.count, b, (unsigned long long)fx.first, a);
+    goto done;
+  }
+  if (s_next_key(s, c->key, c->argv[0], &id, ch, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  char ns[LINLI_KEY_MAX + 1];
+  if (lstore_namespace(s, ns, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (strcmp(ns, ch->c[0].prefix) != 0) {
+    rc = cli_fail("%s certifies the new key for \"%s\", this station writes \"%s\": have the "
+                  "parent certify it for \"%s\" (linli cert issue --prefix)",
+                  c->argv[0], ch->c[0].prefix, ns, ns);
+    goto done;
+  }
+  ltrust_state ts;
+  if (lstore_trust(s, self, &ts, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (begun) /* interrupted: lstore_fork_repair finishes it */
+    first = fx.first;
+  if (!ts.forked && first == 0) {
+    rc = cli_fail("no fork of this node's key %s is known here (linli status lists forks): "
+                  "nothing to repair; if the parent shows one, give --from SEQ",
+                  a);
+    goto done;
+  }
+  if (first == 0 && lstore_fork_first(s, self, &first, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  if (lstore_fork_repair(s, c->key, ch, first, cli_wall_ms(), s_resigned, &l, &fx, &e) != 0) {
+    rc = cli_fail_e(&e);
+    goto done;
+  }
+  ident_short(b, fx.next);
+  if (c->json) {
+    jw w;
+    jw_init(&w, stdout);
+    jw_obj_begin(&w);
+    jw_key(&w, "old");
+    jw_hex(&w, fx.old, LINLI_PK_BYTES);
+    jw_key(&w, "new");
+    jw_hex(&w, fx.next, LINLI_PK_BYTES);
+    jw_key(&w, "from_seq");
+    jw_uint(&w, fx.first);
+    jw_key(&w, "count");
+    jw_uint(&w, fx.count);
+    jw_key(&w, "ops");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < l.n; i++) {
+      jw_obj_begin(&w);
+      jw_key(&w, "old_seq");
+      jw_uint(&w, l.v[i].old_seq);
+      jw_key(&w, "seq");
+      jw_uint(&w, l.v[i].seq);
+      jw_key(&w, "key");
+      jw_str(&w, l.v[i].key);
+      jw_key(&w, "op");
+      jw_str(&w, op_kind_name(l.v[i].kind));
+      jw_key(&w, "field");
+      jw_str(&w, l.v[i].field);
+      jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    jw_finish(&w);
+  } else {
+    if (l.n > 0) {
+      printf("signed again by %s: %llu ops of %s (seq %llu to %llu) as seq 2 to %llu\n", b,
+             (unsigned long long)fx.count, a, (unsigned long long)fx.first,
+             (unsigned long long)(fx.first + fx.count - 1), (unsigned long long)(fx.count + 1));
+      s_print_records(&l);
+    } else {
+      printf("finished an interrupted repair: %llu ops of %s from seq %llu on are signed by %s\n",
+             (unsigned long long)fx.count, a, (unsigned long long)fx.first, b);
+    }
+    printf("this node now signs as %s (the old key kept as node.key.retired-%s)\n"
+           "next: the parent puts %s in place of %s in its child line and reloads "
+           "(SIGHUP); then start linli-node\n",
+           b, a, b, a);
+  }
+done:
+  for (size_t i = 0; i < l.n; i++) {
+    free(l.v[i].key);
+    free(l.v[i].field);
+  }
+  free(l.v);
+  ident_wipe(&id);
+  free(ch);
   cli_close(&s);
   return rc;
 }

@@ -45,6 +45,7 @@ enum {
    * by the CLI itself when a linli-node would run it). */
   OPT_OUT_REQ = 1 << 15,
   OPT_OFFLINE = 1 << 16, /* --offline */
+  OPT_FROM = 1 << 17, /* --from SEQ */
 };
 
 /* A command's options: the bit a command must allow, and where the value
@@ -77,6 +78,7 @@ static const opt_def s_opts[] = {
   {"--seq", OPT_CERT, offsetof(cli, seq), "N", S_FILE_NONE},
   {"--reason", OPT_CERT, offsetof(cli, reason), "TEXT", S_FILE_NONE},
   {"--record", OPT_RECORD, offsetof(cli, record), "KEY", S_FILE_NONE},
+  {"--from", OPT_FROM, offsetof(cli, from), "SEQ", S_FILE_NONE},
   {"--force", OPT_FORCE, offsetof(cli, force), NULL, S_FILE_NONE},
   {"--restore", OPT_RESTORE, offsetof(cli, restore), NULL, S_FILE_NONE},
   {"--offline", OPT_OFFLINE, offsetof(cli, offline), NULL, S_FILE_NONE},
@@ -356,6 +358,24 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli -d v12 rotate --key v12-2027.key v12-2027.chain\n"},
+  {"repair-fork", cmd_repair_fork, 1, 1, OPT_KEY | OPT_FROM,
+   "repair-fork --key NEXT_KEY [--from SEQ] CHAIN",
+   "repair a forked key: sign its diverged ops again under a new key",
+   "At the station whose key forked (linli status: FORK naming this node's\n"
+   "key), moves the node to NEXT_KEY as rotate does, and signs again with\n"
+   "it every op of the old key's log from the first seq its parent does\n"
+   "not hold (found in the fork evidence held here, or --from SEQ): same\n"
+   "records, fields, kinds and values, new seqs and times, in one write.\n"
+   "The old key's copies of those ops are removed here, so each change\n"
+   "counts once (everywhere else they were refused as the fork).  CHAIN is\n"
+   "NEXT_KEY's certificate chain for this station's own prefix, issued by\n"
+   "its parent.  Prints the ops and records signed again.  Refused when no\n"
+   "fork is known, when CHAIN certifies another prefix, and once done.\n"
+   "Run it with linli-node stopped; interrupted, run it again.  Then the\n"
+   "parent puts the new key in its child line and reloads.\n"
+   "\n"
+   "Example:\n"
+   "  linli -d v12 repair-fork --key v12-2.key v12-2.chain\n"},
   {"audit", cmd_audit, 0, 1, OPT_ROOT | OPT_RECORD, "audit [BUNDLE] --root KEY [--record KEY]",
    "verify signed histories, trusting only the root key",
    "Verifies a bundle, or the data directory (read-only; a running\n"
@@ -788,6 +808,7 @@ s_writes(const cmd_def *cmd, const cli *c)
   return cmd->run == cmd_init || cmd->run == cmd_put || cmd->run == cmd_incr ||
          cmd->run == cmd_add || cmd->run == cmd_rm || cmd->run == cmd_append ||
          cmd->run == cmd_del || cmd->run == cmd_import || cmd->run == cmd_rotate ||
+         cmd->run == cmd_repair_fork ||
          cmd->run == cmd_import_csv ||
          cmd->run == cmd_rebuild || cmd->run == cmd_restore;
 }
