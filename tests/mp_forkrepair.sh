@@ -125,6 +125,23 @@ grep -q "gusu/jinchang/vb/" "$T/q.err" || fail "the prefix is not named: $(cat "
 [ "$(cat "$T/va/node.key.pub")" = "$PK_A" ] || fail "a refused repair-fork changed the key"
 ok "a new key certified for another prefix is refused, nothing changed"
 
+# A crash after the re-signed ops are committed (on a copy): the next
+# open removes the old copies, the same command run again moves the key.
+cp -r "$T/va" "$T/vx"
+cp "$T/va2.key" "$T/vx2.key"
+cp "$T/va2.key.pub" "$T/vx2.key.pub"
+if LINLI_FAILPOINT=forkfix-signed q "$T/vx" repair-fork --key "$T/vx2.key" "$T/va2.chain" >/dev/null; then
+  fail "the failpoint forkfix-signed did not stop repair-fork"
+fi
+[ "$(q "$T/vx" get "$P/hh/1" | sed -n 's/^积分 (counter): //p')" = 13 ] ||
+  fail "after a crash hh/1 counts $(q "$T/vx" get "$P/hh/1")"
+q "$T/vx" repair-fork --key "$T/vx2.key" "$T/va2.chain" >"$T/vx.out" ||
+  fail "repair-fork after a crash: $(cat "$T/q.err")"
+grep -q "finished an interrupted repair" "$T/vx.out" || fail "second run: $(cat "$T/vx.out")"
+[ "$(cat "$T/vx/node.key.pub")" = "$(cat "$T/va2.key.pub")" ] || fail "the key did not move after a crash"
+rm -rf "$T/vx"
+ok "a repair stopped by a crash after its commit is finished at the next open and run"
+
 q "$T/va" --json repair-fork --key "$T/va2.key" "$T/va2.chain" >"$T/fix.json" ||
   fail "repair-fork: $(cat "$T/q.err")"
 J=$(cat "$T/fix.json")
