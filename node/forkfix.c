@@ -326,8 +326,11 @@ lstore_fork_first(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t *fir
 
 /* ---- the repair ---- */
 
+/* The old key's ops, as decoded deltas and the bytes their ops point
+ * into. */
 typedef struct oldlog {
   delta *d;
+  uint8_t **raw;
   uint32_t n, cap;
   uint64_t ops;
 } oldlog;
@@ -342,13 +345,24 @@ s_collect(void *ctx, const uint8_t *p, size_t n)
     if (nd == NULL)
       return LINLI_ENOMEM;
     o->d = nd;
+    uint8_t **nr = realloc(o->raw, cap * sizeof *nr);
+    if (nr == NULL)
+      return LINLI_ENOMEM;
+    o->raw = nr;
     o->cap = cap;
   }
+  uint8_t *copy = malloc(n ? n : 1);
+  if (copy == NULL)
+    return LINLI_ENOMEM;
+  memcpy(copy, p, n);
   delta *d = &o->d[o->n];
   memset(d, 0, sizeof *d);
-  if (delta_decode(d, p, n, NULL) != 0)
+  if (delta_decode(d, copy, n, NULL) != 0) {
+    delta_clear(d);
+    free(copy);
     return LINLI_ESTORE;
-  o->n++;
+  }
+  o->raw[o->n++] = copy;
   o->ops += d->nops;
   return 0;
 }
@@ -520,9 +534,12 @@ done:
   if (rc == 0 && out != NULL)
     *out = r.f;
   lingest_destroy(&g);
-  for (uint32_t i = 0; i < ol.n; i++)
+  for (uint32_t i = 0; i < ol.n; i++) {
     delta_clear(&ol.d[i]);
+    free(ol.raw[i]);
+  }
   free(ol.d);
+  free(ol.raw);
   for (uint32_t i = 0; i < ntagbufs; i++)
     free(tagbufs[i]);
   free(tagbufs);
