@@ -85,13 +85,16 @@ s_row_decode(fixrow *r, const uint8_t old[LINLI_PK_BYTES], const uint8_t *v, siz
   return 0;
 }
 
-/* The row of a repair that moved from or to `key` (every row is read:
- * a station repairs a fork once or twice in its life). */
+/* Every repair row (a station repairs a fork once or twice in its life);
+ * *out is malloc'd.  A row that does not decode is skipped with a
+ * warning. */
 static int
-s_row_find(lstore *s, const uint8_t key[LINLI_PK_BYTES], fixrow *out, lerr *e)
+s_rows(lstore *s, fixrow **out, size_t *n, lerr *e)
 {
   const size_t tl = 2 + sizeof FIX_TAG - 1;
-  int rc = LINLI_ENOTFOUND;
+  int rc = 0;
+  *out = NULL;
+  *n = 0;
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
   for (rocksdb_iter_seek(it, "x:" FIX_TAG, tl); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
     size_t kl, vl;
@@ -100,25 +103,46 @@ s_row_find(lstore *s, const uint8_t key[LINLI_PK_BYTES], fixrow *out, lerr *e)
       break;
     uint8_t old[LINLI_PK_BYTES];
     char hx[2 * LINLI_PK_BYTES + 1];
+    const char *v = rocksdb_iter_value(it, &vl);
+    fixrow r;
+    lerr why;
     if (kl != tl + 2 * LINLI_PK_BYTES)
       continue;
     memcpy(hx, k + tl, 2 * LINLI_PK_BYTES);
     hx[2 * LINLI_PK_BYTES] = '\0';
-    if (hex_decode(old, LINLI_PK_BYTES, hx) != 0)
+    if (hex_decode(old, LINLI_PK_BYTES, hx) != 0 ||
+        s_row_decode(&r, old, (const uint8_t *)v, vl, &why) != 0) {
+      log_warn("%s: a stored fork repair row is corrupt; skipped", s->dir);
       continue;
-    const char *v = rocksdb_iter_value(it, &vl);
-    fixrow r;
-    if ((rc = s_row_decode(&r, old, (const uint8_t *)v, vl, e)) != 0)
-      break;
-    if (memcmp(old, key, LINLI_PK_BYTES) == 0 || memcmp(r.f.next, key, LINLI_PK_BYTES) == 0) {
-      *out = r;
-      rc = 0;
+    }
+    fixrow *nr = realloc(*out, (*n + 1) * sizeof **out);
+    if (nr == NULL) {
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
       break;
     }
-    rc = LINLI_ENOTFOUND;
+    *out = nr;
+    (*out)[(*n)++] = r;
   }
   rocksdb_iter_destroy(it);
   return rc;
+}
+
+/* The row of a repair that moved from or to `key`. */
+static int
+s_row_find(lstore *s, const uint8_t key[LINLI_PK_BYTES], fixrow *out, lerr *e)
+{
+  fixrow *rows;
+  size_t n;
+  int rc = s_rows(s, &rows, &n, e);
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    if (memcmp(rows[i].f.old, key, LINLI_PK_BYTES) == 0 ||
+        memcmp(rows[i].f.next, key, LINLI_PK_BYTES) == 0) {
+      *out = rows[i];
+      free(rows);
+      return 0;
+    }
+  free(rows);
+  return rc ? rc : LINLI_ENOTFOUND;
 }
 
 int
@@ -182,44 +206,17 @@ s_cut(lstore *s, fixrow *r, lerr *e)
 int
 st_forkfix_pending(lstore *s, lerr *e)
 {
-  const size_t tl = 2 + sizeof FIX_TAG - 1;
-  fixrow *todo = NULL;
-  size_t n = 0;
-  int rc = 0;
-  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
-  for (rocksdb_iter_seek(it, "x:" FIX_TAG, tl); rocksdb_iter_valid(it) && rc == 0;
-       rocksdb_iter_next(it)) {
-    size_t kl, vl;
-    const char *k = rocksdb_iter_key(it, &kl);
-    if (kl < tl || memcmp(k, "x:" FIX_TAG, tl) != 0)
-      break;
-    uint8_t old[LINLI_PK_BYTES];
-    char hx[2 * LINLI_PK_BYTES + 1];
-    if (kl != tl + 2 * LINLI_PK_BYTES)
-      continue;
-    memcpy(hx, k + tl, 2 * LINLI_PK_BYTES);
-    hx[2 * LINLI_PK_BYTES] = '\0';
-    if (hex_decode(old, LINLI_PK_BYTES, hx) != 0)
-      continue;
-    const char *v = rocksdb_iter_value(it, &vl);
-    fixrow r;
-    if ((rc = s_row_decode(&r, old, (const uint8_t *)v, vl, e)) != 0 || r.f.cut)
-      continue;
-    fixrow *nt = realloc(todo, (n + 1) * sizeof *todo);
-    if (nt == NULL) {
-      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
-      break;
-    }
-    todo = nt;
-    todo[n++] = r;
-  }
-  rocksdb_iter_destroy(it);
+  fixrow *rows;
+  size_t n;
+  int rc = s_rows(s, &rows, &n, e);
   for (size_t i = 0; i < n && rc == 0; i++) {
+    if (rows[i].f.cut)
+      continue;
     log_warn("%s: a fork repair was interrupted after its ops were signed again; finishing it",
              s->dir);
-    rc = s_cut(s, &todo[i], e);
+    rc = s_cut(s, &rows[i], e);
   }
-  free(todo);
+  free(rows);
   return rc;
 }
 
@@ -244,33 +241,6 @@ s_ev_pick(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const u
   memcpy(p->ev, ev, n);
   p->n = n;
   return 1;
-}
-
-/* The first seq of `d` whose hash differs from the log held (0: none up to
- * the head held); LINLI_EINVAL when they differ before `d` starts. */
-static int
-s_first_diff(lstore *s, const delta *d, uint64_t held, uint64_t *q, lerr *e)
-{
-  uint8_t h[LINLI_HASH_BYTES], mine[LINLI_HASH_BYTES];
-  lbuf scratch;
-  lbuf_init(&scratch);
-  int rc = 0;
-  *q = 0;
-  memcpy(h, d->prev, sizeof h);
-  if (d->first_seq > 1 && d->first_seq - 1 <= held &&
-      ((rc = lstore_hash_at(s, d->author, d->first_seq - 1, mine, e)) != 0 ||
-       memcmp(mine, h, sizeof h) != 0))
-    rc = rc ? rc : LINLI_EINVAL;
-  for (uint32_t i = 0; i < d->nops && rc == 0 && *q == 0; i++) {
-    uint64_t seq = d->first_seq + i;
-    if (seq > held)
-      break;
-    op_hash(h, h, d->author, &d->ops[i], &scratch);
-    if ((rc = lstore_hash_at(s, d->author, seq, mine, e)) == 0 && memcmp(mine, h, sizeof h) != 0)
-      *q = seq;
-  }
-  lbuf_free(&scratch);
-  return rc;
 }
 
 int
@@ -299,6 +269,9 @@ lstore_fork_first(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t *fir
   rc = mpr_array_n(&rd, 5) || mpr_str(&rd, &tag, &tl) || mpr_bin_n(&rd, a, sizeof a) ||
        mpr_uint(&rd, &seq);
   *first = 0;
+  /* Each delta either is the log held here, or shows the first seq where
+   * it differs, or starts off the log held (then it does not show it). */
+  bool unknown = false;
   for (int k = 0; k < 2 && rc == 0; k++) {
     const uint8_t *start = rd.p;
     if (mpr_skip(&rd)) {
@@ -310,18 +283,20 @@ lstore_fork_first(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t *fir
     uint64_t q = 0;
     if (delta_decode(&d, start, (size_t)(rd.p - start), NULL) != 0)
       rc = 1;
-    else if ((rc = s_first_diff(s, &d, h.seq, &q, e)) == 0 && q > 0 && (*first == 0 || q < *first))
+    else if (st_first_diff(s, &d, h.seq, &q, NULL) != 0)
+      unknown = true;
+    else if (q > 0 && (*first == 0 || q < *first))
       *first = q;
     delta_clear(&d);
   }
   free(p.ev);
-  if (rc == 1)
+  if (rc)
     return lerr_set(e, LINLI_ESTORE, "the fork evidence of %s held here is corrupt", who);
-  if (rc == LINLI_EINVAL || (rc == 0 && *first == 0))
+  if (unknown || *first == 0)
     return lerr_set(e, LINLI_EINVAL,
                     "the fork evidence of %s does not show where its histories part: give the "
                     "first seq the parent does not hold (--from)", who);
-  return rc;
+  return 0;
 }
 
 /* ---- the repair ---- */

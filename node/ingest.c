@@ -278,32 +278,43 @@ s_group_ref(const lingest *g, const uint8_t author[LINLI_PK_BYTES], uint64_t seq
   return NULL;
 }
 
-/* The first seq at which `d` parts from the stored log, when `d` starts
- * on it (its previous hash is the one stored); else `seq`, where they are
- * known to differ.  Evidence at that seq shows the station that forked
- * which of its ops the other history lacks (forkfix.c). */
-static uint64_t
-s_fork_start(lstore *s, const delta *d, uint64_t seq)
+int
+st_first_diff(lstore *s, const delta *d, uint64_t upto, uint64_t *q, lerr *e)
 {
   uint8_t h[LINLI_HASH_BYTES], mine[LINLI_HASH_BYTES];
-  if (d->first_seq > 1 && (lstore_hash_at(s, d->author, d->first_seq - 1, mine, NULL) != 0 ||
-                           memcmp(mine, d->prev, sizeof mine) != 0))
-    return seq;
+  *q = 0;
+  if (d->first_seq > 1) {
+    int rc = lstore_hash_at(s, d->author, d->first_seq - 1, mine, e);
+    if (rc)
+      return rc;
+    if (memcmp(mine, d->prev, sizeof mine) != 0)
+      return lerr_set(e, LINLI_EINVAL, "the delta does not start on the log held");
+  }
   lbuf scratch;
   lbuf_init(&scratch);
-  uint64_t at = seq;
+  int rc = 0;
   memcpy(h, d->prev, sizeof h);
-  for (uint64_t q = d->first_seq; q < seq; q++) {
-    op_hash(h, h, d->author, &d->ops[q - d->first_seq], &scratch);
-    if (lstore_hash_at(s, d->author, q, mine, NULL) != 0)
-      break;
-    if (memcmp(mine, h, sizeof h) != 0) {
-      at = q;
+  uint64_t last = delta_last_seq(d);
+  for (uint64_t x = d->first_seq; x <= upto && x <= last && rc == 0; x++) {
+    op_hash(h, h, d->author, &d->ops[x - d->first_seq], &scratch);
+    if ((rc = lstore_hash_at(s, d->author, x, mine, e)) == 0 && memcmp(mine, h, sizeof h) != 0) {
+      *q = x;
       break;
     }
   }
   lbuf_free(&scratch);
-  return at;
+  return rc;
+}
+
+/* Where the evidence of a fork found at `seq` goes: the first seq at which
+ * `d` parts from the stored log when `d` starts on it, else `seq`.  There
+ * the station that forked reads which of its ops the other history lacks
+ * (forkfix.c). */
+static uint64_t
+s_fork_start(lstore *s, const delta *d, uint64_t seq)
+{
+  uint64_t q;
+  return st_first_diff(s, d, seq - 1, &q, NULL) == 0 && q > 0 ? q : seq;
 }
 
 /* Two signed deltas disagree at `seq`: keep both as evidence, whether the

@@ -238,6 +238,12 @@ void st_trust_forget(lstore *s);
 int st_cut_log(lstore *s, const uint8_t author[LINLI_PK_BYTES], const lrevoke *at,
                rocksdb_writebatch_t *wb, uint64_t *removed, lerr *e);
 
+/* The first seq of `d`, up to `upto` and the head held, whose hash differs
+ * from the log of d->author held (*q 0: none); LINLI_EINVAL when `d` does
+ * not start on that log (its prev is not the hash held), so that where
+ * they part is not shown. */
+int st_first_diff(lstore *s, const delta *d, uint64_t upto, uint64_t *q, lerr *e);
+
 /* Signs `ops` as `id` (seqs after h->seq, HLCs from *t and `wall_ms`,
  * chained from h->hash) as one delta and adds it to `g` as a local write;
  * h and *t then describe its last op.  The clock check of lstore_write
