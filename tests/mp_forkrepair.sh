@@ -155,7 +155,7 @@ PK_A2=$(cat "$T/va/node.key.pub")
 if q "$T/va" repair-fork --key "$T/va2.key" "$T/va2.chain" >/dev/null; then
   fail "repair-fork ran twice"
 fi
-grep -q "repaired already\|va2.key" "$T/q.err" || fail "a second run: $(cat "$T/q.err")"
+grep -q "repaired already" "$T/q.err" || fail "a second run: $(cat "$T/q.err")"
 [ "$(q "$T/va" get "$P/hh/1" | sed -n 's/^积分 (counter): //p')" = 13 ] ||
   fail "hh/1 at va counts the re-signed increment twice: $(q "$T/va" get "$P/hh/1")"
 # The same contents; a log entry's time and author are the new op's.
