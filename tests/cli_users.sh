@@ -70,4 +70,55 @@ must -d V user list
 grep -q "^王芳  clerk .*REVOKED" out || fail "user list: $(out)"
 must audit --root D/node.key.pub -d V
 ok "passwd, revoke, and the audit of it all passes"
+
+# ---- typed at a terminal (a pseudo-terminal driven by python3) ----
+if command -v python3 >/dev/null 2>&1; then
+  # pty_drive.py ARGS... with one line to type per prompt in $TYPE (| between):
+  # prints the exit status, then what the terminal showed.
+  cat >pty_drive.py <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+shown = b''
+def take(wait):
+    # what the terminal shows until a prompt (a line ending in ':') or EOF
+    global shown
+    got = b''
+    end = time.time() + wait
+    while time.time() < end:
+        if not select.select([fd], [], [], max(0, end - time.time()))[0]:
+            break
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        got += d
+        if got.rstrip().endswith(b':'):
+            break
+    shown += got
+for line in os.environ['TYPE'].split('|'):
+    take(20)
+    os.write(fd, line.encode() + b'\n')
+take(20)
+done, st = os.waitpid(pid, os.WNOHANG)
+if done == 0:
+    os.kill(pid, 9)
+    _, st = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(st))
+sys.stdout.write(shown.decode())
+PY
+  TYPE='tty pass 1|tty pass 1' python3 pty_drive.py "$LINLI" -d V user add 李明 --role clerk >out
+  [ "$(head -n 1 out)" = 0 ] || fail "user add at a terminal: $(out)"
+  grep -q "new password of 李明: " out && grep -q "the same again: " out || fail "prompts: $(out)"
+  grep -q "tty pass" out && fail "the password was echoed: $(out)"
+  TYPE='tty pass 1|tty pass 2' python3 pty_drive.py "$LINLI" -d V user add 李四 --role clerk >out
+  [ "$(head -n 1 out)" = 2 ] && grep -q "the two passwords typed differ" out ||
+    fail "two different passwords: $(out)"
+  TYPE='tty pass 1' python3 pty_drive.py "$LINLI" -d V put --as 李明 hh/0009 户主=x >out
+  [ "$(head -n 1 out)" = 0 ] && grep -q "password of 李明: " out || fail "put --as at a terminal: $(out)"
+  ok "at a terminal the password is asked without echo, a new one twice"
+fi
 echo "$NAME: $PASS passed, $FAIL failed"

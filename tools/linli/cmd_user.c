@@ -97,11 +97,12 @@ s_pw_prompt(const char *prompt, char *out, lerr *e)
   quiet = old;
   quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
   quiet.c_lflag |= ICANON;
+  /* Echo off before the prompt shows, so nothing typed after it echoes. */
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   fputs(prompt, stderr);
   fflush(stderr);
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   bool got = fgets(out, S_PW_SLOT, stdin) != NULL;
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  tcsetattr(STDIN_FILENO, TCSANOW, &old);
   fputc('\n', stderr);
   if (!got)
     return lerr_set(e, LINLI_EINVAL, "no password typed");
