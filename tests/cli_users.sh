@@ -81,8 +81,8 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
 shown = b''
-def take(wait):
-    # what the terminal shows until a prompt (a line ending in ':') or EOF
+def take(wait, prompt=True):
+    # what the terminal shows until a prompt (ending in ': ') or EOF
     global shown
     got = b''
     end = time.time() + wait
@@ -96,13 +96,13 @@ def take(wait):
         if not d:
             break
         got += d
-        if got.rstrip().endswith(b':'):
+        if prompt and got.endswith(b': '):
             break
     shown += got
 for line in os.environ['TYPE'].split('|'):
     take(20)
     os.write(fd, line.encode() + b'\n')
-take(20)
+take(20, False)
 done, st = os.waitpid(pid, os.WNOHANG)
 if done == 0:
     os.kill(pid, 9)
