@@ -14,7 +14,8 @@
  *   end     u16 0
  *   check   BLAKE2b-256 (32 bytes) of everything before it
  *
- * Names are "node.key", "node.key.pub" or "db/" + a file name of
+ * Names are "node.key", "node.key.pub", "users.json" (the station's
+ * people, node/users.h, when it has any) or "db/" + a file name of
  * [A-Za-z0-9._-] not starting with '.'.  Restore checks the whole file
  * before it writes anything.
  */
@@ -84,12 +85,17 @@ s_add_file(bk_out *o, const char *name, const char *path, uint8_t *buf, lerr *e)
   return 0;
 }
 
+/* The files of the data directory a backup carries besides db/. */
+static const char *const s_files[3] = {"node.key", "node.key.pub", "users.json"};
+
 static bool
 s_name_ok(const char *n, size_t len)
 {
   if (len == 8 && memcmp(n, "node.key", 8) == 0)
     return true;
   if (len == 12 && memcmp(n, "node.key.pub", 12) == 0)
+    return true;
+  if (len == 10 && memcmp(n, "users.json", 10) == 0)
     return true;
   if (len < 4 || memcmp(n, "db/", 3) != 0 || n[3] == '.')
     return false;
@@ -153,12 +159,11 @@ lstore_backup(lstore *s, const char *path, lerr *e)
   }
   crypto_generichash_init(&o.h, NULL, 0, LINLI_HASH_BYTES);
   s_out(&o, BK_MAGIC, BK_MAGIC_LEN);
-  const char *keys[2] = {"node.key", "node.key.pub"};
-  for (int i = 0; i < 2 && rc == 0; i++) {
-    if (fs_join(p, sizeof p, s->dir, keys[i]))
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    if (fs_join(p, sizeof p, s->dir, s_files[i]))
       rc = lerr_set(e, LINLI_ETOOBIG, "%s: path too long", s->dir);
-    else
-      rc = s_add_file(&o, keys[i], p, buf, e);
+    else if (i < 2 || access(p, F_OK) == 0) /* a station may have no people */
+      rc = s_add_file(&o, s_files[i], p, buf, e);
   }
   DIR *d = rc == 0 ? opendir(ckpt) : NULL;
   if (rc == 0 && d == NULL)
@@ -338,9 +343,8 @@ done:
     /* Leave no half-restored directory behind. */
     char p[4096];
     s_rm_flat(db);
-    const char *keys[2] = {"node.key", "node.key.pub"};
-    for (int i = 0; i < 2; i++)
-      if (fs_join(p, sizeof p, dir, keys[i]) == 0)
+    for (int i = 0; i < 3; i++)
+      if (fs_join(p, sizeof p, dir, s_files[i]) == 0)
         unlink(p);
     rmdir(dir);
   }

@@ -983,6 +983,9 @@ s_control(ldaemon *d, uint64_t now)
       log_warn("cannot answer a control request: %s", zmq_strerror(zmq_errno()));
     lbuf_free(&reply);
   }
+  /* A person's password may have come in the request (linli --as). */
+  if (zmq_msg_size(&m) > 0)
+    sodium_memzero(zmq_msg_data(&m), zmq_msg_size(&m));
   zmq_msg_close(&m);
 }
 

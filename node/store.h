@@ -359,6 +359,9 @@ typedef struct lauthor_info {
 } lauthor_info;
 int lstore_author_info(lstore *s, const uint8_t author[LINLI_PK_BYTES], lauthor_info *out,
                        lerr *e);
+/* The same from a chain alone (what an auditor has): a person certified
+ * by the root itself gets station "" (the root has no name in the logs). */
+void lauthor_from_chain(const lchain *ch, lauthor_info *out);
 
 /* Fork evidence held (docs/FORMAT.md, "Fork evidence"), author by author;
  * each is re-checked on the way.  A non-zero return from cb stops. */

@@ -489,7 +489,16 @@ lstore_author_info(lstore *s, const uint8_t author[LINLI_PK_BYTES], lauthor_info
     }
     return 0;
   }
-  const lchain *ch = &st->chain;
+  lauthor_from_chain(&st->chain, out);
+  if (out->station[0] == '\0' && memcmp(st->chain.c[0].issuer, s->self, LINLI_PK_BYTES) == 0)
+    s_name_copy(out->station, s->name); /* the root that certified it is this node */
+  return 0;
+}
+
+void
+lauthor_from_chain(const lchain *ch, lauthor_info *out)
+{
+  memset(out, 0, sizeof *out);
   out->certified = true;
   out->role = ch->c[0].role;
   s_name_copy(out->name, ch->c[0].name);
@@ -497,9 +506,6 @@ lstore_author_info(lstore *s, const uint8_t author[LINLI_PK_BYTES], lauthor_info
     s_name_copy(out->station, ch->c[0].name);
   else if (ch->n > 1)
     s_name_copy(out->station, ch->c[1].name);
-  else if (memcmp(ch->c[0].issuer, s->self, LINLI_PK_BYTES) == 0)
-    s_name_copy(out->station, s->name); /* the root is this node */
-  return 0;
 }
 
 int

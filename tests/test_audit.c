@@ -11,6 +11,7 @@
 #include "crdt/trust.h"
 #include "node/keyfile.h"
 #include "node/store.h"
+#include "node/users.h"
 #include "sync/bundle.h"
 #include "testutil.h"
 
@@ -428,27 +429,35 @@ Test(audit, bundle_truncated)
  * `o` (seq head+1, at time `ms`; 0: just after its head). */
 /* The next op of `node`'s log as the district holds it, in a delta of its
  * own, at `ms` or else `step` HLC units after the op before it. */
+/* The same for any key `v` (a person's). */
 static void
-s_next_delta_step(const char *node, lbuf *out_delta, op *o, uint64_t ms, int64_t step,
-                  uint64_t *seq)
+s_next_delta_of(const lident *v, lbuf *out_delta, op *o, uint64_t ms, int64_t step,
+                uint64_t *seq)
 {
-  lident v;
-  s_ident(node, &v);
   lstore *s;
   lhead h;
   cr_assert_eq(lstore_open(&s, path_d, NULL, NULL), 0);
-  cr_assert_eq(lstore_head(s, v.pk, &h, NULL), 0);
+  cr_assert_eq(lstore_head(s, v->pk, &h, NULL), 0);
   lstore_close(&s);
   o->seq = h.seq + 1;
   o->hlc = ms ? hlc_make(ms, 0) : h.hlc + (uint64_t)step;
   uint8_t head[LINLI_HASH_BYTES], sig[LINLI_SIG_BYTES];
   lbuf scratch;
   lbuf_init(&scratch);
-  op_hash(head, h.hash, v.pk, o, &scratch);
-  head_sign(&v, o->seq, head, sig);
-  delta_encode(out_delta, v.pk, o->seq, h.hash, o, 1, sig);
+  op_hash(head, h.hash, v->pk, o, &scratch);
+  head_sign(v, o->seq, head, sig);
+  delta_encode(out_delta, v->pk, o->seq, h.hash, o, 1, sig);
   lbuf_free(&scratch);
   *seq = o->seq;
+}
+
+static void
+s_next_delta_step(const char *node, lbuf *out_delta, op *o, uint64_t ms, int64_t step,
+                  uint64_t *seq)
+{
+  lident v;
+  s_ident(node, &v);
+  s_next_delta_of(&v, out_delta, o, ms, step, seq);
   ident_wipe(&v);
 }
 
@@ -1049,5 +1058,57 @@ Test(audit, audit_and_import_agree_on_every_rule)
     lbuf_free(&d);
     lbuf_free(&v);
   }
+  s_rows_free(&r);
+}
+
+/* People: an auditor's record op, signed by its own key past the village's
+ * checks, fails the audit and the district's import; a clerk's op passes
+ * and the audit names the clerk from the chain in the clerk's log. */
+Test(audit, person_roles_and_names)
+{
+  char pw[4200];
+  s_path(pw, "pw");
+  FILE *f = fopen(pw, "w");
+  cr_assert_not_null(f);
+  fputs("correct horse\n", f);
+  fclose(f);
+  s_must(s_cli("-d", path_v, "user", "add", "王芳", "--role", "clerk", "--password-file", pw,
+               NULL));
+  s_must(s_cli("-d", path_v, "user", "add", "孙审", "--role", "auditor", "--password-file", pw,
+               NULL));
+  s_must(s_cli("-d", path_v, "put", "--as", "王芳", "--password-file", pw,
+               "gusu/jinchang/v12/hh/9", "name=clerk-wrote", NULL));
+  s_up(path_v, path_d);
+  cr_assert_eq(s_cli("-d", path_d, "audit", "--root", roothex, "--record",
+                     "gusu/jinchang/v12/hh/9", NULL),
+               0, "%s", out);
+  cr_assert(strstr(out, "王芳 (clerk, v12)  seq 2  set name = clerk-wrote") != NULL, "%s", out);
+  cr_assert(strstr(out, "王芳 (v12)") != NULL, "the authors table lacks the clerk: %s", out);
+  /* the auditor's key signs a record op by hand */
+  lperson *p = NULL;
+  lerr e = {0};
+  cr_assert_eq(lusers_unlock(path_v, "孙审", "correct horse", &p, &e), 0, "%s", e.msg);
+  rows r;
+  s_rows(&r);
+  lbuf d;
+  lbuf_init(&d);
+  uint64_t seq;
+  const char *key = "gusu/jinchang/v12/hh/9";
+  op o = {.kind = OP_SET, .key = key, .key_len = (uint32_t)strlen(key), .field = "name",
+          .field_len = 4, .str = "auditor-wrote", .str_len = 13};
+  s_next_delta_of(lperson_ident(p), &d, &o, 0, 1, &seq);
+  char want[300];
+  snprintf(want, sizeof want, "author %s seq 2: author %s (孙审) seq 2: an auditor reads and "
+           "audits, it writes no record", s_short(lperson_ident(p)->pk),
+           s_short(lperson_ident(p)->pk));
+  cr_assert_eq(seq, 2);
+  lperson_free(&p);
+  s_audit_fails(s_bundle(&r, s_all(&r), (int)r.count, &d, 1), want);
+  char fb[4200];
+  s_path(fb, "auditor.bundle");
+  rename(s_bundle(&r, NULL, 0, &d, 1), fb);
+  cr_assert_eq(s_cli("-d", path_d, "import", fb, NULL), 1);
+  cr_assert(strstr(out, "an auditor reads and audits") != NULL, "%s", out);
+  lbuf_free(&d);
   s_rows_free(&r);
 }

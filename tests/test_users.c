@@ -409,3 +409,27 @@ Test(users, corrupt_file_and_tampered_ciphertext)
   free(good);
   s_done(&f);
 }
+
+Test(users, a_backup_carries_the_accounts)
+{
+  fixture f;
+  lerr e = {0};
+  luser u;
+  s_village(&f, "users-backup");
+  s_add_clerk(&f, &u);
+  char file[4200], dir[4200];
+  snprintf(file, sizeof file, "%s/v.backup", f.tmp);
+  snprintf(dir, sizeof dir, "%s/restored", f.tmp);
+  cr_assert_eq(lstore_backup(f.s, file, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_restore(file, dir, &e), 0, "%s", e.msg);
+  char path[4300];
+  snprintf(path, sizeof path, "%s/users.json", dir);
+  struct stat sb;
+  cr_assert_eq(stat(path, &sb), 0, "the restored station has no users.json");
+  cr_assert_eq(sb.st_mode & 0777, 0600);
+  lperson *p = NULL;
+  cr_assert_eq(lusers_unlock(dir, "王芳", "correct horse", &p, &e), 0, "%s", e.msg);
+  cr_assert_eq(memcmp(lperson_ident(p)->pk, u.pk, LINLI_PK_BYTES), 0);
+  lperson_free(&p);
+  s_done(&f);
+}

@@ -11,13 +11,15 @@
  * The commands live in cmd_node.c (keygen, init, status, verify, rebuild),
  * cmd_write.c (put, incr, add, rm, append, del), cmd_read.c (get, ls, log,
  * digest), cmd_sync.c (summary, export, import), cmd_trust.c (cert,
- * rotate), cmd_audit.c (audit) and cmd_records.c (schema).
+ * rotate), cmd_audit.c (audit), cmd_records.c (schema) and cmd_user.c
+ * (user, passwords, --as).
  */
 #ifndef LINLI_CLI_H
 #define LINLI_CLI_H
 
 #include "crdt/err.h"
 #include "node/store.h"
+#include "node/users.h"
 #include "tools/linli/json.h"
 
 #include <stdbool.h>
@@ -61,6 +63,10 @@ typedef struct cli {
   bool offline;         /* --offline */
   bool no_trust;        /* --no-trust */
   bool nul;             /* -0 */
+  const char *as;       /* --as NAME: write as this person */
+  const char *password_file; /* --password-file FILE */
+  char *pw_mem;         /* sodium_malloc'd: the passwords read (cli_passwords) */
+  const char *pw[2];    /* the password(s) the command needs, in pw_mem */
   /* positional arguments */
   int argc;
   char **argv;
@@ -292,6 +298,26 @@ int cmd_schema(cli *c);
 int cmd_query(cli *c);
 int cmd_import_csv(cli *c);
 int cmd_report(cli *c);
+int cmd_user(cli *c);
+
+/* Reads the passwords the command needs (--as NAME: the person's; user
+ * add: the new person's; user passwd: the current one and the new) into
+ * c->pw, before the command runs or goes to a linli-node: from
+ * --password-file FILE ("-": standard input), one a line, else typed at
+ * the terminal without echo (a new one twice).  A request to linli-node
+ * carries them as its file "-" (cli_passwords_file), which is what
+ * --password-file - reads there.  CLI_OK when none is needed. */
+int cli_passwords(cli *c);
+/* Wipes and frees what cli_passwords read. */
+void cli_passwords_free(cli *c);
+/* The passwords read, one a line, for a request's file "-"; *out is
+ * malloc'd (the caller wipes and frees it); 0 when there are none. */
+size_t cli_passwords_file(const cli *c, char **out);
+/* The key a write signs with: the node's own (in *own, which the caller
+ * wipes with ident_wipe), or with --as NAME the person's, unlocked with
+ * the password read (*p, which the caller frees with lperson_free).  *out
+ * is the one to use.  CLI_FAIL after printing why not. */
+int cli_signer(cli *c, lstore *s, lident *own, lperson **p, const lident **out);
 
 /* A record's visible state, as `get` prints it (text on stdout, or one
  * JSON object of its fields), and one op of a history, as `log` prints it
@@ -305,8 +331,14 @@ int cli_rec_json(jw *w, const rec *r);
 int cli_field_json(jw *w, const rfield *f);
 int cli_field_plain(FILE *out, const rfield *f);
 #define CLI_SET_SEP "、"
-void cli_hist_text(FILE *f, const lhist_entry *h);
-void cli_hist_json(jw *w, const lhist_entry *h);
+/* `who` (may be NULL) names the op's author: a person shows as "王芳 (clerk,
+ * 石路村)" beside the author key, and the JSON gets members "name", "role"
+ * and "station" (docs/FORMAT.md, "Person certificates"). */
+void cli_hist_text(FILE *f, const lhist_entry *h, const lauthor_info *who);
+void cli_hist_json(jw *w, const lhist_entry *h, const lauthor_info *who);
+/* "王芳 (clerk, 石路村)"; a person certified by the root itself "王芳
+ * (clerk)". */
+void cli_author_text(FILE *f, const lauthor_info *who);
 
 /* A public key given on the command line: 64 hex digits, or a public key
  * file (FILE.pub as linli keygen writes it). */

@@ -632,6 +632,19 @@ s_name(const audit *a, const aauthor *aa)
   return "(no certificate)";
 }
 
+/* Who an author is, from the chain its own log set (docs/FORMAT.md,
+ * "Person certificates"); aa may be NULL. */
+static void
+s_who(const audit *a, const aauthor *aa, lauthor_info *out)
+{
+  if (aa && aa->ts.certified) {
+    lauthor_from_chain(&aa->ts.chain, out);
+    return;
+  }
+  memset(out, 0, sizeof *out);
+  out->role = aa && a->root && memcmp(aa->pk, a->root, LINLI_PK_BYTES) == 0 ? ROLE_DISTRICT : -1;
+}
+
 static int
 s_hist_cmp(const void *x, const void *y)
 {
@@ -710,8 +723,16 @@ s_print_text(audit *a, const char *source)
     cli_time(t1, sizeof t1, aa->hlc_max);
     t0[19] = t1[19] = 0;
     printf("%-12s  ", who);
-    cli_text(stdout, s_name(a, aa), strlen(s_name(a, aa)));
-    int pad = 20 - s_columns(s_name(a, aa));
+    lauthor_info ai;
+    s_who(a, aa, &ai);
+    char name[2 * TRUST_NAME_MAX + 8];
+    /* a person with its station: 王芳 (石路村) */
+    if (trust_role_person(ai.role) && ai.station[0])
+      snprintf(name, sizeof name, "%s (%s)", ai.name, ai.station);
+    else
+      snprintf(name, sizeof name, "%s", s_name(a, aa));
+    cli_text(stdout, name, strlen(name));
+    int pad = 20 - s_columns(name);
     printf("%*s  %-8s  %9llu  %9llu  %-19s  %-19s  %u\n", pad > 0 ? pad : 0, "", role,
            (unsigned long long)aa->ops, (unsigned long long)aa->head_seq,
            aa->ops ? t0 : "-", aa->ops ? t1 : "-", aa->problems);
@@ -771,6 +792,10 @@ s_print_json_authors(audit *a, jw *w)
       jw_str(w, aa->ts.chain.c[0].prefix);
     else
       jw_null(w);
+    lauthor_info ai;
+    s_who(a, aa, &ai);
+    jw_key(w, "station");
+    jw_str(w, ai.station);
     jw_key(w, "ops");
     jw_uint(w, aa->ops);
     jw_key(w, "first_seq");
@@ -824,16 +849,19 @@ s_print_record(audit *a, jw *w)
     lhist_entry he = {.author = h->author, .o = &h->o, .hash = h->hash,
                       .head_seq = h->head_seq, .head_hash = h->head_hash,
                       .head_sig = h->head_sig};
+    /* Who: from the chain in the author's log, checked under the root. */
+    aauthor *aa = hmap_get(&a->authors, h->author, LINLI_PK_BYTES);
+    lauthor_info who;
+    s_who(a, aa, &who);
     if (w) {
-      cli_hist_json(w, &he);
+      cli_hist_json(w, &he, &who);
     } else {
-      aauthor *aa = hmap_get(&a->authors, h->author, LINLI_PK_BYTES);
       fputs("  ", stdout);
-      if (aa) {
+      if (aa && !trust_role_person(who.role)) {
         cli_text(stdout, s_name(a, aa), strlen(s_name(a, aa)));
         fputs(": ", stdout);
       }
-      cli_hist_text(stdout, &he);
+      cli_hist_text(stdout, &he, &who);
     }
   }
   int rc = CLI_OK;

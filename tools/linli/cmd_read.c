@@ -371,18 +371,36 @@ typedef struct s_log_ctx {
   FILE *f;
   jw w;
   bool json;
+  lstore *s; /* who the authors are */
 } s_log_ctx;
 
 void
-cli_hist_text(FILE *f, const lhist_entry *h)
+cli_author_text(FILE *f, const lauthor_info *who)
+{
+  cli_text(f, who->name, strlen(who->name));
+  fprintf(f, " (%s", trust_role_name(who->role));
+  if (who->station[0]) {
+    fputs(", ", f);
+    cli_text(f, who->station, strlen(who->station));
+  }
+  fputc(')', f);
+}
+
+void
+cli_hist_text(FILE *f, const lhist_entry *h, const lauthor_info *who)
 {
   const op *o = h->o;
-  char when[64], who[LINLI_SHORT_ID_LEN + 1], head[2 * LINLI_HASH_BYTES + 1];
-  ident_short(who, h->author);
+  char when[64], id[LINLI_SHORT_ID_LEN + 1], head[2 * LINLI_HASH_BYTES + 1];
+  ident_short(id, h->author);
   hex_encode(head, h->head_hash, LINLI_HASH_BYTES);
   head[LINLI_SHORT_ID_LEN] = '\0';
-  fprintf(f, "%s  %s  seq %llu  %s", cli_time(when, sizeof when, o->hlc), who,
-          (unsigned long long)o->seq, op_kind_name(o->kind));
+  fprintf(f, "%s  %s", cli_time(when, sizeof when, o->hlc), id);
+  /* A person is named; a station's key speaks for itself, as before. */
+  if (who && who->certified && trust_role_person(who->role)) {
+    fputc(' ', f);
+    cli_author_text(f, who);
+  }
+  fprintf(f, "  seq %llu  %s", (unsigned long long)o->seq, op_kind_name(o->kind));
   if (o->kind != OP_DEL) {
     fputc(' ', f);
     cli_text(f, o->field, o->field_len);
@@ -412,7 +430,7 @@ cli_hist_text(FILE *f, const lhist_entry *h)
 }
 
 void
-cli_hist_json(jw *w, const lhist_entry *h)
+cli_hist_json(jw *w, const lhist_entry *h, const lauthor_info *who)
 {
   const op *o = h->o;
   jw_obj_begin(w);
@@ -421,6 +439,15 @@ cli_hist_json(jw *w, const lhist_entry *h)
   jw_uint(w, o->hlc);
   jw_key(w, "author");
   jw_hex(w, h->author, LINLI_PK_BYTES);
+  jw_key(w, "name");
+  jw_str(w, who ? who->name : "");
+  jw_key(w, "role");
+  if (who && who->role >= 0)
+    jw_str(w, trust_role_name(who->role));
+  else
+    jw_null(w);
+  jw_key(w, "station");
+  jw_str(w, who ? who->station : "");
   jw_key(w, "seq");
   jw_uint(w, o->seq);
   jw_key(w, "kind");
@@ -467,10 +494,15 @@ static int
 s_log_cb(void *ctx, const lhist_entry *h)
 {
   s_log_ctx *x = ctx;
+  lauthor_info who;
+  lerr e = {0};
+  int rc = lstore_author_info(x->s, h->author, &who, &e);
+  if (rc)
+    return rc;
   if (x->json)
-    cli_hist_json(&x->w, h);
+    cli_hist_json(&x->w, h, &who);
   else
-    cli_hist_text(x->f, h);
+    cli_hist_text(x->f, h, &who);
   return 0;
 }
 
@@ -487,6 +519,7 @@ cmd_log(cli *c)
 
   if (rc != CLI_OK)
     goto done;
+  x.s = s;
   x.f = open_memstream(&buf, &len);
   if (x.f == NULL) {
     rc = cli_fail("out of memory");

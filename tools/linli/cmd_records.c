@@ -443,7 +443,9 @@ typedef struct s_import {
   op *ops;
   uint32_t nops_batch, cap;
   size_t batch_bytes;
-  lident id;
+  lident own;         /* the node's key, or ... */
+  lperson *person;    /* ... the person's (--as) */
+  const lident *id;   /* the one that signs */
   char msg[400];
 } s_import;
 
@@ -452,7 +454,7 @@ s_import_flush(s_import *x, lerr *e)
 {
   if (x->nops_batch == 0)
     return 0;
-  int rc = lstore_write(x->s, &x->id, x->ops, x->nops_batch, cli_wall_ms(), e);
+  int rc = lstore_write(x->s, x->id, x->ops, x->nops_batch, cli_wall_ms(), e);
   if (rc == 0)
     x->deltas++;
   x->nops_batch = 0;
@@ -859,9 +861,9 @@ cmd_import_csv(cli *c)
     goto done;
   }
   /* Pass 2: the same rows again, written in deltas of S_BATCH_OPS. */
-  if ((rc = cli_identity(x.s, &x.id)) != CLI_OK)
-    goto done;
   have_id = true;
+  if ((rc = cli_signer(c, x.s, &x.own, &x.person, &x.id)) != CLI_OK)
+    goto done;
   x.ops = malloc(S_BATCH_OPS * sizeof *x.ops);
   if (x.ops == NULL) {
     rc = cli_fail("out of memory");
@@ -882,8 +884,10 @@ cmd_import_csv(cli *c)
          (unsigned long long)x.rows, x.t->name, path, enc, (unsigned long long)x.nops,
          (unsigned long long)x.records, (unsigned long long)x.deltas);
 done:
-  if (have_id)
-    ident_wipe(&x.id);
+  if (have_id) {
+    ident_wipe(&x.own);
+    lperson_free(&x.person);
+  }
   free(x.ops);
   free(text);
   lcsv_free(&p);

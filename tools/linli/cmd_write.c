@@ -82,20 +82,23 @@ s_field_arg(op *o, const char *name, size_t n)
 }
 
 /* Checks ops[0..n) (lrecords_write: kinds, and the schema the station
- * holds), signs and writes them as this node and prints what was written.
+ * holds), signs and writes them as this node (or as the person --as names)
+ * and prints what was written.
  * The store stays open; the caller closes it. */
 static int
 s_write(cli *c, lstore *s, op *ops, uint32_t n)
 {
-  lident id;
+  lident own;
+  lperson *p = NULL;
+  const lident *id;
   lerr e = {0};
   lschema *sch = NULL;
-  int rc = cli_identity(s, &id);
+  int rc = cli_signer(c, s, &own, &p, &id);
 
   if (rc != CLI_OK)
-    return rc;
+    goto done;
   if (lrecords_schema(s, &sch, &e) != 0 ||
-      lrecords_write(s, sch, &id, ops, n, cli_wall_ms(), &e) != 0) {
+      lrecords_write(s, sch, id, ops, n, cli_wall_ms(), &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -124,7 +127,8 @@ s_write(cli *c, lstore *s, op *ops, uint32_t n)
   }
 done:
   schema_destroy(&sch);
-  ident_wipe(&id);
+  ident_wipe(&own);
+  lperson_free(&p);
   return rc;
 }
 

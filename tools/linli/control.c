@@ -25,6 +25,7 @@
 #include "node/fsutil.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,6 +408,30 @@ s_answered(const cli *c, const char *sock, const uint8_t *p, size_t n)
   return (int)code;
 }
 
+/* The passwords the caller's program read (cli_passwords): the request's
+ * file "-".  linli-node cannot read the caller's terminal, standard input
+ * or files. */
+static int
+s_passwords(const cli *c, cli_files *in)
+{
+  char *p;
+  size_t n = cli_passwords_file(c, &p);
+  lerr e = {0};
+  if (c->pw[0] == NULL)
+    return CLI_OK;
+  if (p == NULL)
+    return cli_fail("out of memory");
+  if (cli_files_find(in, "-") != NULL) {
+    sodium_memzero(p, n);
+    free(p);
+    return cli_usage(c, "standard input cannot be both a file and the password");
+  }
+  /* taken: the set wipes it when freed */
+  if (cli_files_add(in, "-", 1, p, n, 0, CLI_FILE_TAKE, &e) != 0)
+    return cli_fail_e(&e);
+  return CLI_OK;
+}
+
 int
 cli_forward(const cli *c, int *status)
 {
@@ -424,8 +449,13 @@ cli_forward(const cli *c, int *status)
   zmq_msg_t m;
   zmq_msg_init(&m);
   /* The caller's files, checked and read here, with the caller's rights. */
+  /* The passwords go as the file "-", which --password-file - reads there. */
+  cli fwd = *c;
+  if (c->pw[0] != NULL)
+    fwd.password_file = "-";
   if ((*status = cli_out_check(c)) != CLI_OK || (*status = s_inputs(c, &in)) != CLI_OK ||
-      (*status = s_request(c, &in, &req)) != CLI_OK)
+      (*status = s_passwords(c, &in)) != CLI_OK ||
+      (*status = s_request(&fwd, &in, &req)) != CLI_OK)
     goto done;
   cli_files_free(&in);
   *status = CLI_FAIL;
@@ -443,6 +473,7 @@ cli_forward(const cli *c, int *status)
     cli_fail("cannot reach the daemon at %s: %s", sock, zmq_strerror(zmq_errno()));
     goto done;
   }
+  sodium_memzero(req.p, req.len); /* a password may be in it */
   lbuf_free(&req);
   /* A command may take long (an import); the daemon answers when done. */
   zmq_pollitem_t it = {.socket = req_sock, .events = ZMQ_POLLIN};
@@ -469,6 +500,8 @@ done:
   if (ctx)
     zmq_ctx_term(ctx);
   cli_files_free(&in);
+  if (req.p)
+    sodium_memzero(req.p, req.len); /* a password may be in it */
   lbuf_free(&req);
   return 1;
 }

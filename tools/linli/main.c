@@ -45,8 +45,14 @@ enum {
    * by the CLI itself when a linli-node would run it). */
   OPT_OUT_REQ = 1 << 15,
   OPT_OFFLINE = 1 << 16, /* --offline */
-  OPT_FROM = 1 << 17, /* --from SEQ */
+  OPT_FROM = 1 << 17,     /* --from SEQ */
+  OPT_USER = 1 << 18,     /* --role, --prefix, --days, --reason (user) */
+  OPT_AS = 1 << 19,       /* --as NAME */
+  OPT_PASSWORD = 1 << 20, /* --password-file FILE */
 };
+
+/* The options of a write a person may make. */
+#define OPT_PERSON (OPT_AS | OPT_PASSWORD)
 
 /* A command's options: the bit a command must allow, and where the value
  * goes.  An option with an `arg` takes a value (a const char * in struct
@@ -72,11 +78,15 @@ static const opt_def s_opts[] = {
   {"--for", OPT_FOR, offsetof(cli, for_file), "FILE", S_FILE_IN},
   {"--root", OPT_ROOT, offsetof(cli, root), "KEY", S_FILE_KEY},
   {"--subject", OPT_CERT, offsetof(cli, subject), "KEY", S_FILE_KEY},
-  {"--role", OPT_CERT, offsetof(cli, role), "ROLE", S_FILE_NONE},
-  {"--prefix", OPT_CERT, offsetof(cli, prefix), "PREFIX", S_FILE_NONE},
-  {"--days", OPT_CERT, offsetof(cli, days), "N", S_FILE_NONE},
+  {"--role", OPT_CERT | OPT_USER, offsetof(cli, role), "ROLE", S_FILE_NONE},
+  {"--prefix", OPT_CERT | OPT_USER, offsetof(cli, prefix), "PREFIX", S_FILE_NONE},
+  {"--days", OPT_CERT | OPT_USER, offsetof(cli, days), "N", S_FILE_NONE},
   {"--seq", OPT_CERT, offsetof(cli, seq), "N", S_FILE_NONE},
-  {"--reason", OPT_CERT, offsetof(cli, reason), "TEXT", S_FILE_NONE},
+  {"--reason", OPT_CERT | OPT_USER, offsetof(cli, reason), "TEXT", S_FILE_NONE},
+  {"--as", OPT_AS, offsetof(cli, as), "NAME", S_FILE_NONE},
+  /* read by the caller's program (cmd_user.c), which sends the passwords
+   * themselves, as the file "-" */
+  {"--password-file", OPT_PASSWORD, offsetof(cli, password_file), "FILE", S_FILE_NONE},
   {"--record", OPT_RECORD, offsetof(cli, record), "KEY", S_FILE_NONE},
   {"--from", OPT_FROM, offsetof(cli, from), "SEQ", S_FILE_NONE},
   {"--force", OPT_FORCE, offsetof(cli, force), NULL, S_FILE_NONE},
@@ -151,7 +161,7 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli -d /srv/linli init --name 太仓市双凤镇雅鹿村 --root district.key.pub\n"},
-  {"put", cmd_put, 2, -1, 0, "put KEY FIELD=VALUE...",
+  {"put", cmd_put, 2, -1, OPT_PERSON, "put KEY FIELD=VALUE...",
    "set register fields of a record",
    "Sets each FIELD of record KEY to VALUE; when two stations set the same\n"
    "field, the later write wins.  All pairs become one signed delta.  The\n"
@@ -161,7 +171,7 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli put hh/yalu/0012 户主=张建国 地址=雅鹿村三组12号 电话=13812345678\n"},
-  {"incr", cmd_incr, 3, 3, 0, "incr KEY FIELD N",
+  {"incr", cmd_incr, 3, 3, OPT_PERSON, "incr KEY FIELD N",
    "add N to a counter field",
    "Adds the integer N (may be negative) to counter FIELD of record KEY.\n"
    "Increments from every station add up.\n"
@@ -169,28 +179,28 @@ static const cmd_def s_cmds[] = {
    "Example:\n"
    "  linli incr hh/yalu/0012 诚信积分 5\n"
    "  linli incr hh/yalu/0012 诚信积分 -2\n"},
-  {"add", cmd_add, 3, 3, 0, "add KEY FIELD ELEM",
+  {"add", cmd_add, 3, 3, OPT_PERSON, "add KEY FIELD ELEM",
    "add an element to a set field",
    "Adds ELEM to set FIELD of record KEY.  A concurrent add and remove of\n"
    "the same element keep the element (add wins).\n"
    "\n"
    "Example:\n"
    "  linli add hh/yalu/0012 成员 张小明\n"},
-  {"rm", cmd_rm, 3, 3, 0, "rm KEY FIELD ELEM",
+  {"rm", cmd_rm, 3, 3, OPT_PERSON, "rm KEY FIELD ELEM",
    "remove an element from a set field",
    "Removes ELEM from set FIELD of record KEY: exactly the adds of ELEM this\n"
    "station has seen.  Fails when ELEM is not in the set.\n"
    "\n"
    "Example:\n"
    "  linli rm hh/yalu/0012 成员 张小明\n"},
-  {"append", cmd_append, 3, 3, 0, "append KEY FIELD TEXT",
+  {"append", cmd_append, 3, 3, OPT_PERSON, "append KEY FIELD TEXT",
    "append an entry to a log field",
    "Appends TEXT as a new entry of log FIELD of record KEY.  Entries are\n"
    "never edited; every station's entries are kept, in time order.\n"
    "\n"
    "Example:\n"
    "  linli append diary/yalu/2026 民情日记 \"走访0012户，老人身体好转\"\n"},
-  {"del", cmd_del, 1, 2, 0, "del KEY [FIELD]",
+  {"del", cmd_del, 1, 2, OPT_PERSON, "del KEY [FIELD]",
    "delete a record, or one field of it",
    "Deletes record KEY: everything written to it before the delete is\n"
    "hidden; a later write makes it reappear with just that write.  Fails\n"
@@ -446,7 +456,8 @@ static const cmd_def s_cmds[] = {
    "Example:\n"
    "  linli report / --month 2026-11\n"
    "  linli report shilu/ --type 户 --csv >石路户.csv\n"},
-  {"import-csv", cmd_import_csv, 2, 2, OPT_DRYRUN, "import-csv TYPE FILE [--dry-run]",
+  {"import-csv", cmd_import_csv, 2, 2, OPT_DRYRUN | OPT_PERSON,
+   "import-csv TYPE FILE [--dry-run] [--as NAME]",
    "import a ledger saved as CSV by Excel",
    "Reads FILE, a CSV of records of TYPE (UTF-8 with or without a byte order\n"
    "mark, or GB18030, what Chinese Excel saves), and checks every row\n"
@@ -514,6 +525,40 @@ static const cmd_def s_cmds[] = {
    "\n"
    "Example:\n"
    "  linli rebuild\n"},
+  {"user", cmd_user, 1, 2, OPT_USER | OPT_PASSWORD,
+   "user add NAME --role ROLE [--days N] [--prefix P] | list | revoke NAME | passwd NAME",
+   "manage the accounts of the station's clerks, assessors and auditors",
+   "Each person who works at the station has a key of their own, certified\n"
+   "by the station: their writes (--as NAME on put, incr, add, rm, append,\n"
+   "del, import-csv) are signed by them, and linli log and linli audit name\n"
+   "them, at this station and every station the records reach.  Their\n"
+   "secret keys are kept in DIR/users.json (mode 0600), each sealed under\n"
+   "the person's password (Argon2id); the password itself is never stored.\n"
+   "\n"
+   "  user add NAME --role ROLE [--days N] [--prefix P] [--password-file FILE]\n"
+   "      create the person's key and certificate (ROLE: clerk, assessor,\n"
+   "      auditor or admin; N: days valid, default 365; P: the key prefix\n"
+   "      they may write, relative to the station's namespace, default all\n"
+   "      of it, for an assessor pts/); the password, at least 8\n"
+   "      characters, is asked twice\n"
+   "  user list\n"
+   "      every person: role, key, prefix, validity, whether revoked\n"
+   "  user revoke NAME [--reason TEXT]\n"
+   "      revoke the person's certificate: their later ops are refused\n"
+   "      everywhere the revocation reaches; those before stay valid\n"
+   "  user passwd NAME [--password-file FILE]\n"
+   "      change the password (the current one, then the new one twice)\n"
+   "\n"
+   "An auditor reads and audits and writes nothing; an assessor writes only\n"
+   "points records.  --password-file FILE reads the password from FILE's\n"
+   "first line (user passwd: the current one, then the new one on the\n"
+   "second); - reads standard input.  Without it, the password is typed at\n"
+   "the terminal without echo.\n"
+   "\n"
+   "Example:\n"
+   "  linli user add 王芳 --role clerk\n"
+   "  linli put --as 王芳 hh/0012 电话=13812345678\n"
+   "  linli user revoke 王芳 --reason 调离\n"},
   {"help", s_cmd_help, 0, 1, 0, "help [COMMAND]",
    "show help for linli or for a command",
    "Same as `linli --help` or `linli COMMAND --help`.\n"
@@ -622,7 +667,16 @@ s_print_general_help(FILE *f)
 static void
 s_print_cmd_help(const cmd_def *d, FILE *f)
 {
-  fprintf(f, "usage: linli [-d DIR] [--json] %s\n\n%s.\n\n%s", d->usage, d->what, d->body);
+  fprintf(f, "usage: linli [-d DIR] [--json] %s%s\n\n%s.\n\n%s", d->usage,
+          (d->opts & OPT_AS) ? " [--as NAME [--password-file FILE]]" : "", d->what, d->body);
+  if (d->opts & OPT_AS)
+    fputs("\n"
+          "With --as NAME the write is signed by that person's own key (linli user\n"
+          "add), unlocked with their password: typed at the terminal, or read from\n"
+          "--password-file FILE (its first line; - reads standard input).  The\n"
+          "trust rules then apply to the person: an auditor writes nothing, an\n"
+          "assessor only points records (pts/).  `linli log` names the person.\n",
+          f);
 }
 
 static int
@@ -810,6 +864,8 @@ s_writes(const cmd_def *cmd, const cli *c)
          cmd->run == cmd_del || cmd->run == cmd_import || cmd->run == cmd_rotate ||
          cmd->run == cmd_repair_fork ||
          cmd->run == cmd_import_csv ||
+         (cmd->run == cmd_user && c->argc > 0 &&
+          (strcmp(c->argv[0], "add") == 0 || strcmp(c->argv[0], "revoke") == 0)) ||
          cmd->run == cmd_rebuild || cmd->run == cmd_restore;
 }
 
@@ -845,7 +901,9 @@ s_ready(cli *c, const cmd_def *cmd)
     if (cli_clock_check(cli_wall_ms(), s_writes(cmd, c), &e) != 0)
       return cli_fail_e(&e);
   }
-  return CLI_OK;
+  /* Passwords are read by the program the person runs, before a request
+   * to linli-node (which gets them as the file "-"). */
+  return cli_passwords(c);
 }
 
 /* Whether a running linli-node runs the command.  Key generation,
@@ -978,7 +1036,10 @@ cli_run(cli *c)
   if (!s_through_node(cmd))
     return cli_usage(c, "a running linli-node does not run this command");
   int rc = s_ready(c, cmd);
-  return rc != CLI_OK ? rc : cmd->run(c);
+  if (rc == CLI_OK)
+    rc = cmd->run(c);
+  cli_passwords_free(c);
+  return rc;
 }
 
 int
@@ -1043,6 +1104,7 @@ cli_main(int argc, char **argv)
       rc = cli_fail("cannot write the output");
   }
 done:
+  cli_passwords_free(&c);
   free(pos);
   return rc;
 }
