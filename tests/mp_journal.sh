@@ -76,7 +76,7 @@ jstart() {
   (
     _rc=0
     sh -c 'echo $$ >"$0"; exec "$@"' "$T/$1.pid" "$NODE" -c "$T/$1.conf" 2>>"$T/$1.log" || _rc=$?
-    echo $_rc >"$T/$1.rc"
+    echo $_rc >"$T/$1.rc.tmp" && mv "$T/$1.rc.tmp" "$T/$1.rc"
   ) </dev/null >/dev/null 2>&1 &
   poll 20 sh -c "journalctl -D /run/log/journal --no-pager LINLI_STATION=$1 2>/dev/null | grep -q '\\] started '" ||
     fail "$1 did not start: $(cat "$T/$1.log"; entries "$1" | tail -n 3)"

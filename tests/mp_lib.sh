@@ -155,7 +155,7 @@ node_start() {
     _rc=0
     sh -c 'echo $$ >"$0"; exec "$@"' "$T/$_n.pid" "$NODE" -c "$T/$_n.conf" 2>>"$T/$_n.log" ||
       _rc=$?
-    echo $_rc >"$T/$_n.rc"
+    echo $_rc >"$T/$_n.rc.tmp" && mv "$T/$_n.rc.tmp" "$T/$_n.rc"
   ) </dev/null >/dev/null 2>&1 &
   _i=0
   while [ $_i -lt 200 ]; do
@@ -252,7 +252,7 @@ relay_start() {
     _rc=0
     sh -c 'echo $$ >"$0"; exec "$@"' "$T/$_n.pid" "$B/linkrelay" -l "$_l" -t "127.0.0.1:$_t" \
       -s "$T/$_n.stats" "$@" 2>>"$T/$_n.log" || _rc=$?
-    echo $_rc >"$T/$_n.rc"
+    echo $_rc >"$T/$_n.rc.tmp" && mv "$T/$_n.rc.tmp" "$T/$_n.rc"
   ) </dev/null >/dev/null 2>&1 &
   poll 10 test -s "$T/$_n.stats" || fail "relay $_n did not start: $(cat "$T/$_n.log")"
 }
