@@ -130,6 +130,11 @@ s_err(s_req *x, int status, const char *code, const char *field, const char *zh,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  /* a name cut by a precision (%.100s) may end inside a character: the
+   * message keeps its valid UTF-8 prefix */
+  size_t n = strlen(msg);
+  while (n > 0 && !utf8_valid(msg, n))
+    msg[--n] = '\0';
   lbuf_reset(&x->resp->body);
   x->resp->nhdr = 0;
   json_t *e = json_pack("{s:s, s:s, s:s}", "code", code, "message", msg, "message_zh", zh);

@@ -30,6 +30,7 @@ struct lhttp {
 typedef struct s_conn {
   size_t limit;  /* largest body taken */
   bool over;     /* the body is over the limit: what arrives is dropped */
+  bool answered; /* the response is queued (a refusal before the body) */
   lbuf body;
 } s_conn;
 
@@ -105,6 +106,9 @@ s_client(struct MHD_Connection *conn, char *out, size_t cap)
 static enum MHD_Result
 s_respond(lhttp *h, struct MHD_Connection *conn, const char *url, const char *method, s_conn *c)
 {
+  if (c->answered)
+    return MHD_YES;
+  c->answered = true;
   lhttp_req req = {.method = method, .path = url, .tls = h->tls, .conn = conn,
                    .too_large = c->over};
   if (!c->over && lbuf_put(&c->body, "", 1) == 0) { /* a NUL after the body */

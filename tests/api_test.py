@@ -329,6 +329,8 @@ def main():
     status, j, _ = v.call("POST", "/api/v1/login", {"user": "王芳", "password": "x", "admin": True})
     check(status == 400 and err_code(j) == "bad_request" and "admin" in j["error"]["message"],
           "unknown member: %s %s" % (status, j))
+    status, j, _ = v.call("POST", "/api/v1/login", {"user": "王芳", "password": "x", "项" * 50: 1})
+    check(status == 400 and err_code(j) == "bad_request", "a long unknown member: %s %s" % (status, j))
     status, j, _ = v.call("POST", "/api/v1/login", {"user": "王芳", "password": 12345678})
     check(status == 400 and err_code(j) == "bad_request" and j["error"]["field"] == "password",
           "wrong type: %s %s" % (status, j))
