@@ -12,10 +12,12 @@
  *
  * A request body is read as it arrives, up to the limit the handler's
  * `limit` callback gives for the method and path (0: no body taken).  A
- * body announced larger (Content-Length) is refused before any of it is
- * read, one that turns out larger is dropped as it comes: neither is ever
- * buffered whole; the handler is then called with `too_large` set to
- * write its refusal (413).  Every response carries the security headers
+ * larger one is never kept: one announced (Content-Length) more than four
+ * times the limit is refused before any of it is read and the connection
+ * closed; a smaller excess, or a chunked body that grows past the limit,
+ * is read and dropped as it comes, so that the client reads the refusal
+ * before the connection ends.  The handler is then called with
+ * `too_large` set to write its refusal (413).  Every response carries the security headers
  * (nosniff, no framing, a same-origin Content-Security-Policy) and
  * Cache-Control: no-cache.  With a certificate and key (PEM files) the
  * server speaks HTTPS only (libmicrohttpd's TLS, GnuTLS).

@@ -171,14 +171,19 @@ class Client:
         return status, j, r
 
 
-def send_big(client, path, body, ctype):
+def send_big(client, path, body, ctype, chunked=False):
     """POSTs a body the server may refuse before reading it: sends while
-    watching for the answer, as a browser does, and returns (status, json)."""
+    watching for the answer, as a browser does, and returns (status, json).
+    chunked: without a Content-Length, in chunks of 64 KiB."""
     import select
     sock = socket.create_connection(("127.0.0.1", client.port), timeout=30)
-    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+    length = ("Transfer-Encoding: chunked" if chunked else "Content-Length: %d" % len(body))
+    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n%s\r\n"
             "Cookie: %s\r\nX-CSRF-Token: %s\r\n\r\n"
-            % (path, ctype, len(body), client.cookie, client.csrf)).encode()
+            % (path, ctype, length, client.cookie, client.csrf)).encode()
+    if chunked:
+        parts = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
     sock.sendall(head)
     off = 0
     try:
@@ -431,6 +436,22 @@ def main():
     status, j = send_big(v, "/api/v1/record", json.dumps(big, ensure_ascii=False).encode(),
                          "application/json")
     check(status == 413 and err_code(j) == "too_large", "oversized body: %s %s" % (status, j))
+    status, j = send_big(v, "/api/v1/record", json.dumps(big, ensure_ascii=False).encode(),
+                         "application/json", chunked=True)
+    check(status == 413 and err_code(j) == "too_large", "oversized chunked body: %s %s" % (status, j))
+    sock = socket.create_connection(("127.0.0.1", sh_http), timeout=30)
+    sock.sendall(("POST /api/v1/record HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 1073741824\r\nCookie: %s\r\nX-CSRF-Token: %s\r\n\r\n"
+                  % (v.cookie, v.csrf)).encode())
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    check(data.startswith(b"HTTP/1.1 413") and b"too_large" in data,
+          "1 GiB announced is refused before it is sent: %r" % data[:60])
     status, j, _ = v.call("GET", "/api/v1/record?key=hh/0001")
     check(status == 200 and j["fields"]["诚信积分"] == 10 and "电话" in j["fields"]
           and j["fields"]["电话"] == "13912345012" and "人口" not in j["fields"]
