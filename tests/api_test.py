@@ -84,13 +84,14 @@ def free_port():
     return port
 
 
-def start(name, conf):
+def start(name, conf, env=None):
     path = os.path.join(T, name + ".conf")
     with open(path, "w", encoding="utf-8") as f:
         f.write(conf)
     log = open(os.path.join(T, name + ".log"), "ab")
     PROCS[name] = subprocess.Popen([NODE, "-c", path], stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+                                   stdout=subprocess.DEVNULL, stderr=log,
+                                   env=dict(os.environ, **(env or {})))
     log.close()
     for _ in range(200):
         if PROCS[name].poll() is not None:
@@ -293,7 +294,8 @@ def main():
     check(p.returncode == 0, "openssl made no certificate: %s" % p.stderr.decode())
     start("caixiang", "name = 彩香社区\nrole = village\ndata = %s\nhttp_listen = %d\n"
           "http_tls_cert = %s\nhttp_tls_key = %s\nhttp_root = %s\n"
-          % (os.path.join(T, "caixiang"), cx_http, cert, key, web))
+          % (os.path.join(T, "caixiang"), cx_http, cert, key, web),
+          env={"LINLI_TEST_SESSION_IDLE_MS": "3000"})
     ok("street, village and an HTTPS village serve")
 
     v = Client(sh_http)
@@ -685,6 +687,14 @@ def main():
     except (http.client.HTTPException, ConnectionError, OSError):
         pass
     ok("HTTPS with a self-signed certificate; the cookie is Secure; plain HTTP gets nothing")
+
+    # ---- idle sessions end (彩香 runs with a 3 s idle time) ----
+    status, j, _ = c.call("GET", "/api/v1/session")
+    check(status == 200, "a session in use: %s" % status)
+    time.sleep(4)
+    status, j, _ = c.call("GET", "/api/v1/session")
+    check(status == 401 and err_code(j) == "unauthenticated", "an idle session: %s" % status)
+    ok("a session idle past session_idle ends")
 
     # ---- rate limit (last: it locks this client's address out) ----
     r6 = None
