@@ -107,7 +107,8 @@ DEMO_PASSWORD=linli-demo-2026
 say "People: a clerk and an admin at 石路社区, a clerk at 姑苏区"
 # person STATION NAME ROLE: an account with its own key, certified by the station
 person() {
-  printf '%s\n' "$DEMO_PASSWORD" | "$LINLI" -d "$T/$1" user add "$2" --role "$3" >/dev/null
+  printf '%s\n' "$DEMO_PASSWORD" | "$LINLI" -d "$T/$1" user add "$2" --role "$3" \
+    --password-file - >/dev/null
   echo "$(nm "$1"): $2 ($3)"
 }
 person shilu 王芳 clerk

@@ -226,7 +226,7 @@ def q(path, **args):
 
 
 def add_user(d, name, role, password):
-    linli(d, "user", "add", name, "--role", role, "--password-stdin",
+    linli(d, "user", "add", name, "--role", role, "--password-file", "-",
           stdin=(password + "\n").encode())
 
 
