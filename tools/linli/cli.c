@@ -155,8 +155,8 @@ int
 cli_identity(lstore *s, lident *id)
 {
   lerr e = {0};
-  if (cli_signer() != NULL) {
-    *id = *cli_signer();
+  if (cli_exec_as() != NULL) {
+    *id = *cli_exec_as();
     return CLI_OK;
   }
   if (lstore_identity(s, id, &e) != 0) {

@@ -193,7 +193,7 @@ void cli_print_peers(FILE *f, jw *w);
 lstore *cli_shared_store(void);
 /* The identity cli_exec was asked to sign as (a person logged in through
  * the HTTP API), else NULL: cli_identity then gives it. */
-const lident *cli_signer(void);
+const lident *cli_exec_as(void);
 /* Loads the node's secret key from the open store (CLI_FAIL after printing
  * the error).  The caller wipes it with ident_wipe(). */
 int cli_identity(lstore *s, lident *id);

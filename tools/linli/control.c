@@ -52,7 +52,7 @@ cli_shared_store(void)
 }
 
 const lident *
-cli_signer(void)
+cli_exec_as(void)
 {
   return s_signer;
 }
