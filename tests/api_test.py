@@ -231,6 +231,10 @@ def add_user(d, name, role, password):
 
 
 def main():
+    p = subprocess.run([LINLI, "user", "--help"], capture_output=True)
+    if b"unknown command" in p.stderr:
+        print("api_test: skipped: this linli has no `user` command to make accounts with")
+        raise SystemExit(77)
     # ---- stations ----
     linli("gusu", "init", "--name", "姑苏区", "--root", "self")
     root = open(os.path.join(T, "gusu", "node.key.pub")).read().strip()
