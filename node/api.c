@@ -845,6 +845,88 @@ s_record_history(s_req *x, const char *rest)
   s_send_json(x, 200, json_pack("{s:s, s:o}", "key", key, "ops", h.ops));
 }
 
+/* ---- the linli commands the API shares ---- */
+
+/* One command for the daemon's hook: a control request of
+ * docs/OPERATING.md ("The control socket") with at most one input file. */
+typedef struct s_cmd {
+  const char *cmd;
+  const char *args[4];
+  uint32_t nargs;
+  const char *opt[40], *val[40]; /* val NULL: a flag */
+  uint32_t nopts;
+  const char *file;              /* the input file's name, or NULL */
+  const uint8_t *fp;
+  size_t fn;
+} s_cmd;
+
+/* Runs c inside the daemon, signed as the logged-in person: its exit
+ * status (-1 when it could not run), what it printed in out, the first
+ * line it printed on stderr, without "linli: ", in msg. */
+static int
+s_run(s_req *x, const s_cmd *c, lbuf *out, char *msg, size_t cap)
+{
+  lbuf req, rep;
+  lbuf_init(&req);
+  lbuf_init(&rep);
+  mpw w;
+  mpw_init(&w, &req);
+  mpw_array(&w, 5);
+  mpw_cstr(&w, "linli-ctl-v2");
+  mpw_cstr(&w, c->cmd);
+  mpw_array(&w, c->nargs);
+  for (uint32_t i = 0; i < c->nargs; i++)
+    mpw_cstr(&w, c->args[i]);
+  mpw_array(&w, c->nopts);
+  for (uint32_t i = 0; i < c->nopts; i++) {
+    mpw_array(&w, 2);
+    mpw_cstr(&w, c->opt[i]);
+    if (c->val[i] != NULL)
+      mpw_cstr(&w, c->val[i]);
+    else
+      mpw_nil(&w);
+  }
+  mpw_array(&w, c->file != NULL ? 1 : 0);
+  if (c->file != NULL) {
+    mpw_array(&w, 2);
+    mpw_cstr(&w, c->file);
+    mpw_bin(&w, c->fp, c->fn);
+  }
+  lerr e = {0};
+  int rc = -1;
+  snprintf(msg, cap, "out of memory");
+  if (!req.oom &&
+      daemon_exec(x->a->d, lperson_ident(x->sess->person), req.p, req.len, &rep, &e) != 0)
+    snprintf(msg, cap, "%s", e.msg);
+  else if (!req.oom) {
+    /* the answer: [status, stdout, stderr, [[NAME, MODE, CONTENTS]...]] */
+    mpr r;
+    uint32_t top, on = 0, en = 0;
+    int64_t code;
+    const uint8_t *o = NULL, *er = NULL;
+    mpr_init(&r, rep.p, rep.len);
+    if (mpr_array(&r, &top) == 0 && top == 4 && mpr_int(&r, &code) == 0 &&
+        mpr_bin(&r, &o, &on) == 0 && mpr_bin(&r, &er, &en) == 0) {
+      rc = (int)code;
+      lbuf_put(out, o, on);
+      const char *m = (const char *)er;
+      size_t mn = en;
+      if (mn >= 7 && memcmp(m, "linli: ", 7) == 0)
+        m += 7, mn -= 7;
+      size_t line = 0;
+      while (line < mn && m[line] != '\n')
+        line++;
+      snprintf(msg, cap, "%.*s", (int)line, m);
+    } else {
+      snprintf(msg, cap, "the command's answer does not decode");
+    }
+  }
+  sodium_memzero(req.p, req.len);
+  lbuf_free(&req);
+  lbuf_free(&rep);
+  return rc;
+}
+
 /* ---- writes ---- */
 
 static const luser *
@@ -1101,28 +1183,18 @@ s_write(s_req *x, json_t *body, const char *key, int ok)
   }
   /* a field removed: the command that does it (linli del KEY FIELD) */
   for (uint32_t i = 0; i < o->ndel; i++) {
-    char abs[LINLI_KEY_MAX + 2];
+    char abs[LINLI_KEY_MAX + 2], msg[600];
     snprintf(abs, sizeof abs, "/%s", key);
-    const lconfig *cfg = daemon_config(x->a->d);
-    char *argv[] = {"linli", "-d", (char *)cfg->data, "del", abs, (char *)o->del_fields[i], NULL};
-    lbuf out, err;
+    s_cmd c = {.cmd = "del", .args = {abs, o->del_fields[i]}, .nargs = 2};
+    lbuf out;
     lbuf_init(&out);
-    lbuf_init(&err);
-    int rc = daemon_exec(x->a->d, id, 6, argv, &out, &err);
-    if (rc != 0) {
-      lbuf_put(&err, "", 1);
-      const char *m = err.p ? (const char *)err.p : "";
-      if (strncmp(m, "linli: ", 7) == 0)
-        m += 7;
-      char line[400];
-      snprintf(line, sizeof line, "%s", m);
-      line[strcspn(line, "\n")] = '\0';
-      s_err(x, 422, "invalid", o->del_fields[i], "无法删除该项", "%s", line);
-    }
+    int rc = s_run(x, &c, &out, msg, sizeof msg);
     lbuf_free(&out);
-    lbuf_free(&err);
-    if (rc != 0)
+    if (rc != 0) {
+      s_err(x, rc < 0 ? 500 : 422, rc < 0 ? "internal" : "invalid", o->del_fields[i],
+            "无法删除该项", "%s", msg);
       goto done;
+    }
   }
   daemon_local_change(x->a->d);
   rec_destroy(&r);
@@ -1358,33 +1430,6 @@ done:
 
 /* ---- the commands the CLI shares: CSV and audit ---- */
 
-/* Runs `linli -d DATA argv...` inside the daemon as the logged-in person;
- * err's first line, without "linli: ", into msg. */
-static int
-s_run(s_req *x, int argc, char **argv, lbuf *out, char *msg, size_t cap)
-{
-  const lconfig *cfg = daemon_config(x->a->d);
-  char *full[48];
-  int n = 0;
-  full[n++] = "linli";
-  full[n++] = "-d";
-  full[n++] = (char *)cfg->data;
-  for (int i = 0; i < argc && n < 47; i++)
-    full[n++] = argv[i];
-  full[n] = NULL;
-  lbuf err;
-  lbuf_init(&err);
-  int rc = daemon_exec(x->a->d, lperson_ident(x->sess->person), n, full, out, &err);
-  lbuf_put(&err, "", 1);
-  const char *m = err.p != NULL ? (const char *)err.p : "";
-  if (strncmp(m, "linli: ", 7) == 0)
-    m += 7;
-  snprintf(msg, cap, "%s", m);
-  msg[strcspn(msg, "\n")] = '\0';
-  lbuf_free(&err);
-  return rc;
-}
-
 static void
 s_export_csv(s_req *x, const char *rest)
 {
@@ -1400,13 +1445,8 @@ s_export_csv(s_req *x, const char *rest)
   }
   char coll[128];
   snprintf(coll, sizeof coll, "%s", t->collection);
-  char *argv[40];
-  int n = 0;
-  argv[n++] = "query";
-  argv[n++] = t->name;
   snprintf(abs, sizeof abs, "/%s", prefix);
-  argv[n++] = abs;
-  argv[n++] = "--csv";
+  s_cmd c = {.cmd = "query", .args = {t->name, abs}, .nargs = 2, .opt = {"--csv"}, .nopts = 1};
   const char *w[17];
   unsigned nw = http_args(x->req, "where", w, 17);
   if (nw > 16) {
@@ -1415,12 +1455,12 @@ s_export_csv(s_req *x, const char *rest)
     return;
   }
   for (unsigned i = 0; i < nw; i++) {
-    argv[n++] = "--where";
-    argv[n++] = (char *)w[i];
+    c.opt[c.nopts] = "--where";
+    c.val[c.nopts++] = w[i];
   }
   lbuf out;
   lbuf_init(&out);
-  int rc = s_run(x, n, argv, &out, msg, sizeof msg);
+  int rc = s_run(x, &c, &out, msg, sizeof msg);
   schema_destroy(&sch);
   if (rc != 0) {
     lbuf_free(&out);
@@ -1446,7 +1486,7 @@ s_import_csv(s_req *x, const char *rest)
 {
   (void)rest;
   lschema *sch = NULL;
-  char msg[600], path[PATH_MAX];
+  char msg[600];
   if (!s_schema(x, &sch))
     return;
   const lschema_type *t = s_type(x, sch, http_arg(x->req, "type"));
@@ -1468,36 +1508,13 @@ s_import_csv(s_req *x, const char *rest)
     s_bad(x, "the body must be CSV with Content-Type: text/csv");
     goto done;
   }
-  /* The command reads a file: the body goes to one only this user can
-   * read, in the data directory, removed at once. */
-  const lconfig *cfg = daemon_config(x->a->d);
-  int fd = -1;
-  pn = snprintf(path, sizeof path, "%s/.upload-XXXXXX", cfg->data);
-  if (pn > 0 && (size_t)pn < sizeof path)
-    fd = mkstemp(path);
-  if (fd < 0) {
-    s_err(x, 503, "unavailable", NULL, "无法保存上传的文件", "cannot keep the upload: %s",
-          strerror(errno));
-    goto done;
-  }
-  size_t off = 0;
-  while (off < x->req->body_len) {
-    ssize_t w = write(fd, x->req->body + off, x->req->body_len - off);
-    if (w <= 0)
-      break;
-    off += (size_t)w;
-  }
-  close(fd);
-  if (off != x->req->body_len) {
-    unlink(path);
-    s_err(x, 503, "unavailable", NULL, "无法保存上传的文件", "cannot keep the upload (disk full?)");
-    goto done;
-  }
-  char *argv[] = {"import-csv", t->name, path, "--dry-run", NULL};
+  /* The body travels as the command's file, as the CLI's does. */
+  s_cmd c = {.cmd = "import-csv", .args = {t->name, "upload.csv"}, .nargs = 2,
+             .opt = {"--dry-run"}, .nopts = dry_run ? 1 : 0, .file = "upload.csv",
+             .fp = x->req->body, .fn = x->req->body_len};
   lbuf out;
   lbuf_init(&out);
-  int rc = s_run(x, dry_run ? 4 : 3, argv, &out, msg, sizeof msg);
-  unlink(path);
+  int rc = s_run(x, &c, &out, msg, sizeof msg);
   lbuf_put(&out, "", 1);
   /* what the command printed: "row N: why" per refused row, then the
    * summary with the number of rows */
@@ -1542,16 +1559,11 @@ s_import_csv(s_req *x, const char *rest)
                                   (json_int_t)(dry_run ? 0 : rows), "errors", errors));
     goto done;
   }
-  /* the temporary file's name means nothing to the person who sent it */
-  char clean[600];
-  const char *at = strstr(msg, path);
-  if (at != NULL)
-    snprintf(clean, sizeof clean, "%.*supload%s", (int)(at - msg), msg, at + strlen(path));
-  else
-    snprintf(clean, sizeof clean, "%s", msg);
+  const char *clean = msg;
   if (nerr == 0) {
     json_decref(errors);
-    s_err(x, rc == 2 ? 400 : 422, rc == 2 ? "bad_request" : "invalid", NULL, "文件无法导入", "%s",
+    s_err(x, rc == 2 ? 400 : rc < 0 ? 500 : 422,
+          rc == 2 ? "bad_request" : rc < 0 ? "internal" : "invalid", NULL, "文件无法导入", "%s",
           clean);
     goto done;
   }
@@ -1578,10 +1590,11 @@ s_audit(s_req *x, const char *rest)
     return;
   }
   sodium_bin2hex(root, sizeof root, rk, LINLI_PK_BYTES);
-  char *argv[] = {"audit", "--root", root, "--record", key, "--json", NULL};
+  s_cmd c = {.cmd = "audit", .opt = {"--root", "--record", "--json"}, .val = {root, key, NULL},
+             .nopts = 3};
   lbuf out;
   lbuf_init(&out);
-  int rc = s_run(x, 6, argv, &out, msg, sizeof msg);
+  int rc = s_run(x, &c, &out, msg, sizeof msg);
   json_error_t je;
   json_t *a = out.len > 0 ? json_loadb((const char *)out.p, out.len, 0, &je) : NULL;
   lbuf_free(&out);
