@@ -105,15 +105,16 @@ hp() { eval "echo \$H_$1"; }
 DEMO_PASSWORD=linli-demo-2026
 
 say "People: a clerk and an admin at 石路社区, a clerk at 姑苏区"
-# person STATION NAME ROLE: an account with its own key, certified by the station
+# person STATION NAME ROLE [PREFIX]: an account with its own key, certified
+# by the station for its namespace (the district, the root, names one)
 person() {
   printf '%s\n' "$DEMO_PASSWORD" | "$LINLI" -d "$T/$1" user add "$2" --role "$3" \
-    --password-file - >/dev/null
+    ${4:+--prefix "$4"} --password-file - >/dev/null
   echo "$(nm "$1"): $2 ($3)"
 }
 person shilu 王芳 clerk
 person shilu 赵敏 admin
-person gusu 刘洁 clerk
+person gusu 刘洁 clerk /gusu/
 
 cat >"$T/gusu.conf" <<CONF
 name = $(nm gusu)
