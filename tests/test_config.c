@@ -289,6 +289,7 @@ Test(config, a_bad_link_setting_on_a_peer_line_names_the_line)
                   bad[i].line);
     cr_assert(strstr(e.msg, bad[i].why) != NULL, "%s: %s", bad[i].line, e.msg);
   }
+}
 
 Test(config, http_listen_takes_a_port_alone_or_an_address)
 {
