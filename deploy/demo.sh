@@ -10,8 +10,11 @@
 # duty list.  Then one street goes down; its villages keep working offline;
 # it comes back and everything converges.  The table at the end shows each
 # village's digest as seen at the village, its street and the district.
-# Every node is stopped at the end, also on Ctrl-C or on a failure, and the
-# temporary directory is removed.
+# Each station serves its web interface on loopback (http_listen); the URLs
+# of a village's and the district's, with a demo login, are printed at the
+# end.  Every node is stopped at the end, also on Ctrl-C or on a failure,
+# and the temporary directory is removed; with DEMO_KEEP=1 the nodes keep
+# running until Ctrl-C.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -89,6 +92,29 @@ echo "two villages, each certificate narrowing the record keys its holder may wr
 P_gusu=$BASE
 P_jinchang=$((BASE + 1))
 P_pingjiang=$((BASE + 2))
+# the web interfaces: one port per station from BASE + 10
+HB=$((BASE + 10))
+H_gusu=$HB
+H_jinchang=$((HB + 1))
+H_pingjiang=$((HB + 2))
+H_shilu=$((HB + 3))
+H_caixiang=$((HB + 4))
+H_niujia=$((HB + 5))
+H_guanqian=$((HB + 6))
+hp() { eval "echo \$H_$1"; }
+DEMO_PASSWORD=linli-demo-2026
+
+say "People: a clerk and an admin at 石路社区, a clerk at 姑苏区"
+# person STATION NAME ROLE [PREFIX]: an account with its own key, certified
+# by the station for its namespace (the district, the root, names one)
+person() {
+  printf '%s\n' "$DEMO_PASSWORD" | "$LINLI" -d "$T/$1" user add "$2" --role "$3" \
+    ${4:+--prefix "$4"} --password-file - >/dev/null
+  echo "$(nm "$1"): $2 ($3)"
+}
+person shilu 王芳 clerk
+person shilu 赵敏 admin
+person gusu 刘洁 clerk /gusu/
 
 cat >"$T/gusu.conf" <<CONF
 name = $(nm gusu)
@@ -98,6 +124,7 @@ listen = tcp://127.0.0.1:$P_gusu
 child = $(pk jinchang) $(nm jinchang)
 child = $(pk pingjiang) $(nm pingjiang)
 log_level = info
+http_listen = 127.0.0.1:$(hp gusu)
 CONF
 # street STREET VILLAGE1 VILLAGE2
 street() {
@@ -110,6 +137,7 @@ listen = tcp://127.0.0.1:$port
 parent = tcp://127.0.0.1:$P_gusu $(pk gusu) $(nm gusu)
 child = $(pk "$2") $(nm "$2")
 child = $(pk "$3") $(nm "$3")
+http_listen = 127.0.0.1:$(hp "$1")
 CONF
   for v in "$2" "$3"; do
     cat >"$T/$v.conf" <<CONF
@@ -117,6 +145,7 @@ name = $(nm "$v")
 role = village
 data = $T/$v
 parent = tcp://127.0.0.1:$port $(pk "$1") $(nm "$1")
+http_listen = 127.0.0.1:$(hp "$v")
 CONF
   done
 }
@@ -321,6 +350,33 @@ for n in $ALL; do
   echo "$(nm "$n"):"
   l "$n" status | sed -n 's/^  \(parent\|child\)/    \1/p'
 done
+
+say "The web interface"
+# login STATION NAME: the station's API takes the demo login (python3's
+# standard library as the browser)
+login() {
+  python3 - "$(hp "$1")" "$2" "$DEMO_PASSWORD" <<'PY'
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("POST", "/api/v1/login", json.dumps({"user": sys.argv[2], "password": sys.argv[3]}),
+          {"Content-Type": "application/json"})
+r = c.getresponse()
+a = json.loads(r.read())
+sys.exit(0 if r.status == 200 and a["user"] == sys.argv[2] else 1)
+PY
+}
+login shilu 王芳 || { echo "demo: 石路社区's web interface refused the demo login" >&2; exit 1; }
+login gusu 刘洁 || { echo "demo: 姑苏区's web interface refused the demo login" >&2; exit 1; }
+echo "$(nm shilu) (village):  http://127.0.0.1:$(hp shilu)/   login 王芳 (clerk) or 赵敏 (admin)"
+echo "$(nm gusu) (district):    http://127.0.0.1:$(hp gusu)/   login 刘洁 (clerk)"
+echo "password for all three: $DEMO_PASSWORD"
+echo "(every station serves one: 金阊街道 on $(hp jinchang), 彩香社区 on $(hp caixiang), ...)"
+
+if [ "${DEMO_KEEP:-}" = 1 ]; then
+  say "DEMO_KEEP=1: the 7 nodes keep running; Ctrl-C stops them"
+  trap 'echo; echo "demo: stopping every node"; exit 0' INT
+  while :; do sleep 1; done
+fi
 
 say "Stopping the 7 nodes"
 stop_all

@@ -5,7 +5,7 @@
 #   sh deploy/install-deps.sh deb    what `make deb` needs besides
 #   sh deploy/install-deps.sh --fuzz that and clang with libFuzzer, for `make fuzz`
 set -e
-PKGS="build-essential cmake pkg-config libzmq3-dev librocksdb-dev libmsgpack-dev libsodium-dev libcriterion-dev libzstd-dev libjansson-dev libmicrohttpd-dev libsystemd-dev"
+PKGS="build-essential cmake pkg-config libzmq3-dev librocksdb-dev libmsgpack-dev libsodium-dev libcriterion-dev libzstd-dev libjansson-dev libmicrohttpd-dev libsystemd-dev python3 openssl"
 if [ "${1:-}" = deb ]; then
   PKGS="dpkg-dev"
 fi

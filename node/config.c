@@ -30,7 +30,8 @@
 
 enum { S_K_NAME, S_K_ROLE, S_K_DATA, S_K_LISTEN, S_K_LOG, S_K_CONTROL, S_K_PROFILE,
        S_K_COMPRESS, S_K_TIMEZONE, S_K_AHEAD, S_K_CONTROL_GROUP, S_K_METRICS, S_K_LINK,
-       S_K_LINK_HB, S_K_LINK_RESYNC, S_K_LINK_DATA, S_K_COUNT };
+       S_K_LINK_HB, S_K_LINK_RESYNC, S_K_LINK_DATA, S_K_HTTP, S_K_HTTP_CERT, S_K_HTTP_KEY,
+       S_K_HTTP_ROOT, S_K_SESSION_IDLE, S_K_COUNT };
 
 typedef struct s_parser {
   lconfig *c;
@@ -40,7 +41,8 @@ typedef struct s_parser {
   unsigned seen_line[S_K_COUNT]; /* line where each single-valued key was set */
 } s_parser;
 
-static int s_hostport(s_parser *p, lconfig *c, const char *v, size_t vn);
+static int s_hostport(s_parser *p, const char *key, bool port_alone, uint32_t *addr,
+                      uint16_t *portp, const char *v, size_t vn);
 
 static int s_fail(s_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -303,22 +305,23 @@ s_child(s_parser *p, const char *v, size_t n)
 
 /* Resolves a relative data directory against the configuration file's
  * directory, so that a unit file and a shell in another directory agree. */
+/* A file or directory path (data, http_root, http_tls_cert, http_tls_key):
+ * relative to the configuration file's directory unless absolute. */
 static int
-s_data(s_parser *p, const char *v, size_t n)
+s_path(s_parser *p, char *out, size_t cap, const char *v, size_t n, const char *key)
 {
   char given[LCONFIG_PATH_MAX];
-  int rc = s_copy(p, given, sizeof given, v, n, "data");
+  int rc = s_copy(p, given, sizeof given, v, n, key);
   if (rc)
     return rc;
   if (n == 0)
-    return s_fail(p, "data is empty");
+    return s_fail(p, "%s is empty", key);
   const char *slash = strrchr(p->path, '/');
   if (given[0] == '/' || slash == NULL)
-    return s_copy(p, p->c->data, sizeof p->c->data, given, n, "data");
-  int w = snprintf(p->c->data, sizeof p->c->data, "%.*s/%s", (int)(slash - p->path), p->path,
-                   given);
-  if (w < 0 || (size_t)w >= sizeof p->c->data)
-    return s_fail(p, "data: path too long");
+    return s_copy(p, out, cap, given, n, key);
+  int w = snprintf(out, cap, "%.*s/%s", (int)(slash - p->path), p->path, given);
+  if (w < 0 || (size_t)w >= cap)
+    return s_fail(p, "%s: path too long", key);
   return 0;
 }
 
@@ -392,7 +395,7 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
   if (strcmp(key, "data") == 0) {
     if ((rc = s_once(p, S_K_DATA, key)) != 0)
       return rc;
-    return s_data(p, v, vn);
+    return s_path(p, c->data, sizeof c->data, v, vn, "data");
   }
   if (strcmp(key, "listen") == 0) {
     if ((rc = s_once(p, S_K_LISTEN, key)) != 0)
@@ -494,7 +497,43 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
   if (strcmp(key, "metrics_listen") == 0) {
     if ((rc = s_once(p, S_K_METRICS, key)) != 0)
       return rc;
-    return s_hostport(p, c, v, vn);
+    return s_hostport(p, key, false, &c->metrics_addr, &c->metrics_port, v, vn);
+  }
+  if (strcmp(key, "http_listen") == 0) {
+    if ((rc = s_once(p, S_K_HTTP, key)) != 0)
+      return rc;
+    return s_hostport(p, key, true, &c->http_addr, &c->http_port, v, vn);
+  }
+  if (strcmp(key, "http_tls_cert") == 0) {
+    if ((rc = s_once(p, S_K_HTTP_CERT, key)) != 0)
+      return rc;
+    return s_path(p, c->http_tls_cert, sizeof c->http_tls_cert, v, vn, key);
+  }
+  if (strcmp(key, "http_tls_key") == 0) {
+    if ((rc = s_once(p, S_K_HTTP_KEY, key)) != 0)
+      return rc;
+    return s_path(p, c->http_tls_key, sizeof c->http_tls_key, v, vn, key);
+  }
+  if (strcmp(key, "http_root") == 0) {
+    if ((rc = s_once(p, S_K_HTTP_ROOT, key)) != 0)
+      return rc;
+    return s_path(p, c->http_root, sizeof c->http_root, v, vn, key);
+  }
+  if (strcmp(key, "session_idle") == 0) {
+    if ((rc = s_once(p, S_K_SESSION_IDLE, key)) != 0)
+      return rc;
+    uint32_t m = 0;
+    for (size_t i = 0; i < vn && m <= 1440; i++) {
+      if (v[i] < '0' || v[i] > '9') {
+        m = 0;
+        break;
+      }
+      m = m * 10 + (uint32_t)(v[i] - '0');
+    }
+    if (m < 1 || m > 1440)
+      return s_fail(p, "session_idle must be a number of minutes from 1 to 1440");
+    c->session_idle_min = m;
+    return 0;
   }
   if (strcmp(key, "parent") == 0)
     return s_parent(p, v, vn);
@@ -503,34 +542,42 @@ s_setting(s_parser *p, const char *k, size_t kn, const char *v, size_t vn)
   return s_fail(p, "unknown key \"%s\"", key);
 }
 
-/* metrics_listen = HOST:PORT, an IPv4 address (127.0.0.1 by default in the
- * examples: the metrics are not authenticated). */
+/* metrics_listen = ADDRESS:PORT, http_listen = ADDRESS:PORT or PORT
+ * (127.0.0.1): an IPv4 address (127.0.0.1 in the examples: nothing on
+ * the LAN unless the operator says so). */
 static int
-s_hostport(s_parser *p, lconfig *c, const char *v, size_t vn)
+s_hostport(s_parser *p, const char *key, bool port_alone, uint32_t *addr, uint16_t *portp,
+           const char *v, size_t vn)
 {
+  const char *eg = port_alone ? "127.0.0.1:8470 or 8470" : "127.0.0.1:9464";
   char buf[32];
   if (vn >= sizeof buf)
-    return s_fail(p, "metrics_listen must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
+    return s_fail(p, "%s must be ADDRESS:PORT, e.g. %s", key, eg);
   memcpy(buf, v, vn);
   buf[vn] = '\0';
   char *colon = strrchr(buf, ':');
-  if (colon == NULL)
-    return s_fail(p, "metrics_listen must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
-  *colon = '\0';
+  if (colon == NULL && !port_alone)
+    return s_fail(p, "%s must be ADDRESS:PORT, e.g. %s", key, eg);
+  const char *host = "127.0.0.1";
+  const char *q = buf;
+  if (colon != NULL) {
+    *colon = '\0';
+    host = buf;
+    q = colon + 1;
+  }
   unsigned port = 0;
-  const char *q = colon + 1;
   if (*q == '\0')
-    return s_fail(p, "metrics_listen must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
+    return s_fail(p, "%s must be ADDRESS:PORT, e.g. %s", key, eg);
   for (; *q; q++) {
     if (*q < '0' || *q > '9' || port > 65535)
-      return s_fail(p, "metrics_listen must be ADDRESS:PORT, e.g. 127.0.0.1:9464");
+      return s_fail(p, "%s must be ADDRESS:PORT, e.g. %s", key, eg);
     port = port * 10 + (unsigned)(*q - '0');
   }
   struct in_addr a;
-  if (port == 0 || port > 65535 || inet_pton(AF_INET, buf, &a) != 1)
-    return s_fail(p, "metrics_listen must be an IPv4 ADDRESS:PORT, e.g. 127.0.0.1:9464");
-  c->metrics_addr = a.s_addr;
-  c->metrics_port = (uint16_t)port;
+  if (port == 0 || port > 65535 || inet_pton(AF_INET, host, &a) != 1)
+    return s_fail(p, "%s must be an IPv4 ADDRESS:PORT, e.g. %s", key, eg);
+  *addr = a.s_addr;
+  *portp = (uint16_t)port;
   return 0;
 }
 
@@ -596,6 +643,10 @@ s_finish(s_parser *p)
       if (memcmp(c->children[j].pk, c->parents[i].pk, LINLI_PK_BYTES) == 0)
         return s_fail(p, "this key is also a child on line %u", c->children[j].line);
   }
+  if ((c->http_tls_cert[0] != '\0') != (c->http_tls_key[0] != '\0')) {
+    p->line = p->seen_line[c->http_tls_cert[0] ? S_K_HTTP_CERT : S_K_HTTP_KEY];
+    return s_fail(p, "http_tls_cert and http_tls_key go together: set both or neither");
+  }
   if (c->role == LROLE_DEVICE && c->listen[0]) {
     p->line = p->seen_line[S_K_LISTEN];
     return s_fail(p, "a device does not listen");
@@ -624,6 +675,7 @@ config_parse(lconfig **out, const char *path, const char *text, size_t n, lerr *
   s_parser p = {.c = c, .path = path, .line = 0, .e = e};
   c->log_level = LLOG_INFO;
   c->ahead_ms = LSTORE_AHEAD_MS;
+  c->session_idle_min = 30;
   int rc = 0;
   size_t plen = strlen(path);
   if (plen >= sizeof c->path) {

@@ -78,6 +78,16 @@
  *              directory's group.  `none`: the owner only (0600).
  *   metrics_listen  ADDRESS:PORT (IPv4): serve Prometheus metrics over
  *              HTTP at /metrics there (node/http.c).  Off by default.
+ *   http_listen  ADDRESS:PORT or PORT (127.0.0.1:PORT): serve the HTTP API
+ *              and the web interface there (node/api.c, docs/API.md); off
+ *              when not set.  An address other than 127.0.0.1 opens it to
+ *              the LAN.
+ *   http_tls_cert, http_tls_key  PEM files: the API speaks HTTPS only.
+ *   http_root  the web interface's files (default LINLI_WEB_ROOT: the
+ *              installed /usr/share/linli/web, or the source web/ in a
+ *              build tree).
+ *   session_idle  minutes a web session may stay idle before it ends and
+ *              its unlocked key is wiped (1 to 1440, default 30).
  *
  * Endpoints are tcp://HOST:PORT or ipc://PATH.  Any other key, a repeated
  * single-valued key, a malformed value or a key listed twice (as two
@@ -133,6 +143,12 @@ typedef struct lconfig {
                                           "none", or a group name */
   uint32_t metrics_addr;               /* IPv4, network order */
   uint16_t metrics_port;               /* 0: no metrics endpoint */
+  uint32_t http_addr;                  /* http_listen: IPv4, network order */
+  uint16_t http_port;                  /* 0: no HTTP API */
+  char http_tls_cert[LCONFIG_PATH_MAX]; /* "" when not set */
+  char http_tls_key[LCONFIG_PATH_MAX];
+  char http_root[LCONFIG_PATH_MAX];    /* "": LINLI_WEB_ROOT */
+  uint32_t session_idle_min;           /* session_idle, minutes */
   int link;                            /* enum llink_kind */
   uint32_t link_heartbeat_ms, link_resync_ms, link_data; /* 0: the link's */
   lconfig_peer *parents;

@@ -24,6 +24,7 @@
 #include "node/daemon.h"
 
 #include "crdt/hmap.h"
+#include "node/api.h"
 #include "node/http.h"
 #include "node/log.h"
 #include "node/replica.h"
@@ -87,6 +88,8 @@ typedef struct s_peer {
   uint64_t dup_at;                   /* child: last seen on two live connections */
   uint64_t bytes_in, bytes_out;      /* sync messages, since the node started */
   uint64_t refusals;                 /* times refused after bad data */
+  uint64_t refused_at;               /* wall time of the last refusal; 0: none */
+  char refused_why[200];             /* ... and its reason */
   char dup_address[LCONFIG_ENDPOINT_MAX]; /* ... the other connection's address */
   uint8_t rid[256];                  /* child: routing id of its connection */
   size_t rid_len;
@@ -130,6 +133,8 @@ struct ldaemon {
   uint64_t watchdog_ms, watchdog_at, status_at;
   char status[160];                        /* the last STATUS= sent to systemd */
   lhttp *http;                             /* the metrics endpoint, when configured */
+  lhttp *web;                              /* the HTTP API (http_listen) */
+  lapi *api;
   uint64_t ops_ingested;                   /* ops applied from peers since start */
   uint32_t version_min, version_max;       /* LINLI_TEST_PROTOCOL (0: this build's) */
   uint64_t commit_n, commit_us;            /* received messages that applied ops, and their time */
@@ -138,7 +143,8 @@ struct ldaemon {
 
 static volatile sig_atomic_t s_stop, s_reload;
 
-static int s_http(void *ctx, const char *path, lbuf *body, const char **ctype);
+static size_t s_http_limit(void *ctx, const char *method, const char *path);
+static void s_http(void *ctx, const lhttp_req *req, lhttp_resp *resp);
 
 static uint64_t
 s_now(void)
@@ -541,6 +547,8 @@ s_ban(ldaemon *d, s_peer *p, const lerr *e, uint64_t now)
               S_BAN_MS / 1000);
   s_drain(d, p, now);
   p->refusals++;
+  p->refused_at = now;
+  snprintf(p->refused_why, sizeof p->refused_why, "%.199s", e->msg);
   p->banned_until = now + S_BAN_MS;
   if (p->kind == LPEER_PARENT) {
     p->kick_at = now + S_KICK_DELAY_MS;
@@ -968,7 +976,7 @@ s_control(ldaemon *d, uint64_t now)
   } else {
     lbuf reply;
     lbuf_init(&reply);
-    d->exec(d->exec_ctx, d->s, zmq_msg_data(&m), zmq_msg_size(&m), &reply);
+    d->exec(d->exec_ctx, d->s, NULL, zmq_msg_data(&m), zmq_msg_size(&m), &reply);
     /* The command may have written: every session may have news. */
     s_news(d, NULL);
     s_flush_news(d, now);
@@ -1292,9 +1300,23 @@ daemon_new(ldaemon **out, const lconfig *cfg, lerr *e)
     goto fail;
   if ((rc = s_sockets(d, e)) != 0)
     goto fail;
-  if (cfg->metrics_port &&
-      (rc = http_start(&d->http, cfg->metrics_addr, cfg->metrics_port, s_http, d, e)) != 0)
-    goto fail;
+  if (cfg->metrics_port) {
+    lhttp_opts ho = {.addr = cfg->metrics_addr, .port = cfg->metrics_port, .what = "metrics"};
+    lhttp_handler hh = {.limit = s_http_limit, .serve = s_http, .ctx = d};
+    if ((rc = http_start(&d->http, &ho, &hh, e)) != 0)
+      goto fail;
+  }
+  if (cfg->http_port) {
+    lhttp_opts ho = {.addr = cfg->http_addr, .port = cfg->http_port,
+                     .tls_cert = cfg->http_tls_cert, .tls_key = cfg->http_tls_key,
+                     .what = "the HTTP API", .conn_limit = 64};
+    lhttp_handler hh;
+    if ((rc = api_new(&d->api, d, e)) != 0)
+      goto fail;
+    api_handler(d->api, &hh);
+    if ((rc = http_start(&d->web, &ho, &hh, e)) != 0)
+      goto fail;
+  }
   d->watchdog_ms = sdnotify_watchdog_ms();
   *out = d;
   return 0;
@@ -1335,6 +1357,8 @@ daemon_destroy(ldaemon **dp)
   s_close(&d->router_mon);
   s_close(&d->router);
   http_stop(&d->http);
+  http_stop(&d->web);
+  api_destroy(&d->api);
   s_close(&d->control);
   s_close(&d->zap);
   if (d->zctx)
@@ -1364,6 +1388,32 @@ lstore *
 daemon_store(ldaemon *d)
 {
   return d->s;
+}
+
+const lconfig *
+daemon_config(const ldaemon *d)
+{
+  return d->cfg;
+}
+
+int
+daemon_exec(ldaemon *d, const lident *as, const uint8_t *req, size_t n, lbuf *reply, lerr *e)
+{
+  if (d->exec == NULL)
+    return lerr_set(e, LINLI_EINVAL, "commands through the daemon are not available in this "
+                                     "build");
+  d->exec(d->exec_ctx, d->s, as, req, n, reply);
+  daemon_local_change(d);
+  if (reply->oom)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory for the command's answer");
+  return 0;
+}
+
+void
+daemon_local_change(ldaemon *d)
+{
+  s_news(d, NULL);
+  s_flush_news(d, s_now());
 }
 
 void
@@ -1401,6 +1451,11 @@ daemon_peer_status(const ldaemon *d, ldaemon_peer_status **out, uint32_t *n, ler
     st->connected = p->connected && !st->banned;
     snprintf(st->address, sizeof st->address, "%s", p->address);
     st->duplicate_ms = p->dup_at;
+    st->refusals = p->refusals;
+    st->refused_ms = p->refused_at;
+    snprintf(st->refused_why, sizeof st->refused_why, "%s", p->refused_why);
+    st->bytes_in = p->bytes_in;
+    st->bytes_out = p->bytes_out;
     snprintf(st->duplicate_address, sizeof st->duplicate_address, "%s", p->dup_address);
     if (p->sess) {
       lsession_stat ss;
@@ -1590,17 +1645,37 @@ s_metrics(ldaemon *d, lbuf *b)
   return 0;
 }
 
-static int
-s_http(void *ctx, const char *path, lbuf *body, const char **ctype)
+void
+daemon_metrics(ldaemon *d, lbuf *b)
+{
+  s_metrics(d, b);
+}
+
+static size_t
+s_http_limit(void *ctx, const char *method, const char *path)
+{
+  (void)ctx;
+  (void)method;
+  (void)path;
+  return 0; /* no request bodies */
+}
+
+static void
+s_http(void *ctx, const lhttp_req *req, lhttp_resp *resp)
 {
   ldaemon *d = ctx;
-  if (strcmp(path, "/metrics") != 0) {
-    lbuf_put(body, "not found: the metrics are at /metrics\n", 39);
-    return 404;
+  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+    resp->status = 405;
+    lbuf_put(&resp->body, "only GET\n", 9);
+    return;
   }
-  *ctype = "text/plain; version=0.0.4; charset=utf-8";
-  s_metrics(d, body);
-  return 200;
+  if (strcmp(req->path, "/metrics") != 0) {
+    resp->status = 404;
+    lbuf_put(&resp->body, "not found: the metrics are at /metrics\n", 39);
+    return;
+  }
+  resp->ctype = "text/plain; version=0.0.4; charset=utf-8";
+  s_metrics(d, &resp->body);
 }
 
 /* ---- the loop ---- */
@@ -1681,7 +1756,7 @@ s_log_start(ldaemon *d)
 static int
 s_items(ldaemon *d, lerr *e)
 {
-  uint32_t n = 2 + (d->router ? 2 : 0) + 2 * d->nparents + (d->http ? 1 : 0);
+  uint32_t n = 2 + (d->router ? 2 : 0) + 2 * d->nparents + (d->http ? 1 : 0) + (d->web ? 1 : 0);
   zmq_pollitem_t *items = calloc(n, sizeof *items);
   if (items == NULL)
     return lerr_set(e, LINLI_ENOMEM, "out of memory");
@@ -1698,6 +1773,8 @@ s_items(ldaemon *d, lerr *e)
   }
   if (d->http)
     items[k++] = (zmq_pollitem_t){.socket = NULL, .fd = http_fd(d->http), .events = ZMQ_POLLIN};
+  if (d->web)
+    items[k++] = (zmq_pollitem_t){.socket = NULL, .fd = http_fd(d->web), .events = ZMQ_POLLIN};
   free(d->items);
   d->items = items;
   d->nitems = n;
@@ -1758,6 +1835,16 @@ s_reload_config(ldaemon *d, uint64_t now)
     log_warn("reload: metrics_listen changed; that takes effect at the next restart");
     nc->metrics_addr = oc->metrics_addr;
     nc->metrics_port = oc->metrics_port;
+  }
+  if (nc->http_addr != oc->http_addr || nc->http_port != oc->http_port ||
+      strcmp(nc->http_tls_cert, oc->http_tls_cert) != 0 ||
+      strcmp(nc->http_tls_key, oc->http_tls_key) != 0) {
+    log_warn("reload: http_listen or its certificate changed; that takes effect at the next "
+             "restart");
+    nc->http_addr = oc->http_addr;
+    nc->http_port = oc->http_port;
+    memcpy(nc->http_tls_cert, oc->http_tls_cert, sizeof nc->http_tls_cert);
+    memcpy(nc->http_tls_key, oc->http_tls_key, sizeof nc->http_tls_key);
   }
   if (nc->role != oc->role) {
     log_warn("reload: role changed from %s to %s; that takes effect at the next restart",
@@ -1951,6 +2038,14 @@ daemon_run(ldaemon *d, lerr *e)
       if (t < next - now)
         next = now + t;
     }
+    if (d->web) {
+      uint64_t t = http_timeout_ms(d->web);
+      if (t < next - now)
+        next = now + t;
+      t = api_timeout_ms(d->api);
+      if (t < next - now)
+        next = now + t;
+    }
     s_flush_news(d, now);
     for (uint32_t i = 0; i < d->npeers; i++) {
       uint64_t t = s_timers(d, &d->peers[i], now);
@@ -1983,6 +2078,10 @@ daemon_run(ldaemon *d, lerr *e)
     s_release_held(d, now);
     if (d->http)
       http_run(d->http);
+    if (d->web) {
+      http_run(d->web);
+      api_tick(d->api);
+    }
   }
   sdnotify("STOPPING=1");
   return rc;

@@ -55,9 +55,11 @@ typedef struct ldaemon ldaemon;
 /* Runs one control request (req[0..n), as the client sent it: input from
  * any member of the socket's group, checked by the hook) against the
  * daemon's open store and appends the whole answer to `reply`.  `ctx` is
- * what was given to daemon_set_exec.  The store must not be closed. */
-typedef void (*daemon_exec_fn)(void *ctx, lstore *s, const uint8_t *req, size_t n,
-                               lbuf *reply);
+ * what was given to daemon_set_exec.  `as` (NULL: the node's own key) is
+ * the identity the command signs its writes with: a person logged in
+ * through the HTTP API.  The store must not be closed. */
+typedef void (*daemon_exec_fn)(void *ctx, lstore *s, const lident *as, const uint8_t *req,
+                               size_t n, lbuf *reply);
 
 /* Opens the store named by `cfg` (borrowed: it must outlive the daemon),
  * reads the node's key, creates and binds every socket.  A store another
@@ -94,6 +96,21 @@ int daemon_bind_control(void *sock, const char *ep, gid_t gid, char *path, size_
                         lerr *e);
 
 lstore *daemon_store(ldaemon *d);
+const lconfig *daemon_config(const ldaemon *d);
+
+/* Runs a control request (docs/OPERATING.md, "The control socket")
+ * through the hook (daemon_exec_fn) as the HTTP API needs it: writes
+ * signed by `as`; the sessions are told of local changes afterwards.
+ * LINLI_EINVAL when no hook is installed. */
+int daemon_exec(ldaemon *d, const lident *as, const uint8_t *req, size_t n, lbuf *reply,
+                lerr *e);
+
+/* Local data changed outside a command (a write through the HTTP API):
+ * every session is told, so that the write reaches the peers at once. */
+void daemon_local_change(ldaemon *d);
+
+/* The Prometheus text of /metrics into b. */
+void daemon_metrics(ldaemon *d, lbuf *b);
 
 /* One peer as `linli status` shows it. */
 typedef struct ldaemon_peer_status {
@@ -114,6 +131,10 @@ typedef struct ldaemon_peer_status {
   uint64_t duplicate_ms;     /* wall time a second live connection with this key
                                 was last seen (two nodes, one identity); 0: never */
   char duplicate_address[LCONFIG_ENDPOINT_MAX]; /* the address of the other one */
+  uint64_t refusals;         /* times refused after bad data since the start */
+  uint64_t refused_ms;       /* wall time of the last refusal; 0: none */
+  char refused_why[200];     /* ... and why */
+  uint64_t bytes_in, bytes_out; /* sync messages since the start */
 } ldaemon_peer_status;
 
 /* Every configured peer, parents first, in configuration order.  *out is

@@ -217,3 +217,16 @@ lrecords_query(lstore *s, const lschema *sch, const lschema_type *t, const char 
   s_query_ctx x = {.sch = sch, .t = t, .w = w, .nw = nw, .cb = cb, .ctx = ctx};
   return lstore_scan(s, prefix, strlen(prefix), s_query_cb, &x, e);
 }
+
+void
+lrecords_item_label(char *out, size_t cap, const char *item, size_t n)
+{
+  if (n == 5 && memcmp(item, "count", 5) == 0)
+    snprintf(out, cap, "数量");
+  else if (n > 4 && memcmp(item, "sum:", 4) == 0)
+    snprintf(out, cap, "%.*s合计", (int)(n - 4), item + 4);
+  else if (n > 3 && memcmp(item, "by:", 3) == 0)
+    snprintf(out, cap, "%.*s", (int)(n - 3), item + 3);
+  else
+    snprintf(out, cap, "%.*s", (int)n, item);
+}

@@ -65,4 +65,8 @@ typedef int (*lrecords_agg_cb)(void *ctx, const lschema_type *t, const char *mon
                                const char *item, size_t ilen, int64_t v);
 int lrecords_aggregates(lstore *s, const char *prefix, lrecords_agg_cb cb, void *ctx, lerr *e);
 
+/* The label a report shows for an aggregate item: "count" is 数量,
+ * "sum:F" is F合计, "by:F=V" stays F=V. */
+void lrecords_item_label(char *out, size_t cap, const char *item, size_t n);
+
 #endif

@@ -290,3 +290,40 @@ Test(config, a_bad_link_setting_on_a_peer_line_names_the_line)
     cr_assert(strstr(e.msg, bad[i].why) != NULL, "%s: %s", bad[i].line, e.msg);
   }
 }
+
+Test(config, http_listen_takes_a_port_alone_or_an_address)
+{
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->http_port, 0);
+  cr_assert_eq(c->session_idle_min, 30);
+  config_destroy(&c);
+  cr_assert_eq(s_parse("http_listen = 8470\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->http_port, 8470);
+  cr_assert_eq(c->http_addr, inet_addr("127.0.0.1"));
+  config_destroy(&c);
+  cr_assert_eq(s_parse("http_listen = 0.0.0.0:8471\nsession_idle = 5\n", &c, &e), 0, "%s", e.msg);
+  cr_assert_eq(c->http_port, 8471);
+  cr_assert_eq(c->http_addr, inet_addr("0.0.0.0"));
+  cr_assert_eq(c->session_idle_min, 5);
+  config_destroy(&c);
+  cr_assert_neq(s_parse("http_listen = :80x\n", &c, &e), 0);
+  cr_assert(strstr(e.msg, "http_listen") != NULL, "%s", e.msg);
+  cr_assert_neq(s_parse("session_idle = 0\n", &c, &e), 0);
+  cr_assert(strstr(e.msg, "session_idle") != NULL, "%s", e.msg);
+}
+
+Test(config, http_paths_are_relative_to_the_file_and_tls_takes_both)
+{
+  lconfig *c;
+  lerr e = {0};
+  cr_assert_eq(s_parse("http_root = web\nhttp_tls_cert = c.pem\nhttp_tls_key = /k/k.pem\n", &c, &e),
+               0, "%s", e.msg);
+  cr_assert_str_eq(c->http_root, "/etc/linli/web");
+  cr_assert_str_eq(c->http_tls_cert, "/etc/linli/c.pem");
+  cr_assert_str_eq(c->http_tls_key, "/k/k.pem");
+  config_destroy(&c);
+  cr_assert_neq(s_parse("http_tls_cert = c.pem\n", &c, &e), 0);
+  cr_assert(strstr(e.msg, "http_tls_key") != NULL, "%s", e.msg);
+}

@@ -58,7 +58,7 @@ s_run(const lbuf *req, answer *a)
   lbuf reply;
   lbuf_init(&reply);
   memset(a, 0, sizeof *a);
-  cli_exec(NULL, s_store, req->p, req->len, &reply);
+  cli_exec(NULL, s_store, NULL, req->p, req->len, &reply);
   cr_assert(!reply.oom);
   mpr r;
   uint32_t top, on, en;

@@ -155,6 +155,10 @@ int
 cli_identity(lstore *s, lident *id)
 {
   lerr e = {0};
+  if (cli_exec_as() != NULL) {
+    *id = *cli_exec_as();
+    return CLI_OK;
+  }
   if (lstore_identity(s, id, &e) != 0) {
     ident_wipe(id);
     return cli_fail_e(&e);

@@ -163,8 +163,11 @@ int cli_file_local_done(const char *path, const char *local, mode_t mode, lerr *
  * decodes a typed request, runs the command against the daemon's store
  * with what it prints captured and its files served from the request, and
  * encodes the answer.  `ctx` is the ldaemon, whose peers `status` then
- * shows. */
-void cli_exec(void *ctx, lstore *s, const uint8_t *req, size_t n, lbuf *reply);
+ * shows.  `as` (may be NULL) is the identity the command signs with instead
+ * of the node's (a person logged in through the HTTP API): cli_identity
+ * gives it while the command runs. */
+void cli_exec(void *ctx, lstore *s, const lident *as, const uint8_t *req, size_t n,
+              lbuf *reply);
 
 /* When a daemon serves the data directory, sends the command to it as a
  * typed request with the contents of its input files, writes the files the
@@ -195,6 +198,9 @@ extern void *cli_daemon;
 void cli_print_peers(FILE *f, jw *w);
 /* The daemon's store while cli_exec runs, else NULL. */
 lstore *cli_shared_store(void);
+/* The identity cli_exec was asked to sign as (a person logged in through
+ * the HTTP API), else NULL: cli_identity then gives it. */
+const lident *cli_exec_as(void);
 /* Loads the node's secret key from the open store (CLI_FAIL after printing
  * the error).  The caller wipes it with ident_wipe(). */
 int cli_identity(lstore *s, lident *id);

@@ -909,21 +909,6 @@ typedef struct s_report {
   uint64_t rows;
 } s_report;
 
-/* "count" is 数量, "sum:F" is F合计, "by:F=V" stays F=V: the zh label of an
- * aggregate item. */
-static void
-s_item_label(char *out, size_t cap, const char *item, size_t n)
-{
-  if (n == 5 && memcmp(item, "count", 5) == 0)
-    snprintf(out, cap, "数量");
-  else if (n > 4 && memcmp(item, "sum:", 4) == 0)
-    snprintf(out, cap, "%.*s合计", (int)(n - 4), item + 4);
-  else if (n > 3 && memcmp(item, "by:", 3) == 0)
-    snprintf(out, cap, "%.*s", (int)(n - 3), item + 3);
-  else
-    snprintf(out, cap, "%.*s", (int)n, item);
-}
-
 static int
 s_report_row(void *ctx, const lschema_type *t, const char *month, const char *item, size_t ilen,
              int64_t v)
@@ -934,7 +919,7 @@ s_report_row(void *ctx, const lschema_type *t, const char *month, const char *it
   if (x->month != NULL ? strcmp(x->month, month) != 0 : month[0] != '\0')
     return 0;
   char label[600];
-  s_item_label(label, sizeof label, item, ilen);
+  lrecords_item_label(label, sizeof label, item, ilen);
   x->rows++;
   if (x->c->json) {
     jw_obj_begin(&x->w);

@@ -44,11 +44,18 @@
 
 void *cli_daemon;
 static lstore *s_shared;
+static const lident *s_signer;
 
 lstore *
 cli_shared_store(void)
 {
   return s_shared;
+}
+
+const lident *
+cli_exec_as(void)
+{
+  return s_signer;
 }
 
 void
@@ -165,7 +172,7 @@ s_decode(mpr *r, larena *a, cli *c, const char **opts, const char **vals, uint32
 }
 
 void
-cli_exec(void *ctx, lstore *s, const uint8_t *req, size_t n, lbuf *reply)
+cli_exec(void *ctx, lstore *s, const lident *as, const uint8_t *req, size_t n, lbuf *reply)
 {
   mpr r;
   uint32_t top;
@@ -224,6 +231,7 @@ cli_exec(void *ctx, lstore *s, const uint8_t *req, size_t n, lbuf *reply)
   stdout = fo;
   stderr = fe;
   s_shared = s;
+  s_signer = as;
   cli_daemon = ctx;
   cli_files_serve(&in, &out);
   int rc = CLI_OK;
@@ -237,6 +245,7 @@ cli_exec(void *ctx, lstore *s, const uint8_t *req, size_t n, lbuf *reply)
   stdout = so;
   stderr = se;
   s_shared = NULL;
+  s_signer = NULL;
   cli_daemon = NULL;
   fclose(fo);
   fclose(fe);
