@@ -616,7 +616,7 @@ function peerCard(x) {
       h('tr', {}, h('th', {}, t('sync_last')), h('td', {class: 'last-sync'}, x.last_sync ?
         fmtTime(x.last_sync) + (x.last_sync_age_s !== null && x.last_sync_age_s !== undefined ? '（' + t('sync_ago', {t: fmtDuration(x.last_sync_age_s)}) + '）' : '') :
         t('sync_never'))),
-      h('tr', {}, h('th', {}, t('hist_what')), h('td', {class: 'lack'}, lack.join('；') || '—')),
+      h('tr', {}, h('th', {}, t('sync_lack')), h('td', {class: 'lack'}, lack.join('；') || '—')),
       h('tr', {}, h('th', {}, t('sync_clock')), h('td', {class: 'clock' + (clockWarn ? ' bad' : '')}, clock + (clockWarn ? '（' + t('sync_clock_warn') + '）' : ''))),
       h('tr', {}, h('th', {}, t('sync_endpoint')), h('td', {class: 'mono'}, x.endpoint || '—',
         ' · ', t('sync_bytes', {i: fmtBytes(x.bytes_in || 0), o: fmtBytes(x.bytes_out || 0)})))),
