@@ -492,8 +492,8 @@ route(/^\/charity$/, async (main, args, params, stale) => {
     h('div', {class: 'balance'}, t('charity_balance'), h('b', {id: 'charity-balance'}, fenToYuan((inc - out).toString()) + ' 元'))));
   main.appendChild(h('table', {class: 'grid', id: 'ledger'},
     h('thead', {}, h('tr', {}, h('th', {}, fieldLabel('日期', T.type.fields['日期'])), h('th', {}, fieldLabel('类别', kf)),
-      h('th', {}, fieldLabel('摘要', T.type.fields['摘要'])), h('th', {class: 'num'}, t('charity_income') + '（元）'),
-      h('th', {class: 'num'}, t('charity_expense') + '（元）'), h('th', {class: 'num'}, t('charity_running') + '（元）'))),
+      h('th', {}, fieldLabel('摘要', T.type.fields['摘要'])), h('th', {class: 'num'}, t('charity_in_col') + '（元）'),
+      h('th', {class: 'num'}, t('charity_out_col') + '（元）'), h('th', {class: 'num'}, t('charity_running') + '（元）'))),
     h('tbody', {}, rows)));
   if (!items.length) main.appendChild(h('p', {class: 'muted'}, t('list_empty')));
   if (canWrite('charity')) {
