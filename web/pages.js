@@ -700,7 +700,8 @@ route(/^\/password$/, async (main) => {
     if (n1.value.length < 8) { err.textContent = t('pw_short'); return; }
     if (n1.value !== n2.value) { err.textContent = t('pw_mismatch'); return; }
     try {
-      await API.post('password', {old: old.value, new: n1.value});
+      /* a wrong old password is the answer here, not a session that ended */
+      await API.call('POST', 'password', {old: old.value, new: n1.value}, {login: true});
       old.value = n1.value = n2.value = '';
       ok.textContent = t('pw_done');
     } catch (e) { err.textContent = e.status === 401 ? t('login_wrong') : e.text(); }

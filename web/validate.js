@@ -92,7 +92,7 @@ function checkValue(name, field, raw, opts) {
       return {value: text};
     case 'resident_id': {
       const id = text.length === 18 ? text.slice(0, 17) + text[17].toUpperCase() : text;
-      if (!/^\d{17}[\dX]$/.test(id)) return {error: t('err_rid_form', {f: label})};
+      if (!/^\d{17}.$/.test(id)) return {error: t('err_rid_form', {f: label})};
       if (!dateOk(+id.slice(6, 10), +id.slice(10, 12), +id.slice(12, 14))) {
         return {error: t('err_rid_date', {f: label})};
       }

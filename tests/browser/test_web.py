@@ -354,6 +354,56 @@ def field_error(d, form_sel, field):
     return css(d, '%s [data-error-for="%s"]' % (form_sel, field)).text.strip()
 
 
+# (type, field, value): values the page's checks and the node's schema
+# checks must judge alike, written with linli put as records of their own
+AGREE = [
+    ('居民', '身份证号', '11010519491231002X'), ('居民', '身份证号', '11010519491231002x'),
+    ('居民', '身份证号', '110105194912310021'), ('居民', '身份证号', '110105194913310020'),
+    ('居民', '身份证号', '1101051949123100'), ('居民', '身份证号', '11010519491231002Y'),
+    ('居民', '电话', '13812345678'), ('居民', '电话', '12345'), ('居民', '电话', '0512-65231234'),
+    ('居民', '电话', '051265231234'), ('居民', '电话', '0512-123'), ('居民', '电话', '12812345678'),
+    ('居民', '电话', '１３８１２３４５６７８'),
+    ('居民', '出生日期', '2024-02-29'), ('居民', '出生日期', '2026-02-29'), ('居民', '出生日期', '1899-12-31'),
+    ('居民', '出生日期', '2026-13-01'), ('居民', '出生日期', '２０２６－１１－３０'), ('居民', '出生日期', '2026-1-5'),
+    ('居民', '性别', '男'), ('居民', '性别', 'f'), ('居民', '性别', '其他'),
+    ('志愿服务', '时长分钟', '5'), ('志愿服务', '时长分钟', '+5'), ('志愿服务', '时长分钟', '0'),
+    ('志愿服务', '时长分钟', '-3'), ('志愿服务', '时长分钟', '1.5'), ('志愿服务', '时长分钟', '１２'),
+]
+BASE_FIELDS = {'居民': ['姓名=核对'], '志愿服务': ['志愿者=核对', '日期=2026-11-30']}
+
+
+def validation_agrees(d):
+    """The page's checks (validate.js) and the node's (crdt/schema.c) agree
+    on every value of AGREE; money typed in yuan becomes fen."""
+    script = ('const f = APP.schema.types[arguments[0]].fields[arguments[1]];'
+              'const r = checkValue(arguments[1], f, arguments[2], {});'
+              'return r.error ? "refused: " + r.error : "accepted";')
+    coll = {'居民': 'res', '志愿服务': 'vol'}
+    differ = []
+    for i, (ty, field, value) in enumerate(AGREE):
+        page = d.execute_script(script, ty, field, value)
+        rc, _, err = run('shilu', 'put', '%s/check%02d' % (coll[ty], i), *(BASE_FIELDS[ty] + ['%s=%s' % (field, value)]),
+                         check=False)
+        node = 'accepted' if rc == 0 else 'refused'
+        if page.split(':')[0] != node:
+            differ.append('%s %s=%s: page %s, node %s %s' % (ty, field, value, page, node, err.strip()))
+    if differ:
+        fail('the page and the node judge values differently:\n  ' + '\n  '.join(differ))
+    for yuan, fen in (('120.50', '12050'), ('120.5', '12050'), ('0.07', '7'), ('1200', '120000'),
+                      ('１２０．５', '12050')):
+        got = d.execute_script('return checkValue("金额分", APP.schema.types["慈善"].fields["金额分"],'
+                               ' arguments[0], {}).value || null;', yuan)
+        if got != fen:
+            fail('%s 元 became %r fen, not %s' % (yuan, got, fen))
+    for bad in ('1.234', '-5', 'abc'):
+        got = d.execute_script('return checkValue("金额分", APP.schema.types["慈善"].fields["金额分"],'
+                               ' arguments[0], {}).error || null;', bad)
+        if not got:
+            fail('%s 元 was not refused' % bad)
+    ok('the page and the node judge %d values of resident_id, phone, date, enum and integer alike; '
+       'yuan become fen' % len(AGREE))
+
+
 def steps(d):
     base = 'http://127.0.0.1:%d' % ST['shilu']['http']
 
@@ -433,6 +483,8 @@ def steps(d):
     if '-100' in run('shilu', 'get', key):
         fail('the refused decrement was written: %s' % run('shilu', 'get', key))
     ok("the server's 422 for points below 0 shown under 诚信积分: %s" % smsg)
+
+    validation_agrees(d)
 
     # the requests board: 受理 -> 办理中
     goto(d, base, '/requests')
