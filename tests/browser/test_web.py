@@ -42,6 +42,7 @@ SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 DEADLINE_S = int(os.environ.get('LINLI_BROWSER_DEADLINE', '270'))
 PASSWORD = 'ShiLu-2026-clerk'
 USER = '王芳'
+STREET_USER = '刘洁'
 
 
 def log(msg):
@@ -255,7 +256,10 @@ def setup():
     run('gusu', 'schema', 'publish', os.path.join(SRC, 'deploy', 'schemas', 'community.json'))
     # a request to move on the board, written before the node runs
     run('shilu', 'put', 'req/2026-001', '事项=小区晾衣架', '提出人=张建国', '日期=2026-11-03', '状态=受理')
+    # and a decision-day item to vote on
+    run('shilu', 'put', 'vote/2026-12-10', '议题=加装电梯', '日期=2026-12-10')
     add_user('shilu', USER, 'admin', PASSWORD)
+    add_user('jinchang', STREET_USER, 'clerk', PASSWORD)
     ok('three stations under a trust root, the community schema published, a person account at the village')
 
     def conf_gusu():
@@ -266,19 +270,23 @@ def setup():
 
     def conf_jinchang():
         ST['jinchang']['port'] = free_port()
+        ST['jinchang']['http'] = free_port()
         return ('name = 金阊街道\nrole = street\ndata = %s\nlisten = tcp://127.0.0.1:%d\n'
-                'parent = tcp://127.0.0.1:%d %s 姑苏区\nchild = %s 石路社区\n' %
+                'parent = tcp://127.0.0.1:%d %s 姑苏区\nchild = %s 石路社区\n'
+                'http_listen = 127.0.0.1:%d\nhttp_root = %s\n' %
                 (os.path.join(T, 'jinchang'), ST['jinchang']['port'], ST['gusu']['port'], ST['gusu']['pk'],
-                 ST['shilu']['pk']))
+                 ST['shilu']['pk'], ST['jinchang']['http'], os.path.join(SRC, 'web')))
     node_start('jinchang', conf_jinchang)
 
     def conf_shilu():
-        ST['shilu']['http'] = free_port()
+        # kept across a restart, so that the page's origin stays the same
+        ST['shilu'].setdefault('http', free_port())
         return ('name = 石路社区\nrole = village\ndata = %s\n'
                 'parent = tcp://127.0.0.1:%d %s 金阊街道\nhttp_listen = 127.0.0.1:%d\nhttp_root = %s\n' %
                 (os.path.join(T, 'shilu'), ST['jinchang']['port'], ST['jinchang']['pk'], ST['shilu']['http'],
                  os.path.join(SRC, 'web')))
     node_start('shilu', conf_shilu)
+    ST['shilu']['conf'] = conf_shilu
 
     def connected():
         j = json.loads(run('shilu', '--json', 'status'))
@@ -507,6 +515,46 @@ def steps(d):
     shot(d, '07-requests-changed')
     ok('a request moved from 受理 to 办理中 with a progress note; linli get shows both')
 
+    # decision day: a member's vote, then changed (one vote per member)
+    goto(d, base, '/vote/vote/2026-12-10')
+    wait_for(d, EC.presence_of_element_located((By.ID, 'vote-member')), 'the vote entry form')
+    loaded(d)
+
+    def vote(member, choice):
+        css(d, '#vote-member').send_keys(member)
+        css(d, '#vote-form input[name=choice][value="%s"]' % choice).click()
+        css(d, '#vote-form button[type=submit]').click()
+        visible_text(d, '#vote-form .form-ok', member, 'the vote of %s recorded' % member)
+    vote('周慧', '赞成')
+    vote('钱伟', '赞成')
+    vote('周慧', '反对')
+    tally = css(d, '#vote-tally').text
+    if not re.search(r'赞成\s*1\b', tally) or not re.search(r'反对\s*1\b', tally):
+        fail('the tally after three votes: %s' % tally)
+    got = run('shilu', 'get', 'vote/2026-12-10')
+    if not re.search(r'赞成.*钱伟', got) or re.search(r'赞成.*周慧', got) or not re.search(r'反对.*周慧', got):
+        fail('linli get vote/2026-12-10 after the votes: %s' % got)
+    shot(d, '08-vote')
+    ok('decision day: votes entered, a changed vote moves the member, the tally shows 赞成 1 反对 1')
+
+    # the charity ledger: an amount typed in yuan is stored in fen; the balance
+    goto(d, base, '/charity')
+    cf = '#charity-form'
+    wait_for(d, EC.presence_of_element_located((By.CSS_SELECTOR, cf)), 'the charity form')
+    if not css(d, '#charity-form').find_element(By.XPATH, '..').get_attribute('open'):
+        css(d, 'details.card summary').click()
+    css(d, cf + ' [name="日期"]').send_keys('2026-12-01')
+    Select(css(d, cf + ' select[name="类别"]')).select_by_value('收入')
+    css(d, cf + ' [name="金额分"]').send_keys('120.5')
+    css(d, cf + ' [name="摘要"]').send_keys('居民捐款')
+    css(d, cf + ' button[type=submit]').click()
+    visible_text(d, '#charity-balance', '120.50', 'the balance after one income of 120.50 元')
+    got = run('shilu', 'query', '慈善', '--csv')
+    if '12050' not in got:
+        fail('the charity entry is not 12050 fen: %s' % got)
+    shot(d, '09-charity')
+    ok('charity ledger: 120.5 元 typed, 12050 fen stored, balance 120.50 元')
+
     # the report and its CSV
     goto(d, base, '/reports')
     visible_text(d, '#report-hh', '数量', 'the household report')
@@ -514,7 +562,7 @@ def steps(d):
     rep = css(d, '#report-hh').text
     if not re.search(r'数量\s+1\b', rep):
         fail('the household report does not count 1: %s' % rep)
-    shot(d, '08-reports')
+    shot(d, '10-reports')
     css(d, '#csv-hh').click()
     path = None
     end = time.time() + WAIT
@@ -545,21 +593,21 @@ def steps(d):
     visible_text(d, peer, '已连接', 'the street shown connected on the sync page')
     visible_text(d, peer, '上级', 'the street shown as the parent')
     wait_for(d, lambda x: '从未同步' not in css(x, peer).text, 'a last sync time for the street')
-    shot(d, '09-sync')
+    shot(d, '11-sync')
     ok('the sync page shows 金阊街道 as a connected parent with its last sync: %s'
        % css(d, peer + ' .last-sync').text)
 
     # the other main pages, for the screenshots, each rendered without an error
-    for route, name, sel in (('/list/hh', '10-households', '#list'), ('/votes', '11-votes', 'main h1'),
-                             ('/charity', '12-charity', '#charity-summary'), ('/users', '13-users', '#users'),
-                             ('/types', '14-types', 'main .tiles')):
+    for route, name, sel in (('/list/hh', '12-households', '#list'), ('/votes', '13-votes', 'main h1'),
+                             ('/users', '14-users', '#users'),
+                             ('/types', '15-types', 'main .tiles')):
         goto(d, base, route)
         wait_for(d, EC.presence_of_element_located((By.CSS_SELECTOR, sel)), 'the page %s' % route)
         loaded(d)
         if d.find_elements(By.CSS_SELECTOR, 'main .error-box'):
             fail('page %s shows an error: %s' % (route, css(d, 'main .error-box').text))
         shot(d, name)
-    ok('households, votes, charity, users and types pages render')
+    ok('households, votes, users and types pages render')
 
     # English, then back
     css(d, '#lang').click()
@@ -568,12 +616,47 @@ def steps(d):
     visible_text(d, '#nav', '户籍', 'the navigation in Chinese again')
     ok('the language switch changes every label and back')
 
+    # a session that ended (the node restarted: sessions live in its memory)
+    node_stop('shilu')
+    node_start('shilu', ST['shilu']['conf'])
+    goto(d, base, '/list/hh')
+    visible_text(d, '#login-notice', '登录已过期', 'the login page once the session ended')
+    shot(d, '16-session-ended')
+    css(d, '#login-user').send_keys(USER)
+    css(d, '#login-password').send_keys(PASSWORD)
+    css(d, '#login-submit').click()
+    visible_text(d, '#station', '石路社区', 'the home page after logging in again')
+    ok('a session that ended leads to the login page with 登录已过期; logging in again works')
+
     # logout: back to the login page, and the session is gone
     css(d, '#logout').click()
     visible_text(d, '#login-notice', '已退出登录', 'the login page after logout')
     goto(d, base, '/list/hh')
     wait_for(d, EC.presence_of_element_located((By.ID, 'login-form')), 'the login page for a page after logout')
     ok('logout leads to the login page, and so does any page afterwards')
+
+    # the street's report: its village and the street's total
+    sbase = 'http://127.0.0.1:%d' % ST['jinchang']['http']
+    d.get(sbase + '/')
+    wait_for(d, EC.presence_of_element_located((By.ID, 'login-user')), "the street's login form")
+    css(d, '#login-user').send_keys(STREET_USER)
+    css(d, '#login-password').send_keys(PASSWORD)
+    css(d, '#login-submit').click()
+    visible_text(d, '#station', '金阊街道', "the street's home page")
+
+    def street_counts():
+        goto(d, sbase, '/reports?type=户')
+        visible_text(d, '#report-hh', '数量', "the street's household report")
+        loaded(d)
+        return css(d, '#report-hh').text
+    if not poll(30, lambda: re.search(r'数量\s+1\s+1\b', street_counts())):
+        fail("the street's report does not count the village's household and the total: %s"
+             % css(d, '#report-hh').text)
+    heads = [e.text for e in d.find_elements(By.CSS_SELECTOR, '#report-hh thead th')]
+    if not any('石路社区' in h for h in heads) or not any('金阊街道' in h and '合计' in h for h in heads):
+        fail("the street's report columns: %s" % heads)
+    shot(d, '17-street-report')
+    ok("the street's report shows 石路社区 and the street's total (%s)" % ' | '.join(heads))
 
     errors = [e for e in d.get_log('browser') if e.get('level') == 'SEVERE' and
               'status of 401' not in e.get('message', '') and 'status of 422' not in e.get('message', '')]
