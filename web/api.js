@@ -71,6 +71,12 @@ class ApiError extends Error {
   text() {
     if (this.code === 'network') return t('err_network');
     if (this.code === 'csrf') return t('err_csrf');
+    /* a schema refusal's Chinese line is short; the English one names the
+       value, the expected type and an example: show both */
+    if (this.code === 'invalid' && I18N.lang === 'zh' && this.message_zh && this.message &&
+        this.message !== this.message_zh) {
+      return this.message_zh + '（' + this.message + '）';
+    }
     return errorText({message: this.message, message_zh: this.message_zh, code: this.code}) ||
       t('err_server');
   }

@@ -704,7 +704,9 @@ route(/^\/password$/, async (main) => {
       await API.call('POST', 'password', {old: old.value, new: n1.value}, {login: true});
       old.value = n1.value = n2.value = '';
       ok.textContent = t('pw_done');
-    } catch (e) { err.textContent = e.status === 401 ? t('login_wrong') : e.text(); }
+    } catch (e) {
+      err.textContent = e.status === 401 || (e.status === 403 && e.field === 'old') ? t('pw_wrong_old') : e.text();
+    }
   });
   main.appendChild(form);
 });
