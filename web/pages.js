@@ -239,9 +239,14 @@ route(/^\/new\/([^/]+)$/, async (main, [coll], params) => {
   if (!canWrite(coll)) { main.appendChild(h('p', {class: 'notice'}, t('read_only'))); return; }
   const preset = {};
   for (const [k, v] of params.entries()) if (T.type.fields[k]) preset[k] = v;
-  main.appendChild(h('section', {class: 'card'}, recordForm({typeName: T.name, type: T.type, record: null,
-    preset: Object.keys(preset).length ? preset : null,
-    onSaved: (rec) => setTimeout(() => go(recHref(rec).slice(1)), 600)})));
+  const back = preset['户'] ? '/hh/' + preset['户'] : null;
+  main.appendChild(h('section', {class: 'card'},
+    Object.entries(preset).map(([k, v]) => h('p', {class: 'preset'}, fieldLabel(k, T.type.fields[k]) + '：',
+      k === '户' ? h('a', {href: '#' + back}, v) : v)),
+    recordForm({typeName: T.name, type: T.type, record: null,
+      preset: Object.keys(preset).length ? preset : null,
+      /* from a household's page, back to it */
+      onSaved: (rec) => setTimeout(() => go(back || recHref(rec).slice(1)), 600)})));
 });
 
 /* ---- one record (any type) ---- */
