@@ -239,7 +239,7 @@ route(/^\/new\/([^/]+)$/, async (main, [coll], params) => {
   if (!canWrite(coll)) { main.appendChild(h('p', {class: 'notice'}, t('read_only'))); return; }
   const preset = {};
   for (const [k, v] of params.entries()) if (T.type.fields[k]) preset[k] = v;
-  const back = preset['户'] ? '/hh/' + preset['户'] : null;
+  const back = params.get('_hh') ? '/hh/' + params.get('_hh') : preset['户'] ? '/hh/' + preset['户'] : null;
   main.appendChild(h('section', {class: 'card'},
     Object.entries(preset).map(([k, v]) => h('p', {class: 'preset'}, fieldLabel(k, T.type.fields[k]) + '：',
       k === '户' ? h('a', {href: '#' + back}, v) : v)),
@@ -305,7 +305,7 @@ route(/^\/hh\/(.+)$/, async (main, [rel], params, stale) => {
   }
   if (stale()) return;
   const newLink = (coll, label, extra) => canWrite(coll) && typeOf(coll) ?
-    h('a', {class: 'button small', href: '#/new/' + coll + '?' + new URLSearchParams(Object.assign({'户': lk}, extra || {})).toString()}, label) : null;
+    h('a', {class: 'button small', href: '#/new/' + coll + '?' + new URLSearchParams(Object.assign({'户': lk, _hh: relKey(rec)}, extra || {})).toString()}, label) : null;
   const mini = (items, coll, cols) => items.length ? h('table', {class: 'grid'},
     h('tbody', {}, items.map((x) => h('tr', {}, h('td', {}, h('a', {href: recHref(x)}, keyId(x))),
       cols.map((c) => h('td', {}, showValue(typeOf(coll).type.fields[c], x.fields[c]))))))) : h('p', {class: 'muted'}, t('none'));
