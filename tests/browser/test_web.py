@@ -243,7 +243,7 @@ def certify(issuer, subject, role, prefix):
 
 
 def add_user(d, name, role, password):
-    run(d, 'user', 'add', name, '--role', role, '--password-stdin', stdin=(password + '\n').encode())
+    run(d, 'user', 'add', name, '--role', role, '--password-file', '-', stdin=(password + '\n').encode())
 
 
 def setup():
