@@ -85,7 +85,8 @@ async function historySection(rec) {
     } catch (e) {
       out.appendChild(errorBox(e));
     }
-  }}, t('audit_run'))), out);
+  }}, t('audit_run'))));
+  sec.appendChild(out);
   return sec;
 }
 

@@ -87,7 +87,8 @@ if not os.access(CHROMEDRIVER, os.X_OK):
     sys.exit(1)
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException, WebDriverException
+    from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                            TimeoutException, WebDriverException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
@@ -102,6 +103,8 @@ ENV = dict(os.environ)
 ENV['ASAN_OPTIONS'] = (ENV.get('ASAN_OPTIONS', '') + ':' if ENV.get('ASAN_OPTIONS') else '') + 'detect_leaks=1'
 ENV['UBSAN_OPTIONS'] = (ENV.get('UBSAN_OPTIONS', '') + ':' if ENV.get('UBSAN_OPTIONS') else '') + 'print_stacktrace=1'
 ENV['LC_ALL'] = 'C.UTF-8'
+# the stations keep Suzhou's time: every time shown carries +08:00
+ENV['TZ'] = 'Asia/Shanghai'
 
 T = tempfile.mkdtemp(prefix=NAME + '.')
 SHOTS = os.path.join(B, 'screenshots')
@@ -328,10 +331,13 @@ WAIT = 30
 
 def wait_for(d, cond, what, seconds=WAIT):
     try:
-        return WebDriverWait(d, seconds).until(cond)
+        return WebDriverWait(d, seconds, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                             ).until(cond)
     except TimeoutException:
         shot(d, 'failed')
-        fail('%s (waited %d s); page: %s' % (what, seconds, d.find_element(By.TAG_NAME, 'body').text[:600]))
+        main = d.find_elements(By.TAG_NAME, 'main')
+        text = main[0].text if main else d.find_element(By.TAG_NAME, 'body').text
+        fail('%s (waited %d s); the page ends: ...%s' % (what, seconds, text[-700:]))
 
 
 def css(d, sel):
@@ -472,7 +478,7 @@ def steps(d):
     # its signed history: the person, the time with its offset, verified
     visible_text(d, '#history', USER, "the person's name in the signed history")
     hist = css(d, '#history').text
-    if '✔' not in hist or not re.search(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC[+-]\d\d:\d\d\)', hist):
+    if '✔' not in hist or not re.search(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\+08:00\)', hist):
         fail('the history lacks a verified mark or a local time with its offset: %s' % hist[:400])
     css(d, '#audit').click()
     visible_text(d, '#audit-out', '审计通过', 'the audit of the household')
@@ -524,7 +530,7 @@ def steps(d):
         css(d, '#vote-member').send_keys(member)
         css(d, '#vote-form input[name=choice][value="%s"]' % choice).click()
         css(d, '#vote-form button[type=submit]').click()
-        visible_text(d, '#vote-form .form-ok', member, 'the vote of %s recorded' % member)
+        visible_text(d, '#vote-form .form-ok', '已登记 %s：%s' % (member, choice), 'the vote of %s recorded' % member)
     vote('周慧', '赞成')
     vote('钱伟', '赞成')
     vote('周慧', '反对')
