@@ -308,6 +308,9 @@ def browser():
     for f in os.listdir(DOWNLOADS):
         os.remove(os.path.join(DOWNLOADS, f))
     os.makedirs(SHOTS, exist_ok=True)
+    for f in os.listdir(SHOTS):
+        if f.endswith('.png'):
+            os.remove(os.path.join(SHOTS, f))
     o = webdriver.ChromeOptions()
     o.binary_location = CHROMIUM
     for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
