@@ -653,9 +653,9 @@ route(/^\/users$/, async (main, args, params, stale) => {
         } catch (e) { err.textContent = e.text(); }
       });
       return h('tr', {class: u.revoked ? 'revoked' : null},
-        h('td', {}, u.name), h('td', {}, t('role_' + u.role)), h('td', {class: 'mono'}, (u.key || '').slice(0, 16) + '…'),
+        h('td', {}, u.name), h('td', {}, t('role_' + u.role)), h('td', {class: 'mono'}, (u.key || '').slice(0, 12)),
         h('td', {}, fmtTime(u.not_after)),
-        h('td', {}, u.revoked ? t('users_revoked') : rv));
+        h('td', {}, u.revoked ? t('users_revoked') : u.name === API.session.user ? '' : rv));
     }))));
   const name = h('input', {type: 'text', id: 'u-name', name: 'name'});
   const role = h('select', {id: 'u-role', name: 'role'}, ['clerk', 'assessor', 'auditor', 'admin'].map((x) => h('option', {value: x}, t('role_' + x))));
