@@ -137,7 +137,7 @@ function recordForm(o) {
           const adds = [];
           for (const line of ta.value.split(/\n/)) {
             if (!line.trim()) continue;
-            const r = checkValue(name, f, line, {});
+            const r = checkValue(name, f, line.trim(), {});
             if (r.error) return r.error;
             if (!have.includes(r.value) && !adds.includes(r.value)) adds.push(r.value);
           }

@@ -582,8 +582,13 @@ route(/^\/sync$/, async (main, args, params, stale) => {
     clear(box);
     box.appendChild(h('p', {class: 'muted'}, t('station_time') + '：' + fmtTime(st.time)));
     const peers = p.peers || [];
+    /* the fork evidence the station holds is one list, not a peer's */
+    const forks = Array.isArray(p.forks) ? p.forks : null;
+    if (forks && forks.length) {
+      box.appendChild(h('section', {class: 'card bad-card', id: 'forks'}, h('h2', {}, t('sync_forks')), forkList(forks)));
+    }
     if (!peers.length) box.appendChild(h('p', {class: 'muted'}, t('sync_none')));
-    for (const x of peers) box.appendChild(peerCard(x));
+    for (const x of peers) box.appendChild(peerCard(x, !!forks));
   }
   await fill();
   const timer = setInterval(() => {
@@ -592,7 +597,12 @@ route(/^\/sync$/, async (main, args, params, stale) => {
   }, 10000);
 });
 
-function peerCard(x) {
+function forkList(forks) {
+  return h('ul', {class: 'bad'}, forks.map((f) =>
+    h('li', {}, t('sync_fork', {name: f.name || (f.author || '').slice(0, 12), seq: f.seq}))));
+}
+
+function peerCard(x, forksShown) {
   const lack = [];
   if (x.we_lack) lack.push(t('sync_we_lack', {n: x.we_lack}));
   if (x.they_lack) lack.push(t('sync_they_lack', {n: x.they_lack}));
@@ -607,13 +617,11 @@ function peerCard(x) {
   }
   const problems = [];
   if (x.duplicate) problems.push(h('p', {class: 'bad'}, t('sync_duplicate')));
-  if ((x.forks || []).length) {
-    problems.push(h('h3', {}, t('sync_forks')),
-      h('ul', {class: 'bad'}, x.forks.map((f) => h('li', {}, t('sync_fork', {name: f.name || (f.author || '').slice(0, 12), seq: f.seq})))));
-  }
+  if (!forksShown && (x.forks || []).length) problems.push(h('h3', {}, t('sync_forks')), forkList(x.forks));
   if ((x.refusals || []).length) {
     problems.push(h('h3', {}, t('sync_refusals')),
-      h('ul', {class: 'bad'}, x.refusals.map((r) => h('li', {}, t('sync_refusal', {time: fmtTime(r.time), reason: r.reason})))));
+      h('ul', {class: 'bad'}, x.refusals.map((r) => h('li', {}, t('sync_refusal', {time: fmtTime(r.time), reason: r.reason}),
+        r.count > 1 ? t('sync_times', {n: r.count}) : null))));
   }
   return h('article', {class: 'card peer ' + (x.connected ? 'online' : 'offline'), 'data-peer': x.name},
     h('h2', {}, x.name, ' ', h('span', {class: 'tag'}, t(x.direction === 'parent' ? 'sync_parent' : 'sync_child')), ' ',
