@@ -170,16 +170,17 @@ def node_log(n):
         return ''
 
 
-def node_start(n, conf_fn):
-    """Starts linli-node for station n with the config conf_fn(port...) returns;
-    a port found taken is retried with others.  Waits for 'started'."""
+def node_start(n, conf_fn, env=None):
+    """Starts linli-node for station n with the config conf_fn() returns (and
+    the variables env added to its environment); a port found taken is
+    retried with others.  Waits for 'started'."""
     for attempt in range(5):
         conf = conf_fn()
         with open(os.path.join(T, n + '.conf'), 'w', encoding='utf-8') as f:
             f.write(conf)
         logf = open(os.path.join(T, n + '.log'), 'ab')
         p = subprocess.Popen([NODE, '-c', os.path.join(T, n + '.conf')], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=logf, env=ENV,
+                             stdout=subprocess.DEVNULL, stderr=logf, env=dict(ENV, **(env or {})),
                              preexec_fn=_die_with_parent)
         logf.close()
         NODES[n] = p
@@ -639,17 +640,25 @@ def steps(d):
     visible_text(d, '#nav', '户籍', 'the navigation in Chinese again')
     ok('the language switch changes every label and back')
 
-    # a session that ended (the node restarted: sessions live in its memory)
+    # a session that ended: the node restarted (sessions live in its memory),
+    # then one left idle longer than the node allows (3 s here, the test
+    # suite's stand-in for session_idle)
     node_stop('shilu')
-    node_start('shilu', ST['shilu']['conf'])
-    goto(d, base, '/list/hh')
-    visible_text(d, '#login-notice', '登录已过期', 'the login page once the session ended')
-    shot(d, '16-session-ended')
-    css(d, '#login-user').send_keys(USER)
-    css(d, '#login-password').send_keys(PASSWORD)
-    css(d, '#login-submit').click()
-    visible_text(d, '#station', '石路社区', 'the home page after logging in again')
-    ok('a session that ended leads to the login page with 登录已过期; logging in again works')
+    node_start('shilu', ST['shilu']['conf'], {'LINLI_TEST_SESSION_IDLE_MS': '3000'})
+
+    def ended_then_login(what):
+        goto(d, base, '/list/hh')
+        visible_text(d, '#login-notice', '登录已过期', 'the login page once the session ended (%s)' % what)
+        shot(d, '16-session-ended')
+        css(d, '#login-user').send_keys(USER)
+        css(d, '#login-password').send_keys(PASSWORD)
+        css(d, '#login-submit').click()
+        visible_text(d, '#station', '石路社区', 'the home page after logging in again (%s)' % what)
+    ended_then_login('node restarted')
+    time.sleep(4.5)
+    ended_then_login('idle')
+    ok('a session ended by a restart and one ended by idling lead to the login page with 登录已过期; '
+       'logging in again works')
 
     # logout: back to the login page, and the session is gone
     css(d, '#logout').click()
