@@ -709,6 +709,8 @@ def steps(d):
     visible_text(d, '#station', '金阊街道', "the street's home page")
 
     def street_counts():
+        goto(d, sbase, '/')   # the same address again would not draw the page again
+        visible_text(d, '#station', '金阊街道', "the street's home page")
         goto(d, sbase, '/reports?type=户')
         visible_text(d, '#report-hh', '数量', "the street's household report")
         loaded(d)
