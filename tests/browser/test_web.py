@@ -486,6 +486,7 @@ def steps(d):
         fail('the history lacks a verified mark or a local time with its offset: %s' % hist[:400])
     css(d, '#audit').click()
     visible_text(d, '#audit-out', '审计通过', 'the audit of the household')
+    d.execute_script('arguments[0].scrollIntoView({block: "end"})', css(d, '#audit-out'))
     shot(d, '04-household')
     ok('the household page shows its signed history (%s, local time with offset, verified) and audit' % USER)
 
