@@ -129,6 +129,23 @@ route(/^\/$/, async (main) => {
   const s = API.session;
   main.appendChild(pageTitle(t('home_welcome', {user: s.user, role: t('role_' + s.role)})));
   if (st.recovering) main.appendChild(h('div', {class: 'error-box'}, t('station_recovering')));
+  const tiles = [['#/list/hh', 'nav_households'], ['#/requests', 'nav_requests'], ['#/votes', 'nav_votes'],
+    ['#/charity', 'nav_charity'], ['#/reports', 'nav_reports'], ['#/sync', 'nav_sync']];
+  main.appendChild(h('section', {class: 'card'}, h('h2', {}, t('home_quick')),
+    h('div', {class: 'tiles'}, tiles.map(([href, k]) => h('a', {class: 'tile', href}, t(k))))));
+  /* the sync state at a glance; the sync page has the details */
+  try {
+    const p = await API.get('peers');
+    if ((p.peers || []).length) {
+      main.appendChild(h('section', {class: 'card', id: 'home-peers'}, h('h2', {}, h('a', {href: '#/sync'}, t('sync_title'))),
+        h('ul', {}, p.peers.map((x) => h('li', {class: x.connected ? 'ok' : 'bad'},
+          x.name + '（' + t(x.direction === 'parent' ? 'sync_parent' : 'sync_child') + '）：' +
+          (x.connected ? t('sync_online') : t('sync_offline')) + '，' + t('sync_last') + ' ' +
+          (x.last_sync_age_s !== null && x.last_sync_age_s !== undefined ? t('sync_ago', {t: fmtDuration(x.last_sync_age_s)}) : t('sync_never')))))));
+    }
+  } catch (e) {
+    if (e.status === 401) throw e;
+  }
   main.appendChild(h('section', {class: 'card', id: 'station'}, h('h2', {}, t('station_title')),
     h('table', {class: 'kv'},
       h('tr', {}, h('th', {}, t('station_name')), h('td', {}, st.name)),
@@ -139,10 +156,6 @@ route(/^\/$/, async (main) => {
       h('tr', {}, h('th', {}, t('station_schema')), h('td', {}, String(st.schema_version))),
       h('tr', {}, h('th', {}, t('station_ops')), h('td', {}, String(st.ops))),
       h('tr', {}, h('th', {}, t('station_free')), h('td', {}, fmtBytes(st.free_bytes))))));
-  const tiles = [['#/list/hh', 'nav_households'], ['#/requests', 'nav_requests'], ['#/votes', 'nav_votes'],
-    ['#/charity', 'nav_charity'], ['#/reports', 'nav_reports'], ['#/sync', 'nav_sync']];
-  main.appendChild(h('section', {class: 'card'}, h('h2', {}, t('home_quick')),
-    h('div', {class: 'tiles'}, tiles.map(([href, k]) => h('a', {class: 'tile', href}, t(k))))));
 });
 
 /* ---- every type ---- */
