@@ -6,6 +6,9 @@
 #   sh deploy/install-deps.sh --fuzz that and clang with libFuzzer, for `make fuzz`
 set -e
 PKGS="build-essential cmake pkg-config libzmq3-dev librocksdb-dev libmsgpack-dev libsodium-dev libcriterion-dev libzstd-dev libjansson-dev libmicrohttpd-dev libsystemd-dev python3 openssl"
+# the browser test of the web interface (tests/browser/test_web.py): headless
+# Chromium driven by Selenium, and a Chinese font for its screenshots
+PKGS="$PKGS chromium chromium-driver python3-selenium fonts-wqy-microhei"
 if [ "${1:-}" = deb ]; then
   PKGS="dpkg-dev"
 fi

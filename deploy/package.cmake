@@ -6,7 +6,8 @@
 # bash completion, the documentation in /usr/share/doc/linli (README.md,
 # ARCHITECTURE.md, docs/*.md and deploy/README.md, with their places in the
 # tree kept so that their references hold) and the sample configurations
-# in /usr/share/doc/linli/examples.  /etc/linli is shipped empty: the
+# in /usr/share/doc/linli/examples, the web interface in
+# /usr/share/linli/web.  /etc/linli is shipped empty: the
 # samples are not conffiles, since a file there is a node that
 # linli-node@NAME would start, and an edited sample would make every
 # upgrade ask about it.  The maintainer scripts (deploy/debian/) create the
@@ -55,8 +56,6 @@ install(FILES ${CMAKE_BINARY_DIR}/pkg/changelog.gz ${LINLI_PKG_DIR}/copyright
 file(GLOB LINLI_DOCS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)
 install(FILES ${LINLI_DOCS} DESTINATION ${LINLI_DOC}/docs)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/README.md DESTINATION ${LINLI_DOC}/deploy)
-# The web interface linli-node serves (http_root's default).
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION share/linli/web)
 file(GLOB LINLI_SAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/deploy/linli-node.*.conf)
 install(FILES ${LINLI_SAMPLES} DESTINATION ${LINLI_DOC}/examples)
 

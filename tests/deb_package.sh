@@ -134,7 +134,7 @@ for f in /usr/share/man/man1/linli.1.gz /usr/share/man/man8/linli-node.8.gz \
     /usr/share/doc/linli/README.md /usr/share/doc/linli/docs/FORMAT.md \
     /usr/share/doc/linli/docs/PROTOCOL.md /usr/share/doc/linli/deploy/README.md \
     /usr/share/doc/linli/examples/linli-node.street.conf /usr/share/doc/linli/copyright \
-    /usr/share/doc/linli/docs/API.md /usr/share/linli/web/index.html; do
+    /usr/share/doc/linli/docs/API.md /usr/share/linli/web/index.html /usr/share/linli/web/app.js; do
   [ -f "$f" ] || fail "$f is not installed"
 done
 echo "ok - apt-get install: programs, user and group linli, /var/lib/linli 0750 linli:linli, docs, man pages, the web interface"
