@@ -56,6 +56,8 @@ install(FILES ${CMAKE_BINARY_DIR}/pkg/changelog.gz ${LINLI_PKG_DIR}/copyright
 file(GLOB LINLI_DOCS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)
 install(FILES ${LINLI_DOCS} DESTINATION ${LINLI_DOC}/docs)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/README.md DESTINATION ${LINLI_DOC}/deploy)
+# The web interface linli-node serves (http_root's default).
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION share/linli/web)
 file(GLOB LINLI_SAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/deploy/linli-node.*.conf)
 install(FILES ${LINLI_SAMPLES} DESTINATION ${LINLI_DOC}/examples)
 
