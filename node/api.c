@@ -276,7 +276,12 @@ s_key(s_req *x, const char *arg, bool prefix, char out[LINLI_KEY_MAX + 1])
       c++;
   }
   if (prefix) {
-    if (on > 0 && (out[on - 1] != '/' || key_check(out, on - 1, &e) != 0)) {
+    /* a prefix is checked as the key of a record just below it, so that a
+     * one-level prefix ("gusu/") passes as any deeper one does */
+    char probe[LINLI_KEY_MAX + 2];
+    if (on > 0)
+      snprintf(probe, sizeof probe, "%sx", out);
+    if (on > 0 && (out[on - 1] != '/' || key_check(probe, on + 1, &e) != 0)) {
       s_bad(x, "prefix '%.100s' is not a namespace level ending in '/' (e.g. hh/ or "
                "/gusu/jinchang/)", arg);
       return false;
@@ -290,8 +295,8 @@ s_key(s_req *x, const char *arg, bool prefix, char out[LINLI_KEY_MAX + 1])
   return true;
 }
 
-/* Whether the station may show what lies under the absolute key or
- * prefix `k`: its own namespace and what is below it (a street its
+/* Whether the station may show or write what lies under the absolute key
+ * or prefix `k`: its own namespace and what is below it (a street its
  * villages); 403 answered otherwise. */
 static bool
 s_scope(s_req *x, const char *k)
@@ -303,6 +308,46 @@ s_scope(s_req *x, const char *k)
                  "the stations below it",
               "不在本站的范围内：只能查看本站及下级站点的记录");
   return false;
+}
+
+/* The length of the namespace of record key k[0..n): what precedes its
+ * last two components (NAMESPACE/COLLECTION/ID, docs/SCHEMA.md); 0 for a
+ * key of fewer. */
+static size_t
+s_key_ns(const char *k, size_t n)
+{
+  size_t cut = 0;
+  for (int seen = 0; n > 0; n--)
+    if (k[n - 1] == '/' && ++seen == 2) {
+      cut = n;
+      break;
+    }
+  return cut;
+}
+
+/* Whether the station shows the record at absolute key[0..klen) whose
+ * namespace is key[0..ns_len): one of its own or below it, or one of the
+ * levels above it (the district's notices at a village, which sync sends
+ * down to every station), never a sibling's. */
+static bool
+s_readable(const s_req *x, const char *key, size_t klen, size_t ns_len)
+{
+  size_t n = strlen(x->ns);
+  return (klen >= n && memcmp(key, x->ns, n) == 0) ||
+         (ns_len <= n && memcmp(key, x->ns, ns_len) == 0);
+}
+
+/* s_readable for a key or prefix of the client's; 403 answered otherwise.
+ * A prefix above the station's namespace is allowed for listing, whose
+ * rows are each checked with s_readable. */
+static bool
+s_read_scope(s_req *x, const char *k, bool prefix)
+{
+  size_t kn = strlen(k), n = strlen(x->ns);
+  if (prefix ? (strncmp(k, x->ns, n) == 0 || (kn <= n && memcmp(k, x->ns, kn) == 0))
+             : s_readable(x, k, kn, s_key_ns(k, kn)))
+    return true;
+  return s_scope(x, k);
 }
 
 /* The key relative to the namespace, or absolute with a leading '/'. */
@@ -655,8 +700,9 @@ typedef struct s_list {
 static int
 s_list_row(void *ctx, const char *key, size_t klen, size_t ns_len, const rec *r)
 {
-  (void)ns_len;
   s_list *l = ctx;
+  if (!s_readable(l->x, key, klen, ns_len))
+    return 0;
   char k[LINLI_KEY_MAX + 1];
   snprintf(k, sizeof k, "%.*s", (int)klen, key);
   if (l->after != NULL && strcmp(k, l->after) <= 0)
@@ -698,16 +744,18 @@ s_wheres(s_req *x, const lschema_type *t, lschema_where *w, uint32_t *nw)
 }
 
 /* The `prefix` argument (default: the station's namespace), made
- * absolute and checked against the scope; false after answering. */
+ * absolute and checked against the scope (`above`: a level above the
+ * station's namespace is allowed too, for a listing that checks each row);
+ * false after answering. */
 static bool
-s_prefix_arg(s_req *x, char out[LINLI_KEY_MAX + 1])
+s_prefix_arg(s_req *x, char out[LINLI_KEY_MAX + 1], bool above)
 {
   const char *p = http_arg(x->req, "prefix");
   if (p == NULL || p[0] == '\0') {
     snprintf(out, LINLI_KEY_MAX + 1, "%s", x->ns);
     return true;
   }
-  return s_key(x, p, true, out) && s_scope(x, out);
+  return s_key(x, p, true, out) && (above ? s_read_scope(x, out, true) : s_scope(x, out));
 }
 
 static void
@@ -721,7 +769,7 @@ s_records_list(s_req *x, const char *coll)
   lschema_where w[16];
   uint32_t nw = 0;
   s_list l = {.x = x, .sch = sch, .limit = 50, .q = http_arg(x->req, "q")};
-  if (t == NULL || !s_prefix_arg(x, prefix) || !s_wheres(x, t, w, &nw))
+  if (t == NULL || !s_prefix_arg(x, prefix, true) || !s_wheres(x, t, w, &nw))
     goto done;
   const char *lim = http_arg(x->req, "limit");
   if (lim != NULL) {
@@ -757,7 +805,8 @@ done:
   schema_destroy(&sch);
 }
 
-/* The `key` argument made absolute and in scope; false after answering. */
+/* The `key` argument of a read, made absolute and readable here
+ * (s_readable); false after answering. */
 static bool
 s_key_arg(s_req *x, char key[LINLI_KEY_MAX + 1])
 {
@@ -766,7 +815,7 @@ s_key_arg(s_req *x, char key[LINLI_KEY_MAX + 1])
     s_err(x, 400, "bad_request", "key", "缺少记录编号", "missing argument key");
     return false;
   }
-  return s_key(x, k, false, key) && s_scope(x, key);
+  return s_key(x, k, false, key) && s_read_scope(x, key, false);
 }
 
 static void
@@ -1377,7 +1426,7 @@ s_reports(s_req *x, const char *rest)
   s_report r = {.month = ""};
   ldaemon_peer_status *ps = NULL;
   uint32_t np = 0;
-  if (!s_prefix_arg(x, prefix) || !s_schema(x, &sch))
+  if (!s_prefix_arg(x, prefix, false) || !s_schema(x, &sch))
     goto done;
   const char *type = http_arg(x->req, "type");
   if (type != NULL && type[0] != '\0') {
@@ -1436,7 +1485,7 @@ s_export_csv(s_req *x, const char *rest)
   (void)rest;
   char prefix[LINLI_KEY_MAX + 1], abs[LINLI_KEY_MAX + 2], msg[600];
   lschema *sch = NULL;
-  if (!s_prefix_arg(x, prefix) || !s_schema(x, &sch))
+  if (!s_prefix_arg(x, prefix, false) || !s_schema(x, &sch))
     return;
   const lschema_type *t = s_type(x, sch, http_arg(x->req, "type"));
   if (t == NULL) {

@@ -251,6 +251,9 @@ def main():
     certify("jinchang", "shilu", "石路社区", "village", "gusu/jinchang/shilu/")
     certify("jinchang", "caixiang", "彩香社区", "village", "gusu/jinchang/caixiang/")
     linli("gusu", "schema", "publish", SCHEMA)
+    # a district notice, which every station below it holds and shows
+    linli("gusu", "put", "/gusu/notice/0001", "标题=负面清单", "日期=2026-12-01",
+          "正文=村级组织不得出具的12类证明")
     bundle = os.path.join(T, "gusu.bundle")
     linli("gusu", "export", "-o", bundle)
     for d in ("jinchang", "shilu", "caixiang"):
@@ -526,6 +529,18 @@ def main():
     check(status == 403, "another village's list at a village: %s" % status)
     status, j, _ = v.call("GET", q("/api/v1/record/history", key=other))
     check(status == 403, "another village's history at a village: %s" % status)
+    status, j, _ = v.call("GET", q("/api/v1/record", key="/gusu/notice/0001"))
+    check(status == 200 and j["fields"]["标题"] == "负面清单" and j["rel"] == "/gusu/notice/0001",
+          "the district's notice at a village: %s %s" % (status, j))
+    status, j, _ = v.call("GET", q("/api/v1/records/notice", prefix="/gusu/"))
+    check(status == 200 and [i["key"] for i in j["items"]] == ["gusu/notice/0001"],
+          "the notices above a village: %s %s" % (status, j))
+    status, j, _ = v.call("GET", q("/api/v1/records/hh", prefix="/gusu/jinchang/"))
+    check(status == 200 and j["items"] and
+          all(i["key"].startswith("gusu/jinchang/shilu/") for i in j["items"]),
+          "households listed from the street's level at a village: only its own: %s" % j)
+    status, j, _ = v.call("GET", q("/api/v1/reports", prefix="/gusu/"))
+    check(status == 403, "a report of the level above a village: %s" % status)
     s = Client(st_http)
     status, j, _ = s.login("周街", "zhoujie-pw-1")
     check(status == 200 and j["namespace"] == "gusu/jinchang/", "street login: %s %s" % (status, j))
@@ -541,7 +556,7 @@ def main():
             break
         check(time.time() < deadline, "石路's households did not reach the street: %s" % j)
         time.sleep(0.2)
-    ok("a village is refused another village's record; the street reads its villages'")
+    ok("a village is refused another village's record, reads the district's notices; the street reads its villages'")
 
     # ---- reports ----
     status, j, _ = s.call("GET", q("/api/v1/reports", type="户"))
