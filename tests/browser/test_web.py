@@ -490,6 +490,20 @@ def steps(d):
     shot(d, '04-household')
     ok('the household page shows its signed history (%s, local time with offset, verified) and audit' % USER)
 
+    # the same write names the person in linli log and linli audit, at the
+    # village and, once synced up, at the district
+    abskey = 'gusu/jinchang/shilu/' + key
+    if not poll(30, lambda: '陈建国' in run('gusu', 'get', abskey)):
+        fail('household %s did not reach the district' % abskey)
+    for n in ('shilu', 'gusu'):
+        out = run(n, 'log', abskey)
+        if USER not in out or '石路社区' not in out:
+            fail('linli log at %s does not name %s of 石路社区: %s' % (n, USER, out[:400]))
+        out = run(n, 'audit', '--root', ST['gusu']['pk'], '--record', abskey)
+        if USER not in out:
+            fail('linli audit at %s does not name %s: %s' % (n, USER, out[:400]))
+    ok('linli log and linli audit name %s for the browser write, at the village and the district' % USER)
+
     # a value only the server can refuse: points below 0, shown on the field it names
     if not css(d, '#edit').get_attribute('open'):
         css(d, '#edit summary').click()
