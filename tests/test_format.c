@@ -273,7 +273,7 @@ s_build(void)
   memcpy(head.hash, h2, LINLI_HASH_BYTES);
   lsummary sum = {.created_ms = 1764300060000ull, .n = 1, .heads = &head};
   memcpy(sum.node, id.pk, LINLI_PK_BYTES);
-  summary_encode(&sum, s_ex("summary"));
+  summary_encode_signed(&sum, &id, s_ex("summary"));
   s_build_compact_key(&id);
   s_build_chain_file(&id);
   s_build_protocol(&id, h2, d);

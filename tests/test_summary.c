@@ -79,3 +79,48 @@ Test(summary, rejects_damage)
   summary_free(&s);
   lbuf_free(&b);
 }
+
+Test(summary, signed_by_its_station)
+{
+  cr_assert_eq(linli_crypto_init(), 0);
+  lident id, other;
+  ident_generate(&id);
+  ident_generate(&other);
+  lsummary s = s_make(4);
+  memcpy(s.node, id.pk, LINLI_PK_BYTES);
+  cr_assert_eq(summary_sort(&s), 0);
+  lbuf b;
+  lbuf_init(&b);
+  summary_encode_signed(&s, &id, &b);
+  lsummary t;
+  lerr e = {0};
+  cr_assert_eq(summary_decode(&t, b.p, b.len, &e), 0, "%s", e.msg);
+  cr_assert(t.is_signed);
+  cr_assert_eq(t.n, 4);
+  cr_assert_eq(memcmp(t.node, id.pk, LINLI_PK_BYTES), 0);
+  summary_free(&t);
+  for (size_t cut = 0; cut < b.len; cut++)
+    cr_assert_neq(summary_decode(&t, b.p, cut, &e), 0, "truncated at %zu accepted", cut);
+  /* another station's key in place of the signer's (bytes 20..51) */
+  uint8_t *forged = malloc(b.len);
+  memcpy(forged, b.p, b.len);
+  cr_assert_eq(memcmp(forged + 20, id.pk, LINLI_PK_BYTES), 0);
+  memcpy(forged + 20, other.pk, LINLI_PK_BYTES);
+  cr_assert_eq(summary_decode(&t, forged, b.len, &e), LINLI_ESIG);
+  cr_assert(strstr(e.msg, "not signed by the station it names") != NULL);
+  /* a head changed after signing */
+  memcpy(forged, b.p, b.len);
+  forged[b.len - LINLI_SIG_BYTES - 3] ^= 1;
+  cr_assert_eq(summary_decode(&t, forged, b.len, &e), LINLI_ESIG);
+  free(forged);
+  /* the older unsigned form is read, and says so */
+  lbuf_reset(&b);
+  summary_encode(&s, &b);
+  cr_assert_eq(summary_decode(&t, b.p, b.len, &e), 0, "%s", e.msg);
+  cr_assert(!t.is_signed);
+  summary_free(&t);
+  summary_free(&s);
+  lbuf_free(&b);
+  ident_wipe(&id);
+  ident_wipe(&other);
+}
