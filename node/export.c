@@ -226,8 +226,8 @@ lstore_read_log(lstore *s, const uint8_t author[LINLI_PK_BYTES], uint64_t from,
 }
 
 int
-lstore_export(lstore *s, const lsummary *want, size_t max_bytes, lstore_emit_cb emit, void *ctx,
-              lexport_stats *st, lerr *e)
+lstore_export(lstore *s, const lsummary *want, lstore_keep_cb keep, size_t max_bytes,
+              lstore_emit_cb emit, void *ctx, lexport_stats *st, lerr *e)
 {
   lexport_stats local;
   if (st == NULL)
@@ -242,6 +242,8 @@ lstore_export(lstore *s, const lsummary *want, size_t max_bytes, lstore_emit_cb 
   lbuf_init(&scratch);
   for (uint32_t i = 0; i < n && rc == 0; i++) {
     const lhead *h = &heads[i];
+    if (keep != NULL && !keep(ctx, h->author))
+      continue;
     const lhead_ref *theirs = want ? summary_find(want, h->author) : NULL;
     uint64_t have = theirs ? theirs->seq : 0;
     uint8_t prev[LINLI_HASH_BYTES] = {0};

@@ -225,32 +225,38 @@ s_child_prefix(s_peer *p)
   return p->cert ? p->prefix : NULL;
 }
 
-/* Under a trust root the certificates decide (replica.h): an author whose
- * certificate lies inside the child's namespace is its subtree, one whose
- * namespace contains the child's is above it, the root and our own key are
- * above it; anything else, and everything but our own and DOWN logs while
- * we hold no certificate of the child, is out of its scope. */
+int
+replica_cert_class(lstore *s, const char *station_ns, const uint8_t author[LINLI_PK_BYTES],
+                   const char *author_ns)
+{
+  const uint8_t *root = lstore_root(s);
+  if (memcmp(author, lstore_self(s), LINLI_PK_BYTES) == 0 ||
+      (root != NULL && memcmp(author, root, LINLI_PK_BYTES) == 0))
+    return LSCOPE_DOWN;
+  if (station_ns == NULL || author_ns == NULL)
+    return -1;
+  if (strncmp(author_ns, station_ns, strlen(station_ns)) == 0)
+    return LSCOPE_SUBTREE;
+  if (strncmp(station_ns, author_ns, strlen(author_ns)) == 0)
+    return LSCOPE_DOWN;
+  return -1;
+}
+
+/* Under a trust root the certificates decide (replica.h, replica_cert_class);
+ * an author whose certificate we do not hold, or any author while we hold
+ * no certificate of the child, is shared only when a parent called it
+ * DOWN (its ops are refused here anyway when it has no certificate). */
 static int
 s_cert_scope(s_peer *p, const uint8_t author[LINLI_PK_BYTES])
 {
   lstore *s = p->r->s;
-  const uint8_t *root = lstore_root(s);
-  if (memcmp(author, lstore_self(s), LINLI_PK_BYTES) == 0 ||
-      memcmp(author, root, LINLI_PK_BYTES) == 0)
-    return LSCOPE_DOWN;
   const char *cp = s_child_prefix(p), *ap = NULL;
-  if (lstore_cert_prefix(s, author, &ap, NULL) != 0 || ap == NULL) {
-    /* No certificate held: the parent's word that it is above us, or
-     * nothing (its ops are refused here anyway). */
-    return replica_class(p->r, author, NULL) == LCLASS_DOWN ? LSCOPE_DOWN : -1;
-  }
-  if (cp && strncmp(ap, cp, p->prefix_len) == 0)
-    return LSCOPE_SUBTREE;
-  if (cp && strncmp(cp, ap, strlen(ap)) == 0)
-    return LSCOPE_DOWN;
-  if (!cp && replica_class(p->r, author, NULL) == LCLASS_DOWN)
-    return LSCOPE_DOWN;
-  return -1;
+  if (lstore_cert_prefix(s, author, &ap, NULL) != 0)
+    ap = NULL;
+  int cls = replica_cert_class(s, cp, author, ap);
+  if (cls < 0 && (cp == NULL || ap == NULL) && replica_class(p->r, author, NULL) == LCLASS_DOWN)
+    cls = LSCOPE_DOWN;
+  return cls;
 }
 
 /* The class `author` has in the scope of child `peer`: LSCOPE_DOWN,
@@ -615,4 +621,43 @@ replica_peer_drop(lreplica *r, const uint8_t pk[LINLI_PK_BYTES])
     r->peers[i] = r->peers[--r->npeers];
     return;
   }
+}
+
+/* How a station that is not a configured peer stands to us, by the
+ * certificates held: a parent when it is the root or certified for a
+ * namespace strictly above ours, a child (whose scope the certificates then
+ * decide, s_cert_scope) otherwise. */
+static int
+s_station_kind(lstore *s, const uint8_t pk[LINLI_PK_BYTES])
+{
+  const uint8_t *root = lstore_root(s);
+  if (memcmp(root, pk, LINLI_PK_BYTES) == 0)
+    return LPEER_PARENT;
+  char ns[LINLI_KEY_MAX + 1];
+  const char *sp = NULL;
+  if (lstore_cert_prefix(s, pk, &sp, NULL) == 0 && sp != NULL &&
+      lstore_namespace(s, ns, NULL) == 0 && strlen(sp) < strlen(ns) &&
+      strncmp(ns, sp, strlen(sp)) == 0)
+    return LPEER_PARENT;
+  return LPEER_CHILD;
+}
+
+int
+replica_station_heads(lstore *s, const uint8_t station[LINLI_PK_BYTES], lrepl_head **out,
+                      uint32_t *n, lerr *e)
+{
+  *out = NULL;
+  *n = 0;
+  if (lstore_root(s) == NULL)
+    return lerr_set(e, LINLI_EINVAL, "the store has no trust root");
+  lreplica *r;
+  lrepl repl;
+  int rc = replica_new(&r, s, e);
+  if (rc)
+    return rc;
+  rc = replica_peer(r, station, s_station_kind(s, station), &repl, e);
+  if (rc == 0)
+    rc = s_heads(repl.ctx, station, out, n, e);
+  replica_destroy(&r);
+  return rc;
 }

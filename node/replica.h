@@ -86,6 +86,29 @@ void replica_peer_drop(lreplica *r, const uint8_t pk[LINLI_PK_BYTES]);
 int replica_class(const lreplica *r, const uint8_t author[LINLI_PK_BYTES],
                   uint8_t child[LINLI_PK_BYTES]);
 
+/* The heads of every log a session with `station` would offer it, in
+ * store order (by author), for a bundle made for that station by file
+ * (`linli export --for`): under the store's trust root only (LINLI_EINVAL
+ * without one).  The station need not be a configured peer: the
+ * certificates held say where it stands.  The root, or a station certified
+ * for a namespace strictly above this store's, is a parent (every log);
+ * any other station is a child, whose scope the certificate chains decide
+ * as above (before its certificate is held: this node's own log, the root's
+ * and DOWN logs only).  The caller frees *out. */
+int replica_station_heads(lstore *s, const uint8_t station[LINLI_PK_BYTES], lrepl_head **out,
+                          uint32_t *n, lerr *e);
+
+/* The one rule of certificate scope, for a store under a trust root: how
+ * `author`, certified for namespace `author_ns`, stands to a station
+ * certified for `station_ns` (either NULL: no certificate known).  This
+ * store's own key and the root are LSCOPE_DOWN; an author inside the
+ * station's namespace LSCOPE_SUBTREE, one whose namespace holds the
+ * station's LSCOPE_DOWN; anything else -1 (outside the station's scope).
+ * Sessions decide a child's scope with it, and `linli import` whether a
+ * bundle holds logs outside the importing station's own. */
+int replica_cert_class(lstore *s, const char *station_ns, const uint8_t author[LINLI_PK_BYTES],
+                       const char *author_ns);
+
 /* New ops applied from peers since the last call (and resets the count):
  * tells the caller that other sessions have something new to offer. */
 uint64_t replica_take_applied(lreplica *r);

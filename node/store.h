@@ -279,14 +279,16 @@ int lstore_summary(lstore *s, uint64_t now_ms, lsummary *out, lerr *e);
  * Consecutive stored deltas are joined into one (keeping the last
  * signature) up to `max_bytes` per delta, so few signatures travel.  An
  * author whose log diverges from `want` at its seq (a fork) is skipped and
- * reported through `forks` (may be NULL). */
+ * reported through `forks` (may be NULL).  When `keep` is given, only the
+ * logs of authors it returns true for (called with `ctx`) are read. */
 typedef int (*lstore_emit_cb)(void *ctx, const uint8_t *p, size_t n);
+typedef bool (*lstore_keep_cb)(void *ctx, const uint8_t author[LINLI_PK_BYTES]);
 typedef struct lexport_stats {
   uint32_t deltas, authors, forks;
   uint64_t ops;
 } lexport_stats;
-int lstore_export(lstore *s, const lsummary *want, size_t max_bytes, lstore_emit_cb emit,
-                  void *ctx, lexport_stats *st, lerr *e);
+int lstore_export(lstore *s, const lsummary *want, lstore_keep_cb keep, size_t max_bytes,
+                  lstore_emit_cb emit, void *ctx, lexport_stats *st, lerr *e);
 
 /* The signed deltas of one author from seq `from` on, joined up to
  * `max_delta_bytes` each, until the next one would not fit in `budget` bytes

@@ -6,7 +6,8 @@
 #
 # Street st is the trust root; villages va (gusu/jinchang/va/) and vb
 # (gusu/jinchang/vb/) hold certificates from it.  va's bundle is carried to
-# vb on a USB stick and imported there, and vb reaches the street first.
+# vb on a USB stick and imported there before vb holds its certificate (a
+# certified vb refuses it), and vb reaches the street first.
 # Then: va's later records never reach vb, vb's status shows nothing of
 # va's activity (a sibling's key in vb's HELLO gets no head back beyond
 # the one vb listed, so the carried log is not sent up again), va
@@ -35,19 +36,25 @@ mkstation_root va "$PK_S"; PK_A=$PK
 mkstation_root vb "$PK_S"; PK_B=$PK
 mkstation_root vc "$PK_S"; PK_C=$PK
 certify va gusu/jinchang/va/
-certify vb gusu/jinchang/vb/
 cp "$T/va/node.key" "$T/va.key"
 for i in 1 2 3; do
   q "$T/va" put "/gusu/jinchang/va/hh/$i" 户主=甲$i >/dev/null || fail "put at va: $(cat "$T/q.err")"
 done
-q "$T/vb" put /gusu/jinchang/vb/hh/1 户主=乙 >/dev/null || fail "put at vb: $(cat "$T/q.err")"
-ok "va writes 3 households, vb 1"
 
+# A certified station refuses a sibling's log (linli import); vb takes it
+# while it holds no certificate yet (as an older linli did), so that the
+# street meets va's log coming from vb first.
 echo "# va's bundle is carried through vb"
 q "$T/vb" summary -o "$T/vb.summary" >/dev/null || fail "summary at vb: $(cat "$T/q.err")"
 q "$T/va" export --for "$T/vb.summary" -o "$T/va.bundle" >/dev/null || fail "export: $(cat "$T/q.err")"
 q "$T/vb" import "$T/va.bundle" >/dev/null || fail "import at vb: $(cat "$T/q.err")"
 [ "$(nkeys "$T/vb" /gusu/jinchang/va/)" -eq 3 ] || fail "vb did not import va's 3 records"
+certify vb gusu/jinchang/vb/
+q "$T/vb" put /gusu/jinchang/vb/hh/1 户主=乙 >/dev/null || fail "put at vb: $(cat "$T/q.err")"
+ok "va writes 3 households, vb 1 and holds va's 3"
+q "$T/vb" import "$T/va.bundle" >/dev/null && fail "certified vb imported va's bundle"
+grep -q "outside this station's namespace" "$T/q.err" || fail "import at vb: $(cat "$T/q.err")"
+ok "certified vb refuses va's bundle"
 
 cat >"$T/st.conf.in" <<EOF
 name = st

@@ -684,7 +684,7 @@ s_copy(node *from, node *to)
   lingest *g;
   lerr e = {0};
   cr_assert_eq(lstore_ingest_new(to->s, true, &g), 0);
-  cr_assert_eq(lstore_export(from->s, NULL, 1 << 20, s_copy_emit, g, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_export(from->s, NULL, NULL, 1 << 20, s_copy_emit, g, NULL, &e), 0, "%s", e.msg);
   cr_assert_eq(lingest_commit(g, 1800000000000ull, NULL, &e), 0, "%s", e.msg);
   lingest_destroy(&g);
 }

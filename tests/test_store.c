@@ -708,7 +708,7 @@ Test(store, history_export_and_summary)
   cr_assert_eq(sum.heads[0].seq, 6);
   sink k = {0};
   lexport_stats st;
-  cr_assert_eq(lstore_export(a, &sum, 1u << 20, s_sink, &k, &st, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_export(a, &sum, NULL, 1u << 20, s_sink, &k, &st, &e), 0, "%s", e.msg);
   /* consecutive stored deltas were joined: one delta per author */
   cr_assert_eq(k.n, NAUTH);
   cr_assert_eq(st.ops, (uint64_t)(NAUTH * NDELTA * 3 - 6));
@@ -727,7 +727,7 @@ Test(store, history_export_and_summary)
   for (int i = 0; i < k.n; i++)
     lbuf_free(&k.all[i]);
   memset(&k, 0, sizeof k);
-  cr_assert_eq(lstore_export(a, NULL, 200, s_sink, &k, &st, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_export(a, NULL, NULL, 200, s_sink, &k, &st, &e), 0, "%s", e.msg);
   cr_assert_eq(st.ops, (uint64_t)(NAUTH * NDELTA * 3));
   cr_assert_gt(k.n, NAUTH);
   for (int i = 0; i < k.n; i++)

@@ -19,6 +19,7 @@
 
 #include "node/daemon.h"
 #include "node/failpoint.h"
+#include "node/replica.h"
 #include "sync/bundle.h"
 #include "sync/summary.h"
 
@@ -43,20 +44,27 @@ cmd_summary(cli *c)
 {
   lstore *s = NULL;
   lsummary sum;
+  lident id;
   lbuf b;
   lerr e = {0};
   int rc;
 
   memset(&sum, 0, sizeof sum);
+  memset(&id, 0, sizeof id);
   lbuf_init(&b);
   rc = cli_open_read(c, &s);
   if (rc != CLI_OK)
+    goto done;
+  if ((rc = cli_identity(s, &id)) != CLI_OK)
     goto done;
   if (lstore_summary(s, cli_wall_ms(), &sum, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
-  summary_encode(&sum, &b);
+  /* Signed by the station: an exporter under a trust root gives it only
+   * what its certificate's scope allows, so the key it names is proven. */
+  summary_encode_signed(&sum, &id, &b);
+  ident_wipe(&id);
   if (b.oom) {
     rc = cli_fail("out of memory");
     goto done;
@@ -83,6 +91,7 @@ cmd_summary(cli *c)
     printf("wrote summary of %u author logs to %s\n", sum.n, c->out);
   }
 done:
+  ident_wipe(&id);
   summary_free(&sum);
   lbuf_free(&b);
   cli_close(&s);
@@ -116,18 +125,45 @@ done:
 typedef struct s_export_ctx {
   bundle_writer bw;
   lbuf out;
+  lrepl_head *scope;                 /* what the station may be sent, by author */
+  uint32_t nscope;
+  bool scoped;                       /* only the authors in scope */
   uint8_t (*forked)[LINLI_PK_BYTES]; /* authors whose fork evidence is held */
   uint32_t nforked;
   uint32_t left_out;                 /* their deltas, not written */
 } s_export_ctx;
 
-/* Fork evidence goes first in a bundle (docs/FORMAT.md, "Bundle"). */
+static int
+s_head_cmp(const void *a, const void *b)
+{
+  return memcmp(((const lrepl_head *)a)->author, ((const lrepl_head *)b)->author,
+                LINLI_PK_BYTES);
+}
+
+/* Whether the bundle may hold `author`'s log: a bundle for a station holds
+ * what a session with it would send it (replica_station_heads). */
+static bool
+s_keep(void *ctx, const uint8_t author[LINLI_PK_BYTES])
+{
+  s_export_ctx *x = ctx;
+  lrepl_head key;
+  if (!x->scoped)
+    return true;
+  memcpy(key.author, author, LINLI_PK_BYTES);
+  return bsearch(&key, x->scope, x->nscope, sizeof key, s_head_cmp) != NULL;
+}
+
+/* Fork evidence goes first in a bundle (docs/FORMAT.md, "Bundle"); of an
+ * author outside the station's scope it stays out, as its deltas do (the
+ * evidence holds two of its ops). */
 static int
 s_emit_fork(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
             size_t n)
 {
   (void)seq;
   s_export_ctx *x = ctx;
+  if (!s_keep(x, author))
+    return 0;
   void *nf = realloc(x->forked, (x->nforked + 1) * sizeof *x->forked);
   if (nf == NULL)
     return LINLI_ENOMEM;
@@ -180,13 +216,29 @@ cmd_export(cli *c)
     goto done;
   if ((rc = cli_identity(s, &id)) != CLI_OK)
     goto done;
+  /* Under a trust root a bundle for a station holds what sync would send
+   * it, no more: the station is the one whose key signed the summary. */
+  if (have_want && lstore_root(s) != NULL &&
+      memcmp(want.node, lstore_self(s), LINLI_PK_BYTES) != 0) {
+    if (!want.is_signed) {
+      rc = cli_fail("%s: a summary made by an older linli names no station it proves: make the "
+                    "summary again with this version (linli summary)", c->for_file);
+      goto done;
+    }
+    if (replica_station_heads(s, want.node, &x.scope, &x.nscope, &e) != 0) {
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    qsort(x.scope, x.nscope, sizeof *x.scope, s_head_cmp);
+    x.scoped = true;
+  }
   bundle_write_begin(&x.bw, &x.out, lstore_self(s), cli_wall_ms(),
                      have_want ? want.node : NULL);
   if (lstore_forks(s, s_emit_fork, &x, &e) != 0) {
     rc = x.out.oom ? cli_fail("out of memory while building the bundle") : cli_fail_e(&e);
     goto done;
   }
-  if (lstore_export(s, have_want ? &want : NULL, S_DELTA_MAX_BYTES, s_emit, &x, &st, &e) !=
+  if (lstore_export(s, have_want ? &want : NULL, s_keep, S_DELTA_MAX_BYTES, s_emit, &x, &st, &e) !=
       0) {
     if (x.out.oom)
       rc = cli_fail("out of memory while building the bundle");
@@ -244,6 +296,7 @@ cmd_export(cli *c)
   }
 done:
   ident_wipe(&id);
+  free(x.scope);
   free(x.forked);
   lbuf_free(&x.out);
   summary_free(&want);
@@ -258,12 +311,53 @@ typedef struct s_forks_new {
   uint64_t seq;
 } s_forks_new;
 
+/* Logs a bundle holds outside the importing station's own scope. */
+typedef struct s_outside {
+  char ns[LINLI_KEY_MAX + 1];     /* the station's namespace; "" checks nothing */
+  lchain *ch;                     /* scratch */
+  uint32_t n;                     /* deltas outside */
+  uint8_t author[LINLI_PK_BYTES]; /* the first one's */
+  char author_ns[LINLI_KEY_MAX + 1];
+} s_outside;
+
+/* Under a trust root a station keeps only what sync would give it: its
+ * own subtree and the logs above it (replica_cert_class, the rule sessions
+ * use).  The author's namespace is its certificate's, as held here or as
+ * set by a certificate op in the delta (a log that starts in the bundle);
+ * an author with neither is left to the trust rules. */
+static void
+s_outside_check(lstore *s, s_outside *o, const uint8_t *p, size_t n)
+{
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t first, last;
+  if (o->ns[0] == '\0' || delta_peek(p, n, author, &first, &last) != 0)
+    return;
+  const char *ans = NULL;
+  delta d;
+  bool decoded = false;
+  if (lstore_cert_prefix(s, author, &ans, NULL) != 0)
+    ans = NULL;
+  if (ans == NULL && first == 1 && delta_decode(&d, p, n, NULL) == 0) {
+    decoded = true;
+    for (uint32_t i = 0; i < d.nops && ans == NULL; i++)
+      if (trust_op_chain(author, &d.ops[i], o->ch, NULL) == 0 && o->ch->n > 0)
+        ans = o->ch->c[0].prefix;
+  }
+  if (ans != NULL && replica_cert_class(s, o->ns, author, ans) < 0 && o->n++ == 0) {
+    memcpy(o->author, author, LINLI_PK_BYTES);
+    snprintf(o->author_ns, sizeof o->author_ns, "%s", ans);
+  }
+  if (decoded)
+    delta_clear(&d);
+}
+
 /* Pass 1: every delta into a verify-only group.  *ndeltas gets the count,
  * *ops_new the number of ops not held yet. */
 static int
 s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64_t *ndeltas,
                uint64_t *ops_new, bundle_info *info, s_forks_new *fk)
 {
+  s_outside out = {.n = 0};
   lingest *g = NULL;
   bundle_reader br;
   cli_progress p;
@@ -271,8 +365,13 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
   uint64_t k = 0;
   int rc = CLI_OK;
 
-  if (lstore_ingest_new(s, false, &g) != 0)
+  if (lstore_root(s) != NULL && lstore_namespace(s, out.ns, &e) != 0)
+    return cli_fail_e(&e);
+  out.ch = malloc(sizeof *out.ch);
+  if (out.ch == NULL || lstore_ingest_new(s, false, &g) != 0) {
+    free(out.ch);
     return cli_fail("out of memory");
+  }
   lingest_set_clock(g, cli_wall_ms(), LSTORE_AHEAD_MS);
   cli_progress_init(&p, "checked", " bytes");
   if (bundle_read_begin(&br, buf, n, &e) != 0) {
@@ -315,7 +414,17 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
       rc = cli_fail_e(&e);
       goto done;
     }
+    s_outside_check(s, &out, d, dn);
     cli_progress_update(&p, (uint64_t)(d + dn - buf), n);
+  }
+  if (out.n > 0) {
+    char who[LINLI_SHORT_ID_LEN + 1];
+    ident_short(who, out.author);
+    cli_progress_clear(&p);
+    rc = cli_fail("%s: %u deltas are of authors outside this station's namespace %s (first: "
+                  "author %s of %s); nothing imported: ask for a bundle made with export --for "
+                  "this station's summary", path, out.n, out.ns, who, out.author_ns);
+    goto done;
   }
   /* Ops the file holds that a revocation (in it or held here) makes
    * invalid: refused as any invalid op is, whatever their order. */
@@ -330,6 +439,7 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
 done:
   cli_progress_clear(&p);
   lingest_destroy(&g);
+  free(out.ch);
   return rc;
 }
 
