@@ -624,14 +624,23 @@ replica_peer_drop(lreplica *r, const uint8_t pk[LINLI_PK_BYTES])
 }
 
 /* How a station that is not a configured peer stands to us, by the
- * certificates held: a parent when it is the root or certified for a
- * namespace strictly above ours, a child (whose scope the certificates then
- * decide, s_cert_scope) otherwise. */
+ * certificates held: a parent when it is the root, an issuer in our own
+ * chain, or certified for a namespace strictly above ours, a child (whose
+ * scope the certificates then decide, s_cert_scope) otherwise. */
 static int
 s_station_kind(lstore *s, const uint8_t pk[LINLI_PK_BYTES])
 {
   const uint8_t *root = lstore_root(s);
   if (memcmp(root, pk, LINLI_PK_BYTES) == 0)
+    return LPEER_PARENT;
+  /* an issuer of our own chain: the street that certified us, and up */
+  ltrust_state *own = malloc(sizeof *own);
+  bool issuer = false;
+  if (own != NULL && lstore_trust(s, lstore_self(s), own, NULL) == 0 && own->certified)
+    for (uint32_t i = 0; i < own->chain.n && !issuer; i++)
+      issuer = memcmp(own->chain.c[i].issuer, pk, LINLI_PK_BYTES) == 0;
+  free(own);
+  if (issuer)
     return LPEER_PARENT;
   char ns[LINLI_KEY_MAX + 1];
   const char *sp = NULL;
@@ -655,9 +664,26 @@ replica_station_heads(lstore *s, const uint8_t station[LINLI_PK_BYTES], lrepl_he
   int rc = replica_new(&r, s, e);
   if (rc)
     return rc;
-  rc = replica_peer(r, station, s_station_kind(s, station), &repl, e);
+  int kind = s_station_kind(s, station);
+  rc = replica_peer(r, station, kind, &repl, e);
   if (rc == 0)
     rc = s_heads(repl.ctx, station, out, n, e);
   replica_destroy(&r);
+  /* Sync gives its own log to every child; a station met only through a
+   * file may instead be a sibling (a village's stick carried to the next
+   * village): our own log goes only to a station certified below our
+   * namespace. */
+  char ns[LINLI_KEY_MAX + 1];
+  const char *sp = NULL;
+  if (rc == 0 && kind == LPEER_CHILD &&
+      memcmp(lstore_self(s), lstore_root(s), LINLI_PK_BYTES) != 0 &&
+      !(lstore_cert_prefix(s, station, &sp, NULL) == 0 && sp != NULL &&
+        lstore_namespace(s, ns, NULL) == 0 && strncmp(sp, ns, strlen(ns)) == 0)) {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < *n; i++)
+      if (memcmp((*out)[i].author, lstore_self(s), LINLI_PK_BYTES) != 0)
+        (*out)[k++] = (*out)[i];
+    *n = k;
+  }
   return rc;
 }

@@ -91,6 +91,15 @@ run -d Y get /gusu/jinchang/shilu/hh/1
 [ "$RC" -ne 0 ] || fail "village A's record is in the bundle made for village B"
 ok "B's signed summary gets the street's records, not A's"
 
+# village A asked for a bundle by its sibling B (a stick carried from one
+# village to the next): A's own log is not B's to hold
+must -d A export --for b.summary -o ab.bundle
+must -d SIB init --name 检查三 --no-trust
+must -d SIB import ab.bundle
+run -d SIB get /gusu/jinchang/shilu/hh/1
+[ "$RC" -ne 0 ] || fail "village A's own record is in the bundle A made for its sibling B"
+ok "a village's bundle for its sibling's summary holds none of its own records"
+
 # ---- the older, unsigned summary ----
 # ["linli-summary-v1", A's key, 0, []] as an older linli wrote it
 printf '\224\260linli-summary-v1' >old.summary
