@@ -1029,6 +1029,76 @@ s_refused_field(const char *msg, const op *ops, uint32_t n, char *out, size_t ca
   return NULL;
 }
 
+/* What a field of value type vt takes, in Chinese. */
+static const char *
+s_vt_zh(int vt)
+{
+  static const char *const zh[LSV_COUNT_] = {
+      [LSV_TEXT] = "文字",
+      [LSV_INTEGER] = "整数",
+      [LSV_MONEY] = "金额（以分计的整数，120.50 元写 12050）",
+      [LSV_DATE] = "日期（年-月-日）",
+      [LSV_ENUM] = "选项之一",
+      [LSV_PHONE] = "电话号码（手机 11 位，或固话 区号-号码）",
+      [LSV_RESIDENT_ID] = "18 位身份证号（末位校验码正确）",
+  };
+  return vt >= 0 && vt < LSV_COUNT_ && zh[vt] != NULL ? zh[vt] : "有效的值";
+}
+
+/* The schema's refusal `msg` of a write to `key` in Chinese, built from the
+ * definition of the field it names (`field`, or the one a new record lacks):
+ * what the field takes and an example; "" when neither is known.  The
+ * English line stays the message's detail. */
+static void
+s_invalid_zh(const lschema *sch, const char *key, const char *msg, const char *field, char *out,
+             size_t cap)
+{
+  out[0] = '\0';
+  size_t nsl;
+  const lschema_type *t = sch ? schema_type_of_key(sch, key, strlen(key), &nsl) : NULL;
+  if (t == NULL)
+    return;
+  const char *needs = strstr(msg, " needs ");
+  char want[LINLI_FIELD_MAX + 1];
+  if (strncmp(msg, "a new ", 6) == 0 && needs != NULL) {
+    /* "a new 户 needs 地址 (text, e.g. ...)" */
+    const char *a = needs + 7, *b = strstr(a, " (");
+    size_t n = b ? (size_t)(b - a) : strlen(a);
+    if (n < sizeof want) {
+      memcpy(want, a, n);
+      want[n] = '\0';
+      field = want;
+    }
+  }
+  const lschema_field *f = field ? schema_field(t, field, strlen(field)) : NULL;
+  if (f == NULL) {
+    if (strstr(msg, "has no field") != NULL)
+      snprintf(out, cap, "%s没有这一项：%s", t->name, msg);
+    return;
+  }
+  if (field == want) {
+    snprintf(out, cap, "新建%s必须填写「%s」，例如 %s", t->name, f->name, schema_example(f));
+    return;
+  }
+  if (strstr(msg, " would be ") != NULL && f->has_min) {
+    snprintf(out, cap, "「%s」不能低于 %lld：这次修改后会低于它", f->name, (long long)f->min);
+    return;
+  }
+  if (strstr(msg, " field: write it with ") != NULL) {
+    snprintf(out, cap, "「%s」不能这样修改：%s", f->name,
+             f->fk == FK_COUNTER ? "它是计数，只能增减" :
+             f->fk == FK_SET ? "它是多选，只能添加或去掉其中一项" :
+             f->fk == FK_LOG ? "它是记录，只能追加" : "它只能直接填写");
+    return;
+  }
+  size_t o = (size_t)snprintf(out, cap, "「%s」应为%s", f->name, s_vt_zh(f->vt));
+  if (f->vt == LSV_ENUM)
+    for (uint32_t i = 0; i < f->ncodes && o < cap; i++)
+      o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "、" : "：", f->codes[i].zh);
+  if (o < cap && f->vt != LSV_ENUM)
+    snprintf(out + o, cap - o, "，例如 %s", schema_example(f));
+}
+
 typedef struct s_ops {
   op v[S_OPS_MAX];
   uint32_t n;
@@ -1223,9 +1293,12 @@ s_write(s_req *x, json_t *body, const char *key, int ok)
     if (e.code == LINLI_EINVAL && strstr(e.msg, "clock is") != NULL)
       s_err(x, 503, "unavailable", NULL, "电脑时钟与上级站点相差太多，请先校正日期和时间", "%s",
             e.msg);
-    else if (e.code == LINLI_EINVAL)
-      s_err(x, 422, "invalid", s_refused_field(e.msg, o->v, o->n, fb, sizeof fb),
-            "数值不符合要求", "%s", e.msg);
+    else if (e.code == LINLI_EINVAL) {
+      const char *fld = s_refused_field(e.msg, o->v, o->n, fb, sizeof fb);
+      char zh[1024];
+      s_invalid_zh(sch, key, e.msg, fld, zh, sizeof zh);
+      s_err(x, 422, "invalid", fld, zh[0] ? zh : "数值不符合要求", "%s", e.msg);
+    }
     else
       s_err_e(x, &e);
     goto done;

@@ -425,8 +425,17 @@ def main():
         "户主": "x", "地址": "y"}}})
     check(status == 409 and err_code(j) == "conflict", "id taken: %s" % status)
     status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "set": {"电话": "12"}})
-    check(status == 422 and err_code(j) == "invalid" and j["error"]["field"] == "电话",
-          "a bad phone: %s %s" % (status, j))
+    check(status == 422 and err_code(j) == "invalid" and j["error"]["field"] == "电话"
+          and "「电话」应为电话号码" in j["error"]["message_zh"]
+          and "13812345678" in j["error"]["message_zh"],
+          "a bad phone, said in Chinese: %s %s" % (status, j))
+    status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "incr": {"诚信积分": -1000}})
+    check(status == 422 and j["error"]["field"] == "诚信积分"
+          and "「诚信积分」不能低于 0" in j["error"]["message_zh"],
+          "points below their minimum, said in Chinese: %s %s" % (status, j))
+    status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0099", "set": {"户主": "周"}})
+    check(status == 422 and "新建户必须填写「地址」" in j["error"]["message_zh"],
+          "a new household without its address, said in Chinese: %s %s" % (status, j))
     status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "set": {"人口": 3}})
     check(status == 400 and err_code(j) == "bad_request" and j["error"]["field"] == "人口",
           "a number for a string: %s %s" % (status, j))
