@@ -31,6 +31,7 @@ EOF
 node_listen st 0
 RP=$(free_port 7)
 relay_start r "$RP" "$PORT" -d 20
+RP=$RPORT
 cat >"$T/va.conf" <<EOF
 name = va
 role = village

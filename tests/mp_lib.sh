@@ -238,23 +238,32 @@ node_listen() {
 }
 
 # relay_start N LPORT TARGET_PORT ARGS...: starts tools' linkrelay as N,
-# listening on LPORT and relaying to 127.0.0.1:TARGET_PORT with ARGS
-# (-r rate, -d delay, -q queue, -c/-C cuts); its byte counts go to
-# $T/N.stats.  Stopped on exit like a daemon.
+# listening on LPORT (or, when that is taken, one of the next four: RPORT
+# says which) and relaying to 127.0.0.1:TARGET_PORT with ARGS (-r rate,
+# -d delay, -q queue, -c/-C cuts); its byte counts go to $T/N.stats.
+# Stopped on exit like a daemon.
 relay_start() {
   _n=$1
-  _l=$2
+  RPORT=$2
   _t=$3
   shift 3
-  NODES="$NODES $_n"
-  rm -f "$T/$_n.rc" "$T/$_n.pid" "$T/$_n.stats"
-  (
-    _rc=0
-    sh -c 'echo $$ >"$0"; exec "$@"' "$T/$_n.pid" "$B/linkrelay" -l "$_l" -t "127.0.0.1:$_t" \
-      -s "$T/$_n.stats" "$@" 2>>"$T/$_n.log" || _rc=$?
-    echo $_rc >"$T/$_n.rc.tmp" && mv "$T/$_n.rc.tmp" "$T/$_n.rc"
-  ) </dev/null >/dev/null 2>&1 &
-  poll 10 test -s "$T/$_n.stats" || fail "relay $_n did not start: $(cat "$T/$_n.log")"
+  case " $NODES " in *" $_n "*) ;; *) NODES="$NODES $_n" ;; esac
+  _k=0
+  while :; do
+    rm -f "$T/$_n.rc" "$T/$_n.pid" "$T/$_n.stats"
+    (
+      _rc=0
+      sh -c 'echo $$ >"$0"; exec "$@"' "$T/$_n.pid" "$B/linkrelay" -l "$RPORT" \
+        -t "127.0.0.1:$_t" -s "$T/$_n.stats" "$@" 2>>"$T/$_n.log" || _rc=$?
+      echo $_rc >"$T/$_n.rc.tmp" && mv "$T/$_n.rc.tmp" "$T/$_n.rc"
+    ) </dev/null >/dev/null 2>&1 &
+    poll 10 eval "test -s '$T/$_n.stats' || test -f '$T/$_n.rc'" || :
+    [ -s "$T/$_n.stats" ] && return 0
+    _k=$((_k + 1))
+    [ $_k -lt 5 ] && grep -q "cannot listen" "$T/$_n.log" 2>/dev/null || break
+    RPORT=$((RPORT + 1))
+  done
+  fail "relay $_n did not start: $(tail -n 1 "$T/$_n.log")"
 }
 
 # relay_bytes N: sets UP and DOWN to the bytes relay N delivered each way.
