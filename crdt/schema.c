@@ -419,26 +419,151 @@ schema_example(const lschema_field *f)
   }
 }
 
-/* ---- values ---- */
+/* ---- reasons ---- */
 
-static int
-s_bad(const lschema_field *f, lerr *e, const char *v, size_t n, const char *why)
+const char *
+schema_rule_name(int rule)
 {
-  if (f->vt == LSV_ENUM) {
-    char list[200] = "";
-    size_t k = 0;
-    for (uint32_t i = 0; i < f->ncodes && k + 1 < sizeof list; i++) {
-      int w = snprintf(list + k, sizeof list - k, "%s%s (%s)", i ? ", " : "", f->codes[i].zh,
-                       f->codes[i].code);
-      if (w < 0 || (size_t)w >= sizeof list - k)
-        break;
-      k += (size_t)w;
-    }
-    return lerr_set(e, LINLI_EINVAL, "%s: '%.*s' is not one of: %s", f->name,
-                    (int)(n > 60 ? 60 : n), v, list);
+  static const char *const names[LSR_COUNT_] = {
+    [LSR_NONE] = "none", [LSR_UNKNOWN_FIELD] = "unknown_field", [LSR_KIND] = "kind",
+    [LSR_FORMAT] = "format", [LSR_EMPTY] = "empty", [LSR_CHOICE] = "choice",
+    [LSR_TOO_LONG] = "too_long", [LSR_MIN] = "min", [LSR_COUNTER_MIN] = "counter_min",
+    [LSR_REQUIRED] = "required", [LSR_NOT_CANONICAL] = "not_canonical",
+  };
+  return rule >= 0 && rule < LSR_COUNT_ ? names[rule] : "?";
+}
+
+static const char *
+s_form_text(int form)
+{
+  switch (form) {
+  case LSF_INTEGER: return "is not an integer";
+  case LSF_MONEY: return "is not a whole number of fen";
+  case LSF_DATE: return "is not a date YYYY-MM-DD";
+  case LSF_PHONE: return "is not a phone number";
+  case LSF_ID_LENGTH: return "is not 18 characters: 17 digits and a digit or X";
+  case LSF_ID_BIRTH: return "has no valid birth date in characters 7 to 14";
+  case LSF_ID_CHECK: return "has a wrong check character (a typing error)";
+  default: return "is not valid";
   }
-  return lerr_set(e, LINLI_EINVAL, "%s: '%.*s' %s; expected %s, e.g. %s", f->name,
-                  (int)(n > 60 ? 60 : n), v, why, schema_vt_name(f->vt), schema_example(f));
+}
+
+/* Names joined by sep into out (cap bytes), as many as fit whole. */
+static void
+s_list(char *out, size_t cap, const lschema_type *t, const lschema_field *f)
+{
+  size_t k = 0;
+  out[0] = '\0';
+  uint32_t n = f != NULL ? f->ncodes : t->nfields;
+  for (uint32_t i = 0; i < n; i++) {
+    int w = f != NULL ? snprintf(out + k, cap - k, "%s%s (%s)", i ? ", " : "", f->codes[i].zh,
+                                 f->codes[i].code)
+                      : snprintf(out + k, cap - k, "%s%s", i ? " " : "", t->fields[i].name);
+    if (w < 0 || (size_t)w >= cap - k) {
+      out[k] = '\0';
+      break;
+    }
+    k += (size_t)w;
+  }
+}
+
+static const char *const s_kind_cmds[] = {"put", "incr", "add", "append"};
+
+void
+schema_reason_text(const lschema_reason *w, char *out, size_t cap)
+{
+  const lschema_field *f = w->field;
+  const char *tn = w->type != NULL ? w->type->name : "";
+  char list[240];
+  switch (w->rule) {
+  case LSR_UNKNOWN_FIELD:
+    if (w->suggest != NULL) {
+      snprintf(out, cap, "%s has no field %s; did you mean %s?", tn, w->given, w->suggest->name);
+    } else {
+      s_list(list, sizeof list, w->type, NULL);
+      snprintf(out, cap, "%s has no field %s (its fields: %s)", tn, w->given, list);
+    }
+    return;
+  case LSR_KIND:
+    snprintf(out, cap, "%s.%s is a %s %s field: write it with linli %s, e.g. %s", tn, f->name,
+             schema_vt_name(f->vt), field_kind_name(f->fk), s_kind_cmds[f->fk], schema_example(f));
+    return;
+  case LSR_CHOICE:
+    s_list(list, 200, NULL, f);
+    snprintf(out, cap, "%s: '%s' is not one of: %s", f->name, w->value, list);
+    return;
+  case LSR_COUNTER_MIN:
+    snprintf(out, cap, "%s.%s would be %lld, below its smallest allowed value %lld (now %lld)",
+             tn, f->name, (long long)w->result, (long long)w->bound, (long long)w->now);
+    return;
+  case LSR_REQUIRED:
+    snprintf(out, cap, "a new %s needs %s (%s, e.g. %s)", tn, f->name, schema_vt_name(f->vt),
+             schema_example(f));
+    return;
+  case LSR_NOT_CANONICAL:
+    snprintf(out, cap, "%s: '%s' is not in canonical form '%s'", f->name, w->value,
+             w->canonical);
+    return;
+  default: {
+    char why[80];
+    if (w->rule == LSR_EMPTY)
+      snprintf(why, sizeof why, "is empty");
+    else if (w->rule == LSR_TOO_LONG)
+      snprintf(why, sizeof why, "is too long");
+    else if (w->rule == LSR_MIN)
+      snprintf(why, sizeof why, "is below the smallest allowed, %lld", (long long)w->bound);
+    else
+      snprintf(why, sizeof why, "%s", s_form_text(w->form));
+    snprintf(out, cap, "%s: '%s' %s; expected %s, e.g. %s", f != NULL ? f->name : "?",
+             w->value, why, f != NULL ? schema_vt_name(f->vt) : "?",
+             f != NULL ? schema_example(f) : "?");
+    return;
+  }
+  }
+}
+
+/* Starts a reason in *w (or in scratch when the caller wants none). */
+static lschema_reason *
+s_reason(lschema_reason *w, lschema_reason *scratch, int rule, const lschema_type *t,
+         const lschema_field *f)
+{
+  if (w == NULL)
+    w = scratch;
+  memset(w, 0, sizeof *w);
+  w->rule = rule;
+  w->type = t;
+  w->field = f;
+  return w;
+}
+
+/* Copies the first (at most) 60 bytes of v into dst (64 bytes). */
+static void
+s_value_copy(char *dst, const char *v, size_t n)
+{
+  n = n > 60 ? 60 : n;
+  memcpy(dst, v, n);
+  dst[n] = '\0';
+}
+
+/* Refuses with reason w: its English line in e. */
+static int
+s_refuse(const lschema_reason *w, int code, lerr *e)
+{
+  char line[sizeof e->msg];
+  schema_reason_text(w, line, sizeof line);
+  return lerr_set(e, code, "%s", line);
+}
+
+/* A value v of field f refused by `rule` (with `form` for LSR_FORMAT). */
+static int
+s_bad(const lschema_field *f, lschema_reason *why, lerr *e, const char *v, size_t n, int rule,
+      int form)
+{
+  lschema_reason tmp, *w = s_reason(why, &tmp, rule, NULL, f);
+  w->form = form;
+  w->bound = f->min;
+  s_value_copy(w->value, v, n);
+  return s_refuse(w, LINLI_EINVAL, e);
 }
 
 static bool
@@ -473,45 +598,45 @@ s_num(const char *s, size_t n)
 
 /* GB 11643-1999: 17 digits (area, birth date YYYYMMDD, sequence) and a
  * check character from ISO 7064 MOD 11-2. */
-static const char *
+static int
 s_resident_id(char *id, size_t n)
 {
   static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
   static const char check[] = "10X98765432";
   if (n != 18 || !s_digits(id, 17))
-    return "is not 18 characters: 17 digits and a digit or X";
+    return LSF_ID_LENGTH;
   if (id[17] == 'x')
     id[17] = 'X';
   if (!s_date_ok(s_num(id + 6, 4), s_num(id + 10, 2), s_num(id + 12, 2)))
-    return "has no valid birth date in characters 7 to 14";
+    return LSF_ID_BIRTH;
   int sum = 0;
   for (int i = 0; i < 17; i++)
     sum += (id[i] - '0') * w[i];
   if (id[17] != check[sum % 11])
-    return "has a wrong check character (a typing error)";
-  return NULL;
+    return LSF_ID_CHECK;
+  return LSF_NONE;
 }
 
-static const char *
+static int
 s_phone(const char *p, size_t n)
 {
   if (n == 11 && p[0] == '1' && p[1] >= '3' && p[1] <= '9' && s_digits(p, n))
-    return NULL;
+    return LSF_NONE;
   /* 0 + area code (2 or 3 digits) + '-' + 7 or 8 digits, the '-' optional */
   const char *dash = memchr(p, '-', n);
   if (p[0] == '0' && dash != NULL) {
     size_t a = (size_t)(dash - p), b = n - a - 1;
     if (a >= 3 && a <= 4 && s_digits(p, a) && b >= 7 && b <= 8 && s_digits(dash + 1, b))
-      return NULL;
+      return LSF_NONE;
   } else if (n >= 10 && n <= 12 && p[0] == '0' && s_digits(p, n)) {
-    return NULL;
+    return LSF_NONE;
   }
-  return "is not a phone number";
+  return LSF_PHONE;
 }
 
 int
 schema_value(const lschema_field *f, const char *v, size_t n, char *out, size_t cap,
-             size_t *out_len, lerr *e)
+             size_t *out_len, lschema_reason *why, lerr *e)
 {
   if (f->vt == LSV_TEXT || f->vt == LSV_ENUM) {
     const char *t = v;
@@ -525,10 +650,10 @@ schema_value(const lschema_field *f, const char *v, size_t n, char *out, size_t 
           tn = strlen(t);
           goto copy;
         }
-      return s_bad(f, e, v, n, "");
+      return s_bad(f, why, e, v, n, LSR_CHOICE, LSF_NONE);
     }
     if (tn == 0 && f->required)
-      return s_bad(f, e, v, n, "is empty");
+      return s_bad(f, why, e, v, n, LSR_EMPTY, LSF_NONE);
   copy:
     *out_len = tn;
     if (tn < cap) {
@@ -543,22 +668,19 @@ schema_value(const lschema_field *f, const char *v, size_t n, char *out, size_t 
   size_t tn = n;
   text_trim(&t, &tn);
   if (tn >= sizeof buf / 3 * 3 || tn >= sizeof buf)
-    return s_bad(f, e, v, n, "is too long");
+    return s_bad(f, why, e, v, n, LSR_TOO_LONG, LSF_NONE);
   size_t len = text_fold_ascii(t, tn, buf);
-  const char *why = NULL;
+  int form = LSF_NONE;
   switch (f->vt) {
   case LSV_INTEGER:
   case LSV_MONEY: {
     int64_t x;
     if (text_parse_i64(buf, len, &x, NULL) != 0) {
-      why = f->vt == LSV_MONEY ? "is not a whole number of fen" : "is not an integer";
+      form = f->vt == LSV_MONEY ? LSF_MONEY : LSF_INTEGER;
       break;
     }
-    if (f->fk != FK_COUNTER && f->has_min && x < f->min) {
-      char m[80];
-      snprintf(m, sizeof m, "is below the smallest allowed, %lld", (long long)f->min);
-      return s_bad(f, e, v, n, m);
-    }
+    if (f->fk != FK_COUNTER && f->has_min && x < f->min)
+      return s_bad(f, why, e, v, n, LSR_MIN, LSF_NONE);
     len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)x);
     break;
   }
@@ -566,19 +688,22 @@ schema_value(const lschema_field *f, const char *v, size_t n, char *out, size_t 
     if (len != 10 || buf[4] != '-' || buf[7] != '-' || !s_digits(buf, 4) ||
         !s_digits(buf + 5, 2) || !s_digits(buf + 8, 2) ||
         !s_date_ok(s_num(buf, 4), s_num(buf + 5, 2), s_num(buf + 8, 2)))
-      why = "is not a date YYYY-MM-DD";
+      form = LSF_DATE;
     break;
   case LSV_PHONE:
-    why = s_phone(buf, len);
+    form = s_phone(buf, len);
     break;
   case LSV_RESIDENT_ID:
-    why = s_resident_id(buf, len);
+    form = s_resident_id(buf, len);
     break;
   }
-  if (why != NULL)
-    return s_bad(f, e, v, n, why);
-  if (len >= cap)
-    return lerr_set(e, LINLI_ETOOBIG, "%s: value too long", f->name);
+  if (form != LSF_NONE)
+    return s_bad(f, why, e, v, n, LSR_FORMAT, form);
+  if (len >= cap) {
+    lschema_reason tmp, *w = s_reason(why, &tmp, LSR_TOO_LONG, NULL, f);
+    s_value_copy(w->value, v, n);
+    return s_refuse(w, LINLI_ETOOBIG, e);
+  }
   memcpy(out, buf, len + 1);
   *out_len = len;
   return 0;
@@ -587,7 +712,7 @@ schema_value(const lschema_field *f, const char *v, size_t n, char *out, size_t 
 /* ---- writes ---- */
 
 static int
-s_unknown(const lschema_type *t, const char *name, size_t n, lerr *e)
+s_unknown(const lschema_type *t, const char *name, size_t n, lschema_reason *why, lerr *e)
 {
   const lschema_field *best = NULL;
   unsigned bd = UINT_MAX;
@@ -598,23 +723,17 @@ s_unknown(const lschema_type *t, const char *name, size_t n, lerr *e)
       best = &t->fields[i];
     }
   }
+  lschema_reason tmp, *w = s_reason(why, &tmp, LSR_UNKNOWN_FIELD, t, NULL);
+  size_t gn = n < sizeof w->given ? n : sizeof w->given - 1;
+  memcpy(w->given, name, gn);
+  w->given[gn] = '\0';
   /* A typo is one character off in a short name, two in a long one. */
   size_t cps = 0;
   for (const char *p = best != NULL ? best->name : ""; *p; p++)
     cps += ((unsigned char)*p & 0xC0) != 0x80;
   if (best != NULL && bd < cps && bd <= (cps >= 4 ? 2u : 1u))
-    return lerr_set(e, LINLI_EINVAL, "%s has no field %.*s; did you mean %s?", t->name, (int)n,
-                    name, best->name);
-  char list[240] = "";
-  size_t k = 0;
-  for (uint32_t i = 0; i < t->nfields; i++) {
-    int w = snprintf(list + k, sizeof list - k, "%s%s", i ? " " : "", t->fields[i].name);
-    if (w < 0 || (size_t)w >= sizeof list - k)
-      break;
-    k += (size_t)w;
-  }
-  return lerr_set(e, LINLI_EINVAL, "%s has no field %.*s (its fields: %s)", t->name, (int)n, name,
-                  list);
+    w->suggest = best;
+  return s_refuse(w, LINLI_EINVAL, e);
 }
 
 int
@@ -622,10 +741,8 @@ schema_field_named(const lschema_type *t, const char *name, size_t n, const lsch
                    lerr *e)
 {
   *out = schema_field(t, name, n);
-  return *out != NULL ? 0 : s_unknown(t, name, n, e);
+  return *out != NULL ? 0 : s_unknown(t, name, n, NULL, e);
 }
-
-static const char *const s_kind_cmds[] = {"put", "incr", "add", "append"};
 
 /* The sum a counter would have with the ops so far, checked at each step
  * against the bound: a local decrement never takes points below it.  (A
@@ -633,19 +750,21 @@ static const char *const s_kind_cmds[] = {"put", "incr", "add", "append"};
  * is, and the report shows it.) */
 static int
 s_check_one(const lschema_type *t, const lschema_field *f, const op *o, int64_t *sum,
-            lerr *e)
+            lschema_reason *why, lerr *e)
 {
+  lschema_reason tmp;
   int fk = op_field_kind(o->kind);
   if (fk != f->fk)
-    return lerr_set(e, LINLI_EINVAL, "%s.%s is a %s %s field: write it with linli %s, e.g. %s",
-                    t->name, f->name, schema_vt_name(f->vt), field_kind_name(f->fk),
-                    s_kind_cmds[f->fk], schema_example(f));
+    return s_refuse(s_reason(why, &tmp, LSR_KIND, t, f), LINLI_EINVAL, e);
   if (o->kind == OP_INCR) {
     int64_t next = (int64_t)((uint64_t)*sum + (uint64_t)o->n);
-    if (f->has_min && next < f->min)
-      return lerr_set(e, LINLI_EINVAL, "%s.%s would be %lld, below its smallest allowed value "
-                      "%lld (now %lld)", t->name, f->name, (long long)next, (long long)f->min,
-                      (long long)*sum);
+    if (f->has_min && next < f->min) {
+      lschema_reason *w = s_reason(why, &tmp, LSR_COUNTER_MIN, t, f);
+      w->bound = f->min;
+      w->result = next;
+      w->now = *sum;
+      return s_refuse(w, LINLI_EINVAL, e);
+    }
     *sum = next;
     return 0;
   }
@@ -653,17 +772,24 @@ s_check_one(const lschema_type *t, const lschema_field *f, const op *o, int64_t 
     return 0;
   char buf[128];
   size_t len;
-  int r = schema_value(f, o->str, o->str_len, buf, sizeof buf, &len, e);
-  if (r != 0)
+  int r = schema_value(f, o->str, o->str_len, buf, sizeof buf, &len, why, e);
+  if (r != 0) {
+    if (why != NULL)
+      why->type = t;
     return r;
-  if (f->vt != LSV_TEXT && (len != o->str_len || memcmp(buf, o->str, len) != 0))
-    return lerr_set(e, LINLI_EINVAL, "%s: '%.*s' is not in canonical form '%s'", f->name,
-                    (int)o->str_len, o->str, buf);
+  }
+  if (f->vt != LSV_TEXT && (len != o->str_len || memcmp(buf, o->str, len) != 0)) {
+    lschema_reason *w = s_reason(why, &tmp, LSR_NOT_CANONICAL, t, f);
+    s_value_copy(w->value, o->str, o->str_len);
+    memcpy(w->canonical, buf, len + 1);
+    return s_refuse(w, LINLI_EINVAL, e);
+  }
   return 0;
 }
 
 int
-schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n, lerr *e)
+schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n,
+                 lschema_reason *why, lerr *e)
 {
   bool present = r != NULL && rec_present(r);
   for (uint32_t i = 0; i < n; i++) {
@@ -675,7 +801,7 @@ schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n,
     }
     const lschema_field *f = schema_field(t, o->field, o->field_len);
     if (f == NULL)
-      return s_unknown(t, o->field, o->field_len, e);
+      return s_unknown(t, o->field, o->field_len, why, e);
     int64_t sum = 0;
     if (o->kind == OP_INCR) {
       const rfield *rf = r != NULL ? rec_field(r, f->name, strlen(f->name), FK_COUNTER) : NULL;
@@ -687,7 +813,7 @@ schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n,
         else if (ops[k].kind == OP_DEL)
           sum = 0;
     }
-    int rc = s_check_one(t, f, o, &sum, e);
+    int rc = s_check_one(t, f, o, &sum, why, e);
     if (rc != 0)
       return rc;
   }
@@ -708,9 +834,10 @@ schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n,
       given = ops[i].kind != OP_DEL && op_field_kind(ops[i].kind) == f->fk &&
               strlen(f->name) == ops[i].field_len &&
               memcmp(ops[i].field, f->name, ops[i].field_len) == 0;
-    if (!given)
-      return lerr_set(e, LINLI_EINVAL, "a new %s needs %s (%s, e.g. %s)", t->name, f->name,
-                      schema_vt_name(f->vt), schema_example(f));
+    if (!given) {
+      lschema_reason tmp;
+      return s_refuse(s_reason(why, &tmp, LSR_REQUIRED, t, f), LINLI_EINVAL, e);
+    }
   }
   return 0;
 }
@@ -738,7 +865,7 @@ schema_check_record(const lschema_type *t, const rec *r, lerr *e)
     for (uint32_t k = 0; k < rf->nents; k++) {
       char buf[128];
       size_t len;
-      int rc = schema_value(f, rf->ents[k].s, rf->ents[k].s_len, buf, sizeof buf, &len, e);
+      int rc = schema_value(f, rf->ents[k].s, rf->ents[k].s_len, buf, sizeof buf, &len, NULL, e);
       if (rc != 0)
         return rc;
     }
@@ -805,19 +932,19 @@ schema_where_parse(const lschema_type *t, const char *s, lschema_where *w, lerr 
   text_trim(&name, &name_len);
   w->field = schema_field(t, name, name_len);
   if (w->field == NULL)
-    return s_unknown(t, name, name_len, e);
+    return s_unknown(t, name, name_len, NULL, e);
   const lschema_field *f = w->field;
   w->numeric = f->vt == LSV_INTEGER || f->vt == LSV_MONEY;
   if (w->numeric) {
     if (text_parse_i64(s + p, n - p, &w->n, NULL) != 0)
-      return s_bad(f, e, s + p, n - p, "is not an integer");
+      return s_bad(f, NULL, e, s + p, n - p, LSR_FORMAT, LSF_INTEGER);
     w->value_len = (size_t)snprintf(w->value, sizeof w->value, "%lld", (long long)w->n);
     return 0;
   }
   /* an absent value in a filter is a value like any other: not required */
   lschema_field g = *f;
   g.required = false;
-  int rc = schema_value(&g, s + p, n - p, w->value, sizeof w->value, &w->value_len, e);
+  int rc = schema_value(&g, s + p, n - p, w->value, sizeof w->value, &w->value_len, NULL, e);
   if (rc != 0)
     return rc;
   if (w->value_len >= sizeof w->value)

@@ -107,22 +107,73 @@ const char *schema_vt_name(int vt);
 /* An example of a valid value of the field, for messages and forms. */
 const char *schema_example(const lschema_field *f);
 
+/* Why a value or a write was refused: the rule that failed and its parts,
+ * from which each front end says it in its own words (schema_reason_text
+ * is the English line the command line prints). */
+enum lschema_rule {
+  LSR_NONE = 0,      /* not a refusal of the schema's */
+  LSR_UNKNOWN_FIELD, /* the type has no field `given`; `suggest` a near one, or NULL */
+  LSR_KIND,          /* written as another kind than the field's (put on a counter) */
+  LSR_FORMAT,        /* not a value of the field's type; `form` says which check */
+  LSR_EMPTY,         /* a required text field given empty */
+  LSR_CHOICE,        /* not one of an enum's codes */
+  LSR_TOO_LONG,      /* too long to be a value of the field's type */
+  LSR_MIN,           /* a number below the field's min (`bound`) */
+  LSR_COUNTER_MIN,   /* a counter taken from `now` to `result`, below `bound` */
+  LSR_REQUIRED,      /* a new record without the required `field` */
+  LSR_NOT_CANONICAL, /* a value not in its canonical form (`canonical`) */
+  LSR_COUNT_
+};
+
+/* LSR_FORMAT: the check a value failed. */
+enum lschema_form {
+  LSF_NONE = 0,
+  LSF_INTEGER,      /* not an integer */
+  LSF_MONEY,        /* not a whole number of fen */
+  LSF_DATE,         /* not a date YYYY-MM-DD */
+  LSF_PHONE,        /* not a phone number */
+  LSF_ID_LENGTH,    /* a resident ID not 17 digits and a digit or X */
+  LSF_ID_BIRTH,     /* a resident ID without a valid birth date */
+  LSF_ID_CHECK,     /* a resident ID with a wrong check character */
+};
+
+typedef struct lschema_reason {
+  int rule;                     /* enum lschema_rule */
+  int form;                     /* enum lschema_form, for LSR_FORMAT */
+  const lschema_type *type;     /* NULL when only a value was checked */
+  const lschema_field *field;   /* the field at fault; NULL for LSR_UNKNOWN_FIELD */
+  const lschema_field *suggest; /* LSR_UNKNOWN_FIELD: the field probably meant */
+  char given[LINLI_FIELD_MAX + 1];  /* LSR_UNKNOWN_FIELD: the name as written */
+  char value[64];               /* the value as written, its first 60 bytes */
+  char canonical[128];          /* LSR_NOT_CANONICAL: the form it must have */
+  int64_t bound;                /* LSR_MIN, LSR_COUNTER_MIN: the field's min */
+  int64_t result, now;          /* LSR_COUNTER_MIN: the sum it would have, and has */
+} lschema_reason;
+
+/* The rule's name in the API ("unknown_field", "kind", "format", "empty",
+ * "choice", "too_long", "min", "counter_min", "required", "not_canonical"). */
+const char *schema_rule_name(int rule);
+/* The English line of a refusal (what lerr carries). */
+void schema_reason_text(const lschema_reason *why, char *out, size_t cap);
+
 /* Checks one value of field f and writes its canonical form to out (cap
  * bytes, NUL-terminated): full-width digits folded, an enum code replaced
  * by its zh label, an ID's check letter upper-cased.  A text value is
  * copied unchanged when it fits, else *out_len is set and out is untouched
  * (the caller keeps the value as typed).  LINLI_EINVAL names the field,
- * the expected type and an example. */
+ * the expected type and an example; `why` (may be NULL) gets the reason. */
 int schema_value(const lschema_field *f, const char *v, size_t n, char *out, size_t cap,
-                 size_t *out_len, lerr *e);
+                 size_t *out_len, lschema_reason *why, lerr *e);
 
 /* Checks ops[0..n), all on one key of type t, against t and the record's
  * current state r (NULL when absent): each field known (else "did you
  * mean"), of its kind, its value valid (values must already be canonical:
  * run schema_value first), a counter not taken below its bound, and a new
  * record given every required field.  A `del` op passes; ops after it are
- * checked as writing a new record. */
-int schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n, lerr *e);
+ * checked as writing a new record.  A refusal is LINLI_EINVAL with its
+ * English line in e and its parts in `why` (may be NULL). */
+int schema_check_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n,
+                     lschema_reason *why, lerr *e);
 
 /* Checks a stored record's visible state against t (for a schema change:
  * the new schema must accept what is stored). */

@@ -120,6 +120,27 @@ s_send_json(s_req *x, int status, json_t *j)
 static void s_err(s_req *x, int status, const char *code, const char *field, const char *zh,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* Sends {"error": e} with `status`, and more members (may be NULL). */
+static void
+s_err_send(s_req *x, int status, const char *code, const char *field, const char *zh,
+           char *msg, json_t *more)
+{
+  /* a name cut by a precision (%.100s) may end inside a character: the
+   * message keeps its valid UTF-8 prefix */
+  size_t n = strlen(msg);
+  while (n > 0 && !utf8_valid(msg, n))
+    msg[--n] = '\0';
+  lbuf_reset(&x->resp->body);
+  x->resp->nhdr = 0;
+  json_t *e = json_pack("{s:s, s:s, s:s}", "code", code, "message", msg, "message_zh", zh);
+  if (e != NULL && field != NULL && utf8_valid(field, strlen(field)))
+    json_object_set_new(e, "field", json_string(field));
+  if (e != NULL && more != NULL)
+    json_object_update(e, more);
+  json_decref(more);
+  s_send_json(x, status, e ? json_pack("{s:o}", "error", e) : NULL);
+}
+
 /* {"error": {"code", "message", "message_zh", "field"}} with `status`. */
 static void
 s_err(s_req *x, int status, const char *code, const char *field, const char *zh,
@@ -130,17 +151,7 @@ s_err(s_req *x, int status, const char *code, const char *field, const char *zh,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  /* a name cut by a precision (%.100s) may end inside a character: the
-   * message keeps its valid UTF-8 prefix */
-  size_t n = strlen(msg);
-  while (n > 0 && !utf8_valid(msg, n))
-    msg[--n] = '\0';
-  lbuf_reset(&x->resp->body);
-  x->resp->nhdr = 0;
-  json_t *e = json_pack("{s:s, s:s, s:s}", "code", code, "message", msg, "message_zh", zh);
-  if (e != NULL && field != NULL)
-    json_object_set_new(e, "field", json_string(field));
-  s_send_json(x, status, e ? json_pack("{s:o}", "error", e) : NULL);
+  s_err_send(x, status, code, field, zh, msg, NULL);
 }
 
 /* An lerr from the store or the records layer as an API error. */
@@ -1008,7 +1019,9 @@ s_may_write(s_req *x, const char *key)
   return s_scope(x, key);
 }
 
-/* The one field named in a refusal ("FIELD: ..."), else NULL. */
+/* The one field an op rule refusal (op_check, a field of another kind
+ * stored) is about: one its line starts with ("FIELD: ..."), or the only
+ * op's; else NULL.  The schema's refusals name theirs (lschema_reason). */
 static const char *
 s_refused_field(const char *msg, const op *ops, uint32_t n, char *out, size_t cap)
 {
@@ -1045,58 +1058,107 @@ s_vt_zh(int vt)
   return vt >= 0 && vt < LSV_COUNT_ && zh[vt] != NULL ? zh[vt] : "有效的值";
 }
 
-/* The schema's refusal `msg` of a write to `key` in Chinese, built from the
- * definition of the field it names (`field`, or the one a new record lacks):
- * what the field takes and an example; "" when neither is known.  The
- * English line stays the message's detail. */
-static void
-s_invalid_zh(const lschema *sch, const char *key, const char *msg, const char *field, char *out,
-             size_t cap)
+/* An example of a value of f, in Chinese text. */
+static const char *
+s_example_zh(const lschema_field *f)
 {
+  switch (f->vt) {
+  case LSV_INTEGER: return f->fk == FK_COUNTER ? "5 或 -2" : "3";
+  case LSV_MONEY: return "12050（即 120.50 元）";
+  case LSV_PHONE: return "13812345678 或 0512-65231234";
+  default: return schema_example(f);
+  }
+}
+
+/* The schema's refusal `w` in Chinese: the field by its label (its name is
+ * its zh label), what it takes and an example; "" for LSR_NONE. */
+static void
+s_reason_zh(const lschema_reason *w, char *out, size_t cap)
+{
+  const lschema_field *f = w->field;
+  const char *tn = w->type != NULL ? w->type->name : "";
+  char list[400] = "";
+  size_t k = 0;
   out[0] = '\0';
-  size_t nsl;
-  const lschema_type *t = sch ? schema_type_of_key(sch, key, strlen(key), &nsl) : NULL;
-  if (t == NULL)
-    return;
-  const char *needs = strstr(msg, " needs ");
-  char want[LINLI_FIELD_MAX + 1];
-  if (strncmp(msg, "a new ", 6) == 0 && needs != NULL) {
-    /* "a new 户 needs 地址 (text, e.g. ...)" */
-    const char *a = needs + 7, *b = strstr(a, " (");
-    size_t n = b ? (size_t)(b - a) : strlen(a);
-    if (n < sizeof want) {
-      memcpy(want, a, n);
-      want[n] = '\0';
-      field = want;
+  switch (w->rule) {
+  case LSR_UNKNOWN_FIELD:
+    if (w->suggest != NULL) {
+      snprintf(out, cap, "%s没有「%s」这一项，是不是「%s」？", tn, w->given, w->suggest->name);
+      return;
     }
-  }
-  const lschema_field *f = field ? schema_field(t, field, strlen(field)) : NULL;
-  if (f == NULL) {
-    if (strstr(msg, "has no field") != NULL)
-      snprintf(out, cap, "%s没有这一项：%s", t->name, msg);
+    for (uint32_t i = 0; w->type != NULL && i < w->type->nfields && k < sizeof list; i++)
+      k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? "、" : "",
+                            w->type->fields[i].name);
+    snprintf(out, cap, "%s没有「%s」这一项，可以填写的有：%s", tn, w->given, list);
     return;
-  }
-  if (field == want) {
-    snprintf(out, cap, "新建%s必须填写「%s」，例如 %s", t->name, f->name, schema_example(f));
-    return;
-  }
-  if (strstr(msg, " would be ") != NULL && f->has_min) {
-    snprintf(out, cap, "「%s」不能低于 %lld：这次修改后会低于它", f->name, (long long)f->min);
-    return;
-  }
-  if (strstr(msg, " field: write it with ") != NULL) {
+  case LSR_KIND:
     snprintf(out, cap, "「%s」不能这样修改：%s", f->name,
              f->fk == FK_COUNTER ? "它是计数，只能增减" :
              f->fk == FK_SET ? "它是多选，只能添加或去掉其中一项" :
              f->fk == FK_LOG ? "它是记录，只能追加" : "它只能直接填写");
     return;
+  case LSR_EMPTY:
+    snprintf(out, cap, "「%s」不能为空", f->name);
+    return;
+  case LSR_CHOICE:
+    for (uint32_t i = 0; i < f->ncodes && k < sizeof list; i++)
+      k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? "、" : "", f->codes[i].zh);
+    snprintf(out, cap, "「%s」应为选项之一：%s", f->name, list);
+    return;
+  case LSR_MIN:
+  case LSR_COUNTER_MIN: {
+    int n = snprintf(out, cap, "「%s」不能低于 %lld%s", f->name, (long long)w->bound,
+                     f->vt == LSV_MONEY ? " 分" : "");
+    if (w->rule == LSR_COUNTER_MIN && n > 0 && (size_t)n < cap)
+      snprintf(out + n, cap - (size_t)n, "：这次修改后会是 %lld（现在是 %lld）",
+               (long long)w->result, (long long)w->now);
+    return;
   }
-  size_t o = (size_t)snprintf(out, cap, "「%s」应为%s", f->name, s_vt_zh(f->vt));
-  if (f->vt == LSV_ENUM)
-    for (uint32_t i = 0; i < f->ncodes && o < cap; i++)
-      o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "、" : "：", f->codes[i].zh);
-  if (o < cap && f->vt != LSV_ENUM)
-    snprintf(out + o, cap - o, "，例如 %s", schema_example(f));
+  case LSR_REQUIRED:
+    /* a text's example (a name) would mislead for an address */
+    if (f->vt == LSV_TEXT)
+      snprintf(out, cap, "新建%s必须填写「%s」", tn, f->name);
+    else
+      snprintf(out, cap, "新建%s必须填写「%s」，例如 %s", tn, f->name, s_example_zh(f));
+    return;
+  case LSR_NOT_CANONICAL:
+    snprintf(out, cap, "「%s」应写作 %s", f->name, w->canonical);
+    return;
+  case LSR_TOO_LONG:
+    snprintf(out, cap, "「%s」太长了：应为%s，例如 %s", f->name, s_vt_zh(f->vt),
+             s_example_zh(f));
+    return;
+  case LSR_FORMAT:
+    if (w->form == LSF_ID_BIRTH)
+      snprintf(out, cap, "「%s」第 7 至 14 位不是有效的出生日期", f->name);
+    else if (w->form == LSF_ID_CHECK)
+      snprintf(out, cap, "「%s」末位校验码不对（可能输错了一位）", f->name);
+    else if (w->form == LSF_ID_LENGTH)
+      snprintf(out, cap, "「%s」应为 18 位：17 位数字加一位数字或 X，例如 %s", f->name,
+               s_example_zh(f));
+    else
+      snprintf(out, cap, "「%s」应为%s，例如 %s", f->name, s_vt_zh(f->vt), s_example_zh(f));
+    return;
+  default:
+    return;
+  }
+}
+
+/* Answers the schema's refusal `w` of a write (422): the English line
+ * `msg` rendered from it, message_zh, the field at fault, the rule, and
+ * the bound or the field meant where there is one. */
+static void
+s_err_reason(s_req *x, const lschema_reason *w, char *msg)
+{
+  char zh[1024];
+  s_reason_zh(w, zh, sizeof zh);
+  json_t *more = json_pack("{s:s}", "rule", schema_rule_name(w->rule));
+  if (more != NULL && (w->rule == LSR_MIN || w->rule == LSR_COUNTER_MIN))
+    json_object_set_new(more, "min", json_integer(w->bound));
+  if (more != NULL && w->suggest != NULL)
+    json_object_set_new(more, "suggest", json_string(w->suggest->name));
+  const char *field = w->rule == LSR_UNKNOWN_FIELD ? w->given : w->field->name;
+  s_err_send(x, 422, "invalid", field, zh[0] ? zh : "数值不符合要求", msg, more);
 }
 
 typedef struct s_ops {
@@ -1288,17 +1350,17 @@ s_write(s_req *x, json_t *body, const char *key, int ok)
     goto done;
   }
   const lident *id = lperson_ident(x->sess->person);
-  if (o->n > 0 && lrecords_write(x->s, sch, id, o->v, o->n, wall, &e) != 0) {
+  lschema_reason why;
+  if (o->n > 0 && lrecords_write(x->s, sch, id, o->v, o->n, wall, &why, &e) != 0) {
     char fb[LINLI_FIELD_MAX + 1];
-    if (e.code == LINLI_EINVAL && strstr(e.msg, "clock is") != NULL)
+    if (why.rule != LSR_NONE)
+      s_err_reason(x, &why, e.msg);
+    else if (e.code == LINLI_EINVAL && strstr(e.msg, "clock is") != NULL)
       s_err(x, 503, "unavailable", NULL, "电脑时钟与上级站点相差太多，请先校正日期和时间", "%s",
             e.msg);
-    else if (e.code == LINLI_EINVAL) {
-      const char *fld = s_refused_field(e.msg, o->v, o->n, fb, sizeof fb);
-      char zh[1024];
-      s_invalid_zh(sch, key, e.msg, fld, zh, sizeof zh);
-      s_err(x, 422, "invalid", fld, zh[0] ? zh : "数值不符合要求", "%s", e.msg);
-    }
+    else if (e.code == LINLI_EINVAL)
+      s_err(x, 422, "invalid", s_refused_field(e.msg, o->v, o->n, fb, sizeof fb),
+            "数值不符合要求", "%s", e.msg);
     else
       s_err_e(x, &e);
     goto done;

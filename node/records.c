@@ -55,7 +55,8 @@ s_kind_cmd(int fk)
 /* Makes the values of typed fields canonical; `buf` holds n slots of
  * 128 bytes. */
 static int
-s_canonical(const lschema_type *t, op *ops, uint32_t n, char *buf, lerr *e)
+s_canonical(const lschema_type *t, op *ops, uint32_t n, char *buf, lschema_reason *why,
+            lerr *e)
 {
   for (uint32_t i = 0; i < n; i++) {
     op *o = &ops[i];
@@ -66,9 +67,12 @@ s_canonical(const lschema_type *t, op *ops, uint32_t n, char *buf, lerr *e)
       continue; /* schema_check_ops names what is wrong */
     size_t len;
     char *slot = buf + (size_t)i * 128;
-    int rc = schema_value(f, o->str, o->str_len, slot, 128, &len, e);
-    if (rc != 0)
+    int rc = schema_value(f, o->str, o->str_len, slot, 128, &len, why, e);
+    if (rc != 0) {
+      if (why != NULL)
+        why->type = t;
       return rc;
+    }
     o->str = slot;
     o->str_len = (uint32_t)len;
   }
@@ -77,11 +81,13 @@ s_canonical(const lschema_type *t, op *ops, uint32_t n, char *buf, lerr *e)
 
 int
 lrecords_write(lstore *s, const lschema *sch, const lident *id, op *ops, uint32_t n,
-               uint64_t wall_ms, lerr *e)
+               uint64_t wall_ms, lschema_reason *why, lerr *e)
 {
   rec *r = NULL;
   char *buf = NULL;
   int rc;
+  if (why != NULL)
+    why->rule = LSR_NONE;
   if (n == 0)
     return lerr_set(e, LINLI_EINVAL, "nothing to write");
   if (s_reserved(&ops[0]))
@@ -102,9 +108,9 @@ lrecords_write(lstore *s, const lschema *sch, const lident *id, op *ops, uint32_
     if (buf == NULL)
       rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
     if (rc == 0)
-      rc = s_canonical(t, ops, n, buf, e);
+      rc = s_canonical(t, ops, n, buf, why, e);
     if (rc == 0)
-      rc = schema_check_ops(t, r, ops, n, e);
+      rc = schema_check_ops(t, r, ops, n, why, e);
   }
   bool after_del = false;
   for (uint32_t i = 0; i < n && rc == 0; i++) {

@@ -30,11 +30,12 @@ int lrecords_schema(lstore *s, lschema **out, lerr *e);
  * first made canonical (full-width digits folded, an enum code to its
  * label): op strings may then point into memory this call owns, valid
  * until the call returns.  Refusals are LINLI_EINVAL with one line in e
- * that names the field, the expected type and an example.  The reserved
- * keys schema/ and trust/ are refused here (they have their own
- * commands). */
+ * that names the field, the expected type and an example; a refusal of the
+ * schema's also fills `why` (may be NULL; its rule is LSR_NONE for any
+ * other error).  The reserved keys schema/ and trust/ are refused here
+ * (they have their own commands). */
 int lrecords_write(lstore *s, const lschema *sch, const lident *id, op *ops, uint32_t n,
-                   uint64_t wall_ms, lerr *e);
+                   uint64_t wall_ms, lschema_reason *why, lerr *e);
 
 /* Publishes schema text as this node, which must be the trust root:
  * parses it, refuses a version not above the one held, and checks every

@@ -424,18 +424,50 @@ def main():
     status, j, _ = v.call("POST", "/api/v1/records/hh", {"id": "0002", "fields": {"set": {
         "户主": "x", "地址": "y"}}})
     check(status == 409 and err_code(j) == "conflict", "id taken: %s" % status)
-    status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "set": {"电话": "12"}})
-    check(status == 422 and err_code(j) == "invalid" and j["error"]["field"] == "电话"
-          and "「电话」应为电话号码" in j["error"]["message_zh"]
-          and "13812345678" in j["error"]["message_zh"],
-          "a bad phone, said in Chinese: %s %s" % (status, j))
-    status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "incr": {"诚信积分": -1000}})
-    check(status == 422 and j["error"]["field"] == "诚信积分"
-          and "「诚信积分」不能低于 0" in j["error"]["message_zh"],
-          "points below their minimum, said in Chinese: %s %s" % (status, j))
-    status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0099", "set": {"户主": "周"}})
-    check(status == 422 and "新建户必须填写「地址」" in j["error"]["message_zh"],
-          "a new household without its address, said in Chinese: %s %s" % (status, j))
+    # every rule of the schema: the field at fault, the rule, and a Chinese
+    # message built from the field's definition
+    for body, field, rule, zh in [
+            ({"key": "hh/0001", "set": {"电话": "12"}}, "电话", "format",
+             ["「电话」应为电话号码", "13812345678"]),
+            ({"key": "hh/0001", "incr": {"诚信积分": -1000}}, "诚信积分", "counter_min",
+             ["「诚信积分」不能低于 0", "-990", "现在是 10"]),
+            ({"key": "hh/0099", "set": {"户主": "周"}}, "地址", "required",
+             ["新建户必须填写「地址」"]),
+            ({"key": "hh/0001", "set": {"户注": "周"}}, "户注", "unknown_field",
+             ["户没有「户注」这一项，是不是「户主」？"]),
+            ({"key": "hh/0001", "set": {"颜色": "红"}}, "颜色", "unknown_field",
+             ["户没有「颜色」这一项", "户主、地址、电话"]),
+            ({"key": "hh/0001", "set": {"诚信积分": "10"}}, "诚信积分", "kind",
+             ["「诚信积分」不能这样修改：它是计数，只能增减"]),
+            ({"key": "hh/0001", "set": {"户主": ""}}, "户主", "empty", ["「户主」不能为空"]),
+            ({"key": "hh/0001", "add": {"特殊群体": ["外星人"]}}, "特殊群体", "choice",
+             ["「特殊群体」应为选项之一：", "独居老人"]),
+            ({"key": "hh/0001", "set": {"人口": "0"}}, "人口", "min", ["「人口」不能低于 1"]),
+            ({"key": "hh/0001", "set": {"电话": "1" * 100}}, "电话", "too_long",
+             ["「电话」太长了"]),
+            ({"key": "res/0001", "set": {"姓名": "张三", "出生日期": "2026-02-30"}}, "出生日期",
+             "format", ["「出生日期」应为日期（年-月-日），例如 2026-11-30"]),
+            ({"key": "res/0001", "set": {"姓名": "张三", "身份证号": "1101051949123100"}},
+             "身份证号", "format", ["「身份证号」应为 18 位"]),
+            ({"key": "res/0001", "set": {"姓名": "张三", "身份证号": "11010519491331002X"}},
+             "身份证号", "format", ["「身份证号」第 7 至 14 位不是有效的出生日期"]),
+            ({"key": "res/0001", "set": {"姓名": "张三", "身份证号": "110105194912310021"}},
+             "身份证号", "format", ["「身份证号」末位校验码不对"]),
+            ({"key": "charity/0001", "set": {"金额分": "120.50"}}, "金额分", "format",
+             ["「金额分」应为金额", "12050"]),
+            ({"key": "charity/0001", "set": {"金额分": "-5"}}, "金额分", "min",
+             ["「金额分」不能低于 0 分"])]:
+        status, j, _ = v.call("POST", "/api/v1/record", body)
+        er = j.get("error", {}) if isinstance(j, dict) else {}
+        check(status == 422 and er.get("code") == "invalid" and er.get("field") == field
+              and er.get("rule") == rule and all(z in er.get("message_zh", "") for z in zh)
+              and er.get("message", "").strip() != "",
+              "%s refused as %s on %s, said in Chinese %s: %s %s" % (body, rule, field, zh,
+                                                                   status, j))
+        if rule in ("min", "counter_min"):
+            check(isinstance(er.get("min"), int), "the bound: %s" % j)
+    status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "set": {"户注": "周"}})
+    check(j["error"].get("suggest") == "户主", "the field meant: %s" % j)
     status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "set": {"人口": 3}})
     check(status == 400 and err_code(j) == "bad_request" and j["error"]["field"] == "人口",
           "a number for a string: %s %s" % (status, j))

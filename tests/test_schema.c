@@ -4,7 +4,9 @@
  * refuses wrong values with the field, the expected type and an example,
  * and gives the canonical form of right ones; writes are checked for
  * unknown fields (with "did you mean"), kinds, counter bounds and required
- * fields; stored records for a schema change.
+ * fields; stored records for a schema change; each refusal's structured
+ * reason (the rule, the field, the bound, the suggestion) and the English
+ * line rendered from it.
  */
 #include "crdt/hlc.h"
 #include "crdt/schema.h"
@@ -133,7 +135,7 @@ s_value(const char *type, const char *name, const char *v, const char *want, con
   char out[128];
   size_t len = 0;
   lerr e = {0};
-  int rc = schema_value(f, v, strlen(v), out, sizeof out, &len, &e);
+  int rc = schema_value(f, v, strlen(v), out, sizeof out, &len, NULL, &e);
   if (want != NULL) {
     cr_assert_eq(rc, 0, "%s refused: %s", v, e.msg);
     cr_assert_str_eq(out, want);
@@ -192,11 +194,29 @@ s_op(uint8_t kind, const char *field, const char *str, int64_t n)
   return o;
 }
 
+/* A new household with its required fields and 8 points, as s_id wrote
+ * it (accepted as a new record first). */
+static rec *
+s_household(const lschema_type *hh)
+{
+  lerr e = {0};
+  op o[] = {s_op(OP_SET, "户主", "王五", 0), s_op(OP_SET, "地址", "石路1号", 0),
+            s_op(OP_INCR, "诚信积分", NULL, 8)};
+  cr_assert_eq(schema_check_ops(hh, NULL, o, 3, NULL, &e), 0, "%s", e.msg);
+  rec *r = rec_new();
+  for (int i = 0; i < 3; i++) {
+    o[i].seq = (uint64_t)i + 1;
+    o[i].hlc += (uint64_t)i;
+    cr_assert_eq(rec_apply(r, s_id.pk, &o[i]), 1);
+  }
+  return r;
+}
+
 static void
 s_refused_ops(const lschema_type *t, const rec *r, const op *ops, uint32_t n, const char *want)
 {
   lerr e = {0};
-  cr_assert_eq(schema_check_ops(t, r, ops, n, &e), LINLI_EINVAL, "accepted, want %s", want);
+  cr_assert_eq(schema_check_ops(t, r, ops, n, NULL, &e), LINLI_EINVAL, "accepted, want %s", want);
   cr_assert(strstr(e.msg, want) != NULL, "'%s' not in '%s'", want, e.msg);
 }
 
@@ -210,18 +230,10 @@ Test(schema, writes_checked_against_the_type)
   /* a new household needs its required fields */
   op o1[] = {s_op(OP_SET, "户主", "王五", 0)};
   s_refused_ops(hh, NULL, o1, 1, "a new 户 needs 地址 (text, e.g.");
-  op o2[] = {s_op(OP_SET, "户主", "王五", 0), s_op(OP_SET, "地址", "石路1号", 0),
-             s_op(OP_INCR, "诚信积分", NULL, 8)};
-  cr_assert_eq(schema_check_ops(hh, NULL, o2, 3, &e), 0, "%s", e.msg);
-  rec *r = rec_new();
-  for (int i = 0; i < 3; i++) {
-    o2[i].seq = (uint64_t)i + 1;
-    o2[i].hlc += (uint64_t)i;
-    cr_assert_eq(rec_apply(r, s_id.pk, &o2[i]), 1);
-  }
+  rec *r = s_household(hh);
   /* an existing one does not */
   op o3[] = {s_op(OP_SET, "电话", "13812345678", 0)};
-  cr_assert_eq(schema_check_ops(hh, r, o3, 1, &e), 0, "%s", e.msg);
+  cr_assert_eq(schema_check_ops(hh, r, o3, 1, NULL, &e), 0, "%s", e.msg);
   /* unknown fields: a typo gets a suggestion, anything else the list */
   op o4[] = {s_op(OP_SET, "户注", "x", 0)};
   s_refused_ops(hh, r, o4, 1, "户 has no field 户注; did you mean 户主?");
@@ -243,19 +255,127 @@ Test(schema, writes_checked_against_the_type)
   op o11[] = {s_op(OP_INCR, "诚信积分", NULL, -5), s_op(OP_INCR, "诚信积分", NULL, -4)};
   s_refused_ops(hh, r, o11, 2, "would be -1");
   op o12[] = {s_op(OP_INCR, "诚信积分", NULL, -8)};
-  cr_assert_eq(schema_check_ops(hh, r, o12, 1, &e), 0, "%s", e.msg);
+  cr_assert_eq(schema_check_ops(hh, r, o12, 1, NULL, &e), 0, "%s", e.msg);
   /* after a del, the record is new again */
   op o13[] = {s_op(OP_DEL, "", NULL, 0), s_op(OP_SET, "户主", "王五", 0)};
   s_refused_ops(hh, r, o13, 2, "a new 户 needs 地址");
   /* a delete alone leaves nothing to check */
   op o14[] = {s_op(OP_DEL, "", NULL, 0)};
-  cr_assert_eq(schema_check_ops(hh, r, o14, 1, &e), 0, "%s", e.msg);
+  cr_assert_eq(schema_check_ops(hh, r, o14, 1, NULL, &e), 0, "%s", e.msg);
   /* the stored record passes as it is, and fails a schema that forbids it */
   cr_assert_eq(schema_check_record(hh, r, &e), 0, "%s", e.msg);
   const lschema_type *res = schema_type(s_community, "居民");
   lerr e2 = {0};
   cr_assert_eq(schema_check_record(res, r, &e2), LINLI_EINVAL);
   cr_assert(strstr(e2.msg, "居民 has no field") != NULL, "%s", e2.msg);
+  rec_destroy(&r);
+}
+
+/* Value v of field `name` of type `type` is refused by `rule` (and `form`):
+ * the reason names the field, keeps the value as written, and renders the
+ * very line lerr carries. */
+static lschema_reason
+s_value_why(const char *type, const char *name, const char *v, int rule, int form)
+{
+  const lschema_type *t = schema_type(s_community, type);
+  const lschema_field *f = schema_field(t, name, strlen(name));
+  cr_assert_not_null(f, "%s.%s", type, name);
+  char out[128], line[320];
+  size_t len = 0;
+  lerr e = {0};
+  lschema_reason w;
+  memset(&w, 0xA5, sizeof w);
+  cr_assert_eq(schema_value(f, v, strlen(v), out, sizeof out, &len, &w, &e), LINLI_EINVAL,
+               "%s.%s accepted '%s'", type, name, v);
+  cr_assert_eq(w.rule, rule, "%s '%s': rule %s, want %s", name, v, schema_rule_name(w.rule),
+               schema_rule_name(rule));
+  cr_assert_eq(w.form, form, "%s '%s': form %d, want %d", name, v, w.form, form);
+  cr_assert_eq(w.field, f);
+  cr_assert(strncmp(w.value, v, 60) == 0 && strlen(w.value) == (strlen(v) < 60 ? strlen(v) : 60),
+            "the value as written, its first 60 bytes: %s", w.value);
+  schema_reason_text(&w, line, sizeof line);
+  cr_assert_str_eq(line, e.msg);
+  return w;
+}
+
+/* ops refused by schema_check_ops with `rule`; the reason's line is lerr's. */
+static lschema_reason
+s_ops_why(const lschema_type *t, const rec *r, const op *ops, uint32_t n, int rule)
+{
+  lerr e = {0};
+  lschema_reason w;
+  char line[320];
+  memset(&w, 0xA5, sizeof w);
+  cr_assert_eq(schema_check_ops(t, r, ops, n, &w, &e), LINLI_EINVAL, "accepted");
+  cr_assert_eq(w.rule, rule, "rule %s, want %s (%s)", schema_rule_name(w.rule),
+               schema_rule_name(rule), e.msg);
+  cr_assert_eq(w.type, t, "the reason names no type: %s", e.msg);
+  schema_reason_text(&w, line, sizeof line);
+  cr_assert_str_eq(line, e.msg);
+  return w;
+}
+
+Test(schema, each_rule_gives_its_structured_reason)
+{
+  cr_assert_eq(linli_crypto_init(), 0);
+  /* values: the form of each type's check */
+  s_value_why("户", "人口", "三", LSR_FORMAT, LSF_INTEGER);
+  s_value_why("慈善", "金额分", "120.50", LSR_FORMAT, LSF_MONEY);
+  s_value_why("诉求", "日期", "2026-02-29", LSR_FORMAT, LSF_DATE);
+  s_value_why("户", "电话", "12812345678", LSR_FORMAT, LSF_PHONE);
+  s_value_why("居民", "身份证号", "1101051949123100", LSR_FORMAT, LSF_ID_LENGTH);
+  s_value_why("居民", "身份证号", "11010519491331002X", LSR_FORMAT, LSF_ID_BIRTH);
+  s_value_why("居民", "身份证号", "110105194912310021", LSR_FORMAT, LSF_ID_CHECK);
+  s_value_why("户", "户主", "", LSR_EMPTY, LSF_NONE);
+  s_value_why("诉求", "状态", "办完了", LSR_CHOICE, LSF_NONE);
+  s_value_why("户", "电话", "138123456781381234567813812345678138123456781381234567813812345678"
+              "13812345678138123456781381234567813812345678", LSR_TOO_LONG, LSF_NONE);
+  lschema_reason w = s_value_why("户", "人口", "0", LSR_MIN, LSF_NONE);
+  cr_assert_eq(w.bound, 1);
+  w = s_value_why("慈善", "金额分", "-5", LSR_MIN, LSF_NONE);
+  cr_assert_eq(w.bound, 0, "money is not negative unless said");
+
+  /* writes: the reason carries the type, the field and the rule's parts */
+  uint8_t seed[LINLI_SEED_BYTES] = {7};
+  ident_from_seed(&s_id, seed);
+  const lschema_type *hh = schema_type(s_community, "户");
+  const lschema_field *points = schema_field(hh, "诚信积分", strlen("诚信积分"));
+  op o1[] = {s_op(OP_SET, "户主", "王五", 0)};
+  w = s_ops_why(hh, NULL, o1, 1, LSR_REQUIRED);
+  cr_assert_str_eq(w.field->name, "地址", "the field missing, not the one written");
+  rec *r = s_household(hh);
+  op o3[] = {s_op(OP_SET, "户注", "x", 0)};
+  w = s_ops_why(hh, r, o3, 1, LSR_UNKNOWN_FIELD);
+  cr_assert_null(w.field);
+  cr_assert_str_eq(w.given, "户注");
+  cr_assert_not_null(w.suggest);
+  cr_assert_str_eq(w.suggest->name, "户主");
+  op o4[] = {s_op(OP_SET, "颜色", "x", 0)};
+  w = s_ops_why(hh, r, o4, 1, LSR_UNKNOWN_FIELD);
+  cr_assert_str_eq(w.given, "颜色");
+  cr_assert_null(w.suggest, "颜色 is near no field");
+  op o5[] = {s_op(OP_SET, "诚信积分", "10", 0)};
+  w = s_ops_why(hh, r, o5, 1, LSR_KIND);
+  cr_assert_eq(w.field, points);
+  op o6[] = {s_op(OP_INCR, "诚信积分", NULL, -5), s_op(OP_INCR, "诚信积分", NULL, -4)};
+  w = s_ops_why(hh, r, o6, 2, LSR_COUNTER_MIN);
+  cr_assert_eq(w.field, points);
+  cr_assert_eq(w.bound, 0);
+  cr_assert_eq(w.now, 3, "8 - 5 before the second decrement");
+  cr_assert_eq(w.result, -1);
+  op o7[] = {s_op(OP_SET, "人口", "０3", 0)};
+  w = s_ops_why(hh, r, o7, 1, LSR_NOT_CANONICAL);
+  cr_assert_str_eq(w.canonical, "3");
+  cr_assert_str_eq(w.value, "０3");
+  /* a value refused inside a write names the type too */
+  op o8[] = {s_op(OP_SET, "电话", "138", 0)};
+  w = s_ops_why(hh, r, o8, 1, LSR_FORMAT);
+  cr_assert_eq(w.form, LSF_PHONE);
+  cr_assert_str_eq(w.field->name, "电话");
+  /* every rule has a name of its own */
+  for (int i = 0; i < LSR_COUNT_; i++)
+    for (int k = 0; k < i; k++)
+      cr_assert_str_neq(schema_rule_name(i), schema_rule_name(k));
   rec_destroy(&r);
 }
 

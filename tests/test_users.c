@@ -82,7 +82,7 @@ static int
 s_write_as(fixture *f, const lperson *p, const char *key, lerr *e)
 {
   op o = s_set(key, "户主", "陈建国");
-  return lrecords_write(f->s, NULL, lperson_ident(p), &o, 1, s_now(), e);
+  return lrecords_write(f->s, NULL, lperson_ident(p), &o, 1, s_now(), NULL, e);
 }
 
 static char *
@@ -315,7 +315,7 @@ Test(users, roles_auditor_and_assessor)
   cr_assert_eq(s_write_as(&f, p, NS "hh/0001", &e), LINLI_EREFUSED);
   op o = {.kind = OP_INCR, .key = NS "pts/0001", .key_len = strlen(NS "pts/0001"),
           .field = "积分", .field_len = strlen("积分"), .n = 5};
-  cr_assert_eq(lrecords_write(f.s, NULL, lperson_ident(p), &o, 1, s_now(), &e), 0, "%s", e.msg);
+  cr_assert_eq(lrecords_write(f.s, NULL, lperson_ident(p), &o, 1, s_now(), NULL, &e), 0, "%s", e.msg);
   lperson_free(&p);
   /* a prefix outside the station's namespace, and a relative one */
   cr_assert_eq(lusers_add(f.s, f.dir, &f.village, "钱", ROLE_CLERK, "/gusu/other/",

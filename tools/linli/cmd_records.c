@@ -527,7 +527,7 @@ s_row_ops(s_import *x, const char *key, const rec *r, char **cells, const size_t
     op *o = NULL;
     switch (f->fk) {
     case FK_REGISTER:
-      if (schema_value(f, v, vn, slot, 128, &sl, e) != 0)
+      if (schema_value(f, v, vn, slot, 128, &sl, NULL, e) != 0)
         return -1;
       if (sl >= 128) /* text too long for the slot: kept as typed */
         slot = (char *)v;
@@ -595,7 +595,7 @@ s_row_ops(s_import *x, const char *key, const rec *r, char **cells, const size_t
         char *es = larena_alloc(&x->rowarena, 128);
         if (es == NULL)
           return lerr_set(e, LINLI_ENOMEM, "out of memory"), -1;
-        if (schema_value(f, el, eln, es, 128, &sl, e) != 0)
+        if (schema_value(f, el, eln, es, 128, &sl, NULL, e) != 0)
           return -1;
         if (sl >= 128)
           es = (char *)el;
@@ -696,7 +696,7 @@ s_import_row(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t 
     if (g != 0)
       r = NULL;
     nops = s_row_ops(x, key, r, cells, len, n, ops, LCSV_CELLS_MAX * 2, x->vals, &e);
-    if (nops >= 0 && schema_check_ops(x->t, r, ops, (uint32_t)nops, &e) != 0)
+    if (nops >= 0 && schema_check_ops(x->t, r, ops, (uint32_t)nops, NULL, &e) != 0)
       nops = -1;
   }
   rec_destroy(&r);

@@ -98,7 +98,7 @@ s_write(cli *c, lstore *s, op *ops, uint32_t n)
   if (rc != CLI_OK)
     goto done;
   if (lrecords_schema(s, &sch, &e) != 0 ||
-      lrecords_write(s, sch, id, ops, n, cli_wall_ms(), &e) != 0) {
+      lrecords_write(s, sch, id, ops, n, cli_wall_ms(), NULL, &e) != 0) {
     rc = cli_fail_e(&e);
     goto done;
   }
