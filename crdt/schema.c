@@ -54,11 +54,23 @@ s_type_free(lschema_type *t)
   free(t->collection);
 }
 
+lschema *
+schema_ref(lschema *s)
+{
+  s->refs++;
+  return s;
+}
+
 void
 schema_destroy(lschema **s)
 {
   if (s == NULL || *s == NULL)
     return;
+  if ((*s)->refs > 0) {
+    (*s)->refs--;
+    *s = NULL;
+    return;
+  }
   for (uint32_t i = 0; i < (*s)->ntypes; i++)
     s_type_free(&(*s)->types[i]);
   free((*s)->types);

@@ -83,6 +83,7 @@ typedef struct lschema {
   int64_t version;
   lschema_type *types;
   uint32_t ntypes;
+  uint32_t refs; /* holders besides the first (schema_ref) */
 } lschema;
 
 /* Parses schema text.  Errors (LINLI_EINVAL) name the line and column of a
@@ -90,7 +91,12 @@ typedef struct lschema {
  * ("types.户.fields.电话: unknown type 'phon'").  *out is the caller's
  * (schema_destroy). */
 int schema_parse(lschema **out, const char *text, size_t n, lerr *e);
+/* Drops the caller's hold on *s (and sets *s NULL): the last holder frees. */
 void schema_destroy(lschema **s);
+/* One more holder of s (returned), for a cache that hands out what it
+ * keeps: every holder calls schema_destroy, and no holder changes it.
+ * Not atomic: a schema and its holders live on one thread at a time. */
+lschema *schema_ref(lschema *s);
 
 /* The type whose collection is the next-to-last component of key, or NULL.
  * *ns_len gets the length of the namespace before the collection. */

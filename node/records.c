@@ -9,19 +9,29 @@
  * report shows the merged result.
  */
 #include "node/records.h"
+#include "node/store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int
-lrecords_schema(lstore *s, lschema **out, lerr *e)
+/* Whether the store's parsed schema came from this row under this root. */
+static bool
+s_cached(const lstore *s, const char *row, size_t n)
+{
+  return s->sch_row != NULL && s->sch_row_len == n && memcmp(s->sch_row, row, n) == 0 &&
+         s->sch_has_root == s->has_root &&
+         (!s->has_root || memcmp(s->sch_root, s->root, LINLI_PK_BYTES) == 0);
+}
+
+/* The schema a views row of LSCHEMA_KEY holds (NULL when the root did not
+ * write it), parsed. */
+static int
+s_parse_row(lstore *s, const char *row, size_t n, lschema **out, lerr *e)
 {
   rec *r = NULL;
   *out = NULL;
-  int rc = lstore_get(s, LSCHEMA_KEY, strlen(LSCHEMA_KEY), &r, e);
-  if (rc == LINLI_ENOTFOUND)
-    return 0;
+  int rc = st_view_decode(LSCHEMA_KEY, strlen(LSCHEMA_KEY), row, n, &r, e);
   if (rc != 0)
     return rc;
   const rfield *f = rec_field(r, LSCHEMA_FIELD, strlen(LSCHEMA_FIELD), FK_REGISTER);
@@ -34,6 +44,45 @@ lrecords_schema(lstore *s, lschema **out, lerr *e)
                     pe.msg);
   }
   rec_destroy(&r);
+  return rc;
+}
+
+/* The parse is kept in the store with the row it came from (store_int.h):
+ * a commit reads the schema for its aggregates, the API for each request,
+ * and the row is one point read where parsing the text is a JSON parse of
+ * every type. */
+int
+lrecords_schema(lstore *s, lschema **out, lerr *e)
+{
+  char *row;
+  size_t n;
+  *out = NULL;
+  int rc = st_get(s, LCF_VIEWS, LSCHEMA_KEY, strlen(LSCHEMA_KEY), &row, &n, e);
+  if (rc == LINLI_ENOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  if (!s_cached(s, row, n)) {
+    lschema *sch;
+    char *copy = malloc(n ? n : 1);
+    if (copy == NULL)
+      rc = lerr_set(e, LINLI_ENOMEM, "out of memory");
+    else if ((rc = s_parse_row(s, row, n, &sch, e)) == 0) {
+      memcpy(copy, row, n);
+      schema_destroy(&s->sch);
+      free(s->sch_row);
+      s->sch = sch;
+      s->sch_row = copy;
+      s->sch_row_len = n;
+      s->sch_has_root = s->has_root;
+      memcpy(s->sch_root, s->root, LINLI_PK_BYTES);
+      copy = NULL;
+    }
+    free(copy);
+  }
+  rocksdb_free(row);
+  if (rc == 0 && s->sch != NULL)
+    *out = schema_ref(s->sch);
   return rc;
 }
 

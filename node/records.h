@@ -20,7 +20,10 @@
 /* The schema this station holds, or *out NULL when it holds none (then
  * writes are free-form).  In a store with a trust root, only a schema
  * written by the root counts; another author's is ignored.  A held schema
- * that does not parse is an error (LINLI_ESTORE). */
+ * that does not parse is an error (LINLI_ESTORE).  The store keeps the
+ * parse and hands out a hold on it (schema_destroy drops it; no holder
+ * changes it) while the stored record and the root are the ones it was
+ * parsed from. */
 int lrecords_schema(lstore *s, lschema **out, lerr *e);
 
 /* Checks ops[0..n), all on one key, and writes them as this node

@@ -12,6 +12,7 @@
 #include "node/store_int.h"
 #include "crdt/hmap.h"
 #include "crdt/rules.h"
+#include "crdt/schema.h"
 #include "node/fsutil.h"
 #include "node/failpoint.h"
 #include "node/keyfile.h"
@@ -330,6 +331,8 @@ lstore_close(lstore **sp)
     if (s->trust.slots[i].key)
       free(s->trust.slots[i].val);
   hmap_free(&s->trust);
+  schema_destroy(&s->sch);
+  free(s->sch_row);
   free(s->dir);
   free(s);
   *sp = NULL;
@@ -819,12 +822,20 @@ lstore_get(lstore *s, const char *key, size_t klen, rec **out, lerr *e)
     return lerr_set(e, rc, "%.*s: not found", (int)klen, key);
   if (rc)
     return rc;
-  if (vl < LINLI_HASH_BYTES ||
-      rec_decode(out, (const uint8_t *)v + LINLI_HASH_BYTES, vl - LINLI_HASH_BYTES, NULL) != 0)
-    rc = lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
-                  (int)klen, key);
+  rc = st_view_decode(key, klen, v, vl, out, e);
   rocksdb_free(v);
   return rc;
+}
+
+int
+st_view_decode(const char *key, size_t klen, const char *v, size_t vl, rec **out, lerr *e)
+{
+  *out = NULL;
+  if (vl < LINLI_HASH_BYTES ||
+      rec_decode(out, (const uint8_t *)v + LINLI_HASH_BYTES, vl - LINLI_HASH_BYTES, NULL) != 0)
+    return lerr_set(e, LINLI_ESTORE, "stored state of %.*s is corrupt (run linli rebuild)",
+                    (int)klen, key);
+  return 0;
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * store_int.h - what the parts of the store share (store.c, ingest.c,
- * views.c, export.c, trustcache.c); nothing outside node/store*.c and
- * those files includes it.  Functions named st_* are internal to the store.
+ * views.c, export.c, trustcache.c, and records.c and aggregates.c for the
+ * schema and its aggregates); nothing outside node/store*.c and those files
+ * includes it.  Functions named st_* are internal to the store.
  */
 #ifndef LINLI_STORE_INT_H
 #define LINLI_STORE_INT_H
@@ -54,6 +55,15 @@ struct lstore {
   bool has_pclock;   /* the parent's clock, as the daemon last measured it */
   uint64_t pclock_at;
   int64_t pclock_offset;
+  /* The schema held, parsed (lrecords_schema), with what it was parsed
+   * from: the views row of LSCHEMA_KEY and the root then.  It is used again
+   * only while both are the same, so whatever changes the row (a publish
+   * here, by sync or by import, a cut, a rebuild) is seen at the next use. */
+  struct lschema *sch;   /* NULL: the row holds no schema the root wrote */
+  char *sch_row;         /* NULL: nothing parsed yet */
+  size_t sch_row_len;
+  bool sch_has_root;
+  uint8_t sch_root[LINLI_PK_BYTES];
 };
 
 /* ---- small encodings ---- */
@@ -103,6 +113,8 @@ int st_rerr(lerr *e, char *err, const char *what);
 /* Reads one value; LINLI_ENOTFOUND when absent.  *val is rocksdb_free'd by
  * the caller. */
 int st_get(lstore *s, int cf, const void *key, size_t klen, char **val, size_t *vlen, lerr *e);
+/* The record of a views row (v, vl) of `key`, or LINLI_ESTORE naming it. */
+int st_view_decode(const char *key, size_t klen, const char *v, size_t vl, rec **out, lerr *e);
 /* The meta row key of a value kept beside the store ("x:" + key); its
  * length, or LINLI_EINVAL. */
 #define ST_META_KEY_MAX 256

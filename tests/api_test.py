@@ -720,6 +720,29 @@ def main():
     check(status == 404, "revoke an unknown person: %s" % status)
     ok("users: list, add (refusals: name taken, weak password, bad role), revoke")
 
+    # ---- a new schema version reaches a running node ----
+    # the node has judged writes by v1 all along; v2 gives 户 a field more
+    status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "set": {"楼栋": "3幢"}})
+    check(status == 422 and j["error"].get("rule") == "unknown_field",
+          "v1 knows no 楼栋: %s %s" % (status, j))
+    with open(SCHEMA, encoding="utf-8") as f:
+        v2 = json.load(f)
+    v2["version"] += 1
+    v2["types"]["户"]["fields"]["楼栋"] = {"kind": "register", "type": "text", "en": "building"}
+    v2_path = os.path.join(T, "community-v2.json")
+    with open(v2_path, "w", encoding="utf-8") as f:
+        json.dump(v2, f, ensure_ascii=False)
+    linli("gusu", "schema", "publish", v2_path)
+    bundle2 = os.path.join(T, "gusu-v2.bundle")
+    linli("gusu", "export", "-o", bundle2)
+    linli("shilu", "import", bundle2)
+    status, j, _ = v.call("GET", "/api/v1/schema")
+    check(status == 200 and j["version"] == v2["version"], "the schema after import: version %s" % j.get("version"))
+    status, j, _ = v.call("POST", "/api/v1/record", {"key": "hh/0001", "set": {"楼栋": "3幢"}})
+    check(status == 200 and j["fields"]["楼栋"] == "3幢",
+          "the next write is judged by v2: %s %s" % (status, j))
+    ok("a new schema version imported into the running node judges its next write")
+
     # ---- password, logout ----
     status, j, _ = v.call("POST", "/api/v1/password", {"old": "wrong", "new": "wangfang-pw-2"})
     check(status in (401, 403), "password with a wrong old one: %s" % status)
