@@ -460,7 +460,9 @@ s_form_text(int form)
   }
 }
 
-/* Names joined by sep into out (cap bytes), as many as fit whole. */
+/* The codes of enum f ("zh (code)", comma-separated) or, with f NULL, the
+ * field names of t (space-separated) into out (cap bytes), as many as fit
+ * whole. */
 static void
 s_list(char *out, size_t cap, const lschema_type *t, const lschema_field *f)
 {
@@ -548,13 +550,25 @@ s_reason(lschema_reason *w, lschema_reason *scratch, int rule, const lschema_typ
   return w;
 }
 
-/* Copies the first (at most) 60 bytes of v into dst (64 bytes). */
+/* Copies v into dst, at most `max` bytes of it (dst holds max + 1), not
+ * cutting a UTF-8 character. */
+static void
+s_copy_cut(char *dst, size_t max, const char *v, size_t n)
+{
+  if (n > max) {
+    n = max;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+      n--;
+  }
+  memcpy(dst, v, n);
+  dst[n] = '\0';
+}
+
+/* The value as written, in a reason: its first 60 bytes. */
 static void
 s_value_copy(char *dst, const char *v, size_t n)
 {
-  n = n > 60 ? 60 : n;
-  memcpy(dst, v, n);
-  dst[n] = '\0';
+  s_copy_cut(dst, 60, v, n);
 }
 
 /* Refuses with reason w: its English line in e. */
@@ -736,9 +750,7 @@ s_unknown(const lschema_type *t, const char *name, size_t n, lschema_reason *why
     }
   }
   lschema_reason tmp, *w = s_reason(why, &tmp, LSR_UNKNOWN_FIELD, t, NULL);
-  size_t gn = n < sizeof w->given ? n : sizeof w->given - 1;
-  memcpy(w->given, name, gn);
-  w->given[gn] = '\0';
+  s_copy_cut(w->given, sizeof w->given - 1, name, n);
   /* A typo is one character off in a short name, two in a long one. */
   size_t cps = 0;
   for (const char *p = best != NULL ? best->name : ""; *p; p++)
