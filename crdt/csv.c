@@ -18,6 +18,16 @@ lcsv_init(lcsv *p, lcsv_row_cb cb, void *ctx)
   lbuf_init(&p->row);
 }
 
+/* Notes why the input is refused: `fault` in the row being read, cell from
+ * 1 (0: the row as a whole); the caller sets the message. */
+static void
+s_fault(lcsv *p, int fault, uint32_t cell)
+{
+  p->fault = fault;
+  p->fault_row = p->rows + 1;
+  p->fault_cell = cell;
+}
+
 void
 lcsv_free(lcsv *p)
 {
@@ -27,9 +37,11 @@ lcsv_free(lcsv *p)
 static int
 s_byte(lcsv *p, char c, lerr *e)
 {
-  if (p->row.len >= LCSV_ROW_MAX)
+  if (p->row.len >= LCSV_ROW_MAX) {
+    s_fault(p, LCSV_ROW_LONG, 0);
     return lerr_set(e, LINLI_EMALFORMED, "row %llu is longer than %u bytes",
                     (unsigned long long)p->rows + 1, LCSV_ROW_MAX);
+  }
   return lbuf_put(&p->row, &c, 1) == 0 ? 0 : lerr_set(e, LINLI_ENOMEM, "out of memory");
 }
 
@@ -39,9 +51,11 @@ s_end_cell(lcsv *p, lerr *e)
   int rc = s_byte(p, '\0', e);
   if (rc != 0)
     return rc;
-  if (p->ncells == LCSV_CELLS_MAX)
+  if (p->ncells == LCSV_CELLS_MAX) {
+    s_fault(p, LCSV_CELLS, 0);
     return lerr_set(e, LINLI_EMALFORMED, "row %llu has more than %u cells",
                     (unsigned long long)p->rows + 1, LCSV_CELLS_MAX);
+  }
   p->ncells++;
   return 0;
 }
@@ -107,6 +121,7 @@ lcsv_feed(lcsv *p, const char *buf, size_t n, lerr *e)
       if (c == '"' && p->state == S_START) {
         p->state = S_QUOTED;
       } else if (c == '"') {
+        s_fault(p, LCSV_QUOTE_INSIDE, p->ncells + 1);
         rc = lerr_set(e, LINLI_EMALFORMED, "row %llu cell %u: a quote inside an unquoted cell "
                       "(quote the whole cell and double the quote)",
                       (unsigned long long)p->rows + 1, p->ncells + 1);
@@ -134,6 +149,7 @@ lcsv_feed(lcsv *p, const char *buf, size_t n, lerr *e)
       } else if (c == '\r' || c == '\n') {
         rc = s_line_end(p, c, e);
       } else {
+        s_fault(p, LCSV_AFTER_QUOTE, p->ncells + 1);
         rc = lerr_set(e, LINLI_EMALFORMED, "row %llu cell %u: text after the closing quote",
                       (unsigned long long)p->rows + 1, p->ncells + 1);
       }
@@ -146,9 +162,11 @@ lcsv_feed(lcsv *p, const char *buf, size_t n, lerr *e)
 int
 lcsv_finish(lcsv *p, lerr *e)
 {
-  if (p->state == S_QUOTED)
+  if (p->state == S_QUOTED) {
+    s_fault(p, LCSV_OPEN_QUOTE, p->ncells + 1);
     return lerr_set(e, LINLI_EMALFORMED, "row %llu: a quote is never closed",
                     (unsigned long long)p->rows + 1);
+  }
   if (p->state == S_CR || (p->state == S_START && p->row.len == 0 && p->ncells == 0))
     return 0;
   return s_end_row(p, e);

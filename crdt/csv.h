@@ -24,6 +24,16 @@
  * call; a non-zero return stops the reader and is returned by lcsv_feed. */
 typedef int (*lcsv_row_cb)(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t n);
 
+/* What made the reader refuse the input (lcsv.fault). */
+enum lcsv_fault {
+  LCSV_OK = 0,
+  LCSV_ROW_LONG,     /* a row over LCSV_ROW_MAX bytes */
+  LCSV_CELLS,        /* a row over LCSV_CELLS_MAX cells */
+  LCSV_QUOTE_INSIDE, /* a quote in the middle of an unquoted cell */
+  LCSV_AFTER_QUOTE,  /* text after a closing quote */
+  LCSV_OPEN_QUOTE,   /* a quote never closed */
+};
+
 typedef struct lcsv {
   lcsv_row_cb cb;
   void *ctx;
@@ -32,12 +42,15 @@ typedef struct lcsv {
   uint32_t ncells;
   int state;
   uint64_t rows;
+  int fault;                   /* enum lcsv_fault: why LINLI_EMALFORMED was returned */
+  uint64_t fault_row;          /* ... in which row (from 1) */
+  uint32_t fault_cell;         /* ... and cell (from 1; 0 for the row as a whole) */
 } lcsv;
 
 void lcsv_init(lcsv *p, lcsv_row_cb cb, void *ctx);
 /* Reads buf[0..n).  LINLI_EMALFORMED for a quote in the middle of an
  * unquoted cell, text after a closing quote, a row over the limits; the
- * message names the row. */
+ * message names the row, and p->fault, fault_row and fault_cell say it. */
 int lcsv_feed(lcsv *p, const char *buf, size_t n, lerr *e);
 /* The end of the input: emits a last row without a line end; an open
  * quote is LINLI_EMALFORMED. */

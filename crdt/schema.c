@@ -445,6 +445,37 @@ schema_rule_name(int rule)
   return rule >= 0 && rule < LSR_COUNT_ ? names[rule] : "?";
 }
 
+int
+schema_rule_of(const char *name)
+{
+  for (int r = LSR_NONE + 1; name != NULL && r < LSR_COUNT_; r++)
+    if (strcmp(schema_rule_name(r), name) == 0)
+      return r;
+  return LSR_NONE;
+}
+
+static const char *const s_form_names[] = {
+  [LSF_NONE] = "none", [LSF_INTEGER] = "integer", [LSF_MONEY] = "money",
+  [LSF_DATE] = "date", [LSF_PHONE] = "phone", [LSF_ID_LENGTH] = "id_length",
+  [LSF_ID_BIRTH] = "id_birth", [LSF_ID_CHECK] = "id_check",
+};
+#define S_NFORMS (int)(sizeof s_form_names / sizeof s_form_names[0])
+
+const char *
+schema_form_name(int form)
+{
+  return form >= 0 && form < S_NFORMS ? s_form_names[form] : "none";
+}
+
+int
+schema_form_of(const char *name)
+{
+  for (int f = LSF_NONE + 1; name != NULL && f < S_NFORMS; f++)
+    if (strcmp(s_form_names[f], name) == 0)
+      return f;
+  return LSF_NONE;
+}
+
 static const char *
 s_form_text(int form)
 {
@@ -762,10 +793,10 @@ s_unknown(const lschema_type *t, const char *name, size_t n, lschema_reason *why
 
 int
 schema_field_named(const lschema_type *t, const char *name, size_t n, const lschema_field **out,
-                   lerr *e)
+                   lschema_reason *why, lerr *e)
 {
   *out = schema_field(t, name, n);
-  return *out != NULL ? 0 : s_unknown(t, name, n, NULL, e);
+  return *out != NULL ? 0 : s_unknown(t, name, n, why, e);
 }
 
 /* The sum a counter would have with the ops so far, checked at each step

@@ -105,10 +105,6 @@ const lschema_type *schema_type_of_key(const lschema *s, const char *key, size_t
 /* A type by zh name, en name or collection, or NULL. */
 const lschema_type *schema_type(const lschema *s, const char *name);
 const lschema_field *schema_field(const lschema_type *t, const char *name, size_t n);
-/* schema_field, or LINLI_EINVAL naming the type, with "did you mean" or
- * the list of its fields. */
-int schema_field_named(const lschema_type *t, const char *name, size_t n,
-                       const lschema_field **out, lerr *e);
 const char *schema_vt_name(int vt);
 /* An example of a valid value of the field, for messages and forms. */
 const char *schema_example(const lschema_field *f);
@@ -159,8 +155,19 @@ typedef struct lschema_reason {
 /* The rule's name in the API ("unknown_field", "kind", "format", "empty",
  * "choice", "too_long", "min", "counter_min", "required", "not_canonical"). */
 const char *schema_rule_name(int rule);
+/* The rule named `name` (schema_rule_name), or LSR_NONE. */
+int schema_rule_of(const char *name);
+/* The check's name ("integer", "money", "date", "phone", "id_length",
+ * "id_birth", "id_check"; "none"), and the check of a name, or LSF_NONE. */
+const char *schema_form_name(int form);
+int schema_form_of(const char *name);
 /* The English line of a refusal (what lerr carries). */
 void schema_reason_text(const lschema_reason *why, char *out, size_t cap);
+/* schema_field, or LINLI_EINVAL naming the type, with "did you mean" or
+ * the list of its fields; `why` (may be NULL) gets the reason
+ * (LSR_UNKNOWN_FIELD). */
+int schema_field_named(const lschema_type *t, const char *name, size_t n,
+                       const lschema_field **out, lschema_reason *why, lerr *e);
 
 /* Checks one value of field f and writes its canonical form to out (cap
  * bytes, NUL-terminated): full-width digits folded, an enum code replaced

@@ -1144,21 +1144,29 @@ s_reason_zh(const lschema_reason *w, char *out, size_t cap)
   }
 }
 
-/* Answers the schema's refusal `w` of a write (422): the English line
- * `msg` rendered from it, message_zh, the field at fault, the rule, and
- * the bound or the field meant where there is one. */
-static void
-s_err_reason(s_req *x, const lschema_reason *w, char *msg)
+/* The members of an error that say the schema's refusal `w`: the rule,
+ * and the bound or the field meant where there is one. */
+static json_t *
+s_reason_more(const lschema_reason *w)
 {
-  char zh[1024];
-  s_reason_zh(w, zh, sizeof zh);
   json_t *more = json_pack("{s:s}", "rule", schema_rule_name(w->rule));
   if (more != NULL && (w->rule == LSR_MIN || w->rule == LSR_COUNTER_MIN))
     json_object_set_new(more, "min", json_integer(w->bound));
   if (more != NULL && w->suggest != NULL)
     json_object_set_new(more, "suggest", json_string(w->suggest->name));
+  return more;
+}
+
+/* Answers the schema's refusal `w` of a write (422): the English line
+ * `msg` rendered from it, message_zh, the field at fault and
+ * s_reason_more's members. */
+static void
+s_err_reason(s_req *x, const lschema_reason *w, char *msg)
+{
+  char zh[1024];
+  s_reason_zh(w, zh, sizeof zh);
   const char *field = w->rule == LSR_UNKNOWN_FIELD ? w->given : w->field->name;
-  s_err_send(x, 422, "invalid", field, zh[0] ? zh : "数值不符合要求", msg, more);
+  s_err_send(x, 422, "invalid", field, zh[0] ? zh : "数值不符合要求", msg, s_reason_more(w));
 }
 
 typedef struct s_ops {
@@ -1665,6 +1673,117 @@ s_export_csv(s_req *x, const char *rest)
                    day);
 }
 
+/* The schema's reason of a row `linli --json import-csv` refused (its
+ * error object o, docs/API.md), rebuilt against type t; false when o is
+ * not one (a fault of the file's, or a field t lacks). */
+static bool
+s_csv_reason(const lschema_type *t, json_t *o, lschema_reason *w)
+{
+  memset(w, 0, sizeof *w);
+  w->rule = schema_rule_of(json_string_value(json_object_get(o, "rule")));
+  const char *field = json_string_value(json_object_get(o, "field"));
+  if (w->rule == LSR_NONE || field == NULL)
+    return false;
+  w->type = t;
+  if (w->rule == LSR_UNKNOWN_FIELD)
+    snprintf(w->given, sizeof w->given, "%s", field);
+  else if ((w->field = schema_field(t, field, strlen(field))) == NULL)
+    return false;
+  const char *sg = json_string_value(json_object_get(o, "suggest"));
+  if (sg != NULL)
+    w->suggest = schema_field(t, sg, strlen(sg));
+  w->form = schema_form_of(json_string_value(json_object_get(o, "form")));
+  const char *v = json_string_value(json_object_get(o, "value"));
+  const char *cf = json_string_value(json_object_get(o, "canonical"));
+  snprintf(w->value, sizeof w->value, "%s", v != NULL ? v : "");
+  snprintf(w->canonical, sizeof w->canonical, "%s", cf != NULL ? cf : "");
+  w->bound = json_integer_value(json_object_get(o, "min"));
+  w->result = json_integer_value(json_object_get(o, "result"));
+  w->now = json_integer_value(json_object_get(o, "now"));
+  return true;
+}
+
+/* A fault of the file's in row error o (rule, value, first_row,
+ * header_columns as the command gives them), in Chinese. */
+static void
+s_csv_fault_zh(json_t *o, char *out, size_t cap)
+{
+  const char *rule = json_string_value(json_object_get(o, "rule"));
+  const char *v = json_string_value(json_object_get(o, "value"));
+  long long first = (long long)json_integer_value(json_object_get(o, "first_row"));
+  long long cols = (long long)json_integer_value(json_object_get(o, "header_columns"));
+  static const struct {
+    const char *rule, *zh;
+  } plain[] = {
+    {"no_id_column", "标题行没有「编号」这一列（每条记录的编号）"},
+    {"too_many_values", "这一行的值太多，请分成几行导入"},
+    {"quote", "单元格中间有引号：请把整个单元格用引号括起来，其中的引号写两遍"},
+    {"after_quote", "右引号后面还有文字"},
+    {"open_quote", "引号没有配对：从这里到文件末尾都成了一个单元格"},
+    {"row_too_long", "这一行太长（超过 1 MB）"},
+    {"too_many_cells", "这一行超过 256 列"},
+    {"encoding", "文件编码无法识别：请在 Excel 中另存为「CSV UTF-8（逗号分隔）」"},
+  };
+  if (rule == NULL)
+    rule = "";
+  if (v == NULL)
+    v = "";
+  if (strcmp(rule, "columns") == 0)
+    snprintf(out, cap, "这一列有内容，但标题行只有 %lld 列（是不是多了逗号？）", cols);
+  else if (strcmp(rule, "id") == 0 && v[0] == '\0')
+    snprintf(out, cap, "「编号」没有填写");
+  else if (strcmp(rule, "id") == 0)
+    snprintf(out, cap, "「编号」%s 不能用作编号（不能含有 / 等符号，也不能太长）", v);
+  else if (strcmp(rule, "duplicate_id") == 0)
+    snprintf(out, cap, "编号 %s 与第 %lld 行重复", v, first);
+  else if (strcmp(rule, "outside") == 0)
+    snprintf(out, cap, "「所属」%s 不在本站范围内", v);
+  else {
+    snprintf(out, cap, "这一行有误，未导入");
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+      if (strcmp(rule, plain[i].rule) == 0)
+        snprintf(out, cap, "%s", plain[i].zh);
+  }
+}
+
+/* One of the rows `linli --json import-csv` refused (o) as the API says
+ * it: row (as Excel numbers it: the header is row 1), column, field, rule
+ * (and min, suggest), the English line and message_zh naming the row. */
+static json_t *
+s_csv_row_err(const lschema_type *t, json_t *o)
+{
+  json_int_t row = json_integer_value(json_object_get(o, "row"));
+  json_int_t col = json_integer_value(json_object_get(o, "column"));
+  const char *field = json_string_value(json_object_get(o, "field"));
+  const char *rule = json_string_value(json_object_get(o, "rule"));
+  const char *msg = json_string_value(json_object_get(o, "message"));
+  char zh[1024], line[1200];
+  lschema_reason w;
+  json_t *r = NULL;
+  if (s_csv_reason(t, o, &w)) {
+    s_reason_zh(&w, zh, sizeof zh);
+    r = s_reason_more(&w);
+  } else {
+    s_csv_fault_zh(o, zh, sizeof zh);
+    r = json_pack("{s:s}", "rule", rule != NULL ? rule : "internal");
+  }
+  int n = snprintf(line, sizeof line, "第 %lld 行%s", (long long)row, row == 1 ? "（标题行）" : "");
+  if (col > 0 && n > 0 && (size_t)n < sizeof line)
+    n += snprintf(line + n, sizeof line - (size_t)n, "第 %lld 列", (long long)col);
+  if (n > 0 && (size_t)n < sizeof line)
+    snprintf(line + n, sizeof line - (size_t)n, "：%s", zh);
+  if (r == NULL)
+    return NULL;
+  json_object_set_new(r, "row", json_integer(row));
+  if (col > 0)
+    json_object_set_new(r, "column", json_integer(col));
+  if (field != NULL)
+    json_object_set_new(r, "field", json_string(field));
+  json_object_set_new(r, "message", json_string(msg != NULL ? msg : ""));
+  json_object_set_new(r, "message_zh", json_string(line));
+  return r;
+}
+
 static void
 s_import_csv(s_req *x, const char *rest)
 {
@@ -1692,70 +1811,52 @@ s_import_csv(s_req *x, const char *rest)
     s_bad(x, "the body must be CSV with Content-Type: text/csv");
     goto done;
   }
-  /* The body travels as the command's file, as the CLI's does. */
+  /* The body travels as the command's file, as the CLI's does; the
+   * command's --json document gives each refused row's reason. */
   s_cmd c = {.cmd = "import-csv", .args = {t->name, "upload.csv"}, .nargs = 2,
-             .opt = {"--dry-run"}, .nopts = dry_run ? 1 : 0, .file = "upload.csv",
+             .opt = {"--json", "--dry-run"}, .nopts = dry_run ? 2 : 1, .file = "upload.csv",
              .fp = x->req->body, .fn = x->req->body_len};
   lbuf out;
   lbuf_init(&out);
   int rc = s_run(x, &c, &out, msg, sizeof msg);
-  lbuf_put(&out, "", 1);
-  /* what the command printed: "row N: why" per refused row, then the
-   * summary with the number of rows */
-  json_t *errors = json_array();
-  unsigned long long rows = 0;
-  char *p = out.p ? (char *)out.p : "";
-  while (*p != '\0') {
-    char *nl = strchr(p, '\n');
-    if (nl != NULL)
-      *nl = '\0';
-    unsigned long long line;
-    int used = 0;
-    if (sscanf(p, "row %llu: %n", &line, &used) == 1 && used > 0) {
-      const char *why = p + used;
-      json_t *o = json_pack("{s:I, s:s, s:s}", "line", (json_int_t)line, "message", why,
-                            "message_zh", "这一行有误，未导入");
-      const char *colon = strchr(why, ':');
-      if (o != NULL && colon != NULL &&
-          schema_field(t, why, (size_t)(colon - why)) != NULL)
-        json_object_set_new(o, "field", json_stringn(why, (size_t)(colon - why)));
-      json_array_append_new(errors, o);
-    } else {
-      const char *r = strstr(p, "imported ");
-      const char *v = strstr(p, " rows valid");
-      if (r == p)
-        rows = strtoull(p + 9, NULL, 10);
-      else if (v != NULL) {
-        const char *q = v;
-        while (q > p && q[-1] >= '0' && q[-1] <= '9')
-          q--;
-        rows = strtoull(q, NULL, 10);
-      }
-    }
-    if (nl == NULL)
-      break;
-    p = nl + 1;
-  }
+  json_error_t je;
+  json_t *doc = out.len > 0 ? json_loadb((const char *)out.p, out.len, 0, &je) : NULL;
   lbuf_free(&out);
+  json_t *errors = json_array();
+  size_t i;
+  json_t *o;
+  json_array_foreach(json_object_get(doc, "errors"), i, o) {
+    json_t *r = s_csv_row_err(t, o);
+    if (r != NULL)
+      json_array_append_new(errors, r);
+  }
+  json_int_t rows = json_integer_value(json_object_get(doc, "rows"));
+  json_int_t refused = json_integer_value(json_object_get(doc, "refused"));
+  json_decref(doc);
   size_t nerr = json_array_size(errors);
   if (rc == 0) {
-    s_send_json(x, 200, json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)rows, "written",
+    s_send_json(x, 200, json_pack("{s:I, s:I, s:o}", "rows", rows, "written",
                                   (json_int_t)(dry_run ? 0 : rows), "errors", errors));
     goto done;
   }
-  const char *clean = msg;
   if (nerr == 0) {
     json_decref(errors);
     s_err(x, rc == 2 ? 400 : rc < 0 ? 500 : 422,
           rc == 2 ? "bad_request" : rc < 0 ? "internal" : "invalid", NULL, "文件无法导入", "%s",
-          clean);
+          msg);
     goto done;
   }
-  json_t *er = json_pack("{s:s, s:s, s:s}", "code", "invalid", "message", clean, "message_zh",
-                         "有的行不符合要求，全部未导入");
-  s_send_json(x, 422, json_pack("{s:o, s:I, s:I, s:o}", "error", er, "rows",
-                                (json_int_t)(nerr + rows), "written", (json_int_t)0, "errors",
-                                errors));
+  /* rows refused, or the file wrong as a whole (its header, its quoting,
+   * its encoding) at the row named */
+  char zh[200];
+  if (refused > 0)
+    snprintf(zh, sizeof zh, "有 %lld 行不符合要求，全部未导入（行号与 Excel 一致，标题为第 1 行）",
+             (long long)refused);
+  else
+    snprintf(zh, sizeof zh, "文件有误，全部未导入（行号与 Excel 一致，标题为第 1 行）");
+  json_t *er = json_pack("{s:s, s:s, s:s}", "code", "invalid", "message", msg, "message_zh", zh);
+  s_send_json(x, 422, json_pack("{s:o, s:I, s:I, s:o}", "error", er, "rows", rows, "written",
+                                (json_int_t)0, "errors", errors));
 done:
   schema_destroy(&sch);
 }

@@ -639,8 +639,43 @@ def main():
     csv_bad = "编号,户主,地址,电话\r\n0004,甲,地址1,13900000004\r\n0005,乙,地址2,12\r\n".encode()
     status, j, _ = v.call("POST", q("/api/v1/import.csv", type="户"), body=csv_bad, headers=hdr)
     check(status == 422 and j["written"] == 0 and len(j["errors"]) == 1
-          and j["errors"][0]["line"] == 3 and j["errors"][0].get("field") == "电话",
+          and j["errors"][0]["row"] == 3 and j["errors"][0].get("field") == "电话",
           "a bad row: %s %s" % (status, j))
+    # row 7 of 12 (the header is row 1, as Excel numbers it) with a bad phone:
+    # the row, its column, the field, the rule and the reason in Chinese
+    rows = ["编号,户主,地址,电话"] + ["%04d,户%d,地址%d,%s" % (
+        100 + i, i, i, "1381234" if i == 7 else "139%08d" % i) for i in range(2, 13)]
+    status, j, _ = v.call("POST", q("/api/v1/import.csv", type="户"),
+                          body=("\r\n".join(rows) + "\r\n").encode(), headers=hdr)
+    e7 = j["errors"][0] if status == 422 and len(j.get("errors", [])) == 1 else {}
+    check(e7.get("row") == 7 and e7.get("column") == 4 and e7.get("field") == "电话"
+          and e7.get("rule") == "format"
+          and e7.get("message_zh") == "第 7 行第 4 列：「电话」应为电话号码（手机 11 位，或固话 区号-号码），"
+                                      "例如 13812345678 或 0512-65231234"
+          and e7.get("message", "").startswith("row 7: 电话: '1381234' is not a phone number")
+          and j["rows"] == 11 and j["written"] == 0
+          and j["error"]["message_zh"].startswith("有 1 行不符合要求，全部未导入"),
+          "row 7 of 12 with a bad phone: %s %s" % (status, j))
+    status, j, _ = v.call("GET", q("/api/v1/record", key="hh/0102"))
+    check(status == 404, "a refused import wrote row 2 of 12")
+    # a column the type lacks: row 1 (the header), its column, the field meant
+    status, j, _ = v.call("POST", q("/api/v1/import.csv", type="户"),
+                          body="编号,户主,电话号\r\n0006,甲,13900000006\r\n".encode(), headers=hdr)
+    eh = j["errors"][0] if status == 422 and len(j.get("errors", [])) == 1 else {}
+    check(eh.get("row") == 1 and eh.get("column") == 3 and eh.get("field") == "电话号"
+          and eh.get("rule") == "unknown_field" and eh.get("suggest") == "电话"
+          and eh.get("message_zh") == "第 1 行（标题行）第 3 列：户没有「电话号」这一项，是不是「电话」？"
+          and "column 3" in eh.get("message", ""), "unknown column: %s %s" % (status, j))
+    # faults of the file's own: a repeated 编号, a cell beyond the header's columns
+    status, j, _ = v.call("POST", q("/api/v1/import.csv", type="户"),
+                          body="编号,户主,地址\r\n0007,甲,地址1\r\n0007,乙,地址2\r\n0008,丙,地址3,多\r\n"
+                          .encode(), headers=hdr)
+    ef = {e["row"]: e for e in j.get("errors", [])}
+    check(status == 422 and ef.get(3, {}).get("rule") == "duplicate_id"
+          and ef[3].get("message_zh") == "第 3 行第 1 列：编号 0007 与第 2 行重复"
+          and ef.get(4, {}).get("rule") == "columns" and ef[4].get("column") == 4
+          and ef[4].get("message_zh", "").startswith("第 4 行第 4 列：这一列有内容，但标题行只有 3 列"),
+          "repeated ID and a cell too many: %s %s" % (status, j))
     status, j, _ = v.call("GET", q("/api/v1/record", key="hh/0004"))
     check(status == 404, "a refused import wrote row 2")
     status, j, _ = v.call("POST", q("/api/v1/import.csv", type="户"), body=csv_ok, headers=hdr)

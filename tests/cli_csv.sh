@@ -89,9 +89,12 @@ printf '编号,户主,地址\n6,"a,b\n' >quote.csv
 refused_with 1 "quote.csv: row 2: a quote is never closed" -d S import-csv 户 quote.csv
 printf '编号,户主,地址\n7,a"b,c\n' >q2.csv
 refused_with 1 "row 2 cell 2: a quote inside an unquoted cell" -d S import-csv 户 q2.csv
+printf '编号,户主,地址\n9,a,b,,c\n10,a,b,,\n' >wide.csv
+refused_with 1 "1 of 2 rows refused" -d S import-csv 户 wide.csv
+grep -q '^row 2: column 5 holds a value but the header has 3 columns' "$T/out" || fail "wide: $(out)"
 refused_with 1 "nope.csv: No such file" -d S import-csv 户 nope.csv
 refused_with 2 "no record type 'xx'" -d S import-csv xx u.csv
-ok "unknown column, no ID column, repeated ID, broken quotes and a missing file are refused"
+ok "unknown column, no ID column, repeated ID, a value beyond the header, broken quotes and a missing file are refused"
 
 echo "# 100,000 rows in bounded memory"
 awk 'BEGIN { print "编号,户主,地址,电话,诚信积分";

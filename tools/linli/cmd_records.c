@@ -334,7 +334,7 @@ s_columns(cli *c, const lschema_type *t, s_query *q)
     if (len > 0) {
       const lschema_field *f;
       lerr e = {0};
-      if (schema_field_named(t, name, len, &f, &e) != 0)
+      if (schema_field_named(t, name, len, &f, NULL, &e) != 0)
         return cli_usage(c, "--fields: %s", e.msg);
       if (q->ncols == t->nfields)
         return cli_usage(c, "--fields names a field twice");
@@ -432,6 +432,7 @@ typedef struct s_import {
   const lschema_type *t;
   char ns[LINLI_KEY_MAX + 1];
   int col_ns, col_id;
+  uint32_t ncols;     /* the header's cells */
   const lschema_field *cols[LCSV_CELLS_MAX];
   bool write;         /* the second pass: ops are written */
   bool fatal;         /* the header is wrong: stop */
@@ -447,7 +448,105 @@ typedef struct s_import {
   lperson *person;    /* ... the person's (--as) */
   const lident *id;   /* the one that signs */
   char msg[400];
+  jw w;               /* --json: the document, its "errors" open while jopen */
+  bool jopen;
 } s_import;
+
+/* A refusal's reason as members of the error object (what the API says
+ * it from in its own words): the field, the check, the value as written,
+ * the bound, the field probably meant. */
+static void
+s_reason_json(jw *w, const lschema_reason *why)
+{
+  const char *field = why->rule == LSR_UNKNOWN_FIELD ? why->given
+                      : why->field != NULL           ? why->field->name
+                                                     : NULL;
+  if (field != NULL) {
+    jw_key(w, "field");
+    jw_str(w, field);
+  }
+  if (why->rule == LSR_FORMAT) {
+    jw_key(w, "form");
+    jw_str(w, schema_form_name(why->form));
+  }
+  if (why->value[0] != '\0') {
+    jw_key(w, "value");
+    jw_str(w, why->value);
+  }
+  if (why->suggest != NULL) {
+    jw_key(w, "suggest");
+    jw_str(w, why->suggest->name);
+  }
+  if (why->rule == LSR_MIN || why->rule == LSR_COUNTER_MIN) {
+    jw_key(w, "min");
+    jw_int(w, why->bound);
+  }
+  if (why->rule == LSR_COUNTER_MIN) {
+    jw_key(w, "result");
+    jw_int(w, why->result);
+    jw_key(w, "now");
+    jw_int(w, why->now);
+  }
+  if (why->rule == LSR_NOT_CANONICAL) {
+    jw_key(w, "canonical");
+    jw_str(w, why->canonical);
+  }
+}
+
+/* What is wrong with a row, besides a reason of the schema's. */
+typedef struct s_fault {
+  const char *rule;          /* "id", "duplicate_id", "columns", ... (docs/API.md) */
+  const char *field;         /* the column's name, or NULL */
+  const char *value;         /* the cell as written (value_len bytes), or NULL */
+  size_t value_len;
+  const char *more;          /* one more number's name ("first_row"), or NULL */
+  uint64_t more_v;
+} s_fault;
+
+/* With --json, one element of "errors": row (from 1, the header's row 1),
+ * column (from 1; 0 leaves it out), the rule, the reason's parts (why, when
+ * the schema refused) or f's, and the English line. */
+static void
+s_json_err(s_import *x, uint64_t row, uint32_t col, const lschema_reason *why, const s_fault *f,
+           const char *line)
+{
+  if (!x->jopen)
+    return;
+  jw *w = &x->w;
+  jw_obj_begin(w);
+  jw_key(w, "row");
+  jw_uint(w, row);
+  if (col > 0) {
+    jw_key(w, "column");
+    jw_uint(w, col);
+  }
+  jw_key(w, "rule");
+  if (why != NULL && why->rule != LSR_NONE) {
+    jw_str(w, schema_rule_name(why->rule));
+    s_reason_json(w, why);
+  } else {
+    jw_str(w, f != NULL && f->rule != NULL ? f->rule : "internal");
+    if (f != NULL && f->field != NULL) {
+      jw_key(w, "field");
+      jw_str(w, f->field);
+    }
+    if (f != NULL && f->value != NULL) {
+      size_t n = f->value_len;
+      if (n > 60) /* its first 60 bytes, cut at a character */
+        for (n = 60; n > 0 && ((unsigned char)f->value[n] & 0xC0) == 0x80; n--)
+          ;
+      jw_key(w, "value");
+      jw_strn(w, f->value, n);
+    }
+    if (f != NULL && f->more != NULL) {
+      jw_key(w, f->more);
+      jw_uint(w, f->more_v);
+    }
+  }
+  jw_key(w, "message");
+  jw_str(w, line);
+  jw_obj_end(w);
+}
 
 static int
 s_import_flush(s_import *x, lerr *e)
@@ -507,13 +606,16 @@ s_time_prefix(const char *t, size_t n)
 /* The ops that make record `key` (held as r, or NULL) show the row's cells;
  * an empty cell changes nothing.  Values made canonical into vals
  * (LCSV_CELLS_MAX slots of 128 bytes).  Returns the number of ops, or -1
- * with the reason in e. */
+ * with the reason in e, the schema's in why (else why->rule LSR_NONE) and
+ * the cell's column (from 1) in *col. */
 static int
 s_row_ops(s_import *x, const char *key, const rec *r, char **cells, const size_t *len,
-          uint32_t ncells, op *ops, uint32_t cap, char *vals, lerr *e)
+          uint32_t ncells, op *ops, uint32_t cap, char *vals, lschema_reason *why, uint32_t *col,
+          lerr *e)
 {
   uint32_t n = 0;
   for (uint32_t i = 0; i < ncells; i++) {
+    *col = i + 1;
     const lschema_field *f = x->cols[i];
     const char *v = cells[i];
     size_t vn = len[i];
@@ -527,7 +629,7 @@ s_row_ops(s_import *x, const char *key, const rec *r, char **cells, const size_t
     op *o = NULL;
     switch (f->fk) {
     case FK_REGISTER:
-      if (schema_value(f, v, vn, slot, 128, &sl, NULL, e) != 0)
+      if (schema_value(f, v, vn, slot, 128, &sl, why, e) != 0)
         return -1;
       if (sl >= 128) /* text too long for the slot: kept as typed */
         slot = (char *)v;
@@ -540,11 +642,12 @@ s_row_ops(s_import *x, const char *key, const rec *r, char **cells, const size_t
       }
       break;
     case FK_COUNTER: {
+      /* checked (and full-width digits folded) as the integer it is */
       int64_t target;
-      if (text_parse_i64(v, vn, &target, NULL) != 0) {
-        lerr_set(e, LINLI_EINVAL, "%s: '%.*s' is not an integer; expected %s, e.g. %s",
-                 f->name, (int)(vn > 60 ? 60 : vn), v, schema_vt_name(f->vt),
-                 schema_example(f));
+      if (schema_value(f, v, vn, slot, 128, &sl, why, e) != 0)
+        return -1;
+      if (text_parse_i64(slot, sl, &target, NULL) != 0) {
+        lerr_set(e, LINLI_EINVAL, "%s: '%s' is out of range", f->name, slot);
         return -1;
       }
       /* The cell is the value the counter should show: the increment is
@@ -595,7 +698,7 @@ s_row_ops(s_import *x, const char *key, const rec *r, char **cells, const size_t
         char *es = larena_alloc(&x->rowarena, 128);
         if (es == NULL)
           return lerr_set(e, LINLI_ENOMEM, "out of memory"), -1;
-        if (schema_value(f, el, eln, es, 128, &sl, NULL, e) != 0)
+        if (schema_value(f, el, eln, es, 128, &sl, why, e) != 0)
           return -1;
         if (sl >= 128)
           es = (char *)el;
@@ -617,7 +720,9 @@ static int
 s_header(s_import *x, char **cells, const size_t *len, uint32_t n)
 {
   lerr e = {0};
+  lschema_reason why;
   x->col_ns = x->col_id = -1;
+  x->ncols = n;
   for (uint32_t i = 0; i < n; i++) {
     const char *h = cells[i];
     size_t hn = len[i];
@@ -627,13 +732,15 @@ s_header(s_import *x, char **cells, const size_t *len, uint32_t n)
       x->col_id = (int)i;
     else if (hn == strlen("所属") && memcmp(h, "所属", hn) == 0)
       x->col_ns = (int)i;
-    else if (hn > 0 && schema_field_named(x->t, h, hn, &x->cols[i], &e) != 0) {
+    else if (hn > 0 && schema_field_named(x->t, h, hn, &x->cols[i], &why, &e) != 0) {
       snprintf(x->msg, sizeof x->msg, "row 1 (header) column %u: %s", i + 1, e.msg);
+      s_json_err(x, 1, i + 1, &why, NULL, x->msg);
       return -1;
     }
   }
   if (x->col_id < 0) {
     snprintf(x->msg, sizeof x->msg, "row 1 (header): no column 编号 (the record's ID)");
+    s_json_err(x, 1, 0, NULL, &(s_fault){.rule = "no_id_column", .field = "编号"}, x->msg);
     return -1;
   }
   return 0;
@@ -657,6 +764,11 @@ s_import_row(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t 
     return 0;
   x->rows++;
   lerr e = {0};
+  lschema_reason why = {0};
+  s_fault f = {0};
+  uint32_t col = 0, extra = x->ncols;
+  while (extra < n && len[extra] == 0)
+    extra++;
   char key[LINLI_KEY_MAX + 1];
   const char *idv = (uint32_t)x->col_id < n ? cells[x->col_id] : "";
   size_t idn = (uint32_t)x->col_id < n ? len[x->col_id] : 0;
@@ -674,18 +786,35 @@ s_import_row(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t 
   op ops[LCSV_CELLS_MAX * 2];
   int nops = -1;
   larena_reset(&x->rowarena);
-  if (idn == 0 || memchr(idv, '/', idn) != NULL)
+  s_fault fid = {.rule = "id", .field = "编号", .value = idv, .value_len = idn};
+  if (extra < n) {
+    f = (s_fault){.rule = "columns", .more = "header_columns", .more_v = x->ncols};
+    col = extra + 1;
+    lerr_set(&e, LINLI_EINVAL, "column %u holds a value but the header has %u columns "
+             "(a comma too many?)", col, x->ncols);
+  } else if (idn == 0 || memchr(idv, '/', idn) != NULL) {
+    f = fid;
+    col = (uint32_t)x->col_id + 1;
     lerr_set(&e, LINLI_EINVAL, "编号 '%.*s' is empty or holds '/'", (int)idn, idv);
-  else if (kn < 0 || (size_t)kn >= sizeof key || key_check(key, (size_t)kn, &e) != 0)
+  } else if (kn < 0 || (size_t)kn >= sizeof key || key_check(key, (size_t)kn, &e) != 0) {
+    f = fid;
+    col = (uint32_t)x->col_id + 1;
     lerr_set(&e, LINLI_EINVAL, "the key of 编号 '%.*s' is not valid", (int)idn, idv);
-  else if (strncmp(key, x->ns, strlen(x->ns)) != 0)
+  } else if (strncmp(key, x->ns, strlen(x->ns)) != 0) {
+    f = (s_fault){.rule = "outside", .field = "所属", .value = ns, .value_len = nsn};
+    col = x->col_ns >= 0 ? (uint32_t)x->col_ns + 1 : 0;
     lerr_set(&e, LINLI_EINVAL, "%s is outside this station's namespace %s", key, x->ns);
-  else if (!x->write && hmap_get(&x->ids, key, (size_t)kn) != NULL)
+  } else if (!x->write && hmap_get(&x->ids, key, (size_t)kn) != NULL) {
+    f = fid;
+    col = (uint32_t)x->col_id + 1;
+    f.rule = "duplicate_id";
+    f.more = "first_row";
+    f.more_v = (uint64_t)(uintptr_t)hmap_get(&x->ids, key, (size_t)kn);
     lerr_set(&e, LINLI_EINVAL, "编号 %.*s again (first on row %llu)", (int)idn, idv,
-             (unsigned long long)(uintptr_t)hmap_get(&x->ids, key, (size_t)kn));
-  else if (!x->write && hmap_put(&x->ids, key, (size_t)kn, (void *)(uintptr_t)row) != 0)
+             (unsigned long long)f.more_v);
+  } else if (!x->write && hmap_put(&x->ids, key, (size_t)kn, (void *)(uintptr_t)row) != 0) {
     lerr_set(&e, LINLI_ENOMEM, "out of memory");
-  else {
+  } else {
     lerr ge = {0};
     int g = lstore_get(x->s, key, (size_t)kn, &r, &ge);
     if (g != 0 && g != LINLI_ENOTFOUND) {
@@ -695,14 +824,28 @@ s_import_row(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t 
     }
     if (g != 0)
       r = NULL;
-    nops = s_row_ops(x, key, r, cells, len, n, ops, LCSV_CELLS_MAX * 2, x->vals, &e);
-    if (nops >= 0 && schema_check_ops(x->t, r, ops, (uint32_t)nops, NULL, &e) != 0)
+    nops = s_row_ops(x, key, r, cells, len, n, ops, LCSV_CELLS_MAX * 2, x->vals, &why, &col,
+                     &e);
+    if (nops < 0 && e.code == LINLI_ETOOBIG)
+      f.rule = "too_many_values", col = 0;
+    if (nops >= 0 && schema_check_ops(x->t, r, ops, (uint32_t)nops, &why, &e) != 0) {
       nops = -1;
+      col = 0; /* the column of the field at fault, if the file has one */
+      for (uint32_t i = 0; i < x->ncols && col == 0; i++)
+        if (why.field != NULL && x->cols[i] == why.field)
+          col = i + 1;
+    }
   }
   rec_destroy(&r);
   if (nops < 0) {
     x->bad++;
-    printf("row %llu: %s\n", (unsigned long long)row, e.msg);
+    if (x->c->json) {
+      char line[sizeof e.msg + 32];
+      snprintf(line, sizeof line, "row %llu: %s", (unsigned long long)row, e.msg);
+      s_json_err(x, row, col, &why, &f, line);
+    } else {
+      printf("row %llu: %s\n", (unsigned long long)row, e.msg);
+    }
     return 0;
   }
   x->nops += (uint64_t)nops;
@@ -738,7 +881,8 @@ s_import_row(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t 
 
 /* Feeds the file `path`, text[0..len), through iconv (from `enc` to UTF-8)
  * into the CSV reader, in chunks; with p NULL, only checks that the file is
- * valid in enc.  LINLI_EMALFORMED when it is not. */
+ * valid in enc.  LINLI_EMALFORMED when it is not (p->fault LCSV_OK: the
+ * bytes are not enc, in row p->rows + 1; else the reader's fault). */
 static int
 s_stream(const char *path, const uint8_t *text, size_t len, const char *enc, size_t skip,
          lcsv *p, lerr *e)
@@ -771,14 +915,24 @@ s_stream(const char *path, const uint8_t *text, size_t len, const char *enc, siz
     char *ip = in, *outp = out;
     size_t il = have, ol = sizeof out;
     size_t r = iconv(cd, &ip, &il, &outp, &ol);
-    if (r == (size_t)-1 && errno == EILSEQ) {
-      rc = lerr_set(e, LINLI_EMALFORMED, "%s: not valid %s at byte %llu", path, enc,
-                    (unsigned long long)(offset + skip + (uint64_t)(ip - in)));
-      break;
-    }
+    bool bad = r == (size_t)-1 && errno == EILSEQ;
     /* EINVAL: a character cut by the chunk's end, completed next time */
-    if (r == (size_t)-1 && errno == EINVAL && got == 0) {
-      rc = lerr_set(e, LINLI_EMALFORMED, "%s: ends inside a %s character", path, enc);
+    bool cut = r == (size_t)-1 && errno == EINVAL && got == 0;
+    if (bad || cut) {
+      /* the rows before it first, so that the row it is in is known */
+      if (p != NULL && outp > out && (rc = lcsv_feed(p, out, (size_t)(outp - out), e)) != 0) {
+        if (rc < 0)
+          lerr_wrap(e, rc, "%s: ", path);
+        break;
+      }
+      char at[32] = "";
+      if (p != NULL)
+        snprintf(at, sizeof at, "row %llu: ", (unsigned long long)p->rows + 1);
+      if (bad)
+        rc = lerr_set(e, LINLI_EMALFORMED, "%s: %snot valid %s at byte %llu", path, at, enc,
+                      (unsigned long long)(offset + skip + (uint64_t)(ip - in)));
+      else
+        rc = lerr_set(e, LINLI_EMALFORMED, "%s: %sends inside a %s character", path, at, enc);
       break;
     }
     offset += (uint64_t)(ip - in);
@@ -840,8 +994,33 @@ cmd_import_csv(cli *c)
     }
     enc = "GB18030";
   }
+  if (c->json) {
+    jw_init(&x.w, stdout);
+    jw_obj_begin(&x.w);
+    jw_key(&x.w, "file");
+    jw_str(&x.w, path);
+    jw_key(&x.w, "encoding");
+    jw_str(&x.w, enc);
+    jw_key(&x.w, "errors");
+    jw_arr_begin(&x.w);
+    x.jopen = true;
+  }
   /* Pass 1: every row checked, every bad one reported; nothing written. */
   if (s_stream(path, text, tn, enc, skip, &p, &e) != 0 && !x.fatal) {
+    if (e.code == LINLI_EMALFORMED) {
+      /* the file's own fault: its row (and cell) named, without the path */
+      static const char *const faults[] = {
+        [LCSV_OK] = "encoding", [LCSV_ROW_LONG] = "row_too_long",
+        [LCSV_CELLS] = "too_many_cells", [LCSV_QUOTE_INSIDE] = "quote",
+        [LCSV_AFTER_QUOTE] = "after_quote", [LCSV_OPEN_QUOTE] = "open_quote"};
+      size_t pl = strlen(path);
+      const char *line = strncmp(e.msg, path, pl) == 0 && strncmp(e.msg + pl, ": ", 2) == 0
+                             ? e.msg + pl + 2
+                             : e.msg;
+      bool enc_fault = p.fault == LCSV_OK;
+      s_json_err(&x, enc_fault ? p.rows + 1 : p.fault_row, enc_fault ? 0 : p.fault_cell, NULL,
+                 &(s_fault){.rule = faults[p.fault]}, line);
+    }
     rc = cli_fail_e(&e);
     goto done;
   }
@@ -855,7 +1034,8 @@ cmd_import_csv(cli *c)
     goto done;
   }
   if (c->dry_run) {
-    printf("%s (%s): %llu rows valid; would write %llu ops to %llu records\n", path, enc,
+    if (!c->json)
+      printf("%s (%s): %llu rows valid; would write %llu ops to %llu records\n", path, enc,
            (unsigned long long)x.rows, (unsigned long long)x.nops,
            (unsigned long long)x.records);
     goto done;
@@ -880,10 +1060,28 @@ cmd_import_csv(cli *c)
                   x.fatal ? x.msg : e.msg[0] ? e.msg : "a row changed between the passes");
     goto done;
   }
-  printf("imported %llu rows of %s from %s (%s): %llu ops to %llu records in %llu deltas\n",
+  if (!c->json)
+    printf("imported %llu rows of %s from %s (%s): %llu ops to %llu records in %llu deltas\n",
          (unsigned long long)x.rows, x.t->name, path, enc, (unsigned long long)x.nops,
          (unsigned long long)x.records, (unsigned long long)x.deltas);
 done:
+  if (x.jopen) {
+    jw_arr_end(&x.w);
+    jw_key(&x.w, "rows");
+    jw_uint(&x.w, x.rows);
+    jw_key(&x.w, "refused");
+    jw_uint(&x.w, x.bad);
+    jw_key(&x.w, "ops");
+    jw_uint(&x.w, x.nops);
+    jw_key(&x.w, "records");
+    jw_uint(&x.w, x.records);
+    jw_key(&x.w, "deltas");
+    jw_uint(&x.w, x.deltas);
+    jw_key(&x.w, "written");
+    jw_bool(&x.w, rc == CLI_OK && !c->dry_run);
+    jw_obj_end(&x.w);
+    jw_finish(&x.w);
+  }
   if (have_id) {
     ident_wipe(&x.own);
     lperson_free(&x.person);

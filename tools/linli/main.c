@@ -480,7 +480,12 @@ static const cmd_def s_cmds[] = {
    "its row number and reason, and then nothing is written.  Otherwise the\n"
    "rows are written in signed deltas of up to 2,048 ops; should the\n"
    "station stop halfway, running the same import again completes it.\n"
-   "With --dry-run, only the check.  FILE is at most 256 MiB.\n"
+   "With --dry-run, only the check.  FILE is at most 256 MiB.  Rows are\n"
+   "numbered as Excel numbers them (the header is row 1); a cell beyond the\n"
+   "header's columns is refused.  With --json, one object: file, encoding,\n"
+   "errors (per refused row: row, column, rule, the reason's parts such as\n"
+   "field, form, value, min, suggest, and message, the English line), rows,\n"
+   "refused, ops, records, deltas, written.\n"
    "\n"
    "Example:\n"
    "  linli import-csv 户 花名册.csv --dry-run\n"},
