@@ -31,7 +31,8 @@
   X(LINLI_EVERSION,  -16, "no common protocol version")                \
   X(LINLI_EFLOODED,  -17, "peer went beyond a session limit")           \
   X(LINLI_ENOSPC,    -18, "not enough free disk space")                 \
-  X(LINLI_EFUTURE,   -19, "dated ahead of this clock: held back")
+  X(LINLI_EFUTURE,   -19, "dated ahead of this clock: held back") \
+  X(LINLI_ECLOCK,    -20, "this PC's clock is off from its parent station's")
 
 enum {
   LINLI_OK = 0,

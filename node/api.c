@@ -173,6 +173,10 @@ s_err_e(s_req *x, const lerr *e)
   case LINLI_EBUSY:
     s_err(x, 503, "unavailable", NULL, "站点暂时无法写入", "%s", e->msg);
     break;
+  case LINLI_ECLOCK:
+    s_err(x, 503, "unavailable", NULL, "电脑时钟与上级站点相差太多，请先校正日期和时间", "%s",
+          e->msg);
+    break;
   default:
     s_err(x, 500, "internal", NULL, "站点内部错误", "%s", e->msg[0] ? e->msg : "internal error");
     break;
@@ -1363,9 +1367,6 @@ s_write(s_req *x, json_t *body, const char *key, int ok)
     char fb[LINLI_FIELD_MAX + 1];
     if (why.rule != LSR_NONE)
       s_err_reason(x, &why, e.msg);
-    else if (e.code == LINLI_EINVAL && strstr(e.msg, "clock is") != NULL)
-      s_err(x, 503, "unavailable", NULL, "电脑时钟与上级站点相差太多，请先校正日期和时间", "%s",
-            e.msg);
     else if (e.code == LINLI_EINVAL)
       s_err(x, 422, "invalid", s_refused_field(e.msg, o->v, o->n, fb, sizeof fb),
             "数值不符合要求", "%s", e.msg);

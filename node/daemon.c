@@ -146,12 +146,30 @@ static volatile sig_atomic_t s_stop, s_reload;
 static size_t s_http_limit(void *ctx, const char *method, const char *path);
 static void s_http(void *ctx, const lhttp_req *req, lhttp_resp *resp);
 
+/* The wall clock.  LINLI_TEST_CLOCK_SHIFT_MS (decimal, may be negative)
+ * is added to it: the test suite's stand-in for a PC whose clock is wrong,
+ * as the CLI's LINLI_TEST_NOW_MS (tests/api_test.py).  A real node never
+ * sets it. */
 static uint64_t
 s_now(void)
 {
+  static int64_t shift;
+  static bool read;
+  if (!read) {
+    const char *v = getenv("LINLI_TEST_CLOCK_SHIFT_MS");
+    char *end;
+    errno = 0;
+    long long x = v != NULL && v[0] != '\0' ? strtoll(v, &end, 10) : 0;
+    if (x != 0 && errno == 0 && *end == '\0') {
+      shift = (int64_t)x;
+      log_warn("LINLI_TEST_CLOCK_SHIFT_MS: this node's clock is moved by %lld ms (for tests only)",
+               x);
+    }
+    read = true;
+  }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + (uint64_t)shift;
 }
 
 static uint64_t

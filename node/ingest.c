@@ -1302,7 +1302,7 @@ st_write_signed(lingest *g, const lident *id, lhead *h, uint64_t *t, op *ops, ui
       (s->pclock_offset > (int64_t)LSTORE_CLOCK_SKEW_MS ||
        s->pclock_offset < -(int64_t)LSTORE_CLOCK_SKEW_MS)) {
     int64_t off = s->pclock_offset;
-    return lerr_set(e, LINLI_EINVAL,
+    return lerr_set(e, LINLI_ECLOCK,
                     "this PC's clock is %lld min %s its parent station's: set the PC's date "
                     "and time right, then retry (nothing was written)",
                     (long long)((off < 0 ? -off : off) / 60000), off < 0 ? "ahead of" : "behind");

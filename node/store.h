@@ -218,8 +218,8 @@ int lstore_release_held(lstore *s, uint64_t wall_ms, uint64_t ahead_ms, lingest_
 #define LSTORE_CLOCK_SKEW_MS (10ull * 60 * 1000)
 /* Records the parent's clock minus ours (`offset_ms`) as measured at our
  * wall time `at_ms` (linli-node, from the sync session).  lstore_write
- * refuses while the latest measurement, taken within a day of its own
- * wall time, is off by more than LSTORE_CLOCK_SKEW_MS. */
+ * refuses (LINLI_ECLOCK) while the latest measurement, taken within a day
+ * of its own wall time, is off by more than LSTORE_CLOCK_SKEW_MS. */
 int lstore_set_parent_clock(lstore *s, uint64_t at_ms, int64_t offset_ms, lerr *e);
 
 /* ---- reads ---- */

@@ -288,12 +288,14 @@ def main():
     pk = {d: open(os.path.join(T, d, "node.key.pub")).read().strip()
           for d in ("jinchang", "shilu", "caixiang")}
     sync_port, st_http, sh_http, cx_http = free_port(), free_port(), free_port(), free_port()
-    start("jinchang", "name = 金阊街道\nrole = street\ndata = %s\nlisten = tcp://127.0.0.1:%d\n"
-          "child = %s 石路社区\nchild = %s 彩香社区\nhttp_listen = %d\nhttp_root = %s\n"
-          % (os.path.join(T, "jinchang"), sync_port, pk["shilu"], pk["caixiang"], st_http, web))
-    start("shilu", "name = 石路社区\nrole = village\ndata = %s\nparent = tcp://127.0.0.1:%d %s "
-          "金阊街道\nhttp_listen = 127.0.0.1:%d\nhttp_root = %s\n"
-          % (os.path.join(T, "shilu"), sync_port, pk["jinchang"], sh_http, web))
+    jc_conf = ("name = 金阊街道\nrole = street\ndata = %s\nlisten = tcp://127.0.0.1:%d\n"
+               "child = %s 石路社区\nchild = %s 彩香社区\nhttp_listen = %d\nhttp_root = %s\n"
+               % (os.path.join(T, "jinchang"), sync_port, pk["shilu"], pk["caixiang"], st_http, web))
+    sl_conf = ("name = 石路社区\nrole = village\ndata = %s\nparent = tcp://127.0.0.1:%d %s "
+               "金阊街道\nhttp_listen = 127.0.0.1:%d\nhttp_root = %s\n"
+               % (os.path.join(T, "shilu"), sync_port, pk["jinchang"], sh_http, web))
+    start("jinchang", jc_conf)
+    start("shilu", sl_conf)
     cert, key = os.path.join(T, "cert.pem"), os.path.join(T, "key.pem")
     p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
                         key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"],
@@ -825,6 +827,30 @@ def main():
     status, j, _ = v.call("GET", "/api/v1/health")
     check(status == 200, "the node stopped serving")
     ok("the login rate limit answers 429 with Retry-After; the node keeps serving")
+
+    # ---- a clock far from the parent's (last: the street's clock is moved) ----
+    # The street runs 3 h behind: the village measures it when it connects
+    # and refuses local writes; the API says so (503), as the store's
+    # ECLOCK, not by the English text.
+    for name, conf, env in (("jinchang", jc_conf, {"LINLI_TEST_CLOCK_SHIFT_MS": str(-3 * 3600 * 1000)}),
+                            ("shilu", sl_conf, None)):
+        PROCS[name].send_signal(signal.SIGTERM)
+        check(PROCS[name].wait(20) == 0, "%s exited with %d" % (name, PROCS[name].returncode))
+        os.rename(os.path.join(T, name + ".log"), os.path.join(T, name + ".1.log"))
+        start(name, conf, env=env)
+    c = Client(sh_http)
+    check(c.login("王芳", "wangfang-pw-2")[0] == 200, "login after the restart")
+    deadline = time.time() + 30
+    while True:
+        status, j, _ = c.call("POST", "/api/v1/record", {"key": "hh/0001", "incr": {"诚信积分": 1}})
+        if status != 200 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    check(status == 503 and err_code(j) == "unavailable"
+          and j["error"]["message_zh"] == "电脑时钟与上级站点相差太多，请先校正日期和时间"
+          and "min ahead of its parent station's" in j["error"]["message"],
+          "a write with the clock 3 h off the parent's: %s %s" % (status, j))
+    ok("a write while the PC's clock is 3 h off its parent's: 503 unavailable, says to set the clock")
 
 
 try:

@@ -1016,7 +1016,7 @@ Test(store, writer_refuses_with_a_clock_far_from_the_parents)
   op o = s_set("hh/1", "name", "x");
   /* the parent's clock is 3 h behind ours: ours is 3 h ahead */
   cr_assert_eq(lstore_set_parent_clock(s, now, -(int64_t)(180 * min), &e), 0, "%s", e.msg);
-  cr_assert_eq(lstore_write(s, &id, &o, 1, now + min, &e), LINLI_EINVAL);
+  cr_assert_eq(lstore_write(s, &id, &o, 1, now + min, &e), LINLI_ECLOCK);
   cr_assert(strstr(e.msg, "180 min ahead of its parent") != NULL, "%s", e.msg);
   cr_assert(strstr(e.msg, "set the PC's date and time right") != NULL, "%s", e.msg);
   /* the refusal holds after a reopen */
@@ -1025,7 +1025,7 @@ Test(store, writer_refuses_with_a_clock_far_from_the_parents)
   lstore_close(&s);
   cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
   o = s_set("hh/1", "name", "x");
-  cr_assert_eq(lstore_write(s, &id, &o, 1, now + min, &e), LINLI_EINVAL);
+  cr_assert_eq(lstore_write(s, &id, &o, 1, now + min, &e), LINLI_ECLOCK);
   /* the clock set right (3 h back): the old measurement no longer counts
    * once it is more than a day away; a fresh one within bounds allows */
   cr_assert_eq(lstore_set_parent_clock(s, now, 2 * (int64_t)min, &e), 0, "%s", e.msg);
