@@ -1833,8 +1833,20 @@ s_import_csv(s_req *x, const char *rest)
   }
   json_int_t rows = json_integer_value(json_object_get(doc, "rows"));
   json_int_t refused = json_integer_value(json_object_get(doc, "refused"));
+  const char *cause = json_string_value(json_object_get(doc, "cause"));
+  lerr ce = {.code = cause == NULL                    ? 0
+                     : strcmp(cause, "clock") == 0    ? LINLI_ECLOCK
+                     : strcmp(cause, "no_space") == 0 ? LINLI_ENOSPC
+                                                      : 0};
   json_decref(doc);
   size_t nerr = json_array_size(errors);
+  if (rc != 0 && ce.code != 0) {
+    /* the file was right; the store would not write (the PC's clock, the disk) */
+    json_decref(errors);
+    lerr_set(&ce, ce.code, "%s", msg);
+    s_err_e(x, &ce);
+    goto done;
+  }
   if (rc == 0) {
     s_send_json(x, 200, json_pack("{s:I, s:I, s:o}", "rows", rows, "written",
                                   (json_int_t)(dry_run ? 0 : rows), "errors", errors));

@@ -850,7 +850,14 @@ def main():
           and j["error"]["message_zh"] == "电脑时钟与上级站点相差太多，请先校正日期和时间"
           and "min ahead of its parent station's" in j["error"]["message"],
           "a write with the clock 3 h off the parent's: %s %s" % (status, j))
-    ok("a write while the PC's clock is 3 h off its parent's: 503 unavailable, says to set the clock")
+    status, j, _ = c.call("POST", q("/api/v1/import.csv", type="户"),
+                          body="编号,户主,地址,电话\r\n0009,孙九,石路9号,13900000009\r\n".encode(),
+                          headers={"Content-Type": "text/csv"})
+    check(status == 503 and err_code(j) == "unavailable"
+          and j["error"]["message_zh"] == "电脑时钟与上级站点相差太多，请先校正日期和时间",
+          "a CSV import with the clock 3 h off the parent's: %s %s" % (status, j))
+    ok("a write or a CSV import while the PC's clock is 3 h off its parent's: 503 unavailable, "
+       "says to set the clock")
 
 
 try:

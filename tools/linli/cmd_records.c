@@ -450,6 +450,7 @@ typedef struct s_import {
   char msg[400];
   jw w;               /* --json: the document, its "errors" open while jopen */
   bool jopen;
+  int code;           /* the LINLI_E* a write was refused with, 0: none */
 } s_import;
 
 /* A refusal's reason as members of the error object (what the API says
@@ -855,6 +856,7 @@ s_import_row(void *ctx, uint64_t row, char **cells, const size_t *len, uint32_t 
   /* Kept for the batch: the ops and their strings copied into the arena. */
   if (x->nops_batch + (uint32_t)nops > S_BATCH_OPS || x->batch_bytes >= S_BATCH_BYTES)
     if (s_import_flush(x, &e) != 0) {
+      x->code = e.code;
       snprintf(x->msg, sizeof x->msg, "%s", e.msg);
       x->fatal = true;
       return 1;
@@ -1036,8 +1038,8 @@ cmd_import_csv(cli *c)
   if (c->dry_run) {
     if (!c->json)
       printf("%s (%s): %llu rows valid; would write %llu ops to %llu records\n", path, enc,
-           (unsigned long long)x.rows, (unsigned long long)x.nops,
-           (unsigned long long)x.records);
+             (unsigned long long)x.rows, (unsigned long long)x.nops,
+             (unsigned long long)x.records);
     goto done;
   }
   /* Pass 2: the same rows again, written in deltas of S_BATCH_OPS. */
@@ -1056,14 +1058,16 @@ cmd_import_csv(cli *c)
   lcsv_init(&p, s_import_row, &x);
   if (s_stream(path, text, tn, enc, skip, &p, &e) != 0 || x.fatal || x.bad > 0 ||
       s_import_flush(&x, &e) != 0) {
+    if (x.code == 0 && !x.fatal)
+      x.code = e.code;
     rc = cli_fail("%s: stopped after %llu deltas: %s", path, (unsigned long long)x.deltas,
                   x.fatal ? x.msg : e.msg[0] ? e.msg : "a row changed between the passes");
     goto done;
   }
   if (!c->json)
     printf("imported %llu rows of %s from %s (%s): %llu ops to %llu records in %llu deltas\n",
-         (unsigned long long)x.rows, x.t->name, path, enc, (unsigned long long)x.nops,
-         (unsigned long long)x.records, (unsigned long long)x.deltas);
+           (unsigned long long)x.rows, x.t->name, path, enc, (unsigned long long)x.nops,
+           (unsigned long long)x.records, (unsigned long long)x.deltas);
 done:
   if (x.jopen) {
     jw_arr_end(&x.w);
@@ -1079,6 +1083,12 @@ done:
     jw_uint(&x.w, x.deltas);
     jw_key(&x.w, "written");
     jw_bool(&x.w, rc == CLI_OK && !c->dry_run);
+    /* why the store refused to write, when it is not the file's fault */
+    const char *cause = x.code == LINLI_ECLOCK ? "clock" : x.code == LINLI_ENOSPC ? "no_space" : NULL;
+    if (cause != NULL) {
+      jw_key(&x.w, "cause");
+      jw_str(&x.w, cause);
+    }
     jw_obj_end(&x.w);
     jw_finish(&x.w);
   }

@@ -485,7 +485,8 @@ static const cmd_def s_cmds[] = {
    "header's columns is refused.  With --json, one object: file, encoding,\n"
    "errors (per refused row: row, column, rule, the reason's parts such as\n"
    "field, form, value, min, suggest, and message, the English line), rows,\n"
-   "refused, ops, records, deltas, written.\n"
+   "refused, ops, records, deltas, written, and cause (clock, no_space) when\n"
+   "the store refused to write.\n"
    "\n"
    "Example:\n"
    "  linli import-csv 户 花名册.csv --dry-run\n"},
