@@ -50,8 +50,10 @@ s_read(const char *in, const char *want)
   }
 }
 
+/* `in` refused with `want` in the message, and p.fault, fault_row and
+ * fault_cell as given. */
 static void
-s_refused(const char *in, const char *want)
+s_refused(const char *in, const char *want, int fault, uint64_t row, uint32_t cell)
 {
   got g = {0};
   lcsv p;
@@ -62,6 +64,9 @@ s_refused(const char *in, const char *want)
     rc = lcsv_finish(&p, &e);
   cr_assert_eq(rc, LINLI_EMALFORMED, "accepted %s", in);
   cr_assert(strstr(e.msg, want) != NULL, "'%s' not in '%s'", want, e.msg);
+  cr_assert_eq(p.fault, fault, "%s: fault %d", in, p.fault);
+  cr_assert_eq(p.fault_row, row, "%s: row %llu", in, (unsigned long long)p.fault_row);
+  cr_assert_eq(p.fault_cell, cell, "%s: cell %u", in, p.fault_cell);
   lcsv_free(&p);
 }
 
@@ -79,11 +84,11 @@ Test(csv, rows)
 
 Test(csv, errors)
 {
-  s_refused("a,b\nc,\"d", "row 2: a quote is never closed");
-  s_refused("a,b\"c\n", "row 1 cell 2: a quote inside an unquoted cell");
-  s_refused("\"a\"b\n", "row 1 cell 1: text after the closing quote");
+  s_refused("a,b\nc,\"d", "row 2: a quote is never closed", LCSV_OPEN_QUOTE, 2, 2);
+  s_refused("a,b\"c\n", "row 1 cell 2: a quote inside an unquoted cell", LCSV_QUOTE_INSIDE, 1, 2);
+  s_refused("x\n\"a\"b\n", "row 2 cell 1: text after the closing quote", LCSV_AFTER_QUOTE, 2, 1);
   char many[2000] = "";
   for (int i = 0; i < 300; i++)
     strcat(many, ",");
-  s_refused(many, "has more than 256 cells");
+  s_refused(many, "has more than 256 cells", LCSV_CELLS, 1, 0);
 }

@@ -434,3 +434,17 @@ Test(schema, contributions_of_a_record)
   rec_destroy(&r);
   rec_destroy(&h);
 }
+
+/* A rule's and a check's name read back to the same rule and check (the
+ * API rebuilds the reasons `linli --json import-csv` gives by them). */
+Test(schema, rule_and_form_names_read_back)
+{
+  for (int r = LSR_NONE + 1; r < LSR_COUNT_; r++)
+    cr_assert_eq(schema_rule_of(schema_rule_name(r)), r, "%s", schema_rule_name(r));
+  for (int f = LSF_INTEGER; f <= LSF_ID_CHECK; f++)
+    cr_assert_eq(schema_form_of(schema_form_name(f)), f, "%s", schema_form_name(f));
+  cr_assert_eq(schema_rule_of("columns"), LSR_NONE);
+  cr_assert_eq(schema_rule_of(NULL), LSR_NONE);
+  cr_assert_eq(schema_form_of("nope"), LSF_NONE);
+  cr_assert_str_eq(schema_form_name(LSF_PHONE), "phone");
+}
