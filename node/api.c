@@ -183,6 +183,17 @@ s_err_e(s_req *x, const lerr *e)
   }
 }
 
+/* The code of a `cause` a command's --json answer gives (a right write
+ * the store would not take: "clock", "no_space"; linli(1)), else 0. */
+static int
+s_cause_code(const json_t *doc)
+{
+  const char *c = json_string_value(json_object_get(doc, "cause"));
+  if (c == NULL)
+    return 0;
+  return strcmp(c, "clock") == 0 ? LINLI_ECLOCK : strcmp(c, "no_space") == 0 ? LINLI_ENOSPC : 0;
+}
+
 static void
 s_bad(s_req *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
@@ -1378,11 +1389,22 @@ s_write(s_req *x, json_t *body, const char *key, int ok)
   for (uint32_t i = 0; i < o->ndel; i++) {
     char abs[LINLI_KEY_MAX + 2], msg[600];
     snprintf(abs, sizeof abs, "/%s", key);
-    s_cmd c = {.cmd = "del", .args = {abs, o->del_fields[i]}, .nargs = 2};
+    s_cmd c = {.cmd = "del", .args = {abs, o->del_fields[i]}, .nargs = 2, .opt = {"--json"},
+               .nopts = 1};
     lbuf out;
     lbuf_init(&out);
     int rc = s_run(x, &c, &out, msg, sizeof msg);
+    json_error_t je;
+    json_t *doc = rc != 0 && out.len > 0 ? json_loadb((const char *)out.p, out.len, 0, &je) : NULL;
     lbuf_free(&out);
+    lerr ce = {.code = s_cause_code(doc)};
+    json_decref(doc);
+    if (rc != 0 && ce.code != 0) {
+      /* the store would not write (the PC's clock, the disk): as a single write */
+      lerr_set(&ce, ce.code, "%s", msg);
+      s_err_e(x, &ce);
+      goto done;
+    }
     if (rc != 0) {
       s_err(x, rc < 0 ? 500 : 422, rc < 0 ? "internal" : "invalid", o->del_fields[i],
             "无法删除该项", "%s", msg);
@@ -1833,11 +1855,7 @@ s_import_csv(s_req *x, const char *rest)
   }
   json_int_t rows = json_integer_value(json_object_get(doc, "rows"));
   json_int_t refused = json_integer_value(json_object_get(doc, "refused"));
-  const char *cause = json_string_value(json_object_get(doc, "cause"));
-  lerr ce = {.code = cause == NULL                    ? 0
-                     : strcmp(cause, "clock") == 0    ? LINLI_ECLOCK
-                     : strcmp(cause, "no_space") == 0 ? LINLI_ENOSPC
-                                                      : 0};
+  lerr ce = {.code = s_cause_code(doc)};
   json_decref(doc);
   size_t nerr = json_array_size(errors);
   if (rc != 0 && ce.code != 0) {
@@ -1867,6 +1885,9 @@ s_import_csv(s_req *x, const char *rest)
              (long long)refused);
   else
     snprintf(zh, sizeof zh, "文件有误，全部未导入（行号与 Excel 一致，标题为第 1 行）");
+  if (refused > 0)
+    snprintf(msg, sizeof msg, "%lld of %lld rows refused (each in errors, as Excel numbers rows: "
+             "the header is row 1); nothing written", (long long)refused, (long long)rows);
   json_t *er = json_pack("{s:s, s:s, s:s}", "code", "invalid", "message", msg, "message_zh", zh);
   s_send_json(x, 422, json_pack("{s:o, s:I, s:I, s:o}", "error", er, "rows", rows, "written",
                                 (json_int_t)0, "errors", errors));

@@ -656,7 +656,9 @@ def main():
                                       "例如 13812345678 或 0512-65231234"
           and e7.get("message", "").startswith("row 7: 电话: '1381234' is not a phone number")
           and j["rows"] == 11 and j["written"] == 0
-          and j["error"]["message_zh"].startswith("有 1 行不符合要求，全部未导入"),
+          and j["error"]["message_zh"].startswith("有 1 行不符合要求，全部未导入")
+          and j["error"]["message"].startswith("1 of 11 rows refused (each in errors")
+          and "listed above" not in j["error"]["message"],
           "row 7 of 12 with a bad phone: %s %s" % (status, j))
     status, j, _ = v.call("GET", q("/api/v1/record", key="hh/0102"))
     check(status == 404, "a refused import wrote row 2 of 12")
@@ -856,8 +858,18 @@ def main():
     check(status == 503 and err_code(j) == "unavailable"
           and j["error"]["message_zh"] == "电脑时钟与上级站点相差太多，请先校正日期和时间",
           "a CSV import with the clock 3 h off the parent's: %s %s" % (status, j))
-    ok("a write or a CSV import while the PC's clock is 3 h off its parent's: 503 unavailable, "
-       "says to set the clock")
+    # a field removed (the node runs linli del): the same 503, not 422
+    status, j, _ = c.call("GET", q("/api/v1/record", key="hh/0003"))
+    check(status == 200 and "电话" in j["fields"], "hh/0003 before the del: %s %s" % (status, j))
+    status, j, _ = c.call("POST", "/api/v1/record", {"key": "hh/0003", "del": ["电话"]})
+    check(status == 503 and err_code(j) == "unavailable"
+          and j["error"]["message_zh"] == "电脑时钟与上级站点相差太多，请先校正日期和时间"
+          and "min ahead of its parent station's" in j["error"]["message"],
+          "a field removed with the clock 3 h off the parent's: %s %s" % (status, j))
+    status, j, _ = c.call("GET", q("/api/v1/record", key="hh/0003"))
+    check(status == 200 and "电话" in j["fields"], "hh/0003 after the refused del: %s %s" % (status, j))
+    ok("a write, a field removed or a CSV import while the PC's clock is 3 h off its parent's: "
+       "503 unavailable, says to set the clock")
 
 
 try:

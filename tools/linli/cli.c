@@ -62,6 +62,12 @@ cli_fail_e(const lerr *e)
   return cli_fail("%.*s", (int)n, msg);
 }
 
+const char *
+cli_cause_name(int code)
+{
+  return code == LINLI_ECLOCK ? "clock" : code == LINLI_ENOSPC ? "no_space" : NULL;
+}
+
 int
 cli_usage(const cli *c, const char *fmt, ...)
 {

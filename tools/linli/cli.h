@@ -76,6 +76,10 @@ typedef struct cli {
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same with the message of `e` (its code's text when it has none). */
 int cli_fail_e(const lerr *e);
+/* Why the store refused a right write, as --json names it ("clock": this
+ * PC's clock too far off its parent's, LINLI_ECLOCK; "no_space": the disk
+ * below its floor, LINLI_ENOSPC), or NULL for any other code. */
+const char *cli_cause_name(int code);
 /* A usage error: "linli: CMD: <message> (see linli CMD --help)", returns
  * CLI_USAGE. */
 int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1084,7 +1084,7 @@ done:
     jw_key(&x.w, "written");
     jw_bool(&x.w, rc == CLI_OK && !c->dry_run);
     /* why the store refused to write, when it is not the file's fault */
-    const char *cause = x.code == LINLI_ECLOCK ? "clock" : x.code == LINLI_ENOSPC ? "no_space" : NULL;
+    const char *cause = cli_cause_name(x.code);
     if (cause != NULL) {
       jw_key(&x.w, "cause");
       jw_str(&x.w, cause);

@@ -100,6 +100,17 @@ s_write(cli *c, lstore *s, op *ops, uint32_t n)
   if (lrecords_schema(s, &sch, &e) != 0 ||
       lrecords_write(s, sch, id, ops, n, cli_wall_ms(), NULL, &e) != 0) {
     rc = cli_fail_e(&e);
+    /* a right write the store would not take: why, for a program */
+    const char *cause = c->json ? cli_cause_name(e.code) : NULL;
+    if (cause != NULL) {
+      jw w;
+      jw_init(&w, stdout);
+      jw_obj_begin(&w);
+      jw_key(&w, "cause");
+      jw_str(&w, cause);
+      jw_obj_end(&w);
+      jw_finish(&w);
+    }
     goto done;
   }
   if (c->json) {
