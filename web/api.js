@@ -101,20 +101,48 @@ const API = {
     } catch (e) {
       throw new ApiError(0, {code: 'network', message: String(e)});
     }
-    this.lastActivity = Date.now();
-    if (r.status === 204) return null;
+    if (r.status === 204) return this.answer(r.status, null, null, opts);
     let data = null;
     const ct = r.headers.get('Content-Type') || '';
     if (ct.includes('json')) {
       try { data = await r.json(); } catch (e) { data = null; }
     }
-    if (r.ok) return data;
-    const err = new ApiError(r.status, data && data.error);
-    err.retryAfter = parseInt(r.headers.get('Retry-After') || '0', 10) || 0;
-    if (r.status === 401 && !(opts && opts.login) && this.onUnauthenticated) {
+    return this.answer(r.status, data, r.headers.get('Retry-After'), opts);
+  },
+  /* An answer's JSON as the caller gets it, or the ApiError thrown (the
+   * answer's own members, e.g. a CSV import's `errors`, kept in .data). */
+  answer(status, data, retryAfter, opts) {
+    this.lastActivity = Date.now();
+    if (status >= 200 && status < 300) return status === 204 ? null : data;
+    const err = new ApiError(status, data && data.error);
+    err.data = data;
+    err.retryAfter = parseInt(retryAfter || '0', 10) || 0;
+    if (status === 401 && !(opts && opts.login) && this.onUnauthenticated) {
       this.onUnauthenticated();
     }
     throw err;
+  },
+  /* POST of a file's bytes as they are (a CSV, Content-Type text/csv) with
+   * the CSRF token; onProgress(sent, total) while it goes up a slow line. */
+  upload(path, file, onProgress) {
+    return new Promise((resolve, reject) => {
+      const x = new XMLHttpRequest();
+      x.open('POST', '/api/v1/' + path);
+      x.withCredentials = true;
+      x.setRequestHeader('Accept', 'application/json');
+      x.setRequestHeader('Content-Type', 'text/csv');
+      if (this.session) x.setRequestHeader('X-CSRF-Token', this.session.csrf);
+      if (onProgress) x.upload.onprogress = (ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : file.size);
+      x.onerror = () => reject(new ApiError(0, {code: 'network', message: 'upload failed'}));
+      x.onload = () => {
+        let data = null;
+        if ((x.getResponseHeader('Content-Type') || '').includes('json')) {
+          try { data = JSON.parse(x.responseText); } catch (e) { data = null; }
+        }
+        try { resolve(this.answer(x.status, data, x.getResponseHeader('Retry-After'))); } catch (e) { reject(e); }
+      };
+      x.send(file);
+    });
   },
   get(path, params) {
     return this.call('GET', path + query(params));

@@ -536,6 +536,70 @@ function itemValue(type, label, n) {
   return String(n);
 }
 
+/* The CSV upload of one type (POST import.csv): the file as it is (UTF-8
+ * or GB18030, the server reads both), checked whole on the server; either
+ * every row is written or none, and then each refused row is listed. */
+const IMPORT_MAX = 8 * 1024 * 1024;
+const IMPORT_SHOWN = 20;
+let importDone = null;  /* {coll, n}: said once by the reports page drawn again after an import */
+function importForm(typeName, type) {
+  const coll = type.collection;
+  const file = h('input', {type: 'file', id: 'imp-file-' + coll, name: 'file', accept: '.csv,text/csv'});
+  const submit = h('button', {type: 'submit', class: 'primary', id: 'imp-submit-' + coll}, t('imp_submit'));
+  const status = h('div', {class: 'import-status', id: 'imp-status-' + coll, role: 'status', 'aria-live': 'polite'});
+  const form = h('form', {class: 'import', id: 'import-' + coll},
+    h('h3', {}, t('imp_title', {t: typeLabel(typeName, type)})),
+    h('p', {class: 'muted small'}, t('imp_hint')),
+    h('label', {for: 'imp-file-' + coll}, t('imp_file') + '：'), file, ' ', submit, status);
+  const show = (...nodes) => {
+    clear(status);
+    status.appendChild(h('div', {}, nodes));
+    if (status.isConnected) status.scrollIntoView({block: 'nearest'});
+  };
+  if (importDone && importDone.coll === coll) {
+    /* the report above counts the rows just imported */
+    show(h('p', {class: 'form-ok', id: 'imp-done-' + coll}, t('imp_done', {n: importDone.n, t: typeLabel(typeName, type)})),
+      ' ', h('a', {href: '#/list/' + coll}, t('imp_view', {t: typeLabel(typeName, type)})));
+    importDone = null;
+    setTimeout(() => status.scrollIntoView({block: 'nearest'}), 0);
+  }
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = file.files && file.files[0];
+    if (!f) { show(h('p', {class: 'form-error'}, t('imp_none'))); return; }
+    if (f.size > IMPORT_MAX) { show(h('p', {class: 'form-error'}, t('imp_too_big', {s: fmtBytes(f.size)}))); return; }
+    submit.disabled = file.disabled = true;
+    form.setAttribute('aria-busy', 'true');
+    const bar = h('progress', {max: 100, value: 0});
+    const line = h('span', {}, t('imp_sending', {p: 0}));
+    show(h('p', {class: 'muted'}, bar, ' ', line));
+    try {
+      const r = await API.upload('import.csv' + query({type: typeName}), f, (sent, total) => {
+        const p = total ? Math.min(100, Math.round(sent * 100 / total)) : 0;
+        bar.value = p;
+        line.textContent = p >= 100 ? t('imp_checking') : t('imp_sending', {p});
+      });
+      importDone = {coll, n: r.written};
+      render();
+    } catch (e) {
+      const errs = e.data && Array.isArray(e.data.errors) ? e.data.errors : [];
+      if (e.status !== 422 || !errs.length) { show(errorBox(e)); return; }
+      const rows = new Set(errs.map((x) => x.row));
+      const shown = errs.slice(0, IMPORT_SHOWN);
+      const rest = rows.size - new Set(shown.map((x) => x.row)).size;
+      show(h('div', {class: 'error-box', role: 'alert', id: 'imp-errors-' + coll},
+        h('p', {}, t('imp_refused', {n: rows.size})),
+        h('ol', {class: 'import-errors'}, shown.map((x) =>
+          h('li', {'data-row': x.row}, errorText({message: x.message, message_zh: x.message_zh})))),
+        rest > 0 ? h('p', {class: 'import-more'}, t('imp_more', {k: rest})) : null));
+    } finally {
+      submit.disabled = file.disabled = false;
+      form.removeAttribute('aria-busy');
+    }
+  });
+  return form;
+}
+
 route(/^\/reports$/, async (main, args, params, stale) => {
   main.appendChild(pageTitle(t('rep_title')));
   const typeSel = h('select', {name: 'type', id: 'rep-type'}, h('option', {value: ''}, t('rep_all_types')),
@@ -579,7 +643,8 @@ route(/^\/reports$/, async (main, args, params, stale) => {
           }))))),
       h('p', {}, h('a', {class: 'button', id: 'csv-' + type.collection, download: '',
         href: '/api/v1/export.csv' + query(csvParams)}, t('rep_csv', {t: typeLabel(tn, type)})),
-      ' ', h('span', {class: 'muted small'}, t('rep_csv_hint')))));
+      ' ', h('span', {class: 'muted small'}, t('rep_csv_hint'))),
+      canWrite(type.collection) ? importForm(tn, type) : null));
   }
   if (!typeNames.length) main.appendChild(h('p', {class: 'muted'}, t('list_empty')));
 });

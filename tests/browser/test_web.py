@@ -14,7 +14,9 @@ anything was sent; a decrement the server refuses (points below 0) shows
 the server's message on its field; the household page shows its signed
 history with the person's name, verified; a request's status is changed on
 the board; the report counts the household and its CSV download starts
-with a byte order mark and holds the household; the sync page shows the
+with a byte order mark and holds the household; a CSV upload with a bad
+phone in row 3 is refused whole with the row named in Chinese, and the
+corrected file (GB18030, as Excel may save it) imports three households; the sync page shows the
 street as a connected parent; logout, and the pages lead back to the login.
 Screenshots of the main pages go to BUILD_DIR/screenshots/, downloads to
 BUILD_DIR/browser-downloads/.
@@ -612,6 +614,60 @@ def steps(d):
     ok('report counts 1 household; %s downloaded: BOM, header %s, the household row'
        % (os.path.basename(path), ','.join(rows[0][:4])))
 
+    # the CSV upload beside the download: a file with a bad phone in row 3
+    # (as Excel numbers rows) is refused whole, the row named in Chinese;
+    # the corrected file, saved by Excel as GB18030, is imported
+    def upload(name, text, encoding):
+        path = os.path.join(T, name)
+        with open(path, 'wb') as f:
+            f.write(text.encode(encoding))
+        answer = '#imp-status-hh .error-box, #imp-status-hh .form-ok'
+        old = d.find_elements(By.CSS_SELECTOR, answer)
+        css(d, '#imp-file-hh').send_keys(path)
+        css(d, '#imp-submit-hh').click()
+        for e in old:
+            wait_for(d, EC.staleness_of(e), 'the last answer cleared on uploading %s' % name)
+        wait_for(d, lambda x: x.find_elements(By.CSS_SELECTOR, answer), 'the answer to uploading %s' % name)
+        if css(d, '#imp-submit-hh').get_attribute('disabled'):
+            fail('the upload button is still disabled after the answer to %s' % name)
+    rows = ['编号,户主,地址,电话', '0101,赵一,石路7幢1号,13900000101', '0102,钱二,石路7幢2号,1390000',
+            '0103,孙三,石路7幢3号,13900000103']
+    upload('bad.csv', '\ufeff' + '\r\n'.join(rows) + '\r\n', 'utf-8')
+    box = css(d, '#imp-errors-hh').text
+    if '第 3 行第 4 列：「电话」应为电话号码' not in box or '全部未导入' not in box or '重新上传' not in box:
+        fail('the refused upload does not name row 3 in Chinese, or not that nothing was imported: %s' % box)
+    if len(d.find_elements(By.CSS_SELECTOR, '#imp-errors-hh li')) != 1:
+        fail('the refused upload lists other rows than row 3: %s' % box)
+    if '赵一' in run('shilu', 'query', '户', '--csv'):
+        fail('a refused upload wrote row 2: %s' % run('shilu', 'query', '户', '--csv'))
+    shot(d, '10a-import-refused')
+    ok('a CSV upload with a bad phone in row 3 is refused whole: %s' % box.splitlines()[-1])
+    # 25 wrong rows: the first 20 listed, the rest counted
+    upload('many.csv', '\r\n'.join(rows[:1] + ['%04d,某,石路8幢,12%d' % (200 + i, i) for i in range(25)])
+           + '\r\n', 'utf-8')
+    items = d.find_elements(By.CSS_SELECTOR, '#imp-errors-hh li')
+    box = css(d, '#imp-errors-hh').text
+    if len(items) != 20 or '有 25 行有误' not in box or '还有 5 行有误' not in box or '第 21 行' not in items[-1].text:
+        fail('25 wrong rows are not shown as 20 and 还有 5 行有误: %d listed, %s' % (len(items), box[-200:]))
+    rows[2] = '0102,钱二,石路7幢2号,13900000102'
+    upload('fixed.csv', '\r\n'.join(rows) + '\r\n', 'gb18030')
+    visible_text(d, '#imp-done-hh', '已导入 3 条户记录', 'the corrected upload imported')
+    got = run('shilu', 'query', '户', '--csv')
+    for who in ('赵一', '钱二', '孙三'):
+        if who not in got:
+            fail('%s missing after the corrected upload: %s' % (who, got))
+    if d.find_elements(By.CSS_SELECTOR, '#imp-errors-hh'):
+        fail('the refusal is still shown after the corrected upload')
+    if not re.search(r'数量\s+4\b', css(d, '#report-hh').text):
+        fail('the report above the upload does not count the 3 imported households: %s'
+             % css(d, '#report-hh').text)
+    shot(d, '10b-import-done')
+    css(d, '#lang').click()
+    visible_text(d, '#import-hh', 'Upload and import', 'the upload form in English')
+    css(d, '#lang').click()
+    visible_text(d, '#import-hh', '上传并导入', 'the upload form in Chinese again')
+    ok('the corrected file (GB18030) imports 3 households, linli query shows them; the form speaks English too')
+
     # the sync page: the street, connected
     goto(d, base, '/sync')
     peer = '.peer[data-peer="金阊街道"]'
@@ -730,7 +786,7 @@ def steps(d):
         visible_text(d, '#report-hh', '数量', "the street's household report")
         loaded(d)
         return css(d, '#report-hh').text
-    if not poll(30, lambda: re.search(r'数量\s+1\s+1\b', street_counts())):
+    if not poll(30, lambda: re.search(r'数量\s+4\s+4\b', street_counts())):
         fail("the street's report does not count the village's household and the total: %s"
              % css(d, '#report-hh').text)
     heads = [e.text for e in d.find_elements(By.CSS_SELECTOR, '#report-hh thead th')]
