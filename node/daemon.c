@@ -29,6 +29,7 @@
 #include "node/log.h"
 #include "node/replica.h"
 #include "node/sdnotify.h"
+#include "node/users.h"
 #include "sync/session.h"
 
 #include <dirent.h>
@@ -101,6 +102,10 @@ typedef struct s_peer {
   uint64_t progress_at, synced_at, behind_since;
   bool round_open, reported;
   uint64_t pclock_at;                /* parent: its clock last recorded */
+  /* parent: the last HELLO read (lsession_stat.hellos_received), and
+   * whether one on this connection listed our own log (s_recovery) */
+  uint64_t hellos_seen;
+  bool scope_known;
 } s_peer;
 
 typedef struct s_refused {
@@ -376,11 +381,104 @@ s_report(s_peer *p, uint64_t now)
   }
 }
 
+/* What the parent holds of `author` beyond this store: 0 when nothing. */
+static uint64_t
+s_parent_ahead(ldaemon *d, s_peer *p, const uint8_t author[LINLI_PK_BYTES], uint64_t *mine)
+{
+  lhead h;
+  *mine = lstore_head(d->s, author, &h, NULL) == 0 ? h.seq : 0;
+  uint64_t theirs = session_peer_seq(p->sess, author);
+  return theirs > *mine ? theirs - *mine : 0;
+}
+
+/* A person's name and short key for a log line. */
+static void
+s_person_label(ldaemon *d, const uint8_t pk[LINLI_PK_BYTES], char *out, size_t cap)
+{
+  lauthor_info ai;
+  char id[LINLI_SHORT_ID_LEN + 1];
+  ident_short(id, pk);
+  if (lstore_author_info(d->s, pk, &ai, NULL) == 0 && ai.certified && ai.name[0])
+    snprintf(out, cap, "%s (key %s)", ai.name, id);
+  else
+    snprintf(out, cap, "key %s", id);
+}
+
+/* Every person of the station (DIR/users.json) whose log the parent holds
+ * further than this store: the store was brought back from a copy after
+ * they wrote.  Each is marked (lstore_await_set) before they can sign a
+ * seq the parent holds already. */
+static void
+s_people_copied(ldaemon *d, s_peer *p)
+{
+  luser *u = NULL;
+  size_t n = 0;
+  lerr e = {0};
+  if (lusers_list(d->cfg->data, &u, &n, &e) != 0) {
+    plog_error(p, "cannot read the station's people to compare their logs with %s's: %s",
+               p->cfg->name, e.msg);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint64_t mine, more = s_parent_ahead(d, p, u[i].pk, &mine);
+    if (more == 0 || lstore_awaiting(d->s, u[i].pk))
+      continue;
+    char who[TRUST_NAME_MAX + 64];
+    s_person_label(d, u[i].pk, who, sizeof who);
+    if (lstore_await_set(d->s, u[i].pk, true, &e) != 0) {
+      log_error("cannot enter recovery for %s: %s", who, e.msg);
+      continue;
+    }
+    plog_error(p, "parent %s holds %llu ops of the log of %s, this store only %llu: it was "
+               "brought back from a copy; writes as %s are refused until that log is back "
+               "(recovery mode)",
+               p->cfg->name, (unsigned long long)(mine + more), who, (unsigned long long)mine,
+               u[i].name);
+  }
+  free(u);
+}
+
+/* The marked people whose logs are back: the parent holds no more of
+ * them than this store. */
+static void
+s_people_recovered(ldaemon *d, s_peer *p)
+{
+  uint8_t(*pk)[LINLI_PK_BYTES] = NULL;
+  uint32_t n = 0;
+  lerr e = {0};
+  if (lstore_await_list(d->s, &pk, &n, &e) != 0)
+    return;
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t mine;
+    if (s_parent_ahead(d, p, pk[i], &mine) > 0)
+      continue;
+    char who[TRUST_NAME_MAX + 64];
+    s_person_label(d, pk[i], who, sizeof who);
+    if (lstore_await_set(d->s, pk[i], false, &e) != 0)
+      log_error("cannot record that the log of %s was recovered: %s", who, e.msg);
+    else
+      plog_info(p, "log of %s recovered from %s: writes as this person are allowed again", who,
+                p->cfg->name);
+  }
+  free(pk);
+}
+
 /* A restored node may write again once a parent has told it everything it
  * holds, its own log included: then no seq it signs can be signed twice.
  * A parent holding more of our own log than we do means this store was
  * brought back from a copy by hand: recovery mode at once, before any
- * local write can sign a seq the parent already holds. */
+ * local write can sign a seq the parent already holds.  The same holds for
+ * every key the station signs with: its people's (DIR/users.json) are
+ * compared at each HELLO, and a person the parent holds more of waits for
+ * their log (lstore_await_set).  A retired key (node.key.retired-*) never
+ * signs again.
+ *
+ * The parent's word on a person is complete only when it answers in this
+ * station's scope, which it does once it holds the station's own
+ * certificate: a HELLO that lists the station's own log.  Until then (a
+ * station restored to a new key whose certificate has not reached the
+ * parent) it answers for a log outside the scope with at most what we
+ * hold, and no person's mark is cleared. */
 static void
 s_recovery(ldaemon *d, s_peer *p)
 {
@@ -389,11 +487,18 @@ s_recovery(ldaemon *d, s_peer *p)
   lsession_stat st;
   session_stat_get(p->sess, &st);
   lerr e = {0};
+  if (st.hello_done && st.hellos_received != p->hellos_seen) {
+    /* The message just read was a HELLO: what the parent holds, not
+     * what its ACKs said it took from us. */
+    p->hellos_seen = st.hellos_received;
+    p->scope_known = session_peer_seq(p->sess, lstore_self(d->s)) > 0;
+    s_people_copied(d, p);
+  }
+  if (p->scope_known)
+    s_people_recovered(d, p);
   if (!lstore_recovering(d->s)) {
-    lhead h;
-    uint64_t mine = lstore_head(d->s, lstore_self(d->s), &h, NULL) == 0 ? h.seq : 0;
-    uint64_t theirs = session_peer_seq(p->sess, lstore_self(d->s));
-    if (!st.hello_done || theirs <= mine)
+    uint64_t mine, more = s_parent_ahead(d, p, lstore_self(d->s), &mine);
+    if (!st.hello_done || more == 0)
       return;
     if (lstore_set_recovering(d->s, true, &e) != 0) {
       log_error("cannot enter recovery: %s", e.msg);
@@ -402,7 +507,7 @@ s_recovery(ldaemon *d, s_peer *p)
     plog_error(p, "parent %s holds %llu ops of this station's own log, this store only %llu: it "
                "was brought back from a copy; local writes are refused until the own log is "
                "back (recovery mode)",
-               p->cfg->name, (unsigned long long)theirs, (unsigned long long)mine);
+               p->cfg->name, (unsigned long long)(mine + more), (unsigned long long)mine);
   }
   if (!st.hello_done || st.ops_behind_in != 0)
     return;
@@ -900,6 +1005,7 @@ s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
       p->fail_logged = 0;
       if (p->sess == NULL)
         s_session_new(d, p);
+      p->scope_known = false;
       if (p->sess) {
         s_report_reset(p);
         session_start(p->sess, now);

@@ -1350,13 +1350,34 @@ done:
   return rc;
 }
 
+/* A person marked by lstore_await_set: named from their certificate. */
+static int
+s_await_refuse(lstore *s, const uint8_t pk[LINLI_PK_BYTES], lerr *e)
+{
+  ltrust_state *st;
+  char id[LINLI_SHORT_ID_LEN + 1];
+  const char *name = "this person";
+  ident_short(id, pk);
+  if (st_trust_get(s, pk, &st, NULL) == 0 && st->certified && st->chain.c[0].name[0])
+    name = st->chain.c[0].name;
+  return lerr_set(e, LINLI_EBUSY,
+                  "%s's log (key %s) must first come back from the parent, which may hold later "
+                  "ops of %s than this store (it was restored or brought back from a copy): "
+                  "writes as %s wait until linli-node has received that log from its parent (or "
+                  "a bundle the parent exported for this station is imported)",
+                  name, id, name, name);
+}
+
 int
 lstore_write(lstore *s, const lident *id, op *ops, uint32_t n, uint64_t wall_ms, lerr *e)
 {
   if (s->recovering)
     return lerr_set(e, LINLI_EBUSY,
-                    "this node was restored and must first recover its own log from its parent "
-                    "(start linli-node, or import a bundle its parent exported for it)");
+                    "this node was restored and must first recover its own log (and its "
+                    "people's) from its parent (start linli-node, or import a bundle its parent "
+                    "exported for it)");
+  if (memcmp(id->pk, s->self, LINLI_PK_BYTES) != 0 && lstore_awaiting(s, id->pk))
+    return s_await_refuse(s, id->pk, e);
   lhead h;
   int rc = lstore_head(s, id->pk, &h, e);
   if (rc != 0 && rc != LINLI_ENOTFOUND)

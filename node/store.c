@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #define STORE_FORMAT "1"
+#define S_AWAIT "x:await:" /* + hex(person): lstore_await_set */
 
 const char *const lstore_cf_names[LCF_COUNT] = {"default", "log", "heads", "views", "digests"};
 
@@ -594,6 +595,7 @@ lstore_open(lstore **out, const char *dir, const lstore_opts *opts, lerr *e)
     rocksdb_free(v);
   }
   s->nforks = st_prefix_count(s, LCF_META, "x:fork:", 7);
+  s->nawait = st_prefix_count(s, LCF_META, S_AWAIT, sizeof S_AWAIT - 1);
   /* What a crash interrupted is finished before anything reads. */
   if (!s->read_only && ((rc = s_rotate_recover(s, e)) != 0 || (rc = st_recover(s, e)) != 0))
     goto fail;
@@ -807,6 +809,83 @@ lstore_set_recovering(lstore *s, bool on, lerr *e)
   if (rc == 0)
     s->recovering = on;
   return rc;
+}
+
+static size_t
+s_await_key(char key[sizeof S_AWAIT + 2 * LINLI_PK_BYTES], const uint8_t pk[LINLI_PK_BYTES])
+{
+  memcpy(key, S_AWAIT, sizeof S_AWAIT - 1);
+  hex_encode(key + sizeof S_AWAIT - 1, pk, LINLI_PK_BYTES);
+  return sizeof S_AWAIT - 1 + 2 * LINLI_PK_BYTES;
+}
+
+bool
+lstore_awaiting(lstore *s, const uint8_t person[LINLI_PK_BYTES])
+{
+  char key[sizeof S_AWAIT + 2 * LINLI_PK_BYTES];
+  char *v;
+  size_t vl;
+  if (s->nawait == 0)
+    return false;
+  /* A read that fails counts as marked: a write waits rather than fork. */
+  lerr e;
+  int rc = st_get(s, LCF_META, key, s_await_key(key, person), &v, &vl, &e);
+  if (rc == 0)
+    rocksdb_free(v);
+  return rc != LINLI_ENOTFOUND;
+}
+
+int
+lstore_await_set(lstore *s, const uint8_t person[LINLI_PK_BYTES], bool on, lerr *e)
+{
+  char key[sizeof S_AWAIT + 2 * LINLI_PK_BYTES];
+  size_t kl = s_await_key(key, person);
+  bool was = lstore_awaiting(s, person);
+  if (was == on)
+    return 0;
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  if (on)
+    rocksdb_writebatch_put_cf(wb, s->cf[LCF_META], key, kl, "1", 1);
+  else
+    rocksdb_writebatch_delete_cf(wb, s->cf[LCF_META], key, kl);
+  int rc = st_write(s, wb, e);
+  rocksdb_writebatch_destroy(wb);
+  if (rc == 0)
+    s->nawait = on ? s->nawait + 1 : s->nawait - 1;
+  return rc;
+}
+
+int
+lstore_await_list(lstore *s, uint8_t (**out)[LINLI_PK_BYTES], uint32_t *n, lerr *e)
+{
+  const size_t pl = sizeof S_AWAIT - 1;
+  *out = NULL;
+  *n = 0;
+  if (s->nawait == 0)
+    return 0;
+  uint8_t(*v)[LINLI_PK_BYTES] = malloc(s->nawait * sizeof *v);
+  if (v == NULL)
+    return lerr_set(e, LINLI_ENOMEM, "out of memory");
+  uint32_t k = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[LCF_META]);
+  for (rocksdb_iter_seek(it, S_AWAIT, pl); rocksdb_iter_valid(it) && k < s->nawait;
+       rocksdb_iter_next(it)) {
+    size_t kl;
+    const char *key = rocksdb_iter_key(it, &kl);
+    if (kl < pl || memcmp(key, S_AWAIT, pl) != 0)
+      break;
+    char hex[2 * LINLI_PK_BYTES + 1];
+    if (kl != pl + 2 * LINLI_PK_BYTES)
+      continue;
+    memcpy(hex, key + pl, 2 * LINLI_PK_BYTES);
+    hex[2 * LINLI_PK_BYTES] = '\0';
+    if (hex_decode(v[k], LINLI_PK_BYTES, hex) == 0)
+      k++;
+  }
+  rocksdb_iter_destroy(it);
+  *out = v;
+  *n = k;
+  return 0;
 }
 
 /* ---- reads ---- */

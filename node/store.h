@@ -387,6 +387,17 @@ int lstore_set_recovering(lstore *s, bool on, lerr *e);
 /* When the recovering node was restored (ms since 1970; 0 when unknown). */
 uint64_t lstore_restored_ms(const lstore *s);
 
+/* A person of this station (node/users.h) whose log the parent may hold
+ * further than this store does (a restore to a new key, a copy brought
+ * back by hand) must not sign until that log is back: the next seq could
+ * be one the parent holds already (a fork).  While a person is marked,
+ * lstore_write refuses their writes, naming them.  Kept as meta rows
+ * `x:await:` + hex(person). */
+int lstore_await_set(lstore *s, const uint8_t person[LINLI_PK_BYTES], bool on, lerr *e);
+bool lstore_awaiting(lstore *s, const uint8_t person[LINLI_PK_BYTES]);
+/* The marked people (*out malloc'd, *n of them; NULL and 0 when none). */
+int lstore_await_list(lstore *s, uint8_t (**out)[LINLI_PK_BYTES], uint32_t *n, lerr *e);
+
 /* A consistent copy of the open store and the node's key files in one
  * file at `path` (written to a temporary name, synced, renamed): a RocksDB
  * checkpoint, so a running node takes it while it serves (through its

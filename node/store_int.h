@@ -41,6 +41,7 @@ struct lstore {
   uint8_t root[LINLI_PK_BYTES];
   bool recovering;                 /* own log must come back from the parent first */
   uint64_t restore_ms;             /* when recovering started (0: unknown) */
+  uint32_t nawait;                 /* people marked (lstore_await_set) */
   hmap trust;                      /* author -> ltrust_state*, loaded on demand */
   uint64_t trust_gen;              /* moves whenever a trust state may have
                                       changed (lstore_trust_gen) */

@@ -822,6 +822,7 @@ s_recv_hello(lsession *s, mpr *r, uint32_t nel, uint64_t now_ms, lerr *e)
   s->known = true;
   s->hello_rx = true;
   s->st.hello_done = true;
+  s->st.hellos_received++;
   s->st.version = s->version;
   s->st.clock_offset_ms = (int64_t)(peer_now - now_ms);
   if (reply)

@@ -202,6 +202,9 @@ typedef struct lsession lsession;
 
 typedef struct lsession_stat {
   bool hello_done;               /* both sides know each other's heads */
+  uint64_t hellos_received;      /* whole HELLOs read: session_peer_seq is the
+                                    peer's HELLO, not only its ACKs, once it
+                                    moved */
   uint32_t version;              /* the protocol version in use (0: none yet) */
   uint64_t last_rx_ms, last_tx_ms;
   uint64_t last_sync_ms;         /* last time neither side lacked anything */

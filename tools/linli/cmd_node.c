@@ -283,6 +283,15 @@ cmd_status(cli *c)
     rc = cli_fail_e(&e);
     goto done;
   }
+  uint8_t(*aw)[LINLI_PK_BYTES] = NULL;
+  uint32_t naw = 0;
+  if (lstore_await_list(s, &aw, &naw, &e) != 0) {
+    free(ts);
+    free(fk.v);
+    free(held);
+    rc = cli_fail_e(&e);
+    goto done;
+  }
   uint64_t now = cli_wall_ms();
   if (c->json) {
     jw w;
@@ -333,6 +342,18 @@ cmd_status(cli *c)
     }
     jw_key(&w, "recovering");
     jw_bool(&w, lstore_recovering(s));
+    jw_key(&w, "awaiting");
+    jw_arr_begin(&w);
+    for (uint32_t i = 0; i < naw; i++) {
+      lauthor_info ai;
+      jw_obj_begin(&w);
+      jw_key(&w, "author");
+      jw_hex(&w, aw[i], LINLI_PK_BYTES);
+      jw_key(&w, "name");
+      jw_str(&w, lstore_author_info(s, aw[i], &ai, NULL) == 0 ? ai.name : "");
+      jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
     jw_key(&w, "forks");
     jw_arr_begin(&w);
     for (uint32_t i = 0; i < fk.n; i++) {
@@ -397,6 +418,19 @@ cmd_status(cli *c)
     }
     if (lstore_recovering(s))
       printf("RECOVERING: restored from a backup; writes wait for the own log from the parent\n");
+    for (uint32_t i = 0; i < naw; i++) {
+      lauthor_info ai;
+      char ah[LINLI_SHORT_ID_LEN + 1];
+      ident_short(ah, aw[i]);
+      fputs("WAITING: ", stdout);
+      if (lstore_author_info(s, aw[i], &ai, NULL) == 0 && ai.name[0]) {
+        cli_text(stdout, ai.name, strlen(ai.name));
+        putchar(' ');
+      }
+      printf("(key %s): restored or copied back; writes as this person wait for their log "
+             "from the parent\n",
+             ah);
+    }
     for (uint32_t i = 0; i < fk.n; i++) {
       char fh[LINLI_SHORT_ID_LEN + 1];
       ident_short(fh, fk.v[i].author);
@@ -419,6 +453,7 @@ cmd_status(cli *c)
   free(ts);
   free(fk.v);
   free(held);
+  free(aw);
 done:
   cli_close(&s);
   return rc;
@@ -565,6 +600,26 @@ done:
   return rc;
 }
 
+/* Every person of the station whose log this store holds: their keys stay
+ * after a restore to a new station key, and the parent may hold more of
+ * their logs than the backup, so each waits for their log
+ * (lstore_await_set).  *out and *n list them (malloc'd). */
+static int
+s_people_await(lstore *s, const char *dir, luser **out, size_t *n, lerr *e)
+{
+  size_t k = 0;
+  int rc = lusers_list(dir, out, n, e);
+  for (size_t i = 0; rc == 0 && i < *n; i++) {
+    lhead h;
+    if (lstore_head(s, (*out)[i].pk, &h, NULL) != 0 || (*out)[i].revoked)
+      continue; /* signs nothing: no certificate held, or revoked */
+    if ((rc = lstore_await_set(s, (*out)[i].pk, true, e)) == 0)
+      (*out)[k++] = (*out)[i];
+  }
+  *n = k;
+  return rc;
+}
+
 /* restore FILE, or restore FILE --offline --key NEXT_KEY CHAIN: the
  * station cannot wait for its parent, so it moves to a key that has never
  * signed anything (certified by its parent, carried over by hand) and
@@ -587,14 +642,19 @@ cmd_restore(cli *c)
     return cli_fail_e(&e);
   }
   memcpy(old, lstore_self(s), LINLI_PK_BYTES);
+  luser *wait = NULL;
+  size_t nwait = 0;
   if (c->offline) {
-    /* The new key's certificate is its first write; a failure leaves a
-     * station that waits for its parent, as a plain restore does. */
-    if (lstore_set_recovering(s, false, &e) != 0 ||
+    /* The people first, then the new key's certificate (its first write);
+     * a failure leaves a station that waits for its parent, as a plain
+     * restore does. */
+    if (s_people_await(s, c->dir, &wait, &nwait, &e) != 0 ||
+        lstore_set_recovering(s, false, &e) != 0 ||
         cli_rotate(s, c->key, c->argv[1], next, &e) != 0) {
       lerr ignored;
       lstore_set_recovering(s, true, &ignored);
       lstore_close(&s);
+      free(wait);
       return cli_fail("restored into %s, which waits for its parent to write again: cannot move "
                       "it to the new key: %s", c->dir, e.msg);
     }
@@ -612,6 +672,11 @@ cmd_restore(cli *c)
     }
     jw_key(&w, "recovering");
     jw_bool(&w, !c->offline);
+    jw_key(&w, "awaiting");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < nwait; i++)
+      jw_str(&w, wait[i].name);
+    jw_arr_end(&w);
     jw_obj_end(&w);
     jw_finish(&w);
   } else {
@@ -625,11 +690,21 @@ cmd_restore(cli *c)
              "next: the parent admits the new key (its child line) and revokes %s after the "
              "last seq it holds of it (linli cert revoke --reason rotated)\n",
              a, a, a);
+      if (nwait > 0) {
+        fputs("people who keep their keys wait for their logs from the parent before they write "
+              "again (their later ops may be there):", stdout);
+        for (size_t i = 0; i < nwait; i++) {
+          putchar(' ');
+          cli_text(stdout, wait[i].name, strlen(wait[i].name));
+        }
+        putchar('\n');
+      }
     } else {
       printf("recovering: writes wait until this node has recovered its own log from its "
              "parent\n");
     }
   }
+  free(wait);
   lstore_close(&s);
   return CLI_OK;
 }
