@@ -1363,8 +1363,8 @@ s_await_refuse(lstore *s, const uint8_t pk[LINLI_PK_BYTES], lerr *e)
   return lerr_set(e, LINLI_EBUSY,
                   "%s's log (key %s) must first come back from the parent, which may hold later "
                   "ops of %s than this store (it was restored or brought back from a copy): "
-                  "writes as %s wait until linli-node has received that log from its parent (or "
-                  "a bundle the parent exported for this station is imported)",
+                  "writes as %s wait until linli-node has received that log from its parent "
+                  "(who must write sooner gets an account under another name: linli user add)",
                   name, id, name, name);
 }
 
