@@ -15,18 +15,28 @@
  * Every member is required and checked when read; the limits must lie
  * between libsodium's minimum and its "moderate" level, so a file someone
  * altered cannot make an unlock take the machine's memory.
+ *
+ * Every change reads the file, changes it and writes it whole, holding an
+ * exclusive lock (flock) on DIR/users.lock from the read to the write:
+ * two processes changing accounts at once (two `linli user passwd` without
+ * a running node, a CLI beside linli-node's web API) wait for each other
+ * instead of one writing back a file without the other's change.
  */
 #include "node/users.h"
 
 #include "crdt/text.h"
 #include "node/fsutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #define S_FORMAT "linli-users-v1"
 #define S_FILE_MAX (4u << 20)
@@ -278,6 +288,38 @@ s_save(const char *dir, const s_file *f, lerr *e)
   return rc;
 }
 
+/* Takes the lock of DIR's accounts (see the top); *fd then holds it until
+ * s_unlock. */
+static int
+s_lock(const char *dir, int *fd, lerr *e)
+{
+  char path[4096];
+  *fd = -1;
+  if (fs_join(path, sizeof path, dir, LUSERS_LOCK) != 0)
+    return lerr_set(e, LINLI_EINVAL, "data directory path is too long");
+  int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (f < 0)
+    return lerr_set(e, LINLI_EIO, "%s: %s", path, strerror(errno));
+  int rc;
+  while ((rc = flock(f, LOCK_EX)) != 0 && errno == EINTR)
+    ;
+  if (rc != 0) {
+    rc = lerr_set(e, LINLI_EIO, "%s: cannot lock: %s", path, strerror(errno));
+    close(f);
+    return rc;
+  }
+  *fd = f;
+  return 0;
+}
+
+static void
+s_unlock(int *fd)
+{
+  if (*fd >= 0)
+    close(*fd); /* releases the flock */
+  *fd = -1;
+}
+
 static s_acct *
 s_find(s_file *f, const char *name)
 {
@@ -399,8 +441,13 @@ lusers_add(lstore *s, const char *dir, const lident *station, const char *name, 
   free(st);
   if (rc)
     return rc;
-  if ((rc = s_load(dir, &f, e)) != 0)
+  int lk;
+  if ((rc = s_lock(dir, &lk, e)) != 0)
     return rc;
+  if ((rc = s_load(dir, &f, e)) != 0) {
+    s_unlock(&lk);
+    return rc;
+  }
   if (s_find(&f, nm) != NULL) {
     rc = lerr_set(e, LINLI_EEXIST, "a user named %s exists already", nm);
     goto done;
@@ -454,6 +501,7 @@ lusers_add(lstore *s, const char *dir, const lident *station, const char *name, 
   if (out)
     *out = a->u;
 done:
+  s_unlock(&lk);
   if (pid)
     sodium_free(pid);
   free(ch);
@@ -551,11 +599,15 @@ lusers_passwd(const char *dir, const char *name, const char *old_pw, const char 
 {
   s_file f;
   lperson *p = NULL;
-  int rc = s_password_check(new_pw, e);
+  int lk, rc = s_password_check(new_pw, e);
   if (rc)
     return rc;
-  if ((rc = s_load(dir, &f, e)) != 0)
+  if ((rc = s_lock(dir, &lk, e)) != 0)
     return rc;
+  if ((rc = s_load(dir, &f, e)) != 0) {
+    s_unlock(&lk);
+    return rc;
+  }
   s_acct *a = s_find(&f, name);
   if ((rc = s_open(a, old_pw, &p, e)) == 0 && a->u.revoked)
     rc = lerr_set(e, LINLI_EREFUSED, "user %s is revoked", name);
@@ -563,6 +615,7 @@ lusers_passwd(const char *dir, const char *name, const char *old_pw, const char 
     rc = s_seal(a, &p->id, new_pw, e);
   if (rc == 0)
     rc = s_save(dir, &f, e);
+  s_unlock(&lk);
   lperson_free(&p);
   s_file_free(&f);
   return rc;
@@ -577,9 +630,13 @@ lusers_revoke(lstore *s, const char *dir, const lident *station, const char *nam
   const char *why = reason ? reason : "";
   if (strlen(why) > TRUST_REASON_MAX || !utf8_valid(why, strlen(why)))
     return lerr_set(e, LINLI_EINVAL, "a reason is at most %d bytes of UTF-8", TRUST_REASON_MAX);
-  int rc = s_load(dir, &f, e);
+  int lk, rc = s_lock(dir, &lk, e);
   if (rc)
     return rc;
+  if ((rc = s_load(dir, &f, e)) != 0) {
+    s_unlock(&lk);
+    return rc;
+  }
   s_acct *a = s_find(&f, name);
   if (a == NULL) {
     rc = lerr_set(e, LINLI_ENOTFOUND, "no user named %s (linli user list)", name);
@@ -605,6 +662,7 @@ lusers_revoke(lstore *s, const char *dir, const lident *station, const char *nam
   memcpy(a->reason, rv.reason, sizeof a->reason);
   rc = s_save(dir, &f, e);
 done:
+  s_unlock(&lk);
   s_file_free(&f);
   return rc;
 }

@@ -24,6 +24,7 @@
 #include "node/store.h"
 
 #define LUSERS_FILE "users.json"
+#define LUSERS_LOCK "users.lock" /* held while users.json is changed */
 #define LUSERS_PASSWORD_MIN 8    /* characters (code points) */
 #define LUSERS_PASSWORD_MAX 1024 /* bytes */
 #define LUSERS_DAYS_DEFAULT 365

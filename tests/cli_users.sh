@@ -71,6 +71,23 @@ grep -q "^王芳  clerk .*REVOKED" out || fail "user list: $(out)"
 must audit --root D/node.key.pub -d V
 ok "passwd, revoke, and the audit of it all passes"
 
+# ---- changes at the same time ----
+# Four password changes at once, each reading users.json, sealing (Argon2id)
+# and writing it back: each waits for the lock, so none is lost.
+for n in 1 2 3 4; do
+  must -d V user add "职员$n" --role clerk --password-file pw
+done
+for n in 1 2 3 4; do
+  "$LINLI" -d V user passwd "职员$n" --password-file pw2 >"out.$n" 2>"err.$n" &
+done
+wait
+for n in 1 2 3 4; do
+  grep -q "is changed" "out.$n" || fail "passwd of 职员$n: $(cat "err.$n")"
+  must -d V put --as "职员$n" --password-file pwnew "hh/01$n" 户主=林
+done
+[ -e V/users.lock ] || fail "no lock file"
+ok "four passwords changed at once: every change kept"
+
 # ---- typed at a terminal (a pseudo-terminal driven by python3) ----
 if command -v python3 >/dev/null 2>&1; then
   # pty_drive.py ARGS... with one line to type per prompt in $TYPE (| between):
