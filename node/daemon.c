@@ -106,6 +106,7 @@ typedef struct s_peer {
    * whether one on this connection listed our own log (s_recovery) */
   uint64_t hellos_seen;
   bool scope_known;
+  bool resync_asked;                 /* parent: a HELLO asked for it (once) */
 } s_peer;
 
 typedef struct s_refused {
@@ -494,8 +495,19 @@ s_recovery(ldaemon *d, s_peer *p)
     p->scope_known = session_peer_seq(p->sess, lstore_self(d->s)) > 0;
     s_people_copied(d, p);
   }
-  if (p->scope_known)
+  if (p->scope_known) {
     s_people_recovered(d, p);
+  } else if (!p->resync_asked && st.hello_done &&
+             session_peer_seq(p->sess, lstore_self(d->s)) > 0) {
+    /* The parent took our own log since its HELLO (a new key's first
+     * ops): its next HELLO answers in our scope.  Ask for it now rather
+     * than at the next anti-entropy round, once a connection. */
+    if (lstore_await_count(d->s) > 0) {
+      session_resync(p->sess);
+      p->next_tick = 0;
+      p->resync_asked = true;
+    }
+  }
   if (!lstore_recovering(d->s)) {
     uint64_t mine, more = s_parent_ahead(d, p, lstore_self(d->s), &mine);
     if (!st.hello_done || more == 0)
@@ -1005,7 +1017,7 @@ s_parent_events(ldaemon *d, s_peer *p, uint64_t now)
       p->fail_logged = 0;
       if (p->sess == NULL)
         s_session_new(d, p);
-      p->scope_known = false;
+      p->scope_known = p->resync_asked = false;
       if (p->sess) {
         s_report_reset(p);
         session_start(p->sess, now);

@@ -819,6 +819,8 @@ s_await_key(char key[sizeof S_AWAIT + 2 * LINLI_PK_BYTES], const uint8_t pk[LINL
   return sizeof S_AWAIT - 1 + 2 * LINLI_PK_BYTES;
 }
 
+uint32_t lstore_await_count(const lstore *s) { return s->nawait; }
+
 bool
 lstore_awaiting(lstore *s, const uint8_t person[LINLI_PK_BYTES])
 {

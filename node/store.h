@@ -395,6 +395,7 @@ uint64_t lstore_restored_ms(const lstore *s);
  * `x:await:` + hex(person). */
 int lstore_await_set(lstore *s, const uint8_t person[LINLI_PK_BYTES], bool on, lerr *e);
 bool lstore_awaiting(lstore *s, const uint8_t person[LINLI_PK_BYTES]);
+uint32_t lstore_await_count(const lstore *s);
 /* The marked people (*out malloc'd, *n of them; NULL and 0 when none). */
 int lstore_await_list(lstore *s, uint8_t (**out)[LINLI_PK_BYTES], uint32_t *n, lerr *e);
 

@@ -1499,6 +1499,12 @@ session_set_timers(lsession *s, uint32_t ping_ms, uint32_t resync_ms)
   s->cfg.resync_ms = resync_ms ? resync_ms : 5 * 60 * 1000;
 }
 
+void
+session_resync(lsession *s)
+{
+  s->last_hello_tx = 0; /* due at once */
+}
+
 uint64_t
 session_tick(lsession *s, uint64_t now_ms)
 {

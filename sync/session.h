@@ -253,6 +253,10 @@ void session_local_change(lsession *s);
  * session: a reloaded link setting, taken at the next timer. */
 void session_set_timers(lsession *s, uint32_t ping_ms, uint32_t resync_ms);
 
+/* The initiator sends its anti-entropy HELLO at the next session_tick
+ * rather than after cfg.resync_ms: the peer's heads are wanted anew. */
+void session_resync(lsession *s);
+
 /* Timers: PING when idle, anti-entropy HELLO.  Returns the time of the next
  * timer. */
 uint64_t session_tick(lsession *s, uint64_t now_ms);

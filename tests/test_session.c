@@ -2209,3 +2209,58 @@ Test(session, a_parent_that_lost_what_it_held_gets_it_again_after_an_early_data)
   s_node_free(&c);
   s_node_free(&p);
 }
+
+/* Hands each side's output to the other until both are quiet (no timers);
+ * returns how many HELLOs `a` sent. */
+static int
+s_quiet(node *a, node *b, uint64_t now)
+{
+  node *nodes[2] = {a, b};
+  int hellos = 0;
+  for (bool any = true; any;) {
+    any = false;
+    for (int side = 0; side < 2; side++) {
+      lbuf out;
+      lbuf_init(&out);
+      lerr e = {0};
+      while (session_next_out(nodes[side]->sess, &out, now, &e) == 1) {
+        any = true;
+        hellos += side == 0 && s_kind(out.p, out.len) == K_HELLO;
+        cr_assert_geq(session_recv(nodes[1 - side]->sess, out.p, out.len, now, &e), 0, "%s",
+                      e.msg);
+      }
+      lbuf_free(&out);
+    }
+  }
+  return hellos;
+}
+
+Test(session, a_resync_asks_the_peers_heads_at_the_next_tick_and_hellos_are_counted)
+{
+  node a, b;
+  s_node(&a, "ra", 1);
+  s_node(&b, "rb", 2);
+  s_write(&a, 30, 5, "v");
+  wire w = {.seed = 5, .now = 1800000000000ull};
+  s_sync(&a, &b, &w, 0, 0, 0, 1000);
+  s_quiet(&a, &b, w.now);
+  lsession_stat st;
+  session_stat_get(a.sess, &st);
+  uint64_t h0 = st.hellos_received;
+  cr_assert_gt(h0, 0);
+  /* A second later the anti-entropy HELLO is minutes away. */
+  w.now += 1000;
+  session_tick(a.sess, w.now);
+  cr_assert_eq(s_quiet(&a, &b, w.now), 0, "a HELLO before its time");
+  session_stat_get(a.sess, &st);
+  cr_assert_eq(st.hellos_received, h0);
+  /* Asked for, it goes at the next tick, and the answer is counted. */
+  session_resync(a.sess);
+  w.now += 10;
+  session_tick(a.sess, w.now);
+  cr_assert_eq(s_quiet(&a, &b, w.now), 1);
+  session_stat_get(a.sess, &st);
+  cr_assert_eq(st.hellos_received, h0 + 1);
+  s_node_free(&a);
+  s_node_free(&b);
+}

@@ -820,6 +820,59 @@ Test(store, init_writes_root_and_restore_with_the_store)
   free(dir);
 }
 
+/* People waiting for their logs: marked, listed, kept across a reopen,
+ * cleared; a marked key's write is refused (EBUSY), naming its key. */
+Test(store, people_waiting_for_their_logs_are_kept_and_refused)
+{
+  char *dir = tu_tmpdir("await");
+  cr_assert_not_null(dir);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/n", dir);
+  lident id, p1, p2;
+  s_key(&id, 5);
+  s_key(&p1, 8);
+  s_key(&p2, 9);
+  lerr e = {0};
+  cr_assert_eq(lstore_init(path, "站", &id, NULL, &e), 0, "%s", e.msg);
+  lstore *s;
+  cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_await_count(s), 0);
+  cr_assert_not(lstore_awaiting(s, p1.pk));
+  cr_assert_eq(lstore_await_set(s, p1.pk, true, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_await_set(s, p1.pk, true, &e), 0, "%s", e.msg); /* once */
+  cr_assert_eq(lstore_await_set(s, p2.pk, true, &e), 0, "%s", e.msg);
+  lstore_close(&s);
+  cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_await_count(s), 2);
+  cr_assert(lstore_awaiting(s, p1.pk));
+  cr_assert_not(lstore_awaiting(s, id.pk));
+  uint8_t(*v)[LINLI_PK_BYTES] = NULL;
+  uint32_t n = 0;
+  cr_assert_eq(lstore_await_list(s, &v, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 2);
+  cr_assert(memcmp(v[0], p1.pk, LINLI_PK_BYTES) == 0 || memcmp(v[1], p1.pk, LINLI_PK_BYTES) == 0);
+  cr_assert(memcmp(v[0], p2.pk, LINLI_PK_BYTES) == 0 || memcmp(v[1], p2.pk, LINLI_PK_BYTES) == 0);
+  free(v);
+  op o[1] = {s_set("hh/1", "name", "x")};
+  cr_assert_eq(lstore_write(s, &p1, o, 1, 1800000000000ull, &e), LINLI_EBUSY);
+  char sh[LINLI_SHORT_ID_LEN + 1];
+  ident_short(sh, p1.pk);
+  cr_assert(strstr(e.msg, sh) != NULL && strstr(e.msg, "must first come back") != NULL, "%s",
+            e.msg);
+  /* the station's own writes go on */
+  cr_assert_eq(lstore_write(s, &id, o, 1, 1800000000000ull, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_await_set(s, p1.pk, false, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_await_set(s, p2.pk, false, &e), 0, "%s", e.msg);
+  lstore_close(&s);
+  cr_assert_eq(lstore_open(&s, path, NULL, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_await_count(s), 0);
+  cr_assert_eq(lstore_await_list(s, &v, &n, &e), 0, "%s", e.msg);
+  cr_assert_eq(n, 0);
+  lstore_close(&s);
+  tu_rmtree(dir);
+  free(dir);
+}
+
 /* Values kept beside the store in a group go in with its commit only. */
 Test(store, group_meta_is_written_with_the_commit)
 {
