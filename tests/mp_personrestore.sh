@@ -46,9 +46,10 @@ child = $PK_A va
 EOF
 node_listen st 0
 PORT_S=$PORT
-# va's link to st goes through relay r: 1500 bytes/s, and it can be held.
+# va's link to st goes through relay r: 1000 bytes/s, and it can be held.
 RP=$(free_port 1)
-relay_start r "$RP" "$PORT_S" -r 1500
+relay_start r "$RP" "$PORT_S" -r 1000
+RP=$RPORT
 cat >"$T/va.conf" <<EOF
 name = va
 role = village
