@@ -339,28 +339,40 @@ fork_encode(lbuf *out, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const
 }
 
 int
-fork_check(const uint8_t *p, size_t n, uint8_t author[LINLI_PK_BYTES], uint64_t *seq, lerr *e)
+fork_read(const uint8_t *p, size_t n, fork_parts *out, lerr *e)
 {
   mpr r;
   const char *tag;
   uint32_t tl;
   mpr_init(&r, p, n);
   if (mpr_array_n(&r, 5) || mpr_str(&r, &tag, &tl) || tl != 13 ||
-      memcmp(tag, "linli-fork-v1", 13) != 0 || mpr_bin_n(&r, author, LINLI_PK_BYTES) ||
-      mpr_uint(&r, seq))
+      memcmp(tag, "linli-fork-v1", 13) != 0 || mpr_bin_n(&r, out->author, LINLI_PK_BYTES) ||
+      mpr_uint(&r, &out->seq))
     return lerr_set(e, LINLI_EMALFORMED, "fork evidence is not a linli-fork-v1");
-  const uint8_t *a = r.p;
+  out->d[0] = r.p;
   if (mpr_skip(&r))
     return lerr_set(e, LINLI_EMALFORMED, "fork evidence is truncated");
-  size_t alen = (size_t)(r.p - a);
-  const uint8_t *b = r.p;
+  out->dn[0] = (size_t)(r.p - out->d[0]);
+  out->d[1] = r.p;
   if (mpr_skip(&r) || mpr_left(&r) != 0)
     return lerr_set(e, LINLI_EMALFORMED, "fork evidence is truncated or has trailing bytes");
-  size_t blen = (size_t)(r.p - b);
+  out->dn[1] = (size_t)(r.p - out->d[1]);
+  return 0;
+}
+
+int
+fork_check(const uint8_t *p, size_t n, uint8_t author[LINLI_PK_BYTES], uint64_t *seq, lerr *e)
+{
+  fork_parts fp;
+  int rc = fork_read(p, n, &fp, e);
+  if (rc)
+    return rc;
+  memcpy(author, fp.author, LINLI_PK_BYTES);
+  *seq = fp.seq;
   uint8_t ha[LINLI_HASH_BYTES], hb[LINLI_HASH_BYTES];
-  int rc = rules_hash_at_verified(a, alen, author, *seq, ha, e);
+  rc = rules_hash_at_verified(fp.d[0], fp.dn[0], author, *seq, ha, e);
   if (rc == 0)
-    rc = rules_hash_at_verified(b, blen, author, *seq, hb, e);
+    rc = rules_hash_at_verified(fp.d[1], fp.dn[1], author, *seq, hb, e);
   if (rc)
     return lerr_wrap(e, rc, "fork evidence: ");
   if (memcmp(ha, hb, sizeof ha) == 0)

@@ -144,6 +144,15 @@ void fork_encode(lbuf *out, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
  * (chain and signature), cover `seq`, and differ there. */
 int fork_check(const uint8_t *p, size_t n, uint8_t author[LINLI_PK_BYTES], uint64_t *seq,
                lerr *e);
+/* The parts of evidence, read but not verified (fork_check verifies):
+ * the author, the seq and the two deltas' bytes inside p[0..n). */
+typedef struct fork_parts {
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t seq;
+  const uint8_t *d[2];
+  size_t dn[2];
+} fork_parts;
+int fork_read(const uint8_t *p, size_t n, fork_parts *out, lerr *e);
 
 /* The trust values inside ops are lowercase hex of the encodings above
  * (op values are text).  Decodes hex into *out (malloc'd). */
