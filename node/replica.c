@@ -41,6 +41,12 @@ typedef struct s_peer {
   uint64_t gen;
   size_t prefix_len;
   char prefix[LINLI_KEY_MAX + 1];
+  /* How many pieces of the fork evidence held lie in the peer's scope, as
+   * of (trust generation, scope generation, evidence held): counted again
+   * only when one of them moved, not at every message. */
+  bool have_forks;
+  uint64_t forks_gen, forks_sgen;
+  uint32_t forks_held, forks_n;
 } s_peer;
 
 struct lreplica {
@@ -50,6 +56,7 @@ struct lreplica {
   uint32_t npeers;
   uint64_t applied;
   uint64_t refused;   /* deltas left out by the trust rules */
+  uint64_t sgen;      /* moves whenever an author's class changes */
   uint64_t ahead_ms;  /* hold-back bound (lingest_set_clock) */
 };
 
@@ -429,12 +436,14 @@ s_assign(s_peer *p, lingest *g, const uint8_t author[LINLI_PK_BYTES])
     if (en->cls == LCLASS_NONE || en->cls == LCLASS_UNASSIGNED) {
       en->cls = LCLASS_CHILD;
       memcpy(en->child, p->pk, LINLI_PK_BYTES);
+      r->sgen++;
       s_persist(r, g, author, en);
     }
     return;
   }
   if (en->cls == LCLASS_NONE) {
     en->cls = LCLASS_UNASSIGNED; /* the parent never said: share with no child */
+    r->sgen++;
     s_persist(r, g, author, en);
   } else if (!was_held) {
     s_persist(r, g, author, en); /* the parent's word, kept in memory until now */
@@ -517,40 +526,132 @@ s_hash_at(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
   return lstore_hash_at(p->r->s, author, seq, hash, e);
 }
 
+/* The fork evidence a peer may be told of: all of it for a parent (everything
+ * flows up), for a child only the evidence whose author lies in the child's
+ * scope, decided as for the author's log (s_child_scope): the evidence holds
+ * two of the author's ops. */
+typedef struct s_fork_pick {
+  s_peer *p;
+  uint32_t want, at; /* the want-th in scope, or count them all (want UINT32_MAX) */
+  lbuf *out;
+} s_fork_pick;
+
+static int
+s_fork_pick_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
+               size_t n)
+{
+  s_fork_pick *fp = ctx;
+  (void)seq;
+  if (fp->p->kind == LPEER_CHILD && s_child_scope(fp->p, author) < 0)
+    return 0;
+  if (fp->at++ != fp->want)
+    return 0;
+  lbuf_put(fp->out, ev, n);
+  return 1;
+}
+
 static uint32_t
 s_fork_count(void *ctx)
 {
   s_peer *p = ctx;
-  return lstore_fork_count(p->r->s);
+  lstore *s = p->r->s;
+  uint32_t held = lstore_fork_count(s);
+  if (p->kind == LPEER_PARENT || held == 0)
+    return held;
+  /* The session asks before every message it sends: counted again only
+   * when the evidence held, the certificates or the classes moved. */
+  if (!p->have_forks || p->forks_held != held || p->forks_gen != lstore_trust_gen(s) ||
+      p->forks_sgen != p->r->sgen) {
+    s_fork_pick fp = {.p = p, .want = UINT32_MAX};
+    /* A store that cannot be read tells the child nothing now; the count
+     * is taken again at the next call. */
+    p->have_forks = lstore_forks(s, s_fork_pick_cb, &fp, NULL) == 0;
+    p->forks_n = fp.at;
+    p->forks_held = held;
+    p->forks_gen = lstore_trust_gen(s);
+    p->forks_sgen = p->r->sgen;
+    if (!p->have_forks)
+      return 0;
+  }
+  return p->forks_n;
 }
 
 static int
 s_fork_get(void *ctx, uint32_t i, lbuf *out, lerr *e)
 {
-  s_peer *p = ctx;
-  return lstore_fork_get(p->r->s, i, out, e);
+  s_fork_pick fp = {.p = ctx, .want = i, .out = out};
+  return lstore_forks(fp.p->r->s, s_fork_pick_cb, &fp, e);
 }
 
+int
+replica_own_scope(lstore *s, const uint8_t author[LINLI_PK_BYTES], const uint8_t *const *d,
+                  const size_t *dn, uint32_t nd, char author_ns[LINLI_KEY_MAX + 1])
+{
+  char ns[LINLI_KEY_MAX + 1];
+  if (author_ns)
+    author_ns[0] = '\0';
+  if (lstore_root(s) == NULL || lstore_namespace(s, ns, NULL) != 0 || ns[0] == '\0')
+    return 1;
+  const char *ans = NULL;
+  if (lstore_cert_prefix(s, author, &ans, NULL) != 0)
+    ans = NULL;
+  lchain *ch = NULL;
+  for (uint32_t k = 0; k < nd && ans == NULL; k++) {
+    uint8_t who[LINLI_PK_BYTES];
+    uint64_t first, last;
+    delta dl;
+    if (delta_peek(d[k], dn[k], who, &first, &last) != 0 || first != 1 ||
+        memcmp(who, author, LINLI_PK_BYTES) != 0 ||
+        (ch == NULL && (ch = malloc(sizeof *ch)) == NULL) || delta_decode(&dl, d[k], dn[k], NULL) != 0)
+      continue;
+    for (uint32_t i = 0; i < dl.nops && ans == NULL; i++)
+      if (trust_op_chain(author, &dl.ops[i], ch, NULL) == 0 && ch->n > 0)
+        ans = ch->c[0].prefix;
+    delta_clear(&dl);
+  }
+  int in = ans == NULL ? -1 : replica_cert_class(s, ns, author, ans) >= 0;
+  if (in == 0 && author_ns)
+    snprintf(author_ns, LINLI_KEY_MAX + 1, "%s", ans);
+  free(ch);
+  return in;
+}
+
+/* Fork evidence a peer sent: checked on its own, then kept only when its
+ * author lies in this station's own scope (replica_own_scope; without a
+ * certificate of the author, when a peer placed the author in it: a
+ * parent's class in its HELLO, or a child's log).  Evidence of any other
+ * author (a sibling's, from an older or a dishonest parent) is not kept:
+ * logged, and the session goes on (docs/PROTOCOL.md, "FORK"). */
 static int
 s_fork_put(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *ev, size_t n, lerr *e)
 {
   s_peer *p = ctx;
-  bool is_new = false;
-  int rc = lstore_fork_add(p->r->s, ev, n, &is_new, e);
-  if (rc == 0 && is_new) {
-    char who[LINLI_SHORT_ID_LEN + 1];
-    ident_short(who, peer);
-    uint8_t author[LINLI_PK_BYTES] = {0};
-    uint64_t seq = 0;
-    char whose[LINLI_SHORT_ID_LEN + 1] = "?";
-    bool known = fork_check(ev, n, author, &seq, NULL) == 0;
-    if (known)
-      ident_short(whose, author);
-    log_kv(LLOG_ERROR, &(llog_kv){.author = known ? author : NULL, .seq = seq},
-           "fork evidence received from %s: author %s signed two histories at seq %llu%s "
-           "(docs/OPERATING.md, \"Forks\")", who, whose, (unsigned long long)seq,
-           memcmp(author, lstore_self(p->r->s), LINLI_PK_BYTES) == 0 ? ", this station" : "");
+  char who[LINLI_SHORT_ID_LEN + 1], whose[LINLI_SHORT_ID_LEN + 1];
+  fork_parts fp;
+  int rc = fork_check(ev, n, fp.author, &fp.seq, e);
+  if (rc == 0)
+    rc = fork_read(ev, n, &fp, e);
+  if (rc)
+    return rc;
+  ident_short(who, peer);
+  ident_short(whose, fp.author);
+  char ans[LINLI_KEY_MAX + 1];
+  int in = replica_own_scope(p->r->s, fp.author, fp.d, fp.dn, 2, ans);
+  if (in < 0)
+    in = replica_class(p->r, fp.author, NULL) != LCLASS_NONE;
+  if (!in) {
+    log_kv(LLOG_WARN, &(llog_kv){.author = fp.author, .seq = fp.seq},
+           "fork evidence from %s not kept: author %s%s%s is outside this station's scope",
+           who, whose, ans[0] ? " of " : "", ans);
+    return 0;
   }
+  bool is_new = false;
+  rc = lstore_fork_add(p->r->s, ev, n, &is_new, e);
+  if (rc == 0 && is_new)
+    log_kv(LLOG_ERROR, &(llog_kv){.author = fp.author, .seq = fp.seq},
+           "fork evidence received from %s: author %s signed two histories at seq %llu%s "
+           "(docs/OPERATING.md, \"Forks\")", who, whose, (unsigned long long)fp.seq,
+           memcmp(fp.author, lstore_self(p->r->s), LINLI_PK_BYTES) == 0 ? ", this station" : "");
   return rc;
 }
 
@@ -574,6 +675,7 @@ s_classify(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t author[L
   if (en->cls == want)
     return;
   en->cls = want;
+  r->sgen++;
   if (en->held)
     s_persist(r, NULL, author, en);
 }

@@ -14,13 +14,20 @@
  *   UNASSIGNED  a parent called it LSCOPE_SUBTREE (ours, but we do not know
  *               below which child), or it came from nowhere we know.
  *
- * What each peer is offered (heads) and may be sent (read):
+ * What each peer is offered (heads) and may be sent (read), and which
+ * fork evidence it is told of (fork_count, fork_get: the evidence of the
+ * authors whose logs it may be sent, since evidence holds two of the
+ * author's ops):
  *
  *   a parent    every log we hold, class 0: everything flows up.
  *   child C     SELF and DOWN (as LSCOPE_DOWN), CHILD(C) (as
  *               LSCOPE_SUBTREE), and nothing else.  A village never
  *               receives another village's log, even if it asks for one:
  *               `read` refuses an author outside the peer's scope.
+ *
+ * Fork evidence from any peer is kept only when its author lies in this
+ * station's own scope (replica_own_scope, or without a certificate of the
+ * author the class a peer gave it); other evidence is logged and dropped.
  *
  * Under a trust root (lstore_root) the classes above decide only what
  * a parent's word and first arrival say; what child C may see is decided
@@ -108,6 +115,19 @@ int replica_station_heads(lstore *s, const uint8_t station[LINLI_PK_BYTES], lrep
  * bundle holds logs outside the importing station's own. */
 int replica_cert_class(lstore *s, const char *station_ns, const uint8_t author[LINLI_PK_BYTES],
                        const char *author_ns);
+
+/* Whether this station keeps `author`'s log or fork evidence: the rule for
+ * what a station takes in (`linli import`, and fork evidence from any
+ * peer), under a trust root.  The author's namespace is that of its
+ * certificate as held here, or as set by a certificate op in one of the
+ * deltas d[0..nd) (the author's, the ones a file or evidence carries) when
+ * it starts the author's log; replica_cert_class then decides against the
+ * station's own namespace.  1: inside (its subtree, or above it), or
+ * nothing to decide (no trust root, or the station holds no certificate
+ * of its own); 0: outside, and author_ns (may be NULL) gets the author's
+ * namespace; -1: no certificate of the author is known. */
+int replica_own_scope(lstore *s, const uint8_t author[LINLI_PK_BYTES], const uint8_t *const *d,
+                      const size_t *dn, uint32_t nd, char author_ns[LINLI_KEY_MAX + 1]);
 
 /* New ops applied from peers since the last call (and resets the count):
  * tells the caller that other sessions have something new to offer. */

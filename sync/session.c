@@ -1409,8 +1409,10 @@ s_announce(lsession *s, uint64_t now_ms, lerr *e)
   return 0;
 }
 
-/* Sends all fork evidence once the peer's HELLO is in, and again whenever
- * we learn of a new fork: few, small, and every node should know. */
+/* Sends all the fork evidence the peer may be told of (the lrepl decides,
+ * by the peer's scope) once its HELLO is in, and again whenever that count
+ * moves (a new fork, or the peer's scope grew): few, small, and every node
+ * should know. */
 static void
 s_tell_forks(lsession *s)
 {

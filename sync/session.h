@@ -144,10 +144,13 @@ typedef struct lrepl {
   int (*hash_at)(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
                  uint8_t hash[LINLI_HASH_BYTES], bool *forked, lerr *e);
   /* Fork evidence (docs/FORMAT.md), so that every node hears of a fork,
-   * not only the one that saw both histories.  fork_count: how many are
-   * held; fork_get: the i-th (0-based) into `out`, 1 when there is one;
-   * fork_put: evidence from the peer, checked on its own and kept (an
-   * error means the peer sent bad data).  All three may be NULL. */
+   * not only the one that saw both histories.  fork_count: how many pieces
+   * the peer may be told of (the evidence of authors in its replication
+   * scope: evidence holds two of the author's ops), all told again when
+   * the count moves; fork_get: the i-th of them (0-based) into `out`, 1
+   * when there is one; fork_put: evidence from the peer, checked on its own
+   * and kept when its author is in our own scope (an error means the peer
+   * sent bad data).  All three may be NULL. */
   uint32_t (*fork_count)(void *ctx);
   int (*fork_get)(void *ctx, uint32_t i, lbuf *out, lerr *e);
   int (*fork_put)(void *ctx, const uint8_t peer[LINLI_PK_BYTES], const uint8_t *p, size_t n,

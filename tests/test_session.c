@@ -7,6 +7,7 @@
  * compression negotiated, refused, and attacked with bad zstd frames.
  */
 #include "crdt/hlc.h"
+#include "node/replica.h"
 #include "node/store.h"
 #include "sync/session.h"
 #include "testutil.h"
@@ -134,6 +135,8 @@ typedef struct node {
   lstore *s;
   lident id;
   lsession *sess;
+  lreplica *replica; /* with repl: a real replica instead of the fake above */
+  lrepl repl;
 } node;
 
 static void
@@ -154,6 +157,7 @@ static void
 s_node_free(node *n)
 {
   session_destroy(&n->sess);
+  replica_destroy(&n->replica);
   lstore_close(&n->s);
   tu_rmtree(n->dir);
   free(n->dir);
@@ -179,6 +183,8 @@ s_session(node *n, const node *peer, bool initiator, uint32_t window, uint32_t m
   lrepl r = {.ctx = n->s, .heads = r_heads, .read = r_read, .apply = r_apply,
              .classify = r_classify, .fork_count = r_fork_count, .fork_get = r_fork_get,
              .fork_put = r_fork_put};
+  if (n->repl.ctx != NULL)
+    r = n->repl; /* the node's own replica (node/replica.c) */
   session_destroy(&n->sess);
   n->sess = session_new(&cfg, &r);
   cr_assert_not_null(n->sess);
@@ -734,6 +740,222 @@ Test(session, refused_authors_are_left_out_and_forks_are_told)
   s_node_free(&x);
   s_node_free(&y1);
   s_node_free(&y2);
+}
+
+/* ---- fork evidence follows the replication scope (node/replica.c) ---- */
+
+#define T0 1800000000000ull
+
+/* A node under the trust root `root`. */
+static void
+s_node_under(node *n, const char *tag, uint8_t k, const lident *root)
+{
+  memset(n, 0, sizeof *n);
+  n->dir = tu_tmpdir(tag);
+  snprintf(n->path, sizeof n->path, "%s/n", n->dir);
+  tu_key(&n->id, k);
+  lerr e = {0};
+  lstore_init_opts o = {.root = root->pk};
+  cr_assert_eq(lstore_init(n->path, tag, &n->id, &o, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_open(&n->s, n->path, NULL, &e), 0, "%s", e.msg);
+}
+
+/* n's certificate for `prefix`, issued by `issuer` with the chain `by`
+ * holds of it, written as n's first op. */
+static void
+s_certify(node *n, node *by, const lident *issuer, int role, const char *prefix)
+{
+  lcert c;
+  lchain ch;
+  lerr e = {0};
+  memset(&c, 0, sizeof c);
+  memcpy(c.subject, n->id.pk, LINLI_PK_BYTES);
+  snprintf(c.name, sizeof c.name, "%s", prefix);
+  c.role = role;
+  snprintf(c.prefix, sizeof c.prefix, "%s", prefix);
+  c.not_before = T0 - 100 * 86400000ull;
+  c.not_after = T0 + 100 * 86400000ull;
+  cr_assert_eq(lstore_issue_chain(by->s, issuer, &c, &ch, &e), 0, "%s", e.msg);
+  cr_assert_eq(lstore_write_chain(n->s, &n->id, &ch, T0 - 1000, &e), 0, "%s", e.msg);
+}
+
+static void
+s_put(node *n, const char *key, const char *val)
+{
+  lerr e = {0};
+  op o = {.kind = OP_SET, .key = key, .key_len = (uint32_t)strlen(key), .field = "note",
+          .field_len = 4, .str = val, .str_len = (uint32_t)strlen(val)};
+  cr_assert_eq(lstore_write(n->s, &n->id, &o, 1, T0, &e), 0, "%s", e.msg);
+}
+
+/* A key certified for `prefix` that signed two histories, both taken in by
+ * `at`, which keeps the evidence. */
+static void
+s_forked(node *at, node *street, const lident *root, uint8_t k, const char *prefix)
+{
+  node one, two;
+  char key[128];
+  s_node_under(&one, "fk1", k, root);
+  s_node_under(&two, "fk2", k, root);
+  s_copy(street, &one); /* the chain above it */
+  s_certify(&one, street, &street->id, ROLE_VILLAGE, prefix);
+  s_copy(&one, &two);
+  snprintf(key, sizeof key, "%shh/1", prefix);
+  s_put(&one, key, "one");
+  s_put(&two, key, "two");
+  uint32_t before = lstore_fork_count(at->s);
+  s_copy(&one, at);
+  s_copy(&two, at);
+  cr_assert_eq(lstore_fork_count(at->s), before + 1);
+  s_node_free(&one);
+  s_node_free(&two);
+}
+
+static void
+s_use_replica(node *n, const node *peer, int kind)
+{
+  lerr e = {0};
+  if (n->replica == NULL)
+    cr_assert_eq(replica_new(&n->replica, n->s, &e), 0, "%s", e.msg);
+  cr_assert_eq(replica_peer(n->replica, peer->id.pk, kind, &n->repl, &e), 0, "%s", e.msg);
+}
+
+static bool
+s_has_fork(node *n, const uint8_t author[LINLI_PK_BYTES])
+{
+  ltrust_state ts;
+  lerr e = {0};
+  cr_assert_eq(lstore_trust(n->s, author, &ts, &e), 0, "%s", e.msg);
+  return ts.forked;
+}
+
+/* A street under the root, its villages A and B; B's key forked, and so
+ * did a second device certified for A's namespace (A2): the street holds
+ * both pieces of evidence, A holds its own log and the street's. */
+typedef struct scoped {
+  lident root;
+  node st, a;
+  uint8_t b[LINLI_PK_BYTES], a2[LINLI_PK_BYTES];
+} scoped;
+
+static void
+s_scoped(scoped *f)
+{
+  lident k;
+  tu_key(&f->root, 90);
+  s_node_under(&f->st, "fst", 91, &f->root);
+  s_node_under(&f->a, "fa", 92, &f->root);
+  s_certify(&f->st, &f->st, &f->root, ROLE_STREET, "gusu/jinchang/");
+  s_put(&f->st, "gusu/jinchang/notices/1", "议事会");
+  s_copy(&f->st, &f->a);
+  s_certify(&f->a, &f->st, &f->st.id, ROLE_VILLAGE, "gusu/jinchang/shilu/");
+  s_put(&f->a, "gusu/jinchang/shilu/hh/1", "陈建国");
+  s_forked(&f->st, &f->st, &f->root, 93, "gusu/jinchang/caixiang/");
+  s_forked(&f->st, &f->st, &f->root, 94, "gusu/jinchang/shilu/");
+  tu_key(&k, 93);
+  memcpy(f->b, k.pk, LINLI_PK_BYTES);
+  tu_key(&k, 94);
+  memcpy(f->a2, k.pk, LINLI_PK_BYTES);
+  cr_assert(s_has_fork(&f->st, f->b));
+  cr_assert(s_has_fork(&f->st, f->a2));
+}
+
+/* The street's evidence about `author` as a FORK message, into `msg`. */
+static void
+s_fork_msg(scoped *f, const uint8_t author[LINLI_PK_BYTES], lbuf *msg)
+{
+  lbuf ev;
+  lerr e = {0};
+  lbuf_init(&ev);
+  for (uint32_t i = 0; i < lstore_fork_count(f->st.s); i++) {
+    uint8_t au[LINLI_PK_BYTES];
+    uint64_t seq;
+    lbuf_reset(&ev);
+    cr_assert_eq(lstore_fork_get(f->st.s, i, &ev, &e), 1, "%s", e.msg);
+    cr_assert_eq(fork_check(ev.p, ev.len, au, &seq, &e), 0, "%s", e.msg);
+    if (memcmp(au, author, LINLI_PK_BYTES) != 0)
+      continue;
+    mpw mw;
+    mpw_init(&mw, msg);
+    mpw_array(&mw, 2);
+    mpw_uint(&mw, 6); /* FORK */
+    mpw_raw(&mw, ev.p, ev.len);
+    lbuf_free(&ev);
+    return;
+  }
+  cr_assert_fail("no evidence about the author");
+}
+
+Test(session, fork_evidence_goes_only_to_a_child_whose_scope_holds_its_author)
+{
+  scoped f;
+  s_scoped(&f);
+  /* A syncs with the street, each side through its real replica; the
+   * street learns A's certificate from A's first DATA, and with it A's
+   * scope (the evidence about A2 is told then) */
+  s_use_replica(&f.st, &f.a, LPEER_CHILD);
+  s_use_replica(&f.a, &f.st, LPEER_PARENT);
+  s_session(&f.a, &f.st, true, 0, 0, 0);
+  s_session(&f.st, &f.a, false, 0, 0, 0);
+  wire w = {.seed = 11, .now = T0};
+  session_start(f.a.sess, w.now);
+  s_pump(&f.a, &f.st, &w, 1000);
+  lhead h;
+  lerr e = {0};
+  cr_assert_eq(lstore_head(f.st.s, f.a.id.pk, &h, &e), 0, "%s", e.msg);
+  /* A holds the evidence about the device in its own namespace, none about
+   * B, and no op of B */
+  cr_assert(s_has_fork(&f.a, f.a2), "the evidence in A's scope did not reach A");
+  cr_assert_not(s_has_fork(&f.a, f.b), "village B's fork evidence reached village A");
+  cr_assert_eq(lstore_fork_count(f.a.s), 1);
+  cr_assert_eq(lstore_head(f.a.s, f.b, &h, &e), LINLI_ENOTFOUND);
+  cr_assert_eq(lstore_hash_at(f.a.s, f.b, 1, h.hash, &e), LINLI_ENOTFOUND);
+  /* everything flows up: A's parent side tells the street all it holds */
+  cr_assert_eq(f.a.repl.fork_count(f.a.repl.ctx), 1);
+  s_node_free(&f.a);
+  s_node_free(&f.st);
+}
+
+Test(session, a_child_keeps_no_fork_evidence_of_an_author_outside_its_scope)
+{
+  /* An older or dishonest parent sends evidence of every author: A checks
+   * it, keeps only what lies in its own scope, and the session goes on */
+  scoped f;
+  s_scoped(&f);
+  s_use_replica(&f.a, &f.st, LPEER_PARENT);
+  s_session(&f.a, &f.st, true, 0, 0, 0);
+  session_start(f.a.sess, T0);
+  lbuf msg;
+  lerr e = {0};
+  lbuf_init(&msg);
+  s_fork_msg(&f, f.b, &msg);
+  cr_assert_eq(session_recv(f.a.sess, msg.p, msg.len, T0, &e), 0, "%s", e.msg);
+  cr_assert_not(s_has_fork(&f.a, f.b), "A kept a sibling's fork evidence a parent sent");
+  cr_assert_eq(lstore_fork_count(f.a.s), 0);
+  /* A holds no certificate of A2: the class its parent's HELLO gave it
+   * places it in A's subtree, and its evidence is kept */
+  f.a.repl.classify(f.a.repl.ctx, f.st.id.pk, f.a2, LSCOPE_SUBTREE);
+  lbuf_reset(&msg);
+  s_fork_msg(&f, f.a2, &msg);
+  cr_assert_eq(session_recv(f.a.sess, msg.p, msg.len, T0, &e), 0, "%s", e.msg);
+  cr_assert(s_has_fork(&f.a, f.a2));
+  /* a second street for the same namespace, holding the logs but not the
+   * evidence, keeps B's evidence from a child: B is in its scope */
+  node st2;
+  s_node_under(&st2, "fst2", 95, &f.root);
+  s_copy(&f.st, &st2);
+  s_certify(&st2, &st2, &f.root, ROLE_STREET, "gusu/jinchang/");
+  cr_assert_eq(lstore_fork_count(st2.s), 0);
+  s_use_replica(&st2, &f.a, LPEER_CHILD);
+  s_session(&st2, &f.a, false, 0, 0, 0);
+  lbuf_reset(&msg);
+  s_fork_msg(&f, f.b, &msg);
+  cr_assert_eq(session_recv(st2.sess, msg.p, msg.len, T0, &e), 0, "%s", e.msg);
+  cr_assert(s_has_fork(&st2, f.b));
+  lbuf_free(&msg);
+  s_node_free(&st2);
+  s_node_free(&f.a);
+  s_node_free(&f.st);
 }
 
 /* ---- compression ---- */
