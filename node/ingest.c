@@ -317,6 +317,28 @@ s_fork_start(lstore *s, const delta *d, uint64_t seq)
   return st_first_diff(s, d, seq - 1, &q, NULL) == 0 && q > 0 ? q : seq;
 }
 
+/* The author forked at `seq`: the group refuses its new ops from now on. */
+static int
+s_group_forked(lingest *g, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, lerr *e)
+{
+  ltrust_state *ts;
+  int rc = s_group_trust(g, author, &ts, e);
+  if (rc == 0 && !ts->forked) {
+    ts->forked = true;
+    ts->fork_seq = seq;
+  }
+  return rc;
+}
+
+int
+lingest_fork_note(lingest *g, const uint8_t *ev, size_t n, lerr *e)
+{
+  uint8_t author[LINLI_PK_BYTES];
+  uint64_t seq;
+  int rc = fork_check(ev, n, author, &seq, e);
+  return rc ? rc : s_group_forked(g, author, seq, e);
+}
+
 /* Two signed deltas disagree at `seq`: keep both as evidence, whether the
  * other one is stored or came earlier in this group (the same file). */
 static int
@@ -351,11 +373,7 @@ s_fork_found(lingest *g, const delta *d, const uint8_t *p, size_t n, uint64_t se
   }
   delta_clear(&ours);
   free(raw);
-  ltrust_state *ts;
-  if (s_group_trust(g, d->author, &ts, NULL) == 0 && !ts->forked) {
-    ts->forked = true;
-    ts->fork_seq = seq;
-  }
+  s_group_forked(g, d->author, seq, NULL);
   return lerr_set(e, LINLI_EFORK,
                   "author %s seq %llu: two signed histories (a fork); evidence kept, new ops of "
                   "this author are refused",

@@ -171,6 +171,11 @@ int lingest_add(lingest *g, const uint8_t *p, size_t n, lerr *e);
  * stored, or removed at commit); `linli import` refuses the file, as
  * `linli audit` reports those ops. */
 int lingest_check(lingest *g, lerr *e);
+/* Fork evidence a file carries, taken into a verify-only group before it
+ * is kept (lstore_fork_add keeps it): checked on its own, and the author's
+ * new ops refused in the group from then on, as they will be once it is
+ * kept.  Nothing is stored. */
+int lingest_fork_note(lingest *g, const uint8_t *ev, size_t n, lerr *e);
 uint32_t lingest_count(const lingest *g);   /* deltas added */
 uint64_t lingest_ops(const lingest *g);     /* new ops in them */
 /* Applies the whole group in one synced WriteBatch.  `st` may be NULL.

@@ -130,4 +130,38 @@ run -d A get /gusu/jinchang/caixiang/hh/1
 [ "$RC" -ne 0 ] || fail "village A holds B's record after refusing the bundle"
 ok "village A refuses a bundle holding B's records, and keeps none of them"
 
+# ---- fork evidence follows the same scope ----
+# village C's key signs two histories (its disk copied, both copies write):
+# the street keeps the evidence
+must -d C init --name 黄桥村 --root "$ROOT"
+must -d S cert issue --subject C/node.key.pub --name 黄桥村 --role village --prefix gusu/jinchang/huangqiao/ -o c.chain
+must -d C cert install c.chain
+must -d C put hh/1 户主=王芳
+cp -r C C2
+must -d C put hh/2 户主=李强
+must -d C2 put hh/2 户主=李刚
+up C S
+must -d C2 export -o c2.bundle
+run -d S import c2.bundle
+[ "$RC" -ne 0 ] || fail "the street took the second history of C's key"
+must -d S --json status
+grep -q '"forks":\[\]' "$T/out" && fail "the street holds no fork evidence: $(out)"
+ok "the street keeps the evidence of C's fork"
+
+# a bundle for village A holds none of it (the evidence holds two of C's ops)
+must -d A summary -o a3.summary
+must -d S --json export --for a3.summary -o a3.bundle
+[ "$(jnum fork_evidence)" -eq 0 ] || fail "the bundle for village A holds C's fork evidence: $(out)"
+ok "a bundle for village A holds no fork evidence about village C"
+
+# the whole export holds C's evidence and B's records: A refuses it before
+# it keeps anything, the evidence included
+must -d S export -o full3.bundle
+refused_with 1 "outside this station's namespace" -d A import full3.bundle
+must -d A --json status
+grep -q '"forks":\[\]' "$T/out" || fail "village A kept C's fork evidence from a refused bundle: $(out)"
+run -d A get /gusu/jinchang/huangqiao/hh/1
+[ "$RC" -ne 0 ] || fail "village A holds C's record"
+ok "village A refuses the whole export and keeps no fork evidence of it"
+
 echo "$NAME: $PASS passed, $FAIL failed"

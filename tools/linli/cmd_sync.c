@@ -311,67 +311,114 @@ typedef struct s_forks_new {
   uint64_t seq;
 } s_forks_new;
 
-/* Logs a bundle holds outside the importing station's own scope. */
+/* What a bundle holds outside the importing station's own scope. */
 typedef struct s_outside {
-  char ns[LINLI_KEY_MAX + 1];     /* the station's namespace; "" checks nothing */
-  lchain *ch;                     /* scratch */
-  uint32_t n;                     /* deltas outside */
+  uint32_t deltas, forks;         /* outside */
   uint8_t author[LINLI_PK_BYTES]; /* the first one's */
   char author_ns[LINLI_KEY_MAX + 1];
 } s_outside;
 
-/* Under a trust root a station keeps only what sync would give it: its
- * own subtree and the logs above it (replica_cert_class, the rule sessions
- * use).  The author's namespace is its certificate's, as held here or as
- * set by a certificate op in the delta (a log that starts in the bundle);
- * an author with neither is left to the trust rules. */
-static void
-s_outside_check(lstore *s, s_outside *o, const uint8_t *p, size_t n)
+/* Whether the station keeps what `author` signed in d[0..nd) (one delta,
+ * or the two of a piece of fork evidence): under a trust root only what
+ * sync would give it, its own subtree and the logs above it
+ * (replica_own_scope, the rule sessions use).  Counted in *o when outside;
+ * 1 inside, 0 outside, -1 when no certificate of the author is known. */
+static int
+s_outside_check(lstore *s, s_outside *o, const uint8_t author[LINLI_PK_BYTES],
+                const uint8_t *const *d, const size_t *dn, uint32_t nd, uint32_t *count)
 {
-  uint8_t author[LINLI_PK_BYTES];
-  uint64_t first, last;
-  if (o->ns[0] == '\0' || delta_peek(p, n, author, &first, &last) != 0)
-    return;
-  const char *ans = NULL;
-  delta d;
-  bool decoded = false;
-  if (lstore_cert_prefix(s, author, &ans, NULL) != 0)
-    ans = NULL;
-  if (ans == NULL && first == 1 && delta_decode(&d, p, n, NULL) == 0) {
-    decoded = true;
-    for (uint32_t i = 0; i < d.nops && ans == NULL; i++)
-      if (trust_op_chain(author, &d.ops[i], o->ch, NULL) == 0 && o->ch->n > 0)
-        ans = o->ch->c[0].prefix;
-  }
-  if (ans != NULL && replica_cert_class(s, o->ns, author, ans) < 0 && o->n++ == 0) {
+  char ans[LINLI_KEY_MAX + 1];
+  int in = replica_own_scope(s, author, d, dn, nd, ans);
+  if (in == 0 && (*count)++ == 0 && o->deltas + o->forks == 1) {
     memcpy(o->author, author, LINLI_PK_BYTES);
     snprintf(o->author_ns, sizeof o->author_ns, "%s", ans);
   }
-  if (decoded)
-    delta_clear(&d);
+  return in;
 }
 
-/* Pass 1: every delta into a verify-only group.  *ndeltas gets the count,
- * *ops_new the number of ops not held yet. */
+/* Pass 0: the whole file read to its trailer (its form, count, hash and
+ * the exporter's signature), every piece of fork evidence checked on its
+ * own, and every log and piece of evidence in it placed in the station's
+ * scope, before anything is checked against the store or kept: a file
+ * refused here changes nothing stored. */
+static int
+s_import_scope(lstore *s, const char *path, const uint8_t *buf, size_t n)
+{
+  s_outside out;
+  bundle_reader br;
+  lerr e = {0};
+  memset(&out, 0, sizeof out);
+  int r = bundle_read_begin(&br, buf, n, &e);
+  while (r == 0 || r == BUNDLE_DELTA || r == BUNDLE_FORK) {
+    const uint8_t *d;
+    size_t dn;
+    if ((r = bundle_read_next(&br, &d, &dn, &e)) == BUNDLE_FORK) {
+      fork_parts fp;
+      if (fork_check(d, dn, fp.author, &fp.seq, &e) != 0 || fork_read(d, dn, &fp, &e) != 0) {
+        lerr_wrap(&e, LINLI_EMALFORMED, "%s: fork evidence (at byte %zu): ", path,
+                  (size_t)(d - buf));
+        return cli_fail_e(&e);
+      }
+      s_outside_check(s, &out, fp.author, fp.d, fp.dn, 2, &out.forks);
+    } else if (r == BUNDLE_DELTA) {
+      uint8_t author[LINLI_PK_BYTES];
+      uint64_t first, last;
+      if (delta_peek(d, dn, author, &first, &last) == 0)
+        s_outside_check(s, &out, author, &d, &dn, 1, &out.deltas);
+    } else if (r == 0) {
+      break;
+    }
+  }
+  if (r < 0) {
+    lerr_wrap(&e, r, "%s: ", path);
+    return cli_fail_e(&e);
+  }
+  if (out.deltas + out.forks > 0) {
+    char who[LINLI_SHORT_ID_LEN + 1], ns[LINLI_KEY_MAX + 1], what[80];
+    ident_short(who, out.author);
+    if (lstore_namespace(s, ns, NULL) != 0)
+      ns[0] = '\0';
+    if (out.forks == 0)
+      snprintf(what, sizeof what, "%u deltas are", out.deltas);
+    else if (out.deltas == 0)
+      snprintf(what, sizeof what, "%u pieces of fork evidence are", out.forks);
+    else
+      snprintf(what, sizeof what, "%u deltas and %u pieces of fork evidence are", out.deltas,
+               out.forks);
+    return cli_fail("%s: %s of authors outside this station's namespace %s (first: author %s "
+                    "of %s); nothing imported: ask for a bundle made with export --for this "
+                    "station's summary", path, what, ns, who, out.author_ns);
+  }
+  return CLI_OK;
+}
+
+/* Pass 1: every delta into a verify-only group, which the fork evidence of
+ * the file marks as it will once kept (the forked authors' ops refused).
+ * Only when everything passed is the evidence kept.  A fork found between
+ * a delta and the log held (in the station's scope: pass 0) is the one
+ * thing kept from a refused file: the proof, as from a peer's delta.
+ * *ndeltas gets the count, *ops_new the number of ops not held yet. */
 static int
 s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64_t *ndeltas,
                uint64_t *ops_new, bundle_info *info, s_forks_new *fk)
 {
-  s_outside out = {.n = 0};
   lingest *g = NULL;
   bundle_reader br;
   cli_progress p;
   lerr e = {0};
   uint64_t k = 0;
   int rc = CLI_OK;
+  /* the evidence to keep: its place in buf */
+  struct {
+    const uint8_t *p;
+    size_t n;
+  } *ev = NULL;
+  uint32_t nev = 0;
 
-  if (lstore_root(s) != NULL && lstore_namespace(s, out.ns, &e) != 0)
-    return cli_fail_e(&e);
-  out.ch = malloc(sizeof *out.ch);
-  if (out.ch == NULL || lstore_ingest_new(s, false, &g) != 0) {
-    free(out.ch);
+  if ((rc = s_import_scope(s, path, buf, n)) != CLI_OK)
+    return rc;
+  if (lstore_ingest_new(s, false, &g) != 0)
     return cli_fail("out of memory");
-  }
   lingest_set_clock(g, cli_wall_ms(), LSTORE_AHEAD_MS);
   cli_progress_init(&p, "checked", " bytes");
   if (bundle_read_begin(&br, buf, n, &e) != 0) {
@@ -391,17 +438,32 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
     if (r == 0)
       break;
     if (r == BUNDLE_FORK) {
-      /* Checked on its own and kept at once, as over the network: it comes
-       * before every delta, so the author's deltas meet it. */
-      bool is_new = false;
-      if (lstore_fork_add(s, d, dn, &is_new, &e) != 0) {
-        lerr_wrap(&e, LINLI_EMALFORMED, "%s: fork evidence (at byte %zu): ", path,
-                  (size_t)(d - buf));
+      /* In scope (pass 0), or of an author no certificate held here
+       * places: that one is not kept, since this station cannot tell
+       * whether it may hold it. */
+      fork_parts fp;
+      if (fork_read(d, dn, &fp, &e) != 0) { /* checked whole in pass 0 */
         rc = cli_fail_e(&e);
         goto done;
       }
-      if (is_new && fk->n++ == 0)
-        fork_check(d, dn, fk->author, &fk->seq, NULL);
+      if (replica_own_scope(s, fp.author, fp.d, fp.dn, 2, NULL) < 0) {
+        char fw[LINLI_SHORT_ID_LEN + 1];
+        ident_short(fw, fp.author);
+        cli_progress_clear(&p);
+        fprintf(stderr, "linli: warning: %s: fork evidence of author %s not kept: this station "
+                "holds no certificate of it, so cannot tell whether it is in its scope\n", path,
+                fw);
+        continue;
+      }
+      void *nv = realloc(ev, (nev + 1) * sizeof *ev);
+      if (nv == NULL || lingest_fork_note(g, d, dn, &e) != 0) {
+        rc = nv == NULL ? cli_fail("out of memory") : cli_fail_e(&e);
+        ev = nv ? nv : ev;
+        goto done;
+      }
+      ev = nv;
+      ev[nev].p = d;
+      ev[nev++].n = dn;
       continue;
     }
     k++;
@@ -414,17 +476,7 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
       rc = cli_fail_e(&e);
       goto done;
     }
-    s_outside_check(s, &out, d, dn);
     cli_progress_update(&p, (uint64_t)(d + dn - buf), n);
-  }
-  if (out.n > 0) {
-    char who[LINLI_SHORT_ID_LEN + 1];
-    ident_short(who, out.author);
-    cli_progress_clear(&p);
-    rc = cli_fail("%s: %u deltas are of authors outside this station's namespace %s (first: "
-                  "author %s of %s); nothing imported: ask for a bundle made with export --for "
-                  "this station's summary", path, out.n, out.ns, who, out.author_ns);
-    goto done;
   }
   /* Ops the file holds that a revocation (in it or held here) makes
    * invalid: refused as any invalid op is, whatever their order. */
@@ -433,13 +485,26 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
     rc = cli_fail_e(&e);
     goto done;
   }
+  /* Decided: the file is taken.  Its evidence first, so that the
+   * forked authors' ops are refused from now on, as over the network. */
+  for (uint32_t i = 0; i < nev; i++) {
+    bool is_new = false;
+    if (lstore_fork_add(s, ev[i].p, ev[i].n, &is_new, &e) != 0) {
+      lerr_wrap(&e, LINLI_ESTORE, "%s: fork evidence (at byte %zu): ", path,
+                (size_t)(ev[i].p - buf));
+      rc = cli_fail_e(&e);
+      goto done;
+    }
+    if (is_new && fk->n++ == 0)
+      fork_check(ev[i].p, ev[i].n, fk->author, &fk->seq, NULL);
+  }
   *ndeltas = k;
   *ops_new = lingest_ops(g);
   *info = br.info;
 done:
   cli_progress_clear(&p);
   lingest_destroy(&g);
-  free(out.ch);
+  free(ev);
   return rc;
 }
 
