@@ -13,6 +13,8 @@
 # the one vb listed, so the carried log is not sent up again), va
 # restored from an empty disk recovers its whole log, and vc, a replacement
 # device with a new key certified for va's prefix, receives that history.
+# vd's key forks (a copied disk) and the street keeps the evidence: neither
+# va nor vb is told of it.
 set -eu
 NAME=mp_scope
 . "$(dirname "$0")/mp_lib.sh"
@@ -57,6 +59,22 @@ q "$T/vb" import "$T/va.bundle" >/dev/null && fail "certified vb imported va's b
 grep -q "outside this station's namespace" "$T/q.err" || fail "import at vb: $(cat "$T/q.err")"
 ok "certified vb refuses va's bundle"
 
+echo "# vd's key signs two histories (its disk copied): the street keeps the evidence"
+mkstation_root vd "$PK_S"
+certify vd gusu/jinchang/vd/
+q "$T/vd" put /gusu/jinchang/vd/hh/1 户主=丁 >/dev/null || fail "put at vd: $(cat "$T/q.err")"
+cp -r "$T/vd" "$T/vd2"
+q "$T/vd" put /gusu/jinchang/vd/hh/2 户主=丁甲 >/dev/null || fail "put at vd: $(cat "$T/q.err")"
+q "$T/vd2" put /gusu/jinchang/vd/hh/2 户主=丁乙 >/dev/null || fail "put at vd2: $(cat "$T/q.err")"
+for v in vd vd2; do
+  q "$T/$v" export -o "$T/$v.bundle" >/dev/null || fail "export at $v: $(cat "$T/q.err")"
+done
+q "$T/st" import "$T/vd.bundle" >/dev/null || fail "import of vd at st: $(cat "$T/q.err")"
+q "$T/st" import "$T/vd2.bundle" >/dev/null && fail "st took vd's second history"
+forks() { J=$(q "$1" --json status) && ! printf '%s\n' "$J" | grep -q '"forks":\[\]'; }
+forks "$T/st" || fail "the street holds no fork evidence: $J"
+ok "the street holds vd's log and the evidence of vd's fork"
+
 cat >"$T/st.conf.in" <<EOF
 name = st
 role = street
@@ -93,6 +111,14 @@ sleep 2
 n=$(nkeys "$T/vb" /gusu/jinchang/va/)
 [ "$n" -eq 3 ] || fail "vb holds $n of va's records, expected the 3 carried ones"
 ok "va's later records reach the street and not vb"
+
+# The street told each village its fork evidence when their HELLOs came in:
+# none of it is about vd, so neither holds any, nor any of vd's records.
+for v in va vb; do
+  forks "$T/$v" && fail "$v holds fork evidence about its sibling vd: $J"
+  [ "$(nkeys "$T/$v" /gusu/jinchang/vd/)" -eq 0 ] || fail "$v holds vd's records"
+done
+ok "neither va nor vb is told of vd's fork, nor holds vd's records"
 
 J=$(q "$T/vb" --json status) || fail "status at vb: $(cat "$T/q.err")"
 bi=$(printf '%s\n' "$J" | sed -n 's/.*"name":"st",[^}]*"ops_behind_in":\([0-9]*\).*/\1/p')
