@@ -581,6 +581,17 @@ s_fork_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const u
   (void)ev;
   (void)n;
   s_forks *f = ctx;
+  /* Only of authors whose records this station shows (s_readable on the
+   * author's certificate namespace), itself and the root: evidence a store
+   * kept before it followed the scope may be of a sibling. */
+  lstore *s = f->x->s;
+  const char *ans = NULL;
+  bool shown = lstore_root(s) == NULL || memcmp(author, lstore_self(s), LINLI_PK_BYTES) == 0 ||
+               memcmp(author, lstore_root(s), LINLI_PK_BYTES) == 0 ||
+               (lstore_cert_prefix(s, author, &ans, NULL) == 0 && ans != NULL &&
+                s_readable(f->x, ans, strlen(ans), strlen(ans)));
+  if (!shown)
+    return 0;
   json_t *au = s_author(f->x, author, true);
   json_t *o = json_object();
   if (o == NULL || au == NULL) {
