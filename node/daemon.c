@@ -1762,9 +1762,8 @@ s_metrics(ldaemon *d, lbuf *b)
   s_mprintf(b, "linli_store_authors %u\n", nheads);
   s_help(b, "linli_store_size_bytes", "gauge", "Bytes of the store's files on disk.");
   s_mprintf(b, "linli_store_size_bytes %llu\n", (unsigned long long)s_store_bytes(d->cfg->data));
-  uint32_t forks = 0;
-  if (d->npeers && d->peers[0].repl.fork_count)
-    forks = d->peers[0].repl.fork_count(d->peers[0].repl.ctx);
+  /* the store's own count: a peer's lrepl counts what that peer may be told */
+  uint32_t forks = lstore_fork_count(d->s);
   s_help(b, "linli_store_forks", "gauge", "Authors with proof of two ops at one seq.");
   s_mprintf(b, "linli_store_forks %u\n", forks);
   s_help(b, "linli_ops_ingested_total", "counter", "Ops received from peers and applied.");
