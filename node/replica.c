@@ -530,24 +530,11 @@ s_hash_at(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq,
  * flows up), for a child only the evidence whose author lies in the child's
  * scope, decided as for the author's log (s_child_scope): the evidence holds
  * two of the author's ops. */
-typedef struct s_fork_pick {
-  s_peer *p;
-  uint32_t want, at; /* the want-th in scope, or count them all (want UINT32_MAX) */
-  lbuf *out;
-} s_fork_pick;
-
-static int
-s_fork_pick_cb(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const uint8_t *ev,
-               size_t n)
+static bool
+s_fork_told(void *ctx, const uint8_t author[LINLI_PK_BYTES])
 {
-  s_fork_pick *fp = ctx;
-  (void)seq;
-  if (fp->p->kind == LPEER_CHILD && s_child_scope(fp->p, author) < 0)
-    return 0;
-  if (fp->at++ != fp->want)
-    return 0;
-  lbuf_put(fp->out, ev, n);
-  return 1;
+  s_peer *p = ctx;
+  return p->kind == LPEER_PARENT || s_child_scope(p, author) >= 0;
 }
 
 static uint32_t
@@ -562,11 +549,10 @@ s_fork_count(void *ctx)
    * when the evidence held, the certificates or the classes moved. */
   if (!p->have_forks || p->forks_held != held || p->forks_gen != lstore_trust_gen(s) ||
       p->forks_sgen != p->r->sgen) {
-    s_fork_pick fp = {.p = p, .want = UINT32_MAX};
     /* A store that cannot be read tells the child nothing now; the count
      * is taken again at the next call. */
-    p->have_forks = lstore_forks(s, s_fork_pick_cb, &fp, NULL) == 0;
-    p->forks_n = fp.at;
+    p->have_forks =
+        lstore_fork_get(s, UINT32_MAX, s_fork_told, p, NULL, &p->forks_n, NULL) == 0;
     p->forks_held = held;
     p->forks_gen = lstore_trust_gen(s);
     p->forks_sgen = p->r->sgen;
@@ -579,8 +565,8 @@ s_fork_count(void *ctx)
 static int
 s_fork_get(void *ctx, uint32_t i, lbuf *out, lerr *e)
 {
-  s_fork_pick fp = {.p = ctx, .want = i, .out = out};
-  return lstore_forks(fp.p->r->s, s_fork_pick_cb, &fp, e);
+  s_peer *p = ctx;
+  return lstore_fork_get(p->r->s, i, s_fork_told, p, out, NULL, e);
 }
 
 int
@@ -602,7 +588,8 @@ replica_own_scope(lstore *s, const uint8_t author[LINLI_PK_BYTES], const uint8_t
     delta dl;
     if (delta_peek(d[k], dn[k], who, &first, &last) != 0 || first != 1 ||
         memcmp(who, author, LINLI_PK_BYTES) != 0 ||
-        (ch == NULL && (ch = malloc(sizeof *ch)) == NULL) || delta_decode(&dl, d[k], dn[k], NULL) != 0)
+        (ch == NULL && (ch = malloc(sizeof *ch)) == NULL) ||
+        delta_decode(&dl, d[k], dn[k], NULL) != 0)
       continue;
     for (uint32_t i = 0; i < dl.nops && ans == NULL; i++)
       if (trust_op_chain(author, &dl.ops[i], ch, NULL) == 0 && ch->n > 0)

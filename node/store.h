@@ -380,9 +380,13 @@ int lstore_forks(lstore *s, lstore_fork_cb cb, void *ctx, lerr *e);
  * NULL) tells whether the author was not known to have forked. */
 int lstore_fork_add(lstore *s, const uint8_t *p, size_t n, bool *is_new, lerr *e);
 uint32_t lstore_fork_count(const lstore *s);
-/* The i-th piece of evidence (0-based, in lstore_forks order) appended to
- * `out`: 1, or 0 past the end. */
-int lstore_fork_get(lstore *s, uint32_t i, lbuf *out, lerr *e);
+/* The i-th piece of evidence (0-based, in lstore_forks order) among those
+ * whose author `keep` accepts (NULL: every piece) appended to `out`: 1, or
+ * 0 past the end.  *kept (may be NULL) gets how many pieces `keep`
+ * accepted on the way: with i = UINT32_MAX, how many it accepts. */
+typedef bool (*lstore_author_pred)(void *ctx, const uint8_t author[LINLI_PK_BYTES]);
+int lstore_fork_get(lstore *s, uint32_t i, lstore_author_pred keep, void *kctx, lbuf *out,
+                    uint32_t *kept, lerr *e);
 
 /* A node restored from a backup must not write until it has recovered its
  * own log from its parent, or it could sign a second history for seqs it

@@ -291,6 +291,8 @@ uint32_t lstore_fork_count(const lstore *s) { return s->nforks; }
 
 typedef struct fork_pick {
   uint32_t want, at;
+  lstore_author_pred keep;
+  void *kctx;
   lbuf *out;
 } fork_pick;
 
@@ -299,8 +301,9 @@ s_fork_pick(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const
             size_t n)
 {
   fork_pick *fp = ctx;
-  (void)author;
   (void)seq;
+  if (fp->keep != NULL && !fp->keep(fp->kctx, author))
+    return 0;
   if (fp->at++ != fp->want)
     return 0;
   lbuf_put(fp->out, ev, n);
@@ -308,10 +311,14 @@ s_fork_pick(void *ctx, const uint8_t author[LINLI_PK_BYTES], uint64_t seq, const
 }
 
 int
-lstore_fork_get(lstore *s, uint32_t i, lbuf *out, lerr *e)
+lstore_fork_get(lstore *s, uint32_t i, lstore_author_pred keep, void *kctx, lbuf *out,
+                uint32_t *kept, lerr *e)
 {
-  fork_pick fp = {.want = i, .out = out};
-  return lstore_forks(s, s_fork_pick, &fp, e);
+  fork_pick fp = {.want = i, .keep = keep, .kctx = kctx, .out = out};
+  int rc = lstore_forks(s, s_fork_pick, &fp, e);
+  if (kept)
+    *kept = fp.at;
+  return rc;
 }
 
 int

@@ -99,7 +99,7 @@ r_fork_count(void *ctx)
 static int
 r_fork_get(void *ctx, uint32_t i, lbuf *out, lerr *e)
 {
-  return lstore_fork_get(ctx, i, out, e);
+  return lstore_fork_get(ctx, i, NULL, NULL, out, NULL, e);
 }
 
 static int
@@ -871,7 +871,7 @@ s_fork_msg(scoped *f, const uint8_t author[LINLI_PK_BYTES], lbuf *msg)
     uint8_t au[LINLI_PK_BYTES];
     uint64_t seq;
     lbuf_reset(&ev);
-    cr_assert_eq(lstore_fork_get(f->st.s, i, &ev, &e), 1, "%s", e.msg);
+    cr_assert_eq(lstore_fork_get(f->st.s, i, NULL, NULL, &ev, NULL, &e), 1, "%s", e.msg);
     cr_assert_eq(fork_check(ev.p, ev.len, au, &seq, &e), 0, "%s", e.msg);
     if (memcmp(au, author, LINLI_PK_BYTES) != 0)
       continue;
