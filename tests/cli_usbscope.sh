@@ -164,4 +164,28 @@ run -d A get /gusu/jinchang/huangqiao/hh/1
 [ "$RC" -ne 0 ] || fail "village A holds C's record"
 ok "village A refuses the whole export and keeps no fork evidence of it"
 
+# a device of village A's namespace forks too: the bundle the street makes
+# for A carries that evidence (not the device's log), and A keeps it though
+# it holds no certificate of the device: the bundle is its parent's, for it
+must -d A3 init --name 石路村三 --root "$ROOT"
+must -d S cert issue --subject A3/node.key.pub --name 石路村三 --role village --prefix gusu/jinchang/shilu/ -o a3.chain
+must -d A3 cert install a3.chain
+must -d A3 put /gusu/jinchang/shilu/hh/3 户主=赵六
+cp -r A3 A3b
+must -d A3 put /gusu/jinchang/shilu/hh/4 户主=钱七
+must -d A3b put /gusu/jinchang/shilu/hh/4 户主=孙八
+up A3 S
+must -d A3b export -o a3b.bundle
+run -d S import a3b.bundle
+[ "$RC" -ne 0 ] || fail "the street took the second history of A3's key"
+must -d A summary -o a4.summary
+must -d S --json export --for a4.summary -o a4.bundle
+[ "$(jnum fork_evidence)" -eq 1 ] || fail "the bundle for A does not hold A3's fork evidence alone: $(out)"
+run -d A import a4.bundle
+[ "$RC" -eq 1 ] || fail "import of a4.bundle at A exited $RC, not 1: $(cat "$T/err")"
+has "carries fork evidence new to this node"
+must -d A --json status
+grep -q '"forks":\[\]' "$T/out" && fail "village A did not keep the fork evidence of its own device: $(out)"
+ok "village A keeps the fork evidence of a device in its namespace from its street's bundle"
+
 echo "$NAME: $PASS passed, $FAIL failed"

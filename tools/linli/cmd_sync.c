@@ -311,6 +311,52 @@ typedef struct s_forks_new {
   uint64_t seq;
 } s_forks_new;
 
+/* Whether `exporter` stands above this node: the trust root, an issuer in
+ * the node's certificate chain, or a parent configured in the running
+ * linli-node. */
+static bool
+s_from_parent(lstore *s, const uint8_t exporter[LINLI_PK_BYTES])
+{
+  const uint8_t *root = lstore_root(s);
+  if (root && memcmp(root, exporter, LINLI_PK_BYTES) == 0)
+    return true;
+  ltrust_state ts;
+  if (root && lstore_trust(s, lstore_self(s), &ts, NULL) == 0 && ts.certified)
+    for (uint32_t i = 0; i < ts.chain.n; i++)
+      if (memcmp(ts.chain.c[i].issuer, exporter, LINLI_PK_BYTES) == 0)
+        return true;
+  ldaemon_peer_status *ps = NULL;
+  uint32_t np = 0;
+  bool ok = false;
+  if (cli_daemon && daemon_peer_status(cli_daemon, &ps, &np, NULL) == 0)
+    for (uint32_t i = 0; i < np && !ok; i++)
+      ok = ps[i].parent && memcmp(ps[i].pk, exporter, LINLI_PK_BYTES) == 0;
+  free(ps);
+  return ok;
+}
+
+/* Whether a bundle ends this node's recovery (lstore_recovering): made
+ * for this node, after it was restored (an older bundle may lack seqs the
+ * node signed since it was backed up), by a key that holds the node's own
+ * log: a parent (s_from_parent).  Otherwise *why says what is missing. */
+static bool
+s_ends_recovery(lstore *s, const bundle_info *info, const char **why)
+{
+  *why = NULL;
+  if (!lstore_recovering(s) || !info->has_for ||
+      memcmp(info->for_node, lstore_self(s), LINLI_PK_BYTES) != 0)
+    return false;
+  if (info->created_ms <= lstore_restored_ms(s)) {
+    *why = "the bundle was made before this node was restored: export a fresh one from the parent";
+    return false;
+  }
+  bool ok = s_from_parent(s, info->exporter);
+  if (!ok)
+    *why = "its exporter is neither a configured parent nor an issuer in this node's certificate "
+           "chain: import a bundle the parent exported";
+  return ok;
+}
+
 /* What a bundle holds outside the importing station's own scope. */
 typedef struct s_outside {
   uint32_t deltas, forks;         /* outside */
@@ -439,20 +485,22 @@ s_import_check(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
       break;
     if (r == BUNDLE_FORK) {
       /* In scope (pass 0), or of an author no certificate held here
-       * places: that one is not kept, since this station cannot tell
-       * whether it may hold it. */
+       * places: that one is kept only from a bundle a parent made for this
+       * station (its scope, as a parent's HELLO classes in a session). */
       fork_parts fp;
       if (fork_read(d, dn, &fp, &e) != 0) { /* checked whole in pass 0 */
         rc = cli_fail_e(&e);
         goto done;
       }
-      if (replica_own_scope(s, fp.author, fp.d, fp.dn, 2, NULL) < 0) {
+      if (replica_own_scope(s, fp.author, fp.d, fp.dn, 2, NULL) < 0 &&
+          !(br.info.has_for && memcmp(br.info.for_node, lstore_self(s), LINLI_PK_BYTES) == 0 &&
+            s_from_parent(s, br.info.exporter))) {
         char fw[LINLI_SHORT_ID_LEN + 1];
         ident_short(fw, fp.author);
         cli_progress_clear(&p);
         fprintf(stderr, "linli: warning: %s: fork evidence of author %s not kept: this station "
-                "holds no certificate of it, so cannot tell whether it is in its scope\n", path,
-                fw);
+                "holds no certificate of it, and the bundle is not one its parent made for it\n",
+                path, fw);
         continue;
       }
       void *nv = realloc(ev, (nev + 1) * sizeof *ev);
@@ -573,44 +621,6 @@ s_import_apply(lstore *s, const char *path, const uint8_t *buf, size_t n, uint64
                     e.msg, (unsigned long long)committed, (unsigned long long)total);
   lerr_wrap(&e, rc, "%s: ", path);
   return cli_fail_e(&e);
-}
-
-/* Whether a bundle ends this node's recovery (lstore_recovering): made
- * for this node, after it was restored (an older bundle may lack seqs the
- * node signed since it was backed up), by a key that holds the node's own
- * log: a parent configured in the running linli-node, or an ancestor in
- * the node's certificate chain (the root included).  Otherwise *why says
- * what is missing. */
-static bool
-s_ends_recovery(lstore *s, const bundle_info *info, const char **why)
-{
-  *why = NULL;
-  if (!lstore_recovering(s) || !info->has_for ||
-      memcmp(info->for_node, lstore_self(s), LINLI_PK_BYTES) != 0)
-    return false;
-  if (info->created_ms <= lstore_restored_ms(s)) {
-    *why = "the bundle was made before this node was restored: export a fresh one from the parent";
-    return false;
-  }
-  const uint8_t *root = lstore_root(s);
-  if (root && memcmp(root, info->exporter, LINLI_PK_BYTES) == 0)
-    return true;
-  ltrust_state ts;
-  if (root && lstore_trust(s, lstore_self(s), &ts, NULL) == 0 && ts.certified)
-    for (uint32_t i = 0; i < ts.chain.n; i++)
-      if (memcmp(ts.chain.c[i].issuer, info->exporter, LINLI_PK_BYTES) == 0)
-        return true;
-  ldaemon_peer_status *ps = NULL;
-  uint32_t np = 0;
-  bool ok = false;
-  if (cli_daemon && daemon_peer_status(cli_daemon, &ps, &np, NULL) == 0)
-    for (uint32_t i = 0; i < np && !ok; i++)
-      ok = ps[i].parent && memcmp(ps[i].pk, info->exporter, LINLI_PK_BYTES) == 0;
-  free(ps);
-  if (!ok)
-    *why = "its exporter is neither a configured parent nor an issuer in this node's certificate "
-           "chain: import a bundle the parent exported";
-  return ok;
 }
 
 int
