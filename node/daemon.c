@@ -1603,6 +1603,9 @@ daemon_peer_status(const ldaemon *d, ldaemon_peer_status **out, uint32_t *n, ler
       st->rtt_ms = ss.rtt_ms;
       st->ops_sent = ss.ops_sent;
       st->ops_received = ss.ops_received;
+      st->link_rate = ss.link_rate;
+      st->link_cap = ss.link_cap;
+      st->data_max = ss.data_max;
       st->version = ss.version;
     }
   }

@@ -127,6 +127,9 @@ typedef struct ldaemon_peer_status {
   int64_t clock_offset_ms;   /* the peer's clock minus ours */
   uint64_t rtt_ms;
   uint64_t ops_sent, ops_received; /* since the session started */
+  uint64_t link_rate;        /* the link's rate as measured, bytes/s (0: not yet) */
+  uint32_t link_cap;         /* the DATA size (bytes on the wire) sized to it */
+  uint32_t data_max;         /* the largest DATA sent since the session started */
   uint32_t version;          /* the protocol version spoken (0: no HELLO yet) */
   uint64_t duplicate_ms;     /* wall time a second live connection with this key
                                 was last seen (two nodes, one identity); 0: never */

@@ -1379,6 +1379,8 @@ s_build_data(lsession *s, lbuf *out, uint64_t now_ms, lerr *e)
       s->credit -= (int64_t)out->len;
       s->st.ops_sent += ops;
       s->st.data_bytes_sent += out->len;
+      if (out->len > s->st.data_max)
+        s->st.data_max = (uint32_t)out->len;
       s->st.data_bytes_plain += plain;
       s->undo_ops = ops;
       s->undo_plain = plain;

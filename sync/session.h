@@ -226,6 +226,8 @@ typedef struct lsession_stat {
   bool compress_tx;              /* the peer accepts compressed DATA and we send it */
   uint64_t data_bytes_sent;      /* DATA messages as sent */
   uint64_t data_bytes_plain;     /* the same, had none been compressed */
+  uint32_t data_max;             /* the largest DATA sent, bytes on the wire:
+                                    what a cut connection may cost */
   uint64_t data_deferred;        /* DATA built, then kept back: it compressed
                                     worse than expected and would have
                                     overrun the peer's window */

@@ -402,6 +402,10 @@ Test(session, converges_both_ways_then_in_sync_costs_one_round_trip)
   cr_assert_gt(w.zdata[0], 0);
   cr_assert_gt(w.zdata[1], 0);
   cr_assert_lt(st.data_bytes_sent, st.data_bytes_plain);
+  /* the largest DATA: one of several, none over the limit */
+  cr_assert_gt(st.data_max, 0);
+  cr_assert_lt(st.data_max, st.data_bytes_sent);
+  cr_assert_leq(st.data_max, SYNC_MAX_MESSAGE);
   /* a new connection between replicas in sync: HELLO each way, no DATA */
   s_session(&a, &b, true, 0, 0, 0);
   s_session(&b, &a, false, 0, 0, 0);

@@ -569,6 +569,12 @@ cli_print_peers(FILE *f, jw *w)
       jw_uint(w, p[i].ops_sent);
       jw_key(w, "ops_received");
       jw_uint(w, p[i].ops_received);
+      jw_key(w, "link_rate");
+      jw_uint(w, p[i].link_rate);
+      jw_key(w, "data_bytes");
+      jw_uint(w, p[i].link_cap);
+      jw_key(w, "data_max_bytes");
+      jw_uint(w, p[i].data_max);
       jw_key(w, "protocol");
       jw_uint(w, p[i].version);
       jw_key(w, "duplicate_connection_ms");
