@@ -16,20 +16,9 @@ NAME=mp_backup
 
 mkstation st; PK_S=$PK
 mkstation va; PK_A=$PK
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-EOF
+street_conf st "child = $PK_A va"
 node_listen st 0
-cat >"$T/va.conf" <<EOF
-name = va
-role = village
-data = $T/va
-parent = tcp://127.0.0.1:$PORT $PK_S st
-EOF
+village_conf va "$PORT" "$PK_S" st
 node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
 for i in 1 2 3; do
   q "$T/va" put "hh/va/$i" 户主=甲$i >/dev/null || fail "put at va: $(cat "$T/q.err")"

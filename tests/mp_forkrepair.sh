@@ -54,12 +54,7 @@ child = $PK_A va
 EOF
 node_listen st 1
 PORT_S=$PORT
-cat >"$T/va.conf" <<EOF
-name = va
-role = village
-data = $T/va
-parent = tcp://127.0.0.1:$PORT_S $PK_S st
-EOF
+village_conf va "$PORT_S" "$PK_S" st
 node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
 for i in 1 2 3; do
   q "$T/va" put "$P/hh/$i" 户主=甲$i >/dev/null || fail "put at va: $(cat "$T/q.err")"

@@ -57,13 +57,7 @@ line() {
   _s=$2
   _v=$3
   shift 3
-  cat >"$T/$_s.conf.in" <<EOF
-name = $_s
-role = street
-data = $T/$_s
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-EOF
+  street_conf "$_s" "child = $PK_A va"
   node_listen "$_s" "$_k"
   _sp=$PORT
   _rp=$(free_port $((_k + 6)))

@@ -15,13 +15,7 @@ mkstation st; PK_S=$PK
 mkstation va; PK_A=$PK
 cp -a "$T/va" "$T/vc"
 
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-EOF
+street_conf st "child = $PK_A va"
 node_listen st 0
 
 # A second node on st's directory.

@@ -115,12 +115,7 @@ data = $T/st
 listen = tcp://127.0.0.1:$PORT
 child = $PK_A va
 EOF
-cat >"$T/va.conf" <<EOF
-name = va
-role = village
-data = $T/va
-parent = tcp://127.0.0.1:$PORT $PK_S st
-EOF
+village_conf va "$PORT" "$PK_S" st
 jstart st
 jstart va
 q "$T/va" put hh/1 f=v >/dev/null || fail "put at va: $(cat "$T/q.err")"

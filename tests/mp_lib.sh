@@ -14,7 +14,7 @@
 # ARGS... (linli with the output on stdout, errors in $T/q.err), jnum
 # (a number field of the JSON in $J), nkeys and has_n (records under a
 # prefix), free_port, node_start, node_stop, node_kill, node_check_log,
-# same_digest, relay_start, relay_bytes.
+# same_digest, street_conf, village_conf, relay_start, relay_bytes.
 if [ $# -ne 1 ]; then
   echo "usage: sh tests/$NAME.sh BUILD_DIR" >&2
   exit 2
@@ -202,6 +202,28 @@ mkstation() {
   "$LINLI" -d "$T/$1" init --no-trust --name "$1" >"$T/q.out" 2>"$T/q.err" ||
     fail "init of $1 failed: $(cat "$T/q.err")"
   PK=$(cat "$T/$1/node.key.pub")
+}
+
+# street_conf N LINE...: $T/N.conf.in for street N, data $T/N, listening
+# on @PORT@ (node_listen fills it in), then the LINEs (child = ..., ...).
+street_conf() {
+  _n=$1
+  shift
+  {
+    printf 'name = %s\nrole = street\ndata = %s\nlisten = tcp://127.0.0.1:@PORT@\n' "$_n" "$T/$_n"
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+  } >"$T/$_n.conf.in"
+}
+
+# village_conf N PORT PARENT_KEY PARENT_NAME LINE...: $T/N.conf for
+# village N, data $T/N, its parent on 127.0.0.1:PORT, then the LINEs.
+village_conf() {
+  _n=$1
+  {
+    printf 'name = %s\nrole = village\ndata = %s\nparent = tcp://127.0.0.1:%s %s %s\n' "$_n" "$T/$_n" "$2" "$3" "$4"
+    shift 4
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+  } >"$T/$_n.conf"
 }
 
 # same_digest PREFIX DIR...: PREFIX has one non-empty digest in all DIRs.

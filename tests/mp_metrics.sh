@@ -32,12 +32,7 @@ metrics_listen = 127.0.0.1:$MPORT
 child = $PK_A va
 EOF
 node_listen st 0
-cat >"$T/va.conf" <<EOF
-name = va
-role = village
-data = $T/va
-parent = tcp://127.0.0.1:$PORT $PK_S st
-EOF
+village_conf va "$PORT" "$PK_S" st
 node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
 poll 20 grep -q "synced with va" "$T/st.log" || fail "st and va did not sync"
 

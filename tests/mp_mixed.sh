@@ -17,13 +17,7 @@ NAME=mp_mixed
 mkstation st; PK_S=$PK
 mkstation va; PK_A=$PK
 
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-EOF
+street_conf st "child = $PK_A va"
 
 # start_pair ST_VERSIONS VA_VERSIONS: st and va, each with LINLI_TEST_PROTOCOL
 # set to its argument (empty: unset, this release's versions).
@@ -33,12 +27,7 @@ start_pair() {
     node_start st || fail "st exited at start: $(tail -n 1 "$T/st.log")"
   else
     node_listen st 0
-    cat >"$T/va.conf" <<EOF
-name = va
-role = village
-data = $T/va
-parent = tcp://127.0.0.1:$PORT $PK_S st
-EOF
+    village_conf va "$PORT" "$PK_S" st
   fi
   if [ -n "$2" ]; then export LINLI_TEST_PROTOCOL="$2"; else unset LINLI_TEST_PROTOCOL; fi
   node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"

@@ -37,25 +37,14 @@ q "$T/va" cert install "$T/va.chain" >/dev/null || fail "cert install at va: $(c
 q "$T/st" cert issue --subject "$T/va2.key.pub" --name 雅鹿村 --role village --prefix jc/yalu/ \
   -o "$T/va2.chain" >/dev/null || fail "cert issue for va's new key: $(cat "$T/q.err")"
 
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-EOF
+street_conf st "child = $PK_A va"
 node_listen st 0
 PORT_S=$PORT
 # va's link to st goes through relay r: 1000 bytes/s, and it can be held.
 RP=$(free_port 1)
 relay_start r "$RP" "$PORT_S" -r 1000
 RP=$RPORT
-cat >"$T/va.conf" <<EOF
-name = va
-role = village
-data = $T/va
-parent = tcp://127.0.0.1:$RP $PK_S st
-EOF
+village_conf va "$RP" "$PK_S" st
 node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"
 q "$T/va" user add 王芳 --role clerk --password-file "$PW" >/dev/null ||
   fail "user add 王芳: $(cat "$T/q.err")"

@@ -58,12 +58,7 @@ child = $PK_V sh
 EOF
 node_listen st 1
 PORT_S=$PORT
-cat >"$T/sh.conf" <<EOF
-name = sh
-role = village
-data = $T/sh
-parent = tcp://127.0.0.1:$PORT_S $PK_S st
-EOF
+village_conf sh "$PORT_S" "$PK_S" st
 node_start sh || fail "sh exited at start: $(tail -n 1 "$T/sh.log")"
 ok "three stations run"
 

@@ -42,13 +42,7 @@ J=$(q "$T/va" --json status) || fail "status at va: $(cat "$T/q.err")"
 [ "$(jnum ops)" -eq $TOTAL ] || fail "va holds $(jnum ops) ops, expected $TOTAL"
 ok "va holds $TOTAL ops in $WRITES records, written offline"
 
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-EOF
+street_conf st "child = $PK_A va"
 cat >"$T/va.conf.in" <<EOF
 name = va
 role = village

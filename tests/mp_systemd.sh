@@ -43,13 +43,7 @@ PY=$!
 trap 'kill "$PY" 2>/dev/null || :; mp_cleanup' EXIT
 poll 10 test -f "$T/notify.up" || fail "the notify stand-in did not start"
 
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-EOF
+street_conf st "child = $PK_A va"
 : >"$T/st.log"
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 JOURNAL_STREAM=$(stat -c '%d:%i' "$T/st.log")
 export NOTIFY_SOCKET WATCHDOG_USEC JOURNAL_STREAM
