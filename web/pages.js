@@ -227,6 +227,8 @@ route(/^\/list\/([^/]+)$/, async (main, [coll], params, stale) => {
     h('thead', {}, h('tr', {}, h('th', {}, t('record_id')), cols.map(([n, f]) => h('th', {}, fieldLabel(n, f))))),
     tbody));
   main.appendChild(h('div', {class: 'actions'}, count, more));
+  main.appendChild(h('section', {class: 'card csv', id: 'list-csv'}, h('h2', {}, t('list_csv')),
+    csvTools(name, type, stationPrefix(params.get('prefix')), true)));
   let shown = 0;
   async function page(after) {
     const r = await API.get('records/' + encodeURIComponent(coll), {q: params.get('q'), where: wheres,
@@ -541,8 +543,8 @@ function itemValue(type, label, n) {
  * every row is written or none, and then each refused row is listed. */
 const IMPORT_MAX = 8 * 1024 * 1024;
 const IMPORT_SHOWN = 20;
-let importDone = null;  /* {coll, n}: said once by the reports page drawn again after an import */
-function importForm(typeName, type) {
+let importDone = null;  /* {coll, n}: said once by the list or reports page drawn again after an import */
+function importForm(typeName, type, onList) {
   const coll = type.collection;
   const file = h('input', {type: 'file', id: 'imp-file-' + coll, name: 'file', accept: '.csv,text/csv'});
   const submit = h('button', {type: 'submit', class: 'primary', id: 'imp-submit-' + coll}, t('imp_submit'));
@@ -559,7 +561,7 @@ function importForm(typeName, type) {
   if (importDone && importDone.coll === coll) {
     /* the report above counts the rows just imported */
     show(h('p', {class: 'form-ok', id: 'imp-done-' + coll}, t('imp_done', {n: importDone.n, t: typeLabel(typeName, type)})),
-      ' ', h('a', {href: '#/list/' + coll}, t('imp_view', {t: typeLabel(typeName, type)})));
+      onList ? null : [' ', h('a', {href: '#/list/' + coll}, t('imp_view', {t: typeLabel(typeName, type)}))]);
     importDone = null;
     setTimeout(() => status.scrollIntoView({block: 'nearest'}), 0);
   }
@@ -600,6 +602,22 @@ function importForm(typeName, type) {
   return form;
 }
 
+/* A type's CSV tools, on its list page and on the reports page: the
+ * download (GET export.csv of the prefix) for every role that reads the
+ * type, the upload beside it for the roles that may write it.  After an
+ * import the page is drawn again, so the list or the report shows the rows. */
+function csvTools(typeName, type, prefix, onList) {
+  const coll = type.collection;
+  return [
+    h('p', {}, h('a', {class: 'button', id: 'csv-' + coll, download: '',
+      href: '/api/v1/export.csv' + query({type: typeName, prefix})}, t('rep_csv', {t: typeLabel(typeName, type)})),
+    ' ', h('span', {class: 'muted small'}, t('rep_csv_hint'))),
+    canWrite(coll) ? importForm(typeName, type, onList) : null];
+}
+function stationPrefix(p) {
+  return '/' + String(p || APP.station.namespace || '').replace(/^\//, '');
+}
+
 route(/^\/reports$/, async (main, args, params, stale) => {
   main.appendChild(pageTitle(t('rep_title')));
   const typeSel = h('select', {name: 'type', id: 'rep-type'}, h('option', {value: ''}, t('rep_all_types')),
@@ -630,7 +648,6 @@ route(/^\/reports$/, async (main, args, params, stale) => {
     const labels = [];
     for (const l of levels) for (const k of Object.keys((l.types || {})[tn] || {})) if (!labels.includes(k)) labels.push(k);
     labels.sort((a, b) => (a === '数量' ? -1 : b === '数量' ? 1 : 0));
-    const csvParams = {type: tn, prefix: '/' + String(rep.prefix || APP.station.namespace || '').replace(/^\//, '')};
     main.appendChild(h('section', {class: 'card report', 'data-type': tn, id: 'report-' + type.collection},
       h('h2', {}, typeLabel(tn, type)),
       h('table', {class: 'grid'},
@@ -641,10 +658,7 @@ route(/^\/reports$/, async (main, args, params, stale) => {
             const v = ((l.types || {})[tn] || {})[lab];
             return h('td', {class: 'num' + (l.total ? ' total' : '')}, v === undefined ? '0' : itemValue(type, lab, v));
           }))))),
-      h('p', {}, h('a', {class: 'button', id: 'csv-' + type.collection, download: '',
-        href: '/api/v1/export.csv' + query(csvParams)}, t('rep_csv', {t: typeLabel(tn, type)})),
-      ' ', h('span', {class: 'muted small'}, t('rep_csv_hint'))),
-      canWrite(type.collection) ? importForm(tn, type) : null));
+      csvTools(tn, type, stationPrefix(rep.prefix), false)));
   }
   if (!typeNames.length) main.appendChild(h('p', {class: 'muted'}, t('list_empty')));
 });
