@@ -16,7 +16,9 @@ history with the person's name, verified; a request's status is changed on
 the board; the report counts the household and its CSV download starts
 with a byte order mark and holds the household; a CSV upload with a bad
 phone in row 3 is refused whole with the row named in Chinese, and the
-corrected file (GB18030, as Excel may save it) imports three households; the sync page shows the
+corrected file (GB18030, as Excel may save it) imports three households; on the
+list page of diary entries (no report shows them yet) their CSV is downloaded and
+two rows uploaded appear in the list; the sync page shows the
 street as a connected parent; logout, and the pages lead back to the login.
 Screenshots of the main pages go to BUILD_DIR/screenshots/, downloads to
 BUILD_DIR/browser-downloads/.
@@ -361,6 +363,21 @@ def shot(d, name):
         pass
 
 
+def download(d, link):
+    """Click the CSV link `link`; the path and bytes of the new file in DOWNLOADS."""
+    before = set(os.listdir(DOWNLOADS))
+    css(d, link).click()
+    end = time.time() + WAIT
+    while time.time() < end:
+        done = [f for f in os.listdir(DOWNLOADS) if f.endswith('.csv') and f not in before]
+        if done:
+            path = os.path.join(DOWNLOADS, done[0])
+            with open(path, 'rb') as f:
+                return path, f.read()
+        time.sleep(0.2)
+    fail('no CSV downloaded from %s into %s within %d s (%s)' % (link, DOWNLOADS, WAIT, os.listdir(DOWNLOADS)))
+
+
 def goto(d, base, route):
     d.get(base + '/#' + route)
 
@@ -590,19 +607,7 @@ def steps(d):
     if not re.search(r'数量\s+1\b', rep):
         fail('the household report does not count 1: %s' % rep)
     shot(d, '10-reports')
-    css(d, '#csv-hh').click()
-    path = None
-    end = time.time() + WAIT
-    while time.time() < end:
-        done = [f for f in os.listdir(DOWNLOADS) if f.endswith('.csv')]
-        if done:
-            path = os.path.join(DOWNLOADS, done[0])
-            break
-        time.sleep(0.2)
-    if path is None:
-        fail('no CSV downloaded into %s within %d s (%s)' % (DOWNLOADS, WAIT, os.listdir(DOWNLOADS)))
-    with open(path, 'rb') as f:
-        raw = f.read()
+    path, raw = download(d, '#csv-hh')
     if not raw.startswith(b'\xef\xbb\xbf'):
         fail('the CSV does not start with a UTF-8 byte order mark: %r' % raw[:16])
     rows = list(csv.reader(io.StringIO(raw[3:].decode('utf-8'))))
@@ -667,6 +672,32 @@ def steps(d):
     css(d, '#lang').click()
     visible_text(d, '#import-hh', '上传并导入', 'the upload form in Chinese again')
     ok('the corrected file (GB18030) imports 3 households, linli query shows them; the form speaks English too')
+
+    # a type no report shows yet (no diary entry): its list page has the same
+    # download and upload; the downloaded header, two rows, and the list
+    # drawn again shows them
+    goto(d, base, '/list/diary')
+    visible_text(d, '#list-count', '没有符合条件的记录', 'the empty diary list')
+    path, raw = download(d, '#csv-diary')
+    head = raw[3:].decode('utf-8').splitlines()[0].split(',')
+    if head != ['所属', '编号', '户', '日期', '记录']:
+        fail('the diary CSV header is not 所属,编号,户,日期,记录: %r' % head)
+    res = os.path.join(T, 'diary.csv')
+    with open(res, 'w', encoding='utf-8', newline='') as f:
+        w = csv.DictWriter(f, head, lineterminator='\r\n')
+        w.writeheader()
+        w.writerow({'编号': '0501', '户': '0101', '日期': '2026-12-01', '记录': '走访赵一家'})
+        w.writerow({'编号': '0502', '户': '0102', '日期': '2026-12-01', '记录': '走访钱二家'})
+    css(d, '#imp-file-diary').send_keys(res)
+    css(d, '#imp-submit-diary').click()
+    visible_text(d, '#imp-done-diary', '已导入 2 条', 'the diary upload imported on the list page')
+    visible_text(d, '#list-count', '共显示 2 条', 'the diary list drawn again with the 2 rows')
+    rows = [e.text for e in d.find_elements(By.CSS_SELECTOR, '#list tbody tr')]
+    if len(rows) != 2 or not rows[0].startswith('0501') or not rows[1].startswith('0502'):
+        fail('the diary list rows are not 0501 and 0502: %r' % rows)
+    shot(d, '10c-list-import')
+    ok('the diary list page: %s downloaded (%s), 2 rows uploaded there and listed'
+       % (os.path.basename(path), ','.join(head[:4])))
 
     # the sync page: the street, connected
     goto(d, base, '/sync')
