@@ -20,14 +20,7 @@ NAME=mp_blackhole
 
 mkstation st; PK_S=$PK
 mkstation va; PK_A=$PK
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-link_heartbeat = 4
-EOF
+street_conf st "child = $PK_A va" "link_heartbeat = 4"
 node_listen st 0
 RP=$(free_port 7)
 relay_start r "$RP" "$PORT" -d 20

@@ -35,23 +35,10 @@ q "$T/st" cert issue --subject "$T/va/node.key.pub" --name va --role village \
   --prefix gusu/jinchang/va/ -o "$T/va.chain" >/dev/null || fail "cert issue va: $(cat "$T/q.err")"
 q "$T/va" cert install "$T/va.chain" >/dev/null || fail "cert install va: $(cat "$T/q.err")"
 
-cat >"$T/dist.conf.in" <<EOF
-name = dist
-role = district
-data = $T/dist
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_S st
-EOF
+listen_conf dist district "child = $PK_S st"
 node_listen dist 0
 PORT_D=$PORT
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-parent = tcp://127.0.0.1:$PORT_D $PK_D dist
-child = $PK_A va
-EOF
+street_conf st "parent = tcp://127.0.0.1:$PORT_D $PK_D dist" "child = $PK_A va"
 node_listen st 1
 PORT_S=$PORT
 village_conf va "$PORT_S" "$PK_S" st

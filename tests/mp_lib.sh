@@ -14,7 +14,7 @@
 # ARGS... (linli with the output on stdout, errors in $T/q.err), jnum
 # (a number field of the JSON in $J), nkeys and has_n (records under a
 # prefix), free_port, node_start, node_stop, node_kill, node_check_log,
-# same_digest, street_conf, village_conf, relay_start, relay_bytes.
+# same_digest, listen_conf, street_conf, village_conf, relay_start, relay_bytes.
 if [ $# -ne 1 ]; then
   echo "usage: sh tests/$NAME.sh BUILD_DIR" >&2
   exit 2
@@ -204,15 +204,22 @@ mkstation() {
   PK=$(cat "$T/$1/node.key.pub")
 }
 
-# street_conf N LINE...: $T/N.conf.in for street N, data $T/N, listening
-# on @PORT@ (node_listen fills it in), then the LINEs (child = ..., ...).
-street_conf() {
+# listen_conf N ROLE LINE...: $T/N.conf.in for station N of ROLE, data
+# $T/N, listening on @PORT@ (node_listen fills it in), then the LINEs
+# (child = ..., parent = ...).  street_conf N LINE...: the same, a street.
+listen_conf() {
   _n=$1
-  shift
+  _r=$2
+  shift 2
   {
-    printf 'name = %s\nrole = street\ndata = %s\nlisten = tcp://127.0.0.1:@PORT@\n' "$_n" "$T/$_n"
+    printf 'name = %s\nrole = %s\ndata = %s\nlisten = tcp://127.0.0.1:@PORT@\n' "$_n" "$_r" "$T/$_n"
     [ $# -eq 0 ] || printf '%s\n' "$@"
   } >"$T/$_n.conf.in"
+}
+street_conf() {
+  _s=$1
+  shift
+  listen_conf "$_s" street "$@"
 }
 
 # village_conf N PORT PARENT_KEY PARENT_NAME LINE...: $T/N.conf for

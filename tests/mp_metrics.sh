@@ -23,14 +23,7 @@ while [ $i -le 5 ]; do
   i=$((i + 1))
 done
 MPORT=$(free_port 7)
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-metrics_listen = 127.0.0.1:$MPORT
-child = $PK_A va
-EOF
+street_conf st "metrics_listen = 127.0.0.1:$MPORT" "child = $PK_A va"
 node_listen st 0
 village_conf va "$PORT" "$PK_S" st
 node_start va || fail "va exited at start: $(tail -n 1 "$T/va.log")"

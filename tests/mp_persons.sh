@@ -39,23 +39,10 @@ q "$T/st" cert issue --subject "$PK_V" --name 石路村 --role village --prefix 
   -o "$T/sh.chain" >/dev/null || fail "cert issue for sh: $(cat "$T/q.err")"
 q "$T/sh" cert install "$T/sh.chain" >/dev/null || fail "cert install at sh: $(cat "$T/q.err")"
 
-cat >"$T/di.conf.in" <<EOF
-name = di
-role = district
-data = $T/di
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_S st
-EOF
+listen_conf di district "child = $PK_S st"
 node_listen di 0
 PORT_D=$PORT
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-parent = tcp://127.0.0.1:$PORT_D $PK_D di
-child = $PK_V sh
-EOF
+street_conf st "parent = tcp://127.0.0.1:$PORT_D $PK_D di" "child = $PK_V sh"
 node_listen st 1
 PORT_S=$PORT
 village_conf sh "$PORT_S" "$PK_S" st

@@ -75,15 +75,7 @@ forks() { J=$(q "$1" --json status) && ! printf '%s\n' "$J" | grep -q '"forks":\
 forks "$T/st" || fail "the street holds no fork evidence: $J"
 ok "the street holds vd's log and the evidence of vd's fork"
 
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-child = $PK_B vb
-child = $PK_C vc
-EOF
+street_conf st "child = $PK_A va" "child = $PK_B vb" "child = $PK_C vc"
 node_listen st 0
 PORT_S=$PORT
 for v in va vb vc; do

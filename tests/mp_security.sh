@@ -30,15 +30,7 @@ for v in va vb vx vw; do
 done
 q "$T/st" put policy/st/1 标题=街道通知 >/dev/null || fail "put at st: $(cat "$T/q.err")"
 
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_A va
-child = $PK_B vb
-child = $PK_W vw
-EOF
+street_conf st "child = $PK_A va" "child = $PK_B vb" "child = $PK_W vw"
 node_listen st 0
 # village N PARENTKEY [SELFNAME]: a village configuration.
 village() {

@@ -35,24 +35,10 @@ q "$T/st" put policy/st/1 标题=垃圾分类 正文=每周三检查 >/dev/null 
   fail "put at st: $(cat "$T/q.err")"
 ok "20 households at each village, a notice at the district, a policy at the street"
 
-cat >"$T/dist.conf.in" <<EOF
-name = dist
-role = district
-data = $T/dist
-listen = tcp://127.0.0.1:@PORT@
-child = $PK_S st
-EOF
+listen_conf dist district "child = $PK_S st"
 node_listen dist 0
 PORT_D=$PORT
-cat >"$T/st.conf.in" <<EOF
-name = st
-role = street
-data = $T/st
-listen = tcp://127.0.0.1:@PORT@
-parent = tcp://127.0.0.1:$PORT_D $PK_D dist
-child = $PK_A va
-child = $PK_B vb
-EOF
+street_conf st "parent = tcp://127.0.0.1:$PORT_D $PK_D dist" "child = $PK_A va" "child = $PK_B vb"
 node_listen st 1
 PORT_S=$PORT
 for v in va vb; do
